@@ -1,0 +1,146 @@
+//! Token-endpoint calls through the oauth2 crate: code exchange, refresh, revocation.
+
+use std::borrow::Cow;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, ExtraTokenFields, RedirectUrl, RevocationUrl, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::http::{oauth2_error, send_oauth2_request};
+use crate::{AccessToken, AuthError, IdTokenJwt, ProviderMetadata, RefreshToken};
+
+/// The one extra field of an OpenID Connect token response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IdTokenField {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+type OidcTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+pub(crate) type OidcClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
+
+/// What a token endpoint handed out.
+#[derive(Debug)]
+pub(crate) struct TokenGrant {
+    pub access_token: AccessToken,
+    pub expires_in: Option<std::time::Duration>,
+    pub refresh_token: Option<RefreshToken>,
+    pub id_token: Option<IdTokenJwt>,
+}
+
+impl TokenGrant {
+    fn from_response(response: OidcTokenResponse) -> Self {
+        Self {
+            access_token: AccessToken::new(response.access_token().secret().clone()),
+            expires_in: response.expires_in(),
+            refresh_token: response
+                .refresh_token()
+                .map(|t| RefreshToken::new(t.secret().clone())),
+            id_token: response.extra_fields().id_token.clone().map(IdTokenJwt::new),
+        }
+    }
+}
+
+fn bad_url(what: &str, e: url::ParseError) -> AuthError {
+    AuthError::InvalidConfig(format!("the provider's {what} is not a valid URL: {e}"))
+}
+
+pub(crate) fn oauth2_client(
+    metadata: &ProviderMetadata,
+    client_id: &str,
+    client_secret: Option<&str>,
+) -> Result<OidcClient, AuthError> {
+    let mut client = oauth2::Client::new(ClientId::new(client_id.to_owned()))
+        .set_auth_uri(
+            AuthUrl::new(metadata.authorization_endpoint.to_string())
+                .map_err(|e| bad_url("authorization endpoint", e))?,
+        )
+        .set_token_uri(
+            TokenUrl::new(metadata.token_endpoint.to_string())
+                .map_err(|e| bad_url("token endpoint", e))?,
+        )
+        .set_revocation_url_option(
+            metadata
+                .revocation_endpoint
+                .as_ref()
+                .map(|u| RevocationUrl::new(u.to_string()))
+                .transpose()
+                .map_err(|e| bad_url("revocation endpoint", e))?,
+        );
+    if let Some(secret) = client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.to_owned()));
+    }
+    Ok(client)
+}
+
+pub(crate) async fn exchange_code(
+    http: &reqwest::Client,
+    client: &OidcClient,
+    code: String,
+    redirect_uri: &str,
+    verifier: oauth2::PkceCodeVerifier,
+) -> Result<TokenGrant, AuthError> {
+    let redirect = RedirectUrl::new(redirect_uri.to_owned())
+        .map_err(|e| bad_url("redirect URI", e))?;
+    let response = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .set_redirect_uri(Cow::Owned(redirect))
+        .request_async(&|request| send_oauth2_request(http, request))
+        .await
+        .map_err(|e| oauth2_error("token", e))?;
+    Ok(TokenGrant::from_response(response))
+}
+
+pub(crate) async fn refresh(
+    http: &reqwest::Client,
+    client: &OidcClient,
+    refresh_token: &RefreshToken,
+) -> Result<TokenGrant, AuthError> {
+    let token = oauth2::RefreshToken::new(refresh_token.secret().to_owned());
+    let response = client
+        .exchange_refresh_token(&token)
+        .request_async(&|request| send_oauth2_request(http, request))
+        .await
+        .map_err(|e| oauth2_error("refresh", e))?;
+    Ok(TokenGrant::from_response(response))
+}
+
+/// Revokes a refresh token (RFC 7009). `Ok(false)` when the provider has no endpoint.
+pub(crate) async fn revoke(
+    http: &reqwest::Client,
+    client: &OidcClient,
+    refresh_token: &RefreshToken,
+) -> Result<bool, AuthError> {
+    let token = StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(
+        refresh_token.secret().to_owned(),
+    ));
+    let Ok(request) = client.revoke_token(token) else {
+        return Ok(false);
+    };
+    request
+        .request_async(&|request| send_oauth2_request(http, request))
+        .await
+        .map_err(|e| oauth2_error("revocation", e))?;
+    Ok(true)
+}

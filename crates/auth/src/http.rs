@@ -1,0 +1,193 @@
+//! The HTTP client for every provider call, and its bridge to the oauth2 crate.
+//!
+//! Redirects are never followed ("following redirects opens the client up to SSRF",
+//! as oauth2-rs puts it). TLS trusts the OS certificate store through rustls'
+//! platform verifier, and the OS proxy settings apply, so school proxies and TLS
+//! inspection work.
+
+use std::time::Duration;
+
+use crate::AuthError;
+
+/// The biggest provider answer we read. Discovery, JWKS and token answers are a few KiB.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Timeouts and identification for provider calls.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            user_agent: concat!("Rollbook/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// Builds the one client used for discovery, JWKS, token, userinfo and revocation calls.
+pub fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Client, AuthError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .user_agent(settings.user_agent.clone())
+        .build()
+        .map_err(|e| AuthError::InvalidConfig(format!("could not set up HTTPS: {e}")))
+}
+
+/// Maps a transport failure to the engine's error, without the URL (it may carry a code).
+pub(crate) fn transport_error(what: &'static str, error: reqwest::Error) -> AuthError {
+    if error.is_timeout() {
+        return AuthError::ProviderTimeout { what };
+    }
+    let error = error.without_url();
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    AuthError::ProviderUnreachable { what, detail }
+}
+
+/// Reads a response body, refusing anything larger than [`MAX_BODY_BYTES`].
+pub(crate) async fn read_body(
+    what: &'static str,
+    mut response: reqwest::Response,
+) -> Result<Vec<u8>, AuthError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(what, e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AuthError::ProviderBadResponse {
+                what,
+                detail: format!("answer larger than {MAX_BODY_BYTES} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A GET that expects a JSON document, with status and size checks.
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    what: &'static str,
+    url: &url::Url,
+) -> Result<T, AuthError> {
+    let response = http
+        .get(url.clone())
+        .header(http::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| transport_error(what, e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(AuthError::ProviderStatus {
+            what,
+            status: status.as_u16(),
+        });
+    }
+    let body = read_body(what, response).await?;
+    serde_json::from_slice(&body).map_err(|e| AuthError::ProviderBadResponse {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+/// Why an oauth2-crate request failed at the transport level.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BridgeError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("answer too large")]
+    TooLarge,
+}
+
+/// Sends one oauth2-crate request through our reqwest client.
+pub(crate) async fn send_oauth2_request(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, BridgeError> {
+    let (parts, body) = request.into_parts();
+    let response = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(bridge_error)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(bridge_error)? {
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BridgeError::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let mut built = oauth2::HttpResponse::new(bytes);
+    *built.status_mut() = status;
+    *built.headers_mut() = headers;
+    Ok(built)
+}
+
+fn bridge_error(error: reqwest::Error) -> BridgeError {
+    if error.is_timeout() {
+        BridgeError::Timeout
+    } else {
+        BridgeError::Transport(transport_error("token", error).to_string())
+    }
+}
+
+/// Maps an oauth2-crate request failure to the engine's error.
+pub(crate) fn oauth2_error<RE: oauth2::ErrorResponse + 'static>(
+    what: &'static str,
+    error: oauth2::RequestTokenError<BridgeError, RE>,
+) -> AuthError {
+    use oauth2::RequestTokenError as E;
+    match error {
+        E::ServerResponse(response) => {
+            let json = serde_json::to_value(&response).unwrap_or_default();
+            let code = json
+                .get("error")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown_error")
+                .to_owned();
+            let description = json
+                .get("error_description")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            AuthError::TokenRejected { code, description }
+        }
+        E::Request(BridgeError::Timeout) => AuthError::ProviderTimeout { what },
+        E::Request(BridgeError::TooLarge) => AuthError::ProviderBadResponse {
+            what,
+            detail: format!("answer larger than {MAX_BODY_BYTES} bytes"),
+        },
+        E::Request(BridgeError::Transport(detail)) => {
+            AuthError::ProviderUnreachable { what, detail }
+        }
+        E::Parse(error, body) => AuthError::ProviderBadResponse {
+            what,
+            detail: format!(
+                "{error} (HTTP body of {} bytes, not shown: it may hold tokens)",
+                body.len()
+            ),
+        },
+        E::Other(detail) => AuthError::ProviderBadResponse { what, detail },
+    }
+}

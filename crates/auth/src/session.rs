@@ -1,0 +1,316 @@
+//! A signed-in session: its tokens, single-flight refresh, persistence, sign-out.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::store::call_store;
+use crate::userinfo::UserInfo;
+use crate::{
+    AccessToken, AuthError, IdTokenClaims, IdTokenJwt, Provider, RefreshToken, SignedIn,
+    StoreError, StoreKey, StoredCredentials, TokenStore,
+};
+
+/// Refresh this long before the access token's stated expiry, so a call made just
+/// before expiry does not arrive at the API just after it.
+const EXPIRY_MARGIN_SECS: i64 = 30;
+
+/// Who is signed in. Not secret; this is what the UI and `whoami` show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub preferred_username: Option<String>,
+}
+
+impl Identity {
+    pub(crate) fn from_claims(claims: &IdTokenClaims, info: Option<&UserInfo>) -> Self {
+        let pick = |from_info: Option<&Option<String>>, from_token: &Option<String>| {
+            from_info.and_then(Clone::clone).or_else(|| from_token.clone())
+        };
+        Self {
+            issuer: claims.iss.clone(),
+            subject: claims.subject().to_owned(),
+            name: pick(info.map(|i| &i.name), &claims.name),
+            email: pick(info.map(|i| &i.email), &claims.email),
+            given_name: pick(info.map(|i| &i.given_name), &claims.given_name),
+            family_name: pick(info.map(|i| &i.family_name), &claims.family_name),
+            preferred_username: pick(info.map(|i| &i.preferred_username), &claims.preferred_username),
+        }
+    }
+
+    /// A name to greet the teacher with.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.preferred_username.as_deref())
+            .or(self.email.as_deref())
+            .unwrap_or(&self.subject)
+    }
+}
+
+/// The tokens of a session. Secrets; `Debug` prints them redacted.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: AccessToken,
+    /// Unix seconds; `None` when the provider did not say (`expires_in` absent).
+    pub access_expires_at: Option<i64>,
+    pub refresh_token: Option<RefreshToken>,
+    pub id_token: Option<IdTokenJwt>,
+}
+
+#[derive(Debug)]
+struct Live {
+    tokens: Tokens,
+    original_nonce: Option<String>,
+    /// New tokens that the keychain has not accepted yet: not handed out until it does.
+    unsaved: bool,
+    ended: bool,
+}
+
+/// How sign-out went.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignOutOutcome {
+    /// `true` when the provider confirmed revoking the refresh token.
+    pub revoked: bool,
+    /// Why revocation did not happen, when it did not (the code of the error).
+    pub revocation_problem: Option<String>,
+    /// Open this to sign out of the provider in the browser too.
+    pub end_session_url: Option<Url>,
+}
+
+/// A live session. Cheap to share behind an `Arc`; every method takes `&self`.
+#[derive(Debug)]
+pub struct Session {
+    provider: Arc<Provider>,
+    identity: Identity,
+    key: StoreKey,
+    store: Option<Arc<dyn TokenStore>>,
+    live: Mutex<Live>,
+}
+
+impl Session {
+    /// Starts a session from a finished sign-in and saves it to `store`. With no store
+    /// (shared-machine mode) the session lives in memory only. If saving fails, the
+    /// session still works in memory and the error says why it will not survive a restart.
+    pub async fn start(
+        provider: Arc<Provider>,
+        signed_in: SignedIn,
+        store: Option<Arc<dyn TokenStore>>,
+    ) -> (Self, Result<(), StoreError>) {
+        let key = StoreKey {
+            issuer: provider.client().issuer.as_str().to_owned(),
+            client_id: provider.client().client_id.clone(),
+            subject: signed_in.identity.subject.clone(),
+        };
+        let mut session = Self {
+            provider,
+            identity: signed_in.identity,
+            key,
+            store,
+            live: Mutex::new(Live {
+                tokens: signed_in.tokens,
+                original_nonce: signed_in.original_nonce,
+                unsaved: false,
+                ended: false,
+            }),
+        };
+        let saved = session.persist_current().await;
+        if saved.is_err() {
+            session.store = None;
+        }
+        (session, saved)
+    }
+
+    /// Reopens a saved session from the keychain. `Err(NotSignedIn)` when none is saved.
+    pub async fn restore(
+        provider: Arc<Provider>,
+        identity: Identity,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Self, AuthError> {
+        let key = StoreKey {
+            issuer: provider.client().issuer.as_str().to_owned(),
+            client_id: provider.client().client_id.clone(),
+            subject: identity.subject.clone(),
+        };
+        let lookup = key.clone();
+        let saved = call_store(&store, move |s| s.load(&lookup))
+            .await?
+            .ok_or(AuthError::NotSignedIn)?;
+        Ok(Self {
+            provider,
+            identity,
+            key,
+            store: Some(store),
+            live: Mutex::new(Live {
+                tokens: Tokens {
+                    access_token: saved.access_token,
+                    access_expires_at: saved.access_expires_at,
+                    refresh_token: saved.refresh_token,
+                    id_token: None,
+                },
+                original_nonce: saved.original_nonce,
+                unsaved: false,
+                ended: false,
+            }),
+        })
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn store_key(&self) -> &StoreKey {
+        &self.key
+    }
+
+    /// Whether the session survives a restart (it is in the keychain).
+    pub fn is_persisted(&self) -> bool {
+        self.store.is_some()
+    }
+
+    pub async fn access_expires_at(&self) -> Option<i64> {
+        self.live.lock().await.tokens.access_expires_at
+    }
+
+    pub async fn has_refresh_token(&self) -> bool {
+        self.live.lock().await.tokens.refresh_token.is_some()
+    }
+
+    /// A valid access token, refreshing first when it has expired. However many tasks
+    /// call this at once, at most one refresh runs: the others wait for its result.
+    pub async fn access_token(&self) -> Result<AccessToken, AuthError> {
+        let mut live = self.live.lock().await;
+        self.ensure_usable(&mut live).await?;
+        let now = self.provider.clock().unix_now();
+        let expired = live
+            .tokens
+            .access_expires_at
+            .is_some_and(|at| now >= at - EXPIRY_MARGIN_SECS);
+        if expired {
+            self.refresh_locked(&mut live).await?;
+        }
+        Ok(live.tokens.access_token.clone())
+    }
+
+    /// Refreshes now, whatever the expiry says (`rollbook whoami --refresh`).
+    pub async fn refresh(&self) -> Result<(), AuthError> {
+        let mut live = self.live.lock().await;
+        self.ensure_usable(&mut live).await?;
+        self.refresh_locked(&mut live).await
+    }
+
+    async fn ensure_usable(&self, live: &mut Live) -> Result<(), AuthError> {
+        if live.ended {
+            return Err(AuthError::SignInAgain);
+        }
+        if live.unsaved {
+            self.save(&live.tokens, live.original_nonce.clone()).await?;
+            live.unsaved = false;
+        }
+        Ok(())
+    }
+
+    async fn refresh_locked(&self, live: &mut Live) -> Result<(), AuthError> {
+        let Some(refresh_token) = live.tokens.refresh_token.clone() else {
+            // No refresh token (ClassLink issues none): the session ends with the access token.
+            self.end(live).await;
+            return Err(AuthError::SignInAgain);
+        };
+        let refreshed = match self
+            .provider
+            .refresh(&refresh_token, &self.identity, live.original_nonce.as_deref())
+            .await
+        {
+            Ok(refreshed) => refreshed,
+            Err(AuthError::TokenRejected { code, .. }) if code == "invalid_grant" => {
+                tracing::info!("the provider no longer accepts the refresh token");
+                self.end(live).await;
+                return Err(AuthError::SignInAgain);
+            }
+            // Anything else (provider down, bad answer) leaves the session as it was.
+            Err(other) => return Err(other),
+        };
+        let tokens = self
+            .provider
+            .tokens_from(refreshed.grant, Some(refresh_token));
+        // A rotated refresh token goes to the keychain before the new access token is used.
+        let saved = self.save(&tokens, live.original_nonce.clone()).await;
+        live.tokens = tokens;
+        if let Err(e) = saved {
+            live.unsaved = true;
+            return Err(e);
+        }
+        tracing::debug!("tokens refreshed");
+        Ok(())
+    }
+
+    async fn persist_current(&self) -> Result<(), StoreError> {
+        let live = self.live.lock().await;
+        self.save(&live.tokens, live.original_nonce.clone())
+            .await
+            .map_err(|e| match e {
+                AuthError::Store(e) => e,
+                other => StoreError::Platform(other.to_string()),
+            })
+    }
+
+    async fn save(&self, tokens: &Tokens, original_nonce: Option<String>) -> Result<(), AuthError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let credentials = StoredCredentials {
+            refresh_token: tokens.refresh_token.clone(),
+            access_token: tokens.access_token.clone(),
+            access_expires_at: tokens.access_expires_at,
+            original_nonce,
+        };
+        let key = self.key.clone();
+        call_store(store, move |s| s.save(&key, &credentials)).await?;
+        Ok(())
+    }
+
+    /// Forgets the session locally: keychain entry gone, no more tokens handed out.
+    async fn end(&self, live: &mut Live) {
+        live.ended = true;
+        if let Some(store) = &self.store {
+            let key = self.key.clone();
+            if let Err(e) = call_store(store, move |s| s.clear(&key)).await {
+                tracing::warn!(code = e.code(), "could not delete the saved session");
+            }
+        }
+    }
+
+    /// Signs out: revokes the refresh token where the provider allows, deletes the
+    /// keychain entry, and returns the provider's end-session URL when it has one.
+    pub async fn sign_out(&self) -> Result<SignOutOutcome, AuthError> {
+        let mut live = self.live.lock().await;
+        let (revoked, revocation_problem) = match &live.tokens.refresh_token {
+            Some(token) if !live.ended => match self.provider.revoke(token).await {
+                Ok(true) => (true, None),
+                Ok(false) => (false, Some("revocation_unsupported".to_owned())),
+                Err(e) => {
+                    tracing::warn!(code = %e.code(), "revocation failed; forgetting the session anyway");
+                    (false, Some(e.code()))
+                }
+            },
+            _ => (false, None),
+        };
+        live.ended = true;
+        if let Some(store) = &self.store {
+            let key = self.key.clone();
+            call_store(store, move |s| s.clear(&key)).await?;
+        }
+        Ok(SignOutOutcome {
+            revoked,
+            revocation_problem,
+            end_session_url: self.provider.end_session_url(),
+        })
+    }
+}

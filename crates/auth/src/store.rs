@@ -1,0 +1,378 @@
+//! Where a session's secrets are kept between runs: the OS keychain.
+//!
+//! One keychain entry per session, under service [`KEYCHAIN_SERVICE`] and an account
+//! that names issuer, client and subject. Windows Credential Manager holds at most
+//! 2,560 bytes per entry (1,280 UTF-16 characters), so larger payloads are split into
+//! parts written under a fresh generation before the head entry points at them; a
+//! failed write never leaves a head pointing at half-written parts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{AccessToken, RefreshToken};
+
+/// The keychain service name every Rollbook entry lives under.
+pub const KEYCHAIN_SERVICE: &str = "org.rollbook.desktop";
+
+const CHUNK_HEADER: &str = "rollbook-chunks:v1:";
+/// How long a keychain call may take before we assume it waits on a prompt that will
+/// never be answered (a locked keyring on a headless or lab machine).
+const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("the system keychain is not available ({0}); the session is kept in memory only and ends when Rollbook closes")]
+    Unavailable(String),
+    #[error("the system keychain did not answer; it may be locked. Unlock it (or sign in to the computer again) and retry")]
+    TimedOut,
+    #[error("the system keychain refused the request: {0}")]
+    Platform(String),
+    #[error("the session is too large for the system keychain")]
+    TooLarge,
+    #[error("the saved session in the keychain is damaged; please sign in again")]
+    Corrupt,
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "keychain_unavailable",
+            Self::TimedOut => "keychain_locked",
+            Self::Platform(_) => "keychain_error",
+            Self::TooLarge => "keychain_too_large",
+            Self::Corrupt => "keychain_corrupt",
+        }
+    }
+}
+
+/// Names one session's entry: issuer, client and subject.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StoreKey {
+    pub issuer: String,
+    pub client_id: String,
+    pub subject: String,
+}
+
+impl StoreKey {
+    /// The keychain account name. Readable, so an admin can find it in Keychain Access.
+    pub fn account(&self) -> String {
+        format!("{} {} {}", self.issuer, self.client_id, self.subject)
+    }
+}
+
+/// The secrets of one session, as the keychain keeps them.
+#[derive(Debug, Clone)]
+pub struct StoredCredentials {
+    pub refresh_token: Option<RefreshToken>,
+    /// Kept too, because ClassLink issues no refresh token: without it a restart would
+    /// always mean signing in again.
+    pub access_token: AccessToken,
+    pub access_expires_at: Option<i64>,
+    /// The nonce of the original sign-in; a refreshed ID token may repeat only it.
+    pub original_nonce: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    v: u8,
+    #[serde(borrow)]
+    rt: Option<&'a str>,
+    at: &'a str,
+    exp: Option<i64>,
+    nonce: Option<&'a str>,
+}
+
+impl StoredCredentials {
+    fn to_payload(&self) -> String {
+        let wire = Wire {
+            v: 1,
+            rt: self.refresh_token.as_ref().map(RefreshToken::secret),
+            at: self.access_token.secret(),
+            exp: self.access_expires_at,
+            nonce: self.original_nonce.as_deref(),
+        };
+        serde_json::to_string(&wire).unwrap_or_default()
+    }
+
+    fn from_payload(payload: &str) -> Result<Self, StoreError> {
+        let wire: Wire<'_> = serde_json::from_str(payload).map_err(|_| StoreError::Corrupt)?;
+        if wire.v != 1 {
+            return Err(StoreError::Corrupt);
+        }
+        Ok(Self {
+            refresh_token: wire.rt.map(RefreshToken::new),
+            access_token: AccessToken::new(wire.at),
+            access_expires_at: wire.exp,
+            original_nonce: wire.nonce.map(str::to_owned),
+        })
+    }
+}
+
+/// Loads, saves and clears a session's secrets. Calls may block (a keychain prompt);
+/// async code goes through [`call_store`].
+pub trait TokenStore: Send + Sync + std::fmt::Debug {
+    fn load(&self, key: &StoreKey) -> Result<Option<StoredCredentials>, StoreError>;
+    fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError>;
+    fn clear(&self, key: &StoreKey) -> Result<(), StoreError>;
+    /// Writes, reads back and deletes a probe entry: is the keychain usable right now?
+    fn probe(&self) -> Result<(), StoreError>;
+}
+
+/// Runs a blocking store call off the async runtime, with a timeout for prompts that
+/// never come.
+pub(crate) async fn call_store<T, F>(store: &Arc<dyn TokenStore>, call: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn TokenStore) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    let task = tokio::task::spawn_blocking(move || call(store.as_ref()));
+    match tokio::time::timeout(KEYCHAIN_TIMEOUT, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(StoreError::Platform(format!("keychain call failed: {join}"))),
+        Err(_) => Err(StoreError::TimedOut),
+    }
+}
+
+/// The OS keychain: macOS Keychain, Windows Credential Manager, or the Secret Service
+/// (GNOME Keyring, KWallet) on Linux.
+#[derive(Debug, Clone)]
+pub struct KeychainStore {
+    service: String,
+    chunk_chars: usize,
+}
+
+impl Default for KeychainStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KeychainStore {
+    pub fn new() -> Self {
+        // Windows: 2,560 bytes of UTF-16 per credential; leave room for the header.
+        let chunk_chars = if cfg!(windows) { 1_200 } else { 16 * 1024 };
+        Self {
+            service: KEYCHAIN_SERVICE.to_owned(),
+            chunk_chars,
+        }
+    }
+
+    /// A store under another service name, so tests never touch a real session.
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
+        self
+    }
+
+    /// Splits payloads larger than this many characters (tests force chunking with it).
+    pub fn with_chunk_chars(mut self, chunk_chars: usize) -> Self {
+        self.chunk_chars = chunk_chars.max(64);
+        self
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(&self.service, account).map_err(map_keyring)
+    }
+
+    fn read(&self, account: &str) -> Result<Option<String>, StoreError> {
+        match self.entry(account)?.get_password() {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_keyring(e)),
+        }
+    }
+
+    fn write(&self, account: &str, value: &str) -> Result<(), StoreError> {
+        self.entry(account)?.set_password(value).map_err(map_keyring)
+    }
+
+    fn delete(&self, account: &str) -> Result<(), StoreError> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_keyring(e)),
+        }
+    }
+
+    fn delete_parts(&self, account: &str, head: &str) -> Result<(), StoreError> {
+        if let Some(chunked) = ChunkHead::parse(head) {
+            for index in 0..chunked.count {
+                self.delete(&chunked.part_account(account, index))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The head entry of a chunked payload: `rollbook-chunks:v1:{generation}:{count}:{sha256}`.
+struct ChunkHead<'a> {
+    generation: &'a str,
+    count: usize,
+    digest: &'a str,
+}
+
+impl<'a> ChunkHead<'a> {
+    fn parse(head: &'a str) -> Option<Self> {
+        let mut fields = head.strip_prefix(CHUNK_HEADER)?.split(':');
+        let generation = fields.next()?;
+        let count = fields.next()?.parse().ok()?;
+        let digest = fields.next()?;
+        Some(Self {
+            generation,
+            count,
+            digest,
+        })
+    }
+
+    fn part_account(&self, account: &str, index: usize) -> String {
+        format!("{account} #{}.{index}", self.generation)
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl TokenStore for KeychainStore {
+    fn load(&self, key: &StoreKey) -> Result<Option<StoredCredentials>, StoreError> {
+        let account = key.account();
+        let Some(head) = self.read(&account)? else {
+            return Ok(None);
+        };
+        let payload = match ChunkHead::parse(&head) {
+            None => head,
+            Some(chunked) => {
+                let mut payload = String::new();
+                for index in 0..chunked.count {
+                    let part = self
+                        .read(&chunked.part_account(&account, index))?
+                        .ok_or(StoreError::Corrupt)?;
+                    payload.push_str(&part);
+                }
+                if sha256_hex(&payload) != chunked.digest {
+                    return Err(StoreError::Corrupt);
+                }
+                payload
+            }
+        };
+        StoredCredentials::from_payload(&payload).map(Some)
+    }
+
+    fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
+        let account = key.account();
+        let payload = credentials.to_payload();
+        let previous = self.read(&account)?;
+        if payload.chars().count() <= self.chunk_chars {
+            self.write(&account, &payload)?;
+        } else {
+            let generation = format!("{:08x}", rand::random::<u32>());
+            let chars: Vec<char> = payload.chars().collect();
+            let parts: Vec<String> = chars
+                .chunks(self.chunk_chars)
+                .map(|c| c.iter().collect())
+                .collect();
+            let head_text = format!(
+                "{CHUNK_HEADER}{generation}:{}:{}",
+                parts.len(),
+                sha256_hex(&payload)
+            );
+            let head = ChunkHead::parse(&head_text).ok_or(StoreError::Corrupt)?;
+            for (index, part) in parts.iter().enumerate() {
+                self.write(&head.part_account(&account, index), part)?;
+            }
+            self.write(&account, &head_text)?;
+        }
+        // Only now that the new head is in place may the old parts go.
+        if let Some(previous) = previous {
+            self.delete_parts(&account, &previous)?;
+        }
+        Ok(())
+    }
+
+    fn clear(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let account = key.account();
+        if let Some(head) = self.read(&account)? {
+            self.delete_parts(&account, &head)?;
+        }
+        self.delete(&account)
+    }
+
+    fn probe(&self) -> Result<(), StoreError> {
+        let account = format!("probe {}", rand::random::<u32>());
+        self.write(&account, "probe")?;
+        let read = self.read(&account);
+        self.delete(&account)?;
+        match read? {
+            Some(value) if value == "probe" => Ok(()),
+            _ => Err(StoreError::Platform(
+                "a probe entry could not be read back".to_owned(),
+            )),
+        }
+    }
+}
+
+fn map_keyring(error: keyring::Error) -> StoreError {
+    match error {
+        keyring::Error::NoStorageAccess(e) => StoreError::Unavailable(e.to_string()),
+        keyring::Error::TooLong(..) => StoreError::TooLarge,
+        keyring::Error::BadEncoding(_) => StoreError::Corrupt,
+        other => StoreError::Platform(other.to_string()),
+    }
+}
+
+/// An in-memory store for unit tests only: it forgets everything when dropped.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct MemoryStore(std::sync::Mutex<std::collections::HashMap<StoreKey, String>>);
+
+#[cfg(test)]
+impl TokenStore for MemoryStore {
+    fn load(&self, key: &StoreKey) -> Result<Option<StoredCredentials>, StoreError> {
+        let map = self.0.lock().unwrap();
+        map.get(key).map(|p| StoredCredentials::from_payload(p)).transpose()
+    }
+    fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
+        self.0.lock().unwrap().insert(key.clone(), credentials.to_payload());
+        Ok(())
+    }
+    fn clear(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+    fn probe(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trips_and_debug_hides_secrets() {
+        let credentials = StoredCredentials {
+            refresh_token: Some(RefreshToken::new("rt-secret")),
+            access_token: AccessToken::new("at-secret"),
+            access_expires_at: Some(42),
+            original_nonce: Some("n".into()),
+        };
+        let back = StoredCredentials::from_payload(&credentials.to_payload()).unwrap();
+        assert_eq!(back.refresh_token.unwrap().secret(), "rt-secret");
+        assert_eq!(back.access_expires_at, Some(42));
+        assert!(!format!("{credentials:?}").contains("secret"));
+        assert!(matches!(StoredCredentials::from_payload("{"), Err(StoreError::Corrupt)));
+    }
+
+    #[test]
+    fn chunk_head_parses() {
+        let head = ChunkHead::parse("rollbook-chunks:v1:abcd:3:ff").unwrap();
+        assert_eq!((head.generation, head.count, head.digest), ("abcd", 3, "ff"));
+        assert_eq!(head.part_account("acct", 2), "acct #abcd.2");
+        assert!(ChunkHead::parse("{\"v\":1}").is_none());
+    }
+}
