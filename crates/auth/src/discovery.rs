@@ -74,3 +74,31 @@ impl ProviderMetadata {
             .is_some_and(|scopes| scopes.iter().any(|s| s == scope))
     }
 }
+
+/// How far this computer's clock is from the provider's, in seconds (positive: we are
+/// ahead), read from the `Date` header of the discovery document.
+pub async fn clock_skew(
+    http: &reqwest::Client,
+    issuer: &IssuerUrl,
+    clock: &dyn crate::Clock,
+) -> Result<i64, AuthError> {
+    let response = http
+        .get(issuer.discovery_url()?)
+        .send()
+        .await
+        .map_err(|e| crate::http::transport_error("discovery", e))?;
+    let date = response
+        .headers()
+        .get(http::header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .ok_or(AuthError::ProviderBadResponse {
+            what: "discovery",
+            detail: "no Date header to compare clocks with".to_owned(),
+        })?;
+    let theirs = date
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    Ok(clock.unix_now() - theirs)
+}

@@ -29,7 +29,7 @@ mod userinfo;
 
 pub use callback::{AuthorizationResponse, CallbackPage};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use discovery::ProviderMetadata;
+pub use discovery::{ProviderMetadata, clock_skew};
 pub use error::{AuthError, ErrorClass};
 pub use http::{HttpSettings, build_http_client};
 pub use id_token::{IdTokenClaims, IdTokenError, IdTokenVerifier};

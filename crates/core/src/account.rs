@@ -1,0 +1,269 @@
+//! The teacher's account on this computer: sign in, who am I, sign out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use url::Url;
+
+use rollbook_auth::{
+    AuthError, CallbackPage, Clock, HttpSettings, Identity, LoopbackListener, PendingSignIn,
+    Provider, RedirectUri, Session, SignOutOutcome, SystemClock, TokenStore, build_http_client,
+};
+
+use crate::record::SessionRecord;
+use crate::{AppPaths, BrowserOpener, CoreError, ProviderSettings, RedirectMode};
+
+/// What a finished sign-in reports to the teacher.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignInReport {
+    #[serde(flatten)]
+    pub identity: Identity,
+    pub expires_at: Option<i64>,
+    pub has_refresh_token: bool,
+    /// `false` when the keychain could not take the session (see `keychain_problem`).
+    pub persisted: bool,
+    pub keychain_problem: Option<String>,
+}
+
+/// The stored session's identity, after making sure it is still usable.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhoAmI {
+    #[serde(flatten)]
+    pub identity: Identity,
+    pub expires_at: Option<i64>,
+    pub has_refresh_token: bool,
+}
+
+/// The use cases around one computer user's Rollbook session.
+#[derive(Debug)]
+pub struct Account {
+    paths: AppPaths,
+    store: Arc<dyn TokenStore>,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+}
+
+impl Account {
+    pub fn new(paths: AppPaths, store: Arc<dyn TokenStore>) -> Result<Self, CoreError> {
+        Ok(Self {
+            paths,
+            store,
+            http: build_http_client(&HttpSettings::default())?,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn paths(&self) -> &AppPaths {
+        &self.paths
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Signs in through the system browser. `scheme_callbacks` carries deep-link URLs
+    /// when the redirect mode is the custom scheme; `show_url` gets the authorization
+    /// URL so the caller can offer "Open again" or "Copy link".
+    pub async fn sign_in(
+        &self,
+        settings: ProviderSettings,
+        opener: &dyn BrowserOpener,
+        scheme_callbacks: Option<mpsc::Receiver<Url>>,
+        timeout: Duration,
+        show_url: &mut (dyn FnMut(&Url, Option<&str>) + Send),
+    ) -> Result<SignInReport, CoreError> {
+        let provider = Arc::new(
+            Provider::discover(settings.client_config()?, self.http.clone(), Arc::clone(&self.clock))
+                .await?,
+        );
+        let options = settings.authorization_options(provider.metadata().supports_scope("offline_access"));
+        let signed_in = match (settings.redirect, scheme_callbacks) {
+            (RedirectMode::Loopback, _) => {
+                let listener = LoopbackListener::bind().await?;
+                let pending = provider.begin(listener.redirect_uri(), &options)?;
+                open_browser(opener, &pending, show_url);
+                let callback = listener.receive(&pending, timeout).await?;
+                let url = callback.url().clone();
+                match provider.complete(pending, &url).await {
+                    Ok(signed_in) => {
+                        callback.respond(CallbackPage::SignedIn {
+                            name: signed_in.identity.display_name().to_owned(),
+                        });
+                        signed_in
+                    }
+                    Err(e) => {
+                        callback.respond(CallbackPage::Failed {
+                            code: e.code(),
+                            message: e.to_string(),
+                        });
+                        return Err(e.into());
+                    }
+                }
+            }
+            (RedirectMode::Scheme, Some(mut callbacks)) => {
+                let pending = provider.begin(RedirectUri::Scheme, &options)?;
+                open_browser(opener, &pending, show_url);
+                let url = receive_scheme_callback(&pending, &mut callbacks, timeout).await?;
+                provider.complete(pending, &url).await?
+            }
+            (RedirectMode::Scheme, None) => {
+                return Err(AuthError::InvalidConfig(
+                    "the custom-scheme redirect needs a way to receive the deep link".into(),
+                )
+                .into());
+            }
+        };
+
+        // A new sign-in replaces whatever session was here before.
+        self.forget_local().await?;
+        let identity = signed_in.identity.clone();
+        let store = (!settings.shared_machine).then(|| Arc::clone(&self.store));
+        let (session, saved) = Session::start(Arc::clone(&provider), signed_in, store).await;
+        let keychain_problem = saved.as_ref().err().map(|e| format!("{}: {e}", e.code()));
+        if session.is_persisted() {
+            SessionRecord {
+                version: 1,
+                settings,
+                metadata: provider.metadata().clone(),
+                identity: identity.clone(),
+                signed_in_at: self.clock.unix_now(),
+            }
+            .save(&self.paths)?;
+        }
+        Ok(SignInReport {
+            identity,
+            expires_at: session.access_expires_at().await,
+            has_refresh_token: session.has_refresh_token().await,
+            persisted: session.is_persisted(),
+            keychain_problem,
+        })
+    }
+
+    /// Reopens the saved session. `NotSignedIn` when there is none.
+    pub async fn session(&self) -> Result<Session, CoreError> {
+        let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+        let provider = Provider::with_metadata(
+            record.settings.client_config()?,
+            record.metadata,
+            self.http.clone(),
+            Arc::clone(&self.clock),
+        )?;
+        match Session::restore(Arc::new(provider), record.identity, Arc::clone(&self.store)).await {
+            Err(AuthError::NotSignedIn) => {
+                // The keychain entry is gone (deleted by hand, or another account): the
+                // record is stale.
+                SessionRecord::delete(&self.paths)?;
+                Err(AuthError::NotSignedIn.into())
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Who is signed in, after making sure the access token is valid (refreshing when it
+    /// has expired, or always with `force_refresh`).
+    pub async fn whoami(&self, force_refresh: bool) -> Result<WhoAmI, CoreError> {
+        let session = self.session().await?;
+        let checked = if force_refresh {
+            session.refresh().await
+        } else {
+            session.access_token().await.map(|_| ())
+        };
+        if let Err(e) = checked {
+            if matches!(e, AuthError::SignInAgain) {
+                SessionRecord::delete(&self.paths)?;
+            }
+            return Err(e.into());
+        }
+        Ok(WhoAmI {
+            identity: session.identity().clone(),
+            expires_at: session.access_expires_at().await,
+            has_refresh_token: session.has_refresh_token().await,
+        })
+    }
+
+    /// Signs out: revoke at the provider, delete the keychain entry and the record.
+    pub async fn sign_out(&self) -> Result<SignOutOutcome, CoreError> {
+        let outcome = match self.session().await {
+            Ok(session) => session.sign_out().await?,
+            Err(CoreError::Auth(AuthError::NotSignedIn)) => return Err(AuthError::NotSignedIn.into()),
+            Err(other) => {
+                SessionRecord::delete(&self.paths)?;
+                return Err(other);
+            }
+        };
+        SessionRecord::delete(&self.paths)?;
+        Ok(outcome)
+    }
+
+    /// Deletes any saved session without contacting the provider.
+    async fn forget_local(&self) -> Result<(), CoreError> {
+        if let Ok(Some(record)) = SessionRecord::load(&self.paths) {
+            let key = rollbook_auth::StoreKey {
+                issuer: record.settings.issuer.clone(),
+                client_id: record.settings.client_id.clone(),
+                subject: record.identity.subject.clone(),
+            };
+            let store = Arc::clone(&self.store);
+            let cleared = tokio::task::spawn_blocking(move || store.clear(&key)).await;
+            if !matches!(cleared, Ok(Ok(()))) {
+                tracing::warn!("could not delete the previous session from the keychain");
+            }
+        }
+        SessionRecord::delete(&self.paths)
+    }
+}
+
+fn open_browser(
+    opener: &dyn BrowserOpener,
+    pending: &PendingSignIn,
+    show_url: &mut (dyn FnMut(&Url, Option<&str>) + Send),
+) {
+    let url = pending.authorization_url();
+    match opener.open(url) {
+        Ok(()) => show_url(url, None),
+        Err(problem) => show_url(url, Some(&problem)),
+    }
+}
+
+/// Waits for the deep link that carries this attempt's `state`. Links for other
+/// attempts (a second click, an old tab) are skipped; a wrong `state` still fails the
+/// attempt at the deadline, so a forged link cannot pass for a timeout.
+async fn receive_scheme_callback(
+    pending: &PendingSignIn,
+    callbacks: &mut mpsc::Receiver<Url>,
+    timeout: Duration,
+) -> Result<Url, AuthError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut saw_other_state = false;
+    loop {
+        match tokio::time::timeout_at(deadline, callbacks.recv()).await {
+            Ok(Some(url)) => {
+                let state = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "state")
+                    .map(|(_, v)| v.into_owned());
+                if state.as_deref().is_some_and(|s| pending.state_matches(s)) {
+                    return Ok(url);
+                }
+                saw_other_state = true;
+            }
+            Ok(None) | Err(_) if saw_other_state => return Err(AuthError::StateMismatch),
+            Ok(None) => return Err(AuthError::Cancelled),
+            Err(_) => {
+                return Err(AuthError::SignInTimedOut {
+                    seconds: timeout.as_secs(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `rollbook doctor`: checks that explain what stands between this computer and a
+//! working sign-in.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use rollbook_auth::{IssuerUrl, ProviderMetadata, clock_skew};
+
+use crate::Account;
+use crate::record::SessionRecord;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One check's verdict with an explanation a teacher or IT admin can act on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: CheckStatus,
+    pub detail: String,
+    pub code: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Self { name, status: CheckStatus::Ok, detail: detail.into(), code: None }
+    }
+
+    fn problem(name: &'static str, status: CheckStatus, code: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { name, status, detail: detail.into(), code: Some(code.into()) }
+    }
+}
+
+/// Largest clock difference that still lets ID tokens verify (their leeway is 60 s).
+const MAX_SKEW_SECS: i64 = 60;
+
+impl Account {
+    /// Runs every check. `issuer` overrides the signed-in session's provider.
+    pub async fn doctor(&self, issuer: Option<&str>) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let record = match SessionRecord::load(self.paths()) {
+            Ok(record) => {
+                checks.push(Check::ok(
+                    "config",
+                    match &record {
+                        Some(r) => format!("signed in with {} as client {}", r.settings.issuer, r.settings.client_id),
+                        None => "not signed in; no saved session".to_owned(),
+                    },
+                ));
+                record
+            }
+            Err(e) => {
+                checks.push(Check::problem("config", CheckStatus::Fail, e.code(), e.to_string()));
+                None
+            }
+        };
+        let issuer_text = issuer
+            .map(str::to_owned)
+            .or_else(|| record.as_ref().map(|r| r.settings.issuer.clone()));
+        match issuer_text.map(IssuerUrl::new) {
+            None => checks.push(Check::problem(
+                "discovery",
+                CheckStatus::Warn,
+                "no_issuer",
+                "no provider configured; pass --issuer to check one",
+            )),
+            Some(Err(e)) => checks.push(Check::problem("discovery", CheckStatus::Fail, e.code(), e.to_string())),
+            Some(Ok(issuer)) => {
+                match ProviderMetadata::discover(self.http(), &issuer).await {
+                    Ok(_) => checks.push(Check::ok("discovery", format!("{} answers and its metadata checks out", issuer.as_str()))),
+                    Err(e) => checks.push(Check::problem(
+                        "discovery",
+                        CheckStatus::Fail,
+                        e.code(),
+                        format!("{e}. Check the issuer URL, the network, and any proxy or TLS inspection (Rollbook trusts the system's certificate store)"),
+                    )),
+                }
+                match clock_skew(self.http(), &issuer, self.clock().as_ref()).await {
+                    Ok(skew) if skew.abs() <= MAX_SKEW_SECS => checks.push(Check::ok("clock", format!("within {} s of the provider's clock", skew.abs()))),
+                    Ok(skew) => checks.push(Check::problem(
+                        "clock",
+                        CheckStatus::Fail,
+                        "clock_skew",
+                        format!("this computer's clock is {skew} s off the provider's; sign-in will fail until the clock is set right"),
+                    )),
+                    Err(e) => checks.push(Check::problem("clock", CheckStatus::Warn, e.code(), format!("could not compare clocks: {e}"))),
+                }
+            }
+        }
+        let store = Arc::clone(self.store());
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(15),
+            tokio::task::spawn_blocking(move || store.probe()),
+        )
+        .await;
+        checks.push(match probe {
+            Ok(Ok(Ok(()))) => Check::ok("keychain", "the system keychain stores and returns secrets"),
+            Ok(Ok(Err(e))) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
+            Ok(Err(e)) => Check::problem("keychain", CheckStatus::Fail, "keychain_error", e.to_string()),
+            Err(_) => Check::problem(
+                "keychain",
+                CheckStatus::Fail,
+                "keychain_locked",
+                "the system keychain did not answer; it may be locked. Unlock it and retry",
+            ),
+        });
+        checks
+    }
+}
+

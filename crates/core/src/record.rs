@@ -1,0 +1,63 @@
+//! The session record: non-secret facts about the signed-in session, kept in the
+//! per-user data folder so a new process can find the keychain entry.
+
+use serde::{Deserialize, Serialize};
+
+use rollbook_auth::{Identity, ProviderMetadata};
+
+use crate::paths::write_private;
+use crate::{AppPaths, CoreError, ProviderSettings};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionRecord {
+    pub version: u32,
+    pub settings: ProviderSettings,
+    /// The discovered metadata, cached so a restart needs no discovery round trip.
+    pub metadata: ProviderMetadata,
+    pub identity: Identity,
+    pub signed_in_at: i64,
+}
+
+impl SessionRecord {
+    pub fn load(paths: &AppPaths) -> Result<Option<Self>, CoreError> {
+        let path = paths.session_record();
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(CoreError::Io {
+                    action: "read",
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|e| CoreError::RecordCorrupt {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })
+    }
+
+    pub fn save(&self, paths: &AppPaths) -> Result<(), CoreError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| CoreError::RecordCorrupt {
+            path: paths.session_record().display().to_string(),
+            detail: e.to_string(),
+        })?;
+        write_private(&paths.session_record(), &json)
+    }
+
+    pub fn delete(paths: &AppPaths) -> Result<(), CoreError> {
+        let path = paths.session_record();
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(CoreError::Io {
+                action: "delete",
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+}
