@@ -163,11 +163,16 @@ mod tests {
 
     #[test]
     fn iss_must_match_and_is_required_when_advertised() {
-        let err = response("code=a&state=s1&iss=https%3A%2F%2Fevil.example").into_code("s1", ISS, false);
+        let err =
+            response("code=a&state=s1&iss=https%3A%2F%2Fevil.example").into_code("s1", ISS, false);
         assert!(matches!(err, Err(AuthError::ResponseIssuerMismatch { .. })));
         let err = response("code=a&state=s1").into_code("s1", ISS, true);
         assert!(matches!(err, Err(AuthError::ResponseIssuerMissing)));
-        assert!(response("code=a&state=s1").into_code("s1", ISS, false).is_ok());
+        assert!(
+            response("code=a&state=s1")
+                .into_code("s1", ISS, false)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -23,11 +23,11 @@ pub enum ErrorClass {
 pub enum AuthError {
     #[error("{0}")]
     InvalidConfig(String),
-    #[error(
-        "the {what} `{url}` does not use https; only loopback addresses may use plain http"
-    )]
+    #[error("the {what} `{url}` does not use https; only loopback addresses may use plain http")]
     InsecureUrl { what: String, url: String },
-    #[error("the provider's discovery document says its issuer is `{found}`, but `{expected}` was configured; refusing to continue")]
+    #[error(
+        "the provider's discovery document says its issuer is `{found}`, but `{expected}` was configured; refusing to continue"
+    )]
     IssuerMismatch { expected: String, found: String },
     #[error("the provider does not support PKCE with S256, which Rollbook requires")]
     PkceUnsupported,
@@ -36,11 +36,15 @@ pub enum AuthError {
         code: String,
         description: Option<String>,
     },
-    #[error("the sign-in response did not carry the expected state; it may not come from this sign-in, so it was rejected")]
+    #[error(
+        "the sign-in response did not carry the expected state; it may not come from this sign-in, so it was rejected"
+    )]
     StateMismatch,
     #[error("the sign-in response names issuer `{found}`, not `{expected}`; it was rejected")]
     ResponseIssuerMismatch { expected: String, found: String },
-    #[error("the provider advertises the `iss` response parameter but the sign-in response had none; it was rejected")]
+    #[error(
+        "the provider advertises the `iss` response parameter but the sign-in response had none; it was rejected"
+    )]
     ResponseIssuerMissing,
     #[error("the sign-in response has no authorization code")]
     CodeMissing,
@@ -48,7 +52,9 @@ pub enum AuthError {
     CallbackMalformed,
     #[error("this sign-in was already completed or cancelled; start a new one")]
     SignInAlreadyUsed,
-    #[error("the browser did not come back within {seconds} s, so the sign-in was stopped; try again")]
+    #[error(
+        "the browser did not come back within {seconds} s, so the sign-in was stopped; try again"
+    )]
     SignInTimedOut { seconds: u64 },
     #[error("the sign-in was cancelled")]
     Cancelled,
@@ -61,7 +67,9 @@ pub enum AuthError {
     IdToken(#[from] IdTokenError),
     #[error("the provider's userinfo belongs to a different user than the ID token")]
     UserinfoSubjectMismatch,
-    #[error("the provider's access token was rejected by its own userinfo endpoint (HTTP {status})")]
+    #[error(
+        "the provider's access token was rejected by its own userinfo endpoint (HTTP {status})"
+    )]
     UserinfoRejected { status: u16 },
     #[error("could not reach the provider ({what}): {detail}")]
     ProviderUnreachable { what: &'static str, detail: String },
@@ -145,13 +153,26 @@ impl AuthError {
 fn authorization_error_message(code: &str, description: Option<&str>) -> String {
     let human = match code {
         "access_denied" => "You cancelled the sign-in, or the provider denied access",
-        "invalid_scope" => "The provider does not allow the access Rollbook asked for (scope); ask your IT admin",
-        "unauthorized_client" => "This app is not allowed to sign in with this provider; ask your IT admin to check its registration",
-        "invalid_request" => "The provider rejected the sign-in request as malformed; ask your IT admin to check the configuration",
-        "unsupported_response_type" => "The provider does not support the sign-in method Rollbook uses (code flow)",
+        "invalid_scope" => {
+            "The provider does not allow the access Rollbook asked for (scope); ask your IT admin"
+        }
+        "unauthorized_client" => {
+            "This app is not allowed to sign in with this provider; ask your IT admin to check its registration"
+        }
+        "invalid_request" => {
+            "The provider rejected the sign-in request as malformed; ask your IT admin to check the configuration"
+        }
+        "unsupported_response_type" => {
+            "The provider does not support the sign-in method Rollbook uses (code flow)"
+        }
         "server_error" => "The provider had an internal error; try again in a few minutes",
-        "temporarily_unavailable" => "The provider is busy or down for maintenance; try again in a few minutes",
-        "login_required" | "interaction_required" | "consent_required" | "account_selection_required" => {
+        "temporarily_unavailable" => {
+            "The provider is busy or down for maintenance; try again in a few minutes"
+        }
+        "login_required"
+        | "interaction_required"
+        | "consent_required"
+        | "account_selection_required" => {
             "The provider needs you to sign in interactively; try again"
         }
         _ => "The provider refused the sign-in",

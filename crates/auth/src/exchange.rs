@@ -7,9 +7,9 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, RedirectUrl, RevocationUrl, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, RedirectUrl, StandardRevocableToken, StandardTokenResponse, TokenResponse,
+    TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,7 @@ pub(crate) type OidcClient = oauth2::Client<
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -56,7 +56,11 @@ impl TokenGrant {
             refresh_token: response
                 .refresh_token()
                 .map(|t| RefreshToken::new(t.secret().clone())),
-            id_token: response.extra_fields().id_token.clone().map(IdTokenJwt::new),
+            id_token: response
+                .extra_fields()
+                .id_token
+                .clone()
+                .map(IdTokenJwt::new),
         }
     }
 }
@@ -78,14 +82,6 @@ pub(crate) fn oauth2_client(
         .set_token_uri(
             TokenUrl::new(metadata.token_endpoint.to_string())
                 .map_err(|e| bad_url("token endpoint", e))?,
-        )
-        .set_revocation_url_option(
-            metadata
-                .revocation_endpoint
-                .as_ref()
-                .map(|u| RevocationUrl::new(u.to_string()))
-                .transpose()
-                .map_err(|e| bad_url("revocation endpoint", e))?,
         );
     if let Some(secret) = client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.to_owned()));
@@ -100,8 +96,8 @@ pub(crate) async fn exchange_code(
     redirect_uri: &str,
     verifier: oauth2::PkceCodeVerifier,
 ) -> Result<TokenGrant, AuthError> {
-    let redirect = RedirectUrl::new(redirect_uri.to_owned())
-        .map_err(|e| bad_url("redirect URI", e))?;
+    let redirect =
+        RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| bad_url("redirect URI", e))?;
     let response = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
@@ -127,20 +123,40 @@ pub(crate) async fn refresh(
 }
 
 /// Revokes a refresh token (RFC 7009). `Ok(false)` when the provider has no endpoint.
+///
+/// Sent by hand rather than through oauth2's `revoke_token`, which refuses any
+/// non-https endpoint, including the loopback providers our HTTPS rule allows.
 pub(crate) async fn revoke(
     http: &reqwest::Client,
-    client: &OidcClient,
+    metadata: &ProviderMetadata,
+    client_id: &str,
+    client_secret: Option<&str>,
     refresh_token: &RefreshToken,
 ) -> Result<bool, AuthError> {
-    let token = StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(
-        refresh_token.secret().to_owned(),
-    ));
-    let Ok(request) = client.revoke_token(token) else {
+    let Some(endpoint) = &metadata.revocation_endpoint else {
         return Ok(false);
     };
-    request
-        .request_async(&|request| send_oauth2_request(http, request))
+    let mut form = vec![
+        ("token", refresh_token.secret()),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let mut request = http.post(endpoint.clone());
+    match client_secret {
+        Some(secret) => request = request.basic_auth(client_id, Some(secret)),
+        None => form.push(("client_id", client_id)),
+    }
+    let response = request
+        .form(&form)
+        .send()
         .await
-        .map_err(|e| oauth2_error("revocation", e))?;
-    Ok(true)
+        .map_err(|e| crate::http::transport_error("revocation", e))?;
+    // RFC 7009 §2.2: 200 whether or not the token was still valid.
+    if response.status().is_success() {
+        Ok(true)
+    } else {
+        Err(AuthError::ProviderStatus {
+            what: "revocation",
+            status: response.status().as_u16(),
+        })
+    }
 }

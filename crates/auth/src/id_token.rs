@@ -310,24 +310,71 @@ mod tests {
     #[test]
     fn accepts_a_good_token_and_an_array_audience() {
         assert_eq!(check(&claims(|_| {})), Ok(()));
-        assert_eq!(check(&claims(|c| c["aud"] = serde_json::json!(["rollbook"]))), Ok(()));
+        assert_eq!(
+            check(&claims(|c| c["aud"] = serde_json::json!(["rollbook"]))),
+            Ok(())
+        );
     }
 
     #[test]
     fn rejects_each_broken_claim() {
         use serde_json::json;
         let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, IdTokenError)> = vec![
-            (Box::new(|c| c["iss"] = json!("https://evil.example")), IdTokenError::WrongIssuer { expected: "https://op.example".into(), found: "https://evil.example".into() }),
-            (Box::new(|c| { c.as_object_mut().unwrap().remove("sub"); }), IdTokenError::MissingSubject),
-            (Box::new(|c| c["aud"] = json!("someone-else")), IdTokenError::WrongAudience),
-            (Box::new(|c| { c.as_object_mut().unwrap().remove("aud"); }), IdTokenError::WrongAudience),
-            (Box::new(|c| c["aud"] = json!(["rollbook", "other"])), IdTokenError::MissingAuthorizedParty),
-            (Box::new(|c| c["azp"] = json!("other")), IdTokenError::WrongAuthorizedParty),
-            (Box::new(|c| { c.as_object_mut().unwrap().remove("iat"); }), IdTokenError::MissingIssuedAt),
-            (Box::new(|c| c["iat"] = json!(NOW + 3600)), IdTokenError::IssuedInFuture),
-            (Box::new(|c| c["exp"] = json!(NOW - 61)), IdTokenError::Expired),
-            (Box::new(|c| c["nonce"] = json!("n-2")), IdTokenError::NonceMismatch),
-            (Box::new(|c| { c.as_object_mut().unwrap().remove("nonce"); }), IdTokenError::MissingNonce),
+            (
+                Box::new(|c| c["iss"] = json!("https://evil.example")),
+                IdTokenError::WrongIssuer {
+                    expected: "https://op.example".into(),
+                    found: "https://evil.example".into(),
+                },
+            ),
+            (
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("sub");
+                }),
+                IdTokenError::MissingSubject,
+            ),
+            (
+                Box::new(|c| c["aud"] = json!("someone-else")),
+                IdTokenError::WrongAudience,
+            ),
+            (
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("aud");
+                }),
+                IdTokenError::WrongAudience,
+            ),
+            (
+                Box::new(|c| c["aud"] = json!(["rollbook", "other"])),
+                IdTokenError::MissingAuthorizedParty,
+            ),
+            (
+                Box::new(|c| c["azp"] = json!("other")),
+                IdTokenError::WrongAuthorizedParty,
+            ),
+            (
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("iat");
+                }),
+                IdTokenError::MissingIssuedAt,
+            ),
+            (
+                Box::new(|c| c["iat"] = json!(NOW + 3600)),
+                IdTokenError::IssuedInFuture,
+            ),
+            (
+                Box::new(|c| c["exp"] = json!(NOW - 61)),
+                IdTokenError::Expired,
+            ),
+            (
+                Box::new(|c| c["nonce"] = json!("n-2")),
+                IdTokenError::NonceMismatch,
+            ),
+            (
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("nonce");
+                }),
+                IdTokenError::MissingNonce,
+            ),
         ];
         for (edit, expected) in cases {
             assert_eq!(check(&claims(edit)), Err(expected));
@@ -336,8 +383,14 @@ mod tests {
 
     #[test]
     fn leeway_is_sixty_seconds() {
-        assert_eq!(check(&claims(|c| c["exp"] = serde_json::json!(NOW - 59))), Ok(()));
-        assert_eq!(check(&claims(|c| c["iat"] = serde_json::json!(NOW + 59))), Ok(()));
+        assert_eq!(
+            check(&claims(|c| c["exp"] = serde_json::json!(NOW - 59))),
+            Ok(())
+        );
+        assert_eq!(
+            check(&claims(|c| c["iat"] = serde_json::json!(NOW + 59))),
+            Ok(())
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use provider::{ClientConfig, Provider, SignedIn};
 pub use secret::{AccessToken, IdTokenJwt, NonConfidentialSecret, RefreshToken};
 pub use session::{Identity, Session, SignOutOutcome, Tokens};
 pub use store::{
-    KeychainStore, StoreError, StoreKey, StoredCredentials, TokenStore, KEYCHAIN_SERVICE,
+    KEYCHAIN_SERVICE, KeychainStore, StoreError, StoreKey, StoredCredentials, TokenStore,
 };
 pub use url_policy::{IssuerUrl, require_secure_url};
 pub use userinfo::UserInfo;

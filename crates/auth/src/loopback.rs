@@ -179,14 +179,20 @@ impl Shared {
             );
         }
         let (reply, answer) = oneshot::channel();
-        if self.found.send(LoopbackCallback { url, reply }).await.is_err() {
+        if self
+            .found
+            .send(LoopbackCallback { url, reply })
+            .await
+            .is_err()
+        {
             return page(StatusCode::GONE, &stray_page());
         }
         let final_page = match tokio::time::timeout(PAGE_WAIT, answer).await {
             Ok(Ok(final_page)) => final_page,
             _ => CallbackPage::Failed {
                 code: "sign_in_unfinished".into(),
-                message: "Rollbook received the answer. Go back to Rollbook to see how it went.".into(),
+                message: "Rollbook received the answer. Go back to Rollbook to see how it went."
+                    .into(),
             },
         };
         let status = match final_page {

@@ -150,11 +150,12 @@ mod tests {
     fn every_attempt_has_fresh_long_secrets() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..50 {
-            let attempt = PendingSignIn::new(RedirectUri::Scheme, SystemTime::UNIX_EPOCH, |c, _, _| {
-                assert_eq!(c.method().as_str(), "S256");
-                Ok(Url::parse("https://op.example/auth").unwrap())
-            })
-            .unwrap();
+            let attempt =
+                PendingSignIn::new(RedirectUri::Scheme, SystemTime::UNIX_EPOCH, |c, _, _| {
+                    assert_eq!(c.method().as_str(), "S256");
+                    Ok(Url::parse("https://op.example/auth").unwrap())
+                })
+                .unwrap();
             assert!(attempt.verifier.secret().len() >= 43);
             assert!(attempt.nonce.secret().len() >= 32);
             assert!(seen.insert(attempt.verifier.secret().clone()));
@@ -175,10 +176,15 @@ mod tests {
         ] {
             assert!(!loopback.accepts(&Url::parse(bad).unwrap()), "{bad}");
         }
-        assert!(RedirectUri::Scheme.accepts(
-            &Url::parse("org.rollbook.desktop:/oauth/callback?code=1&state=2").unwrap()
-        ));
-        assert!(!RedirectUri::Scheme.accepts(&Url::parse("org.rollbook.desktop:/other?code=1").unwrap()));
+        assert!(
+            RedirectUri::Scheme.accepts(
+                &Url::parse("org.rollbook.desktop:/oauth/callback?code=1&state=2").unwrap()
+            )
+        );
+        assert!(
+            !RedirectUri::Scheme
+                .accepts(&Url::parse("org.rollbook.desktop:/other?code=1").unwrap())
+        );
     }
 
     #[test]

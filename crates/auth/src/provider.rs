@@ -96,9 +96,8 @@ impl Provider {
         options: &AuthorizationOptions,
     ) -> Result<PendingSignIn, AuthError> {
         let client = self.token_client()?;
-        let redirect = oauth2::RedirectUrl::new(redirect_uri.as_str().to_owned()).map_err(|e| {
-            AuthError::InvalidConfig(format!("bad redirect URI: {e}"))
-        })?;
+        let redirect = oauth2::RedirectUrl::new(redirect_uri.as_str().to_owned())
+            .map_err(|e| AuthError::InvalidConfig(format!("bad redirect URI: {e}")))?;
         PendingSignIn::new(redirect_uri, self.clock.now(), |challenge, state, nonce| {
             let state = state.clone();
             let mut request = client
@@ -178,7 +177,10 @@ impl Provider {
         exchange::oauth2_client(
             &self.metadata,
             &self.client.client_id,
-            self.client.client_secret.as_ref().map(NonConfidentialSecret::secret),
+            self.client
+                .client_secret
+                .as_ref()
+                .map(NonConfidentialSecret::secret),
         )
     }
 
@@ -191,7 +193,11 @@ impl Provider {
     }
 
     /// Turns a grant into tokens, keeping the old refresh token when none is rotated in.
-    pub(crate) fn tokens_from(&self, grant: TokenGrant, previous_refresh: Option<RefreshToken>) -> Tokens {
+    pub(crate) fn tokens_from(
+        &self,
+        grant: TokenGrant,
+        previous_refresh: Option<RefreshToken>,
+    ) -> Tokens {
         let expires_at = grant.expires_in.map(|lifetime| {
             self.clock.unix_now() + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2)
         });
@@ -232,8 +238,17 @@ impl Provider {
 
     /// Revokes a refresh token where the provider has a revocation endpoint.
     pub(crate) async fn revoke(&self, refresh_token: &RefreshToken) -> Result<bool, AuthError> {
-        let client = self.token_client()?;
-        exchange::revoke(&self.http, &client, refresh_token).await
+        exchange::revoke(
+            &self.http,
+            &self.metadata,
+            &self.client.client_id,
+            self.client
+                .client_secret
+                .as_ref()
+                .map(NonConfidentialSecret::secret),
+            refresh_token,
+        )
+        .await
     }
 
     /// The RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0), so a shared

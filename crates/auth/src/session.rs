@@ -32,7 +32,9 @@ pub struct Identity {
 impl Identity {
     pub(crate) fn from_claims(claims: &IdTokenClaims, info: Option<&UserInfo>) -> Self {
         let pick = |from_info: Option<&Option<String>>, from_token: &Option<String>| {
-            from_info.and_then(Clone::clone).or_else(|| from_token.clone())
+            from_info
+                .and_then(Clone::clone)
+                .or_else(|| from_token.clone())
         };
         Self {
             issuer: claims.iss.clone(),
@@ -41,7 +43,10 @@ impl Identity {
             email: pick(info.map(|i| &i.email), &claims.email),
             given_name: pick(info.map(|i| &i.given_name), &claims.given_name),
             family_name: pick(info.map(|i| &i.family_name), &claims.family_name),
-            preferred_username: pick(info.map(|i| &i.preferred_username), &claims.preferred_username),
+            preferred_username: pick(
+                info.map(|i| &i.preferred_username),
+                &claims.preferred_username,
+            ),
         }
     }
 
@@ -225,7 +230,11 @@ impl Session {
         };
         let refreshed = match self
             .provider
-            .refresh(&refresh_token, &self.identity, live.original_nonce.as_deref())
+            .refresh(
+                &refresh_token,
+                &self.identity,
+                live.original_nonce.as_deref(),
+            )
             .await
         {
             Ok(refreshed) => refreshed,

@@ -24,9 +24,13 @@ const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    #[error("the system keychain is not available ({0}); the session is kept in memory only and ends when Rollbook closes")]
+    #[error(
+        "the system keychain is not available ({0}); the session is kept in memory only and ends when Rollbook closes"
+    )]
     Unavailable(String),
-    #[error("the system keychain did not answer; it may be locked. Unlock it (or sign in to the computer again) and retry")]
+    #[error(
+        "the system keychain did not answer; it may be locked. Unlock it (or sign in to the computer again) and retry"
+    )]
     TimedOut,
     #[error("the system keychain refused the request: {0}")]
     Platform(String),
@@ -132,7 +136,9 @@ where
     let task = tokio::task::spawn_blocking(move || call(store.as_ref()));
     match tokio::time::timeout(KEYCHAIN_TIMEOUT, task).await {
         Ok(Ok(result)) => result,
-        Ok(Err(join)) => Err(StoreError::Platform(format!("keychain call failed: {join}"))),
+        Ok(Err(join)) => Err(StoreError::Platform(format!(
+            "keychain call failed: {join}"
+        ))),
         Err(_) => Err(StoreError::TimedOut),
     }
 }
@@ -186,7 +192,9 @@ impl KeychainStore {
     }
 
     fn write(&self, account: &str, value: &str) -> Result<(), StoreError> {
-        self.entry(account)?.set_password(value).map_err(map_keyring)
+        self.entry(account)?
+            .set_password(value)
+            .map_err(map_keyring)
     }
 
     fn delete(&self, account: &str) -> Result<(), StoreError> {
@@ -334,10 +342,15 @@ pub(crate) struct MemoryStore(std::sync::Mutex<std::collections::HashMap<StoreKe
 impl TokenStore for MemoryStore {
     fn load(&self, key: &StoreKey) -> Result<Option<StoredCredentials>, StoreError> {
         let map = self.0.lock().unwrap();
-        map.get(key).map(|p| StoredCredentials::from_payload(p)).transpose()
+        map.get(key)
+            .map(|p| StoredCredentials::from_payload(p))
+            .transpose()
     }
     fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
-        self.0.lock().unwrap().insert(key.clone(), credentials.to_payload());
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.clone(), credentials.to_payload());
         Ok(())
     }
     fn clear(&self, key: &StoreKey) -> Result<(), StoreError> {
@@ -365,13 +378,19 @@ mod tests {
         assert_eq!(back.refresh_token.unwrap().secret(), "rt-secret");
         assert_eq!(back.access_expires_at, Some(42));
         assert!(!format!("{credentials:?}").contains("secret"));
-        assert!(matches!(StoredCredentials::from_payload("{"), Err(StoreError::Corrupt)));
+        assert!(matches!(
+            StoredCredentials::from_payload("{"),
+            Err(StoreError::Corrupt)
+        ));
     }
 
     #[test]
     fn chunk_head_parses() {
         let head = ChunkHead::parse("rollbook-chunks:v1:abcd:3:ff").unwrap();
-        assert_eq!((head.generation, head.count, head.digest), ("abcd", 3, "ff"));
+        assert_eq!(
+            (head.generation, head.count, head.digest),
+            ("abcd", 3, "ff")
+        );
         assert_eq!(head.part_account("acct", 2), "acct #abcd.2");
         assert!(ChunkHead::parse("{\"v\":1}").is_none());
     }

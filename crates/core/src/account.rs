@@ -83,10 +83,15 @@ impl Account {
         show_url: &mut (dyn FnMut(&Url, Option<&str>) + Send),
     ) -> Result<SignInReport, CoreError> {
         let provider = Arc::new(
-            Provider::discover(settings.client_config()?, self.http.clone(), Arc::clone(&self.clock))
-                .await?,
+            Provider::discover(
+                settings.client_config()?,
+                self.http.clone(),
+                Arc::clone(&self.clock),
+            )
+            .await?,
         );
-        let options = settings.authorization_options(provider.metadata().supports_scope("offline_access"));
+        let options =
+            settings.authorization_options(provider.metadata().supports_scope("offline_access"));
         let signed_in = match (settings.redirect, scheme_callbacks) {
             (RedirectMode::Loopback, _) => {
                 let listener = LoopbackListener::bind().await?;
@@ -195,7 +200,9 @@ impl Account {
     pub async fn sign_out(&self) -> Result<SignOutOutcome, CoreError> {
         let outcome = match self.session().await {
             Ok(session) => session.sign_out().await?,
-            Err(CoreError::Auth(AuthError::NotSignedIn)) => return Err(AuthError::NotSignedIn.into()),
+            Err(CoreError::Auth(AuthError::NotSignedIn)) => {
+                return Err(AuthError::NotSignedIn.into());
+            }
             Err(other) => {
                 SessionRecord::delete(&self.paths)?;
                 return Err(other);

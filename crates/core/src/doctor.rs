@@ -29,11 +29,26 @@ pub struct Check {
 
 impl Check {
     fn ok(name: &'static str, detail: impl Into<String>) -> Self {
-        Self { name, status: CheckStatus::Ok, detail: detail.into(), code: None }
+        Self {
+            name,
+            status: CheckStatus::Ok,
+            detail: detail.into(),
+            code: None,
+        }
     }
 
-    fn problem(name: &'static str, status: CheckStatus, code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { name, status, detail: detail.into(), code: Some(code.into()) }
+    fn problem(
+        name: &'static str,
+        status: CheckStatus,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            status,
+            detail: detail.into(),
+            code: Some(code.into()),
+        }
     }
 }
 
@@ -49,14 +64,22 @@ impl Account {
                 checks.push(Check::ok(
                     "config",
                     match &record {
-                        Some(r) => format!("signed in with {} as client {}", r.settings.issuer, r.settings.client_id),
+                        Some(r) => format!(
+                            "signed in with {} as client {}",
+                            r.settings.issuer, r.settings.client_id
+                        ),
                         None => "not signed in; no saved session".to_owned(),
                     },
                 ));
                 record
             }
             Err(e) => {
-                checks.push(Check::problem("config", CheckStatus::Fail, e.code(), e.to_string()));
+                checks.push(Check::problem(
+                    "config",
+                    CheckStatus::Fail,
+                    e.code(),
+                    e.to_string(),
+                ));
                 None
             }
         };
@@ -70,7 +93,12 @@ impl Account {
                 "no_issuer",
                 "no provider configured; pass --issuer to check one",
             )),
-            Some(Err(e)) => checks.push(Check::problem("discovery", CheckStatus::Fail, e.code(), e.to_string())),
+            Some(Err(e)) => checks.push(Check::problem(
+                "discovery",
+                CheckStatus::Fail,
+                e.code(),
+                e.to_string(),
+            )),
             Some(Ok(issuer)) => {
                 match ProviderMetadata::discover(self.http(), &issuer).await {
                     Ok(_) => checks.push(Check::ok("discovery", format!("{} answers and its metadata checks out", issuer.as_str()))),
@@ -100,9 +128,18 @@ impl Account {
         )
         .await;
         checks.push(match probe {
-            Ok(Ok(Ok(()))) => Check::ok("keychain", "the system keychain stores and returns secrets"),
-            Ok(Ok(Err(e))) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
-            Ok(Err(e)) => Check::problem("keychain", CheckStatus::Fail, "keychain_error", e.to_string()),
+            Ok(Ok(Ok(()))) => {
+                Check::ok("keychain", "the system keychain stores and returns secrets")
+            }
+            Ok(Ok(Err(e))) => {
+                Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string())
+            }
+            Ok(Err(e)) => Check::problem(
+                "keychain",
+                CheckStatus::Fail,
+                "keychain_error",
+                e.to_string(),
+            ),
             Err(_) => Check::problem(
                 "keychain",
                 CheckStatus::Fail,
@@ -113,4 +150,3 @@ impl Account {
         checks
     }
 }
-

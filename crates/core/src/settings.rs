@@ -41,7 +41,10 @@ impl ProviderSettings {
         Self {
             issuer: issuer.into(),
             client_id: client_id.into(),
-            scopes: Self::DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            scopes: Self::DEFAULT_SCOPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             redirect: RedirectMode::default(),
             client_secret: None,
             shared_machine: false,
@@ -50,7 +53,9 @@ impl ProviderSettings {
 
     pub(crate) fn client_config(&self) -> Result<ClientConfig, CoreError> {
         if self.client_id.trim().is_empty() {
-            return Err(rollbook_auth::AuthError::InvalidConfig("the client id is empty".into()).into());
+            return Err(
+                rollbook_auth::AuthError::InvalidConfig("the client id is empty".into()).into(),
+            );
         }
         Ok(ClientConfig {
             issuer: IssuerUrl::new(self.issuer.clone())?,
@@ -60,7 +65,10 @@ impl ProviderSettings {
     }
 
     /// The authorization request's scopes and prompt for this provider.
-    pub(crate) fn authorization_options(&self, offers_offline_access: bool) -> AuthorizationOptions {
+    pub(crate) fn authorization_options(
+        &self,
+        offers_offline_access: bool,
+    ) -> AuthorizationOptions {
         let mut scopes: Vec<String> = self
             .scopes
             .iter()
@@ -97,7 +105,12 @@ mod tests {
         let options = settings.authorization_options(true);
         assert!(options.scopes.contains(&"offline_access".to_owned()));
         assert_eq!(options.prompt, vec!["consent"]);
-        assert!(!settings.authorization_options(false).scopes.contains(&"offline_access".to_owned()));
+        assert!(
+            !settings
+                .authorization_options(false)
+                .scopes
+                .contains(&"offline_access".to_owned())
+        );
         settings.shared_machine = true;
         let shared = settings.authorization_options(true);
         assert!(!shared.scopes.contains(&"offline_access".to_owned()));

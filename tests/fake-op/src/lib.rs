@@ -100,7 +100,8 @@ fn load_key(kid: &'static str, pem: &str, alg: Algorithm) -> SigningKey {
         _ => EncodingKey::from_rsa_pem(pem.as_bytes()),
     }
     .unwrap_or_else(|e| panic!("test key {kid}: {e}"));
-    let mut jwk = Jwk::from_encoding_key(&encoding, alg).unwrap_or_else(|e| panic!("jwk {kid}: {e}"));
+    let mut jwk =
+        Jwk::from_encoding_key(&encoding, alg).unwrap_or_else(|e| panic!("jwk {kid}: {e}"));
     jwk.common.key_id = Some(kid.to_owned());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     jwk.common.key_algorithm = Some(match alg {
@@ -141,9 +142,17 @@ struct Inner {
     calls: Calls,
     state: Mutex<Mutable>,
     counter: AtomicUsize,
+    issued: Mutex<Vec<String>>,
 }
 
 impl Inner {
+    fn remember(&self, secret: &str) {
+        self.issued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(secret.to_owned());
+    }
+
     fn state(&self) -> MutexGuard<'_, Mutable> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -163,7 +172,9 @@ pub struct FakeOp {
 
 impl std::fmt::Debug for FakeOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeOp").field("issuer", &self.inner.issuer).finish_non_exhaustive()
+        f.debug_struct("FakeOp")
+            .field("issuer", &self.inner.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -179,7 +190,9 @@ impl FakeOp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
         let keys = vec![
             load_key("rsa-a", include_str!("../keys/rsa-a.pem"), Algorithm::RS256),
             load_key("rsa-b", include_str!("../keys/rsa-b.pem"), Algorithm::RS256),
@@ -197,6 +210,7 @@ impl FakeOp {
                 ..Mutable::default()
             }),
             counter: AtomicUsize::new(0),
+            issued: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -272,6 +286,15 @@ impl FakeOp {
         self.inner.state().refresh_tokens.len()
     }
 
+    /// Every code and token this OP has handed out, for "no secret leaked" greps.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.inner
+            .issued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn was_revoked(&self, token: &str) -> bool {
         self.inner.state().revoked.contains(token)
     }
@@ -321,7 +344,11 @@ async fn authorize(State(op): State<Arc<Inner>>, Query(q): Query<AuthorizeQuery>
         || q.redirect_uri.starts_with("http://[::1]:")
         || q.redirect_uri == "org.rollbook.desktop:/oauth/callback";
     if q.client_id != CLIENT_ID || !redirect_ok || q.response_type != "code" {
-        return (StatusCode::BAD_REQUEST, "bad client, redirect_uri or response_type").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "bad client, redirect_uri or response_type",
+        )
+            .into_response();
     }
     let (Some(challenge), Some("S256")) = (q.code_challenge, q.code_challenge_method.as_deref())
     else {
@@ -346,6 +373,7 @@ async fn authorize(State(op): State<Arc<Inner>>, Query(q): Query<AuthorizeQuery>
                     nonce: q.nonce.clone(),
                 },
             );
+            op.remember(&code);
             pairs.append_pair("code", &code);
         }
         match (misbehavior, q.state) {
@@ -382,7 +410,11 @@ struct TokenForm {
 }
 
 fn oauth_error(status: StatusCode, code: &str) -> Response {
-    (status, Json(json!({"error": code, "error_description": format!("fake OP says {code}")}))).into_response()
+    (
+        status,
+        Json(json!({"error": code, "error_description": format!("fake OP says {code}")})),
+    )
+        .into_response()
 }
 
 async fn token(State(op): State<Arc<Inner>>, Form(form): Form<TokenForm>) -> Response {
@@ -395,7 +427,8 @@ async fn token(State(op): State<Arc<Inner>>, Form(form): Form<TokenForm>) -> Res
             op.calls.token_code.fetch_add(1, Ordering::SeqCst);
             match misbehavior {
                 Misbehavior::TokenEndpointServerError => {
-                    return (StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>").into_response();
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>")
+                        .into_response();
                 }
                 Misbehavior::TokenEndpointGarbage => {
                     return (StatusCode::OK, "\u{0}\u{1}not json").into_response();
@@ -410,7 +443,9 @@ async fn token(State(op): State<Arc<Inner>>, Form(form): Form<TokenForm>) -> Res
             };
             let verifier = form.code_verifier.unwrap_or_default();
             let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if computed != grant.challenge || form.redirect_uri.as_deref() != Some(&grant.redirect_uri) {
+            if computed != grant.challenge
+                || form.redirect_uri.as_deref() != Some(&grant.redirect_uri)
+            {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
             }
             issue_tokens(&op, grant.nonce, false)
@@ -433,13 +468,21 @@ async fn token(State(op): State<Arc<Inner>>, Form(form): Form<TokenForm>) -> Res
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 fn issue_tokens(op: &Inner, nonce: Option<String>, refreshing: bool) -> Response {
     let (misbehavior, lifetime, issue_refresh, signing) = {
         let s = op.state();
-        (s.misbehavior, s.access_token_lifetime, s.issue_refresh_tokens, s.signing)
+        (
+            s.misbehavior,
+            s.access_token_lifetime,
+            s.issue_refresh_tokens,
+            s.signing,
+        )
     };
     let now = now();
     let mut claims = json!({
@@ -452,19 +495,46 @@ fn issue_tokens(op: &Inner, nonce: Option<String>, refreshing: bool) -> Response
     }
     if let Some(map) = claims.as_object_mut() {
         match misbehavior {
-            Misbehavior::IdTokenWrongIssuer => { map.insert("iss".into(), json!("https://evil.example")); }
-            Misbehavior::IdTokenNoSub => { map.remove("sub"); }
-            Misbehavior::IdTokenWrongAud => { map.insert("aud".into(), json!("someone-else")); }
-            Misbehavior::IdTokenNoAud => { map.remove("aud"); }
-            Misbehavior::AudAsArray => { map.insert("aud".into(), json!([CLIENT_ID])); }
-            Misbehavior::IdTokenExtraAudNoAzp => { map.insert("aud".into(), json!([CLIENT_ID, "another-app"])); }
-            Misbehavior::IdTokenNoIat => { map.remove("iat"); }
-            Misbehavior::IdTokenIatInFuture => { map.insert("iat".into(), json!(now + 3600)); }
-            Misbehavior::IdTokenExpired => { map.insert("exp".into(), json!(now - 3600)); map.insert("iat".into(), json!(now - 4000)); }
-            Misbehavior::NonceWrong => { map.insert("nonce".into(), json!("a-nonce-from-elsewhere")); }
-            Misbehavior::NonceMissing => { map.remove("nonce"); }
-            Misbehavior::RefreshIdTokenOtherSub if refreshing => { map.insert("sub".into(), json!("someone-else")); }
-            Misbehavior::RefreshIdTokenOtherIss if refreshing => { map.insert("iss".into(), json!("https://evil.example")); }
+            Misbehavior::IdTokenWrongIssuer => {
+                map.insert("iss".into(), json!("https://evil.example"));
+            }
+            Misbehavior::IdTokenNoSub => {
+                map.remove("sub");
+            }
+            Misbehavior::IdTokenWrongAud => {
+                map.insert("aud".into(), json!("someone-else"));
+            }
+            Misbehavior::IdTokenNoAud => {
+                map.remove("aud");
+            }
+            Misbehavior::AudAsArray => {
+                map.insert("aud".into(), json!([CLIENT_ID]));
+            }
+            Misbehavior::IdTokenExtraAudNoAzp => {
+                map.insert("aud".into(), json!([CLIENT_ID, "another-app"]));
+            }
+            Misbehavior::IdTokenNoIat => {
+                map.remove("iat");
+            }
+            Misbehavior::IdTokenIatInFuture => {
+                map.insert("iat".into(), json!(now + 3600));
+            }
+            Misbehavior::IdTokenExpired => {
+                map.insert("exp".into(), json!(now - 3600));
+                map.insert("iat".into(), json!(now - 4000));
+            }
+            Misbehavior::NonceWrong => {
+                map.insert("nonce".into(), json!("a-nonce-from-elsewhere"));
+            }
+            Misbehavior::NonceMissing => {
+                map.remove("nonce");
+            }
+            Misbehavior::RefreshIdTokenOtherSub if refreshing => {
+                map.insert("sub".into(), json!("someone-else"));
+            }
+            Misbehavior::RefreshIdTokenOtherIss if refreshing => {
+                map.insert("iss".into(), json!("https://evil.example"));
+            }
             _ => {}
         }
     }
@@ -480,15 +550,22 @@ fn issue_tokens(op: &Inner, nonce: Option<String>, refreshing: bool) -> Response
             let public = serde_json::to_vec(&key.jwk).unwrap_or_default();
             let mut header = Header::new(Algorithm::HS256);
             header.kid = Some(key.kid.to_owned());
-            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&public)).unwrap_or_default()
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&public))
+                .unwrap_or_default()
         }
         _ => {
             let mut header = Header::new(key.alg);
-            if !matches!(misbehavior, Misbehavior::NoKidSingleKey | Misbehavior::NoKidSeveralKeysNoneVerify) {
+            if !matches!(
+                misbehavior,
+                Misbehavior::NoKidSingleKey | Misbehavior::NoKidSeveralKeysNoneVerify
+            ) {
                 header.kid = Some(key.kid.to_owned());
             }
             let signed = jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap_or_default();
-            if matches!(misbehavior, Misbehavior::BadSignatureRs256 | Misbehavior::BadSignatureEs256) {
+            if matches!(
+                misbehavior,
+                Misbehavior::BadSignatureRs256 | Misbehavior::BadSignatureEs256
+            ) {
                 tamper_signature(&signed)
             } else {
                 signed
@@ -496,6 +573,8 @@ fn issue_tokens(op: &Inner, nonce: Option<String>, refreshing: bool) -> Response
         }
     };
     let access_token = op.fresh("at");
+    op.remember(&access_token);
+    op.remember(&id_token);
     let mut body = json!({
         "access_token": access_token,
         "token_type": if misbehavior == Misbehavior::LowercaseTokenType { "bearer" } else { "Bearer" },
@@ -506,13 +585,17 @@ fn issue_tokens(op: &Inner, nonce: Option<String>, refreshing: bool) -> Response
     }
     if issue_refresh {
         let refresh = op.fresh("rt");
+        op.remember(&refresh);
         let mut state = op.state();
         state.refresh_tokens.insert(refresh.clone());
         state.nonce_by_refresh.insert(refresh.clone(), nonce);
         body["refresh_token"] = json!(refresh);
     }
     let mut headers = HeaderMap::new();
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     (StatusCode::OK, headers, Json(body)).into_response()
 }
 
@@ -530,8 +613,15 @@ fn tamper_signature(jwt: &str) -> String {
 async fn jwks(State(op): State<Arc<Inner>>) -> Json<JwkSet> {
     op.calls.jwks.fetch_add(1, Ordering::SeqCst);
     let state = op.state();
-    let mut keys: Vec<Jwk> = state.published.iter().map(|&i| op.keys[i].jwk.clone()).collect();
-    if matches!(state.misbehavior, Misbehavior::NoKidSingleKey | Misbehavior::NoKidSeveralKeysNoneVerify) {
+    let mut keys: Vec<Jwk> = state
+        .published
+        .iter()
+        .map(|&i| op.keys[i].jwk.clone())
+        .collect();
+    if matches!(
+        state.misbehavior,
+        Misbehavior::NoKidSingleKey | Misbehavior::NoKidSeveralKeysNoneVerify
+    ) {
         for key in &mut keys {
             key.common.key_id = None;
         }
@@ -546,9 +636,17 @@ async fn userinfo(State(op): State<Arc<Inner>>, headers: HeaderMap) -> Response 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if bearer.is_none_or(|t| !t.starts_with("at-")) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_token"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_token"})),
+        )
+            .into_response();
     }
-    let sub = if op.state().misbehavior == Misbehavior::UserinfoSubMismatch { "someone-else" } else { SUBJECT };
+    let sub = if op.state().misbehavior == Misbehavior::UserinfoSubMismatch {
+        "someone-else"
+    } else {
+        SUBJECT
+    };
     Json(json!({"sub": sub, "name": "Ms. Alma Rivera", "email": "alma.rivera@school.example", "given_name": "Alma", "family_name": "Rivera"})).into_response()
 }
 

@@ -30,12 +30,16 @@ fn parse_args() -> Result<Options, String> {
         match arg.as_str() {
             "--login" => options.login = args.next().ok_or("--login needs a value")?,
             "--deny" => options.deny = true,
-            "--scheme-out" => options.scheme_out = Some(args.next().ok_or("--scheme-out needs a value")?),
+            "--scheme-out" => {
+                options.scheme_out = Some(args.next().ok_or("--scheme-out needs a value")?)
+            }
             _ => options.url = arg,
         }
     }
     if options.url.is_empty() {
-        return Err("usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] URL".into());
+        return Err(
+            "usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] URL".into(),
+        );
     }
     Ok(options)
 }
@@ -60,7 +64,11 @@ async fn run(options: Options) -> Result<(), String> {
         if url.scheme() != "http" && url.scheme() != "https" {
             match &options.scheme_out {
                 Some(path) => {
-                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| e.to_string())?;
+                    let mut file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|e| e.to_string())?;
                     writeln!(file, "{url}").map_err(|e| e.to_string())?;
                 }
                 None => println!("{url}"),
@@ -71,7 +79,7 @@ async fn run(options: Options) -> Result<(), String> {
             Some(fields) => client.post(url.clone()).form(&fields).send().await,
             None => client.get(url.clone()).send().await,
         }
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| format!("{url}: {e} ({:?})", std::error::Error::source(&e)))?;
         let status = response.status();
         if status.is_redirection() {
             let location = response
@@ -84,19 +92,33 @@ async fn run(options: Options) -> Result<(), String> {
         }
         let page = response.text().await.map_err(|e| e.to_string())?;
         if page.contains("name=\"prompt\" value=\"login\"") {
-            form = Some(vec![("prompt", "login".into()), ("login", options.login.clone()), ("password", "test".into())]);
+            form = Some(vec![
+                ("prompt", "login".into()),
+                ("login", options.login.clone()),
+                ("password", "test".into()),
+            ]);
             url = form_action(&page, &url);
         } else if page.contains("name=\"prompt\" value=\"consent\"") {
             if options.deny {
-                url = url.join(&format!("{}/abort", url.path())).map_err(|e| e.to_string())?;
+                url = url
+                    .join(&format!("{}/abort", url.path()))
+                    .map_err(|e| e.to_string())?;
             } else {
                 form = Some(vec![("prompt", "consent".into())]);
                 url = form_action(&page, &url);
             }
         } else {
             // The final page (the app's loopback answer) or an error page: done.
-            eprintln!("test browser: {status} at {}{}", url.origin().ascii_serialization(), url.path());
-            return if status.is_success() { Ok(()) } else { Err(format!("ended on HTTP {status}")) };
+            eprintln!(
+                "test browser: {status} at {}{}",
+                url.origin().ascii_serialization(),
+                url.path()
+            );
+            return if status.is_success() {
+                Ok(())
+            } else {
+                Err(format!("ended on HTTP {status}"))
+            };
         }
     }
     Err("too many steps".into())
@@ -112,6 +134,9 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("test browser: {e}");
+            if let Some(log) = std::env::var_os("ROLLBOOK_TEST_BROWSER_LOG") {
+                let _ = std::fs::write(log, format!("test browser: {e}\n"));
+            }
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,229 @@
+//! The subcommands: each parses its input, calls core, and prints the result.
+
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use url::Url;
+
+use rollbook_core::auth::{AuthError, KEYCHAIN_SERVICE, KeychainStore, SignOutOutcome};
+use rollbook_core::{Account, AppPaths, CheckStatus, CoreError, ProviderSettings, RedirectMode};
+
+use crate::browser::Browser;
+use crate::output::{format_time, note, print_json, print_line};
+use crate::{Command, LoginArgs};
+
+fn account() -> Result<Account, CoreError> {
+    // Tests and side-by-side installs keep their entries apart with another service name.
+    let service =
+        std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").unwrap_or_else(|_| KEYCHAIN_SERVICE.to_owned());
+    let store = KeychainStore::new().with_service(service);
+    Account::new(AppPaths::from_os()?, Arc::new(store))
+}
+
+pub async fn run(command: Command) -> Result<(), CoreError> {
+    match command {
+        Command::Login(args) => login(args).await,
+        Command::Whoami { refresh, json } => whoami(refresh, json).await,
+        Command::Logout { json } => logout(json).await,
+        Command::Doctor { issuer, json } => doctor(issuer.as_deref(), json).await,
+    }
+}
+
+async fn login(args: LoginArgs) -> Result<(), CoreError> {
+    let browser =
+        Browser::from_command(args.browser_command.as_deref()).map_err(AuthError::InvalidConfig)?;
+    let mut settings = ProviderSettings::new(args.issuer, args.client_id);
+    settings.scopes = args.scope.split_whitespace().map(str::to_owned).collect();
+    settings.redirect = RedirectMode::from(args.redirect);
+    settings.client_secret = args.client_secret;
+    settings.shared_machine = args.shared_machine;
+
+    let scheme_callbacks =
+        (settings.redirect == RedirectMode::Scheme).then(read_callbacks_from_stdin);
+    let scheme = settings.redirect == RedirectMode::Scheme;
+    let mut show_url = move |url: &Url, problem: Option<&str>| {
+        match problem {
+            None => note("Opening your browser to sign in…"),
+            Some(problem) => note(&format!("Could not open a browser ({problem}).")),
+        }
+        note(&format!(
+            "If it does not open, visit this address:\n\n  {url}\n"
+        ));
+        if scheme {
+            note(
+                "After signing in, paste the address your browser was sent to (it starts with org.rollbook.desktop:) and press Enter.",
+            );
+        }
+    };
+    let report = account()?
+        .sign_in(
+            settings,
+            &browser,
+            scheme_callbacks,
+            Duration::from_secs(args.timeout),
+            &mut show_url,
+        )
+        .await?;
+    if let Some(problem) = &report.keychain_problem {
+        note(&format!("warning: {problem}"));
+    }
+    if args.json {
+        print_json(&json!({
+            "sub": report.identity.subject,
+            "issuer": report.identity.issuer,
+            "name": report.identity.name,
+            "email": report.identity.email,
+            "expires_at": report.expires_at,
+            "has_refresh_token": report.has_refresh_token,
+            "persisted": report.persisted,
+        }));
+    } else {
+        print_line(&format!(
+            "Signed in as {}{} ({}).",
+            report.identity.display_name(),
+            report
+                .identity
+                .email
+                .as_deref()
+                .map(|e| format!(" <{e}>"))
+                .unwrap_or_default(),
+            report.identity.issuer
+        ));
+        print_line(&session_lifetime(
+            report.expires_at,
+            report.has_refresh_token,
+            report.persisted,
+        ));
+    }
+    Ok(())
+}
+
+fn session_lifetime(expires_at: Option<i64>, has_refresh_token: bool, persisted: bool) -> String {
+    let kept = if persisted {
+        "saved in the system keychain"
+    } else {
+        "kept in memory only; it ends when this command exits"
+    };
+    match (has_refresh_token, expires_at) {
+        (true, _) => format!("The session is {kept} and renews itself."),
+        (false, Some(at)) => format!(
+            "The session is {kept}. The provider gave no refresh token, so you will need to sign in again after {}.",
+            format_time(at)
+        ),
+        (false, None) => format!("The session is {kept}."),
+    }
+}
+
+/// Reads pasted deep-link URLs, one per line, for `--redirect scheme`.
+fn read_callbacks_from_stdin() -> tokio::sync::mpsc::Receiver<Url> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match Url::parse(line.trim()) {
+                Ok(url) => {
+                    if sender.blocking_send(url).is_err() {
+                        break;
+                    }
+                }
+                Err(_) if line.trim().is_empty() => {}
+                Err(_) => {
+                    note("That is not an address; paste the whole org.rollbook.desktop:… address.")
+                }
+            }
+        }
+    });
+    receiver
+}
+
+async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {
+    let me = account()?.whoami(refresh).await?;
+    if json_output {
+        print_json(&json!({
+            "sub": me.identity.subject,
+            "issuer": me.identity.issuer,
+            "name": me.identity.name,
+            "email": me.identity.email,
+            "expires_at": me.expires_at,
+            "has_refresh_token": me.has_refresh_token,
+        }));
+    } else {
+        print_line(&format!(
+            "{}{} at {}",
+            me.identity.display_name(),
+            me.identity
+                .email
+                .as_deref()
+                .map(|e| format!(" <{e}>"))
+                .unwrap_or_default(),
+            me.identity.issuer
+        ));
+        if let Some(at) = me.expires_at {
+            print_line(&format!("Access valid until {}.", format_time(at)));
+        }
+    }
+    Ok(())
+}
+
+async fn logout(json_output: bool) -> Result<(), CoreError> {
+    let SignOutOutcome {
+        revoked,
+        revocation_problem,
+        end_session_url,
+    } = account()?.sign_out().await?;
+    if json_output {
+        print_json(&json!({
+            "revoked": revoked,
+            "revocation_problem": revocation_problem,
+            "end_session_url": end_session_url.as_ref().map(Url::as_str),
+        }));
+        return Ok(());
+    }
+    print_line("Signed out. Nothing of the session is left on this computer.");
+    if let Some(problem) = revocation_problem {
+        note(&format!(
+            "warning: the provider did not confirm revoking the session ({problem})."
+        ));
+    }
+    if let Some(url) = end_session_url {
+        print_line(&format!(
+            "To sign out of the provider in your browser too, open:\n  {url}"
+        ));
+    }
+    Ok(())
+}
+
+async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError> {
+    let checks = account()?.doctor(issuer).await;
+    let failed = checks.iter().any(|c| c.status == CheckStatus::Fail);
+    if json_output {
+        print_json(&json!({ "ok": !failed, "checks": checks }));
+    } else {
+        for check in &checks {
+            let mark = match check.status {
+                CheckStatus::Ok => "ok  ",
+                CheckStatus::Warn => "warn",
+                CheckStatus::Fail => "FAIL",
+            };
+            let code = check
+                .code
+                .as_deref()
+                .map(|c| format!(" [{c}]"))
+                .unwrap_or_default();
+            print_line(&format!("{mark} {:<10} {}{code}", check.name, check.detail));
+        }
+    }
+    if failed {
+        let first = checks.iter().find(|c| c.status == CheckStatus::Fail);
+        return Err(AuthError::InvalidConfig(format!(
+            "doctor found problems{}",
+            first
+                .map(|c| format!(", first: {}", c.name))
+                .unwrap_or_default()
+        ))
+        .into());
+    }
+    Ok(())
+}

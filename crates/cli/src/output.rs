@@ -1,0 +1,76 @@
+//! What the command prints: errors as one stable line, logs to stderr, exit codes.
+
+use rollbook_core::CoreError;
+use rollbook_core::auth::ErrorClass;
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+#[allow(clippy::print_stderr)]
+pub fn print_error(code: &str, message: &str) {
+    let message = message.replace('\n', " ");
+    eprintln!("error: {code}: {message}");
+}
+
+#[allow(clippy::print_stderr)]
+pub fn note(message: &str) {
+    eprintln!("{message}");
+}
+
+#[allow(clippy::print_stdout)]
+pub fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}
+
+#[allow(clippy::print_stdout)]
+pub fn print_line(line: &str) {
+    println!("{line}");
+}
+
+pub fn exit_code(error: &CoreError) -> u8 {
+    match error.class() {
+        ErrorClass::Config => 2,
+        ErrorClass::SignInRequired => 3,
+        ErrorClass::Rejected => 4,
+        ErrorClass::Unavailable => 5,
+        ErrorClass::Other => 1,
+    }
+}
+
+/// Formats unix seconds as an RFC 3339 UTC time, for people.
+pub fn format_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_times() {
+        assert_eq!(super::format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::format_time(1_800_000_000), "2027-01-15T08:00:00Z");
+    }
+}

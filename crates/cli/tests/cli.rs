@@ -1,0 +1,551 @@
+//! The `rollbook` command end to end: real keychain (Secret Service), the certified
+//! oidc-provider, and the misbehaving fake OP for every RP-checklist case.
+//! Run through `scripts/test.sh` (a private D-Bus session with gnome-keyring).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use rollbook_fake_op::{CLIENT_ID, FakeOp, Misbehavior};
+use support::{CertifiedOp, Home, keychain_entries, keychain_service};
+
+// ---------------------------------------------------------------- certified OP
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_op_sign_in_persists_refreshes_and_signs_out() {
+    let op = CertifiedOp::start(3600).await;
+    let home = Home::new();
+
+    let login = home.login(&op.issuer, &op.client_id, &[]).await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let me = login.json();
+    assert_eq!(me["sub"], "teacher-0042");
+    assert_eq!(me["issuer"], op.issuer.as_str());
+    assert_eq!(me["email"], "teacher-0042@school.example");
+    assert_eq!(me["name"], "Teacher teacher-0042");
+    assert!(me["expires_at"].as_i64().unwrap() > 0);
+    assert_eq!(me["has_refresh_token"], true);
+    let stats = op.stats().await;
+    assert_eq!(
+        (stats["token"].as_u64(), stats["userinfo"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    // A new process finds the session in the keychain, without any network call.
+    let whoami = home.run(&["whoami", "--json"]).await;
+    assert_eq!(whoami.code, 0, "{}", whoami.stderr);
+    assert_eq!(whoami.json()["sub"], "teacher-0042");
+    assert_eq!(op.stats().await["refresh"], 0);
+
+    // Forced refreshes rotate the refresh token; the second only works if the rotated
+    // one was persisted (oidc-provider revokes the family on reuse).
+    for expected in 1..=2 {
+        let refreshed = home.run(&["whoami", "--refresh", "--json"]).await;
+        assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+        assert_eq!(op.stats().await["refresh"], expected);
+    }
+
+    let logout = home.run(&["logout", "--json"]).await;
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    assert_eq!(logout.json()["revoked"], true);
+    assert!(
+        logout.json()["end_session_url"]
+            .as_str()
+            .unwrap()
+            .contains("/session/end")
+    );
+    assert_eq!(op.stats().await["revocation"], 1);
+    assert!(
+        !keychain_entries(&keychain_service()).contains(&op.issuer),
+        "keychain entry left behind"
+    );
+
+    let after = home.run(&["whoami"]).await;
+    assert_eq!(after.code, 3);
+    assert_eq!(after.error_code(), Some("not_signed_in"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_op_expired_access_token_is_renewed_silently() {
+    let op = CertifiedOp::start(2).await;
+    let home = Home::new();
+    assert_eq!(home.login(&op.issuer, &op.client_id, &[]).await.code, 0);
+    // The margin before expiry is 30 s, so a 2 s token counts as expired at once.
+    let whoami = home.run(&["whoami", "--json"]).await;
+    assert_eq!(whoami.code, 0, "{}", whoami.stderr);
+    assert_eq!(op.stats().await["refresh"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_op_refresh_token_reuse_means_sign_in_again() {
+    let op = CertifiedOp::start(3600).await;
+    let home = Home::new();
+    assert_eq!(home.login(&op.issuer, &op.client_id, &[]).await.code, 0);
+    // Copy the session aside, refresh (rotating the token), then put the old one back:
+    // the next refresh presents a used token and oidc-provider revokes the family.
+    let service = keychain_service();
+    let account = format!("{} {} teacher-0042", op.issuer, op.client_id);
+    let saved = secret_tool(&["lookup", "service", &service, "username", &account], None);
+    assert!(saved.contains("\"rt\""), "no refresh token stored");
+    assert_eq!(home.run(&["whoami", "--refresh"]).await.code, 0);
+    secret_tool(
+        &[
+            "store", "--label", "restore", "service", &service, "username", &account, "target",
+            "default",
+        ],
+        Some(&saved),
+    );
+    let reused = home.run(&["whoami", "--refresh"]).await;
+    assert_eq!(reused.code, 3, "{}", reused.stderr);
+    assert_eq!(reused.error_code(), Some("sign_in_again"));
+    // The dead session is forgotten.
+    assert_eq!(
+        home.run(&["whoami"]).await.error_code(),
+        Some("not_signed_in")
+    );
+}
+
+fn secret_tool(args: &[&str], input: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("secret-tool")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_op_key_rotation_between_logins() {
+    let op = CertifiedOp::start(3600).await;
+    let first = Home::new();
+    assert_eq!(first.login(&op.issuer, &op.client_id, &[]).await.code, 0);
+    op.rotate_keys().await;
+    let second = Home::new();
+    let login = second.login(&op.issuer, &op.client_id, &[]).await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    // The first session still refreshes: its new ID token is signed with the new key.
+    let refreshed = first.run(&["whoami", "--refresh"]).await;
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_op_custom_scheme_redirect_via_pasted_url() {
+    use tokio::io::AsyncWriteExt;
+    let op = CertifiedOp::start(3600).await;
+    let home = Home::new();
+    let scheme_file = home.dir.path().join("scheme-callback.txt");
+    let browser = format!(
+        "{} --scheme-out {}",
+        support::test_browser_bin().display(),
+        scheme_file.display()
+    );
+    let mut command = home.command(&[
+        "login",
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        &op.client_id,
+        "--redirect",
+        "scheme",
+        "--browser-command",
+        &browser,
+        "--json",
+        "--timeout",
+        "20",
+    ]);
+    command.stdin(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&scheme_file)
+                && text.ends_with('\n')
+            {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the browser never reached the scheme redirect");
+    assert!(
+        url.starts_with("org.rollbook.desktop:/oauth/callback?"),
+        "{url}"
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    // A stale link from another attempt is skipped; the right one completes.
+    stdin
+        .write_all(b"org.rollbook.desktop:/oauth/callback?code=old&state=old-attempt\n")
+        .await
+        .unwrap();
+    stdin.write_all(url.as_bytes()).await.unwrap();
+    drop(stdin);
+    let run = support::finish(child).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["sub"], "teacher-0042");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_op_denied_consent_is_reported_with_its_code() {
+    let op = CertifiedOp::start(3600).await;
+    let home = Home::new();
+    let browser = format!("{} --deny", support::test_browser_bin().display());
+    let run = home
+        .login(&op.issuer, &op.client_id, &["--browser-command", &browser])
+        .await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(run.error_code(), Some("authorization_access_denied"));
+    assert!(run.stderr.contains("You cancelled"), "{}", run.stderr);
+    assert_eq!(op.stats().await["token"], 0);
+}
+
+// ---------------------------------------------------------------- fake OP: positive
+
+async fn fake_login(misbehavior: Misbehavior) -> (FakeOp, Home, support::Run) {
+    let op = FakeOp::start().await;
+    op.misbehave(misbehavior);
+    let home = Home::new();
+    let run = home.login(op.issuer(), CLIENT_ID, &[]).await;
+    (op, home, run)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rp_positive_cases_sign_in() {
+    for case in [
+        Misbehavior::None,
+        Misbehavior::NoKidSingleKey,
+        Misbehavior::AudAsArray,
+        Misbehavior::LowercaseTokenType,
+        Misbehavior::NoExpiresIn,
+        Misbehavior::SignWithEs256,
+    ] {
+        let (op, _home, run) = fake_login(case).await;
+        assert_eq!(run.code, 0, "{case:?}: {}", run.stderr);
+        assert_eq!(run.json()["sub"], rollbook_fake_op::SUBJECT, "{case:?}");
+        assert_eq!(
+            op.calls()
+                .userinfo
+                .load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "{case:?}"
+        );
+        if case == Misbehavior::NoExpiresIn {
+            assert!(run.json()["expires_at"].is_null());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rp_key_rotation_just_before_signing_refetches_the_jwks() {
+    let op = FakeOp::start().await;
+    let home = Home::new();
+    assert_eq!(home.login(op.issuer(), CLIENT_ID, &[]).await.code, 0);
+    op.rotate_keys();
+    // The refresh's ID token carries an unknown kid: one JWKS refetch, then success.
+    let jwks_before = op.calls().jwks.load(std::sync::atomic::Ordering::SeqCst);
+    let run = home.run(&["whoami", "--refresh", "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(op.calls().jwks.load(std::sync::atomic::Ordering::SeqCst) > jwks_before);
+}
+
+// ---------------------------------------------------------------- fake OP: negative
+
+/// Where in the flow a negative case must stop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StopsBefore {
+    /// Nothing after the authorization response: no token call.
+    Token,
+    /// Token called once, but no userinfo afterwards.
+    Userinfo,
+    /// Both called; rejected at userinfo.
+    End,
+    /// Discovery itself is refused.
+    Authorization,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rp_negative_cases_fail_with_exit_4_and_stop_calling_the_provider() {
+    use Misbehavior as M;
+    use StopsBefore as S;
+    let cases = [
+        (M::IdTokenWrongIssuer, S::Userinfo, "id_token_wrong_issuer"),
+        (M::IdTokenNoSub, S::Userinfo, "id_token_missing_sub"),
+        (M::IdTokenWrongAud, S::Userinfo, "id_token_wrong_audience"),
+        (M::IdTokenNoAud, S::Userinfo, "id_token_wrong_audience"),
+        (M::IdTokenExtraAudNoAzp, S::Userinfo, "id_token_missing_azp"),
+        (M::IdTokenNoIat, S::Userinfo, "id_token_missing_iat"),
+        (M::IdTokenIatInFuture, S::Userinfo, "id_token_iat_in_future"),
+        (M::IdTokenExpired, S::Userinfo, "id_token_expired"),
+        (M::BadSignatureRs256, S::Userinfo, "id_token_bad_signature"),
+        (M::BadSignatureEs256, S::Userinfo, "id_token_bad_signature"),
+        (M::AlgNone, S::Userinfo, "id_token_alg_not_allowed"),
+        (
+            M::Hs256WithPublicKey,
+            S::Userinfo,
+            "id_token_alg_not_allowed",
+        ),
+        (M::NonceWrong, S::Userinfo, "id_token_nonce_mismatch"),
+        (M::NonceMissing, S::Userinfo, "id_token_missing_nonce"),
+        (
+            M::NoKidSeveralKeysNoneVerify,
+            S::Userinfo,
+            "id_token_bad_signature",
+        ),
+        (M::UserinfoSubMismatch, S::End, "userinfo_sub_mismatch"),
+        (
+            M::DiscoveryIssuerMismatch,
+            S::Authorization,
+            "issuer_mismatch",
+        ),
+        (M::ResponseIssWrong, S::Token, "response_iss_mismatch"),
+        (M::ResponseIssMissing, S::Token, "response_iss_missing"),
+        (
+            M::AuthorizationDenied,
+            S::Token,
+            "authorization_access_denied",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (case, stops, code) in cases {
+        let (op, home, run) = fake_login(case).await;
+        let calls = op.calls();
+        let count =
+            |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::SeqCst);
+        let expected_calls = match stops {
+            S::Authorization => (0, 0, 0),
+            S::Token => (1, 0, 0),
+            S::Userinfo => (1, 1, 0),
+            S::End => (1, 1, 1),
+        };
+        let got = (
+            count(&calls.authorize),
+            count(&calls.token_code),
+            count(&calls.userinfo),
+        );
+        if run.code != 4 || run.error_code() != Some(code) || got != expected_calls {
+            failures.push(format!("{case:?}: exit {} code {:?} calls {got:?} (want 4, {code}, {expected_calls:?}): {}", run.code, run.error_code(), run.stderr.lines().last().unwrap_or_default()));
+        }
+        // A failed sign-in stores nothing.
+        assert!(
+            !home.all_file_contents().contains("teacher-0042"),
+            "{case:?} left a session file"
+        );
+        assert!(
+            !keychain_entries(&keychain_service()).contains(op.issuer()),
+            "{case:?} left a keychain entry"
+        );
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rp_state_missing_or_wrong_is_rejected_and_never_exchanged() {
+    for case in [Misbehavior::StateMissing, Misbehavior::StateWrong] {
+        let op = FakeOp::start().await;
+        op.misbehave(case);
+        let home = Home::new();
+        let browser = support::test_browser_bin().display().to_string();
+        let run = home
+            .run(&[
+                "login",
+                "--issuer",
+                op.issuer(),
+                "--client-id",
+                CLIENT_ID,
+                "--browser-command",
+                &browser,
+                "--timeout",
+                "2",
+            ])
+            .await;
+        assert_eq!(run.code, 4, "{case:?}: {}", run.stderr);
+        assert_eq!(run.error_code(), Some("state_mismatch"), "{case:?}");
+        assert_eq!(
+            op.calls()
+                .token_code
+                .load(std::sync::atomic::Ordering::SeqCst),
+            0
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rp_refreshed_id_token_with_another_identity_is_rejected() {
+    for case in [
+        Misbehavior::RefreshIdTokenOtherSub,
+        Misbehavior::RefreshIdTokenOtherIss,
+    ] {
+        let op = FakeOp::start().await;
+        let home = Home::new();
+        assert_eq!(home.login(op.issuer(), CLIENT_ID, &[]).await.code, 0);
+        op.misbehave(case);
+        let run = home.run(&["whoami", "--refresh"]).await;
+        assert_eq!(run.code, 4, "{case:?}: {}", run.stderr);
+        assert_eq!(
+            run.error_code(),
+            Some("id_token_refreshed_identity_changed"),
+            "{case:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_invalid_grant_means_sign_in_again_and_forgets_the_session() {
+    let op = FakeOp::start().await;
+    let home = Home::new();
+    assert_eq!(home.login(op.issuer(), CLIENT_ID, &[]).await.code, 0);
+    op.revoke_all_refresh_tokens();
+    let run = home.run(&["whoami", "--refresh"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (3, Some("sign_in_again")),
+        "{}",
+        run.stderr
+    );
+    assert!(!keychain_entries(&keychain_service()).contains(op.issuer()));
+    assert_eq!(
+        home.run(&["whoami"]).await.error_code(),
+        Some("not_signed_in")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_refresh_token_session_lasts_until_the_access_token_expires() {
+    let op = FakeOp::start().await;
+    op.set_refresh_tokens(false);
+    op.set_access_token_lifetime(Some(1));
+    let home = Home::new();
+    let login = home.login(op.issuer(), CLIENT_ID, &[]).await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert_eq!(login.json()["has_refresh_token"], false);
+    let run = home.run(&["whoami"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (3, Some("sign_in_again")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        op.calls()
+            .token_refresh
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_failures_exit_5_with_a_clear_code() {
+    for (case, code) in [
+        (
+            Misbehavior::TokenEndpointServerError,
+            "provider_bad_response",
+        ),
+        (Misbehavior::TokenEndpointGarbage, "provider_bad_response"),
+    ] {
+        let (_op, _home, run) = fake_login(case).await;
+        assert_eq!(
+            (run.code, run.error_code()),
+            (5, Some(code)),
+            "{case:?}: {}",
+            run.stderr
+        );
+    }
+    // Nothing listens on this port.
+    let home = Home::new();
+    let run = home
+        .run(&[
+            "login",
+            "--issuer",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "x",
+            "--timeout",
+            "5",
+        ])
+        .await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (5, Some("provider_unreachable")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_and_configuration_errors_exit_2() {
+    let home = Home::new();
+    let run = home
+        .run(&["login", "--issuer", "http://op.example", "--client-id", "x"])
+        .await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("insecure_url")),
+        "{}",
+        run.stderr
+    );
+    let run = home.run(&["login", "--client-id", "x"]).await;
+    assert_eq!(run.code, 2);
+    let run = home.run(&["whoami"]).await;
+    assert_eq!((run.code, run.error_code()), (3, Some("not_signed_in")));
+}
+
+// ---------------------------------------------------------------- hygiene
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_token_appears_in_output_logs_or_files() {
+    let op = FakeOp::start().await;
+    let home = Home::new();
+    let mut transcript = String::new();
+    for args in [
+        vec!["whoami", "--refresh", "--json"],
+        vec!["whoami", "--json"],
+        vec!["doctor"],
+        vec!["logout"],
+    ] {
+        if transcript.is_empty() {
+            let login = home.login(op.issuer(), CLIENT_ID, &[]).await;
+            assert_eq!(login.code, 0, "{}", login.stderr);
+            transcript.push_str(&login.stdout);
+            transcript.push_str(&login.stderr);
+        }
+        let run = home.run(&args).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        transcript.push_str(&run.stdout);
+        transcript.push_str(&run.stderr);
+    }
+    // ROLLBOOK_LOG=trace is on for every run, so this covers the logs too.
+    assert!(
+        transcript.contains("TRACE") || transcript.contains("DEBUG"),
+        "logging was not on"
+    );
+    let files = home.all_file_contents();
+    let secrets = op.issued_secrets();
+    assert!(
+        secrets.len() >= 5,
+        "the OP issued too few secrets to prove anything"
+    );
+    for secret in &secrets {
+        assert!(
+            !transcript.contains(secret.as_str()),
+            "a token leaked into output: {}…",
+            &secret[..8]
+        );
+        assert!(
+            !files.contains(secret.as_str()),
+            "a token leaked into a file: {}…",
+            &secret[..8]
+        );
+    }
+}
