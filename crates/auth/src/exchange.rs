@@ -13,7 +13,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::http::{oauth2_error, send_oauth2_request};
+use crate::http::{OAuth2Http, oauth2_error};
 use crate::{AccessToken, AuthError, IdTokenJwt, ProviderMetadata, RefreshToken};
 
 /// The one extra field of an OpenID Connect token response.
@@ -102,7 +102,7 @@ pub(crate) async fn exchange_code(
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
         .set_redirect_uri(Cow::Owned(redirect))
-        .request_async(&|request| send_oauth2_request(http, request))
+        .request_async(&OAuth2Http(http))
         .await
         .map_err(|e| oauth2_error("token", e))?;
     Ok(TokenGrant::from_response(response))
@@ -116,7 +116,7 @@ pub(crate) async fn refresh(
     let token = oauth2::RefreshToken::new(refresh_token.secret().to_owned());
     let response = client
         .exchange_refresh_token(&token)
-        .request_async(&|request| send_oauth2_request(http, request))
+        .request_async(&OAuth2Http(http))
         .await
         .map_err(|e| oauth2_error("refresh", e))?;
     Ok(TokenGrant::from_response(response))

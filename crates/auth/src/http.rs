@@ -116,8 +116,24 @@ pub(crate) enum BridgeError {
     TooLarge,
 }
 
+/// Our reqwest client as the oauth2 crate's HTTP client. A named type rather than a
+/// closure, so the futures stay `Send` for every lifetime (tasks may move threads).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OAuth2Http<'a>(pub &'a reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http<'_> {
+    type Error = BridgeError;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<oauth2::HttpResponse, BridgeError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send_oauth2_request(self.0, request))
+    }
+}
+
 /// Sends one oauth2-crate request through our reqwest client.
-pub(crate) async fn send_oauth2_request(
+async fn send_oauth2_request(
     http: &reqwest::Client,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, BridgeError> {
