@@ -319,7 +319,8 @@ mod tests {
     #[test]
     fn rejects_each_broken_claim() {
         use serde_json::json;
-        let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, IdTokenError)> = vec![
+        type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<(Edit, IdTokenError)> = vec![
             (
                 Box::new(|c| c["iss"] = json!("https://evil.example")),
                 IdTokenError::WrongIssuer {

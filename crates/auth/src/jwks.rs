@@ -111,18 +111,19 @@ fn fits(key: &Jwk, alg: Algorithm) -> bool {
     {
         return false;
     }
-    match (&key.algorithm, alg) {
+    matches!(
+        (&key.algorithm, alg),
         (
             AlgorithmParameters::RSA(_),
             Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512,
-        ) => true,
-        (AlgorithmParameters::EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384) => true,
-        (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA) => true,
-        _ => false,
-    }
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512,
+        ) | (
+            AlgorithmParameters::EllipticCurve(_),
+            Algorithm::ES256 | Algorithm::ES384
+        ) | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
+    )
 }

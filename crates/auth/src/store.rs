@@ -333,35 +333,6 @@ fn map_keyring(error: keyring::Error) -> StoreError {
     }
 }
 
-/// An in-memory store for unit tests only: it forgets everything when dropped.
-#[cfg(test)]
-#[derive(Debug, Default)]
-pub(crate) struct MemoryStore(std::sync::Mutex<std::collections::HashMap<StoreKey, String>>);
-
-#[cfg(test)]
-impl TokenStore for MemoryStore {
-    fn load(&self, key: &StoreKey) -> Result<Option<StoredCredentials>, StoreError> {
-        let map = self.0.lock().unwrap();
-        map.get(key)
-            .map(|p| StoredCredentials::from_payload(p))
-            .transpose()
-    }
-    fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(key.clone(), credentials.to_payload());
-        Ok(())
-    }
-    fn clear(&self, key: &StoreKey) -> Result<(), StoreError> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    fn probe(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,8 +68,8 @@ impl Run {
     pub fn error_code(&self) -> Option<&str> {
         self.stderr
             .lines()
-            .filter_map(|l| l.strip_prefix("error: "))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
             .and_then(|l| l.split(':').next())
     }
 }
@@ -122,7 +122,7 @@ impl Home {
             "20",
         ];
         let browser_arg = browser.display().to_string();
-        if !extra.iter().any(|a| *a == "--browser-command") {
+        if !extra.contains(&"--browser-command") {
             args.extend(["--browser-command", &browser_arg]);
         }
         args.extend(extra);

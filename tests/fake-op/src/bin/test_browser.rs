@@ -6,6 +6,8 @@
 //!
 //! Usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] URL
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool
+
 use std::io::Write;
 use std::process::ExitCode;
 
