@@ -155,7 +155,8 @@ pub struct IdTokenVerifier<'a> {
 }
 
 impl IdTokenVerifier<'_> {
-    pub(crate) async fn verify(
+    /// Verifies signature and claims; what a sign-in does with every ID token.
+    pub async fn verify(
         &self,
         token: &IdTokenJwt,
         jwks: &JwksCache,

@@ -32,7 +32,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use discovery::{ProviderMetadata, clock_skew};
 pub use error::{AuthError, ErrorClass};
 pub use http::{HttpSettings, build_http_client};
-pub use id_token::{IdTokenClaims, IdTokenError, IdTokenVerifier};
+pub use id_token::{IdTokenClaims, IdTokenError, IdTokenVerifier, NonceRule};
 pub use jwks::JwksCache;
 pub use loopback::{LoopbackCallback, LoopbackListener};
 pub use pending::{AuthorizationOptions, PendingSignIn, RedirectUri, SCHEME_REDIRECT_URI};

@@ -549,3 +549,52 @@ async fn no_token_appears_in_output_logs_or_files() {
         );
     }
 }
+
+// ---------------------------------------------------------------- no keychain
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_keychain_the_session_is_memory_only_and_says_so() {
+    let op = FakeOp::start().await;
+    let home = Home::new();
+    let browser = support::test_browser_bin().display().to_string();
+    let mut command = home.command(&[
+        "login",
+        "--issuer",
+        op.issuer(),
+        "--client-id",
+        CLIENT_ID,
+        "--browser-command",
+        &browser,
+        "--json",
+    ]);
+    command.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/rollbook-test-bus",
+    );
+    let run = support::finish(command.spawn().unwrap()).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["persisted"], false);
+    assert!(run.stderr.contains("warning: keychain_"), "{}", run.stderr);
+    // Nothing was written instead: no plaintext fallback, no session record.
+    assert!(
+        !home.all_file_contents().contains("rt-"),
+        "a token reached a file"
+    );
+    assert_eq!(
+        home.run(&["whoami"]).await.error_code(),
+        Some("not_signed_in")
+    );
+
+    let mut doctor = home.command(&["doctor", "--issuer", op.issuer(), "--json"]);
+    doctor.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/rollbook-test-bus",
+    );
+    let run = support::finish(doctor.spawn().unwrap()).await;
+    assert_ne!(run.code, 0);
+    let checks = run.json()["checks"].as_array().unwrap().clone();
+    let keychain = checks.iter().find(|c| c["name"] == "keychain").unwrap();
+    assert_eq!(keychain["status"], "fail", "{keychain}");
+    let discovery = checks.iter().find(|c| c["name"] == "discovery").unwrap();
+    assert_eq!(discovery["status"], "ok");
+}

@@ -286,6 +286,26 @@ impl FakeOp {
         self.inner.state().refresh_tokens.len()
     }
 
+    /// Publishes every test key in the JWKS (benchmarks verify RS256 and ES256 tokens).
+    pub fn publish_all_keys(&self) {
+        self.inner.state().published = (0..self.inner.keys.len()).collect();
+    }
+
+    /// A correct ID token signed with RS256 (`rsa-a`) or ES256 (`ec-a`), for benchmarks.
+    pub fn signed_id_token(&self, es256: bool, nonce: &str) -> String {
+        let key = &self.inner.keys[if es256 { 2 } else { 0 }];
+        let now = now();
+        let claims = json!({"iss": self.inner.issuer, "sub": SUBJECT, "aud": CLIENT_ID, "exp": now + 3600, "iat": now, "nonce": nonce});
+        let mut header = Header::new(key.alg);
+        header.kid = Some(key.kid.to_owned());
+        jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap_or_default()
+    }
+
+    /// The public JWK of the RS256 (`false`) or ES256 (`true`) test key.
+    pub fn public_jwk(&self, es256: bool) -> Jwk {
+        self.inner.keys[if es256 { 2 } else { 0 }].jwk.clone()
+    }
+
     /// Every code and token this OP has handed out, for "no secret leaked" greps.
     pub fn issued_secrets(&self) -> Vec<String> {
         self.inner
