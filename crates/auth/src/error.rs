@@ -50,8 +50,6 @@ pub enum AuthError {
     CodeMissing,
     #[error("the sign-in response is not a valid callback URL for this app")]
     CallbackMalformed,
-    #[error("this sign-in was already completed or cancelled; start a new one")]
-    SignInAlreadyUsed,
     #[error(
         "the browser did not come back within {seconds} s, so the sign-in was stopped; try again"
     )]
@@ -103,7 +101,6 @@ impl AuthError {
             Self::ResponseIssuerMissing => "response_iss_missing",
             Self::CodeMissing => "code_missing",
             Self::CallbackMalformed => "callback_malformed",
-            Self::SignInAlreadyUsed => "sign_in_already_used",
             Self::SignInTimedOut { .. } => "sign_in_timeout",
             Self::Cancelled => "sign_in_cancelled",
             Self::TokenRejected { .. } => "token_rejected",
@@ -134,7 +131,6 @@ impl AuthError {
             | Self::ResponseIssuerMissing
             | Self::CodeMissing
             | Self::CallbackMalformed
-            | Self::SignInAlreadyUsed
             | Self::TokenRejected { .. }
             | Self::IdToken(_)
             | Self::UserinfoSubjectMismatch

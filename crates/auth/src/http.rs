@@ -57,26 +57,36 @@ pub(crate) fn transport_error(what: &'static str, error: reqwest::Error) -> Auth
     AuthError::ProviderUnreachable { what, detail }
 }
 
-/// Reads a response body, refusing anything larger than [`MAX_BODY_BYTES`].
-pub(crate) async fn read_body(
-    what: &'static str,
-    mut response: reqwest::Response,
-) -> Result<Vec<u8>, AuthError> {
+/// Why reading a body stopped.
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// Collects a response body, refusing anything larger than [`MAX_BODY_BYTES`].
+async fn collect_limited(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(what, e))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(AuthError::ProviderBadResponse {
-                what,
-                detail: format!("answer larger than {MAX_BODY_BYTES} bytes"),
-            });
+            return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Reads a response body for the engine's own calls.
+pub(crate) async fn read_body(
+    what: &'static str,
+    response: reqwest::Response,
+) -> Result<Vec<u8>, AuthError> {
+    collect_limited(response).await.map_err(|e| match e {
+        BodyError::Transport(e) => transport_error(what, e),
+        BodyError::TooLarge => AuthError::ProviderBadResponse {
+            what,
+            detail: format!("answer larger than {MAX_BODY_BYTES} bytes"),
+        },
+    })
 }
 
 /// A GET that expects a JSON document, with status and size checks.
@@ -147,14 +157,10 @@ async fn send_oauth2_request(
         .map_err(bridge_error)?;
     let status = response.status();
     let headers = response.headers().clone();
-    let mut response = response;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(bridge_error)? {
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(BridgeError::TooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = collect_limited(response).await.map_err(|e| match e {
+        BodyError::Transport(e) => bridge_error(e),
+        BodyError::TooLarge => BridgeError::TooLarge,
+    })?;
     let mut built = oauth2::HttpResponse::new(bytes);
     *built.status_mut() = status;
     *built.headers_mut() = headers;

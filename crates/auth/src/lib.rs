@@ -41,6 +41,7 @@ pub use secret::{AccessToken, IdTokenJwt, NonConfidentialSecret, RefreshToken};
 pub use session::{Identity, Session, SignOutOutcome, Tokens};
 pub use store::{
     KEYCHAIN_SERVICE, KeychainStore, StoreError, StoreKey, StoredCredentials, TokenStore,
+    call_store,
 };
 pub use url_policy::{IssuerUrl, require_secure_url};
 pub use userinfo::UserInfo;

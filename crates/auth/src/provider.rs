@@ -1,7 +1,6 @@
 //! One OpenID provider as this client sees it: metadata, keys, and the sign-in steps.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use oauth2::{CsrfToken, Scope};
 use url::Url;
@@ -12,7 +11,8 @@ use crate::id_token::NonceRule;
 use crate::session::{Identity, Tokens};
 use crate::{
     AuthError, AuthorizationOptions, Clock, IdTokenClaims, IdTokenVerifier, IssuerUrl, JwksCache,
-    NonConfidentialSecret, PendingSignIn, ProviderMetadata, RedirectUri, RefreshToken, userinfo,
+    NonConfidentialSecret, PendingSignIn, ProviderMetadata, RedirectUri, RefreshToken, StoreKey,
+    userinfo,
 };
 
 /// This app's registration at the provider.
@@ -22,6 +22,23 @@ pub struct ClientConfig {
     pub client_id: String,
     /// Only for providers that insist on one; see [`NonConfidentialSecret`].
     pub client_secret: Option<NonConfidentialSecret>,
+}
+
+impl ClientConfig {
+    fn secret(&self) -> Option<&str> {
+        self.client_secret
+            .as_ref()
+            .map(NonConfidentialSecret::secret)
+    }
+
+    /// The keychain entry of this client's session for `subject`.
+    pub fn store_key(&self, subject: &str) -> StoreKey {
+        StoreKey {
+            issuer: self.issuer.as_str().to_owned(),
+            client_id: self.client_id.clone(),
+            subject: subject.to_owned(),
+        }
+    }
 }
 
 /// A finished sign-in: who signed in, and the tokens.
@@ -40,12 +57,6 @@ pub struct Provider {
     http: reqwest::Client,
     jwks: JwksCache,
     clock: Arc<dyn Clock>,
-}
-
-/// What a refresh produced, checked.
-#[derive(Debug)]
-pub(crate) struct Refreshed {
-    pub grant: TokenGrant,
 }
 
 impl Provider {
@@ -174,14 +185,7 @@ impl Provider {
     }
 
     fn token_client(&self) -> Result<exchange::OidcClient, AuthError> {
-        exchange::oauth2_client(
-            &self.metadata,
-            &self.client.client_id,
-            self.client
-                .client_secret
-                .as_ref()
-                .map(NonConfidentialSecret::secret),
-        )
+        exchange::oauth2_client(&self.metadata, &self.client.client_id, self.client.secret())
     }
 
     fn verifier(&self) -> IdTokenVerifier<'_> {
@@ -215,7 +219,7 @@ impl Provider {
         refresh_token: &RefreshToken,
         identity: &Identity,
         original_nonce: Option<&str>,
-    ) -> Result<Refreshed, AuthError> {
+    ) -> Result<TokenGrant, AuthError> {
         let client = self.token_client()?;
         let grant = exchange::refresh(&self.http, &client, refresh_token).await?;
         if let Some(id_token) = &grant.id_token {
@@ -233,7 +237,7 @@ impl Provider {
                 return Err(crate::IdTokenError::RefreshedIdentityChanged.into());
             }
         }
-        Ok(Refreshed { grant })
+        Ok(grant)
     }
 
     /// Revokes a refresh token where the provider has a revocation endpoint.
@@ -242,10 +246,7 @@ impl Provider {
             &self.http,
             &self.metadata,
             &self.client.client_id,
-            self.client
-                .client_secret
-                .as_ref()
-                .map(NonConfidentialSecret::secret),
+            self.client.secret(),
             refresh_token,
         )
         .await
@@ -259,13 +260,5 @@ impl Provider {
         url.query_pairs_mut()
             .append_pair("client_id", &self.client.client_id);
         Some(url)
-    }
-
-    /// How long ago the attempt started, for timeouts measured by the caller's clock.
-    pub fn elapsed_since(&self, pending: &PendingSignIn) -> Duration {
-        self.clock
-            .now()
-            .duration_since(pending.started_at())
-            .unwrap_or_default()
     }
 }

@@ -109,11 +109,7 @@ impl Session {
         signed_in: SignedIn,
         store: Option<Arc<dyn TokenStore>>,
     ) -> (Self, Result<(), StoreError>) {
-        let key = StoreKey {
-            issuer: provider.client().issuer.as_str().to_owned(),
-            client_id: provider.client().client_id.clone(),
-            subject: signed_in.identity.subject.clone(),
-        };
+        let key = provider.client().store_key(&signed_in.identity.subject);
         let mut session = Self {
             provider,
             identity: signed_in.identity,
@@ -139,11 +135,7 @@ impl Session {
         identity: Identity,
         store: Arc<dyn TokenStore>,
     ) -> Result<Self, AuthError> {
-        let key = StoreKey {
-            issuer: provider.client().issuer.as_str().to_owned(),
-            client_id: provider.client().client_id.clone(),
-            subject: identity.subject.clone(),
-        };
+        let key = provider.client().store_key(&identity.subject);
         let lookup = key.clone();
         let saved = call_store(&store, move |s| s.load(&lookup))
             .await?
@@ -246,15 +238,13 @@ impl Session {
             // Anything else (provider down, bad answer) leaves the session as it was.
             Err(other) => return Err(other),
         };
-        let tokens = self
-            .provider
-            .tokens_from(refreshed.grant, Some(refresh_token));
+        let tokens = self.provider.tokens_from(refreshed, Some(refresh_token));
         // A rotated refresh token goes to the keychain before the new access token is used.
         let saved = self.save(&tokens, live.original_nonce.clone()).await;
         live.tokens = tokens;
         if let Err(e) = saved {
             live.unsaved = true;
-            return Err(e);
+            return Err(e.into());
         }
         tracing::debug!("tokens refreshed");
         Ok(())
@@ -262,15 +252,14 @@ impl Session {
 
     async fn persist_current(&self) -> Result<(), StoreError> {
         let live = self.live.lock().await;
-        self.save(&live.tokens, live.original_nonce.clone())
-            .await
-            .map_err(|e| match e {
-                AuthError::Store(e) => e,
-                other => StoreError::Platform(other.to_string()),
-            })
+        self.save(&live.tokens, live.original_nonce.clone()).await
     }
 
-    async fn save(&self, tokens: &Tokens, original_nonce: Option<String>) -> Result<(), AuthError> {
+    async fn save(
+        &self,
+        tokens: &Tokens,
+        original_nonce: Option<String>,
+    ) -> Result<(), StoreError> {
         let Some(store) = &self.store else {
             return Ok(());
         };
@@ -281,8 +270,7 @@ impl Session {
             original_nonce,
         };
         let key = self.key.clone();
-        call_store(store, move |s| s.save(&key, &credentials)).await?;
-        Ok(())
+        call_store(store, move |s| s.save(&key, &credentials)).await
     }
 
     /// Forgets the session locally: keychain entry gone, no more tokens handed out.

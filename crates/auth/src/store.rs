@@ -126,8 +126,8 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Runs a blocking store call off the async runtime, with a timeout for prompts that
-/// never come.
-pub(crate) async fn call_store<T, F>(store: &Arc<dyn TokenStore>, call: F) -> Result<T, StoreError>
+/// never come. Every async caller of a [`TokenStore`] goes through this.
+pub async fn call_store<T, F>(store: &Arc<dyn TokenStore>, call: F) -> Result<T, StoreError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn TokenStore) -> Result<T, StoreError> + Send + 'static,

@@ -225,7 +225,7 @@ async fn jwks_refetch_on_unknown_kid_is_rate_limited_to_once_a_minute() {
 }
 
 /// Signs in with the engine directly, with the fake OP's instant redirect.
-async fn sign_in(op: &FakeOp, provider: &Provider) -> rollbook_auth::SignedIn {
+async fn sign_in(provider: &Provider) -> rollbook_auth::SignedIn {
     let listener = LoopbackListener::bind().await.unwrap();
     let pending = provider
         .begin(listener.redirect_uri(), &AuthorizationOptions::default())
@@ -240,8 +240,27 @@ async fn sign_in(op: &FakeOp, provider: &Provider) -> rollbook_auth::SignedIn {
     let signed_in = provider.complete(pending, &callback_url).await.unwrap();
     callback.respond(CallbackPage::SignedIn { name: "x".into() });
     browser.await.unwrap().unwrap();
-    let _ = op;
     signed_in
+}
+
+/// A signed-in session saved in the real keychain, and the refresh token it started with.
+async fn keychain_session(
+    op: &FakeOp,
+    clock: Arc<ManualClock>,
+) -> (Session, Arc<dyn TokenStore>, String) {
+    let provider = provider(op, clock).await;
+    let signed_in = sign_in(&provider).await;
+    let first_refresh = signed_in
+        .tokens
+        .refresh_token
+        .as_ref()
+        .unwrap()
+        .secret()
+        .to_owned();
+    let store = store();
+    let (session, saved) = Session::start(provider, signed_in, Some(Arc::clone(&store))).await;
+    saved.unwrap();
+    (session, store, first_refresh)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -249,12 +268,7 @@ async fn hundred_concurrent_callers_cause_exactly_one_refresh_and_rotation_is_pe
     let op = FakeOp::start().await;
     op.set_access_token_lifetime(Some(60));
     let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
-    let provider = provider(&op, clock.clone()).await;
-    let signed_in = sign_in(&op, &provider).await;
-    let first_refresh = signed_in.tokens.refresh_token.clone().unwrap();
-    let store = store();
-    let (session, saved) = Session::start(provider, signed_in, Some(Arc::clone(&store))).await;
-    saved.unwrap();
+    let (session, store, first_refresh) = keychain_session(&op, clock.clone()).await;
     let session = Arc::new(session);
 
     clock.advance(Duration::from_secs(120)); // the access token has expired
@@ -279,8 +293,8 @@ async fn hundred_concurrent_callers_cause_exactly_one_refresh_and_rotation_is_pe
     let key = session.store_key().clone();
     let saved = store.load(&key).unwrap().unwrap();
     let rotated = saved.refresh_token.unwrap();
-    assert_ne!(rotated.secret(), first_refresh.secret());
-    assert!(op.was_revoked(first_refresh.secret()));
+    assert_ne!(rotated.secret(), first_refresh);
+    assert!(op.was_revoked(&first_refresh));
     assert_eq!(saved.access_token.secret(), tokens.iter().next().unwrap());
 
     session.sign_out().await.unwrap();
@@ -292,11 +306,7 @@ async fn hundred_concurrent_callers_cause_exactly_one_refresh_and_rotation_is_pe
 async fn a_failed_refresh_leaves_the_session_intact() {
     let op = FakeOp::start().await;
     let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
-    let provider = provider(&op, clock.clone()).await;
-    let signed_in = sign_in(&op, &provider).await;
-    let store = store();
-    let (session, saved) = Session::start(provider, signed_in, Some(Arc::clone(&store))).await;
-    saved.unwrap();
+    let (session, store, _) = keychain_session(&op, clock).await;
     let before = store.load(session.store_key()).unwrap().unwrap();
     op.misbehave(rollbook_fake_op::Misbehavior::RefreshIdTokenOtherSub);
     assert!(session.refresh().await.is_err());

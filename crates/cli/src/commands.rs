@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use url::Url;
 
-use rollbook_core::auth::{AuthError, KEYCHAIN_SERVICE, KeychainStore, SignOutOutcome};
+use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore, SignOutOutcome};
 use rollbook_core::{Account, AppPaths, CheckStatus, CoreError, ProviderSettings, RedirectMode};
 
 use crate::browser::Browser;
@@ -70,15 +70,13 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
         note(&format!("warning: {problem}"));
     }
     if args.json {
-        print_json(&json!({
-            "sub": report.identity.subject,
-            "issuer": report.identity.issuer,
-            "name": report.identity.name,
-            "email": report.identity.email,
-            "expires_at": report.expires_at,
-            "has_refresh_token": report.has_refresh_token,
-            "persisted": report.persisted,
-        }));
+        let mut out = identity_json(
+            &report.identity,
+            report.expires_at,
+            report.has_refresh_token,
+        );
+        out["persisted"] = json!(report.persisted);
+        print_json(&out);
     } else {
         print_line(&format!(
             "Signed in as {}{} ({}).",
@@ -98,6 +96,22 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
         ));
     }
     Ok(())
+}
+
+/// The identity as `login --json` and `whoami --json` print it (`sub`, not `subject`).
+fn identity_json(
+    identity: &Identity,
+    expires_at: Option<i64>,
+    has_refresh_token: bool,
+) -> serde_json::Value {
+    json!({
+        "sub": identity.subject,
+        "issuer": identity.issuer,
+        "name": identity.name,
+        "email": identity.email,
+        "expires_at": expires_at,
+        "has_refresh_token": has_refresh_token,
+    })
 }
 
 fn session_lifetime(expires_at: Option<i64>, has_refresh_token: bool, persisted: bool) -> String {
@@ -141,14 +155,11 @@ fn read_callbacks_from_stdin() -> tokio::sync::mpsc::Receiver<Url> {
 async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {
     let me = account()?.whoami(refresh).await?;
     if json_output {
-        print_json(&json!({
-            "sub": me.identity.subject,
-            "issuer": me.identity.issuer,
-            "name": me.identity.name,
-            "email": me.identity.email,
-            "expires_at": me.expires_at,
-            "has_refresh_token": me.has_refresh_token,
-        }));
+        print_json(&identity_json(
+            &me.identity,
+            me.expires_at,
+            me.has_refresh_token,
+        ));
     } else {
         print_line(&format!(
             "{}{} at {}",

@@ -10,6 +10,7 @@ use url::Url;
 use rollbook_auth::{
     AuthError, CallbackPage, Clock, HttpSettings, Identity, LoopbackListener, PendingSignIn,
     Provider, RedirectUri, Session, SignOutOutcome, SystemClock, TokenStore, build_http_client,
+    call_store,
 };
 
 use crate::record::SessionRecord;
@@ -215,15 +216,15 @@ impl Account {
     /// Deletes any saved session without contacting the provider.
     async fn forget_local(&self) -> Result<(), CoreError> {
         if let Ok(Some(record)) = SessionRecord::load(&self.paths) {
-            let key = rollbook_auth::StoreKey {
-                issuer: record.settings.issuer.clone(),
-                client_id: record.settings.client_id.clone(),
-                subject: record.identity.subject.clone(),
-            };
-            let store = Arc::clone(&self.store);
-            let cleared = tokio::task::spawn_blocking(move || store.clear(&key)).await;
-            if !matches!(cleared, Ok(Ok(()))) {
-                tracing::warn!("could not delete the previous session from the keychain");
+            let key = record
+                .settings
+                .client_config()?
+                .store_key(&record.identity.subject);
+            if let Err(e) = call_store(&self.store, move |s| s.clear(&key)).await {
+                tracing::warn!(
+                    code = e.code(),
+                    "could not delete the previous session from the keychain"
+                );
             }
         }
         SessionRecord::delete(&self.paths)

@@ -1,11 +1,9 @@
 //! `rollbook doctor`: checks that explain what stands between this computer and a
 //! working sign-in.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
-use rollbook_auth::{IssuerUrl, ProviderMetadata, clock_skew};
+use rollbook_auth::{IssuerUrl, ProviderMetadata, call_store, clock_skew};
 
 use crate::Account;
 use crate::record::SessionRecord;
@@ -121,31 +119,9 @@ impl Account {
                 }
             }
         }
-        let store = Arc::clone(self.store());
-        let probe = tokio::time::timeout(
-            std::time::Duration::from_secs(15),
-            tokio::task::spawn_blocking(move || store.probe()),
-        )
-        .await;
-        checks.push(match probe {
-            Ok(Ok(Ok(()))) => {
-                Check::ok("keychain", "the system keychain stores and returns secrets")
-            }
-            Ok(Ok(Err(e))) => {
-                Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string())
-            }
-            Ok(Err(e)) => Check::problem(
-                "keychain",
-                CheckStatus::Fail,
-                "keychain_error",
-                e.to_string(),
-            ),
-            Err(_) => Check::problem(
-                "keychain",
-                CheckStatus::Fail,
-                "keychain_locked",
-                "the system keychain did not answer; it may be locked. Unlock it and retry",
-            ),
+        checks.push(match call_store(self.store(), |s| s.probe()).await {
+            Ok(()) => Check::ok("keychain", "the system keychain stores and returns secrets"),
+            Err(e) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
         });
         checks
     }

@@ -6,7 +6,6 @@
 //! client stopped at the point of failure. Loopback only; test keys only.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -79,12 +78,6 @@ pub struct Calls {
     pub userinfo: AtomicUsize,
     pub jwks: AtomicUsize,
     pub revoke: AtomicUsize,
-}
-
-impl Calls {
-    pub fn get(counter: &AtomicUsize) -> usize {
-        counter.load(Ordering::SeqCst)
-    }
 }
 
 struct SigningKey {
@@ -166,7 +159,6 @@ impl Inner {
 /// A running fake OP. Dropping it stops the server.
 pub struct FakeOp {
     inner: Arc<Inner>,
-    addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -223,19 +215,11 @@ impl FakeOp {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self {
-            inner,
-            addr,
-            server,
-        }
+        Self { inner, server }
     }
 
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     pub fn calls(&self) -> &Calls {
@@ -280,10 +264,6 @@ impl FakeOp {
         let mut state = self.inner.state();
         let all: Vec<String> = state.refresh_tokens.drain().collect();
         state.revoked.extend(all);
-    }
-
-    pub fn active_refresh_tokens(&self) -> usize {
-        self.inner.state().refresh_tokens.len()
     }
 
     /// Publishes every test key in the JWKS (benchmarks verify RS256 and ES256 tokens).
