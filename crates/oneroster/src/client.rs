@@ -1,0 +1,472 @@
+//! The HTTP side: bearer requests with retries, paging, and typed helpers for the
+//! endpoints Rollbook uses.
+
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::{StreamExt, stream};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use url::Url;
+
+use crate::envelope::{parse_list, parse_single};
+use crate::models::IdOnly;
+use crate::paging::{Page, PageSource, collect_all};
+use crate::retry::parse_retry_after;
+use crate::{
+    AcademicSession, Category, Class, GradeResult, LineItem, Org, Resource, RetryPolicy,
+    RosterError, User,
+};
+
+/// The bearer token for roster calls. Its `Debug` never shows the value.
+#[derive(Clone)]
+pub struct Bearer(String);
+
+impl Bearer {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+}
+
+impl fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// `limit` asked for on each page (the spec's default is 100).
+    pub page_size: u64,
+    /// Requests in flight at once, for pages and for independent calls.
+    pub concurrency: usize,
+    /// One attempt's deadline, including reading the body.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Bodies larger than this are refused.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 100,
+            concurrency: 6,
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            max_body_bytes: 64 << 20,
+        }
+    }
+}
+
+/// `filter`, `sort`/`orderBy` and `fields` for a collection request.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub filter: Option<String>,
+    pub sort: Option<String>,
+    pub descending: bool,
+    pub fields: Vec<String>,
+}
+
+impl Query {
+    /// `filter=field='value'`.
+    pub fn filter_eq(field: &str, value: &str) -> Self {
+        Self {
+            filter: Some(format!("{field}='{value}'")),
+            ..Self::default()
+        }
+    }
+
+    pub fn fields(mut self, fields: &[&str]) -> Self {
+        self.fields = fields.iter().map(|f| (*f).to_owned()).collect();
+        self
+    }
+
+    pub fn sort(mut self, field: &str, descending: bool) -> Self {
+        self.sort = Some(field.to_owned());
+        self.descending = descending;
+        self
+    }
+
+    fn apply(&self, url: &mut Url) {
+        let mut pairs = url.query_pairs_mut();
+        if let Some(filter) = &self.filter {
+            pairs.append_pair("filter", filter);
+        }
+        if let Some(sort) = &self.sort {
+            pairs.append_pair("sort", sort);
+            pairs.append_pair("orderBy", if self.descending { "desc" } else { "asc" });
+        }
+        if !self.fields.is_empty() {
+            pairs.append_pair("fields", &self.fields.join(","));
+        }
+    }
+}
+
+/// A OneRoster client for one base URL (`…/ims/oneroster/v1p1`) and one bearer.
+#[derive(Debug, Clone)]
+pub struct RosterClient {
+    http: reqwest::Client,
+    base: Url,
+    bearer: Bearer,
+    settings: ClientSettings,
+}
+
+struct Response {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl RosterClient {
+    /// `http` should trust the OS certificate store and honour the system proxy; it
+    /// must not follow redirects (a redirect would carry the bearer elsewhere).
+    pub fn new(http: reqwest::Client, base: Url, bearer: Bearer) -> Self {
+        let mut base = base;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Self {
+            http,
+            base,
+            bearer,
+            settings: ClientSettings::default(),
+        }
+    }
+
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// One request with retries. 429s are retried for any method (the server did not
+    /// act on it); 5xx, timeouts and connection failures only for GET.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, RosterError> {
+        let policy = &self.settings.retry;
+        let started = Instant::now();
+        let mut waited = Duration::ZERO;
+        let mut transient_retries = 0;
+        let mut rate_limit_retries = 0;
+        loop {
+            let result = self.attempt(&method, &url, body.as_deref()).await;
+            let wait = match &result {
+                Ok(_) => None,
+                Err(RosterError::RateLimited { retry_after, .. }) => {
+                    let wait = retry_after.unwrap_or(policy.default_retry_after);
+                    (rate_limit_retries < policy.max_rate_limit_retries
+                        && wait <= policy.max_retry_after)
+                        .then(|| {
+                            rate_limit_retries += 1;
+                            wait
+                        })
+                }
+                Err(e) if e.is_transient() && method == Method::GET => {
+                    (transient_retries < policy.max_transient_retries).then(|| {
+                        transient_retries += 1;
+                        policy.backoff(transient_retries)
+                    })
+                }
+                Err(_) => None,
+            };
+            match (result, wait) {
+                (Ok(response), _) => {
+                    tracing::debug!(
+                        method = %method,
+                        path = url.path(),
+                        bytes = response.body.len(),
+                        retries = transient_retries + rate_limit_retries,
+                        elapsed_ms = started.elapsed().as_millis(),
+                        "roster call"
+                    );
+                    return Ok(response);
+                }
+                (Err(e), Some(wait)) if waited + wait <= policy.max_total_wait => {
+                    tracing::debug!(
+                        method = %method,
+                        path = url.path(),
+                        code = e.code(),
+                        wait_ms = wait.as_millis(),
+                        "roster call will be retried"
+                    );
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                (Err(e), _) => {
+                    tracing::debug!(method = %method, path = url.path(), code = e.code(), "roster call failed");
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<Response, RosterError> {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(&self.bearer.0)
+            .header(ACCEPT, "application/json")
+            .timeout(self.settings.request_timeout);
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let deadline = tokio::time::Instant::now() + self.settings.request_timeout;
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = tokio::time::timeout_at(
+            deadline,
+            read_limited(response, self.settings.max_body_bytes),
+        )
+        .await
+        .map_err(|_| RosterError::TimedOut)??;
+        if status.is_success() {
+            return Ok(Response { headers, body });
+        }
+        if status.is_redirection() {
+            return Err(RosterError::BadRequest {
+                http: status.as_u16(),
+                status: None,
+            });
+        }
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| headers.get(RETRY_AFTER))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        Err(RosterError::from_status(
+            status.as_u16(),
+            &body,
+            retry_after,
+        ))
+    }
+
+    async fn get_page<T: Resource>(
+        &self,
+        segments: &[&str],
+        query: &Query,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<T>, RosterError> {
+        let mut url = self.url(segments);
+        query.apply(&mut url);
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string())
+            .append_pair("offset", &offset.to_string());
+        let response = self.send(Method::GET, url, None).await?;
+        let items = parse_list::<T>(&response.body, T::COLLECTION)
+            .map_err(|e| RosterError::Malformed(format!("not a OneRoster list: {e}")))?
+            .ok_or_else(|| RosterError::Malformed("the answer holds no list of records".into()))?;
+        let total = response
+            .headers
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        Ok(Page { items, total })
+    }
+
+    /// Every record of a collection, across all pages.
+    pub async fn list<T: Resource>(
+        &self,
+        segments: &[&str],
+        query: &Query,
+    ) -> Result<Vec<T>, RosterError> {
+        let source = ListSource {
+            client: self,
+            segments,
+            query,
+        };
+        let started = Instant::now();
+        let items =
+            collect_all(&source, self.settings.page_size, self.settings.concurrency).await?;
+        tracing::debug!(
+            collection = T::COLLECTION,
+            count = items.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "roster list read"
+        );
+        Ok(items)
+    }
+
+    /// One record (`{"class":{…}}`).
+    pub async fn get<T: Resource>(&self, segments: &[&str]) -> Result<T, RosterError> {
+        let response = self.send(Method::GET, self.url(segments), None).await?;
+        parse_single::<T>(&response.body, T::SINGLE)
+            .map_err(|e| RosterError::Malformed(format!("not a OneRoster record: {e}")))?
+            .ok_or_else(|| RosterError::Malformed("the answer holds no record".into()))
+    }
+
+    /// How many records a collection holds: `X-Total-Count` of a one-record page when
+    /// the server sends it, otherwise the ids of every page.
+    pub async fn count(&self, segments: &[&str]) -> Result<u64, RosterError> {
+        let ids = Query::default().fields(&["sourcedId"]);
+        let first: Page<IdOnly> = self.get_page(segments, &ids, 0, 1).await?;
+        if let Some(total) = first.total {
+            return Ok(total);
+        }
+        let all: Vec<IdOnly> = self.list(segments, &ids).await?;
+        Ok(u64::try_from(all.len()).unwrap_or(u64::MAX))
+    }
+
+    /// Replaces a record (`PUT` with `{"<single>":{…}}`).
+    pub async fn put<T: Resource + Serialize>(
+        &self,
+        segments: &[&str],
+        record: &T,
+    ) -> Result<(), RosterError> {
+        let mut envelope = serde_json::Map::new();
+        envelope.insert(
+            T::SINGLE.to_owned(),
+            serde_json::to_value(record).map_err(|e| RosterError::Malformed(e.to_string()))?,
+        );
+        let body =
+            serde_json::to_vec(&envelope).map_err(|e| RosterError::Malformed(e.to_string()))?;
+        self.send(Method::PUT, self.url(segments), Some(body))
+            .await?;
+        Ok(())
+    }
+
+    /// Runs independent calls with the client's concurrency bound, keeping their order.
+    pub async fn for_each<I, F, Fut, R>(&self, inputs: I, call: F) -> Vec<R>
+    where
+        I: IntoIterator,
+        F: FnMut(I::Item) -> Fut,
+        Fut: std::future::Future<Output = R>,
+    {
+        stream::iter(inputs)
+            .map(call)
+            .buffered(self.settings.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    pub async fn classes_for_teacher(&self, teacher_id: &str) -> Result<Vec<Class>, RosterError> {
+        self.list(&["teachers", teacher_id, "classes"], &Query::default())
+            .await
+    }
+
+    pub async fn classes_for_school(&self, school_id: &str) -> Result<Vec<Class>, RosterError> {
+        self.list(&["schools", school_id, "classes"], &Query::default())
+            .await
+    }
+
+    pub async fn students_for_class(&self, class_id: &str) -> Result<Vec<User>, RosterError> {
+        self.list(&["classes", class_id, "students"], &Query::default())
+            .await
+    }
+
+    pub async fn teachers_for_class(&self, class_id: &str) -> Result<Vec<User>, RosterError> {
+        self.list(&["classes", class_id, "teachers"], &Query::default())
+            .await
+    }
+
+    pub async fn student_count(&self, class_id: &str) -> Result<u64, RosterError> {
+        self.count(&["classes", class_id, "students"]).await
+    }
+
+    pub async fn class(&self, class_id: &str) -> Result<Class, RosterError> {
+        self.get(&["classes", class_id]).await
+    }
+
+    pub async fn school(&self, school_id: &str) -> Result<Org, RosterError> {
+        self.get(&["schools", school_id]).await
+    }
+
+    pub async fn academic_sessions(&self) -> Result<Vec<AcademicSession>, RosterError> {
+        self.list(&["academicSessions"], &Query::default()).await
+    }
+
+    pub async fn users_with_email(&self, email: &str) -> Result<Vec<User>, RosterError> {
+        self.list(&["users"], &Query::filter_eq("email", email))
+            .await
+    }
+
+    pub async fn line_items_for_class(&self, class_id: &str) -> Result<Vec<LineItem>, RosterError> {
+        self.list(&["classes", class_id, "lineItems"], &Query::default())
+            .await
+    }
+
+    pub async fn results_for_class(&self, class_id: &str) -> Result<Vec<GradeResult>, RosterError> {
+        self.list(&["classes", class_id, "results"], &Query::default())
+            .await
+    }
+
+    pub async fn categories(&self) -> Result<Vec<Category>, RosterError> {
+        self.list(&["categories"], &Query::default()).await
+    }
+}
+
+struct ListSource<'a> {
+    client: &'a RosterClient,
+    segments: &'a [&'a str],
+    query: &'a Query,
+}
+
+impl<T: Resource> PageSource<T> for ListSource<'_> {
+    fn fetch(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Page<T>, RosterError>> + Send {
+        self.client
+            .get_page(self.segments, self.query, offset, limit)
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> RosterError {
+    if e.is_timeout() {
+        return RosterError::TimedOut;
+    }
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    RosterError::Unreachable(detail)
+}
+
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, RosterError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(RosterError::Malformed(format!(
+                "the answer is larger than {} MB",
+                limit >> 20
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
