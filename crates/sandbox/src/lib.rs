@@ -1,0 +1,178 @@
+//! The demo district: a ClassLink-shaped OpenID provider and a OneRoster 1.1 server
+//! over generated data, for demos and tests only. It listens on loopback only, keeps
+//! everything in memory, and never logs a token or a student record.
+//!
+//! Embed it with [`Sandbox::start`], or run the `rollbook-sandbox` binary.
+
+mod config;
+mod dice;
+pub mod district;
+mod faults;
+mod keys;
+mod oidc;
+mod pages;
+mod query;
+mod roster;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, SCHEME_REDIRECT_URI, SandboxConfig,
+    TokenPolicy,
+};
+pub use district::{District, Size};
+
+use state::State;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("could not listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("key generation failed: {0}")]
+    Crypto(String),
+    #[error("bad configuration: {0}")]
+    Config(String),
+}
+
+/// A running demo district. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    state: Arc<State>,
+    address: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Generates the data and starts serving on `127.0.0.1:{config.port}`.
+    pub async fn start(config: SandboxConfig) -> Result<Self, SandboxError> {
+        let today = match &config.today {
+            Some(day) => parse_day(day)?,
+            None => time::OffsetDateTime::now_utc().date(),
+        };
+        let district = District::generate(config.seed, config.size, today);
+        Self::serve(district, config.port, config.knobs).await
+    }
+
+    /// Serves an already generated district (benchmarks reuse one).
+    pub async fn serve(district: District, port: u16, knobs: Knobs) -> Result<Self, SandboxError> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .map_err(|source| SandboxError::Bind { port, source })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { port, source })?;
+        let issuer = format!("http://{address}");
+        let state = Arc::new(State::new(Arc::new(district), issuer, knobs)?);
+        let app = router(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        tracing::info!(issuer = %state.issuer, "demo district listening (for demos and tests only)");
+        Ok(Self {
+            state,
+            address,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The issuer, `http://127.0.0.1:{port}`; also the ClassLink API base.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The OneRoster 1.1 base URL.
+    pub fn oneroster_url(&self) -> String {
+        format!("{}{}", self.state.issuer, roster::BASE_PATH)
+    }
+
+    pub fn district(&self) -> &District {
+        &self.state.district
+    }
+
+    pub fn knobs(&self) -> Knobs {
+        self.state.knobs()
+    }
+
+    pub fn set_knobs(&self, knobs: Knobs) {
+        self.state.set_knobs(knobs);
+    }
+
+    pub fn update_knobs(&self, change: impl FnOnce(&mut Knobs)) {
+        let mut knobs = self.knobs();
+        change(&mut knobs);
+        self.set_knobs(knobs);
+    }
+
+    /// Signs with a new key from now on; the previous one stays in the JWKS.
+    pub fn rotate_keys(&self) -> Result<(), SandboxError> {
+        self.state.rotate_keys()
+    }
+
+    /// Request counts by endpoint (`authorize`, `token`, `roster`, `roster_429`, …).
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.state.stats.snapshot()
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .merge(oidc::routes())
+        .merge(roster::routes(Arc::clone(&state)))
+        .merge(state::admin_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            faults::latency,
+        ))
+        .with_state(state)
+}
+
+fn parse_day(day: &str) -> Result<time::Date, SandboxError> {
+    let bad = || SandboxError::Config(format!("`{day}` is not a YYYY-MM-DD date"));
+    let mut parts = day.splitn(3, '-').map(str::parse::<i32>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let month = time::Month::try_from(u8::try_from(m).map_err(|_| bad())?).map_err(|_| bad())?;
+    time::Date::from_calendar_date(y, month, u8::try_from(d).map_err(|_| bad())?).map_err(|_| bad())
+}

@@ -1,0 +1,167 @@
+//! `rollbook-sandbox`: the demo district as a standalone server, for demos, tests and
+//! benchmarks. It listens on 127.0.0.1 only and keeps everything in memory.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rollbook_sandbox::{
+    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, Sandbox, SandboxConfig, Size,
+    TokenPolicy,
+};
+
+/// The Rollbook demo district: a ClassLink-shaped sign-in and a OneRoster 1.1 server
+/// with generated people. Not a real school; for demos and tests only.
+#[derive(Debug, Parser)]
+#[command(name = "rollbook-sandbox", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one). `rollbook login --demo` expects 47600.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    #[arg(long, value_enum, default_value = "tiny")]
+    size: Size,
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Build the school year around this day (YYYY-MM-DD) instead of today.
+    #[arg(long)]
+    today: Option<String>,
+    /// Print one JSON line with the URLs when ready (for scripts).
+    #[arg(long)]
+    json: bool,
+
+    // Quirks real servers have.
+    #[arg(long)]
+    string_booleans: bool,
+    #[arg(long)]
+    roles_array: bool,
+    #[arg(long)]
+    path_named_envelopes: bool,
+    #[arg(long)]
+    no_total_count: bool,
+    #[arg(long)]
+    empty_class_codes: bool,
+    /// Make `href`s point at this base URL on another host.
+    #[arg(long, value_name = "URL")]
+    foreign_hrefs: Option<String>,
+
+    // Faults.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of roster requests answered 429 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    rate_limit_rate: f64,
+    #[arg(long, default_value_t = 1)]
+    retry_after: u64,
+    /// Share of roster requests answered 503 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    server_error_rate: f64,
+    /// Share of roster requests held for --slow-ms.
+    #[arg(long, default_value_t = 0.0)]
+    slow_rate: f64,
+    #[arg(long, default_value_t = 0)]
+    slow_ms: u64,
+    #[arg(long, default_value_t = 1000)]
+    max_page_size: usize,
+
+    // Tokens.
+    #[arg(long, default_value_t = 3600)]
+    access_token_seconds: u64,
+    /// Issue no refresh tokens, like ClassLink.
+    #[arg(long)]
+    no_refresh_tokens: bool,
+    /// Keep refresh tokens across refreshes instead of rotating them.
+    #[arg(long)]
+    no_rotation: bool,
+    /// Also put the teacher's sourcedId in this ID-token and userinfo claim.
+    #[arg(long)]
+    sourced_id_claim: Option<String>,
+}
+
+impl Args {
+    fn knobs(&self) -> Knobs {
+        Knobs {
+            quirks: Quirks {
+                string_booleans: self.string_booleans,
+                roles_array: self.roles_array,
+                path_named_envelopes: self.path_named_envelopes,
+                no_total_count: self.no_total_count,
+                empty_class_codes: self.empty_class_codes,
+                foreign_href_base: self.foreign_hrefs.clone(),
+            },
+            faults: Faults {
+                latency_ms: self.latency_ms,
+                rate_limit_rate: self.rate_limit_rate,
+                retry_after_seconds: self.retry_after,
+                server_error_rate: self.server_error_rate,
+                slow_rate: self.slow_rate,
+                slow_ms: self.slow_ms,
+                max_page_size: self.max_page_size,
+            },
+            tokens: TokenPolicy {
+                access_token_seconds: self.access_token_seconds,
+                refresh_tokens: !self.no_refresh_tokens,
+                rotate_refresh_tokens: !self.no_rotation,
+                sourced_id_claim: self.sourced_id_claim.clone(),
+                ..TokenPolicy::default()
+            },
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let started = std::time::Instant::now();
+    let config = SandboxConfig {
+        seed: args.seed,
+        size: args.size,
+        today: args.today.clone(),
+        port: args.port,
+        knobs: args.knobs(),
+    };
+    let sandbox = match Sandbox::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: sandbox_failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let district = sandbox.district();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "issuer": sandbox.issuer(),
+                "port": sandbox.port(),
+                "client_id": DEMO_CLIENT_ID,
+                "oneroster_url": sandbox.oneroster_url(),
+                "classlink_api_url": sandbox.issuer(),
+                "teachers": district.staff.iter().take(5).map(|p| &p.id).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!("Rollbook demo district: NOT a real school; for demos and tests only.");
+        println!(
+            "  {} schools, {} staff, {} students, {} classes (generated in {} ms)",
+            district.schools.len(),
+            district.staff.len(),
+            district.students.len(),
+            district.classes.len(),
+            started.elapsed().as_millis()
+        );
+        println!("  Issuer:    {}", sandbox.issuer());
+        println!("  OneRoster: {}", sandbox.oneroster_url());
+        println!("Sign in with: rollbook login --demo   (Ctrl-C stops the sandbox)");
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,585 @@
+//! The OneRoster 1.1 server under `/ims/oneroster/v1p1`: rostering and gradebook
+//! reads, `PUT` on results and line items (kept in memory), paging, `filter`, `sort`,
+//! `fields`, and the `imsx_` error envelope. A teacher sees only their own classes and
+//! those classes' students; a principal sees their school. Anything else is 403.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use serde_json::{Value, json};
+
+use crate::district::{CATEGORIES, DISTRICT_ID, DISTRICT_NAME, District, Entity, LineItem, Person, Role, ymd};
+use crate::query::CollectionQuery;
+use crate::state::{Grant, State};
+use crate::{Quirks, faults};
+
+pub const BASE_PATH: &str = "/ims/oneroster/v1p1";
+const MODIFIED: &str = "2026-08-01T12:00:00.000Z";
+
+pub fn routes(state: Arc<State>) -> Router<Arc<State>> {
+    Router::new()
+        .route(&format!("{BASE_PATH}/{{*path}}"), get(read).put(write))
+        .merge(crate::oidc::my_info_routes())
+        .route_layer(axum::middleware::from_fn_with_state(state, faults::api_faults))
+}
+
+/// The OneRoster 1.1 error envelope.
+pub fn imsx_error(status: StatusCode, description: &str, minor: &str) -> Response {
+    (
+        status,
+        Json(json!({
+            "imsx_codeMajor": "failure",
+            "imsx_severity": "error",
+            "imsx_description": description,
+            "imsx_codeMinor": { "imsx_codeMinorField": [
+                { "imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": minor }
+            ]},
+        })),
+    )
+        .into_response()
+}
+
+fn forbidden() -> Response {
+    imsx_error(StatusCode::FORBIDDEN, "You can only see your own classes and their students.", "forbidden")
+}
+
+fn not_found(what: &str) -> Response {
+    imsx_error(StatusCode::NOT_FOUND, &format!("No {what} with that sourcedId."), "unknownobject")
+}
+
+/// Who is asking, and what they may see.
+struct Viewer<'a> {
+    district: &'a District,
+    staff: usize,
+    /// A principal sees their whole school.
+    school: Option<usize>,
+}
+
+impl Viewer<'_> {
+    fn sees_class(&self, c: usize) -> bool {
+        match self.school {
+            Some(s) => self.district.classes[c].school == s,
+            None => self.district.classes_of_staff[self.staff].contains(&c),
+        }
+    }
+
+    fn classes(&self) -> Vec<usize> {
+        match self.school {
+            Some(s) => self.district.classes_of_school[s].clone(),
+            None => self.district.classes_of_staff[self.staff].clone(),
+        }
+    }
+
+    fn sees_student(&self, st: usize) -> bool {
+        self.district.classes_of_student[st]
+            .iter()
+            .any(|c| self.sees_class(*c as usize))
+    }
+
+    fn sees_staff(&self, t: usize) -> bool {
+        t == self.staff || self.school.is_some_and(|s| self.district.staff[t].school == s)
+    }
+}
+
+struct Render<'a> {
+    district: &'a District,
+    quirks: Quirks,
+    href_base: String,
+}
+
+impl Render<'_> {
+    fn flag(&self, v: bool) -> Value {
+        if self.quirks.string_booleans { json!(v.to_string()) } else { json!(v) }
+    }
+
+    fn reference(&self, path: &str, id: &str, kind: &str) -> Value {
+        json!({ "href": format!("{}{BASE_PATH}/{path}/{id}", self.href_base), "sourcedId": id, "type": kind })
+    }
+
+    fn class(&self, c: usize) -> Value {
+        let class = &self.district.classes[c];
+        let blank = self.quirks.empty_class_codes && c % 3 == 0;
+        let terms: Vec<Value> = class
+            .terms
+            .iter()
+            .map(|t| self.reference("academicSessions", &self.district.terms[*t].id, "academicSession"))
+            .collect();
+        json!({
+            "sourcedId": class.id,
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "title": class.title,
+            "classCode": if blank { "" } else { class.code.as_str() },
+            "classType": "scheduled",
+            "location": class.location,
+            "grades": [class.grade],
+            "subjects": [class.subject],
+            "course": self.reference("courses", &class.course_id, "course"),
+            "school": self.reference("schools", &self.district.schools[class.school].id, "org"),
+            "terms": terms,
+            "periods": if blank { json!("") } else { json!([class.period]) },
+        })
+    }
+
+    fn user(&self, person: &Person) -> Value {
+        let school = &self.district.schools[person.school];
+        let mut user = json!({
+            "sourcedId": person.id,
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "username": person.username,
+            "userIds": [{ "type": "LDAP", "identifier": person.username }],
+            "enabledUser": self.flag(true),
+            "givenName": person.given,
+            "familyName": person.family,
+            "middleName": person.middle.clone().unwrap_or_default(),
+            "identifier": person.identifier,
+            "email": person.email,
+            "sms": "",
+            "phone": "",
+            "password": "",
+            "agents": [],
+            "orgs": [self.reference("schools", &school.id, "org")],
+            "grades": person.grade.iter().collect::<Vec<_>>(),
+        });
+        if let Some(preferred) = &person.preferred {
+            user["preferredFirstName"] = json!(preferred);
+        }
+        if self.quirks.roles_array {
+            user["roles"] = json!([{
+                "roleType": "primary",
+                "role": person.role.as_str(),
+                "org": self.reference("schools", &school.id, "org"),
+            }]);
+        } else {
+            user["role"] = json!(person.role.as_str());
+        }
+        user
+    }
+
+    fn school(&self, s: usize) -> Value {
+        let school = &self.district.schools[s];
+        json!({
+            "sourcedId": school.id,
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "name": school.name,
+            "type": "school",
+            "identifier": school.identifier,
+            "parent": self.reference("orgs", DISTRICT_ID, "org"),
+        })
+    }
+
+    fn district_org(&self) -> Value {
+        json!({ "sourcedId": DISTRICT_ID, "status": "active", "dateLastModified": MODIFIED, "name": DISTRICT_NAME, "type": "district", "identifier": "D-1" })
+    }
+
+    fn session(&self, t: usize) -> Value {
+        let term = &self.district.terms[t];
+        let mut v = json!({
+            "sourcedId": term.id,
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "title": term.title,
+            "type": term.kind,
+            "startDate": ymd(term.start),
+            "endDate": ymd(term.end),
+            "schoolYear": (self.district.terms[0].end.year()).to_string(),
+        });
+        if let Some(parent) = term.parent {
+            v["parent"] = self.reference("academicSessions", &self.district.terms[parent].id, "academicSession");
+        }
+        v
+    }
+
+    fn enrollment(&self, c: usize, person: &Person, role: Role) -> Value {
+        let class = &self.district.classes[c];
+        json!({
+            "sourcedId": format!("enr-{}-{}", class.id, person.id),
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "role": role.as_str(),
+            "primary": self.flag(role == Role::Teacher),
+            "user": self.reference("users", &person.id, "user"),
+            "class": self.reference("classes", &class.id, "class"),
+            "school": self.reference("schools", &self.district.schools[class.school].id, "org"),
+        })
+    }
+
+    fn category(&self, i: usize) -> Value {
+        json!({ "sourcedId": CATEGORIES[i].0, "status": "active", "dateLastModified": MODIFIED, "title": CATEGORIES[i].1 })
+    }
+
+    fn line_item(&self, item: &LineItem) -> Value {
+        json!({
+            "sourcedId": item.id,
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "title": item.title,
+            "description": item.description,
+            "assignDate": ymd(item.assign),
+            "dueDate": ymd(item.due),
+            "class": self.reference("classes", &self.district.classes[item.class].id, "class"),
+            "category": self.reference("categories", CATEGORIES[item.category].0, "category"),
+            "gradingPeriod": self.reference("academicSessions", &self.district.terms[item.term].id, "academicSession"),
+            "resultValueMin": 0.0,
+            "resultValueMax": f64::from(item.max),
+        })
+    }
+
+    fn result(&self, item: &LineItem, st: u32) -> Value {
+        let r = self.district.result(item, st);
+        let mut v = json!({
+            "sourcedId": r.id,
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "lineItem": self.reference("lineItems", &r.line_item, "lineItem"),
+            "student": self.reference("users", &self.district.students[r.student].id, "user"),
+            "scoreStatus": r.status,
+            "score": r.score,
+            "scoreDate": ymd(r.date),
+        });
+        if let Some(comment) = r.comment {
+            v["comment"] = json!(comment);
+        }
+        v
+    }
+}
+
+/// Replaces generated records by what `PUT` wrote.
+fn with_writes(state: &State, records: Vec<Value>) -> Vec<Value> {
+    let Ok(writes) = state.writes.read() else {
+        return records;
+    };
+    if writes.is_empty() {
+        return records;
+    }
+    records
+        .into_iter()
+        .map(|r| {
+            r.get("sourcedId")
+                .and_then(Value::as_str)
+                .and_then(|id| writes.get(id))
+                .cloned()
+                .unwrap_or(r)
+        })
+        .collect()
+}
+
+fn authorize(state: &State, headers: &HeaderMap) -> Result<Grant, Response> {
+    let grant = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| state.grant_for(t.trim()));
+    let Some(grant) = grant else {
+        let mut response = imsx_error(StatusCode::UNAUTHORIZED, "The access token is missing, invalid or expired.", "unauthorisedrequest");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Err(response);
+    };
+    if !grant.has_scope("oneroster") && !grant.has_scope("full") {
+        return Err(imsx_error(
+            StatusCode::FORBIDDEN,
+            "This sign-in was not granted access to roster data (the oneroster scope).",
+            "unauthorisedrequest",
+        ));
+    }
+    Ok(grant)
+}
+
+async fn read(
+    Extract(state): Extract<Arc<State>>,
+    Path(path): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    state.stats.hit("roster");
+    let grant = match authorize(&state, &headers) {
+        Ok(g) => g,
+        Err(response) => return response,
+    };
+    let knobs = state.knobs();
+    let district = &*state.district;
+    let viewer = Viewer {
+        district,
+        staff: grant.staff,
+        school: (district.staff[grant.staff].role == Role::Administrator).then_some(district.staff[grant.staff].school),
+    };
+    let render = Render {
+        district,
+        quirks: knobs.quirks.clone(),
+        href_base: knobs.quirks.foreign_href_base.clone().unwrap_or_else(|| state.issuer.clone()),
+    };
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let query = match CollectionQuery::from_params(&params, knobs.faults.max_page_size) {
+        Ok(q) => q,
+        Err(detail) => return imsx_error(StatusCode::BAD_REQUEST, &detail, "invalid_filter_field"),
+    };
+    let list = |resource: &str, path_name: &str, records: Vec<Value>| {
+        let envelope = if knobs.quirks.path_named_envelopes { path_name } else { resource };
+        collection(&state, envelope, records, &query, &uri, knobs.quirks.no_total_count)
+    };
+    let class_of = |id: &str| match district.lookup(id) {
+        Some(Entity::Class(c)) if viewer.sees_class(c) => Ok(c),
+        Some(Entity::Class(_)) => Err(forbidden()),
+        _ => Err(not_found("class")),
+    };
+    match segments.as_slice() {
+        ["academicSessions"] => list("academicSessions", "academicSessions", (0..district.terms.len()).map(|t| render.session(t)).collect()),
+        ["terms"] => list("academicSessions", "terms", (0..district.terms.len()).filter(|t| district.terms[*t].kind != "schoolYear").map(|t| render.session(t)).collect()),
+        ["academicSessions" | "terms", id] => match district.lookup(id) {
+            Some(Entity::Term(t)) => single("academicSession", render.session(t)),
+            _ => not_found("academic session"),
+        },
+        ["schools"] => list("orgs", "schools", (0..district.schools.len()).map(|s| render.school(s)).collect()),
+        ["orgs"] => list("orgs", "orgs", std::iter::once(render.district_org()).chain((0..district.schools.len()).map(|s| render.school(s))).collect()),
+        ["schools" | "orgs", id] => match district.lookup(id) {
+            Some(Entity::School(s)) => single("org", render.school(s)),
+            _ if *id == DISTRICT_ID => single("org", render.district_org()),
+            _ => not_found("org"),
+        },
+        ["categories"] => list("categories", "categories", (0..CATEGORIES.len()).map(|i| render.category(i)).collect()),
+        ["categories", id] => match CATEGORIES.iter().position(|(cid, _)| cid == id) {
+            Some(i) => single("category", render.category(i)),
+            None => not_found("category"),
+        },
+        ["classes"] => list("classes", "classes", viewer.classes().into_iter().map(|c| render.class(c)).collect()),
+        ["classes", id] => match class_of(id) {
+            Ok(c) => single("class", render.class(c)),
+            Err(r) => r,
+        },
+        ["teachers", id, "classes"] => match district.lookup(id) {
+            Some(Entity::Staff(t)) if viewer.sees_staff(t) => {
+                list("classes", "classes", district.classes_of_staff[t].iter().map(|c| render.class(*c)).collect())
+            }
+            Some(Entity::Staff(_)) => forbidden(),
+            _ => not_found("teacher"),
+        },
+        ["schools", id, "classes"] => match district.lookup(id) {
+            Some(Entity::School(s)) if viewer.school == Some(s) => {
+                list("classes", "classes", district.classes_of_school[s].iter().map(|c| render.class(*c)).collect())
+            }
+            Some(Entity::School(_)) => forbidden(),
+            _ => not_found("school"),
+        },
+        ["classes", id, "students"] => match class_of(id) {
+            Ok(c) => list("users", "students", district.classes[c].students.iter().map(|st| render.user(&district.students[*st as usize])).collect()),
+            Err(r) => r,
+        },
+        ["classes", id, "teachers"] => match class_of(id) {
+            Ok(c) => list("users", "teachers", vec![render.user(&district.staff[district.classes[c].teacher])]),
+            Err(r) => r,
+        },
+        ["classes", id, "lineItems"] => match class_of(id) {
+            Ok(c) => list("lineItems", "lineItems", with_writes(&state, district.line_items(c).iter().map(|li| render.line_item(li)).collect())),
+            Err(r) => r,
+        },
+        ["classes", id, "results"] => match class_of(id) {
+            Ok(c) => {
+                let records = district
+                    .line_items(c)
+                    .iter()
+                    .flat_map(|li| district.classes[c].students.iter().map(|st| render.result(li, *st)).collect::<Vec<_>>())
+                    .collect();
+                list("results", "results", with_writes(&state, records))
+            }
+            Err(r) => r,
+        },
+        ["users"] => list("users", "users", visible_users(&viewer).into_iter().map(|p| render.user(p)).collect()),
+        ["users", id] => match district.lookup(id) {
+            Some(Entity::Student(st)) if viewer.sees_student(st) => single("user", render.user(&district.students[st])),
+            Some(Entity::Staff(t)) if viewer.sees_staff(t) => single("user", render.user(&district.staff[t])),
+            Some(Entity::Student(_) | Entity::Staff(_)) => forbidden(),
+            _ => not_found("user"),
+        },
+        ["enrollments"] => {
+            let records = viewer
+                .classes()
+                .into_iter()
+                .flat_map(|c| {
+                    let class = &district.classes[c];
+                    std::iter::once(render.enrollment(c, &district.staff[class.teacher], Role::Teacher))
+                        .chain(class.students.iter().map(|st| render.enrollment(c, &district.students[*st as usize], Role::Student)))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            list("enrollments", "enrollments", records)
+        }
+        ["lineItems", id] => match line_item_for(&viewer, id) {
+            Ok(item) => single("lineItem", with_writes(&state, vec![render.line_item(&item)]).remove(0)),
+            Err(r) => r,
+        },
+        ["results", id] => match result_for(&viewer, id) {
+            Ok((item, st)) => single("result", with_writes(&state, vec![render.result(&item, st)]).remove(0)),
+            Err(r) => r,
+        },
+        _ => imsx_error(StatusCode::NOT_FOUND, "This endpoint is not part of the demo district.", "unknownobject"),
+    }
+}
+
+fn visible_users<'a>(viewer: &Viewer<'a>) -> Vec<&'a Person> {
+    let district = viewer.district;
+    let mut staff: BTreeSet<usize> = BTreeSet::from([viewer.staff]);
+    let mut students: BTreeSet<u32> = BTreeSet::new();
+    for c in viewer.classes() {
+        staff.insert(district.classes[c].teacher);
+        students.extend(district.classes[c].students.iter().copied());
+    }
+    if let Some(s) = viewer.school {
+        staff.extend((0..district.staff.len()).filter(|t| district.staff[*t].school == s));
+    }
+    staff
+        .into_iter()
+        .map(|t| &district.staff[t])
+        .chain(students.into_iter().map(|st| &district.students[st as usize]))
+        .collect()
+}
+
+fn line_item_for(viewer: &Viewer<'_>, id: &str) -> Result<LineItem, Response> {
+    let Some((c, index)) = viewer.district.line_item_position(id) else {
+        return Err(not_found("line item"));
+    };
+    if !viewer.sees_class(c) {
+        return Err(forbidden());
+    }
+    Ok(viewer.district.line_items(c).swap_remove(index))
+}
+
+/// A result id is `{lineItem}.{student}`.
+fn result_for(viewer: &Viewer<'_>, id: &str) -> Result<(LineItem, u32), Response> {
+    let (item_id, student_id) = id.split_once('.').ok_or_else(|| not_found("result"))?;
+    let item = line_item_for(viewer, item_id)?;
+    let Some(Entity::Student(st)) = viewer.district.lookup(student_id) else {
+        return Err(not_found("result"));
+    };
+    let st = u32::try_from(st).map_err(|_| not_found("result"))?;
+    if !viewer.district.classes[item.class].students.contains(&st) {
+        return Err(not_found("result"));
+    }
+    Ok((item, st))
+}
+
+fn single(envelope: &str, record: Value) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert(envelope.to_owned(), record);
+    Json(Value::Object(body)).into_response()
+}
+
+fn collection(state: &State, envelope: &str, records: Vec<Value>, query: &CollectionQuery, uri: &Uri, no_total: bool) -> Response {
+    let (page, total) = query.apply(records);
+    let mut body = serde_json::Map::new();
+    body.insert(envelope.to_owned(), Value::Array(page));
+    let mut response = Json(Value::Object(body)).into_response();
+    let headers = response.headers_mut();
+    if !no_total {
+        if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
+            headers.insert("x-total-count", v);
+        }
+    }
+    if let Some(link) = link_header(&state.issuer, uri, query, total) {
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, v);
+        }
+    }
+    response
+}
+
+/// RFC 8288 `Link` with `next` and `last` pages.
+fn link_header(issuer: &str, uri: &Uri, query: &CollectionQuery, total: usize) -> Option<String> {
+    let base = url::Url::parse(&format!("{issuer}{}", uri.path())).ok()?;
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k != "limit" && k != "offset")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let page_url = |offset: usize| {
+        let mut url = base.clone();
+        url.query_pairs_mut()
+            .extend_pairs(&params)
+            .append_pair("limit", &query.limit.to_string())
+            .append_pair("offset", &offset.to_string());
+        url.to_string()
+    };
+    let mut links = Vec::new();
+    if query.offset + query.limit < total {
+        links.push(format!("<{}>; rel=\"next\"", page_url(query.offset + query.limit)));
+    }
+    let last = total.saturating_sub(1) / query.limit * query.limit;
+    links.push(format!("<{}>; rel=\"last\"", page_url(last)));
+    Some(links.join(", "))
+}
+
+async fn write(
+    Extract(state): Extract<Arc<State>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.stats.hit("roster_write");
+    let grant = match authorize(&state, &headers) {
+        Ok(g) => g,
+        Err(response) => return response,
+    };
+    let district = &*state.district;
+    let viewer = Viewer {
+        district,
+        staff: grant.staff,
+        school: (district.staff[grant.staff].role == Role::Administrator).then_some(district.staff[grant.staff].school),
+    };
+    let knobs = state.knobs();
+    let render = Render {
+        district,
+        quirks: knobs.quirks.clone(),
+        href_base: knobs.quirks.foreign_href_base.clone().unwrap_or_else(|| state.issuer.clone()),
+    };
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (envelope, current) = match segments.as_slice() {
+        ["results", id] => match result_for(&viewer, id) {
+            Ok((item, st)) => ("result", render.result(&item, st)),
+            Err(r) => return r,
+        },
+        ["lineItems", id] => match line_item_for(&viewer, id) {
+            Ok(item) => ("lineItem", render.line_item(&item)),
+            Err(r) => return r,
+        },
+        _ => return imsx_error(StatusCode::METHOD_NOT_ALLOWED, "Only results and lineItems can be written here.", "invalid_data"),
+    };
+    let Ok(sent) = serde_json::from_slice::<Value>(&body) else {
+        return imsx_error(StatusCode::BAD_REQUEST, "The body is not JSON.", "invalid_data");
+    };
+    let Some(Value::Object(fields)) = sent.get(envelope) else {
+        return imsx_error(StatusCode::BAD_REQUEST, &format!("The body must be {{\"{envelope}\": {{…}}}}."), "invalid_data");
+    };
+    if let Some(status) = fields.get("scoreStatus") {
+        let ok = status.as_str().is_some_and(|s| {
+            ["exempt", "fully graded", "not submitted", "partially graded", "submitted"].contains(&s)
+        });
+        if !ok {
+            return imsx_error(StatusCode::BAD_REQUEST, "scoreStatus is not a OneRoster value.", "invalid_data");
+        }
+    }
+    let id = current.get("sourcedId").cloned();
+    let mut record = state
+        .writes
+        .read()
+        .ok()
+        .and_then(|w| id.as_ref().and_then(Value::as_str).and_then(|i| w.get(i)).cloned())
+        .unwrap_or(current);
+    for (key, value) in fields {
+        // References and the id stay the server's.
+        if !matches!(key.as_str(), "sourcedId" | "lineItem" | "student" | "class") {
+            record[key] = value.clone();
+        }
+    }
+    if let (Ok(mut writes), Some(Value::String(id))) = (state.writes.write(), id) {
+        writes.insert(id, record.clone());
+    }
+    single(envelope, record)
+}
