@@ -13,7 +13,11 @@ use crate::roster::imsx_error;
 use crate::state::State;
 
 /// Added latency on every endpoint.
-pub async fn latency(Extract(state): Extract<Arc<State>>, request: Request, next: Next) -> Response {
+pub async fn latency(
+    Extract(state): Extract<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let latency = state.knobs().faults.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -28,13 +32,21 @@ fn strikes(state: &State, counter: usize, rate: f64) -> bool {
         return false;
     }
     let n = state.fault_counters[counter].fetch_add(1, Ordering::Relaxed);
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
     let (before, after) = ((n as f64 * rate) as u64, ((n + 1) as f64 * rate) as u64);
     after > before
 }
 
 /// 429s, 5xx and slowness, for the roster API and `/v2/my/info`.
-pub async fn api_faults(Extract(state): Extract<Arc<State>>, request: Request, next: Next) -> Response {
+pub async fn api_faults(
+    Extract(state): Extract<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let faults = state.knobs().faults;
     if strikes(&state, 0, faults.slow_rate) {
         state.stats.hit("slow");

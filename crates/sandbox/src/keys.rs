@@ -73,9 +73,14 @@ fn new_key(generation: u32) -> Result<SigningKey, SandboxError> {
     // Uncompressed point: 0x04 || x || y.
     let point: &[u8] = pair.public_key().as_ref();
     if point.len() != 65 || point[0] != 4 {
-        return Err(SandboxError::Crypto("unexpected P-256 public key encoding".into()));
+        return Err(SandboxError::Crypto(
+            "unexpected P-256 public key encoding".into(),
+        ));
     }
-    let kid = format!("demo-{generation}-{}", &URL_SAFE_NO_PAD.encode(&point[1..7]));
+    let kid = format!(
+        "demo-{generation}-{}",
+        &URL_SAFE_NO_PAD.encode(&point[1..7])
+    );
     let jwk = serde_json::json!({
         "kty": "EC",
         "crv": "P-256",

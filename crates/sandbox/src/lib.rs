@@ -131,6 +131,16 @@ impl Sandbox {
         self.state.rotate_keys()
     }
 
+    /// An access token for `login` (a staff sourcedId, username or email) with
+    /// `scopes`, without the browser dance: for tests and benchmarks of the roster API.
+    /// `None` for an unknown login.
+    pub fn issue_access_token(&self, login: &str, scopes: &[&str]) -> Option<String> {
+        let staff = self.state.district.staff_by_login(login)?;
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let lifetime = std::time::Duration::from_secs(self.knobs().tokens.access_token_seconds);
+        Some(self.state.issue_access_token(staff, &scopes, lifetime))
+    }
+
     /// Request counts by endpoint (`authorize`, `token`, `roster`, `roster_429`, …).
     pub fn stats(&self) -> BTreeMap<String, u64> {
         self.state.stats.snapshot()

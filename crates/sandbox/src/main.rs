@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rollbook_sandbox::{
-    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, Sandbox, SandboxConfig, Size,
-    TokenPolicy,
+    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, Sandbox, SandboxConfig, Size, TokenPolicy,
 };
 
 /// The Rollbook demo district: a ClassLink-shaped sign-in and a OneRoster 1.1 server

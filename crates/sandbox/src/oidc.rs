@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::Json;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Json;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
@@ -27,7 +27,14 @@ use crate::district::{DISTRICT_NAME, Person, Role, TENANT_ID};
 use crate::state::{CodeGrant, Interaction, RefreshGrant, State, digest, random_token};
 use crate::{DEMO_CLIENT_ID, SCHEME_REDIRECT_URI, pages};
 
-const SUPPORTED_SCOPES: [&str; 6] = ["openid", "profile", "email", "oneroster", "full", "offline_access"];
+const SUPPORTED_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "oneroster",
+    "full",
+    "offline_access",
+];
 const INTERACTION_LIFETIME: Duration = Duration::from_secs(600);
 
 pub fn routes() -> Router<Arc<State>> {
@@ -38,7 +45,10 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/oauth2/v2/auth", get(authorize))
         .route("/oauth2/v2/auth/interaction/{id}", get(picker))
         .route("/oauth2/v2/auth/interaction/{id}/login", post(login))
-        .route("/oauth2/v2/auth/interaction/{id}/consent", get(consent_page).post(consent))
+        .route(
+            "/oauth2/v2/auth/interaction/{id}/consent",
+            get(consent_page).post(consent),
+        )
         .route("/oauth2/v2/token", post(token))
         .route("/oauth2/v2/userinfo", get(userinfo))
         .route("/oauth2/v2/revoke", post(revoke))
@@ -110,14 +120,28 @@ fn redirect_allowed(uri: &str) -> bool {
 
 fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     let Ok(mut url) = Url::parse(redirect_uri) else {
-        return error_page(StatusCode::BAD_REQUEST, "Bad redirect", "The redirect address is not valid.");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Bad redirect",
+            "The redirect address is not valid.",
+        );
     };
     url.query_pairs_mut().extend_pairs(params);
     Redirect::to(url.as_str()).into_response()
 }
 
-fn redirect_error(interaction_redirect: &str, state: Option<&str>, issuer: &str, error: &str, description: &str) -> Response {
-    let mut params = vec![("error", error), ("error_description", description), ("iss", issuer)];
+fn redirect_error(
+    interaction_redirect: &str,
+    state: Option<&str>,
+    issuer: &str,
+    error: &str,
+    description: &str,
+) -> Response {
+    let mut params = vec![
+        ("error", error),
+        ("error_description", description),
+        ("iss", issuer),
+    ];
     if let Some(state) = state {
         params.push(("state", state));
     }
@@ -128,30 +152,69 @@ fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
     (status, Html(pages::error(title, detail))).into_response()
 }
 
-async fn authorize(Extract(state): Extract<Arc<State>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn authorize(
+    Extract(state): Extract<Arc<State>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     state.stats.hit("authorize");
     let get = |k: &str| q.get(k).map(String::as_str);
     // Errors about the client or the redirect URI are shown here, never redirected.
     if get("client_id") != Some(DEMO_CLIENT_ID) {
-        return error_page(StatusCode::BAD_REQUEST, "Unknown app", "This app is not registered with the demo district.");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown app",
+            "This app is not registered with the demo district.",
+        );
     }
     let Some(redirect_uri) = get("redirect_uri").filter(|u| redirect_allowed(u)) else {
-        return error_page(StatusCode::BAD_REQUEST, "Unregistered redirect", "The redirect address is not registered for this app.");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unregistered redirect",
+            "The redirect address is not registered for this app.",
+        );
     };
     let st = get("state");
     let issuer = state.issuer.as_str();
     if get("response_type") != Some("code") {
-        return redirect_error(redirect_uri, st, issuer, "unsupported_response_type", "only response_type=code");
+        return redirect_error(
+            redirect_uri,
+            st,
+            issuer,
+            "unsupported_response_type",
+            "only response_type=code",
+        );
     }
     let Some(challenge) = get("code_challenge").filter(|c| c.len() == 43) else {
-        return redirect_error(redirect_uri, st, issuer, "invalid_request", "PKCE is required: send an S256 code_challenge");
+        return redirect_error(
+            redirect_uri,
+            st,
+            issuer,
+            "invalid_request",
+            "PKCE is required: send an S256 code_challenge",
+        );
     };
     if get("code_challenge_method") != Some("S256") {
-        return redirect_error(redirect_uri, st, issuer, "invalid_request", "code_challenge_method must be S256");
+        return redirect_error(
+            redirect_uri,
+            st,
+            issuer,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        );
     }
-    let requested: Vec<String> = get("scope").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    let requested: Vec<String> = get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
     if !requested.iter().any(|s| s == "openid") {
-        return redirect_error(redirect_uri, st, issuer, "invalid_scope", "the openid scope is required");
+        return redirect_error(
+            redirect_uri,
+            st,
+            issuer,
+            "invalid_scope",
+            "the openid scope is required",
+        );
     }
     let refresh = state.knobs().tokens.refresh_tokens;
     let scopes: Vec<String> = requested
@@ -160,7 +223,13 @@ async fn authorize(Extract(state): Extract<Arc<State>>, Query(q): Query<HashMap<
         .filter(|s| refresh || s != "offline_access")
         .collect();
     if get("prompt").is_some_and(|p| p.split_whitespace().any(|p| p == "none")) {
-        return redirect_error(redirect_uri, st, issuer, "login_required", "the demo district always asks");
+        return redirect_error(
+            redirect_uri,
+            st,
+            issuer,
+            "login_required",
+            "the demo district always asks",
+        );
     }
     let id = random_token();
     if let Ok(mut interactions) = state.interactions.lock() {
@@ -192,7 +261,11 @@ fn interaction(state: &State, id: &str) -> Option<Interaction> {
 }
 
 fn expired() -> Response {
-    error_page(StatusCode::BAD_REQUEST, "This sign-in has expired", "The sign-in page is too old or was already used.")
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in has expired",
+        "The sign-in page is too old or was already used.",
+    )
 }
 
 async fn picker(
@@ -216,10 +289,17 @@ async fn login(
     if interaction(&state, &id).is_none() {
         return expired();
     }
-    let chosen = form.get("teacher").and_then(|t| state.district.staff_by_login(t));
+    let chosen = form
+        .get("teacher")
+        .and_then(|t| state.district.staff_by_login(t));
     let Some(staff) = chosen else {
         let action = format!("/oauth2/v2/auth/interaction/{id}/login");
-        let page = pages::picker(&state.district, &action, "", Some("Pick someone from the list."));
+        let page = pages::picker(
+            &state.district,
+            &action,
+            "",
+            Some("Pick someone from the list."),
+        );
         return (StatusCode::BAD_REQUEST, Html(page)).into_response();
     };
     if let Ok(mut interactions) = state.interactions.lock() {
@@ -238,7 +318,12 @@ async fn consent_page(Extract(state): Extract<Arc<State>>, Path(id): Path<String
         return Redirect::to(&format!("/oauth2/v2/auth/interaction/{id}")).into_response();
     };
     let action = format!("/oauth2/v2/auth/interaction/{id}/consent");
-    Html(pages::consent(&state.district.staff[staff], &pending.scopes, &action)).into_response()
+    Html(pages::consent(
+        &state.district.staff[staff],
+        &pending.scopes,
+        &action,
+    ))
+    .into_response()
 }
 
 async fn consent(
@@ -247,7 +332,11 @@ async fn consent(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     // The interaction is used up whatever the answer.
-    let pending = state.interactions.lock().ok().and_then(|mut i| i.remove(&id));
+    let pending = state
+        .interactions
+        .lock()
+        .ok()
+        .and_then(|mut i| i.remove(&id));
     let Some(pending) = pending.filter(|i| i.created.elapsed() < INTERACTION_LIFETIME) else {
         return expired();
     };
@@ -256,7 +345,13 @@ async fn consent(
     };
     let issuer = state.issuer.clone();
     if form.get("decision").map(String::as_str) != Some("allow") {
-        return redirect_error(&pending.redirect_uri, pending.state.as_deref(), &issuer, "access_denied", "the teacher did not allow access");
+        return redirect_error(
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            &issuer,
+            "access_denied",
+            "the teacher did not allow access",
+        );
     }
     let code = random_token();
     let lifetime = Duration::from_secs(state.knobs().tokens.code_seconds);
@@ -283,14 +378,26 @@ async fn consent(
 }
 
 fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut response = (status, Json(json!({ "error": error, "error_description": description }))).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 /// The client id from the form or HTTP Basic; a secret is refused (public client).
 fn client_of(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<String, Response> {
-    let invalid = || token_error(StatusCode::UNAUTHORIZED, "invalid_client", "rollbook-desktop is a public client: PKCE, no secret");
+    let invalid = || {
+        token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "rollbook-desktop is a public client: PKCE, no secret",
+        )
+    };
     if form.contains_key("client_secret") {
         return Err(invalid());
     }
@@ -310,10 +417,18 @@ fn client_of(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Stri
         }
         None => form.get("client_id").cloned().unwrap_or_default(),
     };
-    if client == DEMO_CLIENT_ID { Ok(client) } else { Err(invalid()) }
+    if client == DEMO_CLIENT_ID {
+        Ok(client)
+    } else {
+        Err(invalid())
+    }
 }
 
-async fn token(Extract(state): Extract<Arc<State>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     state.stats.hit("token");
     if let Err(response) = client_of(&headers, &form) {
         return response;
@@ -321,14 +436,22 @@ async fn token(Extract(state): Extract<Arc<State>>, headers: HeaderMap, Form(for
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => exchange_code(&state, &form),
         Some("refresh_token") if state.knobs().tokens.refresh_tokens => refresh(&state, &form),
-        _ => token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "authorization_code or refresh_token"),
+        _ => token_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "authorization_code or refresh_token",
+        ),
     }
 }
 
 fn exchange_code(state: &State, form: &HashMap<String, String>) -> Response {
     let bad = |d: &str| token_error(StatusCode::BAD_REQUEST, "invalid_grant", d);
     let Some(code) = form.get("code") else {
-        return token_error(StatusCode::BAD_REQUEST, "invalid_request", "code is missing");
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code is missing",
+        );
     };
     let key = digest(code);
     let grant = {
@@ -359,13 +482,22 @@ fn exchange_code(state: &State, form: &HashMap<String, String>) -> Response {
     if form.get("redirect_uri") != Some(&grant.redirect_uri) {
         return bad("redirect_uri does not match the authorization request");
     }
-    let Some(verifier) = form.get("code_verifier").filter(|v| (43..=128).contains(&v.len())) else {
+    let Some(verifier) = form
+        .get("code_verifier")
+        .filter(|v| (43..=128).contains(&v.len()))
+    else {
         return bad("PKCE code_verifier is missing or malformed");
     };
     if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.code_challenge {
         return bad("PKCE verification failed");
     }
-    let response = issue(state, grant.staff, &grant.scopes, grant.nonce.as_deref(), None);
+    let response = issue(
+        state,
+        grant.staff,
+        &grant.scopes,
+        grant.nonce.as_deref(),
+        None,
+    );
     if let (Ok(mut codes), Some(issued)) = (state.codes.lock(), response.1) {
         if let Some(g) = codes.get_mut(&key) {
             g.issued = Some(issued);
@@ -377,7 +509,11 @@ fn exchange_code(state: &State, form: &HashMap<String, String>) -> Response {
 fn refresh(state: &State, form: &HashMap<String, String>) -> Response {
     let bad = |d: &str| token_error(StatusCode::BAD_REQUEST, "invalid_grant", d);
     let Some(presented) = form.get("refresh_token") else {
-        return token_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is missing");
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is missing",
+        );
     };
     let rotate = state.knobs().tokens.rotate_refresh_tokens;
     let grant = {
@@ -400,7 +536,14 @@ fn refresh(state: &State, form: &HashMap<String, String>) -> Response {
         grant.clone()
     };
     let keep = (!rotate).then_some(presented.as_str());
-    issue(state, grant.staff, &grant.scopes, None, Some((grant.family, keep))).0
+    issue(
+        state,
+        grant.staff,
+        &grant.scopes,
+        None,
+        Some((grant.family, keep)),
+    )
+    .0
 }
 
 /// Issues tokens. `refresh_family` is set on refresh: the family to continue, and the
@@ -416,7 +559,10 @@ fn issue(
     let person = &state.district.staff[staff];
     let lifetime = Duration::from_secs(policy.access_token_seconds);
     let access_token = state.issue_access_token(staff, scopes, lifetime);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let mut claims = profile_claims(person, staff, scopes, policy.sourced_id_claim.as_deref());
     claims["iss"] = json!(state.issuer);
     claims["aud"] = json!(DEMO_CLIENT_ID);
@@ -427,7 +573,16 @@ fn issue(
     }
     let id_token = match state.sign(&claims) {
         Ok(t) => t,
-        Err(_) => return (token_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed"), None),
+        Err(_) => {
+            return (
+                token_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "signing failed",
+                ),
+                None,
+            );
+        }
     };
     let mut body = json!({
         "access_token": access_token,
@@ -447,7 +602,12 @@ fn issue(
                 if let Ok(mut rts) = state.refresh.lock() {
                     rts.insert(
                         digest(&token),
-                        RefreshGrant { staff, scopes: scopes.to_vec(), family, used: false },
+                        RefreshGrant {
+                            staff,
+                            scopes: scopes.to_vec(),
+                            family,
+                            used: false,
+                        },
                     );
                 }
                 token
@@ -457,7 +617,9 @@ fn issue(
         body["refresh_token"] = json!(refresh_token);
     }
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     (response, Some(issued))
 }
 
@@ -466,7 +628,12 @@ fn user_id(staff: usize) -> u64 {
     1_084_000 + staff as u64
 }
 
-fn profile_claims(person: &Person, staff: usize, scopes: &[String], sourced_id_claim: Option<&str>) -> Value {
+fn profile_claims(
+    person: &Person,
+    staff: usize,
+    scopes: &[String],
+    sourced_id_claim: Option<&str>,
+) -> Value {
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let mut claims = json!({ "sub": user_id(staff).to_string() });
     if has("profile") {
@@ -498,19 +665,32 @@ async fn userinfo(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Re
     state.stats.hit("userinfo");
     let Some(grant) = bearer(&headers).and_then(|t| state.grant_for(t)) else {
         let mut response = StatusCode::UNAUTHORIZED.into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
         return response;
     };
     let policy = state.knobs().tokens;
     let person = &state.district.staff[grant.staff];
-    Json(profile_claims(person, grant.staff, &grant.scopes, policy.sourced_id_claim.as_deref())).into_response()
+    Json(profile_claims(
+        person,
+        grant.staff,
+        &grant.scopes,
+        policy.sourced_id_claim.as_deref(),
+    ))
+    .into_response()
 }
 
 /// ClassLink's `/v2/my/info`, PascalCase as the real one.
 async fn my_info(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
     state.stats.hit("my_info");
     let Some(grant) = bearer(&headers).and_then(|t| state.grant_for(t)) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "message": "Invalid or expired access token", "status": 0 }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "message": "Invalid or expired access token", "status": 0 })),
+        )
+            .into_response();
     };
     let district = &state.district;
     let person = &district.staff[grant.staff];
@@ -546,7 +726,11 @@ async fn my_info(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Res
     .into_response()
 }
 
-async fn revoke(Extract(state): Extract<Arc<State>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn revoke(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     state.stats.hit("revoke");
     if let Err(response) = client_of(&headers, &form) {
         return response;
@@ -574,11 +758,16 @@ mod tests {
         assert!(redirect_allowed("http://127.0.0.1:51234/callback"));
         assert!(redirect_allowed("http://127.0.0.1/callback"));
         assert!(redirect_allowed("org.rollbook.desktop:/oauth/callback"));
-        assert!(!redirect_allowed("http://localhost:51234/callback"), "names are not loopback literals");
+        assert!(
+            !redirect_allowed("http://localhost:51234/callback"),
+            "names are not loopback literals"
+        );
         assert!(!redirect_allowed("http://127.0.0.1:51234/other"));
         assert!(!redirect_allowed("http://127.0.0.1:51234/callback?x=1"));
         assert!(!redirect_allowed("https://evil.example/callback"));
-        assert!(!redirect_allowed("org.rollbook.desktop:/oauth/callback/extra"));
+        assert!(!redirect_allowed(
+            "org.rollbook.desktop:/oauth/callback/extra"
+        ));
         assert!(!redirect_allowed("http://user@127.0.0.1:5/callback"));
     }
 }

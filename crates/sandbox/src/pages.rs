@@ -50,7 +50,10 @@ pub fn picker(district: &District, action: &str, search: &str, error: Option<&st
             needle.is_empty()
                 || p.display_name().to_lowercase().contains(&needle)
                 || p.username.contains(&needle)
-                || district.schools[p.school].name.to_lowercase().contains(&needle)
+                || district.schools[p.school]
+                    .name
+                    .to_lowercase()
+                    .contains(&needle)
         })
         .take(24)
         .collect();
@@ -103,7 +106,10 @@ pub fn consent(person: &Person, scopes: &[String], action: &str) -> String {
     if scopes.iter().any(|s| s == "offline_access") {
         asks.push("Stay signed in on this computer until you sign out");
     }
-    let list: String = asks.iter().map(|a| format!("<li>{}</li>", escape(a))).collect();
+    let list: String = asks
+        .iter()
+        .map(|a| format!("<li>{}</li>", escape(a)))
+        .collect();
     layout(
         "Allow access",
         &format!(

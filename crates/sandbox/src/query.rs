@@ -40,7 +40,9 @@ impl Filter {
         };
         Ok(Self {
             first: predicate(first)?,
-            rest: rest.map(|(and, p)| predicate(p).map(|p| (and, p))).transpose()?,
+            rest: rest
+                .map(|(and, p)| predicate(p).map(|p| (and, p)))
+                .transpose()?,
         })
     }
 
@@ -64,7 +66,9 @@ fn predicate(text: &str) -> Result<Predicate, String> {
         ("<", Op::Lt),
         ("~", Op::Contains),
     ];
-    let quote = text.find('\'').ok_or_else(|| format!("`{text}`: the value must be in single quotes"))?;
+    let quote = text
+        .find('\'')
+        .ok_or_else(|| format!("`{text}`: the value must be in single quotes"))?;
     let (left, value) = text.split_at(quote);
     let value = value
         .strip_prefix('\'')
@@ -75,7 +79,11 @@ fn predicate(text: &str) -> Result<Predicate, String> {
         .iter()
         .find_map(|(sym, op)| left.strip_suffix(sym).map(|f| (f.trim(), *op)))
         .ok_or_else(|| format!("`{text}`: no comparison operator"))?;
-    if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+    if field.is_empty()
+        || !field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    {
         return Err(format!("`{field}` is not a field name"));
     }
     Ok(Predicate {
@@ -149,7 +157,9 @@ impl CollectionQuery {
     pub fn from_params(params: &HashMap<String, String>, max_page: usize) -> Result<Self, String> {
         let number = |key: &str, default: usize| -> Result<usize, String> {
             params.get(key).map_or(Ok(default), |v| {
-                v.trim().parse().map_err(|_| format!("{key} must be a whole number"))
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("{key} must be a whole number"))
             })
         };
         let limit = number("limit", 100)?.clamp(1, max_page.max(1));
@@ -158,10 +168,17 @@ impl CollectionQuery {
         let descending = params
             .get("orderBy")
             .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
-        let sort = params.get("sort").map(|s| (s.trim().to_owned(), descending));
+        let sort = params
+            .get("sort")
+            .map(|s| (s.trim().to_owned(), descending));
         let fields = params
             .get("fields")
-            .map(|f| f.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .map(|f| {
+                f.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Self {
             filter,
@@ -208,7 +225,6 @@ impl CollectionQuery {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,12 +251,22 @@ mod tests {
 
     #[test]
     fn sorts_projects_and_pages() {
-        let params: HashMap<String, String> = [("sort", "n"), ("orderBy", "desc"), ("fields", "n"), ("limit", "2"), ("offset", "1")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let params: HashMap<String, String> = [
+            ("sort", "n"),
+            ("orderBy", "desc"),
+            ("fields", "n"),
+            ("limit", "2"),
+            ("offset", "1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         let q = CollectionQuery::from_params(&params, 1000).unwrap();
-        let (page, total) = q.apply(vec![json!({"n":"a","x":1}), json!({"n":"c"}), json!({"n":"b"})]);
+        let (page, total) = q.apply(vec![
+            json!({"n":"a","x":1}),
+            json!({"n":"c"}),
+            json!({"n":"b"}),
+        ]);
         assert_eq!(total, 3);
         assert_eq!(page, vec![json!({"n":"b"}), json!({"n":"a"})]);
     }

@@ -6,16 +6,18 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
 use serde_json::{Value, json};
 
-use crate::district::{CATEGORIES, DISTRICT_ID, DISTRICT_NAME, District, Entity, LineItem, Person, Role, ymd};
+use crate::district::{
+    CATEGORIES, DISTRICT_ID, DISTRICT_NAME, District, Entity, LineItem, Person, Role, ymd,
+};
 use crate::query::CollectionQuery;
 use crate::state::{Grant, State};
 use crate::{Quirks, faults};
@@ -27,7 +29,10 @@ pub fn routes(state: Arc<State>) -> Router<Arc<State>> {
     Router::new()
         .route(&format!("{BASE_PATH}/{{*path}}"), get(read).put(write))
         .merge(crate::oidc::my_info_routes())
-        .route_layer(axum::middleware::from_fn_with_state(state, faults::api_faults))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            faults::api_faults,
+        ))
 }
 
 /// The OneRoster 1.1 error envelope.
@@ -47,11 +52,19 @@ pub fn imsx_error(status: StatusCode, description: &str, minor: &str) -> Respons
 }
 
 fn forbidden() -> Response {
-    imsx_error(StatusCode::FORBIDDEN, "You can only see your own classes and their students.", "forbidden")
+    imsx_error(
+        StatusCode::FORBIDDEN,
+        "You can only see your own classes and their students.",
+        "forbidden",
+    )
 }
 
 fn not_found(what: &str) -> Response {
-    imsx_error(StatusCode::NOT_FOUND, &format!("No {what} with that sourcedId."), "unknownobject")
+    imsx_error(
+        StatusCode::NOT_FOUND,
+        &format!("No {what} with that sourcedId."),
+        "unknownobject",
+    )
 }
 
 /// Who is asking, and what they may see.
@@ -84,7 +97,10 @@ impl Viewer<'_> {
     }
 
     fn sees_staff(&self, t: usize) -> bool {
-        t == self.staff || self.school.is_some_and(|s| self.district.staff[t].school == s)
+        t == self.staff
+            || self
+                .school
+                .is_some_and(|s| self.district.staff[t].school == s)
     }
 }
 
@@ -96,7 +112,11 @@ struct Render<'a> {
 
 impl Render<'_> {
     fn flag(&self, v: bool) -> Value {
-        if self.quirks.string_booleans { json!(v.to_string()) } else { json!(v) }
+        if self.quirks.string_booleans {
+            json!(v.to_string())
+        } else {
+            json!(v)
+        }
     }
 
     fn reference(&self, path: &str, id: &str, kind: &str) -> Value {
@@ -109,7 +129,13 @@ impl Render<'_> {
         let terms: Vec<Value> = class
             .terms
             .iter()
-            .map(|t| self.reference("academicSessions", &self.district.terms[*t].id, "academicSession"))
+            .map(|t| {
+                self.reference(
+                    "academicSessions",
+                    &self.district.terms[*t].id,
+                    "academicSession",
+                )
+            })
             .collect();
         json!({
             "sourcedId": class.id,
@@ -194,7 +220,11 @@ impl Render<'_> {
             "schoolYear": (self.district.terms[0].end.year()).to_string(),
         });
         if let Some(parent) = term.parent {
-            v["parent"] = self.reference("academicSessions", &self.district.terms[parent].id, "academicSession");
+            v["parent"] = self.reference(
+                "academicSessions",
+                &self.district.terms[parent].id,
+                "academicSession",
+            );
         }
         v
     }
@@ -280,8 +310,14 @@ fn authorize(state: &State, headers: &HeaderMap) -> Result<Grant, Response> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|t| state.grant_for(t.trim()));
     let Some(grant) = grant else {
-        let mut response = imsx_error(StatusCode::UNAUTHORIZED, "The access token is missing, invalid or expired.", "unauthorisedrequest");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        let mut response = imsx_error(
+            StatusCode::UNAUTHORIZED,
+            "The access token is missing, invalid or expired.",
+            "unauthorisedrequest",
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return Err(response);
     };
     if !grant.has_scope("oneroster") && !grant.has_scope("full") {
@@ -311,12 +347,17 @@ async fn read(
     let viewer = Viewer {
         district,
         staff: grant.staff,
-        school: (district.staff[grant.staff].role == Role::Administrator).then_some(district.staff[grant.staff].school),
+        school: (district.staff[grant.staff].role == Role::Administrator)
+            .then_some(district.staff[grant.staff].school),
     };
     let render = Render {
         district,
         quirks: knobs.quirks.clone(),
-        href_base: knobs.quirks.foreign_href_base.clone().unwrap_or_else(|| state.issuer.clone()),
+        href_base: knobs
+            .quirks
+            .foreign_href_base
+            .clone()
+            .unwrap_or_else(|| state.issuer.clone()),
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let query = match CollectionQuery::from_params(&params, knobs.faults.max_page_size) {
@@ -324,8 +365,19 @@ async fn read(
         Err(detail) => return imsx_error(StatusCode::BAD_REQUEST, &detail, "invalid_filter_field"),
     };
     let list = |resource: &str, path_name: &str, records: Vec<Value>| {
-        let envelope = if knobs.quirks.path_named_envelopes { path_name } else { resource };
-        collection(&state, envelope, records, &query, &uri, knobs.quirks.no_total_count)
+        let envelope = if knobs.quirks.path_named_envelopes {
+            path_name
+        } else {
+            resource
+        };
+        collection(
+            &state,
+            envelope,
+            records,
+            &query,
+            &uri,
+            knobs.quirks.no_total_count,
+        )
     };
     let class_of = |id: &str| match district.lookup(id) {
         Some(Entity::Class(c)) if viewer.sees_class(c) => Ok(c),
@@ -333,53 +385,123 @@ async fn read(
         _ => Err(not_found("class")),
     };
     match segments.as_slice() {
-        ["academicSessions"] => list("academicSessions", "academicSessions", (0..district.terms.len()).map(|t| render.session(t)).collect()),
-        ["terms"] => list("academicSessions", "terms", (0..district.terms.len()).filter(|t| district.terms[*t].kind != "schoolYear").map(|t| render.session(t)).collect()),
+        ["academicSessions"] => list(
+            "academicSessions",
+            "academicSessions",
+            (0..district.terms.len())
+                .map(|t| render.session(t))
+                .collect(),
+        ),
+        ["terms"] => list(
+            "academicSessions",
+            "terms",
+            (0..district.terms.len())
+                .filter(|t| district.terms[*t].kind != "schoolYear")
+                .map(|t| render.session(t))
+                .collect(),
+        ),
         ["academicSessions" | "terms", id] => match district.lookup(id) {
             Some(Entity::Term(t)) => single("academicSession", render.session(t)),
             _ => not_found("academic session"),
         },
-        ["schools"] => list("orgs", "schools", (0..district.schools.len()).map(|s| render.school(s)).collect()),
-        ["orgs"] => list("orgs", "orgs", std::iter::once(render.district_org()).chain((0..district.schools.len()).map(|s| render.school(s))).collect()),
+        ["schools"] => list(
+            "orgs",
+            "schools",
+            (0..district.schools.len())
+                .map(|s| render.school(s))
+                .collect(),
+        ),
+        ["orgs"] => list(
+            "orgs",
+            "orgs",
+            std::iter::once(render.district_org())
+                .chain((0..district.schools.len()).map(|s| render.school(s)))
+                .collect(),
+        ),
         ["schools" | "orgs", id] => match district.lookup(id) {
             Some(Entity::School(s)) => single("org", render.school(s)),
             _ if *id == DISTRICT_ID => single("org", render.district_org()),
             _ => not_found("org"),
         },
-        ["categories"] => list("categories", "categories", (0..CATEGORIES.len()).map(|i| render.category(i)).collect()),
+        ["categories"] => list(
+            "categories",
+            "categories",
+            (0..CATEGORIES.len()).map(|i| render.category(i)).collect(),
+        ),
         ["categories", id] => match CATEGORIES.iter().position(|(cid, _)| cid == id) {
             Some(i) => single("category", render.category(i)),
             None => not_found("category"),
         },
-        ["classes"] => list("classes", "classes", viewer.classes().into_iter().map(|c| render.class(c)).collect()),
+        ["classes"] => list(
+            "classes",
+            "classes",
+            viewer
+                .classes()
+                .into_iter()
+                .map(|c| render.class(c))
+                .collect(),
+        ),
         ["classes", id] => match class_of(id) {
             Ok(c) => single("class", render.class(c)),
             Err(r) => r,
         },
         ["teachers", id, "classes"] => match district.lookup(id) {
-            Some(Entity::Staff(t)) if viewer.sees_staff(t) => {
-                list("classes", "classes", district.classes_of_staff[t].iter().map(|c| render.class(*c)).collect())
-            }
+            Some(Entity::Staff(t)) if viewer.sees_staff(t) => list(
+                "classes",
+                "classes",
+                district.classes_of_staff[t]
+                    .iter()
+                    .map(|c| render.class(*c))
+                    .collect(),
+            ),
             Some(Entity::Staff(_)) => forbidden(),
             _ => not_found("teacher"),
         },
         ["schools", id, "classes"] => match district.lookup(id) {
-            Some(Entity::School(s)) if viewer.school == Some(s) => {
-                list("classes", "classes", district.classes_of_school[s].iter().map(|c| render.class(*c)).collect())
-            }
+            Some(Entity::School(s)) if viewer.school == Some(s) => list(
+                "classes",
+                "classes",
+                district.classes_of_school[s]
+                    .iter()
+                    .map(|c| render.class(*c))
+                    .collect(),
+            ),
             Some(Entity::School(_)) => forbidden(),
             _ => not_found("school"),
         },
         ["classes", id, "students"] => match class_of(id) {
-            Ok(c) => list("users", "students", district.classes[c].students.iter().map(|st| render.user(&district.students[*st as usize])).collect()),
+            Ok(c) => list(
+                "users",
+                "students",
+                district.classes[c]
+                    .students
+                    .iter()
+                    .map(|st| render.user(&district.students[*st as usize]))
+                    .collect(),
+            ),
             Err(r) => r,
         },
         ["classes", id, "teachers"] => match class_of(id) {
-            Ok(c) => list("users", "teachers", vec![render.user(&district.staff[district.classes[c].teacher])]),
+            Ok(c) => list(
+                "users",
+                "teachers",
+                vec![render.user(&district.staff[district.classes[c].teacher])],
+            ),
             Err(r) => r,
         },
         ["classes", id, "lineItems"] => match class_of(id) {
-            Ok(c) => list("lineItems", "lineItems", with_writes(&state, district.line_items(c).iter().map(|li| render.line_item(li)).collect())),
+            Ok(c) => list(
+                "lineItems",
+                "lineItems",
+                with_writes(
+                    &state,
+                    district
+                        .line_items(c)
+                        .iter()
+                        .map(|li| render.line_item(li))
+                        .collect(),
+                ),
+            ),
             Err(r) => r,
         },
         ["classes", id, "results"] => match class_of(id) {
@@ -387,16 +509,33 @@ async fn read(
                 let records = district
                     .line_items(c)
                     .iter()
-                    .flat_map(|li| district.classes[c].students.iter().map(|st| render.result(li, *st)).collect::<Vec<_>>())
+                    .flat_map(|li| {
+                        district.classes[c]
+                            .students
+                            .iter()
+                            .map(|st| render.result(li, *st))
+                            .collect::<Vec<_>>()
+                    })
                     .collect();
                 list("results", "results", with_writes(&state, records))
             }
             Err(r) => r,
         },
-        ["users"] => list("users", "users", visible_users(&viewer).into_iter().map(|p| render.user(p)).collect()),
+        ["users"] => list(
+            "users",
+            "users",
+            visible_users(&viewer)
+                .into_iter()
+                .map(|p| render.user(p))
+                .collect(),
+        ),
         ["users", id] => match district.lookup(id) {
-            Some(Entity::Student(st)) if viewer.sees_student(st) => single("user", render.user(&district.students[st])),
-            Some(Entity::Staff(t)) if viewer.sees_staff(t) => single("user", render.user(&district.staff[t])),
+            Some(Entity::Student(st)) if viewer.sees_student(st) => {
+                single("user", render.user(&district.students[st]))
+            }
+            Some(Entity::Staff(t)) if viewer.sees_staff(t) => {
+                single("user", render.user(&district.staff[t]))
+            }
             Some(Entity::Student(_) | Entity::Staff(_)) => forbidden(),
             _ => not_found("user"),
         },
@@ -406,22 +545,38 @@ async fn read(
                 .into_iter()
                 .flat_map(|c| {
                     let class = &district.classes[c];
-                    std::iter::once(render.enrollment(c, &district.staff[class.teacher], Role::Teacher))
-                        .chain(class.students.iter().map(|st| render.enrollment(c, &district.students[*st as usize], Role::Student)))
-                        .collect::<Vec<_>>()
+                    std::iter::once(render.enrollment(
+                        c,
+                        &district.staff[class.teacher],
+                        Role::Teacher,
+                    ))
+                    .chain(class.students.iter().map(|st| {
+                        render.enrollment(c, &district.students[*st as usize], Role::Student)
+                    }))
+                    .collect::<Vec<_>>()
                 })
                 .collect();
             list("enrollments", "enrollments", records)
         }
         ["lineItems", id] => match line_item_for(&viewer, id) {
-            Ok(item) => single("lineItem", with_writes(&state, vec![render.line_item(&item)]).remove(0)),
+            Ok(item) => single(
+                "lineItem",
+                with_writes(&state, vec![render.line_item(&item)]).remove(0),
+            ),
             Err(r) => r,
         },
         ["results", id] => match result_for(&viewer, id) {
-            Ok((item, st)) => single("result", with_writes(&state, vec![render.result(&item, st)]).remove(0)),
+            Ok((item, st)) => single(
+                "result",
+                with_writes(&state, vec![render.result(&item, st)]).remove(0),
+            ),
             Err(r) => r,
         },
-        _ => imsx_error(StatusCode::NOT_FOUND, "This endpoint is not part of the demo district.", "unknownobject"),
+        _ => imsx_error(
+            StatusCode::NOT_FOUND,
+            "This endpoint is not part of the demo district.",
+            "unknownobject",
+        ),
     }
 }
 
@@ -439,7 +594,11 @@ fn visible_users<'a>(viewer: &Viewer<'a>) -> Vec<&'a Person> {
     staff
         .into_iter()
         .map(|t| &district.staff[t])
-        .chain(students.into_iter().map(|st| &district.students[st as usize]))
+        .chain(
+            students
+                .into_iter()
+                .map(|st| &district.students[st as usize]),
+        )
         .collect()
 }
 
@@ -473,7 +632,14 @@ fn single(envelope: &str, record: Value) -> Response {
     Json(Value::Object(body)).into_response()
 }
 
-fn collection(state: &State, envelope: &str, records: Vec<Value>, query: &CollectionQuery, uri: &Uri, no_total: bool) -> Response {
+fn collection(
+    state: &State,
+    envelope: &str,
+    records: Vec<Value>,
+    query: &CollectionQuery,
+    uri: &Uri,
+    no_total: bool,
+) -> Response {
     let (page, total) = query.apply(records);
     let mut body = serde_json::Map::new();
     body.insert(envelope.to_owned(), Value::Array(page));
@@ -495,10 +661,11 @@ fn collection(state: &State, envelope: &str, records: Vec<Value>, query: &Collec
 /// RFC 8288 `Link` with `next` and `last` pages.
 fn link_header(issuer: &str, uri: &Uri, query: &CollectionQuery, total: usize) -> Option<String> {
     let base = url::Url::parse(&format!("{issuer}{}", uri.path())).ok()?;
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k != "limit" && k != "offset")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(k, _)| k != "limit" && k != "offset")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     let page_url = |offset: usize| {
         let mut url = base.clone();
         url.query_pairs_mut()
@@ -509,7 +676,10 @@ fn link_header(issuer: &str, uri: &Uri, query: &CollectionQuery, total: usize) -
     };
     let mut links = Vec::new();
     if query.offset + query.limit < total {
-        links.push(format!("<{}>; rel=\"next\"", page_url(query.offset + query.limit)));
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            page_url(query.offset + query.limit)
+        ));
     }
     let last = total.saturating_sub(1) / query.limit * query.limit;
     links.push(format!("<{}>; rel=\"last\"", page_url(last)));
@@ -531,13 +701,18 @@ async fn write(
     let viewer = Viewer {
         district,
         staff: grant.staff,
-        school: (district.staff[grant.staff].role == Role::Administrator).then_some(district.staff[grant.staff].school),
+        school: (district.staff[grant.staff].role == Role::Administrator)
+            .then_some(district.staff[grant.staff].school),
     };
     let knobs = state.knobs();
     let render = Render {
         district,
         quirks: knobs.quirks.clone(),
-        href_base: knobs.quirks.foreign_href_base.clone().unwrap_or_else(|| state.issuer.clone()),
+        href_base: knobs
+            .quirks
+            .foreign_href_base
+            .clone()
+            .unwrap_or_else(|| state.issuer.clone()),
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (envelope, current) = match segments.as_slice() {
@@ -549,20 +724,45 @@ async fn write(
             Ok(item) => ("lineItem", render.line_item(&item)),
             Err(r) => return r,
         },
-        _ => return imsx_error(StatusCode::METHOD_NOT_ALLOWED, "Only results and lineItems can be written here.", "invalid_data"),
+        _ => {
+            return imsx_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only results and lineItems can be written here.",
+                "invalid_data",
+            );
+        }
     };
     let Ok(sent) = serde_json::from_slice::<Value>(&body) else {
-        return imsx_error(StatusCode::BAD_REQUEST, "The body is not JSON.", "invalid_data");
+        return imsx_error(
+            StatusCode::BAD_REQUEST,
+            "The body is not JSON.",
+            "invalid_data",
+        );
     };
     let Some(Value::Object(fields)) = sent.get(envelope) else {
-        return imsx_error(StatusCode::BAD_REQUEST, &format!("The body must be {{\"{envelope}\": {{…}}}}."), "invalid_data");
+        return imsx_error(
+            StatusCode::BAD_REQUEST,
+            &format!("The body must be {{\"{envelope}\": {{…}}}}."),
+            "invalid_data",
+        );
     };
     if let Some(status) = fields.get("scoreStatus") {
         let ok = status.as_str().is_some_and(|s| {
-            ["exempt", "fully graded", "not submitted", "partially graded", "submitted"].contains(&s)
+            [
+                "exempt",
+                "fully graded",
+                "not submitted",
+                "partially graded",
+                "submitted",
+            ]
+            .contains(&s)
         });
         if !ok {
-            return imsx_error(StatusCode::BAD_REQUEST, "scoreStatus is not a OneRoster value.", "invalid_data");
+            return imsx_error(
+                StatusCode::BAD_REQUEST,
+                "scoreStatus is not a OneRoster value.",
+                "invalid_data",
+            );
         }
     }
     let id = current.get("sourcedId").cloned();
@@ -570,7 +770,12 @@ async fn write(
         .writes
         .read()
         .ok()
-        .and_then(|w| id.as_ref().and_then(Value::as_str).and_then(|i| w.get(i)).cloned())
+        .and_then(|w| {
+            id.as_ref()
+                .and_then(Value::as_str)
+                .and_then(|i| w.get(i))
+                .cloned()
+        })
         .unwrap_or(current);
     for (key, value) in fields {
         // References and the id stay the server's.

@@ -99,7 +99,11 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(district: Arc<District>, issuer: String, knobs: Knobs) -> Result<Self, SandboxError> {
+    pub fn new(
+        district: Arc<District>,
+        issuer: String,
+        knobs: Knobs,
+    ) -> Result<Self, SandboxError> {
         Ok(Self {
             district,
             issuer,
@@ -160,7 +164,12 @@ impl State {
             .cloned()
     }
 
-    pub fn issue_access_token(&self, staff: usize, scopes: &[String], lifetime: Duration) -> String {
+    pub fn issue_access_token(
+        &self,
+        staff: usize,
+        scopes: &[String],
+        lifetime: Duration,
+    ) -> String {
         let token = random_token();
         if let Ok(mut grants) = self.access.lock() {
             grants.insert(

@@ -10,15 +10,25 @@ use support::*;
 use url::Url;
 
 fn param(url: &Url, key: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[tokio::test]
 async fn rollbooks_engine_signs_in_and_verifies_the_id_token() {
     let sandbox = sandbox(Size::School, Knobs::default()).await;
     let teacher = sandbox.district().staff[3].clone();
-    let signed_in = sign_in(&sandbox, Some(&teacher.id), &["profile", "email", "oneroster", "offline_access"]).await;
-    assert_eq!(signed_in.identity.email.as_deref(), Some(teacher.email.as_str()));
+    let signed_in = sign_in(
+        &sandbox,
+        Some(&teacher.id),
+        &["profile", "email", "oneroster", "offline_access"],
+    )
+    .await;
+    assert_eq!(
+        signed_in.identity.email.as_deref(),
+        Some(teacher.email.as_str())
+    );
     assert_eq!(signed_in.identity.issuer, sandbox.issuer());
     assert!(signed_in.tokens.refresh_token.is_some());
     let stats = sandbox.stats();
@@ -32,14 +42,23 @@ async fn the_picker_also_takes_a_username_and_the_callback_carries_iss_and_state
     let teacher = sandbox.district().staff[0].clone();
     let provider = provider(&sandbox).await;
     let pending = provider
-        .begin(RedirectUri::Loopback(Url::parse(LOOPBACK).unwrap()), &options(&["profile"]))
+        .begin(
+            RedirectUri::Loopback(Url::parse(LOOPBACK).unwrap()),
+            &options(&["profile"]),
+        )
         .unwrap();
     let back = browse(pending.authorization_url(), Some(&teacher.username), true).await;
     assert_eq!(param(&back, "iss").as_deref(), Some(sandbox.issuer()));
     assert!(pending.state_matches(&param(&back, "state").unwrap()));
     let signed_in = provider.complete(pending, &back).await.unwrap();
-    assert_eq!(signed_in.identity.preferred_username.as_deref(), Some(teacher.username.as_str()));
-    assert_eq!(signed_in.identity.email, None, "no email claim without the email scope");
+    assert_eq!(
+        signed_in.identity.preferred_username.as_deref(),
+        Some(teacher.username.as_str())
+    );
+    assert_eq!(
+        signed_in.identity.email, None,
+        "no email claim without the email scope"
+    );
 }
 
 #[tokio::test]
@@ -50,7 +69,10 @@ async fn denied_consent_redirects_access_denied_with_state() {
         .begin(RedirectUri::Scheme, &options(&["profile"]))
         .unwrap();
     let back = browse(pending.authorization_url(), None, false).await;
-    assert!(back.as_str().starts_with("org.rollbook.desktop:/oauth/callback?"));
+    assert!(
+        back.as_str()
+            .starts_with("org.rollbook.desktop:/oauth/callback?")
+    );
     assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
     let error = provider.complete(pending, &back).await.unwrap_err();
     assert_eq!(error.code(), "authorization_access_denied");
@@ -67,43 +89,121 @@ async fn pkce_s256_is_required() {
         ("scope", "openid"),
         ("state", "s"),
     ];
-    for extra in [vec![], vec![("code_challenge", challenge.as_str()), ("code_challenge_method", "plain")], vec![("code_challenge", challenge.as_str())]] {
+    for extra in [
+        vec![],
+        vec![
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "plain"),
+        ],
+        vec![("code_challenge", challenge.as_str())],
+    ] {
         let mut query = base.to_vec();
         query.extend(extra);
-        let response = browser().get(authorize_url(&sandbox, &query)).send().await.unwrap();
+        let response = browser()
+            .get(authorize_url(&sandbox, &query))
+            .send()
+            .await
+            .unwrap();
         let location = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-        assert_eq!(param(&location, "error").as_deref(), Some("invalid_request"), "{query:?}");
+        assert_eq!(
+            param(&location, "error").as_deref(),
+            Some("invalid_request"),
+            "{query:?}"
+        );
         assert_eq!(param(&location, "state").as_deref(), Some("s"));
     }
 
     // At the token endpoint: no verifier, or the wrong one, is refused.
     let code1 = code(&sandbox, "openid").await;
-    let (status, body) = token_request(&sandbox, &[("grant_type", "authorization_code"), ("client_id", DEMO_CLIENT_ID), ("code", &code1), ("redirect_uri", LOOPBACK)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, body) = token_request(
+        &sandbox,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("code", &code1),
+            ("redirect_uri", LOOPBACK),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let code2 = code(&sandbox, "openid").await;
     let wrong = "w".repeat(43);
-    let (status, body) = token_request(&sandbox, &[("grant_type", "authorization_code"), ("client_id", DEMO_CLIENT_ID), ("code", &code2), ("redirect_uri", LOOPBACK), ("code_verifier", &wrong)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, body) = token_request(
+        &sandbox,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("code", &code2),
+            ("redirect_uri", LOOPBACK),
+            ("code_verifier", &wrong),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
 async fn redirect_uris_must_be_registered_exactly_and_errors_about_them_are_not_redirected() {
     let sandbox = sandbox(Size::Tiny, Knobs::default()).await;
     let (_, challenge) = pkce();
-    for redirect in ["http://localhost:50123/callback", "http://127.0.0.1:50123/callback/x", "https://attacker.example/callback", "org.rollbook.desktop:/oauth/other"] {
-        let url = authorize_url(&sandbox, &[("client_id", DEMO_CLIENT_ID), ("redirect_uri", redirect), ("response_type", "code"), ("scope", "openid"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    for redirect in [
+        "http://localhost:50123/callback",
+        "http://127.0.0.1:50123/callback/x",
+        "https://attacker.example/callback",
+        "org.rollbook.desktop:/oauth/other",
+    ] {
+        let url = authorize_url(
+            &sandbox,
+            &[
+                ("client_id", DEMO_CLIENT_ID),
+                ("redirect_uri", redirect),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        );
         let response = browser().get(url).send().await.unwrap();
         assert_eq!(response.status(), 400, "{redirect}");
         assert!(response.headers().get("location").is_none());
     }
-    let url = authorize_url(&sandbox, &[("client_id", "someone-else"), ("redirect_uri", LOOPBACK), ("response_type", "code"), ("scope", "openid"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let url = authorize_url(
+        &sandbox,
+        &[
+            ("client_id", "someone-else"),
+            ("redirect_uri", LOOPBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     assert_eq!(browser().get(url).send().await.unwrap().status(), 400);
 
     // The token request must repeat the authorization request's redirect URI.
     let (verifier, _) = pkce();
     let code = code(&sandbox, "openid").await;
-    let (status, body) = token_request(&sandbox, &[("grant_type", "authorization_code"), ("client_id", DEMO_CLIENT_ID), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/callback"), ("code_verifier", &verifier)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, body) = token_request(
+        &sandbox,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -111,27 +211,68 @@ async fn codes_are_single_use_and_a_replay_revokes_the_first_tokens() {
     let sandbox = sandbox(Size::Tiny, Knobs::default()).await;
     let (verifier, _) = pkce();
     let code = code(&sandbox, "openid oneroster offline_access").await;
-    let form = [("grant_type", "authorization_code"), ("client_id", DEMO_CLIENT_ID), ("code", code.as_str()), ("redirect_uri", LOOPBACK), ("code_verifier", verifier.as_str())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", DEMO_CLIENT_ID),
+        ("code", code.as_str()),
+        ("redirect_uri", LOOPBACK),
+        ("code_verifier", verifier.as_str()),
+    ];
     let (status, first) = token_request(&sandbox, &form).await;
     assert_eq!(status, 200, "{first}");
     let access = first["access_token"].as_str().unwrap().to_owned();
     assert_eq!(get_json(&sandbox, "/v2/my/info", &access).await.0, 200);
     let (status, second) = token_request(&sandbox, &form).await;
-    assert_eq!((status, second["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(get_json(&sandbox, "/v2/my/info", &access).await.0, 401, "the first access token is revoked");
+    assert_eq!(
+        (status, second["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        get_json(&sandbox, "/v2/my/info", &access).await.0,
+        401,
+        "the first access token is revoked"
+    );
     let refresh = first["refresh_token"].as_str().unwrap();
-    let (status, _) = token_request(&sandbox, &[("grant_type", "refresh_token"), ("client_id", DEMO_CLIENT_ID), ("refresh_token", refresh)]).await;
+    let (status, _) = token_request(
+        &sandbox,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
     assert_eq!(status, 400, "and so is the refresh token");
 }
 
 #[tokio::test]
 async fn codes_are_short_lived() {
-    let knobs = Knobs { tokens: TokenPolicy { code_seconds: 0, ..TokenPolicy::default() }, ..Knobs::default() };
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            code_seconds: 0,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
     let sandbox = sandbox(Size::Tiny, knobs).await;
     let (verifier, _) = pkce();
     let code = code(&sandbox, "openid").await;
-    let (status, body) = token_request(&sandbox, &[("grant_type", "authorization_code"), ("client_id", DEMO_CLIENT_ID), ("code", &code), ("redirect_uri", LOOPBACK), ("code_verifier", &verifier)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, body) = token_request(
+        &sandbox,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("code", &code),
+            ("redirect_uri", LOOPBACK),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -139,8 +280,22 @@ async fn a_client_secret_is_refused_for_the_public_client() {
     let sandbox = sandbox(Size::Tiny, Knobs::default()).await;
     let (verifier, _) = pkce();
     let code = code(&sandbox, "openid").await;
-    let (status, body) = token_request(&sandbox, &[("grant_type", "authorization_code"), ("client_id", DEMO_CLIENT_ID), ("client_secret", "x"), ("code", &code), ("redirect_uri", LOOPBACK), ("code_verifier", &verifier)]).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    let (status, body) = token_request(
+        &sandbox,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", "x"),
+            ("code", &code),
+            ("redirect_uri", LOOPBACK),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 }
 
 #[tokio::test]
@@ -148,12 +303,21 @@ async fn refresh_tokens_rotate_and_reuse_ends_the_family() {
     let sandbox = sandbox(Size::Tiny, Knobs::default()).await;
     let signed_in = sign_in(&sandbox, None, &["oneroster", "offline_access"]).await;
     let first = signed_in.tokens.refresh_token.unwrap();
-    let form = |rt: &str| vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("client_id".into(), DEMO_CLIENT_ID.into()), ("refresh_token".into(), rt.to_owned())];
+    let form = |rt: &str| {
+        vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("client_id".into(), DEMO_CLIENT_ID.into()),
+            ("refresh_token".into(), rt.to_owned()),
+        ]
+    };
     let refresh = |rt: String| {
         let sandbox = &sandbox;
         async move {
             let fields = form(&rt);
-            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             token_request(sandbox, &pairs).await
         }
     };
@@ -169,13 +333,23 @@ async fn refresh_tokens_rotate_and_reuse_ends_the_family() {
         browser(),
         std::sync::Arc::new(rollbook_auth::SystemClock),
     );
-    let verifier = rollbook_auth::IdTokenVerifier { issuer: sandbox.issuer(), client_id: DEMO_CLIENT_ID, clock: &clock };
+    let verifier = rollbook_auth::IdTokenVerifier {
+        issuer: sandbox.issuer(),
+        client_id: DEMO_CLIENT_ID,
+        clock: &clock,
+    };
     let token = rollbook_auth::IdTokenJwt::new(body["id_token"].as_str().unwrap());
-    let claims = verifier.verify(&token, &jwks, NonceRule::AbsentOr(None)).await.unwrap();
+    let claims = verifier
+        .verify(&token, &jwks, NonceRule::AbsentOr(None))
+        .await
+        .unwrap();
     assert_eq!(claims.iss, sandbox.issuer());
     // Reusing the first one is theft: the whole family ends.
     let (status, body) = refresh(first.secret().to_owned()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _) = refresh(second).await;
     assert_eq!(status, 400, "the newer token died with the family");
     assert_eq!(sandbox.stats()["refresh_reuse"], 1);
@@ -183,7 +357,13 @@ async fn refresh_tokens_rotate_and_reuse_ends_the_family() {
 
 #[tokio::test]
 async fn without_refresh_tokens_like_classlink() {
-    let knobs = Knobs { tokens: TokenPolicy { refresh_tokens: false, ..TokenPolicy::default() }, ..Knobs::default() };
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            refresh_tokens: false,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
     let sandbox = sandbox(Size::Tiny, knobs).await;
     let provider = provider(&sandbox).await;
     assert!(!provider.metadata().supports_scope("offline_access"));
@@ -198,7 +378,10 @@ async fn key_rotation_keeps_sign_in_working() {
     let provider = provider(&sandbox).await;
     let sign_in_once = async |provider: &rollbook_auth::Provider| {
         let pending = provider
-            .begin(RedirectUri::Loopback(Url::parse(LOOPBACK).unwrap()), &options(&["profile"]))
+            .begin(
+                RedirectUri::Loopback(Url::parse(LOOPBACK).unwrap()),
+                &options(&["profile"]),
+            )
             .unwrap();
         let back = browse(pending.authorization_url(), None, true).await;
         provider.complete(pending, &back).await.unwrap()
@@ -207,7 +390,11 @@ async fn key_rotation_keeps_sign_in_working() {
     let jwks_before = sandbox.stats()["jwks"];
     sandbox.rotate_keys().unwrap();
     sign_in_once(&provider).await;
-    assert_eq!(sandbox.stats()["jwks"], jwks_before + 1, "the unknown kid made the engine refetch the JWKS");
+    assert_eq!(
+        sandbox.stats()["jwks"],
+        jwks_before + 1,
+        "the unknown kid made the engine refetch the JWKS"
+    );
 }
 
 #[tokio::test]
@@ -222,10 +409,17 @@ async fn my_info_is_pascal_case_with_the_oneroster_sourced_id() {
     assert_eq!(info["Role"], "Teacher");
     assert!(info["TenantId"].is_u64() && info["UserId"].is_u64());
     assert_eq!(info["Email"], teacher.email.as_str());
-    assert_eq!(signed_in.identity.subject, info["UserId"].to_string(), "sub is the ClassLink user id, not the sourcedId");
+    assert_eq!(
+        signed_in.identity.subject,
+        info["UserId"].to_string(),
+        "sub is the ClassLink user id, not the sourcedId"
+    );
     let (status, _, body) = get_json(&sandbox, "/v2/my/info", "not-a-token").await;
     assert_eq!(status, 401);
-    assert_eq!(body, serde_json::json!({"message": "Invalid or expired access token", "status": 0}));
+    assert_eq!(
+        body,
+        serde_json::json!({"message": "Invalid or expired access token", "status": 0})
+    );
 }
 
 #[tokio::test]

@@ -205,23 +205,99 @@ pub enum Entity {
 }
 
 const SUBJECTS: [(&str, &str, [&str; 4]); 10] = [
-    ("Mathematics", "MATH", ["Algebra I", "Geometry", "Algebra II", "Pre-Calculus"]),
-    ("English", "ENG", ["English 9", "English 10", "American Literature", "AP Language"]),
-    ("Science", "SCI", ["Biology", "Chemistry", "Physics", "Earth Science"]),
-    ("Social Studies", "SOC", ["World History", "U.S. History", "Civics", "Economics"]),
-    ("World Languages", "LANG", ["Spanish I", "Spanish II", "French I", "Mandarin I"]),
-    ("Arts", "ART", ["Studio Art", "Ceramics", "Concert Band", "Choir"]),
-    ("Physical Education", "PE", ["Physical Education", "Health", "Dance", "Fitness"]),
-    ("Computer Science", "CS", ["Intro to Programming", "AP CS Principles", "Robotics", "Web Design"]),
-    ("Mathematics", "MATH", ["Math 6", "Math 7", "Math 8", "Statistics"]),
-    ("Science", "SCI", ["Life Science", "Physical Science", "Environmental Science", "Anatomy"]),
+    (
+        "Mathematics",
+        "MATH",
+        ["Algebra I", "Geometry", "Algebra II", "Pre-Calculus"],
+    ),
+    (
+        "English",
+        "ENG",
+        [
+            "English 9",
+            "English 10",
+            "American Literature",
+            "AP Language",
+        ],
+    ),
+    (
+        "Science",
+        "SCI",
+        ["Biology", "Chemistry", "Physics", "Earth Science"],
+    ),
+    (
+        "Social Studies",
+        "SOC",
+        ["World History", "U.S. History", "Civics", "Economics"],
+    ),
+    (
+        "World Languages",
+        "LANG",
+        ["Spanish I", "Spanish II", "French I", "Mandarin I"],
+    ),
+    (
+        "Arts",
+        "ART",
+        ["Studio Art", "Ceramics", "Concert Band", "Choir"],
+    ),
+    (
+        "Physical Education",
+        "PE",
+        ["Physical Education", "Health", "Dance", "Fitness"],
+    ),
+    (
+        "Computer Science",
+        "CS",
+        [
+            "Intro to Programming",
+            "AP CS Principles",
+            "Robotics",
+            "Web Design",
+        ],
+    ),
+    (
+        "Mathematics",
+        "MATH",
+        ["Math 6", "Math 7", "Math 8", "Statistics"],
+    ),
+    (
+        "Science",
+        "SCI",
+        [
+            "Life Science",
+            "Physical Science",
+            "Environmental Science",
+            "Anatomy",
+        ],
+    ),
 ];
 
 const SCHOOL_NAMES: [&str; 25] = [
-    "Maple Grove", "Riverside", "Cedar Hills", "Lincoln", "Harbor View", "Sunnyslope",
-    "Eastwood", "Mountain View", "Pioneer", "Lakeside", "Oak Park", "Westfield", "Bayshore",
-    "Juniper", "Mesa Verde", "Northgate", "Willow Creek", "Summit", "Valley Oak", "Horizon",
-    "Redwood", "Canyon Ridge", "Sequoia", "Brookside", "Prairie Wind",
+    "Maple Grove",
+    "Riverside",
+    "Cedar Hills",
+    "Lincoln",
+    "Harbor View",
+    "Sunnyslope",
+    "Eastwood",
+    "Mountain View",
+    "Pioneer",
+    "Lakeside",
+    "Oak Park",
+    "Westfield",
+    "Bayshore",
+    "Juniper",
+    "Mesa Verde",
+    "Northgate",
+    "Willow Creek",
+    "Summit",
+    "Valley Oak",
+    "Horizon",
+    "Redwood",
+    "Canyon Ridge",
+    "Sequoia",
+    "Brookside",
+    "Prairie Wind",
 ];
 
 impl District {
@@ -341,15 +417,26 @@ impl District {
         let mut slot_keys: Vec<_> = slots.keys().copied().collect();
         slot_keys.sort_unstable();
         for (grade_index, period) in slot_keys {
-            let mut dice = Dice::for_part(self.seed, &format!("slot-{s}"), (grade_index * 10 + period) as u64);
+            let mut dice = Dice::for_part(
+                self.seed,
+                &format!("slot-{s}"),
+                (grade_index * 10 + period) as u64,
+            );
             let mut pool: Vec<u32> = (0..shape.students_per_school)
                 .filter(|i| i % grades.len() == grade_index)
                 .filter_map(|i| u32::try_from(first_student + i).ok())
                 .collect();
             dice.shuffle(&mut pool);
             let mut next = 0;
-            for &c in &slots[&(grade_index, period)] {
-                let size = dice.between(18, 32).min(pool.len() - next);
+            let slot = &slots[&(grade_index, period)];
+            for (k, &c) in slot.iter().enumerate() {
+                // A fair share of who is left, give or take a few, at most 32.
+                let left = pool.len() - next;
+                let fair = left.div_ceil(slot.len() - k);
+                let size = (fair + dice.below(4))
+                    .saturating_sub(3)
+                    .clamp(1, 32)
+                    .min(left);
                 let mut members = pool[next..next + size].to_vec();
                 next += size;
                 members.sort_unstable();
@@ -371,9 +458,11 @@ impl District {
     ) -> Person {
         let given = (*dice.pick(names::GIVEN)).to_owned();
         let family = (*dice.pick(names::FAMILY)).to_owned();
-        let middle = dice.chance(0.3).then(|| (*dice.pick(names::GIVEN)).to_owned());
-        let preferred =
-            (role == Role::Student && dice.chance(0.12)).then(|| (*dice.pick(names::PREFERRED)).to_owned());
+        let middle = dice
+            .chance(0.3)
+            .then(|| (*dice.pick(names::GIVEN)).to_owned());
+        let preferred = (role == Role::Student && dice.chance(0.12))
+            .then(|| (*dice.pick(names::PREFERRED)).to_owned());
         let given_slug = names::ascii_slug(&given);
         let family_slug = names::ascii_slug(&family);
         let (id, username, email) = match role {
@@ -405,7 +494,9 @@ impl District {
     }
 
     fn index(&mut self) {
-        let mut by_id = HashMap::with_capacity(self.students.len() + self.staff.len() + self.classes.len() + 64);
+        let mut by_id = HashMap::with_capacity(
+            self.students.len() + self.staff.len() + self.classes.len() + 64,
+        );
         for (i, x) in self.schools.iter().enumerate() {
             by_id.insert(x.id.clone(), Entity::School(i));
         }
@@ -431,7 +522,10 @@ impl District {
     pub fn staff_by_login(&self, login: &str) -> Option<usize> {
         match self.lookup(login) {
             Some(Entity::Staff(i)) => Some(i),
-            _ => self.staff.iter().position(|p| p.username == login || p.email == login),
+            _ => self
+                .staff
+                .iter()
+                .position(|p| p.username == login || p.email == login),
         }
     }
 
@@ -441,7 +535,10 @@ impl District {
         let mut dice = Dice::for_part(self.seed, "line-items", c as u64);
         let count = dice.between(6, 10);
         let term = class.terms[0];
-        let (start, end) = (self.terms[term].start, self.terms[*class.terms.last().unwrap_or(&term)].end);
+        let (start, end) = (
+            self.terms[term].start,
+            self.terms[*class.terms.last().unwrap_or(&term)].end,
+        );
         let span = (end - start).whole_days().max(1);
         (0..count)
             .map(|i| {
@@ -478,7 +575,8 @@ impl District {
         let (class, index) = rest.split_once('-')?;
         let class = class.parse::<usize>().ok()?.checked_sub(1)?;
         let index = index.parse::<usize>().ok()?.checked_sub(1)?;
-        (class < self.classes.len() && index < self.line_items(class).len()).then_some((class, index))
+        (class < self.classes.len() && index < self.line_items(class).len())
+            .then_some((class, index))
     }
 
     /// The result for `item` and student `st`, derived from the seed.
@@ -505,8 +603,14 @@ impl District {
             "partially graded" => Some(((dice.below(1000) as f64 / 1000.0) * max * 0.6).round()),
             _ => None,
         };
-        let comment = (status == "fully graded" && dice.chance(0.1))
-            .then(|| *dice.pick(&["Great work!", "See me about question 3.", "Nice improvement.", "Show your steps next time."]));
+        let comment = (status == "fully graded" && dice.chance(0.1)).then(|| {
+            *dice.pick(&[
+                "Great work!",
+                "See me about question 3.",
+                "Nice improvement.",
+                "Show your steps next time.",
+            ])
+        });
         GradeResult {
             id: format!("{}.{}", item.id, self.students[st as usize].id),
             line_item: item.id.clone(),
@@ -562,5 +666,141 @@ fn school_year(today: Date) -> Vec<Term> {
 }
 
 pub fn ymd(date: Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: Month, d: u8) -> Date {
+        Date::from_calendar_date(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_district_other_seed_other_people() {
+        let today = day(2026, Month::November, 27);
+        let a = District::generate(1, Size::School, today);
+        let b = District::generate(1, Size::School, today);
+        let c = District::generate(2, Size::School, today);
+        let names = |d: &District| {
+            d.students
+                .iter()
+                .map(Person::display_name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&a), names(&b));
+        assert_ne!(names(&a), names(&c));
+        let rosters = |d: &District| {
+            d.classes
+                .iter()
+                .map(|c| c.students.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(rosters(&a), rosters(&b));
+        let item = &a.line_items(3)[2];
+        let st = a.classes[3].students[0];
+        assert_eq!(
+            a.result(item, st).score,
+            b.result(&b.line_items(3)[2], st).score
+        );
+    }
+
+    #[test]
+    fn sizes_match_their_promises() {
+        let today = day(2026, Month::November, 27);
+        let tiny = District::generate(1, Size::Tiny, today);
+        assert_eq!(
+            tiny.staff
+                .iter()
+                .filter(|p| p.role == Role::Teacher)
+                .count(),
+            1
+        );
+        assert_eq!(tiny.classes.len(), 5);
+        let school = District::generate(1, Size::School, today);
+        assert_eq!(
+            school
+                .staff
+                .iter()
+                .filter(|p| p.role == Role::Teacher)
+                .count(),
+            40
+        );
+        assert_eq!(school.students.len(), 1_000);
+        let district = District::generate(1, Size::District, today);
+        assert!(district.students.len() >= 50_000);
+        assert!(district.classes.len() >= 2_000);
+        // Classes are real sections: 18 to 32 students, each in the class's grade.
+        for class in &district.classes {
+            assert!(
+                (1..=32).contains(&class.students.len()),
+                "{} has {}",
+                class.id,
+                class.students.len()
+            );
+            for st in &class.students {
+                assert_eq!(
+                    district.students[*st as usize].grade.as_deref(),
+                    Some(class.grade.as_str())
+                );
+            }
+        }
+        // No student is in two classes in the same period.
+        for (st, classes) in district.classes_of_student.iter().enumerate().take(5_000) {
+            let mut periods: Vec<&str> = classes
+                .iter()
+                .map(|c| district.classes[*c as usize].period.as_str())
+                .collect();
+            periods.sort_unstable();
+            let before = periods.len();
+            periods.dedup();
+            assert_eq!(before, periods.len(), "student {st} is double-booked");
+        }
+    }
+
+    #[test]
+    fn there_is_always_a_current_term() {
+        for (m, d) in [
+            (Month::January, 1),
+            (Month::July, 31),
+            (Month::August, 1),
+            (Month::December, 31),
+            (Month::June, 15),
+        ] {
+            let today = day(2027, m, d);
+            let terms = school_year(today);
+            assert!(
+                terms[1..]
+                    .iter()
+                    .any(|t| t.start <= today && today <= t.end),
+                "{today}"
+            );
+        }
+    }
+
+    #[test]
+    fn people_have_diverse_names_and_valid_logins() {
+        let district = District::generate(3, Size::School, day(2026, Month::November, 27));
+        let families: std::collections::HashSet<&str> = district
+            .students
+            .iter()
+            .map(|p| p.family.as_str())
+            .collect();
+        assert!(families.len() > 80);
+        assert!(district.students.iter().any(|p| p.preferred.is_some()));
+        assert!(district.students.iter().any(|p| !p.family.is_ascii()));
+        for p in district.students.iter().chain(&district.staff) {
+            assert!(p.email.is_ascii() && p.email.contains('@'), "{}", p.email);
+            assert_eq!(
+                district.staff_by_login(&p.id).is_some(),
+                p.role != Role::Student
+            );
+        }
+    }
 }

@@ -58,7 +58,10 @@ pub async fn browse(start: &Url, login: Option<&str>, allow: bool) -> Url {
         }
         let status = response.status();
         let page = response.text().await.unwrap();
-        assert!(page.contains("Demo district: not a real school"), "banner missing: {page}");
+        assert!(
+            page.contains("Demo district: not a real school"),
+            "banner missing: {page}"
+        );
         let action = page
             .split("method=\"post\" action=\"")
             .nth(1)
@@ -110,7 +113,10 @@ pub fn options(scopes: &[&str]) -> AuthorizationOptions {
 pub async fn sign_in(sandbox: &Sandbox, login: Option<&str>, scopes: &[&str]) -> SignedIn {
     let provider = provider(sandbox).await;
     let pending = provider
-        .begin(RedirectUri::Loopback(Url::parse(LOOPBACK).unwrap()), &options(scopes))
+        .begin(
+            RedirectUri::Loopback(Url::parse(LOOPBACK).unwrap()),
+            &options(scopes),
+        )
         .unwrap();
     let callback = browse(pending.authorization_url(), login, true).await;
     provider.complete(pending, &callback).await.unwrap()
@@ -145,7 +151,11 @@ pub async fn code(sandbox: &Sandbox, scope: &str) -> String {
         ],
     );
     let back = browse(&start, None, true).await;
-    back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
+    back.query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned()
 }
 
 pub async fn token_request(sandbox: &Sandbox, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
@@ -159,7 +169,11 @@ pub async fn token_request(sandbox: &Sandbox, form: &[(&str, &str)]) -> (u16, se
     (status, response.json().await.unwrap_or_default())
 }
 
-pub async fn get_json(sandbox: &Sandbox, path: &str, token: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+pub async fn get_json(
+    sandbox: &Sandbox,
+    path: &str,
+    token: &str,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let response = browser()
         .get(format!("{}{path}", sandbox.issuer()))
         .bearer_auth(token)
