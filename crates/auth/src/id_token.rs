@@ -7,6 +7,8 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{AuthError, Clock, IdTokenJwt, JwksCache};
@@ -120,6 +122,9 @@ pub struct IdTokenClaims {
     pub email: Option<String>,
     #[serde(default)]
     pub preferred_username: Option<String>,
+    /// Every other claim, for deployments that name one (say, a roster id).
+    #[serde(flatten, default)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 impl IdTokenClaims {

@@ -1,5 +1,6 @@
 //! A signed-in session: its tokens, single-flight refresh, persistence, sign-out.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,39 @@ pub struct Identity {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub preferred_username: Option<String>,
+    /// Other string or number claims from the ID token and userinfo (userinfo wins),
+    /// without the protocol's own (`nonce`, `at_hash`, `auth_time`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub claims: BTreeMap<String, String>,
+}
+
+/// Claims that describe the token, not the person; never copied into [`Identity`].
+const PROTOCOL_CLAIMS: [&str; 13] = [
+    "acr",
+    "amr",
+    "at_hash",
+    "auth_time",
+    "c_hash",
+    "email_verified",
+    "jti",
+    "nbf",
+    "nonce",
+    "sid",
+    "s_hash",
+    "typ",
+    "updated_at",
+];
+
+fn person_claims<'a>(
+    claims: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+) -> impl Iterator<Item = (String, String)> {
+    claims
+        .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k.clone(), s.clone())),
+            serde_json::Value::Number(n) => Some((k.clone(), n.to_string())),
+            _ => None,
+        })
 }
 
 impl Identity {
@@ -47,6 +81,9 @@ impl Identity {
                 info.map(|i| &i.preferred_username),
                 &claims.preferred_username,
             ),
+            claims: person_claims(claims.other.iter())
+                .chain(person_claims(info.into_iter().flat_map(|i| i.other.iter())))
+                .collect(),
         }
     }
 

@@ -1,5 +1,7 @@
 //! The userinfo endpoint (OpenID Connect Core §5.3).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -20,6 +22,9 @@ pub struct UserInfo {
     pub email: Option<String>,
     #[serde(default)]
     pub preferred_username: Option<String>,
+    /// Every other claim (see [`crate::IdTokenClaims::other`]).
+    #[serde(flatten, default)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 /// Reads userinfo with the access token in the `Authorization` header only (RFC 6750 §2.1).

@@ -8,13 +8,15 @@ use serde_json::json;
 use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore, SignOutOutcome};
-use rollbook_core::{Account, AppPaths, CheckStatus, CoreError, ProviderSettings, RedirectMode};
+use rollbook_core::{
+    Account, AppPaths, CheckStatus, CoreError, Profile, ProviderSettings, RedirectMode,
+};
 
 use crate::browser::Browser;
 use crate::output::{format_time, note, print_json, print_line};
 use crate::{Command, LoginArgs};
 
-fn account() -> Result<Account, CoreError> {
+pub fn account() -> Result<Account, CoreError> {
     // Tests and side-by-side installs keep their entries apart with another service name.
     let service =
         std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").unwrap_or_else(|_| KEYCHAIN_SERVICE.to_owned());
@@ -28,14 +30,44 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
         Command::Whoami { refresh, json } => whoami(refresh, json).await,
         Command::Logout { json } => logout(json).await,
         Command::Doctor { issuer, json } => doctor(issuer.as_deref(), json).await,
+        Command::Classes { all_terms, json } => {
+            crate::roster::classes(&account()?, all_terms, json).await
+        }
+        Command::Roster {
+            class,
+            sort,
+            desc,
+            json,
+            csv,
+        } => crate::roster::roster(&account()?, &class, sort.into(), desc, json, csv).await,
+        Command::Gradebook { class, json } => {
+            crate::roster::gradebook(&account()?, &class, json).await
+        }
     }
 }
 
 async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let browser =
         Browser::from_command(args.browser_command.as_deref()).map_err(AuthError::InvalidConfig)?;
-    let mut settings = ProviderSettings::new(args.issuer, args.client_id);
-    settings.scopes = args.scope.split_whitespace().map(str::to_owned).collect();
+    let mut settings = if args.demo {
+        ProviderSettings::demo(&args.demo_url)
+    } else {
+        let mut settings = ProviderSettings::new(
+            args.issuer.unwrap_or_default(),
+            args.client_id.unwrap_or_default(),
+        );
+        settings.profile = args.profile.into();
+        settings.oneroster_url = args.oneroster_url;
+        settings.classlink_api_url = Some(args.classlink_api_url);
+        if settings.profile == Profile::ClassLink {
+            settings.scopes.push("oneroster".into());
+        }
+        settings
+    };
+    if let Some(scope) = args.scope {
+        settings.scopes = scope.split_whitespace().map(str::to_owned).collect();
+    }
+    settings.teacher_id_claim = args.teacher_id_claim;
     settings.redirect = RedirectMode::from(args.redirect);
     settings.client_secret = args.client_secret;
     settings.shared_machine = args.shared_machine;

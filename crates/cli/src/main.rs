@@ -2,23 +2,26 @@
 //!
 //! Exit codes: 0 success; 2 usage or configuration error; 3 not signed in or must sign
 //! in again; 4 sign-in rejected; 5 provider unreachable, timed out or answering
-//! garbage; 1 anything else. Errors go to stderr as `error: <code>: <message>`.
+//! garbage; 6 the roster server refused or failed; 1 anything else. Errors go to
+//! stderr as `error: <code>: <message>`.
 
 mod browser;
 mod commands;
 mod output;
+mod roster;
+mod table;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use rollbook_core::RedirectMode;
+use rollbook_core::{Profile, RedirectMode, RosterSort};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "rollbook",
     version,
-    about = "Rollbook from the command line: sign in, check the session, sign out"
+    about = "Rollbook from the command line: sign in, see your classes, rosters and gradebooks, sign out"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,6 +43,45 @@ impl From<RedirectArg> for RedirectMode {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    /// ClassLink: the OneRoster id comes from ClassLink's /v2/my/info.
+    Classlink,
+    /// Any OpenID provider.
+    Oidc,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(arg: ProfileArg) -> Self {
+        match arg {
+            ProfileArg::Classlink => Self::ClassLink,
+            ProfileArg::Oidc => Self::Oidc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SortArg {
+    /// Family name, then first name.
+    Name,
+    First,
+    Username,
+    Email,
+    Grade,
+}
+
+impl From<SortArg> for RosterSort {
+    fn from(arg: SortArg) -> Self {
+        match arg {
+            SortArg::Name => Self::Name,
+            SortArg::First => Self::FirstName,
+            SortArg::Username => Self::Username,
+            SortArg::Email => Self::Email,
+            SortArg::Grade => Self::Grade,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Sign in through the system browser.
@@ -57,6 +99,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List your classes for the current term.
+    Classes {
+        /// Every term, not only the current one.
+        #[arg(long)]
+        all_terms: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a class's students.
+    Roster {
+        /// The class's sourcedId (see `rollbook classes`).
+        class: String,
+        #[arg(long, value_enum, default_value = "name")]
+        sort: SortArg,
+        /// Reverse the order.
+        #[arg(long)]
+        desc: bool,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Show a class's line items against its students, with scores and statuses.
+    Gradebook {
+        /// The class's sourcedId (see `rollbook classes`).
+        class: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check configuration, provider reachability, clock and keychain.
     Doctor {
         /// Check this provider instead of the signed-in one.
@@ -69,15 +140,40 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct LoginArgs {
+    /// Sign in to the demo district (start it first with `rollbook-sandbox`); sets the
+    /// issuer, client id, profile and roster URLs.
+    #[arg(long, conflicts_with_all = ["issuer", "client_id", "oneroster_url", "classlink_api_url"])]
+    demo: bool,
+    /// Where the demo district runs.
+    #[arg(
+        long,
+        env = "ROLLBOOK_DEMO_URL",
+        default_value = "http://127.0.0.1:47600",
+        requires = "demo"
+    )]
+    demo_url: String,
     /// The provider's issuer URL (https; plain http only on loopback addresses).
-    #[arg(long)]
-    issuer: String,
+    #[arg(long, required_unless_present = "demo")]
+    issuer: Option<String>,
     /// This app's client id at the provider.
+    #[arg(long, required_unless_present = "demo")]
+    client_id: Option<String>,
+    /// Scopes, space-separated (`openid` is always sent). Default: `openid profile
+    /// email`, plus `oneroster` for ClassLink.
     #[arg(long)]
-    client_id: String,
-    /// Scopes, space-separated (`openid` is always sent).
-    #[arg(long, default_value = "openid profile email")]
-    scope: String,
+    scope: Option<String>,
+    /// What to do after sign-in to find your classes.
+    #[arg(long, value_enum, default_value = "oidc")]
+    profile: ProfileArg,
+    /// ClassLink's API base, for /v2/my/info.
+    #[arg(long, default_value = rollbook_core::CLASSLINK_API_URL)]
+    classlink_api_url: String,
+    /// The district's (or gateway's) OneRoster 1.1 base URL, ending in /ims/oneroster/v1p1.
+    #[arg(long)]
+    oneroster_url: Option<String>,
+    /// An ID-token or userinfo claim holding your OneRoster sourcedId.
+    #[arg(long)]
+    teacher_id_claim: Option<String>,
     /// How the browser hands the answer back.
     #[arg(long, value_enum, default_value = "loopback")]
     redirect: RedirectArg,

@@ -1,7 +1,6 @@
 //! What the command prints: errors as one stable line, logs to stderr, exit codes.
 
-use rollbook_core::CoreError;
-use rollbook_core::auth::ErrorClass;
+use rollbook_core::{CoreError, ErrorClass};
 
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_LOG")
@@ -24,14 +23,18 @@ pub fn note(message: &str) {
     eprintln!("{message}");
 }
 
-#[allow(clippy::print_stdout)]
-pub fn print_json(value: &serde_json::Value) {
-    println!("{value}");
+/// Writes to stdout. A closed pipe (`rollbook roster … | head`) ends output quietly
+/// instead of panicking.
+pub fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").is_err() {
+        std::process::exit(0);
+    }
 }
 
-#[allow(clippy::print_stdout)]
-pub fn print_line(line: &str) {
-    println!("{line}");
+pub fn print_json(value: &serde_json::Value) {
+    print_line(&value.to_string());
 }
 
 pub fn exit_code(error: &CoreError) -> u8 {
@@ -40,6 +43,7 @@ pub fn exit_code(error: &CoreError) -> u8 {
         ErrorClass::SignInRequired => 3,
         ErrorClass::Rejected => 4,
         ErrorClass::Unavailable => 5,
+        ErrorClass::RosterFailed => 6,
         ErrorClass::Other => 1,
     }
 }

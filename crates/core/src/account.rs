@@ -13,7 +13,10 @@ use rollbook_auth::{
     call_store,
 };
 
+use rollbook_oneroster::{Bearer, ClientSettings, RosterClient};
+
 use crate::record::SessionRecord;
+use crate::roster::{self, ClassSummary, Gradebook, RosterIdentity, Student, TermFilter};
 use crate::{AppPaths, BrowserOpener, CoreError, ProviderSettings, RedirectMode};
 
 /// What a finished sign-in reports to the teacher.
@@ -44,6 +47,7 @@ pub struct Account {
     store: Arc<dyn TokenStore>,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    roster_settings: ClientSettings,
 }
 
 impl Account {
@@ -53,7 +57,14 @@ impl Account {
             store,
             http: build_http_client(&HttpSettings::default())?,
             clock: Arc::new(SystemClock),
+            roster_settings: ClientSettings::default(),
         })
+    }
+
+    /// Paging, concurrency, timeouts and retries for roster calls.
+    pub fn with_roster_settings(mut self, settings: ClientSettings) -> Self {
+        self.roster_settings = settings;
+        self
     }
 
     pub fn paths(&self) -> &AppPaths {
@@ -83,6 +94,7 @@ impl Account {
         timeout: Duration,
         show_url: &mut (dyn FnMut(&Url, Option<&str>) + Send),
     ) -> Result<SignInReport, CoreError> {
+        settings.validate()?;
         let provider = Arc::new(
             Provider::discover(
                 settings.client_config()?,
@@ -143,6 +155,7 @@ impl Account {
                 metadata: provider.metadata().clone(),
                 identity: identity.clone(),
                 signed_in_at: self.clock.unix_now(),
+                roster: None,
             }
             .save(&self.paths)?;
         }
@@ -158,6 +171,10 @@ impl Account {
     /// Reopens the saved session. `NotSignedIn` when there is none.
     pub async fn session(&self) -> Result<Session, CoreError> {
         let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+        self.restore(record).await
+    }
+
+    async fn restore(&self, record: SessionRecord) -> Result<Session, CoreError> {
         let provider = Provider::with_metadata(
             record.settings.client_config()?,
             record.metadata,
@@ -211,6 +228,72 @@ impl Account {
         };
         SessionRecord::delete(&self.paths)?;
         Ok(outcome)
+    }
+
+    /// The teacher's classes (this term's, or all), with schools, terms and counts.
+    pub async fn classes(&self, filter: TermFilter) -> Result<Vec<ClassSummary>, CoreError> {
+        let (client, teacher) = self.roster_context().await?;
+        roster::my_classes(&client, &teacher, filter, &roster::today()).await
+    }
+
+    /// All classes of a school, for a principal's sign-in.
+    pub async fn school_classes(&self, school_id: &str) -> Result<Vec<ClassSummary>, CoreError> {
+        let (client, _) = self.roster_context().await?;
+        roster::school_classes(&client, school_id).await
+    }
+
+    /// A class's students, in the roster server's order.
+    pub async fn roster(&self, class_id: &str) -> Result<Vec<Student>, CoreError> {
+        let (client, _) = self.roster_context().await?;
+        roster::class_roster(&client, class_id).await
+    }
+
+    /// A class's line items and results.
+    pub async fn gradebook(&self, class_id: &str) -> Result<Gradebook, CoreError> {
+        let (client, _) = self.roster_context().await?;
+        roster::class_gradebook(&client, class_id).await
+    }
+
+    /// A roster client with a valid access token, and the teacher's OneRoster id
+    /// (found once per session, then kept in the session record).
+    async fn roster_context(&self) -> Result<(RosterClient, RosterIdentity), CoreError> {
+        let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+        let base = record
+            .settings
+            .oneroster_base()?
+            .ok_or(CoreError::RosterNotConfigured)?;
+        let session = self.restore(record.clone()).await?;
+        let token = match session.access_token().await {
+            Ok(token) => token,
+            Err(e) => {
+                if matches!(e, AuthError::SignInAgain) {
+                    SessionRecord::delete(&self.paths)?;
+                }
+                return Err(e.into());
+            }
+        };
+        let client = RosterClient::new(self.http.clone(), base, Bearer::new(token.secret()))
+            .with_settings(self.roster_settings.clone());
+        if let Some(teacher) = record.roster.clone() {
+            return Ok((client, teacher));
+        }
+        let teacher = roster::resolve_teacher(
+            &record.settings,
+            session.identity(),
+            &self.http,
+            &client,
+            token.secret(),
+        )
+        .await?;
+        tracing::info!(source = %teacher.source, "found the teacher's roster id");
+        if session.is_persisted() {
+            SessionRecord {
+                roster: Some(teacher.clone()),
+                ..record
+            }
+            .save(&self.paths)?;
+        }
+        Ok((client, teacher))
     }
 
     /// Deletes any saved session without contacting the provider.

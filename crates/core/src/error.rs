@@ -1,11 +1,52 @@
-//! The error every use case returns: the engine's, or a local file problem.
+//! The error every use case returns: the engine's, the roster server's, or a local
+//! problem. Each has a human message, a stable code and a class.
 
-use rollbook_auth::{AuthError, ErrorClass, StoreError};
+use rollbook_auth::{AuthError, StoreError};
+use rollbook_oneroster::RosterError;
+
+/// What kind of failure this is, for whoever must react to it (the CLI's exit code,
+/// the app's next step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The configuration or the request is wrong; fix it and retry.
+    Config,
+    /// There is no usable session; the teacher must sign in (again).
+    SignInRequired,
+    /// The provider said no, or its answer failed a security check.
+    Rejected,
+    /// The provider could not be reached, timed out or answered garbage.
+    Unavailable,
+    /// The roster server (or ClassLink's API) refused or failed.
+    RosterFailed,
+    /// Anything else (keychain trouble, internal failures).
+    Other,
+}
+
+impl From<rollbook_auth::ErrorClass> for ErrorClass {
+    fn from(class: rollbook_auth::ErrorClass) -> Self {
+        use rollbook_auth::ErrorClass as A;
+        match class {
+            A::Config => Self::Config,
+            A::SignInRequired => Self::SignInRequired,
+            A::Rejected => Self::Rejected,
+            A::Unavailable => Self::Unavailable,
+            A::Other => Self::Other,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+    #[error(
+        "no roster server is set up for this sign-in; sign in again with the district's OneRoster address (--oneroster-url), or ask your IT team for it"
+    )]
+    RosterNotConfigured,
+    #[error("{0}")]
+    TeacherNotFound(String),
     #[error("could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -19,6 +60,8 @@ pub enum CoreError {
     NoAppFolders,
     #[error("the browser could not be opened ({0}); open the link above by hand")]
     BrowserFailed(String),
+    #[error("the demo district could not start: {0}")]
+    DemoFailed(String),
 }
 
 impl From<StoreError> for CoreError {
@@ -31,19 +74,24 @@ impl CoreError {
     pub fn code(&self) -> String {
         match self {
             Self::Auth(e) => e.code(),
+            Self::Roster(e) => e.code().into(),
+            Self::RosterNotConfigured => "roster_not_configured".into(),
+            Self::TeacherNotFound(_) => "roster_teacher_not_found".into(),
             Self::Io { .. } => "file_error".into(),
             Self::RecordCorrupt { .. } => "session_record_corrupt".into(),
             Self::NoAppFolders => "no_app_folders".into(),
             Self::BrowserFailed(_) => "browser_failed".into(),
+            Self::DemoFailed(_) => "demo_failed".into(),
         }
     }
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Auth(e) => e.class(),
+            Self::Auth(e) => e.class().into(),
+            Self::Roster(_) | Self::TeacherNotFound(_) => ErrorClass::RosterFailed,
+            Self::RosterNotConfigured | Self::NoAppFolders => ErrorClass::Config,
             Self::RecordCorrupt { .. } => ErrorClass::SignInRequired,
-            Self::NoAppFolders => ErrorClass::Config,
-            Self::Io { .. } | Self::BrowserFailed(_) => ErrorClass::Other,
+            Self::Io { .. } | Self::BrowserFailed(_) | Self::DemoFailed(_) => ErrorClass::Other,
         }
     }
 }

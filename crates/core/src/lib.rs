@@ -1,21 +1,34 @@
 //! Rollbook's use cases, shared by the desktop shell and the `rollbook` command:
 //! where settings and the session record live, signing in and out, restoring the
-//! session at start-up, and the `doctor` checks.
+//! session at start-up, the `doctor` checks, the ClassLink profile, and the roster
+//! use cases (my classes, a class roster, a class gradebook).
 
 mod account;
 mod browser;
+mod classlink;
+mod demo;
 mod doctor;
 mod error;
 mod paths;
 mod record;
+mod roster;
 mod settings;
 
 pub use account::{Account, SignInReport, WhoAmI};
 pub use browser::BrowserOpener;
+pub use classlink::MyInfo;
+pub use demo::DemoDistrict;
 pub use doctor::{Check, CheckStatus};
-pub use error::CoreError;
+pub use error::{CoreError, ErrorClass};
 pub use paths::AppPaths;
-pub use settings::{ProviderSettings, RedirectMode};
+pub use roster::{
+    ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter, TermRef,
+    sort_students, today,
+};
+pub use settings::{CLASSLINK_API_URL, Profile, ProviderSettings, RedirectMode};
+
+/// The roster client underneath.
+pub use rollbook_oneroster as oneroster;
 
 /// The engine underneath, for callers that need its types.
 pub use rollbook_auth as auth;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use rollbook_auth::{Identity, ProviderMetadata};
 
 use crate::paths::write_private;
+use crate::roster::RosterIdentity;
 use crate::{AppPaths, CoreError, ProviderSettings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,6 +17,9 @@ pub(crate) struct SessionRecord {
     pub metadata: ProviderMetadata,
     pub identity: Identity,
     pub signed_in_at: i64,
+    /// The teacher's OneRoster id, once found (not secret; saves a lookup per start).
+    #[serde(default)]
+    pub roster: Option<RosterIdentity>,
 }
 
 impl SessionRecord {

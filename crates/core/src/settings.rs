@@ -2,7 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollbook_auth::{AuthorizationOptions, ClientConfig, IssuerUrl, NonConfidentialSecret};
+use url::Url;
+
+use rollbook_auth::{
+    AuthError, AuthorizationOptions, ClientConfig, IssuerUrl, NonConfidentialSecret,
+    require_secure_url,
+};
 
 use crate::CoreError;
 
@@ -16,6 +21,22 @@ pub enum RedirectMode {
     /// `org.rollbook.desktop:/oauth/callback` (RFC 8252 §7.1).
     Scheme,
 }
+
+/// Which provider family this is, for what happens after sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Any OpenID provider; the teacher's OneRoster id comes from a configured claim
+    /// or an email lookup.
+    #[default]
+    Oidc,
+    /// ClassLink: `/v2/my/info` on the ClassLink API gives the OneRoster `SourcedId`.
+    #[serde(rename = "classlink")]
+    ClassLink,
+}
+
+/// ClassLink's API base, where `/v2/my/info` lives.
+pub const CLASSLINK_API_URL: &str = "https://nodeapi.classlink.com";
 
 /// A provider registration as configured by the teacher, a preset or IT.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +53,17 @@ pub struct ProviderSettings {
     /// Shared-machine mode: `prompt=login`, and nothing persisted.
     #[serde(default)]
     pub shared_machine: bool,
+    #[serde(default)]
+    pub profile: Profile,
+    /// The OneRoster 1.1 base (`…/ims/oneroster/v1p1`) of the district or gateway.
+    #[serde(default)]
+    pub oneroster_url: Option<String>,
+    /// The ClassLink API base; [`CLASSLINK_API_URL`] when absent.
+    #[serde(default)]
+    pub classlink_api_url: Option<String>,
+    /// An ID-token or userinfo claim that holds the teacher's OneRoster `sourcedId`.
+    #[serde(default)]
+    pub teacher_id_claim: Option<String>,
 }
 
 impl ProviderSettings {
@@ -48,14 +80,56 @@ impl ProviderSettings {
             redirect: RedirectMode::default(),
             client_secret: None,
             shared_machine: false,
+            profile: Profile::default(),
+            oneroster_url: None,
+            classlink_api_url: None,
+            teacher_id_claim: None,
         }
+    }
+
+    /// The demo district at `base` (`http://127.0.0.1:{port}`): the ClassLink profile
+    /// with the sandbox as provider, ClassLink API and OneRoster server.
+    pub fn demo(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            scopes: ["profile", "email", "oneroster"]
+                .map(str::to_owned)
+                .to_vec(),
+            profile: Profile::ClassLink,
+            oneroster_url: Some(format!("{base}/ims/oneroster/v1p1")),
+            classlink_api_url: Some(base.to_owned()),
+            ..Self::new(base, rollbook_sandbox::DEMO_CLIENT_ID)
+        }
+    }
+
+    /// Checks everything a sign-in and the roster calls need, before the browser opens.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        self.client_config()?;
+        self.oneroster_base()?;
+        self.classlink_api_base()?;
+        Ok(())
+    }
+
+    /// The OneRoster base URL, checked like the issuer (https, or http on loopback).
+    pub fn oneroster_base(&self) -> Result<Option<Url>, CoreError> {
+        self.oneroster_url
+            .as_deref()
+            .map(|u| checked_url(u, "OneRoster URL"))
+            .transpose()
+    }
+
+    pub fn classlink_api_base(&self) -> Result<Url, CoreError> {
+        checked_url(
+            self.classlink_api_url
+                .as_deref()
+                .unwrap_or(CLASSLINK_API_URL),
+            "ClassLink API URL",
+        )
     }
 
     pub(crate) fn client_config(&self) -> Result<ClientConfig, CoreError> {
         if self.client_id.trim().is_empty() {
-            return Err(
-                rollbook_auth::AuthError::InvalidConfig("the client id is empty".into()).into(),
-            );
+            return Err(AuthError::InvalidConfig("the client id is empty".into()).into());
         }
         Ok(ClientConfig {
             issuer: IssuerUrl::new(self.issuer.clone())?,
@@ -95,6 +169,13 @@ impl ProviderSettings {
     }
 }
 
+fn checked_url(text: &str, what: &str) -> Result<Url, CoreError> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| AuthError::InvalidConfig(format!("the {what} `{text}` is not a URL ({e})")))?;
+    require_secure_url(&url, what)?;
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +196,26 @@ mod tests {
         let shared = settings.authorization_options(true);
         assert!(!shared.scopes.contains(&"offline_access".to_owned()));
         assert_eq!(shared.prompt, vec!["login"]);
+    }
+
+    #[test]
+    fn roster_urls_follow_the_https_rule() {
+        let mut settings = ProviderSettings::demo("http://127.0.0.1:47600/");
+        assert_eq!(settings.issuer, "http://127.0.0.1:47600");
+        assert!(settings.validate().is_ok());
+        assert_eq!(
+            settings.oneroster_base().unwrap().unwrap().as_str(),
+            "http://127.0.0.1:47600/ims/oneroster/v1p1"
+        );
+        settings.oneroster_url = Some("http://roster.example.org/ims/oneroster/v1p1".into());
+        assert!(settings.validate().is_err(), "plain http off loopback");
+        settings.oneroster_url = None;
+        settings.classlink_api_url = None;
+        assert_eq!(
+            settings.classlink_api_base().unwrap().as_str(),
+            "https://nodeapi.classlink.com/"
+        );
+        settings.classlink_api_url = Some("not a url".into());
+        assert!(settings.validate().is_err());
     }
 }

@@ -264,8 +264,9 @@ impl Render<'_> {
         })
     }
 
-    fn result(&self, item: &LineItem, st: u32) -> Value {
-        let r = self.district.result(item, st);
+    /// The result as generated, or `None` when there is none (yet).
+    fn result(&self, item: &LineItem, st: u32) -> Option<Value> {
+        let r = self.district.result(item, st)?;
         let mut v = json!({
             "sourcedId": r.id,
             "status": "active",
@@ -279,7 +280,22 @@ impl Render<'_> {
         if let Some(comment) = r.comment {
             v["comment"] = json!(comment);
         }
-        v
+        Some(v)
+    }
+
+    /// A result a teacher is about to write where none exists yet.
+    fn blank_result(&self, item: &LineItem, st: u32) -> Value {
+        let student = &self.district.students[st as usize].id;
+        json!({
+            "sourcedId": District::result_id(&item.id, student),
+            "status": "active",
+            "dateLastModified": MODIFIED,
+            "lineItem": self.reference("lineItems", &item.id, "lineItem"),
+            "student": self.reference("users", student, "user"),
+            "scoreStatus": "not submitted",
+            "score": null,
+            "scoreDate": ymd(self.district.today),
+        })
     }
 }
 
@@ -513,11 +529,13 @@ async fn read(
                         district.classes[c]
                             .students
                             .iter()
-                            .map(|st| render.result(li, *st))
+                            .filter_map(|st| {
+                                written_result(&state, li, *st).or_else(|| render.result(li, *st))
+                            })
                             .collect::<Vec<_>>()
                     })
                     .collect();
-                list("results", "results", with_writes(&state, records))
+                list("results", "results", records)
             }
             Err(r) => r,
         },
@@ -566,10 +584,12 @@ async fn read(
             Err(r) => r,
         },
         ["results", id] => match result_for(&viewer, id) {
-            Ok((item, st)) => single(
-                "result",
-                with_writes(&state, vec![render.result(&item, st)]).remove(0),
-            ),
+            Ok((item, st)) => {
+                match written_result(&state, &item, st).or_else(|| render.result(&item, st)) {
+                    Some(record) => single("result", record),
+                    None => not_found("result"),
+                }
+            }
             Err(r) => r,
         },
         _ => imsx_error(
@@ -578,6 +598,12 @@ async fn read(
             "unknownobject",
         ),
     }
+}
+
+/// What `PUT` wrote for this result, if anything.
+fn written_result(state: &State, item: &LineItem, st: u32) -> Option<Value> {
+    let id = District::result_id(&item.id, &state.district.students[st as usize].id);
+    state.writes.read().ok()?.get(&id).cloned()
 }
 
 fn visible_users<'a>(viewer: &Viewer<'a>) -> Vec<&'a Person> {
@@ -717,7 +743,12 @@ async fn write(
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (envelope, current) = match segments.as_slice() {
         ["results", id] => match result_for(&viewer, id) {
-            Ok((item, st)) => ("result", render.result(&item, st)),
+            Ok((item, st)) => (
+                "result",
+                render
+                    .result(&item, st)
+                    .unwrap_or_else(|| render.blank_result(&item, st)),
+            ),
             Err(r) => return r,
         },
         ["lineItems", id] => match line_item_for(&viewer, id) {

@@ -579,13 +579,17 @@ impl District {
             .then_some((class, index))
     }
 
-    /// The result for `item` and student `st`, derived from the seed.
-    pub fn result(&self, item: &LineItem, st: u32) -> GradeResult {
+    /// The result for `item` and student `st`, derived from the seed: none before the
+    /// item is assigned, some work handed in before it is due, and grades after.
+    pub fn result(&self, item: &LineItem, st: u32) -> Option<GradeResult> {
         let mut dice = Dice::for_part(self.seed, &item.id, u64::from(st));
+        if item.assign > self.today {
+            return None;
+        }
         let graded = item.due < self.today;
         let roll = dice.below(100);
         let status = match (graded, roll) {
-            (false, 0..=69) => "not submitted",
+            (false, 0..=59) => return None,
             (false, _) => "submitted",
             (true, 0..=79) => "fully graded",
             (true, 80..=86) => "partially graded",
@@ -611,15 +615,20 @@ impl District {
                 "Show your steps next time.",
             ])
         });
-        GradeResult {
-            id: format!("{}.{}", item.id, self.students[st as usize].id),
+        Some(GradeResult {
+            id: Self::result_id(&item.id, &self.students[st as usize].id),
             line_item: item.id.clone(),
             student: st as usize,
             status,
             score,
             date: item.due.min(self.today),
             comment,
-        }
+        })
+    }
+
+    /// A result's id: `{lineItem}.{student}`.
+    pub fn result_id(line_item: &str, student: &str) -> String {
+        format!("{line_item}.{student}")
     }
 }
 
@@ -706,8 +715,8 @@ mod tests {
         let item = &a.line_items(3)[2];
         let st = a.classes[3].students[0];
         assert_eq!(
-            a.result(item, st).score,
-            b.result(&b.line_items(3)[2], st).score
+            a.result(item, st).map(|r| r.score),
+            b.result(&b.line_items(3)[2], st).map(|r| r.score)
         );
     }
 

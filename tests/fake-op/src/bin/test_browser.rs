@@ -1,8 +1,12 @@
 //! A scripted stand-in for the system browser, for tests: `--browser-command` and
 //! `ROLLBOOK_BROWSER` point at it. It follows the provider's pages over plain HTTP,
-//! signs in and consents (oidc-provider's dev interactions, or the fake OP's instant
-//! redirect), and delivers the final redirect: a loopback URL is fetched, a custom-scheme
-//! URL is printed on stdout (or appended to `--scheme-out FILE`).
+//! signs in and consents (oidc-provider's dev interactions, the demo district's
+//! teacher picker and consent page, or the fake OP's instant redirect), and delivers
+//! the final redirect: a loopback URL is fetched, a custom-scheme URL is printed on
+//! stdout (or appended to `--scheme-out FILE`).
+//!
+//! On the demo district, `--login` picks the staff member by sourcedId or username;
+//! without it, the first one offered.
 //!
 //! Usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] URL
 
@@ -15,6 +19,7 @@ use url::Url;
 
 struct Options {
     login: String,
+    login_given: bool,
     deny: bool,
     scheme_out: Option<String>,
     url: String,
@@ -24,13 +29,17 @@ fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     let mut options = Options {
         login: "teacher-0042".into(),
+        login_given: false,
         deny: false,
         scheme_out: None,
         url: String::new(),
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--login" => options.login = args.next().ok_or("--login needs a value")?,
+            "--login" => {
+                options.login = args.next().ok_or("--login needs a value")?;
+                options.login_given = true;
+            }
             "--deny" => options.deny = true,
             "--scheme-out" => {
                 options.scheme_out = Some(args.next().ok_or("--scheme-out needs a value")?)
@@ -44,6 +53,14 @@ fn parse_args() -> Result<Options, String> {
         );
     }
     Ok(options)
+}
+
+/// The value of the first `name="{name}"` input on the page.
+fn first_value(page: &str, name: &str) -> Option<String> {
+    page.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
 }
 
 fn form_action(page: &str, current: &Url) -> Url {
@@ -99,6 +116,20 @@ async fn run(options: Options) -> Result<(), String> {
                 ("login", options.login.clone()),
                 ("password", "test".into()),
             ]);
+            url = form_action(&page, &url);
+        } else if page.contains("name=\"teacher\"") {
+            // The demo district's teacher picker.
+            let login = if options.login_given {
+                options.login.clone()
+            } else {
+                first_value(&page, "teacher").ok_or("the picker offers no one")?
+            };
+            form = Some(vec![("teacher", login)]);
+            url = form_action(&page, &url);
+        } else if page.contains("name=\"decision\"") {
+            // The demo district's consent page.
+            let decision = if options.deny { "deny" } else { "allow" };
+            form = Some(vec![("decision", decision.into())]);
             url = form_action(&page, &url);
         } else if page.contains("name=\"prompt\" value=\"consent\"") {
             if options.deny {

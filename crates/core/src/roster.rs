@@ -1,0 +1,470 @@
+//! The roster use cases the app and the CLI share: "my classes", "class roster" and
+//! "class gradebook", plus finding the signed-in teacher's OneRoster id.
+//!
+//! Only counts and timings are logged; never a name, an email or a score.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use rollbook_auth::Identity;
+use rollbook_oneroster::{
+    AcademicSession, Class, GradeResult, LineItem, RosterClient, RosterError, User,
+};
+
+use crate::classlink;
+use crate::{CoreError, Profile, ProviderSettings};
+
+/// The signed-in teacher as the roster server knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterIdentity {
+    pub sourced_id: String,
+    /// ClassLink's tenant; a `SourcedId` is unique only within it.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Where the id came from: `claim`, `classlink` or `email`.
+    pub source: String,
+}
+
+/// Finds the teacher's OneRoster `sourcedId`: a configured claim, then ClassLink's
+/// `/v2/my/info`, then `users?filter=email='…'`.
+pub(crate) async fn resolve_teacher(
+    settings: &ProviderSettings,
+    identity: &Identity,
+    http: &reqwest::Client,
+    roster: &RosterClient,
+    token: &str,
+) -> Result<RosterIdentity, CoreError> {
+    if let Some(claim) = &settings.teacher_id_claim {
+        if let Some(id) = identity.claims.get(claim).filter(|v| !v.trim().is_empty()) {
+            return Ok(RosterIdentity {
+                sourced_id: id.trim().to_owned(),
+                tenant_id: None,
+                source: "claim".into(),
+            });
+        }
+        tracing::debug!(
+            claim,
+            "the configured roster-id claim is absent; trying the next source"
+        );
+    }
+    let mut tenant_id = None;
+    if settings.profile == Profile::ClassLink {
+        let info = classlink::my_info(http, &settings.classlink_api_base()?, token).await?;
+        tenant_id = info.tenant_id;
+        if let Some(id) = info.sourced_id {
+            return Ok(RosterIdentity {
+                sourced_id: id,
+                tenant_id,
+                source: "classlink".into(),
+            });
+        }
+    }
+    let Some(email) = identity.email.as_deref().filter(|e| !e.is_empty()) else {
+        return Err(CoreError::TeacherNotFound(
+            "the sign-in gave no roster id and no email address to look you up by; ask IT to set the roster-id claim".into(),
+        ));
+    };
+    let users = roster.users_with_email(email).await?;
+    let staff_roles = ["teacher", "administrator", "aide", "proctor"];
+    let found = users
+        .iter()
+        .find(|u| staff_roles.iter().any(|r| u.has_role(r)))
+        .or(users.first());
+    match found {
+        Some(user) => Ok(RosterIdentity {
+            sourced_id: user.sourced_id.clone(),
+            tenant_id,
+            source: "email".into(),
+        }),
+        None => Err(CoreError::TeacherNotFound(format!(
+            "the roster server has no user with the email address {email}; ask IT to check your roster record"
+        ))),
+    }
+}
+
+/// Which classes `classes` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TermFilter {
+    /// Classes with a term that includes today (or no dated term at all).
+    #[default]
+    Current,
+    All,
+}
+
+/// A reference with the name or title filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedRef {
+    pub sourced_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TermRef {
+    pub sourced_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+}
+
+/// A class as "my classes" shows it: OneRoster's field names plus `studentCount`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassSummary {
+    pub sourced_id: String,
+    pub title: String,
+    pub class_code: Option<String>,
+    pub periods: Vec<String>,
+    pub school: Option<NamedRef>,
+    pub terms: Vec<TermRef>,
+    pub grades: Vec<String>,
+    pub subjects: Vec<String>,
+    pub location: Option<String>,
+    /// `None` when the count could not be read (the class is still listed).
+    pub student_count: Option<u64>,
+}
+
+/// A student on a class roster, as the SIS gives the names. `Debug` shows only the
+/// `sourcedId`, so a stray `{:?}` cannot put a name in a log or a crash report.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Student {
+    pub sourced_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub grades: Vec<String>,
+}
+
+impl std::fmt::Debug for Student {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Student")
+            .field("sourced_id", &self.sourced_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Student {
+    fn from_user(user: User) -> Self {
+        Self {
+            sourced_id: user.sourced_id,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            preferred_first_name: user.preferred_first_name,
+            middle_name: user.middle_name,
+            email: user.email,
+            username: user.username,
+            grades: user.grades,
+        }
+    }
+
+    /// "Family, Preferred-or-given".
+    pub fn sort_name(&self) -> String {
+        format!(
+            "{}, {}",
+            self.family_name,
+            self.preferred_first_name
+                .as_deref()
+                .unwrap_or(&self.given_name)
+        )
+    }
+}
+
+/// How to order a roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RosterSort {
+    /// Family name, then first name.
+    #[default]
+    Name,
+    FirstName,
+    Username,
+    Email,
+    Grade,
+}
+
+pub fn sort_students(students: &mut [Student], by: RosterSort, descending: bool) {
+    let key = |s: &Student| -> String {
+        match by {
+            RosterSort::Name => s.sort_name(),
+            RosterSort::FirstName => format!(
+                "{} {}",
+                s.preferred_first_name.as_deref().unwrap_or(&s.given_name),
+                s.family_name
+            ),
+            RosterSort::Username => s.username.clone().unwrap_or_default(),
+            RosterSort::Email => s.email.clone().unwrap_or_default(),
+            RosterSort::Grade => s.grades.first().cloned().unwrap_or_default(),
+        }
+        .to_lowercase()
+    };
+    students.sort_by_cached_key(|s| (key(s), s.sort_name().to_lowercase(), s.sourced_id.clone()));
+    if descending {
+        students.reverse();
+    }
+}
+
+/// A class's gradebook: line items and results, as OneRoster names them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gradebook {
+    pub line_items: Vec<LineItem>,
+    pub results: Vec<GradeResult>,
+}
+
+/// "My classes": the teacher's classes with school names, terms and student counts.
+pub(crate) async fn my_classes(
+    roster: &RosterClient,
+    teacher: &RosterIdentity,
+    filter: TermFilter,
+    today: &str,
+) -> Result<Vec<ClassSummary>, CoreError> {
+    let started = Instant::now();
+    let (classes, sessions) = tokio::join!(
+        roster.classes_for_teacher(&teacher.sourced_id),
+        roster.academic_sessions()
+    );
+    let classes = classes?;
+    // Terms make the list nicer but are not essential: a server that refuses them
+    // still shows its classes (all of them, undated).
+    let sessions: HashMap<String, AcademicSession> = match sessions {
+        Ok(list) => list
+            .into_iter()
+            .map(|s| (s.sourced_id.clone(), s))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(
+                code = e.code(),
+                "academic sessions unavailable; showing every class"
+            );
+            HashMap::new()
+        }
+    };
+    let classes: Vec<Class> = classes
+        .into_iter()
+        .filter(|c| c.status.as_deref() != Some("tobedeleted"))
+        .filter(|c| filter == TermFilter::All || is_current(c, &sessions, today))
+        .collect();
+    classes_with_details(roster, classes, &sessions, started).await
+}
+
+/// All classes of a school (the principal's view); for benchmarks and admin tools.
+pub(crate) async fn school_classes(
+    roster: &RosterClient,
+    school_id: &str,
+) -> Result<Vec<ClassSummary>, CoreError> {
+    let started = Instant::now();
+    let classes = roster.classes_for_school(school_id).await?;
+    classes_with_details(roster, classes, &HashMap::new(), started).await
+}
+
+async fn classes_with_details(
+    roster: &RosterClient,
+    classes: Vec<Class>,
+    sessions: &HashMap<String, AcademicSession>,
+    started: Instant,
+) -> Result<Vec<ClassSummary>, CoreError> {
+    let school_ids: BTreeSet<String> = classes
+        .iter()
+        .filter_map(|c| c.school.as_ref().map(|s| s.sourced_id.clone()))
+        .collect();
+    let schools: BTreeMap<String, String> = roster
+        .for_each(school_ids, async |id| {
+            let name = roster.school(&id).await.ok().map(|o| o.name);
+            (id, name)
+        })
+        .await
+        .into_iter()
+        .filter_map(|(id, name)| name.map(|n| (id, n)))
+        .collect();
+    let counts: Vec<Result<u64, RosterError>> = roster
+        .for_each(classes.iter().map(|c| c.sourced_id.clone()), async |id| {
+            roster.student_count(&id).await
+        })
+        .await;
+    let mut failed_counts = 0;
+    let mut summaries: Vec<ClassSummary> = classes
+        .into_iter()
+        .zip(counts)
+        .map(|(class, count)| {
+            let student_count = match count {
+                Ok(n) => Some(n),
+                Err(RosterError::Unauthorized { status }) => {
+                    // Not a per-class problem: the whole sign-in is refused.
+                    return Err(RosterError::Unauthorized { status });
+                }
+                Err(_) => {
+                    failed_counts += 1;
+                    None
+                }
+            };
+            Ok(summarize(class, student_count, &schools, sessions))
+        })
+        .collect::<Result<_, _>>()?;
+    summaries.sort_by(|a, b| {
+        let period = |c: &ClassSummary| {
+            c.periods
+                .first()
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(u32::MAX)
+        };
+        (period(a), a.title.to_lowercase()).cmp(&(period(b), b.title.to_lowercase()))
+    });
+    tracing::info!(
+        classes = summaries.len(),
+        failed_counts,
+        elapsed_ms = started.elapsed().as_millis(),
+        "classes read"
+    );
+    Ok(summaries)
+}
+
+fn is_current(class: &Class, sessions: &HashMap<String, AcademicSession>, today: &str) -> bool {
+    let known: Vec<&AcademicSession> = class
+        .terms
+        .iter()
+        .filter_map(|t| sessions.get(&t.sourced_id))
+        .collect();
+    // A class whose terms we cannot date is shown rather than hidden.
+    known.is_empty() || known.iter().any(|s| s.contains(today))
+}
+
+fn summarize(
+    class: Class,
+    student_count: Option<u64>,
+    schools: &BTreeMap<String, String>,
+    sessions: &HashMap<String, AcademicSession>,
+) -> ClassSummary {
+    ClassSummary {
+        school: class.school.map(|s| NamedRef {
+            name: schools.get(&s.sourced_id).cloned(),
+            kind: s.kind.unwrap_or_else(|| "org".into()),
+            sourced_id: s.sourced_id,
+        }),
+        terms: class
+            .terms
+            .into_iter()
+            .map(|t| {
+                let session = sessions.get(&t.sourced_id);
+                TermRef {
+                    title: session.map(|s| s.title.clone()),
+                    start_date: session.and_then(|s| s.start_date.clone()),
+                    end_date: session.and_then(|s| s.end_date.clone()),
+                    kind: t.kind.unwrap_or_else(|| "academicSession".into()),
+                    sourced_id: t.sourced_id,
+                }
+            })
+            .collect(),
+        sourced_id: class.sourced_id,
+        title: class.title,
+        class_code: class.class_code,
+        periods: class.periods,
+        grades: class.grades,
+        subjects: class.subjects,
+        location: class.location,
+        student_count,
+    }
+}
+
+pub(crate) async fn class_roster(
+    roster: &RosterClient,
+    class_id: &str,
+) -> Result<Vec<Student>, CoreError> {
+    let started = Instant::now();
+    let students: Vec<Student> = roster
+        .students_for_class(class_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.status.as_deref() != Some("tobedeleted"))
+        .map(Student::from_user)
+        .collect();
+    tracing::info!(
+        students = students.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "roster read"
+    );
+    Ok(students)
+}
+
+pub(crate) async fn class_gradebook(
+    roster: &RosterClient,
+    class_id: &str,
+) -> Result<Gradebook, CoreError> {
+    let started = Instant::now();
+    let (line_items, results) = tokio::join!(
+        roster.line_items_for_class(class_id),
+        roster.results_for_class(class_id)
+    );
+    let mut line_items = line_items?;
+    line_items.sort_by(|a, b| (&a.due_date, &a.title).cmp(&(&b.due_date, &b.title)));
+    let results = results?;
+    tracing::info!(
+        line_items = line_items.len(),
+        results = results.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "gradebook read"
+    );
+    Ok(Gradebook {
+        line_items,
+        results,
+    })
+}
+
+/// Today as `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    let date = time::OffsetDateTime::now_utc().date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn student(given: &str, family: &str, preferred: Option<&str>, username: &str) -> Student {
+        Student {
+            sourced_id: username.into(),
+            given_name: given.into(),
+            family_name: family.into(),
+            preferred_first_name: preferred.map(str::to_owned),
+            middle_name: None,
+            email: Some(format!("{username}@x.example")),
+            username: Some(username.into()),
+            grades: vec!["09".into()],
+        }
+    }
+
+    #[test]
+    fn sorts_by_family_name_then_the_name_a_student_goes_by() {
+        let mut list = vec![
+            student("Zoë", "Nguyen", None, "zn"),
+            student("Alexander", "nguyen", Some("Alex"), "an"),
+            student("Omar", "Abara", None, "oa"),
+        ];
+        sort_students(&mut list, RosterSort::Name, false);
+        let order: Vec<&str> = list.iter().map(|s| s.sourced_id.as_str()).collect();
+        assert_eq!(order, ["oa", "an", "zn"]);
+        sort_students(&mut list, RosterSort::Username, true);
+        let order: Vec<&str> = list.iter().map(|s| s.sourced_id.as_str()).collect();
+        assert_eq!(order, ["zn", "oa", "an"]);
+    }
+}
