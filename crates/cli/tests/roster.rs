@@ -1,0 +1,422 @@
+//! `rollbook classes`, `roster` and `gradebook` end to end against the demo district
+//! (in this test process), with the real keychain. Run through `scripts/test.sh`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size, TokenPolicy};
+use support::{Home, Run, test_browser_bin};
+
+async fn district(knobs: Knobs) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        seed: 5,
+        size: Size::School,
+        today: None,
+        port: 0,
+        knobs,
+    })
+    .await
+    .unwrap()
+}
+
+/// `rollbook login` as `teacher` with the scripted browser, plus `extra` flags.
+async fn login(home: &Home, teacher: &str, extra: &[&str]) -> Run {
+    let browser = format!("{} --login {teacher}", test_browser_bin().display());
+    let mut args = vec![
+        "login",
+        "--json",
+        "--timeout",
+        "20",
+        "--browser-command",
+        &browser,
+    ];
+    args.extend(extra);
+    let run = home.run(&args).await;
+    assert_eq!(run.code, 0, "login failed: {}", run.stderr);
+    run
+}
+
+async fn login_demo(home: &Home, sandbox: &Sandbox, teacher: &str) {
+    login(home, teacher, &["--demo", "--demo-url", sandbox.issuer()]).await;
+}
+
+fn expected_classes(sandbox: &Sandbox, teacher: usize) -> Vec<String> {
+    let district = sandbox.district();
+    let today = rollbook_core::today();
+    let mut ids: Vec<String> = district.classes_of_staff[teacher]
+        .iter()
+        .map(|c| &district.classes[*c])
+        .filter(|c| {
+            c.terms.iter().any(|t| {
+                let term = &district.terms[*t];
+                rollbook_sandbox::district::ymd(term.start) <= today
+                    && today <= rollbook_sandbox::district::ymd(term.end)
+            })
+        })
+        .map(|c| c.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_sign_in_then_classes_roster_and_gradebook() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let teacher = 6;
+    let teacher_id = sandbox.district().staff[teacher].id.clone();
+    login_demo(&home, &sandbox, &teacher_id).await;
+
+    // Classes: this term's, with OneRoster names and studentCount.
+    let run = home.run(&["classes", "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let classes = run.json();
+    let mut ids: Vec<String> = classes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sourcedId"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, expected_classes(&sandbox, teacher));
+    let first = &classes[0];
+    for field in [
+        "sourcedId",
+        "title",
+        "classCode",
+        "periods",
+        "school",
+        "terms",
+        "studentCount",
+    ] {
+        assert!(first.get(field).is_some(), "{field} missing in {first}");
+    }
+    assert!(
+        first["school"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("High School")
+    );
+    assert!(first["terms"][0]["title"].is_string());
+    let class_id = first["sourcedId"].as_str().unwrap().to_owned();
+    let district = sandbox.district();
+    let class = district.classes.iter().find(|c| c.id == class_id).unwrap();
+    assert_eq!(first["studentCount"], class.students.len());
+    let all = home.run(&["classes", "--all-terms", "--json"]).await.json();
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        district.classes_of_staff[teacher].len()
+    );
+
+    // ClassLink's my/info found the teacher once; later commands reuse it.
+    assert_eq!(sandbox.stats()["my_info"], 1);
+
+    // The roster: JSON with the agreed fields, sorted by family name.
+    let run = home.run(&["roster", &class_id, "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let students = run.json();
+    let students = students.as_array().unwrap();
+    assert_eq!(students.len(), class.students.len());
+    for s in students {
+        for field in [
+            "sourcedId",
+            "givenName",
+            "familyName",
+            "email",
+            "username",
+            "grades",
+        ] {
+            assert!(s.get(field).is_some(), "{field} missing");
+        }
+        assert!(s.get("password").is_none() && s.get("phone").is_none());
+    }
+    let families: Vec<String> = students
+        .iter()
+        .map(|s| s["familyName"].as_str().unwrap().to_lowercase())
+        .collect();
+    let mut sorted = families.clone();
+    sorted.sort();
+    assert_eq!(families, sorted);
+    let with_preferred = class
+        .students
+        .iter()
+        .map(|st| &district.students[*st as usize])
+        .find(|p| p.preferred.is_some());
+    if let Some(p) = with_preferred {
+        let s = students
+            .iter()
+            .find(|s| s["sourcedId"] == p.id.as_str())
+            .unwrap();
+        assert_eq!(s["preferredFirstName"], p.preferred.as_deref().unwrap());
+    }
+
+    // CSV: a header and one line per student; text: names as the SIS gives them.
+    let csv = home
+        .run(&["roster", &class_id, "--csv", "--sort", "username"])
+        .await;
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "sourcedId,givenName,familyName,preferredFirstName,email,username,grades"
+    );
+    assert_eq!(lines.len(), class.students.len() + 1);
+    let text = home.run(&["roster", &class_id]).await;
+    let someone = &district.students[class.students[0] as usize];
+    assert!(text.stdout.contains(&someone.family), "{}", text.stdout);
+
+    // The gradebook: line items and results.
+    let run = home.run(&["gradebook", &class_id, "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let book = run.json();
+    let items = book["lineItems"].as_array().unwrap();
+    let results = book["results"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        district
+            .line_items(
+                district
+                    .classes
+                    .iter()
+                    .position(|c| c.id == class_id)
+                    .unwrap()
+            )
+            .len()
+    );
+    assert!(!results.is_empty());
+    assert!(
+        results
+            .iter()
+            .all(|r| r["scoreStatus"].is_string() && r["student"]["sourcedId"].is_string())
+    );
+    let text = home.run(&["gradebook", &class_id]).await;
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("#1") && text.stdout.contains(&someone.family));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roster_failures_exit_6_with_the_servers_description() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let teacher = sandbox.district().staff[0].id.clone();
+    login_demo(&home, &sandbox, &teacher).await;
+
+    // Another teacher's class.
+    let district = sandbox.district();
+    let other = &district.classes[district.classes_of_staff[1][0]].id;
+    let run = home.run(&["roster", other]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (6, Some("roster_forbidden")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("only see your own classes"),
+        "{}",
+        run.stderr
+    );
+    let run = home.run(&["gradebook", "cls-99999"]).await;
+    assert_eq!((run.code, run.error_code()), (6, Some("roster_not_found")));
+
+    // The server failing, after the client's retries.
+    sandbox.update_knobs(|k| k.faults.server_error_rate = 1.0);
+    let run = home.run(&["classes"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (6, Some("roster_server_error")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("temporarily unavailable"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        sandbox.stats()["server_error"] >= 4,
+        "retried before giving up"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_without_roster_access_is_told_so() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let teacher = sandbox.district().staff[0].id.clone();
+    login(
+        &home,
+        &teacher,
+        &[
+            "--demo",
+            "--demo-url",
+            sandbox.issuer(),
+            "--scope",
+            "openid profile email",
+        ],
+    )
+    .await;
+    let run = home.run(&["classes"]).await;
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not granted access to roster data"),
+        "{}",
+        run.stderr
+    );
+
+    // A plain OpenID sign-in with no roster URL: a configuration problem, exit 2.
+    let home = Home::new();
+    login(
+        &home,
+        &teacher,
+        &[
+            "--issuer",
+            sandbox.issuer(),
+            "--client-id",
+            "rollbook-desktop",
+        ],
+    )
+    .await;
+    let run = home.run(&["classes"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("roster_not_configured")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_teacher_id_comes_from_a_claim_then_classlink_then_email() {
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            sourced_id_claim: Some("oneroster_id".into()),
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
+    let sandbox = district(knobs).await;
+    let roster_url = sandbox.oneroster_url();
+    let teacher = sandbox.district().staff[2].clone();
+    let expected = expected_classes(&sandbox, 2);
+    let class_ids = |run: &Run| {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut ids: Vec<String> = run
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["sourcedId"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let generic = [
+        "--issuer",
+        sandbox.issuer(),
+        "--client-id",
+        "rollbook-desktop",
+        "--oneroster-url",
+        roster_url.as_str(),
+        "--scope",
+        "openid profile email oneroster",
+    ];
+
+    // 1. A configured claim: neither my/info nor a user search is needed.
+    let home = Home::new();
+    let mut args = generic.to_vec();
+    args.extend(["--teacher-id-claim", "oneroster_id"]);
+    login(&home, &teacher.id, &args).await;
+    assert_eq!(class_ids(&home.run(&["classes", "--json"]).await), expected);
+    let stats = sandbox.stats();
+    assert_eq!(stats.get("my_info"), None);
+
+    // 2. The ClassLink profile: /v2/my/info.
+    let home = Home::new();
+    let mut args = generic.to_vec();
+    args.extend([
+        "--profile",
+        "classlink",
+        "--classlink-api-url",
+        sandbox.issuer(),
+    ]);
+    login(&home, &teacher.id, &args).await;
+    assert_eq!(class_ids(&home.run(&["classes", "--json"]).await), expected);
+    assert_eq!(sandbox.stats()["my_info"], 1);
+
+    // 3. Any other provider: users?filter=email='…'.
+    let home = Home::new();
+    login(&home, &teacher.id, &generic).await;
+    let before = sandbox.stats()["roster"];
+    assert_eq!(class_ids(&home.run(&["classes", "--json"]).await), expected);
+    assert_eq!(
+        sandbox.stats()["my_info"],
+        1,
+        "no my/info for a plain OpenID provider"
+    );
+    assert!(sandbox.stats()["roster"] > before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classlink_style_sessions_without_refresh_tokens_still_read_rosters_across_processes() {
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            refresh_tokens: false,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
+    let sandbox = district(knobs).await;
+    let home = Home::new();
+    let teacher = sandbox.district().staff[1].id.clone();
+    login_demo(&home, &sandbox, &teacher).await;
+    for _ in 0..2 {
+        let run = home.run(&["classes", "--json"]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_eq!(
+        sandbox.stats()["token"],
+        1,
+        "one code exchange, no refreshes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_student_record_reaches_logs_or_files() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let teacher = 3;
+    let teacher_id = sandbox.district().staff[teacher].id.clone();
+    login_demo(&home, &sandbox, &teacher_id).await;
+    let classes = home.run(&["classes", "--json"]).await.json();
+    let class_id = classes[0]["sourcedId"].as_str().unwrap().to_owned();
+    // Everything at trace level (Home sets ROLLBOOK_LOG=trace); stdout is the output
+    // the teacher asked for, so only stderr and files are checked.
+    let mut stderr = String::new();
+    for args in [
+        vec!["roster", class_id.as_str()],
+        vec!["gradebook", class_id.as_str(), "--json"],
+        vec!["roster", class_id.as_str(), "--csv"],
+    ] {
+        let run = home.run(&args).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        stderr.push_str(&run.stderr);
+    }
+    let files = home.all_file_contents();
+    let district = sandbox.district();
+    let class = district.classes.iter().find(|c| c.id == class_id).unwrap();
+    for st in &class.students {
+        let student = &district.students[*st as usize];
+        for secret in [&student.email, &student.username, &student.id] {
+            assert!(
+                !stderr.contains(secret.as_str()),
+                "{secret} in the log:\n{stderr}"
+            );
+            assert!(!files.contains(secret.as_str()), "{secret} in a file");
+        }
+    }
+    assert!(
+        stderr.contains("roster read"),
+        "the log does say what happened (counts only)"
+    );
+}
