@@ -26,7 +26,7 @@ pub fn account() -> Result<Account, CoreError> {
 
 pub async fn run(command: Command) -> Result<(), CoreError> {
     match command {
-        Command::Login(args) => login(args).await,
+        Command::Login(args) => login(*args).await,
         Command::Whoami { refresh, json } => whoami(refresh, json).await,
         Command::Logout { json } => logout(json).await,
         Command::Doctor { issuer, json } => doctor(issuer.as_deref(), json).await,

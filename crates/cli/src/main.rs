@@ -85,7 +85,7 @@ impl From<SortArg> for RosterSort {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Sign in through the system browser.
-    Login(LoginArgs),
+    Login(Box<LoginArgs>),
     /// Show who is signed in, renewing the access token when it has expired.
     Whoami {
         /// Refresh the tokens now, even if they are still valid.

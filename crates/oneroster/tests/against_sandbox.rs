@@ -1,6 +1,8 @@
 //! The OneRoster client against the real demo district over HTTP, with every quirk and
 //! fault knob the sandbox has.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

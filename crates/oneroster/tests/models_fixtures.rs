@@ -1,6 +1,8 @@
 //! The models against payloads shaped like real OneRoster 1.1/1.2 servers send them
 //! (see ../shared/DESIGN.md, "ClassLink as it really is" and "OneRoster").
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rollbook_oneroster::{
     AcademicSession, Class, GradeResult, LineItem, Resource, ScoreStatus, User,
 };

@@ -1,6 +1,8 @@
 //! Property tests: paging returns every record exactly once and in order, for any
 //! collection size, page size, server page cap, and pattern of short pages.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

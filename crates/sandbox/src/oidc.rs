@@ -302,10 +302,10 @@ async fn login(
         );
         return (StatusCode::BAD_REQUEST, Html(page)).into_response();
     };
-    if let Ok(mut interactions) = state.interactions.lock() {
-        if let Some(i) = interactions.get_mut(&id) {
-            i.staff = Some(staff);
-        }
+    if let Ok(mut interactions) = state.interactions.lock()
+        && let Some(i) = interactions.get_mut(&id)
+    {
+        i.staff = Some(staff);
     }
     Redirect::to(&format!("/oauth2/v2/auth/interaction/{id}/consent")).into_response()
 }
@@ -498,10 +498,10 @@ fn exchange_code(state: &State, form: &HashMap<String, String>) -> Response {
         grant.nonce.as_deref(),
         None,
     );
-    if let (Ok(mut codes), Some(issued)) = (state.codes.lock(), response.1) {
-        if let Some(g) = codes.get_mut(&key) {
-            g.issued = Some(issued);
-        }
+    if let (Ok(mut codes), Some(issued)) = (state.codes.lock(), response.1)
+        && let Some(g) = codes.get_mut(&key)
+    {
+        g.issued = Some(issued);
     }
     response.0
 }
@@ -737,13 +737,12 @@ async fn revoke(
     }
     if let Some(token) = form.get("token") {
         let revoked_access = state.revoke_access_token(token);
-        if !revoked_access {
-            if let Ok(mut rts) = state.refresh.lock() {
-                if let Some(family) = rts.get(&digest(token)).map(|g| g.family) {
-                    rts.retain(|_, g| g.family != family);
-                    state.stats.hit("revoked_refresh_token");
-                }
-            }
+        if !revoked_access
+            && let Ok(mut rts) = state.refresh.lock()
+            && let Some(family) = rts.get(&digest(token)).map(|g| g.family)
+        {
+            rts.retain(|_, g| g.family != family);
+            state.stats.hit("revoked_refresh_token");
         }
     }
     // RFC 7009 §2.2: 200 whether or not the token was known.

@@ -125,7 +125,7 @@ impl Render<'_> {
 
     fn class(&self, c: usize) -> Value {
         let class = &self.district.classes[c];
-        let blank = self.quirks.empty_class_codes && c % 3 == 0;
+        let blank = self.quirks.empty_class_codes && c.is_multiple_of(3);
         let terms: Vec<Value> = class
             .terms
             .iter()
@@ -671,15 +671,13 @@ fn collection(
     body.insert(envelope.to_owned(), Value::Array(page));
     let mut response = Json(Value::Object(body)).into_response();
     let headers = response.headers_mut();
-    if !no_total {
-        if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
-            headers.insert("x-total-count", v);
-        }
+    if !no_total && let Ok(v) = HeaderValue::from_str(&total.to_string()) {
+        headers.insert("x-total-count", v);
     }
-    if let Some(link) = link_header(&state.issuer, uri, query, total) {
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            headers.insert(header::LINK, v);
-        }
+    if let Some(link) = link_header(&state.issuer, uri, query, total)
+        && let Ok(v) = HeaderValue::from_str(&link)
+    {
+        headers.insert(header::LINK, v);
     }
     response
 }

@@ -2,6 +2,8 @@
 //! engine would never send: PKCE required, exact redirect URIs, single-use short-lived
 //! codes, refresh rotation with reuse detection, key rotation, ClassLink's my/info.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use rollbook_auth::{NonceRule, RedirectUri};

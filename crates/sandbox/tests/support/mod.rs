@@ -1,6 +1,7 @@
 //! Driving the demo district's pages the way a browser would, for tests.
 
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::panic)]
 
 use std::sync::Arc;
 
