@@ -1,23 +1,55 @@
 #!/usr/bin/env bash
-# The main job from a fresh machine. With arguments, runs `rollbook ARGS…`.
-# Without, signs in against a local OpenID provider (the certified oidc-provider from
-# tests/op, which accepts any user name) in your system browser, then shows who you are:
-# the whole sign-in path, with no ClassLink account. The embedded demo district replaces
-# this local provider when it lands (issue 3).
+# The main job from a fresh machine: the demo district end to end, with no ClassLink
+# account. Starts the demo district (a ClassLink-shaped sign-in and a OneRoster server
+# with generated people) on 127.0.0.1:47600, signs you in through your system browser
+# (pick a teacher, allow), then shows your classes, the first class's roster and its
+# gradebook, and signs out.
+#
+# With arguments, runs `rollbook ARGS…` instead (the demo district is started for it
+# when the arguments mention --demo and it is not already running).
+#
+# Without a desktop browser, set ROLLBOOK_BROWSER to a command that opens URLs; for a
+# hands-off run: ROLLBOOK_BROWSER=target/debug/rollbook-test-browser scripts/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build -q -p rollbook-cli --locked
+cargo build -q --locked -p rollbook-cli -p rollbook-sandbox -p rollbook-fake-op
 rollbook=target/debug/rollbook
-if [ $# -gt 0 ]; then exec "$rollbook" "$@"; fi
+demo_url=${ROLLBOOK_DEMO_URL:-http://127.0.0.1:47600}
+export ROLLBOOK_DEMO_URL=$demo_url
 
-out=$(mktemp)
-node tests/op/op.mjs --port 0 > "$out" 2>/dev/null &
-op_pid=$!
-trap 'kill $op_pid 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 50); do grep -q '^{' "$out" && break; sleep 0.2; done
-issuer=$(grep '^{' "$out" | sed -E 's/.*"issuer":"([^"]+)".*/\1/')
-echo "Local provider at $issuer: sign in with any name and any password."
-"$rollbook" login --issuer "$issuer" --client-id rollbook-desktop
-"$rollbook" whoami
+sandbox_pid=""
+start_sandbox() {
+  if curl -fsS "$demo_url/.well-known/openid-configuration" >/dev/null 2>&1; then return; fi
+  target/debug/rollbook-sandbox --port "${demo_url##*:}" --size school >/dev/null &
+  sandbox_pid=$!
+  trap '[ -n "$sandbox_pid" ] && kill $sandbox_pid 2>/dev/null' EXIT
+  for _ in $(seq 50); do
+    curl -fsS "$demo_url/.well-known/openid-configuration" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  echo "run: the demo district did not start at $demo_url" >&2
+  exit 1
+}
+
+if [ $# -gt 0 ]; then
+  case " $* " in *" --demo "*) start_sandbox ;; esac
+  "$rollbook" "$@"
+  exit $?
+fi
+
+start_sandbox
+echo "Demo district at $demo_url: NOT a real school; every person is made up."
+"$rollbook" login --demo
+echo
+echo "== Your classes this term"
+"$rollbook" classes
+class=$("$rollbook" classes --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].sourcedId))')
+echo
+echo "== Roster of $class"
+"$rollbook" roster "$class"
+echo
+echo "== Gradebook of $class"
+"$rollbook" gradebook "$class"
+echo
 "$rollbook" logout

@@ -33,8 +33,12 @@ pub fn print_line(line: &str) {
     }
 }
 
-pub fn print_json(value: &serde_json::Value) {
-    print_line(&value.to_string());
+/// One line of JSON, fields in their declared order.
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
+    match serde_json::to_string(value) {
+        Ok(text) => print_line(&text),
+        Err(e) => note(&format!("error: output_failed: {e}")),
+    }
 }
 
 pub fn exit_code(error: &CoreError) -> u8 {

@@ -18,7 +18,7 @@ pub async fn classes(account: &Account, all_terms: bool, json: bool) -> Result<(
     };
     let classes = account.classes(filter).await?;
     if json {
-        print_json(&serde_json::to_value(&classes).unwrap_or_default());
+        print_json(&classes);
         return Ok(());
     }
     if classes.is_empty() {
@@ -74,7 +74,7 @@ pub async fn roster(
     let mut students = account.roster(class).await?;
     sort_students(&mut students, sort, descending);
     if json {
-        print_json(&serde_json::to_value(&students).unwrap_or_default());
+        print_json(&students);
     } else if csv {
         print_line(&csv_line(&[
             "sourcedId",
@@ -119,7 +119,7 @@ pub async fn roster(
 pub async fn gradebook(account: &Account, class: &str, json: bool) -> Result<(), CoreError> {
     let gradebook = account.gradebook(class).await?;
     if json {
-        print_json(&serde_json::to_value(&gradebook).unwrap_or_default());
+        print_json(&gradebook);
         return Ok(());
     }
     if gradebook.line_items.is_empty() {
