@@ -22,8 +22,8 @@ pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass};
 pub use paths::AppPaths;
 pub use roster::{
-    ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter, TermRef,
-    sort_students, today,
+    ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
+    TermRef, sort_students, sync_school, sync_teacher, today,
 };
 pub use settings::{CLASSLINK_API_URL, Profile, ProviderSettings, RedirectMode};
 

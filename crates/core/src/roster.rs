@@ -425,6 +425,92 @@ pub(crate) async fn class_gradebook(
     })
 }
 
+/// One class with everything the app shows for it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassData {
+    pub class: ClassSummary,
+    pub students: Vec<Student>,
+    pub gradebook: Gradebook,
+}
+
+/// The teacher's whole view (classes, rosters, gradebooks) in one go: every
+/// independent request is started at once and the client's concurrency bound paces
+/// them, so the wall time approaches `round trips ÷ concurrency × latency`.
+pub async fn sync_teacher(
+    roster: &RosterClient,
+    teacher_id: &str,
+    filter: TermFilter,
+    today: &str,
+) -> Result<Vec<ClassData>, CoreError> {
+    let (classes, sessions) = tokio::join!(
+        roster.classes_for_teacher(teacher_id),
+        roster.academic_sessions()
+    );
+    let sessions: HashMap<String, AcademicSession> = sessions
+        .map(|list| {
+            list.into_iter()
+                .map(|s| (s.sourced_id.clone(), s))
+                .collect()
+        })
+        .unwrap_or_default();
+    let classes: Vec<Class> = classes?
+        .into_iter()
+        .filter(|c| filter == TermFilter::All || is_current(c, &sessions, today))
+        .collect();
+    sync_details(roster, classes, &sessions).await
+}
+
+/// A principal's view of a whole school, read the same way.
+pub async fn sync_school(
+    roster: &RosterClient,
+    school_id: &str,
+) -> Result<Vec<ClassData>, CoreError> {
+    let classes = roster.classes_for_school(school_id).await?;
+    sync_details(roster, classes, &HashMap::new()).await
+}
+
+async fn sync_details(
+    roster: &RosterClient,
+    classes: Vec<Class>,
+    sessions: &HashMap<String, AcademicSession>,
+) -> Result<Vec<ClassData>, CoreError> {
+    let started = Instant::now();
+    let school_ids: BTreeSet<String> = classes
+        .iter()
+        .filter_map(|c| c.school.as_ref().map(|s| s.sourced_id.clone()))
+        .collect();
+    let schools = futures_util::future::join_all(school_ids.into_iter().map(async |id| {
+        let name = roster.school(&id).await.ok().map(|o| o.name);
+        (id, name)
+    }));
+    let per_class = futures_util::future::join_all(classes.iter().map(async |class| {
+        let id = class.sourced_id.as_str();
+        tokio::join!(class_roster(roster, id), class_gradebook(roster, id))
+    }));
+    let (schools, per_class) = tokio::join!(schools, per_class);
+    let schools: BTreeMap<String, String> = schools
+        .into_iter()
+        .filter_map(|(id, name)| name.map(|n| (id, n)))
+        .collect();
+    let mut out = Vec::with_capacity(classes.len());
+    for (class, (students, gradebook)) in classes.into_iter().zip(per_class) {
+        let students = students?;
+        let count = u64::try_from(students.len()).ok();
+        out.push(ClassData {
+            class: summarize(class, count, &schools, sessions),
+            students,
+            gradebook: gradebook?,
+        });
+    }
+    tracing::info!(
+        classes = out.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "class data synced"
+    );
+    Ok(out)
+}
+
 /// Today as `YYYY-MM-DD` (UTC).
 pub fn today() -> String {
     let date = time::OffsetDateTime::now_utc().date();

@@ -2,12 +2,14 @@
 //! endpoints Rollbook uses.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{StreamExt, stream};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::envelope::{parse_list, parse_single};
@@ -37,9 +39,11 @@ impl fmt::Debug for Bearer {
 
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
-    /// `limit` asked for on each page (the spec's default is 100).
+    /// `limit` asked for on each page. The spec's default is 100; most servers allow
+    /// more, and the pager adapts when a server caps it lower.
     pub page_size: u64,
-    /// Requests in flight at once, for pages and for independent calls.
+    /// HTTP requests in flight at once through this client (and its clones), however
+    /// many calls are running.
     pub concurrency: usize,
     /// One attempt's deadline, including reading the body.
     pub request_timeout: Duration,
@@ -51,7 +55,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            page_size: 100,
+            page_size: 500,
             concurrency: 6,
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
@@ -111,6 +115,8 @@ pub struct RosterClient {
     base: Url,
     bearer: Bearer,
     settings: ClientSettings,
+    /// Bounds the requests in flight to `settings.concurrency`.
+    in_flight: Arc<Semaphore>,
 }
 
 struct Response {
@@ -127,15 +133,18 @@ impl RosterClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        let settings = ClientSettings::default();
         Self {
             http,
             base,
             bearer,
-            settings: ClientSettings::default(),
+            in_flight: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings,
         }
     }
 
     pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.in_flight = Arc::new(Semaphore::new(settings.concurrency.max(1)));
         self.settings = settings;
         self
     }
@@ -227,6 +236,12 @@ impl RosterClient {
         url: &Url,
         body: Option<&[u8]>,
     ) -> Result<Response, RosterError> {
+        // Held for the request and its body; waits for backoff happen without it.
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| RosterError::Unreachable("the client was shut down".into()))?;
         let mut request = self
             .http
             .request(method.clone(), url.clone())
@@ -354,7 +369,8 @@ impl RosterClient {
         Ok(())
     }
 
-    /// Runs independent calls with the client's concurrency bound, keeping their order.
+    /// Runs independent calls, keeping their order. The client's semaphore bounds the
+    /// requests in flight; this only bounds how many calls are started at once.
     pub async fn for_each<I, F, Fut, R>(&self, inputs: I, call: F) -> Vec<R>
     where
         I: IntoIterator,
@@ -363,7 +379,7 @@ impl RosterClient {
     {
         stream::iter(inputs)
             .map(call)
-            .buffered(self.settings.concurrency.max(1))
+            .buffered(self.settings.concurrency.max(1) * 4)
             .collect()
             .await
     }

@@ -174,7 +174,7 @@ pub struct GradeResult {
     pub comment: Option<&'static str>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct District {
     pub seed: u64,
     pub size: Size,
