@@ -420,3 +420,137 @@ async fn no_student_record_reaches_logs_or_files() {
         "the log does say what happened (counts only)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn short_lived_access_tokens_renew_silently_or_end_the_session() {
+    // With refresh tokens: every command finds the access token expired and renews it.
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            access_token_seconds: 1,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
+    let sandbox = district(knobs).await;
+    let home = Home::new();
+    let teacher = sandbox.district().staff[0].id.clone();
+    login_demo(&home, &sandbox, &teacher).await;
+    let before = sandbox.stats()["token"];
+    for _ in 0..2 {
+        let run = home.run(&["classes", "--json"]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_eq!(
+        sandbox.stats()["token"],
+        before + 2,
+        "one silent refresh per command"
+    );
+
+    // Without (ClassLink's way): once the access token has expired, sign in again.
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            access_token_seconds: 1,
+            refresh_tokens: false,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
+    let sandbox = district(knobs).await;
+    let home = Home::new();
+    login_demo(&home, &sandbox, &teacher).await;
+    let run = home.run(&["classes"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (3, Some("sign_in_again")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roster_urls_must_be_https_off_loopback_and_are_checked_before_the_browser_opens() {
+    let home = Home::new();
+    let run = home
+        .run(&[
+            "login",
+            "--issuer",
+            "https://launchpad.classlink.com",
+            "--client-id",
+            "x",
+            "--oneroster-url",
+            "http://roster.example.org/ims/oneroster/v1p1",
+            "--browser-command",
+            "false",
+        ])
+        .await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("insecure_url")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("Opening your browser"),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .run(&[
+            "login",
+            "--issuer",
+            "https://launchpad.classlink.com",
+            "--client-id",
+            "x",
+            "--profile",
+            "classlink",
+            "--classlink-api-url",
+            "http://nodeapi.example.org",
+            "--browser-command",
+            "false",
+        ])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = home
+        .run(&["login", "--demo", "--issuer", "https://x.example"])
+        .await;
+    assert_eq!(run.code, 2, "--demo sets the issuer itself: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_checks_the_roster_server() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let teacher = sandbox.district().staff[0].id.clone();
+    login_demo(&home, &sandbox, &teacher).await;
+    let run = home.run(&["doctor", "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let report = run.json();
+    let roster = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "roster")
+        .unwrap()
+        .clone();
+    assert_eq!(roster["status"], "ok");
+    assert!(
+        roster["detail"].as_str().unwrap().contains(&teacher),
+        "{roster}"
+    );
+
+    sandbox.update_knobs(|k| k.faults.server_error_rate = 1.0);
+    let run = home.run(&["doctor", "--json"]).await;
+    assert_eq!(run.code, 2, "doctor fails when a check fails");
+    let report = run.json();
+    let roster = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "roster")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (roster["status"].as_str(), roster["code"].as_str()),
+        (Some("fail"), Some("roster_server_error"))
+    );
+}

@@ -256,7 +256,7 @@ impl Account {
 
     /// A roster client with a valid access token, and the teacher's OneRoster id
     /// (found once per session, then kept in the session record).
-    async fn roster_context(&self) -> Result<(RosterClient, RosterIdentity), CoreError> {
+    pub(crate) async fn roster_context(&self) -> Result<(RosterClient, RosterIdentity), CoreError> {
         let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
         let base = record
             .settings

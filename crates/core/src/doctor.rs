@@ -123,6 +123,38 @@ impl Account {
             Ok(()) => Check::ok("keychain", "the system keychain stores and returns secrets"),
             Err(e) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
         });
+        if issuer.is_none()
+            && let Some(record) = &record
+        {
+            checks.push(self.roster_check(record).await);
+        }
         checks
+    }
+
+    /// Whether the signed-in teacher can read rosters: configured, found, answering.
+    async fn roster_check(&self, record: &SessionRecord) -> Check {
+        if record.settings.oneroster_url.is_none() {
+            return Check::problem(
+                "roster",
+                CheckStatus::Warn,
+                "roster_not_configured",
+                "no OneRoster server is set up for this sign-in; classes and rosters are unavailable",
+            );
+        }
+        let checked = async {
+            let (client, teacher) = self.roster_context().await?;
+            client.academic_sessions().await?;
+            Ok::<_, crate::CoreError>(teacher)
+        };
+        match checked.await {
+            Ok(teacher) => Check::ok(
+                "roster",
+                format!(
+                    "the roster server answers; you are {} there (found by {})",
+                    teacher.sourced_id, teacher.source
+                ),
+            ),
+            Err(e) => Check::problem("roster", CheckStatus::Fail, e.code(), e.to_string()),
+        }
     }
 }

@@ -513,13 +513,8 @@ async fn sync_details(
 
 /// Today as `YYYY-MM-DD` (UTC).
 pub fn today() -> String {
-    let date = time::OffsetDateTime::now_utc().date();
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    // `time` displays dates as `YYYY-MM-DD`.
+    time::OffsetDateTime::now_utc().date().to_string()
 }
 
 #[cfg(test)]

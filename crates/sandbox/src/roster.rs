@@ -319,6 +319,27 @@ fn with_writes(state: &State, records: Vec<Value>) -> Vec<Value> {
         .collect()
 }
 
+/// Who is asking, and how records are rendered for them under the current quirks.
+fn view<'a>(state: &'a State, grant: &Grant, knobs: &crate::Knobs) -> (Viewer<'a>, Render<'a>) {
+    let district = &*state.district;
+    let person = &district.staff[grant.staff];
+    let viewer = Viewer {
+        district,
+        staff: grant.staff,
+        school: (person.role == Role::Administrator).then_some(person.school),
+    };
+    let render = Render {
+        district,
+        quirks: knobs.quirks.clone(),
+        href_base: knobs
+            .quirks
+            .foreign_href_base
+            .clone()
+            .unwrap_or_else(|| state.issuer.clone()),
+    };
+    (viewer, render)
+}
+
 fn authorize(state: &State, headers: &HeaderMap) -> Result<Grant, Response> {
     let grant = headers
         .get(header::AUTHORIZATION)
@@ -360,21 +381,7 @@ async fn read(
     };
     let knobs = state.knobs();
     let district = &*state.district;
-    let viewer = Viewer {
-        district,
-        staff: grant.staff,
-        school: (district.staff[grant.staff].role == Role::Administrator)
-            .then_some(district.staff[grant.staff].school),
-    };
-    let render = Render {
-        district,
-        quirks: knobs.quirks.clone(),
-        href_base: knobs
-            .quirks
-            .foreign_href_base
-            .clone()
-            .unwrap_or_else(|| state.issuer.clone()),
-    };
+    let (viewer, render) = view(&state, &grant, &knobs);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let query = match CollectionQuery::from_params(&params, knobs.faults.max_page_size) {
         Ok(q) => q,
@@ -721,23 +728,8 @@ async fn write(
         Ok(g) => g,
         Err(response) => return response,
     };
-    let district = &*state.district;
-    let viewer = Viewer {
-        district,
-        staff: grant.staff,
-        school: (district.staff[grant.staff].role == Role::Administrator)
-            .then_some(district.staff[grant.staff].school),
-    };
     let knobs = state.knobs();
-    let render = Render {
-        district,
-        quirks: knobs.quirks.clone(),
-        href_base: knobs
-            .quirks
-            .foreign_href_base
-            .clone()
-            .unwrap_or_else(|| state.issuer.clone()),
-    };
+    let (viewer, render) = view(&state, &grant, &knobs);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (envelope, current) = match segments.as_slice() {
         ["results", id] => match result_for(&viewer, id) {

@@ -674,13 +674,9 @@ fn school_year(today: Date) -> Vec<Term> {
     ]
 }
 
+/// `YYYY-MM-DD`, OneRoster's date format (`time`'s `Display` for dates).
 pub fn ymd(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    date.to_string()
 }
 
 #[cfg(test)]
