@@ -1,0 +1,26 @@
+import type {
+  ClassSummary,
+  Gradebook,
+  SessionInfo,
+  SignInProgress,
+  SignInRequest,
+  Student,
+} from "./types";
+
+export type Unsubscribe = () => void;
+
+/** Everything the UI asks of the app. Components get one of these and never import
+ * Tauri: `TauriBackend` talks to the shell, `MockBackend` serves tests and demos. */
+export interface Backend {
+  /** The saved session after a silent restore, or null when signed out. */
+  session(): Promise<SessionInfo | null>;
+  /** Resolves once signed in; progress arrives through `onSignInProgress`. */
+  signIn(request: SignInRequest): Promise<SessionInfo>;
+  onSignInProgress(listener: (progress: SignInProgress) => void): Unsubscribe;
+  cancelSignIn(): Promise<void>;
+  openSignInAgain(): Promise<void>;
+  classes(): Promise<ClassSummary[]>;
+  roster(classId: string): Promise<Student[]>;
+  gradebook(classId: string): Promise<Gradebook>;
+  signOut(): Promise<void>;
+}

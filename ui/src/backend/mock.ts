@@ -1,0 +1,197 @@
+import type { Backend, Unsubscribe } from "./backend";
+import type { AppError, ClassSummary, Gradebook, GradeResult, LineItem, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+
+/** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
+export interface MockScenario {
+  signedIn: boolean;
+  /** Students per class. */
+  rows: number;
+  classes: number;
+  /** Fail these calls with this error. */
+  failSignIn?: AppError;
+  failClasses?: AppError;
+  failRoster?: AppError;
+  /** Sign-in waits for `completeSignIn()` instead of finishing by itself. */
+  holdSignIn?: boolean;
+  delayMs: number;
+}
+
+const GIVEN = ["Aaliyah", "Mateo", "Zoë", "Kenji", "Amara", "Siobhán", "Tomás", "Priya", "Noah", "Thandiwe", "Wei", "Yara"];
+const FAMILY = ["Nguyễn", "O'Brien", "García-López", "Okafor", "Kowalski", "Tanaka", "Smith", "Haddad", "Ó Súilleabháin", "Patel", "Begay", "Müller"];
+
+export const ERRORS: Record<string, AppError> = {
+  providerDown: { code: "provider_unreachable", message: "Could not reach the sign-in provider.", nextStep: "Check your network connection, then try again." },
+  denied: { code: "authorization_access_denied", message: "Access was not allowed at the provider.", nextStep: "Sign in again and choose Allow." },
+  timeout: { code: "sign_in_timeout", message: "The browser did not come back within 5 minutes.", nextStep: "Try again, and finish signing in in the browser." },
+  rosterDown: { code: "roster_server_error", message: "The roster server failed (HTTP 503).", nextStep: "Try again in a few minutes." },
+  keychainLocked: { code: "keychain_locked", message: "The system keychain is locked.", nextStep: "Unlock your keychain (or sign in to your computer again), then retry." },
+  expired: { code: "sign_in_again", message: "Your session has ended.", nextStep: "Sign in again." },
+};
+
+export function mockStudents(classIndex: number, count: number): Student[] {
+  return Array.from({ length: count }, (_, i) => {
+    const given = GIVEN[(i * 7 + classIndex) % GIVEN.length]!;
+    const family = FAMILY[(i * 5 + classIndex * 3) % FAMILY.length]!;
+    const n = String(i).padStart(4, "0");
+    return {
+      sourcedId: `stu-${classIndex}-${n}`,
+      givenName: given,
+      familyName: `${family}${count > FAMILY.length ? ` ${Math.floor(i / FAMILY.length)}` : ""}`,
+      preferredFirstName: i % 9 === 3 ? "Alex" : undefined,
+      email: `s${classIndex}${n}@students.demo-district.example`,
+      username: `s${classIndex}${n}`,
+      grades: [String(9 + (i % 4)).padStart(2, "0")],
+    };
+  });
+}
+
+function mockClasses(count: number): ClassSummary[] {
+  const titles = ["Algebra I", "Geometry", "Biology", "World History", "English 10", "Spanish II"];
+  return Array.from({ length: count }, (_, i) => ({
+    sourcedId: `cls-${i + 1}`,
+    title: `${titles[i % titles.length]} - Period ${i + 1}`,
+    classCode: i === 2 ? null : `CODE-${100 + i}`,
+    periods: i === 2 ? [] : [String(i + 1)],
+    school: { sourcedId: "sch-1", type: "org", name: "Maple Grove High School" },
+    terms: [i % 4 === 3 ? { sourcedId: "t-spring", type: "academicSession", title: "Spring 2027" } : { sourcedId: "t-fall", type: "academicSession", title: "Fall 2026" }],
+    grades: ["09"],
+    subjects: ["Mathematics"],
+    location: "Room 114",
+    studentCount: 0,
+  }));
+}
+
+export class MockBackend implements Backend {
+  private listeners = new Set<(p: SignInProgress) => void>();
+  private pending: { resolve: (s: SessionInfo) => void; reject: (e: AppError) => void } | null = null;
+  readonly calls: string[] = [];
+
+  constructor(readonly scenario: MockScenario) {}
+
+  static fromLocation(search: string): MockBackend {
+    const q = new URLSearchParams(search);
+    const error = (key: string) => (q.get(key) ? ERRORS[q.get(key)!] : undefined);
+    return new MockBackend({
+      signedIn: q.get("signedIn") === "1",
+      rows: Number(q.get("rows") ?? 28),
+      classes: Number(q.get("classes") ?? 5),
+      failSignIn: error("failSignIn"),
+      failClasses: error("failClasses"),
+      failRoster: error("failRoster"),
+      holdSignIn: q.get("hold") === "1",
+      delayMs: Number(q.get("delay") ?? 150),
+    });
+  }
+
+  private wait<T>(value: T): Promise<T> {
+    return new Promise((resolve) => setTimeout(() => resolve(value), this.scenario.delayMs));
+  }
+
+  private info(): SessionInfo {
+    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: true, demo: true };
+  }
+
+  async session(): Promise<SessionInfo | null> {
+    this.calls.push("session");
+    return this.wait(this.scenario.signedIn ? this.info() : null);
+  }
+
+  signIn(request: SignInRequest): Promise<SessionInfo> {
+    this.calls.push(`signIn:${request.provider}`);
+    this.emit({ stage: "starting" });
+    return new Promise((resolve, reject) => {
+      // Pending from the start, so Cancel works at every stage.
+      this.pending = { resolve, reject };
+      setTimeout(() => {
+        if (!this.pending) return;
+        this.emit({ stage: "waiting", url: "http://127.0.0.1:47600/oauth2/v2/auth?client_id=rollbook-desktop", browserProblem: null });
+        if (this.scenario.failSignIn) {
+          this.finish(this.scenario.failSignIn);
+        } else if (!this.scenario.holdSignIn) {
+          setTimeout(() => this.finish(), this.scenario.delayMs * 2);
+        }
+      }, this.scenario.delayMs);
+    });
+  }
+
+  /** Ends a held sign-in (tests). */
+  finish(error?: AppError): void {
+    const pending = this.pending;
+    this.pending = null;
+    if (!pending) return;
+    if (error) {
+      pending.reject(error);
+    } else {
+      this.emit({ stage: "finishing" });
+      this.scenario.signedIn = true;
+      pending.resolve(this.info());
+    }
+  }
+
+  onSignInProgress(listener: (p: SignInProgress) => void): Unsubscribe {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(p: SignInProgress): void {
+    for (const l of this.listeners) l(p);
+  }
+
+  async cancelSignIn(): Promise<void> {
+    this.calls.push("cancelSignIn");
+    this.finish({ code: "cancelled", message: "Sign-in was cancelled.", nextStep: "Choose a way to sign in when you are ready." });
+  }
+
+  async openSignInAgain(): Promise<void> {
+    this.calls.push("openSignInAgain");
+  }
+
+  async classes(): Promise<ClassSummary[]> {
+    this.calls.push("classes");
+    if (this.scenario.failClasses) throw await this.wait(this.scenario.failClasses);
+    const classes = mockClasses(this.scenario.classes).map((c) => ({ ...c, studentCount: this.scenario.rows }));
+    return this.wait(classes);
+  }
+
+  async roster(classId: string): Promise<Student[]> {
+    this.calls.push(`roster:${classId}`);
+    if (this.scenario.failRoster) throw await this.wait(this.scenario.failRoster);
+    return this.wait(mockStudents(Number(classId.replace(/\D/g, "")), this.scenario.rows));
+  }
+
+  async gradebook(classId: string): Promise<Gradebook> {
+    this.calls.push(`gradebook:${classId}`);
+    const students = mockStudents(Number(classId.replace(/\D/g, "")), Math.min(this.scenario.rows, 60));
+    const statuses = ["fully graded", "fully graded", "partially graded", "not submitted", "submitted", "exempt"];
+    const lineItems: LineItem[] = Array.from({ length: 6 }, (_, i) => ({
+      sourcedId: `li-${classId}-${i + 1}`,
+      title: i % 3 === 2 ? `Unit ${i + 1} Test` : `Homework ${i + 1}`,
+      assignDate: `2026-09-${String(i * 4 + 1).padStart(2, "0")}`,
+      dueDate: `2026-09-${String(i * 4 + 8).padStart(2, "0")}`,
+      category: { sourcedId: "cat-homework" },
+      resultValueMin: 0,
+      resultValueMax: i % 3 === 2 ? 100 : 10,
+    }));
+    const results: GradeResult[] = [];
+    students.forEach((s, si) =>
+      lineItems.forEach((li, li_i) => {
+        const status = statuses[(si + li_i) % statuses.length]!;
+        if ((si * 3 + li_i) % 11 === 0) return; // no result yet
+        results.push({
+          sourcedId: `${li.sourcedId}.${s.sourcedId}`,
+          lineItem: { sourcedId: li.sourcedId },
+          student: { sourcedId: s.sourcedId },
+          scoreStatus: status,
+          score: status === "fully graded" ? Math.round((li.resultValueMax ?? 10) * (0.6 + ((si * 7 + li_i) % 40) / 100)) : status === "partially graded" ? 3 : null,
+          scoreDate: li.dueDate,
+        });
+      }),
+    );
+    return this.wait({ lineItems, results });
+  }
+
+  async signOut(): Promise<void> {
+    this.calls.push("signOut");
+    this.scenario.signedIn = false;
+  }
+}

@@ -1,0 +1,257 @@
+// The UI in real Chromium (Debian's `chromium`, driven by playwright-core) against the
+// built UI and the mock backend: every screen, the main error states, keyboard use,
+// axe-core, and the 5,000-row roster. Screenshots go to ui/test-results/.
+//
+// Run: npm --prefix ui run build && npm --prefix ui run e2e
+
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { extname, join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "..", "dist");
+const shots = join(here, "..", "test-results");
+const axeSource = await readFile(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+await mkdir(shots, { recursive: true });
+
+const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+const server = createServer(async (req, res) => {
+  const path = new URL(req.url, "http://x").pathname;
+  const file = join(dist, path === "/" ? "index.html" : path);
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+    res.end(body);
+  } catch {
+    res.writeHead(404);
+    res.end();
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--headless=new"],
+});
+
+const results = [];
+async function test(name, body, { colorScheme = "light" } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, colorScheme, permissions: ["clipboard-read", "clipboard-write"] });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const started = Date.now();
+  try {
+    await body(page);
+    if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
+    results.push({ name, ok: true, ms: Date.now() - started });
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    await page.screenshot({ path: join(shots, `FAILED-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+  }
+  await context.close();
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function axe(page, label) {
+  await page.addScriptTag({ content: axeSource });
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations);
+  assert(found.length === 0, `${label}: axe violations: ${found.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0]?.target}`).join("; ")}`);
+}
+
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+
+await test("sign-in screen offers the three ways, and is accessible", async (page) => {
+  await page.goto(base);
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  for (const name of ["Sign in with ClassLink", "Try the demo district", "Other OpenID provider"]) {
+    assert(await page.getByRole("button", { name }).isVisible(), `${name} missing`);
+  }
+  await page.getByRole("button", { name: "Other OpenID provider" }).click();
+  await page.getByLabel("Issuer").waitFor();
+  await axe(page, "sign-in");
+  await shot(page, "01-sign-in");
+});
+
+await test("sign-in screen in dark mode", async (page) => {
+  await page.goto(base);
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert(bg !== "rgb(247, 247, 245)", `dark theme not applied (${bg})`);
+  await axe(page, "sign-in dark");
+  await shot(page, "02-sign-in-dark");
+}, { colorScheme: "dark" });
+
+await test("demo sign-in by keyboard: waiting screen, then classes grouped by term", async (page) => {
+  await page.goto(`${base}?hold=1`);
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  // Tab to "Try the demo district" and press Enter.
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    if (focused === "Try the demo district") break;
+  }
+  assert((await page.evaluate(() => document.activeElement?.textContent?.trim())) === "Try the demo district", "cannot reach the demo button by Tab");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== "none", "focus is not visible");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Waiting for your browser…" }).waitFor();
+  for (const name of ["Cancel", "Open again", "Copy link"]) {
+    await page.getByRole("button", { name }).waitFor();
+  }
+  await page.getByRole("button", { name: "Copy link" }).click();
+  await page.getByText("Link copied.").waitFor();
+  await page.getByRole("button", { name: "Open again" }).click();
+  assert((await page.evaluate(() => window.rollbookBackend.calls)).includes("openSignInAgain"), "Open again did not reach the backend");
+  await axe(page, "waiting");
+  await shot(page, "03-waiting");
+  await page.evaluate(() => window.rollbookBackend.finish());
+  await page.getByRole("heading", { name: "My classes" }).waitFor();
+  await page.getByRole("heading", { name: "Fall 2026" }).waitFor();
+  await page.getByRole("heading", { name: "Spring 2027" }).waitFor();
+  assert((await page.locator("li.card").count()) === 5, "five classes expected");
+  assert(await page.getByText("Maple Grove High School").first().isVisible(), "school missing");
+  await axe(page, "classes");
+  await shot(page, "04-classes");
+});
+
+await test("cancel returns to the choices without an error", async (page) => {
+  await page.goto(`${base}?hold=1`);
+  await page.getByRole("button", { name: "Try the demo district" }).click();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  assert((await page.getByRole("alert").count()) === 0, "cancelling is not an error");
+});
+
+await test("roster: search as you type, sort, student detail", async (page) => {
+  await page.goto(`${base}?signedIn=1`);
+  await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();
+  const table = page.getByRole("table", { name: "Students" });
+  await table.waitFor();
+  const rows = () => table.locator("tbody tr:not(.spacer)");
+  assert((await table.getAttribute("aria-rowcount")) === "29", "aria-rowcount counts every student plus the header");
+  await page.getByText("28 of 28 students").waitFor();
+  await page.getByLabel("Search students").fill("okafor");
+  await page.getByText(/of 28 students/).waitFor();
+  const matched = await rows().count();
+  assert(matched > 0 && matched < 28, `search did not filter (${matched})`);
+  await page.getByLabel("Search students").fill("");
+  const header = page.getByRole("columnheader", { name: /Name/ });
+  assert((await header.getAttribute("aria-sort")) === "ascending", "sorted by name first");
+  await header.getByRole("button").click();
+  assert((await header.getAttribute("aria-sort")) === "descending", "click reverses");
+  await rows().first().getByRole("button").click();
+  await page.getByRole("complementary").getByText("Legal first name").waitFor();
+  await axe(page, "roster");
+  await shot(page, "05-roster");
+});
+
+await test("gradebook shows scores and statuses, read-only", async (page) => {
+  await page.goto(`${base}?signedIn=1`);
+  await page.getByRole("button", { name: "Gradebook of Geometry - Period 2" }).click();
+  const table = page.getByRole("table", { name: "Gradebook" });
+  await table.waitFor();
+  for (const text of ["Miss", "Sub", "Ex"]) {
+    assert((await table.getByText(text, { exact: true }).count()) > 0, `${text} never shown`);
+  }
+  assert((await page.locator("input:not([type=search])").count()) === 0, "nothing editable");
+  await axe(page, "gradebook");
+  await shot(page, "06-gradebook");
+});
+
+await test("errors say what happened, what to do, and the code", async (page) => {
+  await page.goto(`${base}?failSignIn=providerDown`);
+  await page.getByRole("button", { name: "Try the demo district" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  const text = await alert.innerText();
+  for (const part of ["Could not reach the sign-in provider.", "Check your network", "provider_unreachable"]) {
+    assert(text.includes(part), `missing "${part}" in ${text}`);
+  }
+  await axe(page, "sign-in error");
+  await shot(page, "07-error-provider-down");
+
+  await page.goto(`${base}?signedIn=1&failClasses=rosterDown`);
+  await page.getByText("roster_server_error").waitFor();
+  assert(await page.getByRole("button", { name: "Try again" }).isVisible(), "no retry");
+  await shot(page, "08-error-roster-down");
+
+  await page.goto(`${base}?signedIn=1&failClasses=expired`);
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  await page.getByText("sign_in_again").waitFor();
+
+  await page.goto(`${base}?signedIn=1&failRoster=keychainLocked`);
+  await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();
+  await page.getByText("keychain_locked").waitFor();
+});
+
+await test("no classes this term says why", async (page) => {
+  await page.goto(`${base}?signedIn=1&classes=0`);
+  await page.getByRole("heading", { name: "No classes this term" }).waitFor();
+  await axe(page, "empty");
+});
+
+await test("sign out from the account menu", async (page) => {
+  await page.goto(`${base}?signedIn=1`);
+  await page.getByRole("button", { name: /Rosa Martínez-Ortega/ }).click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  assert((await page.evaluate(() => window.rollbookBackend.calls)).includes("signOut"), "sign-out did not reach the backend");
+});
+
+let searchTimings = null;
+await test("5,000 students: virtualised, and search timed per keystroke", async (page) => {
+  await page.goto(`${base}?signedIn=1&rows=5000&delay=0`);
+  await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();
+  await page.getByText("5000 of 5000 students").waitFor();
+  const rendered = await page.locator("tbody tr:not(.spacer)").count();
+  assert(rendered < 100, `only visible rows are rendered (got ${rendered})`);
+  // Each keystroke's work: from the input event through Svelte's update (a microtask)
+  // to a forced style and layout of the result, i.e. everything before the browser can
+  // paint. Baseline: the same measurement for an input event that changes nothing.
+  searchTimings = await page.evaluate(async () => {
+    const input = document.querySelector('input[type="search"]');
+    const settle = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    const keystroke = async (value) => {
+      const t0 = performance.now();
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      await Promise.resolve();
+      await Promise.resolve();
+      void document.body.offsetHeight;
+      return performance.now() - t0;
+    };
+    const times = [];
+    const baseline = [];
+    for (let round = 0; round < 3; round++) {
+      for (const query of ["o", "ok", "oka", "okaf", "okafo", "okafor", "okafor 1", "okafor", "", "z", "zo", "zoe", ""]) {
+        times.push(await keystroke(query));
+        await settle();
+        baseline.push(await keystroke(query)); // same value again: no change
+        await settle();
+      }
+    }
+    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    return { median: median(times), max: Math.max(...times), baseline: median(baseline) };
+  });
+  await shot(page, "09-roster-5000");
+});
+
+await browser.close();
+server.close();
+
+for (const r of results) {
+  console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name}${r.ok ? ` (${r.ms} ms)` : `\n     ${r.error?.stack ?? r.error}`}`);
+}
+if (searchTimings) {
+  console.log(`roster search, 5,000 rows: median ${searchTimings.median.toFixed(2)} ms per keystroke (max ${searchTimings.max.toFixed(2)} ms); no-change baseline ${searchTimings.baseline.toFixed(2)} ms; ratio ${(searchTimings.median / searchTimings.baseline).toFixed(1)}×`);
+}
+const failed = results.filter((r) => !r.ok).length;
+console.log(`\nui e2e: ${results.length - failed} passed, ${failed} failed (Chromium, screenshots in ui/test-results/)`);
+process.exit(failed ? 1 : 0);
