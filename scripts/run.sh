@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# The main job from a fresh machine: the demo district end to end, with no ClassLink
-# account. Starts the demo district (a ClassLink-shaped sign-in and a OneRoster server
-# with generated people) on 127.0.0.1:47600, signs you in through your system browser
-# (pick a teacher, allow), then shows your classes, the first class's roster and its
-# gradebook, and signs out.
+# The main job from a fresh machine: the Rollbook window. Installs what is missing,
+# builds the UI and the app, and opens it; choose "Try the demo district" to sign in
+# to the embedded demo district (no ClassLink account needed) in your system browser.
 #
-# With arguments, runs `rollbook ARGS…` instead (the demo district is started for it
-# when the arguments mention --demo and it is not already running).
+#   scripts/run.sh          the window (without a display: the command-line walk-through)
+#   scripts/run.sh cli      the command-line walk-through: starts the standalone demo
+#                           district on 127.0.0.1:47600, signs you in, shows your classes,
+#                           a roster and a gradebook, and signs out
+#   scripts/run.sh ARGS…    `rollbook ARGS…` (starting the demo district for --demo)
 #
 # Without a desktop browser, set ROLLBOOK_BROWSER to a command that opens URLs; for a
-# hands-off run: ROLLBOOK_BROWSER=target/debug/rollbook-test-browser scripts/run.sh
+# hands-off run: ROLLBOOK_BROWSER=target/debug/rollbook-test-browser scripts/run.sh cli
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+
+if [ $# -eq 0 ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+  npm --prefix ui run --silent build
+  cargo build -q --locked -p rollbook-desktop --features custom-protocol -p rollbook-fake-op
+  exec target/debug/rollbook-desktop
+fi
+if [ $# -eq 0 ]; then
+  echo "run: no display here, so this is the command-line walk-through (scripts/run.sh cli)."
+fi
+[ "${1:-}" = "cli" ] && shift
 cargo build -q --locked -p rollbook-cli -p rollbook-sandbox -p rollbook-fake-op
 rollbook=target/debug/rollbook
 demo_url=${ROLLBOOK_DEMO_URL:-http://127.0.0.1:47600}

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs what Rollbook's build and tests need on a fresh Debian 12 machine:
-# Debian packages (apt, as root or through sudo) and the test OP's npm packages.
-# Safe to run again; it skips what is already there.
+# Installs what Rollbook's build and tests need on a fresh Debian 12 machine: Debian
+# packages (apt, as root or through sudo), the UI's and the test OP's npm packages, and
+# tauri-driver. Safe to run again; it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential pkg-config libssl-dev libdbus-1-dev    # build: keyring's Secret Service client
-  dbus dbus-x11 gnome-keyring libsecret-tools             # tests: a real keychain
+  # Tauri's Linux prerequisites (the desktop window)
+  libwebkit2gtk-4.1-dev build-essential file libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev pkg-config
+  libdbus-1-dev                                           # keyring's Secret Service client
+  # tests: a real keychain, a display, a WebDriver for the window, Chromium for the UI
+  dbus dbus-x11 gnome-keyring libsecret-tools
+  xvfb xauth webkit2gtk-driver chromium desktop-file-utils
   curl
 )
 missing=()
@@ -24,4 +29,12 @@ fi
 if [ ! -d tests/op/node_modules/oidc-provider ]; then
   echo "setup: installing the test OP (oidc-provider) from npm"
   npm ci --prefix tests/op --no-audit --no-fund --silent
+fi
+if [ ! -d ui/node_modules/svelte ]; then
+  echo "setup: installing the UI's npm packages"
+  npm ci --prefix ui --no-audit --no-fund --silent
+fi
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "setup: installing tauri-driver (WebDriver for the app window)"
+  cargo install tauri-driver --version 2.1.0 --locked --quiet
 fi

@@ -15,6 +15,7 @@ async fn district(knobs: Knobs) -> Sandbox {
         today: None,
         port: 0,
         knobs,
+        token_key: None,
     })
     .await
     .unwrap()

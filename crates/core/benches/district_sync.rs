@@ -69,6 +69,7 @@ fn serve(latency: u64) {
             today: None,
             port: 0,
             knobs,
+            token_key: None,
         })
         .await
         .unwrap();

@@ -168,6 +168,11 @@ impl Account {
         })
     }
 
+    /// The issuer of the saved session, if there is one (no network, no keychain).
+    pub fn saved_issuer(&self) -> Result<Option<String>, CoreError> {
+        Ok(SessionRecord::load(&self.paths)?.map(|r| r.settings.issuer))
+    }
+
     /// Reopens the saved session. `NotSignedIn` when there is none.
     pub async fn session(&self) -> Result<Session, CoreError> {
         let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;

@@ -15,7 +15,7 @@ mod roster;
 mod settings;
 
 pub use account::{Account, SignInReport, WhoAmI};
-pub use browser::BrowserOpener;
+pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
 pub use demo::DemoDistrict;
 pub use doctor::{Check, CheckStatus};

@@ -292,10 +292,12 @@ async fn classes_with_details(
         .into_iter()
         .filter_map(|(id, name)| name.map(|n| (id, n)))
         .collect();
+    // Owned ids, not an iterator over `classes`: a borrowing closure held across the
+    // awaits makes this future fail Tauri's `Send` check (a higher-ranked lifetime
+    // limitation of rustc).
+    let class_ids: Vec<String> = classes.iter().map(|c| c.sourced_id.clone()).collect();
     let counts: Vec<Result<u64, RosterError>> = roster
-        .for_each(classes.iter().map(|c| c.sourced_id.clone()), async |id| {
-            roster.student_count(&id).await
-        })
+        .for_each(class_ids, async |id| roster.student_count(&id).await)
         .await;
     let mut failed_counts = 0;
     let mut summaries: Vec<ClassSummary> = classes
@@ -484,10 +486,12 @@ async fn sync_details(
         let name = roster.school(&id).await.ok().map(|o| o.name);
         (id, name)
     }));
-    let per_class = futures_util::future::join_all(classes.iter().map(async |class| {
-        let id = class.sourced_id.as_str();
-        tokio::join!(class_roster(roster, id), class_gradebook(roster, id))
-    }));
+    let class_ids: Vec<String> = classes.iter().map(|c| c.sourced_id.clone()).collect();
+    let per_class = futures_util::future::join_all(
+        class_ids
+            .into_iter()
+            .map(async |id| tokio::join!(class_roster(roster, &id), class_gradebook(roster, &id))),
+    );
     let (schools, per_class) = tokio::join!(schools, per_class);
     let schools: BTreeMap<String, String> = schools
         .into_iter()

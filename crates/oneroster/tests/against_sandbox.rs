@@ -20,6 +20,7 @@ async fn sandbox(size: Size, knobs: Knobs) -> Sandbox {
         today: Some("2026-11-27".into()),
         port: 0,
         knobs,
+        token_key: None,
     })
     .await
     .unwrap()

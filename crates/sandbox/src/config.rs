@@ -25,6 +25,11 @@ pub struct SandboxConfig {
     pub port: u16,
     #[serde(default)]
     pub knobs: Knobs,
+    /// With a key, access and refresh tokens are self-contained (HMAC-signed), so they
+    /// stay valid across restarts of the sandbox: what the app's embedded demo district
+    /// needs for "quit, reopen, still signed in". Without one, tokens live in memory.
+    #[serde(skip)]
+    pub token_key: Option<[u8; 32]>,
 }
 
 impl Default for SandboxConfig {
@@ -35,6 +40,7 @@ impl Default for SandboxConfig {
             today: None,
             port: 0,
             knobs: Knobs::default(),
+            token_key: None,
         }
     }
 }

@@ -67,11 +67,20 @@ impl Sandbox {
             None => time::OffsetDateTime::now_utc().date(),
         };
         let district = District::generate(config.seed, config.size, today);
-        Self::serve(district, config.port, config.knobs).await
+        Self::serve_with_key(district, config.port, config.knobs, config.token_key).await
     }
 
     /// Serves an already generated district (benchmarks reuse one).
     pub async fn serve(district: District, port: u16, knobs: Knobs) -> Result<Self, SandboxError> {
+        Self::serve_with_key(district, port, knobs, None).await
+    }
+
+    async fn serve_with_key(
+        district: District,
+        port: u16,
+        knobs: Knobs,
+        token_key: Option<[u8; 32]>,
+    ) -> Result<Self, SandboxError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(|source| SandboxError::Bind { port, source })?;
@@ -79,7 +88,7 @@ impl Sandbox {
             .local_addr()
             .map_err(|source| SandboxError::Bind { port, source })?;
         let issuer = format!("http://{address}");
-        let state = Arc::new(State::new(Arc::new(district), issuer, knobs)?);
+        let state = Arc::new(State::new(Arc::new(district), issuer, knobs, token_key)?);
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

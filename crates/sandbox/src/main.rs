@@ -125,6 +125,7 @@ async fn main() -> ExitCode {
         today: args.today.clone(),
         port: args.port,
         knobs: args.knobs(),
+        token_key: None,
     };
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,

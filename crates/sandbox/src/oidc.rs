@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::district::{DISTRICT_NAME, Person, Role, TENANT_ID};
-use crate::state::{CodeGrant, Interaction, RefreshGrant, State, digest, random_token};
+use crate::state::{CodeGrant, Interaction, RefreshRefused, State, digest, random_token};
 use crate::{DEMO_CLIENT_ID, SCHEME_REDIRECT_URI, pages};
 
 const SUPPORTED_SCOPES: [&str; 6] = [
@@ -466,9 +466,7 @@ fn exchange_code(state: &State, form: &HashMap<String, String>) -> Response {
             drop(codes);
             for token in issued {
                 state.revoke_access_token(&token);
-                if let Ok(mut rts) = state.refresh.lock() {
-                    rts.remove(&digest(&token));
-                }
+                state.revoke_refresh_family(&token);
             }
             state.stats.hit("code_reuse");
             return bad("the code was already used; its tokens are revoked");
@@ -516,24 +514,14 @@ fn refresh(state: &State, form: &HashMap<String, String>) -> Response {
         );
     };
     let rotate = state.knobs().tokens.rotate_refresh_tokens;
-    let grant = {
-        let Ok(mut rts) = state.refresh.lock() else {
-            return bad("try again");
-        };
-        let Some(grant) = rts.get_mut(&digest(presented)) else {
-            return bad("unknown or revoked refresh token");
-        };
-        if grant.used {
-            // Reuse of a rotated token: someone has a copy. End the whole family.
-            let family = grant.family;
-            rts.retain(|_, g| g.family != family);
+    let grant = match state.redeem_refresh_token(presented, rotate) {
+        Ok(grant) => grant,
+        Err(RefreshRefused::Unknown) => return bad("unknown or revoked refresh token"),
+        Err(RefreshRefused::Reused) => {
+            // Reuse of a rotated token: someone has a copy. The family has ended.
             state.stats.hit("refresh_reuse");
             return bad("refresh token reuse detected; sign in again");
         }
-        if rotate {
-            grant.used = true;
-        }
-        grant.clone()
     };
     let keep = (!rotate).then_some(presented.as_str());
     issue(
@@ -597,20 +585,8 @@ fn issue(
         let refresh_token = match refresh_family {
             Some((_, Some(kept))) => kept.to_owned(),
             _ => {
-                let token = random_token();
                 let family = refresh_family.map_or_else(|| state.new_family(), |(f, _)| f);
-                if let Ok(mut rts) = state.refresh.lock() {
-                    rts.insert(
-                        digest(&token),
-                        RefreshGrant {
-                            staff,
-                            scopes: scopes.to_vec(),
-                            family,
-                            used: false,
-                        },
-                    );
-                }
-                token
+                state.issue_refresh_token(staff, scopes, family)
             }
         };
         issued.push(refresh_token.clone());
@@ -735,15 +711,11 @@ async fn revoke(
     if let Err(response) = client_of(&headers, &form) {
         return response;
     }
-    if let Some(token) = form.get("token") {
-        let revoked_access = state.revoke_access_token(token);
-        if !revoked_access
-            && let Ok(mut rts) = state.refresh.lock()
-            && let Some(family) = rts.get(&digest(token)).map(|g| g.family)
-        {
-            rts.retain(|_, g| g.family != family);
-            state.stats.hit("revoked_refresh_token");
-        }
+    if let Some(token) = form.get("token")
+        && !state.revoke_access_token(token)
+        && state.revoke_refresh_family(token)
+    {
+        state.stats.hit("revoked_refresh_token");
     }
     // RFC 7009 §2.2: 200 whether or not the token was known.
     StatusCode::OK.into_response()

@@ -1,11 +1,12 @@
 //! The sandbox's in-memory state: data, knobs, keys, pending sign-ins and grants.
 //! Tokens are kept only as SHA-256 digests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::hmac;
 use axum::Json;
 use axum::Router;
 use axum::extract::State as Extract;
@@ -58,12 +59,32 @@ pub struct CodeGrant {
     pub issued: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RefreshGrant {
     pub staff: usize,
     pub scopes: Vec<String>,
     pub family: u64,
-    pub used: bool,
+}
+
+/// Why a refresh token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRefused {
+    Unknown,
+    /// An already rotated token came back: its family is now ended.
+    Reused,
+}
+
+/// What a self-contained token carries (see [`crate::SandboxConfig::token_key`]).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Claims {
+    /// `at` or `rt`.
+    t: String,
+    s: usize,
+    sc: Vec<String>,
+    /// Access tokens: expiry, unix seconds. Refresh tokens: family.
+    n: u64,
+    /// Random, so two tokens are never equal.
+    r: String,
 }
 
 #[derive(Debug, Default)]
@@ -90,7 +111,13 @@ pub struct State {
     pub interactions: Mutex<HashMap<String, Interaction>>,
     pub codes: Mutex<HashMap<String, CodeGrant>>,
     pub access: Mutex<HashMap<String, Grant>>,
-    pub refresh: Mutex<HashMap<String, RefreshGrant>>,
+    refresh: Mutex<HashMap<String, RefreshGrant>>,
+    /// Digests of rotated refresh tokens, and families ended by reuse or revocation.
+    used_refresh: Mutex<HashSet<String>>,
+    ended_families: Mutex<HashSet<u64>>,
+    /// Digests of revoked self-contained access tokens.
+    revoked_access: Mutex<HashSet<String>>,
+    token_key: Option<hmac::Key>,
     /// Records written by `PUT`, by sourcedId.
     pub writes: RwLock<HashMap<String, serde_json::Value>>,
     pub stats: Stats,
@@ -103,6 +130,7 @@ impl State {
         district: Arc<District>,
         issuer: String,
         knobs: Knobs,
+        token_key: Option<[u8; 32]>,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
             district,
@@ -113,10 +141,15 @@ impl State {
             codes: Mutex::default(),
             access: Mutex::default(),
             refresh: Mutex::default(),
+            used_refresh: Mutex::default(),
+            ended_families: Mutex::default(),
+            revoked_access: Mutex::default(),
+            token_key: token_key.map(|k: [u8; 32]| hmac::Key::new(hmac::HMAC_SHA256, &k)),
             writes: RwLock::default(),
             stats: Stats::default(),
             fault_counters: Default::default(),
-            families: AtomicU64::new(1),
+            // Families must not collide across restarts when tokens outlive the process.
+            families: AtomicU64::new(rand::rng().next_u64() >> 12),
         })
     }
 
@@ -155,8 +188,35 @@ impl State {
         self.families.fetch_add(1, Ordering::Relaxed)
     }
 
+    fn seal(&self, key: &hmac::Key, claims: &Claims) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let tag = hmac::sign(key, payload.as_bytes());
+        format!("rb1.{payload}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    fn open(&self, token: &str, kind: &str) -> Option<Claims> {
+        let key = self.token_key.as_ref()?;
+        let rest = token.strip_prefix("rb1.")?;
+        let (payload, tag) = rest.split_once('.')?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        hmac::verify(key, payload.as_bytes(), &tag).ok()?;
+        let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        (claims.t == kind).then_some(claims)
+    }
+
     /// The grant behind a bearer token, if it is known and unexpired.
     pub fn grant_for(&self, token: &str) -> Option<Grant> {
+        if let Some(claims) = self.open(token, "at") {
+            let left = claims.n.checked_sub(unix_now()).filter(|s| *s > 0)?;
+            if self.revoked_access.lock().ok()?.contains(&digest(token)) {
+                return None;
+            }
+            return Some(Grant {
+                staff: claims.s,
+                scopes: claims.sc,
+                expires: Instant::now() + Duration::from_secs(left),
+            });
+        }
         let grants = self.access.lock().ok()?;
         grants
             .get(&digest(token))
@@ -170,6 +230,16 @@ impl State {
         scopes: &[String],
         lifetime: Duration,
     ) -> String {
+        if let Some(key) = &self.token_key {
+            let claims = Claims {
+                t: "at".into(),
+                s: staff,
+                sc: scopes.to_vec(),
+                n: unix_now() + lifetime.as_secs(),
+                r: random_token(),
+            };
+            return self.seal(key, &claims);
+        }
         let token = random_token();
         if let Ok(mut grants) = self.access.lock() {
             grants.insert(
@@ -185,11 +255,115 @@ impl State {
     }
 
     pub fn revoke_access_token(&self, token: &str) -> bool {
+        if self.open(token, "at").is_some() {
+            return self
+                .revoked_access
+                .lock()
+                .map(|mut r| r.insert(digest(token)))
+                .unwrap_or(false);
+        }
         self.access
             .lock()
             .map(|mut g| g.remove(&digest(token)).is_some())
             .unwrap_or(false)
     }
+
+    pub fn issue_refresh_token(&self, staff: usize, scopes: &[String], family: u64) -> String {
+        if let Some(key) = &self.token_key {
+            let claims = Claims {
+                t: "rt".into(),
+                s: staff,
+                sc: scopes.to_vec(),
+                n: family,
+                r: random_token(),
+            };
+            return self.seal(key, &claims);
+        }
+        let token = random_token();
+        if let Ok(mut rts) = self.refresh.lock() {
+            rts.insert(
+                digest(&token),
+                RefreshGrant {
+                    staff,
+                    scopes: scopes.to_vec(),
+                    family,
+                },
+            );
+        }
+        token
+    }
+
+    fn refresh_grant(&self, token: &str) -> Option<RefreshGrant> {
+        if let Some(claims) = self.open(token, "rt") {
+            return Some(RefreshGrant {
+                staff: claims.s,
+                scopes: claims.sc,
+                family: claims.n,
+            });
+        }
+        self.refresh.lock().ok()?.get(&digest(token)).cloned()
+    }
+
+    fn family_ended(&self, family: u64) -> bool {
+        self.ended_families
+            .lock()
+            .map(|f| f.contains(&family))
+            .unwrap_or(true)
+    }
+
+    /// Accepts a refresh token once when rotating; a rotated token coming back ends
+    /// its whole family (reuse detection).
+    pub fn redeem_refresh_token(
+        &self,
+        token: &str,
+        rotate: bool,
+    ) -> Result<RefreshGrant, RefreshRefused> {
+        let grant = self.refresh_grant(token).ok_or(RefreshRefused::Unknown)?;
+        if self.family_ended(grant.family) {
+            return Err(RefreshRefused::Unknown);
+        }
+        let mut used = self
+            .used_refresh
+            .lock()
+            .map_err(|_| RefreshRefused::Unknown)?;
+        if used.contains(&digest(token)) {
+            drop(used);
+            self.end_family(grant.family);
+            return Err(RefreshRefused::Reused);
+        }
+        if rotate {
+            used.insert(digest(token));
+        }
+        Ok(grant)
+    }
+
+    fn end_family(&self, family: u64) {
+        if let Ok(mut ended) = self.ended_families.lock() {
+            ended.insert(family);
+        }
+        if let Ok(mut rts) = self.refresh.lock() {
+            rts.retain(|_, g| g.family != family);
+        }
+    }
+
+    /// Ends the family of a refresh token (revocation, code replay). `false` when the
+    /// token is not a known refresh token.
+    pub fn revoke_refresh_family(&self, token: &str) -> bool {
+        match self.refresh_grant(token) {
+            Some(grant) => {
+                self.end_family(grant.family);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// 256 random bits from the OS generator, base64url.

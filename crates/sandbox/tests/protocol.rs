@@ -438,3 +438,58 @@ async fn revocation_ends_the_tokens() {
     assert_eq!(response.status(), 200);
     assert_eq!(get_json(&sandbox, "/v2/my/info", &access).await.0, 401);
 }
+
+#[tokio::test]
+async fn with_a_token_key_tokens_outlive_a_restart() {
+    let key = [9u8; 32];
+    let start = || async {
+        rollbook_sandbox::Sandbox::start(rollbook_sandbox::SandboxConfig {
+            seed: 7,
+            size: Size::Tiny,
+            today: Some("2026-11-27".into()),
+            port: 0,
+            knobs: Knobs::default(),
+            token_key: Some(key),
+        })
+        .await
+        .unwrap()
+    };
+    let first = start().await;
+    let signed_in = sign_in(&first, None, &["oneroster", "offline_access"]).await;
+    let access = signed_in.tokens.access_token.secret().to_owned();
+    let refresh = signed_in.tokens.refresh_token.unwrap().secret().to_owned();
+    first.shutdown().await;
+
+    let second = start().await;
+    assert_eq!(
+        get_json(&second, "/v2/my/info", &access).await.0,
+        200,
+        "the access token survived"
+    );
+    let form = |rt: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", DEMO_CLIENT_ID.to_owned()),
+            ("refresh_token", rt.to_owned()),
+        ]
+    };
+    let send = async |rt: &str| {
+        let fields = form(rt);
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        token_request(&second, &pairs).await
+    };
+    let (status, body) = send(&refresh).await;
+    assert_eq!(status, 200, "{body}");
+    let rotated = body["refresh_token"].as_str().unwrap().to_owned();
+    // Reuse detection still works within a run.
+    assert_eq!(send(&refresh).await.0, 400);
+    assert_eq!(send(&rotated).await.0, 400, "the family ended");
+    // A forged token (wrong key) is refused.
+    let other = rollbook_sandbox::Sandbox::start(rollbook_sandbox::SandboxConfig {
+        token_key: Some([1u8; 32]),
+        ..rollbook_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(get_json(&other, "/v2/my/info", &access).await.0, 401);
+}

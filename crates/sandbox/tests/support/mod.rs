@@ -24,6 +24,7 @@ pub async fn sandbox(size: Size, knobs: Knobs) -> Sandbox {
         today: Some("2026-11-27".into()),
         port: 0,
         knobs,
+        token_key: None,
     })
     .await
     .unwrap()

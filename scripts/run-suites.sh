@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test suite (called by scripts/test.sh inside the test session) and prints
+# one summary line per suite. Arguments go to `cargo test`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+declare -a names=() codes=()
+suite() {
+  local name=$1; shift
+  echo "== $name"
+  "$@"
+  local rc=$?
+  names+=("$name"); codes+=("$rc")
+}
+suite "cargo test" cargo test --workspace --locked --no-fail-fast --features rollbook-desktop/custom-protocol "$@"
+suite "ui: svelte-check" npm --prefix ui run --silent check
+suite "ui: vitest" npm --prefix ui run --silent test
+suite "ui: Chromium e2e" node ui/tests/e2e.mjs
+suite "window: tauri-driver e2e" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/window.test.mjs
+echo
+echo "== summary"
+failed=0
+for i in "${!names[@]}"; do
+  if [ "${codes[$i]}" -eq 0 ]; then echo "passed  ${names[$i]}"; else echo "FAILED  ${names[$i]} (exit ${codes[$i]})"; failed=1; fi
+done
+exit $failed

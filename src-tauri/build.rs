@@ -1,0 +1,22 @@
+//! Generates the app's permissions (one per command, so the capability file can grant
+//! exactly what the main window uses) and reads the capabilities from src-tauri/.
+
+const COMMANDS: &[&str] = &[
+    "session_info",
+    "sign_in",
+    "cancel_sign_in",
+    "open_sign_in_again",
+    "classes",
+    "roster",
+    "gradebook",
+    "sign_out",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri-build failed: {e:#}");
+    }
+}

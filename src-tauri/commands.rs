@@ -1,0 +1,228 @@
+//! The commands the UI calls. Each one calls core and maps its answer; none holds logic
+//! of its own, and none returns a token.
+
+use std::time::Duration;
+
+use tauri::{Emitter, State};
+use tokio::sync::oneshot;
+use url::Url;
+
+use rollbook_core::auth::AuthError;
+use rollbook_core::{
+    ClassSummary, CoreError, Gradebook, Profile, ProviderSettings, RedirectMode, RosterSort,
+    Student, TermFilter, sort_students,
+};
+
+use crate::browser::Browser;
+use crate::dto::{AppError, Provider, SessionInfo, SignInProgress, SignInRequest};
+use crate::state::{AppState, PendingSignIn, focus_main};
+
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+const CLASSLINK_ISSUER: &str = "https://launchpad.classlink.com";
+
+type Answer<T> = Result<T, AppError>;
+
+fn to_info(
+    identity_name: &str,
+    email: Option<String>,
+    issuer: &str,
+    expires_at: Option<i64>,
+    renews: bool,
+) -> SessionInfo {
+    SessionInfo {
+        name: identity_name.to_owned(),
+        email,
+        issuer: issuer.to_owned(),
+        expires_at,
+        renews,
+        demo: issuer == rollbook_core::DemoDistrict::EMBEDDED_ISSUER,
+    }
+}
+
+/// The saved session, restored silently (refreshing if needed); `None` when signed out.
+#[tauri::command]
+pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionInfo>> {
+    state.resume_demo_if_needed().await?;
+    match state.account.whoami(false).await {
+        Ok(me) => Ok(Some(to_info(
+            me.identity.display_name(),
+            me.identity.email.clone(),
+            &me.identity.issuer,
+            me.expires_at,
+            me.has_refresh_token,
+        ))),
+        Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn settings_for(request: &SignInRequest) -> Answer<ProviderSettings> {
+    let required = |value: &Option<String>, what: &str| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                AppError::new(
+                    "config_invalid",
+                    format!("The {what} is missing."),
+                    "Fill it in, or ask your IT team for it.",
+                )
+            })
+    };
+    let mut settings = match request.provider {
+        Provider::Demo => {
+            unreachable!("the demo district's settings come from the running district")
+        }
+        Provider::Classlink => {
+            let mut s =
+                ProviderSettings::new(CLASSLINK_ISSUER, required(&request.client_id, "client id")?);
+            s.profile = Profile::ClassLink;
+            s.scopes.push("oneroster".into());
+            s
+        }
+        Provider::Oidc => ProviderSettings::new(
+            required(&request.issuer, "issuer")?,
+            required(&request.client_id, "client id")?,
+        ),
+    };
+    settings.oneroster_url = request
+        .oneroster_url
+        .clone()
+        .filter(|u| !u.trim().is_empty());
+    Ok(settings)
+}
+
+#[tauri::command]
+pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answer<SessionInfo> {
+    let mut settings = match request.provider {
+        Provider::Demo => state.demo_settings().await?,
+        _ => settings_for(&request)?,
+    };
+    // Loopback is the default; the custom scheme is a setting (and the deep-link test's).
+    if std::env::var("ROLLBOOK_REDIRECT").as_deref() == Ok("scheme") {
+        settings.redirect = RedirectMode::Scheme;
+    }
+    let browser = Browser::new(state.app.clone())
+        .map_err(|e| AppError::new("config_invalid", e, "Check ROLLBOOK_BROWSER."))?;
+    let (cancel, cancelled) = oneshot::channel::<()>();
+    if let Ok(mut pending) = state.pending.lock() {
+        *pending = Some(PendingSignIn {
+            cancel: Some(cancel),
+            url: None,
+        });
+    }
+    let scheme_callbacks =
+        (settings.redirect == RedirectMode::Scheme).then(|| state.open_deep_link_channel());
+    let _ = state.app.emit("sign-in-progress", SignInProgress::Starting);
+    let app = state.app.clone();
+    let pending = &state.pending;
+    let mut show_url = move |url: &Url, problem: Option<&str>| {
+        if let Ok(mut p) = pending.lock()
+            && let Some(p) = p.as_mut()
+        {
+            p.url = Some(url.clone());
+        }
+        let _ = app.emit(
+            "sign-in-progress",
+            SignInProgress::Waiting {
+                url: url.to_string(),
+                browser_problem: problem.map(str::to_owned),
+            },
+        );
+    };
+    let outcome = tokio::select! {
+        report = state.account.sign_in(settings, &browser, scheme_callbacks, SIGN_IN_TIMEOUT, &mut show_url) => Some(report),
+        _ = cancelled => None,
+    };
+    state.close_deep_link_channel();
+    if let Ok(mut p) = state.pending.lock() {
+        *p = None;
+    }
+    let report = match outcome {
+        None => {
+            return Err(AppError::new(
+                "cancelled",
+                "Sign-in was cancelled.",
+                "Choose a way to sign in when you are ready.",
+            ));
+        }
+        Some(report) => report?,
+    };
+    let _ = state
+        .app
+        .emit("sign-in-progress", SignInProgress::Finishing);
+    focus_main(&state.app);
+    if let Some(problem) = &report.keychain_problem {
+        tracing::warn!("the session could not be saved in the keychain: {problem}");
+    }
+    Ok(to_info(
+        report.identity.display_name(),
+        report.identity.email.clone(),
+        &report.identity.issuer,
+        report.expires_at,
+        report.has_refresh_token,
+    ))
+}
+
+#[tauri::command]
+pub async fn cancel_sign_in(state: State<'_, AppState>) -> Answer<()> {
+    if let Ok(mut pending) = state.pending.lock()
+        && let Some(cancel) = pending.as_mut().and_then(|p| p.cancel.take())
+    {
+        let _ = cancel.send(());
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn open_sign_in_again(state: State<'_, AppState>) -> Answer<()> {
+    let url = state
+        .pending
+        .lock()
+        .ok()
+        .and_then(|p| p.as_ref().and_then(|p| p.url.clone()));
+    let Some(url) = url else { return Ok(()) };
+    let browser = Browser::new(state.app.clone())
+        .map_err(|e| AppError::new("config_invalid", e, "Check ROLLBOOK_BROWSER."))?;
+    rollbook_core::BrowserOpener::open(&browser, &url).map_err(|e| {
+        AppError::new(
+            "browser_failed",
+            format!("The browser could not be opened ({e})."),
+            "Use Copy link and open it yourself.",
+        )
+    })
+}
+
+#[tauri::command]
+pub async fn classes(state: State<'_, AppState>) -> Answer<Vec<ClassSummary>> {
+    Ok(state.account.classes(TermFilter::Current).await?)
+}
+
+#[tauri::command]
+pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Vec<Student>> {
+    let mut students = state.account.roster(&class_id).await?;
+    sort_students(&mut students, RosterSort::Name, false);
+    Ok(students)
+}
+
+#[tauri::command]
+pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<Gradebook> {
+    Ok(state.account.gradebook(&class_id).await?)
+}
+
+/// Revokes at the provider and forgets everything on this computer.
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
+    match state.account.sign_out().await {
+        Ok(outcome) => {
+            if let Some(problem) = outcome.revocation_problem {
+                tracing::warn!("the provider did not confirm revoking the session: {problem}");
+            }
+            Ok(())
+        }
+        Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,105 @@
+//! What crosses into the webview. No tokens, ever.
+
+use serde::{Deserialize, Serialize};
+
+use rollbook_core::{CoreError, ErrorClass};
+
+/// Who is signed in, for the account menu.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub name: String,
+    pub email: Option<String>,
+    pub issuer: String,
+    pub expires_at: Option<i64>,
+    pub renews: bool,
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Demo,
+    Classlink,
+    Oidc,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRequest {
+    pub provider: Provider,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub oneroster_url: Option<String>,
+}
+
+/// Sign-in progress, as the `sign-in-progress` event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "stage", rename_all = "camelCase")]
+pub enum SignInProgress {
+    Starting,
+    #[serde(rename_all = "camelCase")]
+    Waiting {
+        url: String,
+        browser_problem: Option<String>,
+    },
+    Finishing,
+}
+
+/// An error as the UI shows it: what happened, what to do, and the stable code.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppError {
+    pub code: String,
+    pub message: String,
+    pub next_step: String,
+}
+
+impl AppError {
+    pub fn new(code: &str, message: impl Into<String>, next_step: &str) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            next_step: next_step.to_owned(),
+        }
+    }
+}
+
+fn sentence(text: String) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+impl From<CoreError> for AppError {
+    fn from(e: CoreError) -> Self {
+        let code = e.code();
+        let next_step = match (code.as_str(), e.class()) {
+            ("keychain_locked", _) => {
+                "Unlock your keychain (or sign in to your computer again), then try again."
+            }
+            ("cancelled", _) => "Choose a way to sign in when you are ready.",
+            ("sign_in_timeout", _) => "Try again, and finish signing in in the browser that opens.",
+            (_, ErrorClass::SignInRequired) => "Sign in again.",
+            (_, ErrorClass::Rejected) => {
+                "Sign in again. If it keeps failing, tell your IT team the code below."
+            }
+            (_, ErrorClass::Unavailable) => "Check your network connection, then try again.",
+            (_, ErrorClass::RosterFailed) => {
+                "Try again in a few minutes. If it keeps failing, tell your IT team the code below."
+            }
+            (_, ErrorClass::Config) => "Check the sign-in settings, or ask your IT team.",
+            (_, ErrorClass::Other) => {
+                "Try again. If it keeps happening, tell your IT team the code below."
+            }
+        };
+        Self::new(&code, sentence(e.to_string()), next_step)
+    }
+}

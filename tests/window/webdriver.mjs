@@ -1,0 +1,109 @@
+// A minimal W3C WebDriver client (fetch only), enough to drive the Rollbook window
+// through tauri-driver: sessions, elements by XPath, clicks, text, screenshots.
+
+import { request } from "node:http";
+
+/** One request on a fresh connection: tauri-driver's proxy stalls on reused ones. */
+function send(url, method, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(url, { method, agent: false, headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {} }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+export class WebDriver {
+  constructor(base) {
+    this.base = base;
+  }
+
+  async call(method, path, body) {
+    if (process.env.WEBDRIVER_DEBUG) console.log(">", method, path);
+    const response = await send(`${this.base}${path}`, method, body);
+    if (process.env.WEBDRIVER_DEBUG) console.log("<", response.status, response.text.slice(0, 120));
+    let json = {};
+    try {
+      json = JSON.parse(response.text);
+    } catch {
+      // not JSON
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json.value ?? json).slice(0, 400)}`);
+    }
+    return json.value;
+  }
+
+  async start(application) {
+    const value = await this.call("POST", "/session", {
+      capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application } } },
+    });
+    return new Session(this, value.sessionId);
+  }
+}
+
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
+
+export class Session {
+  constructor(driver, id) {
+    this.driver = driver;
+    this.id = id;
+  }
+
+  call(method, path, body) {
+    return this.driver.call(method, `/session/${this.id}${path}`, body);
+  }
+
+  async find(xpath) {
+    const found = await this.call("POST", "/elements", { using: "xpath", value: xpath });
+    return found.map((e) => e[ELEMENT]);
+  }
+
+  /** Waits until `xpath` matches something; returns the first match. */
+  async waitFor(xpath, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = await this.find(xpath).catch(() => []);
+      if (found.length) return found[0];
+      if (Date.now() > deadline) {
+        const text = await this.text("//body").catch(() => "?");
+        throw new Error(`timed out waiting for ${xpath}; the window shows:\n${text.slice(0, 800)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async click(xpath) {
+    const element = await this.waitFor(xpath);
+    await this.call("POST", `/element/${element}/click`, {});
+  }
+
+  async type(xpath, text) {
+    const element = await this.waitFor(xpath);
+    await this.call("POST", `/element/${element}/value`, { text });
+  }
+
+  async text(xpath) {
+    const element = (await this.find(xpath))[0];
+    return element ? this.call("GET", `/element/${element}/text`) : "";
+  }
+
+  async screenshot() {
+    return Buffer.from(await this.call("GET", "/screenshot"), "base64");
+  }
+
+  async end() {
+    await this.call("DELETE", "");
+  }
+}
+
+/** XPath for a button by its visible text. */
+export const button = (label) => `//button[normalize-space(.)=${JSON.stringify(label)}]`;
+/** XPath for any element whose text contains `text`. */
+export const withText = (text) => `//*[contains(normalize-space(.), ${JSON.stringify(text)}) and not(*[contains(normalize-space(.), ${JSON.stringify(text)})])]`;

@@ -1,0 +1,100 @@
+// The real Rollbook window under Xvfb, driven through tauri-driver and WebKitWebDriver,
+// inside a D-Bus session with an unlocked gnome-keyring (scripts/in-test-session.sh).
+// It signs in to the embedded demo district through a ROLLBOOK_BROWSER script that
+// follows the provider's pages over HTTP, sees the classes and a roster, restarts the
+// app and is still signed in, then signs out. Screenshots go to tests/window/screenshots/.
+//
+// Needs: a built app (`cargo build --features custom-protocol` after `npm --prefix ui
+// run build`), tauri-driver and WebKitWebDriver on PATH, DISPLAY, and a keyring.
+
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WebDriver, button, withText } from "./webdriver.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
+const testBrowser = join(root, "target", "debug", "rollbook-test-browser");
+const shots = join(root, "tests", "window", "screenshots");
+await mkdir(shots, { recursive: true });
+
+const home = await mkdtemp(join(tmpdir(), "rollbook-window-"));
+const env = {
+  ...process.env,
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, "config"),
+  XDG_DATA_HOME: join(home, "data"),
+  XDG_CACHE_HOME: join(home, "cache"),
+  ROLLBOOK_BROWSER: testBrowser,
+  ROLLBOOK_KEYCHAIN_SERVICE: process.env.ROLLBOOK_KEYCHAIN_SERVICE ?? "org.rollbook.desktop.test",
+};
+
+const port = 4444 + Math.floor(Math.random() * 1000);
+const driverProcess = spawn("tauri-driver", ["--port", String(port)], { env, stdio: ["ignore", "inherit", "inherit"] });
+const driver = new WebDriver(`http://127.0.0.1:${port}`);
+await new Promise((r) => setTimeout(r, 1500)); // tauri-driver starts WebKitWebDriver
+
+const results = [];
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push({ name, ok: true, ms: Date.now() - started });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false, error });
+    console.log(`FAIL ${name}\n     ${error?.stack ?? error}`);
+    throw error;
+  }
+}
+const save = async (session, name) => writeFile(join(shots, `${name}.png`), await session.screenshot());
+
+let session;
+try {
+  await step("first start shows the sign-in choices", async () => {
+    session = await driver.start(app);
+    await session.waitFor(button("Try the demo district"));
+    await save(session, "01-sign-in");
+  });
+  await step("demo sign-in through the browser script lands on the classes", async () => {
+    await session.click(button("Try the demo district"));
+    await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
+    await session.waitFor("//li[contains(@class,'card')]//h3");
+    await save(session, "02-classes");
+  });
+  await step("a roster is visible", async () => {
+    const first = await session.text("(//li[contains(@class,'card')]//h3)[1]");
+    await session.click(`//button[@aria-label=${JSON.stringify(`Roster of ${first}`)}]`);
+    await session.waitFor("//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
+    const status = await session.text("//p[@role='status']");
+    if (!/\d+ of \d+ students/.test(status)) throw new Error(`roster status: ${status}`);
+    await save(session, "03-roster");
+  });
+  await step("after a restart the teacher is still signed in", async () => {
+    await session.end();
+    session = await driver.start(app);
+    await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
+    await session.waitFor("//li[contains(@class,'card')]//h3");
+    await save(session, "04-restarted");
+  });
+  await step("sign out from the account menu forgets the session", async () => {
+    await session.click("//button[@aria-haspopup='true']");
+    await session.click(button("Sign out"));
+    await session.waitFor(button("Try the demo district"));
+    await session.end();
+    session = await driver.start(app);
+    await session.waitFor(button("Try the demo district"));
+    await save(session, "05-signed-out");
+  });
+} catch {
+  if (session) await save(session, "FAILED").catch(() => {});
+} finally {
+  await session?.end().catch(() => {});
+  driverProcess.kill();
+}
+
+const failed = results.filter((r) => !r.ok).length;
+console.log(`\nwindow e2e: ${results.length - failed} passed, ${failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)`);
+process.exit(failed || results.length < 5 ? 1 : 0);
