@@ -6,7 +6,8 @@
 #   - cargo test (engine, sandbox, OneRoster client, CLI end to end, certified OP);
 #   - the UI's type check and unit tests (svelte-check, vitest);
 #   - the UI in real Chromium with axe-core (ui/tests/e2e.mjs);
-#   - the real window under Xvfb through tauri-driver (tests/window/window.test.mjs).
+#   - the real window under Xvfb through tauri-driver (tests/window/*.test.mjs): sign-in,
+#     restart, sign-out, and a deep link handed over by a second instance.
 # Every suite runs even when an earlier one fails; the exit status says whether all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
