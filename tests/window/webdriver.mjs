@@ -1,7 +1,33 @@
 // A minimal W3C WebDriver client (fetch only), enough to drive the Rollbook window
 // through tauri-driver: sessions, elements by XPath, clicks, text, screenshots.
 
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Starts tauri-driver for an app that runs as a fresh user: its own home and data
+ * folders, the test keychain service, and `extra` environment (the app inherits
+ * tauri-driver's environment). Returns the driver and a `stop` function. */
+export async function startDriver(extra = {}) {
+  const home = await mkdtemp(join(tmpdir(), "rollbook-window-"));
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_DATA_HOME: join(home, "data"),
+    XDG_CACHE_HOME: join(home, "cache"),
+    ROLLBOOK_KEYCHAIN_SERVICE: process.env.ROLLBOOK_KEYCHAIN_SERVICE ?? "org.rollbook.desktop.test",
+    ...extra,
+  };
+  // Both ports are our own: WebKitWebDriver's default (4445) would be shared with any
+  // other tauri-driver on the machine, and its sessions with them.
+  const port = 20000 + 2 * Math.floor(Math.random() * 10000);
+  const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "inherit", "inherit"] });
+  await new Promise((r) => setTimeout(r, 1500)); // tauri-driver starts WebKitWebDriver
+  return { driver: new WebDriver(`http://127.0.0.1:${port}`), stop: () => child.kill() };
+}
 
 /** One request on a fresh connection: tauri-driver's proxy stalls on reused ones. */
 function send(url, method, body) {
@@ -105,5 +131,31 @@ export class Session {
 
 /** XPath for a button by its visible text. */
 export const button = (label) => `//button[normalize-space(.)=${JSON.stringify(label)}]`;
-/** XPath for any element whose text contains `text`. */
-export const withText = (text) => `//*[contains(normalize-space(.), ${JSON.stringify(text)}) and not(*[contains(normalize-space(.), ${JSON.stringify(text)})])]`;
+
+/** Whether the app's single-instance D-Bus name still has an owner. */
+function singleInstanceNameOwned() {
+  try {
+    const reply = execFileSync("dbus-send", ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.rollbook.desktop.SingleInstance"], { encoding: "utf8" });
+    return reply.includes("boolean true");
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until no process runs `app` and its single-instance name is released. A new
+ * instance started while the old one is still exiting would find it through
+ * single-instance and try to hand over to it. */
+export async function waitForExit(app, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let running = true;
+    try {
+      execFileSync("pgrep", ["-f", `^${app}`], { stdio: "ignore" });
+    } catch {
+      running = singleInstanceNameOwned();
+    }
+    if (!running) return;
+    if (Date.now() > deadline) throw new Error(`${app} is still running ${timeoutMs} ms after its session ended`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -7,34 +7,16 @@
 // Needs: a built app (`cargo build --features custom-protocol` after `npm --prefix ui
 // run build`), tauri-driver and WebKitWebDriver on PATH, DISPLAY, and a keyring.
 
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WebDriver, button, withText } from "./webdriver.mjs";
+import { button, startDriver, waitForExit } from "./webdriver.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
-const testBrowser = join(root, "target", "debug", "rollbook-test-browser");
 const shots = join(root, "tests", "window", "screenshots");
 await mkdir(shots, { recursive: true });
-
-const home = await mkdtemp(join(tmpdir(), "rollbook-window-"));
-const env = {
-  ...process.env,
-  HOME: home,
-  XDG_CONFIG_HOME: join(home, "config"),
-  XDG_DATA_HOME: join(home, "data"),
-  XDG_CACHE_HOME: join(home, "cache"),
-  ROLLBOOK_BROWSER: testBrowser,
-  ROLLBOOK_KEYCHAIN_SERVICE: process.env.ROLLBOOK_KEYCHAIN_SERVICE ?? "org.rollbook.desktop.test",
-};
-
-const port = 4444 + Math.floor(Math.random() * 1000);
-const driverProcess = spawn("tauri-driver", ["--port", String(port)], { env, stdio: ["ignore", "inherit", "inherit"] });
-const driver = new WebDriver(`http://127.0.0.1:${port}`);
-await new Promise((r) => setTimeout(r, 1500)); // tauri-driver starts WebKitWebDriver
+const { driver, stop } = await startDriver({ ROLLBOOK_BROWSER: join(root, "target", "debug", "rollbook-test-browser") });
 
 const results = [];
 async function step(name, body) {
@@ -74,6 +56,7 @@ try {
   });
   await step("after a restart the teacher is still signed in", async () => {
     await session.end();
+    await waitForExit(app);
     session = await driver.start(app);
     await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
     await session.waitFor("//li[contains(@class,'card')]//h3");
@@ -84,6 +67,7 @@ try {
     await session.click(button("Sign out"));
     await session.waitFor(button("Try the demo district"));
     await session.end();
+    await waitForExit(app);
     session = await driver.start(app);
     await session.waitFor(button("Try the demo district"));
     await save(session, "05-signed-out");
@@ -92,7 +76,7 @@ try {
   if (session) await save(session, "FAILED").catch(() => {});
 } finally {
   await session?.end().catch(() => {});
-  driverProcess.kill();
+  stop();
 }
 
 const failed = results.filter((r) => !r.ok).length;
