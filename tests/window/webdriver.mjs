@@ -52,7 +52,14 @@ export class WebDriver {
 
   async call(method, path, body) {
     if (process.env.WEBDRIVER_DEBUG) console.log(">", method, path);
-    const response = await send(`${this.base}${path}`, method, body);
+    // Reads may be retried once when the connection drops without an answer (seen
+    // rarely from WebKitWebDriver under load); actions are not, so nothing runs twice.
+    const safe = method === "GET" || path.endsWith("/elements");
+    const response = await send(`${this.base}${path}`, method, body).catch(async (error) => {
+      if (!safe) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+      return send(`${this.base}${path}`, method, body);
+    });
     if (process.env.WEBDRIVER_DEBUG) console.log("<", response.status, response.text.slice(0, 120));
     let json = {};
     try {
