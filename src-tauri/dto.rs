@@ -6,6 +6,7 @@ use rollbook_core::{CoreError, ErrorClass};
 
 /// Who is signed in, for the account menu.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     pub name: String,
@@ -17,6 +18,7 @@ pub struct SessionInfo {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Demo,
@@ -25,16 +27,21 @@ pub enum Provider {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SignInRequest {
     pub provider: Provider,
+    #[cfg_attr(test, ts(optional))]
     pub issuer: Option<String>,
+    #[cfg_attr(test, ts(optional))]
     pub client_id: Option<String>,
+    #[cfg_attr(test, ts(optional))]
     pub oneroster_url: Option<String>,
 }
 
 /// Sign-in progress, as the `sign-in-progress` event.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "stage", rename_all = "camelCase")]
 pub enum SignInProgress {
     Starting,
@@ -48,6 +55,7 @@ pub enum SignInProgress {
 
 /// An error as the UI shows it: what happened, what to do, and the stable code.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppError {
     pub code: String,

@@ -2,6 +2,8 @@
 //! State and logic live in `rollbook-core`; tokens never reach the webview (the UI
 //! gets [`dto::SessionInfo`] and roster data, and core attaches bearer tokens itself).
 
+#[cfg(test)]
+mod bindings;
 mod browser;
 mod commands;
 mod dto;

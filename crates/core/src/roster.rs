@@ -95,31 +95,38 @@ pub enum TermFilter {
 
 /// A reference with the name or title filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct NamedRef {
     pub sourced_id: String,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TermRef {
     pub sourced_id: String,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
     pub start_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
     pub end_date: Option<String>,
 }
 
 /// A class as "my classes" shows it: OneRoster's field names plus `studentCount`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ClassSummary {
     pub sourced_id: String,
@@ -138,14 +145,17 @@ pub struct ClassSummary {
 /// A student on a class roster, as the SIS gives the names. `Debug` shows only the
 /// `sourcedId`, so a stray `{:?}` cannot put a name in a log or a crash report.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Student {
     pub sourced_id: String,
     pub given_name: String,
     pub family_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
     pub preferred_first_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
     pub middle_name: Option<String>,
     pub email: Option<String>,
     pub username: Option<String>,
@@ -221,6 +231,7 @@ pub fn sort_students(students: &mut [Student], by: RosterSort, descending: bool)
 
 /// A class's gradebook: line items and results, as OneRoster names them.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Gradebook {
     pub line_items: Vec<LineItem>,

@@ -34,6 +34,7 @@ macro_rules! resource {
 
 /// A reference to another record. The `href` is deliberately not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GuidRef {
     pub sourced_id: String,
@@ -242,6 +243,7 @@ pub struct Category {
 resource!(Category, "categories", "category");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     pub sourced_id: String,
@@ -272,6 +274,7 @@ resource!(LineItem, "lineItems", "lineItem");
 
 /// A `scoreStatus`. The spec's values contain spaces; anything else is kept as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS), ts(type = "string"))]
 #[serde(from = "String", into = "String")]
 pub enum ScoreStatus {
     Exempt,
@@ -330,6 +333,7 @@ impl From<ScoreStatus> for String {
 
 /// A OneRoster `result` (named so it does not shadow `std::result::Result`).
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GradeResult {
     pub sourced_id: String,

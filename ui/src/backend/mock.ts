@@ -165,9 +165,11 @@ export class MockBackend implements Backend {
     const statuses = ["fully graded", "fully graded", "partially graded", "not submitted", "submitted", "exempt"];
     const lineItems: LineItem[] = Array.from({ length: 6 }, (_, i) => ({
       sourcedId: `li-${classId}-${i + 1}`,
+      status: "active",
       title: i % 3 === 2 ? `Unit ${i + 1} Test` : `Homework ${i + 1}`,
       assignDate: `2026-09-${String(i * 4 + 1).padStart(2, "0")}`,
       dueDate: `2026-09-${String(i * 4 + 8).padStart(2, "0")}`,
+      class: { sourcedId: classId, type: "class" },
       category: { sourcedId: "cat-homework" },
       resultValueMin: 0,
       resultValueMax: i % 3 === 2 ? 100 : 10,
@@ -179,6 +181,7 @@ export class MockBackend implements Backend {
         if ((si * 3 + li_i) % 11 === 0) return; // no result yet
         results.push({
           sourcedId: `${li.sourcedId}.${s.sourcedId}`,
+          status: "active",
           lineItem: { sourcedId: li.sourcedId },
           student: { sourcedId: s.sourcedId },
           scoreStatus: status,

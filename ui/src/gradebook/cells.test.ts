@@ -2,8 +2,8 @@ import { expect, it } from "vitest";
 import type { GradeResult, LineItem } from "../backend/types";
 import { cell } from "./cells";
 
-const item: LineItem = { sourcedId: "li", title: "Quiz", assignDate: null, dueDate: null, category: null, resultValueMin: 0, resultValueMax: 20 };
-const result = (scoreStatus: string, score: number | null): GradeResult => ({ sourcedId: "r", lineItem: { sourcedId: "li" }, student: { sourcedId: "s" }, scoreStatus, score, scoreDate: null });
+const item: LineItem = { sourcedId: "li", status: "active", title: "Quiz", assignDate: null, dueDate: null, class: null, category: null, resultValueMin: 0, resultValueMax: 20 };
+const result = (scoreStatus: string, score: number | null): GradeResult => ({ sourcedId: "r", status: "active", lineItem: { sourcedId: "li" }, student: { sourcedId: "s" }, scoreStatus, score, scoreDate: null });
 
 it("shows every score status in words a teacher reads at a glance", () => {
   expect(cell(result("fully graded", 17.5), item)).toMatchObject({ text: "17.5", label: "17.5 of 20, fully graded", kind: "score" });
