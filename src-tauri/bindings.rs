@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
 
 use crate::dto::{AppError, SessionInfo, SignInProgress, SignInRequest};
-use rollbook_core::{ClassSummary, Gradebook, Student};
+use rollbook_core::{ClassSummary, Gradebook, Preferences, Student};
 
 /// Every type a command takes or returns, or an event carries. Their dependencies
 /// (`Provider`, `LineItem`, …) come along.
@@ -20,6 +20,7 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     SignInRequest::export_all(config)?;
     SignInProgress::export_all(config)?;
     AppError::export_all(config)?;
+    Preferences::export_all(config)?;
     ClassSummary::export_all(config)?;
     Student::export_all(config)?;
     Gradebook::export_all(config)?;

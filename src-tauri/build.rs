@@ -6,6 +6,8 @@ const COMMANDS: &[&str] = &[
     "sign_in",
     "cancel_sign_in",
     "open_sign_in_again",
+    "preferences",
+    "save_preferences",
     "classes",
     "roster",
     "gradebook",

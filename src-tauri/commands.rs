@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_core::auth::AuthError;
 use rollbook_core::{
-    ClassSummary, CoreError, Gradebook, Profile, ProviderSettings, RedirectMode, RosterSort,
-    Student, TermFilter, sort_students,
+    ClassSummary, CoreError, Gradebook, Preferences, Profile, ProviderSettings, RedirectMode,
+    RosterSort, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
@@ -100,10 +100,8 @@ pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answ
         Provider::Demo => state.demo_settings().await?,
         _ => settings_for(&request)?,
     };
-    // Loopback is the default; the custom scheme is a setting (and the deep-link test's).
-    if std::env::var("ROLLBOOK_REDIRECT").as_deref() == Ok("scheme") {
-        settings.redirect = RedirectMode::Scheme;
-    }
+    // Loopback unless the teacher (or IT) chose the app link in the sign-in options.
+    settings.redirect = Preferences::load(state.account.paths()).redirect;
     let browser = Browser::new(state.app.clone())
         .map_err(|e| AppError::new("config_invalid", e, "Check ROLLBOOK_BROWSER."))?;
     let (cancel, cancelled) = oneshot::channel::<()>();
@@ -193,6 +191,18 @@ pub async fn open_sign_in_again(state: State<'_, AppState>) -> Answer<()> {
             "Use Copy link and open it yourself.",
         )
     })
+}
+
+/// The sign-in options (how the browser returns to the app).
+#[tauri::command]
+pub async fn preferences(state: State<'_, AppState>) -> Answer<Preferences> {
+    Ok(Preferences::load(state.account.paths()))
+}
+
+#[tauri::command]
+pub async fn save_preferences(preferences: Preferences, state: State<'_, AppState>) -> Answer<()> {
+    preferences.save(state.account.paths())?;
+    Ok(())
 }
 
 #[tauri::command]

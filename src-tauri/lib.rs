@@ -60,6 +60,8 @@ pub fn run() {
             commands::sign_in,
             commands::cancel_sign_in,
             commands::open_sign_in_again,
+            commands::preferences,
+            commands::save_preferences,
             commands::classes,
             commands::roster,
             commands::gradebook,

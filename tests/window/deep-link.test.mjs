@@ -1,7 +1,8 @@
 // The custom-scheme redirect end to end: the app signs in with
 // org.rollbook.desktop:/oauth/callback; the "browser" hands the redirect to a second app
 // instance started with that URL (as the OS does for a deep link); single-instance
-// passes it to the first instance, which completes the pending sign-in.
+// passes it to the first instance, which completes the pending sign-in. The app link is
+// chosen the way a teacher would, in "Sign-in options", so the setting is tested too.
 // Runs under Xvfb in the test session, like window.test.mjs.
 
 import { mkdir, writeFile } from "node:fs/promises";
@@ -15,7 +16,6 @@ const shots = join(here, "screenshots");
 await mkdir(shots, { recursive: true });
 const { driver, stop } = await startDriver({
   ROLLBOOK_BROWSER: join(here, "deep-link-browser.sh"),
-  ROLLBOOK_REDIRECT: "scheme",
   ROLLBOOK_APP: app,
 });
 
@@ -23,6 +23,9 @@ let ok = false;
 let session;
 try {
   session = await driver.start(app);
+  await session.click(button("Sign-in options"));
+  await session.click("//label[contains(normalize-space(.),'Through the Rollbook app link')]/input");
+  await session.waitFor("//*[@role='status'][contains(.,'Saved.')]");
   await session.click(button("Try the demo district"));
   await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
   await session.waitFor("//li[contains(@class,'card')]//h3");

@@ -88,6 +88,33 @@ await test("sign-in screen in dark mode", async (page) => {
   await shot(page, "02-sign-in-dark");
 }, { colorScheme: "dark" });
 
+await test("sign-in options: the redirect choice is saved, and a failed save keeps the old one", async (page) => {
+  await page.goto(base);
+  await page.getByRole("button", { name: "Sign-in options" }).click();
+  const loopback = page.getByRole("radio", { name: /Directly to this computer/ });
+  const scheme = page.getByRole("radio", { name: /Through the Rollbook app link/ });
+  const loaded = page.locator("#sign-in-options:not([disabled])");
+  await loaded.waitFor();
+  assert(await loopback.isChecked(), "loopback is not the default");
+  // Keyboard: arrow keys move within the radio group, and the choice is saved.
+  await loopback.focus();
+  await page.keyboard.press("ArrowDown");
+  await page.getByText("Saved. The next sign-in uses it.").waitFor();
+  assert(await scheme.isChecked(), "the app link was not chosen");
+  const calls = await page.evaluate(() => window.rollbookBackend.calls);
+  assert(calls.includes("savePreferences:scheme"), `not saved: ${calls}`);
+  await axe(page, "sign-in options");
+  await shot(page, "03-sign-in-options");
+
+  await page.goto(`${base}?failPreferences=fileError&redirect=scheme`);
+  await page.getByRole("button", { name: "Sign-in options" }).click();
+  await loaded.waitFor();
+  assert(await scheme.isChecked(), "the saved choice was not shown");
+  await loopback.click();
+  await page.getByText("file_error").waitFor();
+  assert(await scheme.isChecked(), "a failed save changed the shown choice");
+});
+
 await test("demo sign-in by keyboard: waiting screen, then classes grouped by term", async (page) => {
   await page.goto(`${base}?hold=1`);
   await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();

@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod error;
 mod paths;
+mod preferences;
 mod record;
 mod roster;
 mod settings;
@@ -21,6 +22,7 @@ pub use demo::DemoDistrict;
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass};
 pub use paths::AppPaths;
+pub use preferences::Preferences;
 pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
     TermRef, sort_students, sync_school, sync_teacher, today,

@@ -29,6 +29,10 @@ impl AppPaths {
         }
     }
 
+    pub(crate) fn preferences(&self) -> PathBuf {
+        self.config_dir.join("preferences.json")
+    }
+
     pub(crate) fn session_record(&self) -> PathBuf {
         self.data_dir.join("session.json")
     }

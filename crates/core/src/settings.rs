@@ -13,6 +13,7 @@ use crate::CoreError;
 
 /// How the browser hands the answer back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum RedirectMode {
     /// `http://127.0.0.1:{port}/callback` (RFC 8252 §7.3). The default.

@@ -1,6 +1,7 @@
 import type {
   ClassSummary,
   Gradebook,
+  Preferences,
   SessionInfo,
   SignInProgress,
   SignInRequest,
@@ -19,6 +20,9 @@ export interface Backend {
   onSignInProgress(listener: (progress: SignInProgress) => void): Unsubscribe;
   cancelSignIn(): Promise<void>;
   openSignInAgain(): Promise<void>;
+  /** The sign-in options saved on this computer (how the browser returns). */
+  preferences(): Promise<Preferences>;
+  savePreferences(preferences: Preferences): Promise<void>;
   classes(): Promise<ClassSummary[]>;
   roster(classId: string): Promise<Student[]>;
   gradebook(classId: string): Promise<Gradebook>;

@@ -1,5 +1,5 @@
 import type { Backend, Unsubscribe } from "./backend";
-import type { AppError, ClassSummary, Gradebook, GradeResult, LineItem, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+import type { AppError, ClassSummary, Gradebook, GradeResult, LineItem, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -11,6 +11,8 @@ export interface MockScenario {
   failSignIn?: AppError;
   failClasses?: AppError;
   failRoster?: AppError;
+  failPreferences?: AppError;
+  preferences: Preferences;
   /** Sign-in waits for `completeSignIn()` instead of finishing by itself. */
   holdSignIn?: boolean;
   delayMs: number;
@@ -25,6 +27,7 @@ export const ERRORS: Record<string, AppError> = {
   timeout: { code: "sign_in_timeout", message: "The browser did not come back within 5 minutes.", nextStep: "Try again, and finish signing in in the browser." },
   rosterDown: { code: "roster_server_error", message: "The roster server failed (HTTP 503).", nextStep: "Try again in a few minutes." },
   keychainLocked: { code: "keychain_locked", message: "The system keychain is locked.", nextStep: "Unlock your keychain (or sign in to your computer again), then retry." },
+  fileError: { code: "file_error", message: "Could not write preferences.json (permission denied).", nextStep: "Try again. If it keeps happening, tell your IT team the code below." },
   expired: { code: "sign_in_again", message: "Your session has ended.", nextStep: "Sign in again." },
 };
 
@@ -78,6 +81,8 @@ export class MockBackend implements Backend {
       failSignIn: error("failSignIn"),
       failClasses: error("failClasses"),
       failRoster: error("failRoster"),
+      failPreferences: error("failPreferences"),
+      preferences: { redirect: q.get("redirect") === "scheme" ? "scheme" : "loopback" },
       holdSignIn: q.get("hold") === "1",
       delayMs: Number(q.get("delay") ?? 150),
     });
@@ -191,6 +196,18 @@ export class MockBackend implements Backend {
       }),
     );
     return this.wait({ lineItems, results });
+  }
+
+  async preferences(): Promise<Preferences> {
+    this.calls.push("preferences");
+    return this.wait({ ...this.scenario.preferences });
+  }
+
+  async savePreferences(preferences: Preferences): Promise<void> {
+    this.calls.push(`savePreferences:${preferences.redirect}`);
+    await this.wait(undefined);
+    if (this.scenario.failPreferences) throw this.scenario.failPreferences;
+    this.scenario.preferences = { ...preferences };
   }
 
   async signOut(): Promise<void> {

@@ -1,7 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend, Unsubscribe } from "./backend";
-import type { ClassSummary, Gradebook, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+import type { ClassSummary, Gradebook, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
@@ -28,6 +28,12 @@ export class TauriBackend implements Backend {
   }
   openSignInAgain(): Promise<void> {
     return invoke("open_sign_in_again");
+  }
+  preferences(): Promise<Preferences> {
+    return invoke("preferences");
+  }
+  savePreferences(preferences: Preferences): Promise<void> {
+    return invoke("save_preferences", { preferences });
   }
   classes(): Promise<ClassSummary[]> {
     return invoke("classes");
