@@ -31,7 +31,10 @@ pub fn run() {
             state::focus_main(app);
         }))
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_opener::init());
+    #[cfg(feature = "bench-marks")]
+    let builder = builder.plugin(rollbook_window_marks::plugin());
+    let builder = builder
         .setup(|app| {
             let state = AppState::new(app.handle().clone())?;
             app.manage(state);
@@ -53,22 +56,54 @@ pub fn run() {
             if let Err(e) = app.deep_link().register_all() {
                 tracing::warn!("could not register the org.rollbook.desktop scheme: {e}");
             }
+            #[cfg(feature = "bench-marks")]
+            if rollbook_window_marks::enabled() {
+                app.add_capability(BENCH_MARKS_CAPABILITY)?;
+            }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::session_info,
-            commands::sign_in,
-            commands::cancel_sign_in,
-            commands::open_sign_in_again,
-            commands::preferences,
-            commands::save_preferences,
-            commands::classes,
-            commands::roster,
-            commands::gradebook,
-            commands::sign_out,
-        ]);
+        .invoke_handler(commands());
     if let Err(e) = builder.run(tauri::generate_context!()) {
         tracing::error!("Rollbook could not start: {e}");
         std::process::exit(1);
     }
 }
+
+/// The commands the UI may call (`src-tauri/build.rs` declares their permissions).
+fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::session_info,
+        commands::sign_in,
+        commands::cancel_sign_in,
+        commands::open_sign_in_again,
+        commands::preferences,
+        commands::save_preferences,
+        commands::classes,
+        commands::roster,
+        commands::gradebook,
+        commands::sign_out,
+    ]
+}
+
+/// The app's commands, and in benchmark builds the marks command too.
+fn commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    let app_commands = app_commands();
+    #[cfg(feature = "bench-marks")]
+    let app_commands = {
+        let marks = rollbook_window_marks::handler();
+        move |invoke: tauri::ipc::Invoke| {
+            if invoke.message.command() == rollbook_window_marks::COMMAND {
+                marks(invoke)
+            } else {
+                app_commands(invoke)
+            }
+        }
+    };
+    app_commands
+}
+
+/// Benchmark builds grant the marks command at run time, and only when asked to mark;
+/// the shipped capability file never mentions it.
+#[cfg(feature = "bench-marks")]
+const BENCH_MARKS_CAPABILITY: &str =
+    r#"{"identifier": "bench-marks", "windows": ["main"], "permissions": ["allow-bench-mark"]}"#;

@@ -1,0 +1,31 @@
+// Injected before the page's scripts when ROLLBOOK_BENCH_MARKS is set (see lib.rs).
+// One function expression, no trailing semicolon: lib.rs wraps it in a call.
+(clicks, ready) => {
+  const report = (name) =>
+    window.__TAURI_INTERNALS__.invoke("bench_mark", { name }).catch(() => {});
+  const afterPaint = (name) =>
+    requestAnimationFrame(() => requestAnimationFrame(() => report(name)));
+  let painted = false;
+  let step = 0;
+  const check = () => {
+    // First contentful paint: the first frame with text in it.
+    if (!painted && document.body && document.body.textContent.trim() !== "") {
+      painted = true;
+      afterPaint("first-paint");
+    }
+    while (step < clicks.length) {
+      const target = document.querySelector(clicks[step]);
+      if (!target) return;
+      step += 1;
+      target.click();
+    }
+    if (ready && document.querySelector(ready)) {
+      ready = null;
+      afterPaint("ready");
+    }
+    if (painted && !ready) observer.disconnect();
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", check);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Window benchmarks (docs/benchmarks.md): Rollbook's start-up and idle memory against a
+# bare Tauri window built the same way (release profile, custom-protocol, the same
+# marks), then both .deb sizes.
+#   scripts/bench-window.sh [--rounds N] [--quick]
+# --quick: debug builds, one round, no bundles; CI runs it so the harness cannot rot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=15 quick=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --quick) quick=1 rounds=1; shift ;;
+    *) echo "usage: $0 [--rounds N] [--quick]" >&2; exit 2 ;;
+  esac
+done
+
+npm --prefix ui run build --silent >/dev/null
+features=rollbook-desktop/custom-protocol,rollbook-desktop/bench-marks,rollbook-bare-window/custom-protocol
+profile=release dir=target/release
+if [ -n "$quick" ]; then profile=dev dir=target/debug; fi
+cargo build --locked --profile "$profile" -p rollbook-desktop -p rollbook-bare-window \
+  -p rollbook-fake-op --bin rollbook-desktop --bin rollbook-bare-window --bin rollbook-test-browser \
+  --features "$features"
+
+export ROLLBOOK_APP="$PWD/$dir/rollbook-desktop" BARE_APP="$PWD/$dir/rollbook-bare-window" \
+  ROLLBOOK_TEST_BROWSER="$PWD/$dir/rollbook-test-browser"
+scripts/in-test-session.sh xvfb-run -a -s "-screen 0 1280x900x24" \
+  node benches/window/measure.mjs --rounds "$rounds"
+
+if [ -z "$quick" ]; then
+  echo
+  echo "bundles (.deb, release):"
+  ui/node_modules/.bin/tauri build --bundles deb >/dev/null
+  (cd benches/window/bare && ../../../ui/node_modules/.bin/tauri build --bundles deb >/dev/null)
+  for deb in target/release/bundle/deb/*.deb; do
+    printf '  %-60s %s bytes\n' "$(basename "$deb")" "$(stat -c %s "$deb")"
+  done
+fi
