@@ -469,6 +469,55 @@ async fn short_lived_access_tokens_renew_silently_or_end_the_session() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_refused_access_token_is_refreshed_once_and_the_call_retried() {
+    // With a refresh token: the provider revokes every access token before it expires;
+    // the next roster call gets 401, refreshes once, and succeeds.
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let teacher = sandbox.district().staff[0].id.clone();
+    login_demo(&home, &sandbox, &teacher).await;
+    sandbox.revoke_all_access_tokens();
+    let before = sandbox.stats()["token"];
+    let run = home.run(&["classes", "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        sandbox.stats()["token"],
+        before + 1,
+        "exactly one refresh after the 401"
+    );
+    let again = home.run(&["classes", "--json"]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        sandbox.stats()["token"],
+        before + 1,
+        "the refreshed token was kept for the next process"
+    );
+
+    // Without one (ClassLink's way): the refusal is reported, and the session is kept,
+    // because a roster server's 401 alone must not sign the teacher out.
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            refresh_tokens: false,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
+    let sandbox = district(knobs).await;
+    let home = Home::new();
+    login_demo(&home, &sandbox, &teacher).await;
+    sandbox.revoke_all_access_tokens();
+    let run = home.run(&["classes"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (6, Some("roster_unauthorized")),
+        "{}",
+        run.stderr
+    );
+    let whoami = home.run(&["whoami"]).await;
+    assert_eq!(whoami.code, 0, "still signed in: {}", whoami.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn roster_urls_must_be_https_off_loopback_and_are_checked_before_the_browser_opens() {
     let home = Home::new();
     let run = home

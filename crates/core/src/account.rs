@@ -13,7 +13,7 @@ use rollbook_auth::{
     call_store,
 };
 
-use rollbook_oneroster::{Bearer, ClientSettings, RosterClient};
+use rollbook_oneroster::{Bearer, ClientSettings, RosterClient, RosterError};
 
 use crate::record::SessionRecord;
 use crate::roster::{self, ClassSummary, Gradebook, RosterIdentity, Student, TermFilter};
@@ -237,26 +237,70 @@ impl Account {
 
     /// The teacher's classes (this term's, or all), with schools, terms and counts.
     pub async fn classes(&self, filter: TermFilter) -> Result<Vec<ClassSummary>, CoreError> {
-        let (client, teacher) = self.roster_context().await?;
-        roster::my_classes(&client, &teacher, filter, &roster::today()).await
+        let today = roster::today();
+        self.with_roster(|client, teacher| {
+            let today = today.clone();
+            async move { roster::my_classes(&client, &teacher, filter, &today).await }
+        })
+        .await
     }
 
     /// All classes of a school, for a principal's sign-in.
     pub async fn school_classes(&self, school_id: &str) -> Result<Vec<ClassSummary>, CoreError> {
-        let (client, _) = self.roster_context().await?;
-        roster::school_classes(&client, school_id).await
+        self.with_roster(
+            |client, _| async move { roster::school_classes(&client, school_id).await },
+        )
+        .await
     }
 
     /// A class's students, in the roster server's order.
     pub async fn roster(&self, class_id: &str) -> Result<Vec<Student>, CoreError> {
-        let (client, _) = self.roster_context().await?;
-        roster::class_roster(&client, class_id).await
+        self.with_roster(|client, _| async move { roster::class_roster(&client, class_id).await })
+            .await
     }
 
     /// A class's line items and results.
     pub async fn gradebook(&self, class_id: &str) -> Result<Gradebook, CoreError> {
-        let (client, _) = self.roster_context().await?;
-        roster::class_gradebook(&client, class_id).await
+        self.with_roster(
+            |client, _| async move { roster::class_gradebook(&client, class_id).await },
+        )
+        .await
+    }
+
+    /// Runs a roster call. When the roster server refuses the access token before its
+    /// stated expiry (revoked, the provider's keys rotated, a clock out of step), the
+    /// session is refreshed once and the call made again. Without a refresh token
+    /// (ClassLink) the refusal is reported as it is: ending the session on a roster
+    /// server's word would sign the teacher out over a misconfigured server.
+    async fn with_roster<T, F, Fut>(&self, call: F) -> Result<T, CoreError>
+    where
+        F: Fn(RosterClient, RosterIdentity) -> Fut,
+        Fut: Future<Output = Result<T, CoreError>>,
+    {
+        // Finding the teacher's id (ClassLink's `my/info`) can meet the same refusal.
+        let first = match self.roster_context().await {
+            Ok((client, teacher)) => call(client, teacher).await,
+            Err(e) => Err(e),
+        };
+        if !matches!(
+            first,
+            Err(CoreError::Roster(RosterError::Unauthorized { .. }))
+        ) {
+            return first;
+        }
+        let session = self.session().await?;
+        if !session.has_refresh_token().await {
+            return first;
+        }
+        tracing::info!("the roster server refused the access token; refreshing it once");
+        if let Err(e) = session.refresh().await {
+            if matches!(e, AuthError::SignInAgain) {
+                SessionRecord::delete(&self.paths)?;
+            }
+            return Err(e.into());
+        }
+        let (client, teacher) = self.roster_context().await?;
+        call(client, teacher).await
     }
 
     /// A roster client with a valid access token, and the teacher's OneRoster id

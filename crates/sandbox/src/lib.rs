@@ -144,6 +144,11 @@ impl Sandbox {
         self.state.rotate_keys()
     }
 
+    /// Refuses every access token issued so far; refresh tokens stay valid.
+    pub fn revoke_all_access_tokens(&self) {
+        self.state.revoke_all_access_tokens();
+    }
+
     /// An access token for `login` (a staff sourcedId, username or email) with
     /// `scopes`, without the browser dance: for tests and benchmarks of the roster API.
     /// `None` for an unknown login.

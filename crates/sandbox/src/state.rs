@@ -85,6 +85,9 @@ struct Claims {
     n: u64,
     /// Random, so two tokens are never equal.
     r: String,
+    /// Issued at, unix milliseconds (access tokens; see `revoke_all_access_tokens`).
+    #[serde(default)]
+    i: u64,
 }
 
 #[derive(Debug, Default)]
@@ -117,6 +120,8 @@ pub struct State {
     ended_families: Mutex<HashSet<u64>>,
     /// Digests of revoked self-contained access tokens.
     revoked_access: Mutex<HashSet<String>>,
+    /// Self-contained access tokens issued before this (unix ms) are refused.
+    access_cutoff_ms: AtomicU64,
     token_key: Option<hmac::Key>,
     /// Records written by `PUT`, by sourcedId.
     pub writes: RwLock<HashMap<String, serde_json::Value>>,
@@ -144,6 +149,7 @@ impl State {
             used_refresh: Mutex::default(),
             ended_families: Mutex::default(),
             revoked_access: Mutex::default(),
+            access_cutoff_ms: AtomicU64::new(0),
             token_key: token_key.map(|k: [u8; 32]| hmac::Key::new(hmac::HMAC_SHA256, &k)),
             writes: RwLock::default(),
             stats: Stats::default(),
@@ -208,7 +214,9 @@ impl State {
     pub fn grant_for(&self, token: &str) -> Option<Grant> {
         if let Some(claims) = self.open(token, "at") {
             let left = claims.n.checked_sub(unix_now()).filter(|s| *s > 0)?;
-            if self.revoked_access.lock().ok()?.contains(&digest(token)) {
+            if claims.i < self.access_cutoff_ms.load(Ordering::SeqCst)
+                || self.revoked_access.lock().ok()?.contains(&digest(token))
+            {
                 return None;
             }
             return Some(Grant {
@@ -237,6 +245,7 @@ impl State {
                 sc: scopes.to_vec(),
                 n: unix_now() + lifetime.as_secs(),
                 r: random_token(),
+                i: unix_now_ms(),
             };
             return self.seal(key, &claims);
         }
@@ -252,6 +261,16 @@ impl State {
             );
         }
         token
+    }
+
+    /// Refuses every access token issued so far, as a provider does when an
+    /// administrator ends all sessions or its signing secret changes. Refresh tokens
+    /// stay valid, so clients that refresh carry on.
+    pub fn revoke_all_access_tokens(&self) {
+        self.access_cutoff_ms.store(unix_now_ms(), Ordering::SeqCst);
+        if let Ok(mut grants) = self.access.lock() {
+            grants.clear();
+        }
     }
 
     pub fn revoke_access_token(&self, token: &str) -> bool {
@@ -276,6 +295,7 @@ impl State {
                 sc: scopes.to_vec(),
                 n: family,
                 r: random_token(),
+                i: unix_now_ms(),
             };
             return self.seal(key, &claims);
         }
@@ -359,6 +379,13 @@ impl State {
     }
 }
 
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -383,6 +410,15 @@ pub fn admin_routes() -> Router<Arc<State>> {
         .route("/__sandbox/stats", get(stats))
         .route("/__sandbox/knobs", get(get_knobs).post(set_knobs))
         .route("/__sandbox/rotate-keys", post(rotate_keys))
+        .route(
+            "/__sandbox/revoke-access-tokens",
+            post(revoke_access_tokens),
+        )
+}
+
+async fn revoke_access_tokens(Extract(state): Extract<Arc<State>>) -> StatusCode {
+    state.revoke_all_access_tokens();
+    StatusCode::NO_CONTENT
 }
 
 async fn stats(Extract(state): Extract<Arc<State>>) -> Json<BTreeMap<String, u64>> {

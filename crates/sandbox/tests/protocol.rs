@@ -478,8 +478,14 @@ async fn with_a_token_key_tokens_outlive_a_restart() {
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         token_request(&second, &pairs).await
     };
+    // Revoking every access token refuses the old one; a refresh still works, and what
+    // it issues is accepted.
+    second.revoke_all_access_tokens();
+    assert_eq!(get_json(&second, "/v2/my/info", &access).await.0, 401);
     let (status, body) = send(&refresh).await;
     assert_eq!(status, 200, "{body}");
+    let fresh = body["access_token"].as_str().unwrap();
+    assert_eq!(get_json(&second, "/v2/my/info", fresh).await.0, 200);
     let rotated = body["refresh_token"].as_str().unwrap().to_owned();
     // Reuse detection still works within a run.
     assert_eq!(send(&refresh).await.0, 400);
