@@ -42,8 +42,18 @@ fn to_info(
 /// The saved session, restored silently (refreshing if needed); `None` when signed out.
 #[tauri::command]
 pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionInfo>> {
+    let started = std::time::Instant::now();
     state.resume_demo_if_needed().await?;
-    match state.account.whoami(false).await {
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "demo district checked"
+    );
+    let restored = state.account.whoami(false).await;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "session restored"
+    );
+    match restored {
         Ok(me) => Ok(Some(to_info(
             me.identity.display_name(),
             me.identity.email.clone(),

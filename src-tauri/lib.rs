@@ -36,8 +36,17 @@ pub fn run() {
     let builder = builder.plugin(rollbook_window_marks::plugin());
     let builder = builder
         .setup(|app| {
+            let started = std::time::Instant::now();
             let state = AppState::new(app.handle().clone())?;
             app.manage(state);
+            // A saved demo session needs its district: start it now, while the webview
+            // loads, instead of when the UI first asks (it takes 60–110 ms).
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = handle.state::<AppState>().resume_demo_if_needed().await {
+                    tracing::warn!(code = %e.code(), "the demo district did not start");
+                }
+            });
             // Deep links while running, and the one that started the app (cold start).
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
@@ -60,6 +69,7 @@ pub fn run() {
             if rollbook_window_marks::enabled() {
                 app.add_capability(BENCH_MARKS_CAPABILITY)?;
             }
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "set up");
             Ok(())
         })
         .invoke_handler(commands());

@@ -48,6 +48,18 @@ pub struct Account {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     roster_settings: ClientSettings,
+    /// The session this process is using, shared by every call. One `Session` means one
+    /// refresh at a time: two calls that find the access token expired must not both
+    /// spend the same rotating refresh token (the provider would see a reuse and end the
+    /// session). It also keeps a session the keychain could not take (shared-machine
+    /// mode, a locked keychain) alive for as long as the process runs.
+    live: tokio::sync::Mutex<Option<LiveSession>>,
+}
+
+#[derive(Debug, Clone)]
+struct LiveSession {
+    session: Arc<Session>,
+    record: SessionRecord,
 }
 
 impl Account {
@@ -58,6 +70,7 @@ impl Account {
             http: build_http_client(&HttpSettings::default())?,
             clock: Arc::new(SystemClock),
             roster_settings: ClientSettings::default(),
+            live: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -148,17 +161,22 @@ impl Account {
         let store = (!settings.shared_machine).then(|| Arc::clone(&self.store));
         let (session, saved) = Session::start(Arc::clone(&provider), signed_in, store).await;
         let keychain_problem = saved.as_ref().err().map(|e| format!("{}: {e}", e.code()));
+        let record = SessionRecord {
+            version: 1,
+            settings,
+            metadata: provider.metadata().clone(),
+            identity: identity.clone(),
+            signed_in_at: self.clock.unix_now(),
+            roster: None,
+        };
         if session.is_persisted() {
-            SessionRecord {
-                version: 1,
-                settings,
-                metadata: provider.metadata().clone(),
-                identity: identity.clone(),
-                signed_in_at: self.clock.unix_now(),
-                roster: None,
-            }
-            .save(&self.paths)?;
+            record.save(&self.paths)?;
         }
+        let session = Arc::new(session);
+        *self.live.lock().await = Some(LiveSession {
+            session: Arc::clone(&session),
+            record,
+        });
         Ok(SignInReport {
             identity,
             expires_at: session.access_expires_at().await,
@@ -173,10 +191,28 @@ impl Account {
         Ok(SessionRecord::load(&self.paths)?.map(|r| r.settings.issuer))
     }
 
-    /// Reopens the saved session. `NotSignedIn` when there is none.
-    pub async fn session(&self) -> Result<Session, CoreError> {
+    /// The session in use, reopened from the record and the keychain the first time.
+    /// `NotSignedIn` when there is none.
+    pub async fn session(&self) -> Result<Arc<Session>, CoreError> {
+        Ok(self.live().await?.session)
+    }
+
+    async fn live(&self) -> Result<LiveSession, CoreError> {
+        let mut live = self.live.lock().await;
+        if let Some(current) = live.as_ref() {
+            return Ok(current.clone());
+        }
         let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
-        self.restore(record).await
+        let session = Arc::new(self.restore(record.clone()).await?);
+        let current = LiveSession { session, record };
+        *live = Some(current.clone());
+        Ok(current)
+    }
+
+    /// Ends the session on this computer after the provider refused it.
+    async fn drop_ended_session(&self) -> Result<(), CoreError> {
+        *self.live.lock().await = None;
+        SessionRecord::delete(&self.paths)
     }
 
     async fn restore(&self, record: SessionRecord) -> Result<Session, CoreError> {
@@ -208,7 +244,7 @@ impl Account {
         };
         if let Err(e) = checked {
             if matches!(e, AuthError::SignInAgain) {
-                SessionRecord::delete(&self.paths)?;
+                self.drop_ended_session().await?;
             }
             return Err(e.into());
         }
@@ -227,11 +263,11 @@ impl Account {
                 return Err(AuthError::NotSignedIn.into());
             }
             Err(other) => {
-                SessionRecord::delete(&self.paths)?;
+                self.drop_ended_session().await?;
                 return Err(other);
             }
         };
-        SessionRecord::delete(&self.paths)?;
+        self.drop_ended_session().await?;
         Ok(outcome)
     }
 
@@ -295,7 +331,7 @@ impl Account {
         tracing::info!("the roster server refused the access token; refreshing it once");
         if let Err(e) = session.refresh().await {
             if matches!(e, AuthError::SignInAgain) {
-                SessionRecord::delete(&self.paths)?;
+                self.drop_ended_session().await?;
             }
             return Err(e.into());
         }
@@ -306,17 +342,16 @@ impl Account {
     /// A roster client with a valid access token, and the teacher's OneRoster id
     /// (found once per session, then kept in the session record).
     pub(crate) async fn roster_context(&self) -> Result<(RosterClient, RosterIdentity), CoreError> {
-        let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+        let LiveSession { session, record } = self.live().await?;
         let base = record
             .settings
             .oneroster_base()?
             .ok_or(CoreError::RosterNotConfigured)?;
-        let session = self.restore(record.clone()).await?;
         let token = match session.access_token().await {
             Ok(token) => token,
             Err(e) => {
                 if matches!(e, AuthError::SignInAgain) {
-                    SessionRecord::delete(&self.paths)?;
+                    self.drop_ended_session().await?;
                 }
                 return Err(e.into());
             }
@@ -335,18 +370,24 @@ impl Account {
         )
         .await?;
         tracing::info!(source = %teacher.source, "found the teacher's roster id");
+        let record = SessionRecord {
+            roster: Some(teacher.clone()),
+            ..record
+        };
         if session.is_persisted() {
-            SessionRecord {
-                roster: Some(teacher.clone()),
-                ..record
-            }
-            .save(&self.paths)?;
+            record.save(&self.paths)?;
+        }
+        if let Some(live) = self.live.lock().await.as_mut()
+            && Arc::ptr_eq(&live.session, &session)
+        {
+            live.record = record;
         }
         Ok((client, teacher))
     }
 
     /// Deletes any saved session without contacting the provider.
     async fn forget_local(&self) -> Result<(), CoreError> {
+        *self.live.lock().await = None;
         if let Ok(Some(record)) = SessionRecord::load(&self.paths) {
             let key = record
                 .settings

@@ -11,6 +11,9 @@
 //!   (separated by `||`) in turn as it appears. This is how "launch to roster visible"
 //!   opens the first class without a person.
 //!
+//! On the way it also reports `text-in-dom`, `clicked-N` and `ready-in-dom` (the DOM
+//! state, before the frames), which show where the time between marks goes.
+//!
 //! Each mark reaches Rust through the `bench_mark` command, which prints
 //! `rollbook-mark <name> <unix epoch ms>` on stdout (the harness compares it with the
 //! time it started the process), and exits the app when the mark is the one named in

@@ -11,16 +11,19 @@
     // First contentful paint: the first frame with text in it.
     if (!painted && document.body && document.body.textContent.trim() !== "") {
       painted = true;
+      report("text-in-dom");
       afterPaint("first-paint");
     }
     while (step < clicks.length) {
       const target = document.querySelector(clicks[step]);
       if (!target) return;
       step += 1;
+      report(`clicked-${step}`);
       target.click();
     }
     if (ready && document.querySelector(ready)) {
       ready = null;
+      report("ready-in-dom");
       afterPaint("ready");
     }
     if (painted && !ready) observer.disconnect();

@@ -1,0 +1,156 @@
+//! One live session per `Account`: concurrent calls share it, so an expired access
+//! token is refreshed once, not once per call (with rotating refresh tokens, a second
+//! refresh would spend a used token and the provider would end the session). And a
+//! session the keychain cannot take stays usable for the life of the process.
+//!
+//! The token store here is in memory: this is a test of core's bookkeeping, not of
+//! the keychain (the CLI and window tests use the real one).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rollbook_core::auth::{StoreError, StoreKey, StoredCredentials, TokenStore};
+use rollbook_core::{Account, AppPaths, CommandBrowser, ProviderSettings, TermFilter};
+use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size, TokenPolicy};
+
+#[derive(Debug, Default)]
+struct MemoryStore {
+    entries: Mutex<HashMap<StoreKey, StoredCredentials>>,
+    refuse_saves: bool,
+}
+
+impl TokenStore for MemoryStore {
+    fn load(&self, key: &StoreKey) -> Result<Option<StoredCredentials>, StoreError> {
+        Ok(self.entries.lock().unwrap().get(key).cloned())
+    }
+    fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
+        if self.refuse_saves {
+            return Err(StoreError::TimedOut);
+        }
+        self.entries
+            .lock()
+            .unwrap()
+            .insert(key.clone(), credentials.clone());
+        Ok(())
+    }
+    fn clear(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.entries.lock().unwrap().remove(key);
+        Ok(())
+    }
+    fn probe(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn test_browser(teacher: &str) -> CommandBrowser {
+    // target/debug/deps/live_session-… → target/debug/rollbook-test-browser
+    let bin: PathBuf = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .with_file_name("rollbook-test-browser");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "rollbook-fake-op",
+                "--bin",
+                "rollbook-test-browser",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the test browser failed");
+    }
+    CommandBrowser::parse(Some(&format!("{} --login {teacher}", bin.display())))
+        .unwrap()
+        .unwrap()
+}
+
+async fn district(access_token_seconds: u64) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        seed: 11,
+        size: Size::Tiny,
+        today: None,
+        port: 0,
+        knobs: Knobs {
+            tokens: TokenPolicy {
+                access_token_seconds,
+                ..TokenPolicy::default()
+            },
+            ..Knobs::default()
+        },
+        token_key: None,
+    })
+    .await
+    .unwrap()
+}
+
+async fn signed_in(sandbox: &Sandbox, store: MemoryStore) -> (Account, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let account = Account::new(AppPaths::under(home.path()), Arc::new(store)).unwrap();
+    let teacher = sandbox.district().staff[0].id.clone();
+    account
+        .sign_in(
+            ProviderSettings::demo(sandbox.issuer()),
+            &test_browser(&teacher),
+            None,
+            Duration::from_secs(20),
+            &mut |_, _| {},
+        )
+        .await
+        .unwrap();
+    (account, home)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_calls_with_an_expired_token_refresh_once() {
+    // Core renews 30 s before expiry, so a 32 s token counts as expired after 2 s, and
+    // the renewed one is good for 2 s more: long enough for the three calls below.
+    let sandbox = district(32).await;
+    let (account, _home) = signed_in(&sandbox, MemoryStore::default()).await;
+    let classes = account.classes(TermFilter::All).await.unwrap();
+    let class_id = classes[0].sourced_id.clone();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let before = sandbox.stats()["token"];
+    let (roster, gradebook, again) = tokio::join!(
+        account.roster(&class_id),
+        account.gradebook(&class_id),
+        account.classes(TermFilter::All),
+    );
+    roster.unwrap();
+    gradebook.unwrap();
+    again.unwrap();
+    assert_eq!(
+        sandbox.stats()["token"],
+        before + 1,
+        "three calls found the token expired; one refresh served them all"
+    );
+    assert!(account.whoami(false).await.is_ok(), "the session survived");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_the_keychain_refused_still_works_in_this_process() {
+    let sandbox = district(3600).await;
+    let store = MemoryStore {
+        refuse_saves: true,
+        ..MemoryStore::default()
+    };
+    let (account, home) = signed_in(&sandbox, store).await;
+    assert!(
+        !home.path().join("data/session.json").exists(),
+        "nothing is recorded for a session that was not saved"
+    );
+    let classes = account.classes(TermFilter::All).await.unwrap();
+    assert!(!classes.is_empty());
+    account.sign_out().await.unwrap();
+    assert!(
+        account.classes(TermFilter::All).await.is_err(),
+        "signed out"
+    );
+}
