@@ -2,16 +2,17 @@
 # Window benchmarks (docs/benchmarks.md): Rollbook's start-up and idle memory against a
 # bare Tauri window built the same way (release profile, custom-protocol, the same
 # marks), then both .deb sizes.
-#   scripts/bench-window.sh [--rounds N] [--quick]
+#   scripts/bench-window.sh [--rounds N] [--quick] [--no-bundles]
 # --quick: debug builds, one round, no bundles; CI runs it so the harness cannot rot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=15 quick=
+rounds=15 quick= bundles=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
-    --quick) quick=1 rounds=1; shift ;;
-    *) echo "usage: $0 [--rounds N] [--quick]" >&2; exit 2 ;;
+    --quick) quick=1 rounds=1 bundles=; shift ;;
+    --no-bundles) bundles=; shift ;;
+    *) echo "usage: $0 [--rounds N] [--quick] [--no-bundles]" >&2; exit 2 ;;
   esac
 done
 
@@ -28,7 +29,7 @@ export ROLLBOOK_APP="$PWD/$dir/rollbook-desktop" BARE_APP="$PWD/$dir/rollbook-ba
 scripts/in-test-session.sh xvfb-run -a -s "-screen 0 1280x900x24" \
   node benches/window/measure.mjs --rounds "$rounds"
 
-if [ -z "$quick" ]; then
+if [ -n "$bundles" ]; then
   echo
   echo "bundles (.deb, release):"
   ui/node_modules/.bin/tauri build --bundles deb >/dev/null

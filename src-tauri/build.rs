@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "classes",
     "roster",
     "gradebook",
+    "remember_view",
     "sign_out",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",

@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_core::auth::AuthError;
 use rollbook_core::{
-    ClassSummary, CoreError, Gradebook, Preferences, Profile, ProviderSettings, RedirectMode,
-    RosterSort, Student, TermFilter, sort_students,
+    ClassSummary, CoreError, Gradebook, LastView, Preferences, Profile, ProviderSettings,
+    RedirectMode, RosterSort, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
@@ -28,6 +28,7 @@ fn to_info(
     issuer: &str,
     expires_at: Option<i64>,
     renews: bool,
+    last_view: Option<LastView>,
 ) -> SessionInfo {
     SessionInfo {
         name: identity_name.to_owned(),
@@ -36,6 +37,7 @@ fn to_info(
         expires_at,
         renews,
         demo: issuer == rollbook_core::DemoDistrict::EMBEDDED_ISSUER,
+        last_view,
     }
 }
 
@@ -60,6 +62,7 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
             &me.identity.issuer,
             me.expires_at,
             me.has_refresh_token,
+            state.account.last_view().await?,
         ))),
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(None),
         Err(e) => Err(e.into()),
@@ -171,6 +174,7 @@ pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answ
         &report.identity.issuer,
         report.expires_at,
         report.has_refresh_token,
+        None,
     ))
 }
 
@@ -217,6 +221,9 @@ pub async fn save_preferences(preferences: Preferences, state: State<'_, AppStat
 
 #[tauri::command]
 pub async fn classes(state: State<'_, AppState>) -> Answer<Vec<ClassSummary>> {
+    // The UI asks for classes alongside the session at start-up, maybe before the
+    // demo district a saved demo session needs is up.
+    state.resume_demo_if_needed().await?;
     Ok(state.account.classes(TermFilter::Current).await?)
 }
 
@@ -230,6 +237,12 @@ pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Vec<
 #[tauri::command]
 pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<Gradebook> {
     Ok(state.account.gradebook(&class_id).await?)
+}
+
+/// Remembers the class page the window shows (`null`: the class list) for the next start.
+#[tauri::command]
+pub async fn remember_view(view: Option<LastView>, state: State<'_, AppState>) -> Answer<()> {
+    Ok(state.account.remember_view(view).await?)
 }
 
 /// Revokes at the provider and forgets everything on this computer.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollbook_core::{CoreError, ErrorClass};
+use rollbook_core::{CoreError, ErrorClass, LastView};
 
 /// Who is signed in, for the account menu.
 #[derive(Debug, Clone, Serialize)]
@@ -15,6 +15,8 @@ pub struct SessionInfo {
     pub expires_at: Option<i64>,
     pub renews: bool,
     pub demo: bool,
+    /// The class page to reopen (the last one shown in this session).
+    pub last_view: Option<LastView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -39,13 +39,11 @@ pub fn run() {
             let started = std::time::Instant::now();
             let state = AppState::new(app.handle().clone())?;
             app.manage(state);
-            // A saved demo session needs its district: start it now, while the webview
-            // loads, instead of when the UI first asks (it takes 60–110 ms).
+            // While the webview loads, start the demo district a saved demo session
+            // needs (60–110 ms), so the UI's first questions find it ready.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(e) = handle.state::<AppState>().resume_demo_if_needed().await {
-                    tracing::warn!(code = %e.code(), "the demo district did not start");
-                }
+                handle.state::<AppState>().prepare().await;
             });
             // Deep links while running, and the one that started the app (cold start).
             let handle = app.handle().clone();
@@ -91,6 +89,7 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::classes,
         commands::roster,
         commands::gradebook,
+        commands::remember_view,
         commands::sign_out,
     ]
 }

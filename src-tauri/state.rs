@@ -82,6 +82,16 @@ impl AppState {
         Ok(settings)
     }
 
+    /// Starts what a saved session needs while the window opens. Failures are only
+    /// logged: the UI's own calls meet them again and show them properly. (The
+    /// keychain is not read here: a locked one would make the UI's first call wait
+    /// out a second timeout.)
+    pub async fn prepare(&self) {
+        if let Err(e) = self.resume_demo_if_needed().await {
+            tracing::warn!(code = %e.code(), "the demo district did not start");
+        }
+    }
+
     /// After a restart, a saved demo session needs its district running again.
     pub async fn resume_demo_if_needed(&self) -> Result<(), CoreError> {
         if self.account.saved_issuer()?.as_deref() == Some(DemoDistrict::EMBEDDED_ISSUER) {

@@ -46,21 +46,29 @@ try {
     await session.waitFor("//li[contains(@class,'card')]//h3");
     await save(session, "02-classes");
   });
+  let opened = "";
   await step("a roster is visible", async () => {
     const first = await session.text("(//li[contains(@class,'card')]//h3)[1]");
+    opened = first;
     await session.click(`//button[@aria-label=${JSON.stringify(`Roster of ${first}`)}]`);
     await session.waitFor("//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
     const status = await session.text("//p[@role='status']");
     if (!/\d+ of \d+ students/.test(status)) throw new Error(`roster status: ${status}`);
     await save(session, "03-roster");
   });
-  await step("after a restart the teacher is still signed in", async () => {
+  await step("after a restart the teacher is still signed in, on the same roster", async () => {
     await session.end();
     await waitForExit(app);
     session = await driver.start(app);
-    await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
-    await session.waitFor("//li[contains(@class,'card')]//h3");
+    // Signed in at once, on the roster that was open when the app quit.
+    await session.waitFor(`//h1[normalize-space(.)=${JSON.stringify(opened)}]`, 60_000);
+    await session.waitFor("//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
+    // Right after a launch WebKitWebDriver can hand back the previous composited frame
+    // (the loading screen) although the DOM is ready; give the compositor a moment.
+    await new Promise((resolve) => setTimeout(resolve, 750));
     await save(session, "04-restarted");
+    await session.click("//nav//button[normalize-space(.)='My classes']");
+    await session.waitFor("//li[contains(@class,'card')]//h3");
   });
   await step("sign out from the account menu forgets the session", async () => {
     await session.click("//button[@aria-haspopup='true']");

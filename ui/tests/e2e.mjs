@@ -156,6 +156,25 @@ await test("cancel returns to the choices without an error", async (page) => {
   assert((await page.getByRole("alert").count()) === 0, "cancelling is not an error");
 });
 
+await test("a signed-in restart reopens the class page shown last; My classes forgets it", async (page) => {
+  await page.goto(`${base}?signedIn=1&lastView=cls-2&lastPage=gradebook`);
+  await page.getByRole("heading", { name: "Geometry - Period 2" }).waitFor();
+  await page.getByRole("table", { name: /Gradebook/ }).waitFor();
+  const calls = () => page.evaluate(() => window.rollbookBackend.calls);
+  assert((await calls()).includes("gradebook:cls-2"), "the gradebook was not asked for");
+  await page.getByRole("button", { name: "My classes" }).click();
+  await page.getByRole("heading", { name: "My classes" }).waitFor();
+  assert((await calls()).includes("rememberView:classes"), "going back was not remembered");
+  await page.getByRole("button", { name: "Roster of Biology - Period 3" }).click();
+  await page.getByRole("table", { name: "Students" }).waitFor();
+  assert((await calls()).includes("rememberView:cls-3:roster"), "opening a roster was not remembered");
+
+  // A class that is gone (say, the term ended) falls back to the class list.
+  await page.goto(`${base}?signedIn=1&lastView=cls-99`);
+  await page.getByRole("heading", { name: "My classes" }).waitFor();
+  await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).waitFor();
+});
+
 await test("roster: search as you type, sort, student detail", async (page) => {
   await page.goto(`${base}?signedIn=1`);
   await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();

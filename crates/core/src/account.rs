@@ -15,7 +15,7 @@ use rollbook_auth::{
 
 use rollbook_oneroster::{Bearer, ClientSettings, RosterClient, RosterError};
 
-use crate::record::SessionRecord;
+use crate::record::{LastView, SessionRecord};
 use crate::roster::{self, ClassSummary, Gradebook, RosterIdentity, Student, TermFilter};
 use crate::{AppPaths, BrowserOpener, CoreError, ProviderSettings, RedirectMode};
 
@@ -168,6 +168,7 @@ impl Account {
             identity: identity.clone(),
             signed_in_at: self.clock.unix_now(),
             roster: None,
+            last_view: None,
         };
         if session.is_persisted() {
             record.save(&self.paths)?;
@@ -207,6 +208,29 @@ impl Account {
         let current = LiveSession { session, record };
         *live = Some(current.clone());
         Ok(current)
+    }
+
+    /// The class page the window showed last in this session, if any.
+    pub async fn last_view(&self) -> Result<Option<LastView>, CoreError> {
+        Ok(self.live().await?.record.last_view)
+    }
+
+    /// Remembers the class page the window shows (`None`: the class list), so the next
+    /// start reopens it. Kept in the session record, so it goes with the session.
+    pub async fn remember_view(&self, view: Option<LastView>) -> Result<(), CoreError> {
+        self.live().await?;
+        let mut live = self.live.lock().await;
+        let Some(current) = live.as_mut() else {
+            return Err(AuthError::NotSignedIn.into());
+        };
+        if current.record.last_view == view {
+            return Ok(());
+        }
+        current.record.last_view = view;
+        if current.session.is_persisted() {
+            current.record.save(&self.paths)?;
+        }
+        Ok(())
     }
 
     /// Ends the session on this computer after the provider refused it.
@@ -370,17 +394,13 @@ impl Account {
         )
         .await?;
         tracing::info!(source = %teacher.source, "found the teacher's roster id");
-        let record = SessionRecord {
-            roster: Some(teacher.clone()),
-            ..record
-        };
-        if session.is_persisted() {
-            record.save(&self.paths)?;
-        }
         if let Some(live) = self.live.lock().await.as_mut()
             && Arc::ptr_eq(&live.session, &session)
         {
-            live.record = record;
+            live.record.roster = Some(teacher.clone());
+            if session.is_persisted() {
+                live.record.save(&self.paths)?;
+            }
         }
         Ok((client, teacher))
     }

@@ -23,6 +23,7 @@ pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass};
 pub use paths::AppPaths;
 pub use preferences::Preferences;
+pub use record::{ClassPage, LastView};
 pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
     TermRef, sort_students, sync_school, sync_teacher, today,

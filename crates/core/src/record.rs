@@ -20,6 +20,27 @@ pub(crate) struct SessionRecord {
     /// The teacher's OneRoster id, once found (not secret; saves a lookup per start).
     #[serde(default)]
     pub roster: Option<RosterIdentity>,
+    /// The class the window showed last, reopened on the next start. It lives and dies
+    /// with the session: sign-out deletes it, and shared-machine mode never writes it.
+    #[serde(default)]
+    pub last_view: Option<LastView>,
+}
+
+/// Which class page the window showed: a class id (no student data) and the tab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LastView {
+    pub class_id: String,
+    pub page: ClassPage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum ClassPage {
+    Roster,
+    Gradebook,
 }
 
 impl SessionRecord {

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rollbook_core::auth::{StoreError, StoreKey, StoredCredentials, TokenStore};
-use rollbook_core::{Account, AppPaths, CommandBrowser, ProviderSettings, TermFilter};
+use rollbook_core::{
+    Account, AppPaths, ClassPage, CommandBrowser, LastView, ProviderSettings, TermFilter,
+};
 use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size, TokenPolicy};
 
 #[derive(Debug, Default)]
@@ -152,5 +154,28 @@ async fn a_session_the_keychain_refused_still_works_in_this_process() {
     assert!(
         account.classes(TermFilter::All).await.is_err(),
         "signed out"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_class_page_lives_and_dies_with_the_session() {
+    let sandbox = district(3600).await;
+    let (account, home) = signed_in(&sandbox, MemoryStore::default()).await;
+    assert_eq!(account.last_view().await.unwrap(), None);
+    let view = LastView {
+        class_id: "cls-00002".into(),
+        page: ClassPage::Gradebook,
+    };
+    account.remember_view(Some(view.clone())).await.unwrap();
+    let record = std::fs::read_to_string(home.path().join("data/session.json")).unwrap();
+    assert!(record.contains("cls-00002"), "{record}");
+    // Finding the teacher's id rewrites the record; the view must survive that.
+    account.classes(TermFilter::All).await.unwrap();
+    assert_eq!(account.last_view().await.unwrap(), Some(view));
+    account.sign_out().await.unwrap();
+    assert!(!home.path().join("data/session.json").exists());
+    assert!(
+        account.remember_view(None).await.is_err(),
+        "nothing to remember it for"
     );
 }

@@ -1,6 +1,7 @@
 import type {
   ClassSummary,
   Gradebook,
+  LastView,
   Preferences,
   SessionInfo,
   SignInProgress,
@@ -26,5 +27,7 @@ export interface Backend {
   classes(): Promise<ClassSummary[]>;
   roster(classId: string): Promise<Student[]>;
   gradebook(classId: string): Promise<Gradebook>;
+  /** Remembers the class page shown (null: the class list), reopened on the next start. */
+  rememberView(view: LastView | null): Promise<void>;
   signOut(): Promise<void>;
 }

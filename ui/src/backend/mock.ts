@@ -1,5 +1,5 @@
 import type { Backend, Unsubscribe } from "./backend";
-import type { AppError, ClassSummary, Gradebook, GradeResult, LineItem, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+import type { AppError, ClassSummary, Gradebook, GradeResult, LastView, LineItem, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -13,6 +13,8 @@ export interface MockScenario {
   failRoster?: AppError;
   failPreferences?: AppError;
   preferences: Preferences;
+  /** The class page a signed-in restart reopens. */
+  lastView: LastView | null;
   /** Sign-in waits for `completeSignIn()` instead of finishing by itself. */
   holdSignIn?: boolean;
   delayMs: number;
@@ -83,6 +85,7 @@ export class MockBackend implements Backend {
       failRoster: error("failRoster"),
       failPreferences: error("failPreferences"),
       preferences: { redirect: q.get("redirect") === "scheme" ? "scheme" : "loopback" },
+      lastView: q.get("lastView") ? { classId: q.get("lastView")!, page: q.get("lastPage") === "gradebook" ? "gradebook" : "roster" } : null,
       holdSignIn: q.get("hold") === "1",
       delayMs: Number(q.get("delay") ?? 150),
     });
@@ -92,13 +95,13 @@ export class MockBackend implements Backend {
     return new Promise((resolve) => setTimeout(() => resolve(value), this.scenario.delayMs));
   }
 
-  private info(): SessionInfo {
-    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: true, demo: true };
+  private info(lastView: LastView | null = null): SessionInfo {
+    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: true, demo: true, lastView };
   }
 
   async session(): Promise<SessionInfo | null> {
     this.calls.push("session");
-    return this.wait(this.scenario.signedIn ? this.info() : null);
+    return this.wait(this.scenario.signedIn ? this.info(this.scenario.lastView) : null);
   }
 
   signIn(request: SignInRequest): Promise<SessionInfo> {
@@ -208,6 +211,11 @@ export class MockBackend implements Backend {
     await this.wait(undefined);
     if (this.scenario.failPreferences) throw this.scenario.failPreferences;
     this.scenario.preferences = { ...preferences };
+  }
+
+  async rememberView(view: LastView | null): Promise<void> {
+    this.calls.push(`rememberView:${view ? `${view.classId}:${view.page}` : "classes"}`);
+    this.scenario.lastView = view;
   }
 
   async signOut(): Promise<void> {

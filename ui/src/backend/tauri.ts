@@ -1,7 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend, Unsubscribe } from "./backend";
-import type { ClassSummary, Gradebook, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
@@ -43,6 +43,9 @@ export class TauriBackend implements Backend {
   }
   gradebook(classId: string): Promise<Gradebook> {
     return invoke("gradebook", { classId });
+  }
+  rememberView(view: LastView | null): Promise<void> {
+    return invoke("remember_view", { view });
   }
   signOut(): Promise<void> {
     return invoke("sign_out");

@@ -6,10 +6,12 @@
 // UI against them. Do not write IPC types by hand here.
 
 export type { AppError } from "./bindings/AppError";
+export type { ClassPage } from "./bindings/ClassPage";
 export type { ClassSummary } from "./bindings/ClassSummary";
 export type { GradeResult } from "./bindings/GradeResult";
 export type { Gradebook } from "./bindings/Gradebook";
 export type { GuidRef } from "./bindings/GuidRef";
+export type { LastView } from "./bindings/LastView";
 export type { LineItem } from "./bindings/LineItem";
 export type { NamedRef } from "./bindings/NamedRef";
 export type { Preferences } from "./bindings/Preferences";

@@ -7,9 +7,8 @@
 //!
 //! - `first-paint`: two animation frames after the document's first content;
 //! - `ready`: two animation frames after the element matching `ROLLBOOK_BENCH_READY`
-//!   (a CSS selector) appears, after clicking each `ROLLBOOK_BENCH_CLICK` selector
-//!   (separated by `||`) in turn as it appears. This is how "launch to roster visible"
-//!   opens the first class without a person.
+//!   (a CSS selector) appears. Each `ROLLBOOK_BENCH_CLICK` selector (separated by `||`)
+//!   is clicked in turn as it appears: the harness signs in this way, without a person.
 //!
 //! On the way it also reports `text-in-dom`, `clicked-N` and `ready-in-dom` (the DOM
 //! state, before the frames), which show where the time between marks goes.

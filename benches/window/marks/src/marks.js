@@ -16,7 +16,7 @@
     }
     while (step < clicks.length) {
       const target = document.querySelector(clicks[step]);
-      if (!target) return;
+      if (!target) break;
       step += 1;
       report(`clicked-${step}`);
       target.click();
