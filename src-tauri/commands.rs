@@ -69,49 +69,49 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
     }
 }
 
-fn settings_for(request: &SignInRequest) -> Answer<ProviderSettings> {
-    let required = |value: &Option<String>, what: &str| {
-        value
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                AppError::new(
-                    "config_invalid",
-                    format!("The {what} is missing."),
-                    "Fill it in, or ask your IT team for it.",
-                )
-            })
-    };
-    let mut settings = match request.provider {
-        Provider::Demo => {
-            unreachable!("the demo district's settings come from the running district")
-        }
-        Provider::Classlink => {
-            let mut s =
-                ProviderSettings::new(CLASSLINK_ISSUER, required(&request.client_id, "client id")?);
-            s.profile = Profile::ClassLink;
-            s.scopes.push("oneroster".into());
-            s
-        }
-        Provider::Oidc => ProviderSettings::new(
-            required(&request.issuer, "issuer")?,
-            required(&request.client_id, "client id")?,
-        ),
-    };
+/// A field the teacher filled in, trimmed; `config_invalid` when it is empty.
+fn required(value: &Option<String>, what: &str) -> Answer<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            AppError::new(
+                "config_invalid",
+                format!("The {what} is missing."),
+                "Fill it in, or ask your IT team for it.",
+            )
+        })
+}
+
+/// The settings for ClassLink or another OpenID provider, from the sign-in form.
+fn form_settings(mut settings: ProviderSettings, request: &SignInRequest) -> ProviderSettings {
     settings.oneroster_url = request
         .oneroster_url
         .clone()
         .filter(|u| !u.trim().is_empty());
-    Ok(settings)
+    settings
 }
 
 #[tauri::command]
 pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answer<SessionInfo> {
     let mut settings = match request.provider {
         Provider::Demo => state.demo_settings().await?,
-        _ => settings_for(&request)?,
+        Provider::Classlink => {
+            let mut settings =
+                ProviderSettings::new(CLASSLINK_ISSUER, required(&request.client_id, "client id")?);
+            settings.profile = Profile::ClassLink;
+            settings.scopes.push("oneroster".into());
+            form_settings(settings, &request)
+        }
+        Provider::Oidc => form_settings(
+            ProviderSettings::new(
+                required(&request.issuer, "issuer")?,
+                required(&request.client_id, "client id")?,
+            ),
+            &request,
+        ),
     };
     // Loopback unless the teacher (or IT) chose the app link in the sign-in options.
     settings.redirect = Preferences::load(state.account.paths()).redirect;
@@ -257,5 +257,41 @@ pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
         }
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_required_field_is_a_config_error_naming_it() {
+        for blank in [None, Some(String::new()), Some("   ".to_owned())] {
+            let error = required(&blank, "client id").unwrap_err();
+            assert_eq!(error.code, "config_invalid");
+            assert_eq!(error.message, "The client id is missing.");
+        }
+        assert_eq!(required(&Some(" abc ".into()), "x").unwrap(), "abc");
+    }
+
+    #[test]
+    fn a_blank_oneroster_address_means_none() {
+        let request = |url: &str| SignInRequest {
+            provider: Provider::Oidc,
+            issuer: None,
+            client_id: None,
+            oneroster_url: Some(url.to_owned()),
+        };
+        let base = || ProviderSettings::new("https://login.example.org", "rollbook");
+        assert_eq!(form_settings(base(), &request("  ")).oneroster_url, None);
+        assert_eq!(
+            form_settings(
+                base(),
+                &request("https://sis.example.org/ims/oneroster/v1p1")
+            )
+            .oneroster_url
+            .as_deref(),
+            Some("https://sis.example.org/ims/oneroster/v1p1")
+        );
     }
 }

@@ -12,4 +12,7 @@ const backend: Backend = inTauri ? new TauriBackend() : MockBackend.fromLocation
 (window as unknown as { rollbookBackend: Backend }).rollbookBackend = backend;
 
 const target = document.getElementById("app");
-if (target) mount(App, { target, props: { backend } });
+if (target) {
+  target.replaceChildren(); // the static "Opening Rollbook…" from index.html
+  mount(App, { target, props: { backend } });
+}
