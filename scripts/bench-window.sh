@@ -26,8 +26,12 @@ cargo build --locked --profile "$profile" -p rollbook-desktop -p rollbook-bare-w
 
 export ROLLBOOK_APP="$PWD/$dir/rollbook-desktop" BARE_APP="$PWD/$dir/rollbook-bare-window" \
   ROLLBOOK_TEST_BROWSER="$PWD/$dir/rollbook-test-browser"
-scripts/in-test-session.sh xvfb-run -a -s "-screen 0 1280x900x24" \
-  node benches/window/measure.mjs --rounds "$rounds"
+run=(xvfb-run -a -s "-screen 0 1280x900x24" node benches/window/measure.mjs --rounds "$rounds")
+if [ -n "${ROLLBOOK_IN_TEST_SESSION:-}" ]; then
+  "${run[@]}" # already in the test session (scripts/run-suites.sh)
+else
+  scripts/in-test-session.sh "${run[@]}"
+fi
 
 if [ -n "$bundles" ]; then
   echo

@@ -18,6 +18,8 @@ suite "ui: vitest" npm --prefix ui run --silent test
 suite "ui: Chromium e2e" node ui/tests/e2e.mjs
 suite "window: tauri-driver e2e" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/window.test.mjs
 suite "window: deep link to a second instance" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/deep-link.test.mjs
+# Last: its debug build adds the benchmark marks to target/debug/rollbook-desktop.
+suite "window: benchmark harness (one debug round)" scripts/bench-window.sh --quick
 echo
 echo "== summary"
 failed=0

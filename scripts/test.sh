@@ -7,7 +7,9 @@
 #   - the UI's type check and unit tests (svelte-check, vitest);
 #   - the UI in real Chromium with axe-core (ui/tests/e2e.mjs);
 #   - the real window under Xvfb through tauri-driver (tests/window/*.test.mjs): sign-in,
-#     restart, sign-out, and a deep link handed over by a second instance.
+#     restart, sign-out, and a deep link handed over by a second instance;
+#   - one debug round of the window benchmarks (scripts/bench-window.sh --quick), so
+#     the harness keeps working; the figures come from a release run (docs/benchmarks.md).
 # Every suite runs even when an earlier one fails; the exit status says whether all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
