@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,25 +48,14 @@ impl TokenStore for MemoryStore {
 }
 
 fn test_browser(teacher: &str) -> CommandBrowser {
-    // target/debug/deps/live_session-… → target/debug/rollbook-test-browser
-    let bin: PathBuf = std::env::current_exe()
+    // This test's binary is target/debug/deps/live_session-…; the browser sits in
+    // target/debug, beside the deps folder.
+    let deps = std::env::current_exe()
         .unwrap()
         .parent()
         .unwrap()
-        .with_file_name("rollbook-test-browser");
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "rollbook-fake-op",
-                "--bin",
-                "rollbook-test-browser",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the test browser failed");
-    }
+        .to_owned();
+    let bin = rollbook_fake_op::test_browser_bin(&deps).unwrap();
     CommandBrowser::parse(Some(&format!("{} --login {teacher}", bin.display())))
         .unwrap()
         .unwrap()

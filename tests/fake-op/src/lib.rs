@@ -24,6 +24,32 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+/// The scripted test browser (`src/bin/test_browser.rs`) in the cargo output folder
+/// that holds `beside` (any file in that folder, such as another built binary), built
+/// first when it is missing, so a single test can run without a workspace build.
+pub fn test_browser_bin(beside: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let path = beside.with_file_name("rollbook-test-browser");
+    if path.exists() {
+        return Ok(path);
+    }
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "rollbook-fake-op",
+            "--bin",
+            "rollbook-test-browser",
+        ])
+        .current_dir(workspace)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the test browser failed ({status})"));
+    }
+    Ok(path)
+}
+
 pub const CLIENT_ID: &str = "rollbook-test";
 pub const SUBJECT: &str = "teacher-0042";
 

@@ -28,22 +28,7 @@ pub fn rollbook_bin() -> PathBuf {
 
 /// The scripted browser from the fake-op package, built on demand.
 pub fn test_browser_bin() -> PathBuf {
-    let path = rollbook_bin().with_file_name("rollbook-test-browser");
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "rollbook-fake-op",
-                "--bin",
-                "rollbook-test-browser",
-            ])
-            .current_dir(workspace_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the test browser failed");
-    }
-    path
+    rollbook_fake_op::test_browser_bin(&rollbook_bin()).unwrap()
 }
 
 /// One user's computer: its own home, config and data folders.
