@@ -200,14 +200,20 @@ impl Account {
 
     async fn live(&self) -> Result<LiveSession, CoreError> {
         let mut live = self.live.lock().await;
-        if let Some(current) = live.as_ref() {
-            return Ok(current.clone());
+        Ok(self.open_live(&mut live).await?.clone())
+    }
+
+    /// The live session in `slot` (the locked `self.live`), reopened into it if empty.
+    async fn open_live<'a>(
+        &self,
+        slot: &'a mut Option<LiveSession>,
+    ) -> Result<&'a mut LiveSession, CoreError> {
+        if slot.is_none() {
+            let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+            let session = Arc::new(self.restore(record.clone()).await?);
+            *slot = Some(LiveSession { session, record });
         }
-        let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
-        let session = Arc::new(self.restore(record.clone()).await?);
-        let current = LiveSession { session, record };
-        *live = Some(current.clone());
-        Ok(current)
+        slot.as_mut().ok_or_else(|| AuthError::NotSignedIn.into())
     }
 
     /// The class page the window showed last in this session, if any.
@@ -218,11 +224,8 @@ impl Account {
     /// Remembers the class page the window shows (`None`: the class list), so the next
     /// start reopens it. Kept in the session record, so it goes with the session.
     pub async fn remember_view(&self, view: Option<LastView>) -> Result<(), CoreError> {
-        self.live().await?;
         let mut live = self.live.lock().await;
-        let Some(current) = live.as_mut() else {
-            return Err(AuthError::NotSignedIn.into());
-        };
+        let current = self.open_live(&mut live).await?;
         if current.record.last_view == view {
             return Ok(());
         }
