@@ -14,6 +14,7 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver chromium desktop-file-utils
   curl
+  haproxy                                                 # the gateway's scale-out test
 )
 missing=()
 for p in "${packages[@]}"; do

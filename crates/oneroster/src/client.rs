@@ -2,11 +2,12 @@
 //! endpoints Rollbook uses.
 
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{StreamExt, stream};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -35,6 +36,38 @@ impl fmt::Debug for Bearer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Bearer(<redacted>)")
     }
+}
+
+/// The `Authorization` header a request carries, computed per request.
+pub type AuthorizationFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<HeaderValue, RosterError>> + Send + 'a>>;
+
+/// How each request proves who is calling: a teacher's bearer here; in the roster
+/// gateway also an OAuth 1.0a signature (which covers the method and URL) or an OAuth 2
+/// client-credentials token.
+pub trait Authorize: fmt::Debug + Send + Sync {
+    fn authorization<'a>(&'a self, method: &'a Method, url: &'a Url) -> AuthorizationFuture<'a>;
+}
+
+impl Authorize for Bearer {
+    fn authorization<'a>(&'a self, _: &'a Method, _: &'a Url) -> AuthorizationFuture<'a> {
+        let value = HeaderValue::from_str(&format!("Bearer {}", self.0))
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            })
+            .map_err(|_| RosterError::Malformed("the access token is not a header value".into()));
+        Box::pin(std::future::ready(value))
+    }
+}
+
+/// A response as the server sent it (after retries), for callers that pass it on.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    /// `X-Total-Count`, when the server sent one.
+    pub total_count: Option<u64>,
+    pub body: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,13 +146,14 @@ impl Query {
 pub struct RosterClient {
     http: reqwest::Client,
     base: Url,
-    bearer: Bearer,
+    auth: Arc<dyn Authorize>,
     settings: ClientSettings,
     /// Bounds the requests in flight to `settings.concurrency`.
     in_flight: Arc<Semaphore>,
 }
 
 struct Response {
+    status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
 }
@@ -128,6 +162,11 @@ impl RosterClient {
     /// `http` should trust the OS certificate store and honour the system proxy; it
     /// must not follow redirects (a redirect would carry the bearer elsewhere).
     pub fn new(http: reqwest::Client, base: Url, bearer: Bearer) -> Self {
+        Self::with_auth(http, base, Arc::new(bearer))
+    }
+
+    /// A client whose requests are authorized by `auth` (see [`Authorize`]).
+    pub fn with_auth(http: reqwest::Client, base: Url, auth: Arc<dyn Authorize>) -> Self {
         let mut base = base;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -137,7 +176,7 @@ impl RosterClient {
         Self {
             http,
             base,
-            bearer,
+            auth,
             in_flight: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,
         }
@@ -242,10 +281,11 @@ impl RosterClient {
             .acquire()
             .await
             .map_err(|_| RosterError::Unreachable("the client was shut down".into()))?;
+        let authorization = self.auth.authorization(method, url).await?;
         let mut request = self
             .http
             .request(method.clone(), url.clone())
-            .bearer_auth(&self.bearer.0)
+            .header(AUTHORIZATION, authorization)
             .header(ACCEPT, "application/json")
             .timeout(self.settings.request_timeout);
         if let Some(body) = body {
@@ -264,7 +304,11 @@ impl RosterClient {
         .await
         .map_err(|_| RosterError::TimedOut)??;
         if status.is_success() {
-            return Ok(Response { headers, body });
+            return Ok(Response {
+                status,
+                headers,
+                body,
+            });
         }
         if status.is_redirection() {
             return Err(RosterError::BadRequest {
@@ -367,6 +411,32 @@ impl RosterClient {
         self.send(Method::PUT, self.url(segments), Some(body))
             .await?;
         Ok(())
+    }
+
+    /// One request whose answer the caller passes on as it is: `query` is appended to the
+    /// path's URL, GETs are retried like every other read, and a failure status becomes
+    /// a [`RosterError`] that keeps the server's `imsx_` description.
+    pub async fn fetch(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Fetched, RosterError> {
+        let mut url = self.url(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let response = self.send(method, url, body).await?;
+        Ok(Fetched {
+            status: response.status.as_u16(),
+            total_count: response
+                .headers
+                .get("x-total-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()),
+            body: response.body,
+        })
     }
 
     /// Runs independent calls, keeping their order. The client's semaphore bounds the

@@ -17,7 +17,9 @@ pub mod models;
 pub mod paging;
 mod retry;
 
-pub use client::{Bearer, ClientSettings, Query, RosterClient};
+pub use client::{
+    Authorize, AuthorizationFuture, Bearer, ClientSettings, Fetched, Query, RosterClient,
+};
 pub use error::{ImsxStatus, RosterError};
 pub use models::{
     AcademicSession, Category, Class, Enrollment, GradeResult, GuidRef, LineItem, Org, Resource,

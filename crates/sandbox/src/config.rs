@@ -13,6 +13,24 @@ pub const SCHEME_REDIRECT_URI: &str = "org.rollbook.desktop:/oauth/callback";
 /// `rollbook login --demo` finds it.
 pub const DEFAULT_PORT: u16 = 47600;
 
+/// The demo OneRoster application's credentials, as ClassLink hands a vendor's
+/// application its district credentials. **Published, demo-only:** they open nothing
+/// but this made-up district on 127.0.0.1, and are written here so a roster gateway can
+/// be pointed at the demo (`rollbook-gateway --demo-district URL`). See
+/// docs/demo-district.md.
+pub mod demo_credentials {
+    /// The partner API's developer key (`GET /applications`).
+    pub const DEVELOPER_API_KEY: &str = "demo-developer-api-key-not-a-secret";
+    /// The district's `oneroster_application_id`.
+    pub const ONEROSTER_APPLICATION_ID: &str = "demo-oneroster-app-2718";
+    /// OAuth 1.0a consumer key and secret (HMAC-SHA256), also good for OAuth 2 client
+    /// credentials at `/oauth2/v2/token`.
+    pub const ONEROSTER_CLIENT_ID: &str = "demo-oneroster-client";
+    pub const ONEROSTER_CLIENT_SECRET: &str = "demo-oneroster-secret-not-a-secret";
+    /// The proxy-style bearer (ClassLink's OneRoster proxy: per district, no expiry).
+    pub const PROXY_BEARER: &str = "demo-proxy-bearer-not-a-secret";
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SandboxConfig {
     pub seed: u64,
@@ -25,6 +43,14 @@ pub struct SandboxConfig {
     pub port: u16,
     #[serde(default)]
     pub knobs: Knobs,
+    /// ClassLink's `TenantId` for this district (`/v2/my/info`, `/applications`);
+    /// tests run two districts with different tenants.
+    #[serde(default = "default_tenant_id")]
+    pub tenant_id: u64,
+    /// Serve `/__sandbox/*` (knobs, stats, key rotation). The standalone server does;
+    /// the app's embedded district does not.
+    #[serde(default)]
+    pub test_controls: bool,
     /// With a key, access and refresh tokens are self-contained (HMAC-signed), so they
     /// stay valid across restarts of the sandbox: what the app's embedded demo district
     /// needs for "quit, reopen, still signed in". Without one, tokens live in memory.
@@ -40,17 +66,35 @@ impl Default for SandboxConfig {
             today: None,
             port: 0,
             knobs: Knobs::default(),
+            tenant_id: default_tenant_id(),
+            test_controls: false,
             token_key: None,
         }
     }
 }
 
+fn default_tenant_id() -> u64 {
+    crate::district::TENANT_ID.parse().unwrap_or(2718)
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Knobs {
+    pub access: RosterAccess,
     pub quirks: Quirks,
     pub faults: Faults,
     pub tokens: TokenPolicy,
+}
+
+/// Who the OneRoster server answers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RosterAccess {
+    /// Also answer a teacher's own access token (a teacher sees their classes, a
+    /// principal their school), as a plain OneRoster server that trusts the provider
+    /// would. Off by default: like a ClassLink district, the server answers only the
+    /// demo application's credentials, which a roster gateway holds.
+    pub accept_teacher_tokens: bool,
 }
 
 /// Shapes real OneRoster servers send that the spec does not (see ../shared/DESIGN.md).

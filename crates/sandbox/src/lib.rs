@@ -15,6 +15,7 @@ mod faults;
 mod keys;
 mod oidc;
 mod pages;
+mod partner;
 mod query;
 mod roster;
 mod state;
@@ -29,8 +30,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, SCHEME_REDIRECT_URI, SandboxConfig,
-    TokenPolicy,
+    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, RosterAccess, SCHEME_REDIRECT_URI,
+    SandboxConfig, TokenPolicy, demo_credentials,
 };
 pub use district::{District, Size};
 
@@ -67,20 +68,29 @@ impl Sandbox {
             None => time::OffsetDateTime::now_utc().date(),
         };
         let district = District::generate(config.seed, config.size, today);
-        Self::serve_with_key(district, config.port, config.knobs, config.token_key).await
+        Self::serve_with(district, config).await
     }
 
-    /// Serves an already generated district (benchmarks reuse one).
+    /// Serves an already generated district (benchmarks reuse one), with test controls.
     pub async fn serve(district: District, port: u16, knobs: Knobs) -> Result<Self, SandboxError> {
-        Self::serve_with_key(district, port, knobs, None).await
+        let config = SandboxConfig {
+            port,
+            knobs,
+            test_controls: true,
+            ..SandboxConfig::default()
+        };
+        Self::serve_with(district, config).await
     }
 
-    async fn serve_with_key(
-        district: District,
-        port: u16,
-        knobs: Knobs,
-        token_key: Option<[u8; 32]>,
-    ) -> Result<Self, SandboxError> {
+    async fn serve_with(district: District, config: SandboxConfig) -> Result<Self, SandboxError> {
+        let SandboxConfig {
+            port,
+            knobs,
+            token_key,
+            tenant_id,
+            test_controls,
+            ..
+        } = config;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(|source| SandboxError::Bind { port, source })?;
@@ -88,8 +98,14 @@ impl Sandbox {
             .local_addr()
             .map_err(|source| SandboxError::Bind { port, source })?;
         let issuer = format!("http://{address}");
-        let state = Arc::new(State::new(Arc::new(district), issuer, knobs, token_key)?);
-        let app = router(Arc::clone(&state));
+        let state = Arc::new(State::new(
+            Arc::new(district),
+            issuer,
+            knobs,
+            token_key,
+            tenant_id,
+        )?);
+        let app = router(Arc::clone(&state), test_controls);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -159,6 +175,31 @@ impl Sandbox {
         Some(self.state.issue_access_token(staff, &scopes, lifetime))
     }
 
+    /// A student's access token, for tests that show students are refused roster data.
+    pub fn issue_student_access_token(&self, login: &str) -> Option<String> {
+        let student = self
+            .state
+            .district
+            .students
+            .iter()
+            .position(|p| p.id == login || p.username == login || p.email == login)?;
+        let lifetime = std::time::Duration::from_secs(self.knobs().tokens.access_token_seconds);
+        Some(self.state.issue_student_access_token(student, lifetime))
+    }
+
+    /// ClassLink's `TenantId` of this district.
+    pub fn tenant_id(&self) -> u64 {
+        self.state.tenant_id
+    }
+
+    /// Where the roster gateway in front of this district listens (its OneRoster base),
+    /// published at `/.well-known/rollbook-demo` for `rollbook login --demo`.
+    pub fn set_roster_gateway(&self, oneroster_url: Option<String>) {
+        if let Ok(mut gateway) = self.state.roster_gateway.write() {
+            *gateway = oneroster_url;
+        }
+    }
+
     /// Request counts by endpoint (`authorize`, `token`, `roster`, `roster_429`, …).
     pub fn stats(&self) -> BTreeMap<String, u64> {
         self.state.stats.snapshot()
@@ -183,11 +224,15 @@ impl Drop for Sandbox {
     }
 }
 
-fn router(state: Arc<State>) -> Router {
-    Router::new()
+fn router(state: Arc<State>, test_controls: bool) -> Router {
+    let mut router = Router::new()
         .merge(oidc::routes())
         .merge(roster::routes(Arc::clone(&state)))
-        .merge(state::admin_routes())
+        .merge(partner::routes());
+    if test_controls {
+        router = router.merge(state::admin_routes());
+    }
+    router
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             faults::latency,

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rollbook_sandbox::{
-    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, Sandbox, SandboxConfig, Size, TokenPolicy,
+    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, RosterAccess, Sandbox, SandboxConfig,
+    Size, TokenPolicy,
 };
 
 /// The Rollbook demo district: a ClassLink-shaped sign-in and a OneRoster 1.1 server
@@ -28,6 +29,22 @@ struct Args {
     /// Print one JSON line with the URLs when ready (for scripts).
     #[arg(long)]
     json: bool,
+
+    /// Also answer teachers' own access tokens at the OneRoster API, like a plain
+    /// OneRoster server; by default only the demo application's credentials open it,
+    /// as at a ClassLink district.
+    #[arg(long)]
+    accept_teacher_tokens: bool,
+    /// Start no roster gateway in front of the district (with --accept-teacher-tokens
+    /// the app can read the OneRoster API directly).
+    #[arg(long)]
+    no_gateway: bool,
+    /// Port on 127.0.0.1 for the roster gateway (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    gateway_port: u16,
+    /// ClassLink's TenantId for this district.
+    #[arg(long, default_value_t = 2718)]
+    tenant_id: u64,
 
     // Quirks real servers have.
     #[arg(long)]
@@ -80,6 +97,9 @@ struct Args {
 impl Args {
     fn knobs(&self) -> Knobs {
         Knobs {
+            access: RosterAccess {
+                accept_teacher_tokens: self.accept_teacher_tokens,
+            },
             quirks: Quirks {
                 string_booleans: self.string_booleans,
                 roles_array: self.roles_array,
@@ -125,6 +145,8 @@ async fn main() -> ExitCode {
         today: args.today.clone(),
         port: args.port,
         knobs: args.knobs(),
+        tenant_id: args.tenant_id,
+        test_controls: true,
         token_key: None,
     };
     let sandbox = match Sandbox::start(config).await {
@@ -134,6 +156,26 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let gateway = if args.no_gateway {
+        None
+    } else {
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], args.gateway_port));
+        let started = match rollbook_gateway::Config::for_demo_district(sandbox.issuer(), listen) {
+            Ok(config) => rollbook_gateway::Gateway::start(config).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match started {
+            Ok(gateway) => {
+                sandbox.set_roster_gateway(Some(gateway.oneroster_url()));
+                Some(gateway)
+            }
+            Err(e) => {
+                eprintln!("error: gateway_failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let gateway_url = gateway.as_ref().map(rollbook_gateway::Gateway::oneroster_url);
     let district = sandbox.district();
     if args.json {
         println!(
@@ -143,6 +185,8 @@ async fn main() -> ExitCode {
                 "port": sandbox.port(),
                 "client_id": DEMO_CLIENT_ID,
                 "oneroster_url": sandbox.oneroster_url(),
+                "roster_gateway_url": gateway_url,
+                "tenant_id": sandbox.tenant_id(),
                 "classlink_api_url": sandbox.issuer(),
                 "teachers": district.staff.iter().take(5).map(|p| &p.id).collect::<Vec<_>>(),
             })
@@ -158,10 +202,16 @@ async fn main() -> ExitCode {
             started.elapsed().as_millis()
         );
         println!("  Issuer:    {}", sandbox.issuer());
-        println!("  OneRoster: {}", sandbox.oneroster_url());
+        println!("  OneRoster: {} (the demo application's credentials only)", sandbox.oneroster_url());
+        if let Some(url) = &gateway_url {
+            println!("  Roster gateway: {url}");
+        }
         println!("Sign in with: rollbook login --demo   (Ctrl-C stops the sandbox)");
     }
     let _ = tokio::signal::ctrl_c().await;
+    if let Some(gateway) = gateway {
+        gateway.shutdown().await;
+    }
     sandbox.shutdown().await;
     ExitCode::SUCCESS
 }

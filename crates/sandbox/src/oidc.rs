@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::district::{DISTRICT_NAME, Person, Role, TENANT_ID};
+use crate::district::{DISTRICT_NAME, Person, Role};
 use crate::state::{CodeGrant, Interaction, RefreshRefused, State, digest, random_token};
 use crate::{DEMO_CLIENT_ID, SCHEME_REDIRECT_URI, pages};
 
@@ -430,6 +430,9 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     state.stats.hit("token");
+    if form.get("grant_type").map(String::as_str) == Some("client_credentials") {
+        return app_token(&state, &headers, &form);
+    }
     if let Err(response) = client_of(&headers, &form) {
         return response;
     }
@@ -442,6 +445,41 @@ async fn token(
             "authorization_code or refresh_token",
         ),
     }
+}
+
+/// OAuth 2 client credentials (RFC 6749 §4.4) for the demo OneRoster application, as
+/// OneRoster 1.2 servers grant a vendor: Basic auth with the published demo credentials.
+fn app_token(state: &State, headers: &HeaderMap, form: &HashMap<String, String>) -> Response {
+    use crate::config::demo_credentials::{ONEROSTER_CLIENT_ID, ONEROSTER_CLIENT_SECRET};
+    state.stats.hit("token_client_credentials");
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((id, secret)) = basic.as_deref().and_then(|p| p.split_once(':')) else {
+        return token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client credentials go in HTTP Basic auth",
+        );
+    };
+    if id != ONEROSTER_CLIENT_ID || secret != ONEROSTER_CLIENT_SECRET {
+        return token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        );
+    }
+    let seconds = state.knobs().tokens.access_token_seconds;
+    let token = state.issue_app_token(std::time::Duration::from_secs(seconds));
+    let scope = form
+        .get("scope")
+        .cloned()
+        .unwrap_or_else(|| "roster.readonly".into());
+    Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": seconds, "scope": scope }))
+        .into_response()
 }
 
 fn exchange_code(state: &State, form: &HashMap<String, String>) -> Response {
@@ -647,6 +685,9 @@ async fn userinfo(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Re
         );
         return response;
     };
+    if grant.student.is_some() {
+        return StatusCode::FORBIDDEN.into_response();
+    }
     let policy = state.knobs().tokens;
     let person = &state.district.staff[grant.staff];
     Json(profile_claims(
@@ -669,15 +710,20 @@ async fn my_info(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Res
             .into_response();
     };
     let district = &state.district;
-    let person = &district.staff[grant.staff];
+    let person = match grant.student {
+        Some(st) => &district.students[st],
+        None => &district.staff[grant.staff],
+    };
     let school = &district.schools[person.school];
     let (role, level, org_id) = match person.role {
         Role::Administrator => ("Tenant Administrator", 3, json!([school.identifier, "1"])),
-        _ => ("Teacher", 2, json!(school.identifier)),
+        Role::Student => ("Student", 1, json!(school.identifier)),
+        Role::Teacher => ("Teacher", 2, json!(school.identifier)),
     };
+    let user = grant.student.map_or(grant.staff, |st| st + district.staff.len());
     Json(json!({
-        "UserId": user_id(grant.staff),
-        "TenantId": TENANT_ID.parse::<u64>().unwrap_or(0),
+        "UserId": user_id(user),
+        "TenantId": state.tenant_id,
         "StateId": 44,
         "BuildingId": school.identifier.parse::<u64>().unwrap_or(0),
         "DisplayName": person.display_name(),

@@ -1,7 +1,9 @@
 //! The OneRoster 1.1 server under `/ims/oneroster/v1p1`: rostering and gradebook
 //! reads, `PUT` on results and line items (kept in memory), paging, `filter`, `sort`,
-//! `fields`, and the `imsx_` error envelope. A teacher sees only their own classes and
-//! those classes' students; a principal sees their school. Anything else is 403.
+//! `fields`, and the `imsx_` error envelope. Like a ClassLink district's server it
+//! answers the demo OneRoster application's credentials (which see the whole district);
+//! with `accept_teacher_tokens` a teacher sees only their own classes and those
+//! classes' students, and a principal their school. Anything else is 401 or 403.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as Extract};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -19,7 +21,8 @@ use crate::district::{
     CATEGORIES, DISTRICT_ID, DISTRICT_NAME, District, Entity, LineItem, Person, Role, ymd,
 };
 use crate::query::CollectionQuery;
-use crate::state::{Grant, State};
+use crate::config::demo_credentials;
+use crate::state::{NonceRefused, State};
 use crate::{Quirks, faults};
 
 pub const BASE_PATH: &str = "/ims/oneroster/v1p1";
@@ -27,7 +30,10 @@ const MODIFIED: &str = "2026-08-01T12:00:00.000Z";
 
 pub fn routes(state: Arc<State>) -> Router<Arc<State>> {
     Router::new()
-        .route(&format!("{BASE_PATH}/{{*path}}"), get(read).put(write))
+        .route(
+            &format!("{BASE_PATH}/{{*path}}"),
+            get(read).put(write).delete(refuse_delete),
+        )
         .merge(crate::oidc::my_info_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
@@ -67,40 +73,60 @@ fn not_found(what: &str) -> Response {
     )
 }
 
+/// What a caller may see: the demo application sees the whole district (as a vendor's
+/// OneRoster credentials do); with `accept_teacher_tokens`, a teacher sees their own
+/// classes and a principal their school.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    District,
+    School(usize),
+    Teacher(usize),
+}
+
 /// Who is asking, and what they may see.
 struct Viewer<'a> {
     district: &'a District,
-    staff: usize,
-    /// A principal sees their whole school.
-    school: Option<usize>,
+    scope: Scope,
 }
 
 impl Viewer<'_> {
     fn sees_class(&self, c: usize) -> bool {
-        match self.school {
-            Some(s) => self.district.classes[c].school == s,
-            None => self.district.classes_of_staff[self.staff].contains(&c),
+        match self.scope {
+            Scope::District => true,
+            Scope::School(s) => self.district.classes[c].school == s,
+            Scope::Teacher(t) => self.district.classes_of_staff[t].contains(&c),
         }
     }
 
     fn classes(&self) -> Vec<usize> {
-        match self.school {
-            Some(s) => self.district.classes_of_school[s].clone(),
-            None => self.district.classes_of_staff[self.staff].clone(),
+        match self.scope {
+            Scope::District => (0..self.district.classes.len()).collect(),
+            Scope::School(s) => self.district.classes_of_school[s].clone(),
+            Scope::Teacher(t) => self.district.classes_of_staff[t].clone(),
         }
     }
 
     fn sees_student(&self, st: usize) -> bool {
-        self.district.classes_of_student[st]
-            .iter()
-            .any(|c| self.sees_class(*c as usize))
+        self.scope == Scope::District
+            || self.district.classes_of_student[st]
+                .iter()
+                .any(|c| self.sees_class(*c as usize))
     }
 
     fn sees_staff(&self, t: usize) -> bool {
-        t == self.staff
-            || self
-                .school
-                .is_some_and(|s| self.district.staff[t].school == s)
+        match self.scope {
+            Scope::District => true,
+            Scope::School(s) => self.district.staff[t].school == s,
+            Scope::Teacher(me) => t == me,
+        }
+    }
+
+    fn sees_school(&self, s: usize) -> bool {
+        match self.scope {
+            Scope::District => true,
+            Scope::School(mine) => mine == s,
+            Scope::Teacher(_) => false,
+        }
     }
 }
 
@@ -320,14 +346,9 @@ fn with_writes(state: &State, records: Vec<Value>) -> Vec<Value> {
 }
 
 /// Who is asking, and how records are rendered for them under the current quirks.
-fn view<'a>(state: &'a State, grant: &Grant, knobs: &crate::Knobs) -> (Viewer<'a>, Render<'a>) {
+fn view<'a>(state: &'a State, scope: Scope, knobs: &crate::Knobs) -> (Viewer<'a>, Render<'a>) {
     let district = &*state.district;
-    let person = &district.staff[grant.staff];
-    let viewer = Viewer {
-        district,
-        staff: grant.staff,
-        school: (person.role == Role::Administrator).then_some(person.school),
-    };
+    let viewer = Viewer { district, scope };
     let render = Render {
         district,
         quirks: knobs.quirks.clone(),
@@ -340,23 +361,60 @@ fn view<'a>(state: &'a State, grant: &Grant, knobs: &crate::Knobs) -> (Viewer<'a
     (viewer, render)
 }
 
-fn authorize(state: &State, headers: &HeaderMap) -> Result<Grant, Response> {
-    let grant = headers
+fn unauthorized(description: &str) -> Response {
+    let mut response = imsx_error(StatusCode::UNAUTHORIZED, description, "unauthorisedrequest");
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// Who may read: like a ClassLink district, the demo OneRoster application (an OAuth
+/// 1.0a HMAC-SHA256 signature, the proxy-style bearer, or a client-credentials token);
+/// a teacher's own token only with the `accept_teacher_tokens` knob.
+fn authorize(
+    state: &State,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+) -> Result<Scope, Response> {
+    let Some(header) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| state.grant_for(t.trim()));
-    let Some(grant) = grant else {
-        let mut response = imsx_error(
-            StatusCode::UNAUTHORIZED,
-            "The access token is missing, invalid or expired.",
-            "unauthorisedrequest",
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(response);
+    else {
+        return Err(unauthorized(
+            "This OneRoster server needs the application's credentials.",
+        ));
     };
+    if header.starts_with("OAuth ") {
+        return app_signature(state, header, method, uri).map(|()| Scope::District);
+    }
+    let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
+        return Err(unauthorized(
+            "Use OAuth 1.0a (HMAC-SHA256) or a bearer token.",
+        ));
+    };
+    if aws_lc_rs::constant_time::verify_slices_are_equal(
+        token.as_bytes(),
+        demo_credentials::PROXY_BEARER.as_bytes(),
+    )
+    .is_ok()
+        || state.is_app_token(token)
+    {
+        state.stats.hit("roster_app");
+        return Ok(Scope::District);
+    }
+    let Some(grant) = state.grant_for(token) else {
+        return Err(unauthorized(
+            "The access token is missing, invalid or expired.",
+        ));
+    };
+    if !state.knobs().access.accept_teacher_tokens {
+        state.stats.hit("roster_teacher_token_refused");
+        return Err(unauthorized(
+            "This OneRoster server answers the district's registered applications only; a teacher's sign-in does not open it. Read rosters through a roster gateway.",
+        ));
+    }
     if !grant.has_scope("oneroster") && !grant.has_scope("full") {
         return Err(imsx_error(
             StatusCode::FORBIDDEN,
@@ -364,7 +422,42 @@ fn authorize(state: &State, headers: &HeaderMap) -> Result<Grant, Response> {
             "unauthorisedrequest",
         ));
     }
-    Ok(grant)
+    if grant.student.is_some() {
+        return Err(forbidden());
+    }
+    let person = &state.district.staff[grant.staff];
+    Ok(match person.role {
+        Role::Administrator => Scope::School(person.school),
+        _ => Scope::Teacher(grant.staff),
+    })
+}
+
+/// Checks an OAuth 1.0a signature over the URL the caller signed (this server's own),
+/// its timestamp window and its nonce.
+fn app_signature(state: &State, header: &str, method: &Method, uri: &Uri) -> Result<(), Response> {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let Ok(url) = url::Url::parse(&format!("{}{path}", state.issuer)) else {
+        return Err(unauthorized("The request URL cannot be signed."));
+    };
+    let verified = rollbook_oauth1::verify(method.as_str(), &url, header, |key| {
+        (key == demo_credentials::ONEROSTER_CLIENT_ID)
+            .then(|| demo_credentials::ONEROSTER_CLIENT_SECRET.to_owned())
+    })
+    .map_err(|e| {
+        state.stats.hit("roster_oauth1_refused");
+        unauthorized(&format!("OAuth 1.0a: {e}."))
+    })?;
+    state
+        .accept_oauth_nonce(&verified.nonce, verified.timestamp)
+        .map_err(|refused| {
+            state.stats.hit("roster_oauth1_refused");
+            unauthorized(match refused {
+                NonceRefused::Stale => "OAuth 1.0a: the timestamp is too far from the server's clock.",
+                NonceRefused::Replayed => "OAuth 1.0a: this nonce was already used.",
+            })
+        })?;
+    state.stats.hit("roster_app");
+    Ok(())
 }
 
 async fn read(
@@ -375,13 +468,13 @@ async fn read(
     uri: Uri,
 ) -> Response {
     state.stats.hit("roster");
-    let grant = match authorize(&state, &headers) {
-        Ok(g) => g,
+    let scope = match authorize(&state, &headers, &Method::GET, &uri) {
+        Ok(s) => s,
         Err(response) => return response,
     };
     let knobs = state.knobs();
     let district = &*state.district;
-    let (viewer, render) = view(&state, &grant, &knobs);
+    let (viewer, render) = view(&state, scope, &knobs);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let query = match CollectionQuery::from_params(&params, knobs.faults.max_page_size) {
         Ok(q) => q,
@@ -481,7 +574,7 @@ async fn read(
             _ => not_found("teacher"),
         },
         ["schools", id, "classes"] => match district.lookup(id) {
-            Some(Entity::School(s)) if viewer.school == Some(s) => list(
+            Some(Entity::School(s)) if viewer.sees_school(s) => list(
                 "classes",
                 "classes",
                 district.classes_of_school[s]
@@ -615,15 +708,16 @@ fn written_result(state: &State, item: &LineItem, st: u32) -> Option<Value> {
 
 fn visible_users<'a>(viewer: &Viewer<'a>) -> Vec<&'a Person> {
     let district = viewer.district;
-    let mut staff: BTreeSet<usize> = BTreeSet::from([viewer.staff]);
+    let mut staff: BTreeSet<usize> = BTreeSet::new();
+    if let Scope::Teacher(me) = viewer.scope {
+        staff.insert(me);
+    }
     let mut students: BTreeSet<u32> = BTreeSet::new();
     for c in viewer.classes() {
         staff.insert(district.classes[c].teacher);
         students.extend(district.classes[c].students.iter().copied());
     }
-    if let Some(s) = viewer.school {
-        staff.extend((0..district.staff.len()).filter(|t| district.staff[*t].school == s));
-    }
+    staff.extend((0..district.staff.len()).filter(|t| viewer.sees_staff(*t)));
     staff
         .into_iter()
         .map(|t| &district.staff[t])
@@ -717,19 +811,37 @@ fn link_header(issuer: &str, uri: &Uri, query: &CollectionQuery, total: usize) -
     Some(links.join(", "))
 }
 
+/// This demo district does not delete records (as many SISes refuse to).
+async fn refuse_delete(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    state.stats.hit("roster_delete");
+    if let Err(response) = authorize(&state, &headers, &Method::DELETE, &uri) {
+        return response;
+    }
+    imsx_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The demo district does not delete records.",
+        "unsupported",
+    )
+}
+
 async fn write(
     Extract(state): Extract<Arc<State>>,
     Path(path): Path<String>,
     headers: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Response {
     state.stats.hit("roster_write");
-    let grant = match authorize(&state, &headers) {
-        Ok(g) => g,
+    let scope = match authorize(&state, &headers, &Method::PUT, &uri) {
+        Ok(s) => s,
         Err(response) => return response,
     };
     let knobs = state.knobs();
-    let (viewer, render) = view(&state, &grant, &knobs);
+    let (viewer, render) = view(&state, scope, &knobs);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (envelope, current) = match segments.as_slice() {
         ["results", id] => match result_for(&viewer, id) {

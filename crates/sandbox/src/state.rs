@@ -21,10 +21,13 @@ use crate::district::District;
 use crate::keys::KeySet;
 use crate::{Knobs, SandboxError};
 
-/// Who a token speaks for: a member of staff (teacher or administrator).
+/// Who a token speaks for: a member of staff (teacher or administrator), or, for
+/// tests of who may not read rosters, a student.
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub staff: usize,
+    /// Set for a student's token (`staff` is then meaningless).
+    pub student: Option<usize>,
     pub scopes: Vec<String>,
     pub expires: Instant,
 }
@@ -128,6 +131,24 @@ pub struct State {
     pub stats: Stats,
     pub fault_counters: [AtomicU64; 3],
     families: AtomicU64,
+    /// ClassLink's `TenantId` of this district.
+    pub tenant_id: u64,
+    /// Digests of the demo application's client-credentials tokens, with their expiry.
+    app_tokens: Mutex<HashMap<String, Instant>>,
+    /// OAuth 1.0a nonces seen inside the timestamp window, with their timestamps.
+    oauth_nonces: Mutex<HashMap<String, u64>>,
+    /// The roster gateway in front of this district, when the standalone server runs one.
+    pub roster_gateway: RwLock<Option<String>>,
+}
+
+/// How far an OAuth 1.0a timestamp may be from our clock.
+pub const OAUTH_TIMESTAMP_WINDOW_SECONDS: u64 = 300;
+
+/// Why an OAuth 1.0a request was refused after its signature checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceRefused {
+    Stale,
+    Replayed,
 }
 
 impl State {
@@ -136,6 +157,7 @@ impl State {
         issuer: String,
         knobs: Knobs,
         token_key: Option<[u8; 32]>,
+        tenant_id: u64,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
             district,
@@ -156,6 +178,10 @@ impl State {
             fault_counters: Default::default(),
             // Families must not collide across restarts when tokens outlive the process.
             families: AtomicU64::new(rand::rng().next_u64() >> 12),
+            tenant_id,
+            app_tokens: Mutex::default(),
+            oauth_nonces: Mutex::default(),
+            roster_gateway: RwLock::default(),
         })
     }
 
@@ -221,6 +247,7 @@ impl State {
             }
             return Some(Grant {
                 staff: claims.s,
+                student: None,
                 scopes: claims.sc,
                 expires: Instant::now() + Duration::from_secs(left),
             });
@@ -255,12 +282,71 @@ impl State {
                 digest(&token),
                 Grant {
                     staff,
+                    student: None,
                     scopes: scopes.to_vec(),
                     expires: Instant::now() + lifetime,
                 },
             );
         }
         token
+    }
+
+    /// A student's access token (kept in memory whatever the token mode): students
+    /// cannot sign in to the demo, but tests need one to show a student is refused.
+    pub fn issue_student_access_token(&self, student: usize, lifetime: Duration) -> String {
+        let token = random_token();
+        if let Ok(mut grants) = self.access.lock() {
+            grants.insert(
+                digest(&token),
+                Grant {
+                    staff: 0,
+                    student: Some(student),
+                    scopes: vec!["openid".into(), "oneroster".into()],
+                    expires: Instant::now() + lifetime,
+                },
+            );
+        }
+        token
+    }
+
+    /// A client-credentials token for the demo OneRoster application.
+    pub fn issue_app_token(&self, lifetime: Duration) -> String {
+        let token = random_token();
+        if let Ok(mut tokens) = self.app_tokens.lock() {
+            let now = Instant::now();
+            tokens.retain(|_, expires| *expires > now);
+            tokens.insert(digest(&token), now + lifetime);
+        }
+        token
+    }
+
+    pub fn is_app_token(&self, token: &str) -> bool {
+        self.app_tokens
+            .lock()
+            .map(|t| {
+                t.get(&digest(token))
+                    .is_some_and(|expires| *expires > Instant::now())
+            })
+            .unwrap_or(false)
+    }
+
+    /// Accepts an OAuth 1.0a nonce once inside the timestamp window (RFC 5849 §3.3).
+    pub fn accept_oauth_nonce(&self, nonce: &str, timestamp: u64) -> Result<(), NonceRefused> {
+        let now = unix_now();
+        if now.abs_diff(timestamp) > OAUTH_TIMESTAMP_WINDOW_SECONDS {
+            return Err(NonceRefused::Stale);
+        }
+        let mut seen = self
+            .oauth_nonces
+            .lock()
+            .map_err(|_| NonceRefused::Replayed)?;
+        if seen.len() > 10_000 {
+            seen.retain(|_, t| now.abs_diff(*t) <= OAUTH_TIMESTAMP_WINDOW_SECONDS);
+        }
+        if seen.insert(nonce.to_owned(), timestamp).is_some() {
+            return Err(NonceRefused::Replayed);
+        }
+        Ok(())
     }
 
     /// Refuses every access token issued so far, as a provider does when an

@@ -23,6 +23,9 @@ pub enum Size {
     Tiny,
     /// One high school: 40 teachers, 1,000 students.
     School,
+    /// Two small schools, 4 teachers and 150 students each: enough people to test who
+    /// may see what (colleagues, another school, a principal, a student).
+    Pair,
     /// 50 schools: 2,000 teachers, 50,000 students, 10,000 classes.
     District,
 }
@@ -45,6 +48,11 @@ impl Size {
                 schools: 1,
                 teachers_per_school: 40,
                 students_per_school: 1_000,
+            },
+            Self::Pair => Shape {
+                schools: 2,
+                teachers_per_school: 4,
+                students_per_school: 150,
             },
             Self::District => Shape {
                 schools: 50,

@@ -1,0 +1,555 @@
+//! The gateway's configuration: one typed struct, read once from a TOML file plus
+//! environment variables, validated at start-up with errors that name the key.
+//! Secrets are read from files or environment variables, never from arguments, and
+//! never printed ([`Secret`]'s `Debug` is redacted).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// Environment variables that override the file (for containers).
+pub const ENV_LISTEN: &str = "ROLLBOOK_GATEWAY_LISTEN";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the configuration file is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("`{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+/// A secret value: shown as `[redacted]`, read with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where a secret comes from: `{ file = "…" }` or `{ env = "VAR" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    #[serde(default)]
+    pub env: Option<String>,
+}
+
+impl SecretSource {
+    fn load(&self, key: &str) -> Result<Secret, ConfigError> {
+        let value = match (&self.file, &self.env) {
+            (Some(path), None) => std::fs::read_to_string(path)
+                .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?,
+            (None, Some(var)) => std::env::var(var)
+                .map_err(|_| invalid(key, format!("the environment variable {var} is not set")))?,
+            _ => return Err(invalid(key, "give exactly one of `file` or `env`")),
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(invalid(key, "the secret is empty"));
+        }
+        Ok(Secret::new(value))
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    listen: Option<String>,
+    identity: FileIdentity,
+    #[serde(default)]
+    tenants: Vec<FileTenant>,
+    #[serde(default)]
+    classlink_partner: Option<FilePartner>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "profile", rename_all = "lowercase")]
+enum FileIdentity {
+    #[serde(rename = "classlink")]
+    ClassLink {
+        #[serde(default = "default_classlink_api")]
+        classlink_api_url: String,
+        #[serde(default)]
+        cache_ttl_seconds: Option<u64>,
+    },
+    Oidc {
+        userinfo_url: String,
+        teacher_id_claim: String,
+        /// The tenant every user of this provider belongs to.
+        tenant: String,
+        /// A claim whose value is the user's role; roles other than teacher are refused.
+        #[serde(default)]
+        role_claim: Option<String>,
+        #[serde(default)]
+        cache_ttl_seconds: Option<u64>,
+    },
+}
+
+fn default_classlink_api() -> String {
+    "https://nodeapi.classlink.com".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTenant {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    oneroster_url: String,
+    auth: FileUpstreamAuth,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+enum FileUpstreamAuth {
+    /// ClassLink's OneRoster proxy: a per-district bearer.
+    Bearer { token: SecretSource },
+    /// OAuth 1.0a, HMAC-SHA256 (OneRoster 1.1 servers).
+    OAuth1 {
+        client_id: String,
+        client_secret: SecretSource,
+    },
+    /// OAuth 2 client credentials (OneRoster 1.2 SIS servers).
+    OAuth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretSource,
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePartner {
+    #[serde(default = "default_partner_api")]
+    api_url: String,
+    developer_api_key: SecretSource,
+    #[serde(default = "default_refresh_seconds")]
+    refresh_seconds: u64,
+}
+
+fn default_partner_api() -> String {
+    "https://oneroster-proxy.classlink.io".into()
+}
+
+fn default_refresh_seconds() -> u64 {
+    900
+}
+
+/// Cross-cutting limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Requests per minute one teacher may make (bursts up to a fifth of it).
+    pub requests_per_minute_per_teacher: u32,
+    pub max_body_bytes: usize,
+    /// One upstream attempt's deadline.
+    pub upstream_timeout_seconds: u64,
+    /// A whole request's deadline, retries included.
+    pub request_timeout_seconds: u64,
+    /// Upstream requests in flight at once, per tenant.
+    pub upstream_concurrency: usize,
+    /// Requests this instance serves at once.
+    pub max_in_flight: usize,
+    /// How long a teacher's list of classes (and a class's students) is reused.
+    pub scope_ttl_seconds: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            requests_per_minute_per_teacher: 1_200,
+            max_body_bytes: 64 * 1024,
+            upstream_timeout_seconds: 20,
+            request_timeout_seconds: 60,
+            upstream_concurrency: 64,
+            max_in_flight: 2_048,
+            scope_ttl_seconds: 60,
+        }
+    }
+}
+
+/// Who the callers are: how a teacher's bearer becomes a tenant and a OneRoster id.
+#[derive(Debug, Clone)]
+pub enum IdentityConfig {
+    /// `GET {api}/v2/my/info` with the teacher's token.
+    ClassLink { api_url: Url, cache_ttl: Duration },
+    /// `GET userinfo` with the teacher's token; `teacher_id_claim` names the OneRoster id.
+    Oidc {
+        userinfo_url: Url,
+        teacher_id_claim: String,
+        role_claim: Option<String>,
+        tenant: String,
+        cache_ttl: Duration,
+    },
+}
+
+impl IdentityConfig {
+    pub fn cache_ttl(&self) -> Duration {
+        match self {
+            Self::ClassLink { cache_ttl, .. } | Self::Oidc { cache_ttl, .. } => *cache_ttl,
+        }
+    }
+}
+
+/// How the gateway proves itself upstream, per tenant.
+#[derive(Debug, Clone)]
+pub enum UpstreamAuth {
+    Bearer(Secret),
+    OAuth1 {
+        client_id: String,
+        client_secret: Secret,
+    },
+    OAuth2 {
+        token_url: Url,
+        client_id: String,
+        client_secret: Secret,
+        scopes: Vec<String>,
+    },
+}
+
+impl UpstreamAuth {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Bearer(_) => "bearer",
+            Self::OAuth1 { .. } => "oauth1",
+            Self::OAuth2 { .. } => "oauth2",
+        }
+    }
+}
+
+/// A district whose OneRoster server the gateway reads for its teachers.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    pub id: String,
+    pub name: String,
+    pub oneroster_url: Url,
+    pub auth: UpstreamAuth,
+}
+
+/// ClassLink's partner API, which lists the districts that granted access.
+#[derive(Debug, Clone)]
+pub struct PartnerConfig {
+    pub api_url: Url,
+    pub developer_api_key: Secret,
+    pub refresh: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub identity: IdentityConfig,
+    pub tenants: Vec<TenantConfig>,
+    pub classlink_partner: Option<PartnerConfig>,
+    pub limits: Limits,
+    /// Plain `http://` upstreams and identity endpoints on loopback addresses are
+    /// allowed (tests, the demo district); everything else must be https.
+    pub allow_loopback_http: bool,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
+const DEFAULT_IDENTITY_TTL: Duration = Duration::from_secs(300);
+
+impl Config {
+    /// Reads `path`, then applies the environment ([`ENV_LISTEN`]).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let listen = std::env::var(ENV_LISTEN)
+            .ok()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen
+            .parse()
+            .map_err(|_| invalid("listen", format!("`{listen}` is not an address:port")))?;
+        let identity = match file.identity {
+            FileIdentity::ClassLink {
+                classlink_api_url,
+                cache_ttl_seconds,
+            } => IdentityConfig::ClassLink {
+                api_url: https_url("identity.classlink_api_url", &classlink_api_url)?,
+                cache_ttl: ttl(cache_ttl_seconds)?,
+            },
+            FileIdentity::Oidc {
+                userinfo_url,
+                teacher_id_claim,
+                tenant,
+                role_claim,
+                cache_ttl_seconds,
+            } => IdentityConfig::Oidc {
+                userinfo_url: https_url("identity.userinfo_url", &userinfo_url)?,
+                teacher_id_claim: non_empty("identity.teacher_id_claim", teacher_id_claim)?,
+                tenant: non_empty("identity.tenant", tenant)?,
+                role_claim,
+                cache_ttl: ttl(cache_ttl_seconds)?,
+            },
+        };
+        let mut tenants = Vec::new();
+        for (i, t) in file.tenants.into_iter().enumerate() {
+            let key = |k: &str| format!("tenants[{i}].{k}");
+            let auth = match t.auth {
+                FileUpstreamAuth::Bearer { token } => {
+                    UpstreamAuth::Bearer(token.load(&key("auth.token"))?)
+                }
+                FileUpstreamAuth::OAuth1 {
+                    client_id,
+                    client_secret,
+                } => UpstreamAuth::OAuth1 {
+                    client_id: non_empty(&key("auth.client_id"), client_id)?,
+                    client_secret: client_secret.load(&key("auth.client_secret"))?,
+                },
+                FileUpstreamAuth::OAuth2 {
+                    token_url,
+                    client_id,
+                    client_secret,
+                    scopes,
+                } => UpstreamAuth::OAuth2 {
+                    token_url: https_url(&key("auth.token_url"), &token_url)?,
+                    client_id: non_empty(&key("auth.client_id"), client_id)?,
+                    client_secret: client_secret.load(&key("auth.client_secret"))?,
+                    scopes,
+                },
+            };
+            let id = non_empty(&key("id"), t.id)?;
+            if tenants.iter().any(|x: &TenantConfig| x.id == id) {
+                return Err(invalid(key("id"), format!("tenant `{id}` is listed twice")));
+            }
+            tenants.push(TenantConfig {
+                name: t.name.unwrap_or_else(|| id.clone()),
+                id,
+                oneroster_url: https_url(&key("oneroster_url"), &t.oneroster_url)?,
+                auth,
+            });
+        }
+        let classlink_partner = file
+            .classlink_partner
+            .map(|p| -> Result<PartnerConfig, ConfigError> {
+                if p.refresh_seconds < 10 {
+                    return Err(invalid(
+                        "classlink_partner.refresh_seconds",
+                        "must be at least 10",
+                    ));
+                }
+                Ok(PartnerConfig {
+                    api_url: https_url("classlink_partner.api_url", &p.api_url)?,
+                    developer_api_key: p
+                        .developer_api_key
+                        .load("classlink_partner.developer_api_key")?,
+                    refresh: Duration::from_secs(p.refresh_seconds),
+                })
+            })
+            .transpose()?;
+        if tenants.is_empty() && classlink_partner.is_none() {
+            return Err(invalid(
+                "tenants",
+                "list at least one tenant, or configure [classlink_partner] to discover them",
+            ));
+        }
+        let limits = file.limits;
+        check_limits(&limits)?;
+        Ok(Self {
+            listen,
+            identity,
+            tenants,
+            classlink_partner,
+            limits,
+            allow_loopback_http: true,
+        })
+    }
+
+    /// The configuration with secrets redacted, for `--check-config`.
+    pub fn redacted(&self) -> String {
+        format!("{self:#?}")
+    }
+}
+
+fn check_limits(limits: &Limits) -> Result<(), ConfigError> {
+    let positive = [
+        (
+            "limits.requests_per_minute_per_teacher",
+            u64::from(limits.requests_per_minute_per_teacher),
+        ),
+        (
+            "limits.max_body_bytes",
+            u64::try_from(limits.max_body_bytes).unwrap_or(u64::MAX),
+        ),
+        (
+            "limits.upstream_timeout_seconds",
+            limits.upstream_timeout_seconds,
+        ),
+        (
+            "limits.request_timeout_seconds",
+            limits.request_timeout_seconds,
+        ),
+        (
+            "limits.upstream_concurrency",
+            u64::try_from(limits.upstream_concurrency).unwrap_or(u64::MAX),
+        ),
+        (
+            "limits.max_in_flight",
+            u64::try_from(limits.max_in_flight).unwrap_or(u64::MAX),
+        ),
+    ];
+    for (key, value) in positive {
+        if value == 0 {
+            return Err(invalid(key, "must be greater than 0"));
+        }
+    }
+    Ok(())
+}
+
+fn ttl(seconds: Option<u64>) -> Result<Duration, ConfigError> {
+    match seconds {
+        None => Ok(DEFAULT_IDENTITY_TTL),
+        Some(0) => Err(invalid("identity.cache_ttl_seconds", "must be at least 1")),
+        Some(s) => Ok(Duration::from_secs(s)),
+    }
+}
+
+fn non_empty(key: &str, value: String) -> Result<String, ConfigError> {
+    if value.trim().is_empty() {
+        Err(invalid(key, "must not be empty"))
+    } else {
+        Ok(value.trim().to_owned())
+    }
+}
+
+/// https, or plain http to a loopback address (tests and the demo district).
+pub fn https_url(key: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim()).map_err(|e| invalid(key, format!("`{text}`: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(invalid(
+            key,
+            format!("`{text}` must be https (plain http only on 127.0.0.1 or [::1])"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good(secret_file: &Path) -> String {
+        format!(
+            r#"
+listen = "127.0.0.1:9000"
+[identity]
+profile = "classlink"
+classlink_api_url = "https://nodeapi.classlink.com"
+
+[[tenants]]
+id = "2718"
+oneroster_url = "https://district.example/ims/oneroster/v1p1"
+auth = {{ kind = "oauth1", client_id = "abc", client_secret = {{ file = "{}" }} }}
+"#,
+            secret_file.display()
+        )
+    }
+
+    fn secret_file() -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "very-secret-value\n").unwrap();
+        file
+    }
+
+    #[test]
+    fn a_good_file_loads_and_never_prints_its_secret() {
+        let secret = secret_file();
+        let config = Config::from_toml(&good(secret.path())).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        let UpstreamAuth::OAuth1 { client_secret, .. } = &config.tenants[0].auth else {
+            panic!("oauth1 expected");
+        };
+        assert_eq!(client_secret.expose(), "very-secret-value");
+        let shown = config.redacted();
+        assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let secret = secret_file();
+        let good = good(secret.path());
+        let cases = [
+            (
+                good.replace("https://district", "http://district"),
+                "tenants[0].oneroster_url",
+            ),
+            (
+                good.replace("{ file =", "{ env = \"GW_TEST_UNSET_VAR\", file ="),
+                "tenants[0].auth.client_secret",
+            ),
+            (
+                good.replace(&secret.path().display().to_string(), "/nonexistent/secret"),
+                "tenants[0].auth.client_secret",
+            ),
+            (good.replace("\"abc\"", "\"  \""), "tenants[0].auth.client_id"),
+            (good.replace("9000", "nine"), "listen"),
+            (
+                good.replace("[[tenants]]", "[limits]\nmax_body_bytes = 0\n[[tenants]]"),
+                "limits.max_body_bytes",
+            ),
+        ];
+        for (text, key) in cases {
+            let e = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let e = Config::from_toml("[identity]\nprofile = \"classlink\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tenants"), "{e}");
+        assert!(Config::from_toml("listen = ").is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The roster gateway (`rollbook-gateway`): holds a vendor's or district's OneRoster
+//! credentials and serves each signed-in teacher only their own classes, their students,
+//! line items and results, in OneRoster 1.1's own shapes so the app's `oneroster` client
+//! reads it unchanged.
+//!
+//! - [`config`]: one typed configuration, secrets from files or the environment.
+//! - [`identity`]: the teacher's bearer → tenant, OneRoster id and role (ClassLink's
+//!   `/v2/my/info` or OIDC userinfo), cached by a hash of the token.
+//! - [`tenants`] and [`upstream`]: each district's server with the gateway's own
+//!   credentials (proxy bearer, OAuth 1.0a HMAC-SHA256, OAuth 2 client credentials).
+//! - [`scope`]: the security boundary, one function per decision, deny by default.
+//! - [`routes`]: one route per resource; everything else is refused.
+//!
+//! It keeps no state but short-lived caches, so any number of instances can sit behind
+//! any load balancer. See docs/gateway.md.
+
+pub mod config;
+mod error;
+pub mod identity;
+pub mod ops;
+pub mod routes;
+pub mod scope;
+pub mod tenants;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{Config, ConfigError, IdentityConfig, Limits, Secret, TenantConfig, UpstreamAuth};
+pub use routes::BASE_PATH;
+
+use crate::identity::Identities;
+use crate::ops::Metrics;
+use crate::routes::Shared;
+use crate::scope::Scopes;
+use crate::tenants::Tenants;
+
+/// The demo district's partner API key, as the sandbox publishes it (demo-only: it
+/// opens nothing but the made-up district on 127.0.0.1; see docs/demo-district.md).
+pub const DEMO_DEVELOPER_API_KEY: &str = "demo-developer-api-key-not-a-secret";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("could not listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not set up HTTPS for upstream calls: {0}")]
+    Http(String),
+}
+
+impl Config {
+    /// A gateway for a running demo district at `url` (`http://127.0.0.1:{port}`): the
+    /// ClassLink profile against its `/v2/my/info`, and its tenant discovered through its
+    /// partner API with the published demo developer key.
+    pub fn for_demo_district(url: &str, listen: SocketAddr) -> Result<Self, ConfigError> {
+        let base = url.trim_end_matches('/');
+        Ok(Self {
+            listen,
+            identity: IdentityConfig::ClassLink {
+                api_url: config::https_url("demo-district", &format!("{base}/"))?,
+                cache_ttl: Duration::from_secs(300),
+            },
+            tenants: Vec::new(),
+            classlink_partner: Some(config::PartnerConfig {
+                api_url: config::https_url("demo-district", &format!("{base}/"))?,
+                developer_api_key: Secret::new(DEMO_DEVELOPER_API_KEY),
+                refresh: Duration::from_secs(300),
+            }),
+            limits: Limits::default(),
+            allow_loopback_http: true,
+        })
+    }
+}
+
+/// A running gateway. Dropping it stops serving.
+#[derive(Debug)]
+pub struct Gateway {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Binds `config.listen`, loads the tenant list (a failed first discovery is retried
+    /// in the background while `/readyz` says not ready), and serves.
+    pub async fn start(config: Config) -> Result<Self, GatewayError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| GatewayError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        Self::serve(listener, config).await
+    }
+
+    pub async fn serve(listener: TcpListener, config: Config) -> Result<Self, GatewayError> {
+        let address = listener
+            .local_addr()
+            .map_err(|source| GatewayError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        let limits = config.limits.clone();
+        let http = reqwest::Client::builder()
+            // A redirect would carry the gateway's credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(limits.upstream_timeout_seconds))
+            .pool_max_idle_per_host(256)
+            .user_agent(concat!("rollbook-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| GatewayError::Http(e.to_string()))?;
+        let metrics = Arc::new(Metrics::default());
+        let tenants = Arc::new(Tenants::new(
+            http.clone(),
+            limits.clone(),
+            &config.tenants,
+            config.classlink_partner.clone(),
+        ));
+        let mut background = Vec::new();
+        if tenants.partner().is_some() {
+            if let Err(e) = tenants.refresh().await {
+                tracing::warn!(error = %e, "the first tenant discovery failed; retrying in the background");
+            }
+            background.push(tokio::spawn(tenants::keep_refreshing(Arc::clone(&tenants))));
+        }
+        let per_minute = NonZeroU32::new(limits.requests_per_minute_per_teacher).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new((limits.requests_per_minute_per_teacher / 5).max(1)).unwrap_or(NonZeroU32::MIN);
+        let shared = Arc::new(Shared {
+            identities: Identities::new(config.identity.clone(), http, Arc::clone(&metrics)),
+            tenants,
+            scopes: Scopes::new(Duration::from_secs(limits.scope_ttl_seconds.max(1)), Arc::clone(&metrics)),
+            metrics: Arc::clone(&metrics),
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute).allow_burst(burst)),
+        });
+        let sweeper = Arc::clone(&shared);
+        background.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(routes::LIMITER_SWEEP).await;
+                sweeper.limiter.retain_recent();
+            }
+        }));
+        let app = router(Arc::clone(&shared), &limits);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            address,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+            background,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The OneRoster 1.1 base the app uses: `http://{address}/ims/oneroster/v1p1`.
+    pub fn oneroster_url(&self) -> String {
+        format!("http://{}{BASE_PATH}", self.address)
+    }
+
+    /// Calls made to the provider's my/info or userinfo so far (benchmarks, tests).
+    pub fn identity_calls(&self) -> u64 {
+        self.shared.metrics.identity_calls()
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        for task in &self.background {
+            task.abort();
+        }
+    }
+}
+
+/// The whole surface, with the cross-cutting limits as layers.
+fn router(shared: Arc<Shared>, limits: &Limits) -> Router {
+    use tower_http::limit::RequestBodyLimitLayer;
+    use tower_http::timeout::TimeoutLayer;
+    let metrics = Arc::clone(&shared.metrics);
+    Router::new()
+        .merge(routes::roster_routes())
+        .route("/healthz", get(routes::health))
+        .route("/readyz", get(routes::ready))
+        .route("/metrics", get(routes::metrics))
+        .fallback(|| async {
+            error::imsx(
+                axum::http::StatusCode::NOT_FOUND,
+                "Not a roster gateway address; OneRoster lives under /ims/oneroster/v1p1.",
+                "unknownobject",
+            )
+        })
+        .with_state(shared)
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(limits.request_timeout_seconds),
+        ))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight))
+        .layer(axum::middleware::from_fn_with_state(metrics, ops::observe))
+}

@@ -1,0 +1,113 @@
+//! `rollbook-gateway`: the roster gateway as a server. Its first line on stdout is
+//! `listening on http://ADDR`; after that, stdout carries JSON-lines logs.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rollbook_gateway::{Config, Gateway, config};
+
+/// The Rollbook roster gateway: serves each signed-in teacher their own classes from
+/// their district's OneRoster server, with credentials teachers never see.
+/// Secrets come from files or environment variables named in the configuration, never
+/// from arguments. See docs/gateway.md.
+#[derive(Debug, Parser)]
+#[command(name = "rollbook-gateway", version)]
+struct Args {
+    /// The TOML configuration file.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo_district", required_unless_present = "demo_district")]
+    config: Option<PathBuf>,
+    /// Configure for a running demo district at URL (its published demo credentials).
+    #[arg(long, value_name = "URL")]
+    demo_district: Option<String>,
+    /// Where to listen (default 127.0.0.1:0; overrides the file and ROLLBOOK_GATEWAY_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Validate the configuration, print it with secrets redacted, and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn load(args: &Args) -> Result<Config, config::ConfigError> {
+    let mut config = match (&args.config, &args.demo_district) {
+        (Some(path), _) => Config::from_file(path)?,
+        (None, Some(url)) => {
+            let listen = config::DEFAULT_LISTEN
+                .parse()
+                .map_err(|_| config::ConfigError::Syntax("default listen address".into()))?;
+            Config::for_demo_district(url, listen)?
+        }
+        (None, None) => return Err(config::ConfigError::Syntax("give --config FILE or --demo-district URL".into())),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match load(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: config_invalid: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!("{}", config.redacted());
+        return ExitCode::SUCCESS;
+    }
+    let gateway = match Gateway::start(config).await {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: gateway_failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The contract: this is the first line on stdout. Logs start after it.
+    println!("listening on http://{}", gateway.address());
+    let _ = std::io::stdout().flush();
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_GATEWAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stdout)
+        .try_init();
+    tracing::info!(address = %gateway.address(), "roster gateway started");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    gateway.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM from a container runtime or service manager.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,212 @@
+//! Operations: Prometheus metrics, and the audit line each request leaves on stdout
+//! (who, tenant, class, action, outcome, timing; never a token or a student's name).
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    tenant: String,
+    kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    cache: String,
+    result: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// The gateway's Prometheus metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    upstream_errors: Family<UpstreamLabels, Counter>,
+    cache: Family<CacheLabels, Counter>,
+    identity_calls: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("rollbook_gateway");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        let upstream_errors = Family::<UpstreamLabels, Counter>::default();
+        let cache = Family::<CacheLabels, Counter>::default();
+        let identity_calls = Counter::default();
+        registry.register("requests", "Requests served", requests.clone());
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a request",
+            latency.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream OneRoster failures by kind",
+            upstream_errors.clone(),
+        );
+        registry.register("cache_lookups", "Cache hits and misses", cache.clone());
+        registry.register(
+            "identity_calls",
+            "Calls to the provider's my/info or userinfo",
+            identity_calls.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            upstream_errors,
+            cache,
+            identity_calls,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn identity_lookup(&self, result: &str) {
+        self.cache_lookup("identity", result);
+    }
+
+    pub fn cache_lookup(&self, cache: &str, result: &str) {
+        self.cache
+            .get_or_create(&CacheLabels {
+                cache: cache.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn identity_call(&self) {
+        self.identity_calls.inc();
+    }
+
+    pub fn identity_calls(&self) -> u64 {
+        self.identity_calls.get()
+    }
+
+    pub fn upstream_error(&self, tenant: &str, kind: &str) {
+        self.upstream_errors
+            .get_or_create(&UpstreamLabels {
+                tenant: tenant.to_owned(),
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// What a request did, filled in by the handler as it learns it.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFields {
+    pub tenant: Option<String>,
+    pub teacher: Option<String>,
+    pub class: Option<String>,
+    pub reason: Option<&'static str>,
+}
+
+/// The request's audit record, shared between the middleware and the handler.
+#[derive(Debug, Default)]
+pub struct Audit(Mutex<AuditFields>);
+
+impl Audit {
+    pub fn update(&self, change: impl FnOnce(&mut AuditFields)) {
+        if let Ok(mut fields) = self.0.lock() {
+            change(&mut fields);
+        }
+    }
+
+    fn snapshot(&self) -> AuditFields {
+        self.0.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+}
+
+/// Counts, times and logs every request: one JSON line with the route template (never
+/// the raw path, which can hold student ids), who, tenant, class and outcome.
+pub async fn observe(
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let audit = std::sync::Arc::new(Audit::default());
+    request.extensions_mut().insert(std::sync::Arc::clone(&audit));
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: route.clone(),
+            method: method.clone(),
+            status,
+        })
+        .inc();
+    metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(elapsed.as_secs_f64());
+    if route != "/healthz" && route != "/readyz" && route != "/metrics" {
+        let fields = audit.snapshot();
+        tracing::info!(
+            target: "audit",
+            tenant = fields.tenant.as_deref(),
+            teacher = fields.teacher.as_deref(),
+            class = fields.class.as_deref(),
+            action = %format!("{method} {route}"),
+            outcome = status,
+            reason = fields.reason,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
+    response
+}

@@ -1,0 +1,608 @@
+//! The OneRoster 1.1 surface the app reads, one route per resource under
+//! `/ims/oneroster/v1p1`. Every handler starts from a [`Teacher`] (who is calling, in
+//! which district, within their rate limit) and asks `scope` before anything goes
+//! upstream. Anything not listed is refused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use governor::clock::{Clock, DefaultClock};
+use reqwest::Method;
+use rollbook_oneroster::{Fetched, GradeResult, LineItem, RosterError};
+use serde_json::Value;
+
+use crate::error::Denied;
+use crate::identity::{Caller, Identities, Role};
+use crate::ops::{Audit, Metrics};
+use crate::scope::{self, Decision, Resource, Scopes, TeacherScope, WriteTarget};
+use crate::tenants::Tenants;
+use crate::upstream::Upstream;
+
+pub const BASE_PATH: &str = "/ims/oneroster/v1p1";
+
+/// Query parameters passed upstream; the rest are dropped.
+const PASSED_PARAMS: [&str; 6] = ["limit", "offset", "filter", "sort", "orderBy", "fields"];
+
+pub type TeacherLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// What every handler shares.
+pub struct Shared {
+    pub identities: Identities,
+    pub tenants: Arc<Tenants>,
+    pub scopes: Scopes,
+    pub metrics: Arc<Metrics>,
+    pub limiter: TeacherLimiter,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("identities", &self.identities)
+            .field("tenants", &self.tenants)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn roster_routes() -> Router<Arc<Shared>> {
+    let at = |path: &str| format!("{BASE_PATH}{path}");
+    Router::new()
+        .route(&at("/teachers/{id}/classes"), get(classes_of_teacher).fallback(not_served))
+        .route(&at("/classes/{id}"), get(class).fallback(not_served))
+        .route(
+            &at("/classes/{id}/students"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "students")).fallback(not_served),
+        )
+        .route(
+            &at("/classes/{id}/teachers"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "teachers")).fallback(not_served),
+        )
+        .route(
+            &at("/classes/{id}/lineItems"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "lineItems")).fallback(not_served),
+        )
+        .route(
+            &at("/classes/{id}/results"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "results")).fallback(not_served),
+        )
+        .route(&at("/schools/{id}"), get(school).fallback(not_served))
+        .route(&at("/users/{id}"), get(user).fallback(not_served))
+        .route(
+            &at("/categories"),
+            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "categories")).fallback(not_served),
+        )
+        .route(
+            &at("/categories/{id}"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| reference(t, vec![p.0], q, "categories")).fallback(not_served),
+        )
+        .route(
+            &at("/academicSessions"),
+            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "academicSessions")).fallback(not_served),
+        )
+        .route(
+            &at("/academicSessions/{id}"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| reference(t, vec![p.0], q, "academicSessions")).fallback(not_served),
+        )
+        .route(
+            &at("/terms"),
+            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "terms")).fallback(not_served),
+        )
+        .route(
+            &at("/terms/{id}"),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| reference(t, vec![p.0], q, "terms")).fallback(not_served),
+        )
+        .route(
+            &at("/lineItems/{id}"),
+            get(read_line_item)
+                .put(put_line_item)
+                .delete(delete_line_item)
+                .fallback(not_served),
+        )
+        .route(
+            &at("/results/{id}"),
+            get(read_result)
+                .put(put_result)
+                .delete(delete_result)
+                .fallback(not_served),
+        )
+        // District-wide lists and everything else under the base: authenticated, then refused.
+        .route(&at("/{*rest}"), axum::routing::any(not_served))
+        .route(BASE_PATH, axum::routing::any(not_served))
+}
+
+pub type Params = HashMap<String, String>;
+
+/// An authenticated caller with their district's upstream, within their rate limit.
+#[derive(Debug)]
+pub struct Teacher {
+    caller: Arc<Caller>,
+    upstream: Arc<Upstream>,
+    shared: Arc<Shared>,
+    audit: Arc<Audit>,
+}
+
+impl FromRequestParts<Arc<Shared>> for Teacher {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
+        let audit = parts
+            .extensions
+            .get::<Arc<Audit>>()
+            .cloned()
+            .unwrap_or_default();
+        let refuse = |denied: Denied| {
+            audit.update(|a| a.reason = Some(denied.reason()));
+            denied.into_response()
+        };
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let caller = match shared.identities.caller(authorization).await {
+            Ok(c) => c,
+            Err(crate::identity::IdentityError::InvalidToken(why)) => {
+                return Err(refuse(Denied::InvalidToken(why)));
+            }
+            Err(crate::identity::IdentityError::Unavailable(detail)) => {
+                return Err(refuse(Denied::IdentityUnavailable(detail)));
+            }
+        };
+        audit.update(|a| {
+            a.tenant = Some(caller.tenant.clone());
+            a.teacher = Some(caller.sourced_id.clone());
+        });
+        let Some(upstream) = shared.tenants.get(&caller.tenant) else {
+            return Err(refuse(if shared.tenants.is_ready() {
+                Denied::UnknownTenant
+            } else {
+                Denied::NotReady
+            }));
+        };
+        let key = format!("{}\u{0}{}", caller.tenant, caller.sourced_id);
+        if let Err(not_until) = shared.limiter.check_key(&key) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(refuse(Denied::RateLimited(wait)));
+        }
+        Ok(Self {
+            caller,
+            upstream,
+            shared: Arc::clone(shared),
+            audit,
+        })
+    }
+}
+
+impl Teacher {
+    fn deny(&self, denied: Denied) -> Response {
+        if let Denied::Upstream(e) = &denied {
+            self.shared
+                .metrics
+                .upstream_error(&self.upstream.tenant, e.code());
+        }
+        self.audit.update(|a| a.reason = Some(denied.reason()));
+        denied.into_response()
+    }
+
+    fn upstream_failed(&self, error: RosterError) -> Response {
+        self.deny(Denied::Upstream(Arc::new(error)))
+    }
+
+    fn note_class(&self, class: &str) {
+        self.audit.update(|a| a.class = Some(class.to_owned()));
+    }
+
+    async fn scope(&self) -> Result<Arc<TeacherScope>, Response> {
+        if self.caller.role != Role::Teacher {
+            // No upstream call for someone who may read nothing.
+            return Ok(Arc::new(TeacherScope::default()));
+        }
+        self.shared
+            .scopes
+            .of_teacher(&self.upstream, &self.caller.sourced_id)
+            .await
+            .map_err(|e| self.deny(Denied::Upstream(e)))
+    }
+
+    /// Allows `resource` or answers the refusal.
+    async fn allow(&self, resource: Resource<'_>) -> Result<(), Response> {
+        let scope = self.scope().await?;
+        match scope::may_read(&self.caller, &scope, resource) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(why) => Err(self.deny(Denied::Forbidden(why))),
+        }
+    }
+
+    /// GET upstream with the passed-through query, answered as the server sent it.
+    async fn pass_on(&self, segments: &[&str], params: &Params) -> Response {
+        let query: Vec<(String, String)> = PASSED_PARAMS
+            .iter()
+            .filter_map(|k| params.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+        match self
+            .upstream
+            .roster
+            .fetch(Method::GET, segments, &query, None)
+            .await
+        {
+            Ok(fetched) => json_response(fetched),
+            Err(e) => self.upstream_failed(e),
+        }
+    }
+
+    /// A record read upstream with the gateway's credentials, `None` when it does not exist.
+    async fn record<T: rollbook_oneroster::Resource>(
+        &self,
+        segments: &[&str],
+    ) -> Result<Option<T>, Response> {
+        match self.upstream.roster.get::<T>(segments).await {
+            Ok(record) => Ok(Some(record)),
+            Err(RosterError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.upstream_failed(e)),
+        }
+    }
+
+    /// The class a line item belongs to, upstream.
+    async fn class_of_line_item(&self, id: &str) -> Result<Option<String>, Response> {
+        Ok(self
+            .record::<LineItem>(&["lineItems", id])
+            .await?
+            .and_then(|li| li.class.map(|c| c.sourced_id)))
+    }
+
+    async fn decide_write(&self, target: &WriteTarget<'_>) -> Result<(), Response> {
+        if let Some(class) = target.new_class.or(target.existing_class) {
+            self.note_class(class);
+        }
+        let scope = self.scope().await?;
+        match scope::may_write(&self.caller, &scope, target) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(why) => Err(self.deny(Denied::Forbidden(why))),
+        }
+    }
+
+    /// Forwards a write; the upstream status (200, 201, 204, or its refusal) comes back.
+    async fn forward(&self, method: Method, segments: &[&str], body: Option<Vec<u8>>) -> Response {
+        match self.upstream.roster.fetch(method, segments, &[], body).await {
+            Ok(fetched) => json_response(fetched),
+            Err(e) => self.upstream_failed(e),
+        }
+    }
+}
+
+fn json_response(fetched: Fetched) -> Response {
+    let status = StatusCode::from_u16(fetched.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, fetched.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(total) = fetched.total_count
+        && let Ok(value) = HeaderValue::from_str(&total.to_string())
+    {
+        headers.insert("x-total-count", value);
+    }
+    response
+}
+
+/// A OneRoster `sourcedId` as a path segment: no separators, dot segments, escapes or
+/// control characters, so nothing the caller sends can change which upstream resource
+/// is asked for.
+fn checked_id(teacher: &Teacher, id: &str) -> Result<(), Response> {
+    let ok = !id.is_empty()
+        && id.len() <= 256
+        && id != "."
+        && id != ".."
+        && !id
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%'));
+    if ok {
+        Ok(())
+    } else {
+        Err(teacher.deny(Denied::Forbidden(scope::NOT_YOUR_CLASS)))
+    }
+}
+
+async fn classes_of_teacher(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    if let Err(r) = teacher.allow(Resource::ClassesOfTeacher(&id)).await {
+        return r;
+    }
+    teacher.pass_on(&["teachers", &id, "classes"], &q).await
+}
+
+async fn class(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+    class_part_of(teacher, id, q, None).await
+}
+
+async fn class_part(
+    teacher: Teacher,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+    part: &'static str,
+) -> Response {
+    class_part_of(teacher, id, q, Some(part)).await
+}
+
+async fn class_part_of(teacher: Teacher, id: String, q: Params, part: Option<&str>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    teacher.note_class(&id);
+    if let Err(r) = teacher.allow(Resource::Class(&id)).await {
+        return r;
+    }
+    match part {
+        Some(part) => teacher.pass_on(&["classes", &id, part], &q).await,
+        None => teacher.pass_on(&["classes", &id], &q).await,
+    }
+}
+
+async fn school(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    if let Err(r) = teacher.allow(Resource::School(&id)).await {
+        return r;
+    }
+    teacher.pass_on(&["schools", &id], &q).await
+}
+
+async fn user(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    if let Err(r) = teacher.allow(Resource::User(&id)).await {
+        return r;
+    }
+    teacher.pass_on(&["users", &id], &q).await
+}
+
+async fn reference(teacher: Teacher, ids: Vec<String>, Query(q): Query<Params>, collection: &'static str) -> Response {
+    for id in &ids {
+        if let Err(r) = checked_id(&teacher, id) {
+            return r;
+        }
+    }
+    if let Err(r) = teacher.allow(Resource::Reference).await {
+        return r;
+    }
+    let mut segments = vec![collection];
+    segments.extend(ids.iter().map(String::as_str));
+    teacher.pass_on(&segments, &q).await
+}
+
+/// Authenticated first (so a missing token is still a 401), then refused: the decision
+/// for [`Resource::Other`] is always deny, so no scope is read.
+async fn not_served(teacher: Teacher) -> Response {
+    let empty = TeacherScope::default();
+    match scope::may_read(&teacher.caller, &empty, Resource::Other) {
+        Decision::Deny(why) => teacher.deny(Denied::Forbidden(why)),
+        Decision::Allow => teacher.deny(Denied::Forbidden(scope::NOT_SERVED)),
+    }
+}
+
+async fn read_line_item(teacher: Teacher, Path(id): Path<String>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    let class = match teacher.class_of_line_item(&id).await {
+        Ok(Some(class)) => class,
+        Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
+        Err(r) => return r,
+    };
+    teacher.note_class(&class);
+    if let Err(r) = teacher.allow(Resource::Class(&class)).await {
+        return r;
+    }
+    teacher.pass_on(&["lineItems", &id], &Params::new()).await
+}
+
+async fn read_result(teacher: Teacher, Path(id): Path<String>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    let result = match teacher.record::<GradeResult>(&["results", &id]).await {
+        Ok(Some(result)) => result,
+        Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
+        Err(r) => return r,
+    };
+    let class = match teacher.class_of_line_item(&result.line_item.sourced_id).await {
+        Ok(Some(class)) => class,
+        Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
+        Err(r) => return r,
+    };
+    teacher.note_class(&class);
+    if let Err(r) = teacher.allow(Resource::Class(&class)).await {
+        return r;
+    }
+    teacher.pass_on(&["results", &id], &Params::new()).await
+}
+
+/// The `{"<envelope>": {…}}` body of a write, checked against the path's id.
+fn write_body<'a>(body: &'a Value, envelope: &str, id: &str) -> Result<&'a serde_json::Map<String, Value>, Denied> {
+    let record = body
+        .get(envelope)
+        .and_then(Value::as_object)
+        .ok_or_else(|| Denied::BadRequest(format!("The body must be {{\"{envelope}\": {{…}}}}.")))?;
+    match record.get("sourcedId") {
+        None => Ok(record),
+        Some(Value::String(s)) if s == id => Ok(record),
+        Some(_) => Err(Denied::BadRequest(
+            "The body's sourcedId differs from the one in the address.".into(),
+        )),
+    }
+}
+
+/// `field.sourcedId` of a record, a reference the body must carry.
+fn reference_id<'a>(record: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str, Denied> {
+    record
+        .get(field)
+        .and_then(|r| r.get("sourcedId"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Denied::BadRequest(format!("The body must name its {field} ({field}.sourcedId).")))
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, Denied> {
+    serde_json::from_slice(body).map_err(|_| Denied::BadRequest("The body is not JSON.".into()))
+}
+
+async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    let parsed = match parse_json(&body) {
+        Ok(v) => v,
+        Err(d) => return teacher.deny(d),
+    };
+    let new_class = match write_body(&parsed, "lineItem", &id).and_then(|r| reference_id(r, "class")) {
+        Ok(class) => class.to_owned(),
+        Err(d) => return teacher.deny(d),
+    };
+    let existing = match teacher.class_of_line_item(&id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let target = WriteTarget {
+        existing_class: existing.as_deref(),
+        new_class: Some(&new_class),
+        student_enrolled: None,
+    };
+    if let Err(r) = teacher.decide_write(&target).await {
+        return r;
+    }
+    teacher.forward(Method::PUT, &["lineItems", &id], Some(body.to_vec())).await
+}
+
+async fn delete_line_item(teacher: Teacher, Path(id): Path<String>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    let existing = match teacher.class_of_line_item(&id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let target = WriteTarget {
+        existing_class: existing.as_deref(),
+        new_class: None,
+        student_enrolled: None,
+    };
+    if let Err(r) = teacher.decide_write(&target).await {
+        return r;
+    }
+    teacher.forward(Method::DELETE, &["lineItems", &id], None).await
+}
+
+/// The class a result belongs to now, upstream (through its line item).
+async fn class_of_result(teacher: &Teacher, id: &str) -> Result<Option<String>, Response> {
+    match teacher.record::<GradeResult>(&["results", id]).await? {
+        Some(result) => teacher.class_of_line_item(&result.line_item.sourced_id).await,
+        None => Ok(None),
+    }
+}
+
+async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    let parsed = match parse_json(&body) {
+        Ok(v) => v,
+        Err(d) => return teacher.deny(d),
+    };
+    let refs = write_body(&parsed, "result", &id).and_then(|r| {
+        Ok((
+            reference_id(r, "lineItem")?.to_owned(),
+            reference_id(r, "student")?.to_owned(),
+        ))
+    });
+    let (line_item, student) = match refs {
+        Ok(pair) => pair,
+        Err(d) => return teacher.deny(d),
+    };
+    for id in [&line_item, &student] {
+        if let Err(r) = checked_id(&teacher, id) {
+            return r;
+        }
+    }
+    let Some(new_class) = (match teacher.class_of_line_item(&line_item).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    }) else {
+        return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD));
+    };
+    let existing = match class_of_result(&teacher, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    // Only look up a roster the teacher may see.
+    let scope = match teacher.scope().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let enrolled = if scope.teaches(&new_class) {
+        match teacher.shared.scopes.students_of(&teacher.upstream, &new_class).await {
+            Ok(students) => students.contains(&student),
+            Err(e) => return teacher.deny(Denied::Upstream(e)),
+        }
+    } else {
+        false
+    };
+    let target = WriteTarget {
+        existing_class: existing.as_deref(),
+        new_class: Some(&new_class),
+        student_enrolled: Some(enrolled),
+    };
+    if let Err(r) = teacher.decide_write(&target).await {
+        return r;
+    }
+    teacher.forward(Method::PUT, &["results", &id], Some(body.to_vec())).await
+}
+
+async fn delete_result(teacher: Teacher, Path(id): Path<String>) -> Response {
+    if let Err(r) = checked_id(&teacher, &id) {
+        return r;
+    }
+    let existing = match class_of_result(&teacher, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let target = WriteTarget {
+        existing_class: existing.as_deref(),
+        new_class: None,
+        student_enrolled: None,
+    };
+    if let Err(r) = teacher.decide_write(&target).await {
+        return r;
+    }
+    teacher.forward(Method::DELETE, &["results", &id], None).await
+}
+
+/// How often idle per-teacher rate-limit state is dropped.
+pub const LIMITER_SWEEP: Duration = Duration::from_secs(60);
+
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+pub async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.tenants.is_ready() {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "loading the tenant list").into_response()
+    }
+}
+
+pub async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        shared.metrics.encode(),
+    )
+        .into_response()
+}

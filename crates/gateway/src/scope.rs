@@ -1,0 +1,273 @@
+//! The security boundary: what a caller may read or change. The scope is read from
+//! upstream with the gateway's own credentials (the teacher's classes, a class's
+//! students), never taken from the request. Every decision is one function here, with
+//! deny as the default arm.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rollbook_oneroster::RosterError;
+
+use crate::identity::{Caller, Role};
+use crate::ops::Metrics;
+use crate::upstream::Upstream;
+
+/// The classes a teacher actively teaches, with each one's school.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TeacherScope {
+    pub classes: HashMap<String, Option<String>>,
+}
+
+impl TeacherScope {
+    pub fn teaches(&self, class: &str) -> bool {
+        self.classes.contains_key(class)
+    }
+
+    pub fn has_school(&self, school: &str) -> bool {
+        self.classes
+            .values()
+            .any(|s| s.as_deref() == Some(school))
+    }
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource<'a> {
+    /// `/teachers/{id}/classes`
+    ClassesOfTeacher(&'a str),
+    /// `/classes/{id}` and its `students`, `teachers`, `lineItems`, `results`
+    Class(&'a str),
+    /// `/schools/{id}`
+    School(&'a str),
+    /// `/users/{id}`
+    User(&'a str),
+    /// `/categories`, `/academicSessions`, `/terms` and their records: no people in them.
+    Reference,
+    /// Anything else: district-wide lists (`/users`, `/classes`, `/enrollments`, …).
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny(&'static str),
+}
+
+pub const NOT_A_TEACHER: &str = "Only teachers can read class rosters through Rollbook.";
+pub const NOT_YOUR_CLASS: &str = "You can only see your own classes, their students and their grades.";
+pub const NOT_SERVED: &str = "Rollbook's roster gateway serves a teacher's own classes only; this list is not one of them.";
+
+/// Whether `caller` may read `resource`, given the classes they teach.
+pub fn may_read(caller: &Caller, scope: &TeacherScope, resource: Resource<'_>) -> Decision {
+    if caller.role != Role::Teacher {
+        return Decision::Deny(NOT_A_TEACHER);
+    }
+    match resource {
+        Resource::ClassesOfTeacher(id) if id == caller.sourced_id => Decision::Allow,
+        Resource::Class(id) if scope.teaches(id) => Decision::Allow,
+        Resource::School(id) if scope.has_school(id) => Decision::Allow,
+        Resource::User(id) if id == caller.sourced_id => Decision::Allow,
+        Resource::Reference => Decision::Allow,
+        Resource::Other => Decision::Deny(NOT_SERVED),
+        _ => Decision::Deny(NOT_YOUR_CLASS),
+    }
+}
+
+/// What a write touches, as read from upstream and from the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTarget<'a> {
+    /// The class the record belongs to now (upstream), when it exists.
+    pub existing_class: Option<&'a str>,
+    /// The class the record will belong to (from the body's references, checked
+    /// against upstream: for a result, its line item's class). `None` for a DELETE.
+    pub new_class: Option<&'a str>,
+    /// For results: whether the student the record is (or will be) about is enrolled
+    /// in `new_class` (or `existing_class` for a DELETE). `None` for line items.
+    pub student_enrolled: Option<bool>,
+}
+
+pub const NO_SUCH_RECORD: &str = "There is no such record in your classes.";
+pub const STUDENT_NOT_IN_CLASS: &str = "That student is not enrolled in the class this grade belongs to.";
+
+/// Whether `caller` may create, replace or delete a line item or result.
+pub fn may_write(caller: &Caller, scope: &TeacherScope, target: &WriteTarget<'_>) -> Decision {
+    if caller.role != Role::Teacher {
+        return Decision::Deny(NOT_A_TEACHER);
+    }
+    let owned = |class: Option<&str>| class.is_none_or(|c| scope.teaches(c));
+    match (target.existing_class, target.new_class, target.student_enrolled) {
+        (None, None, _) => Decision::Deny(NO_SUCH_RECORD),
+        (existing, new, _) if !owned(existing) || !owned(new) => Decision::Deny(NOT_YOUR_CLASS),
+        (_, _, Some(false)) => Decision::Deny(STUDENT_NOT_IN_CLASS),
+        (_, _, Some(true) | None) => Decision::Allow,
+    }
+}
+
+/// Teachers' scopes and classes' students, cached briefly per instance.
+pub struct Scopes {
+    teachers: moka::future::Cache<(String, String), Arc<TeacherScope>>,
+    students: moka::future::Cache<(String, String), Arc<HashSet<String>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scopes").finish_non_exhaustive()
+    }
+}
+
+impl Scopes {
+    pub fn new(ttl: Duration, metrics: Arc<Metrics>) -> Self {
+        Self {
+            teachers: short_lived(ttl),
+            students: short_lived(ttl),
+            metrics,
+        }
+    }
+
+    /// The classes `teacher` actively teaches in `upstream`'s district.
+    pub async fn of_teacher(
+        &self,
+        upstream: &Upstream,
+        teacher: &str,
+    ) -> Result<Arc<TeacherScope>, Arc<RosterError>> {
+        let key = (upstream.tenant.clone(), teacher.to_owned());
+        if let Some(hit) = self.teachers.get(&key).await {
+            self.metrics.cache_lookup("scope", "hit");
+            return Ok(hit);
+        }
+        self.teachers
+            .try_get_with(key, async {
+                self.metrics.cache_lookup("scope", "miss");
+                let classes = upstream.roster.classes_for_teacher(teacher).await?;
+                Ok(Arc::new(TeacherScope {
+                    classes: classes
+                        .into_iter()
+                        .filter(|c| is_active(c.status.as_deref()))
+                        .map(|c| (c.sourced_id, c.school.map(|s| s.sourced_id)))
+                        .collect(),
+                }))
+            })
+            .await
+    }
+
+    /// The active students enrolled in `class`.
+    pub async fn students_of(
+        &self,
+        upstream: &Upstream,
+        class: &str,
+    ) -> Result<Arc<HashSet<String>>, Arc<RosterError>> {
+        let key = (upstream.tenant.clone(), class.to_owned());
+        self.students
+            .try_get_with(key, async {
+                let students = upstream.roster.students_for_class(class).await?;
+                Ok(Arc::new(
+                    students
+                        .into_iter()
+                        .filter(|s| is_active(s.status.as_deref()))
+                        .map(|s| s.sourced_id)
+                        .collect(),
+                ))
+            })
+            .await
+    }
+}
+
+fn short_lived<V: Clone + Send + Sync + 'static>(
+    ttl: Duration,
+) -> moka::future::Cache<(String, String), V> {
+    moka::future::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(ttl)
+        .build()
+}
+
+/// OneRoster 1.1 marks records about to go as `tobedeleted`; 1.2 uses `inactive`.
+fn is_active(status: Option<&str>) -> bool {
+    !matches!(status, Some("tobedeleted" | "inactive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            tenant: "1".into(),
+            sourced_id: "t-me".into(),
+            role,
+        }
+    }
+
+    fn scope() -> TeacherScope {
+        TeacherScope {
+            classes: HashMap::from([
+                ("c-mine".to_owned(), Some("s-1".to_owned())),
+                ("c-mine-2".to_owned(), None),
+            ]),
+        }
+    }
+
+    #[test]
+    fn reads_as_a_table() {
+        use Decision::Allow;
+        let deny_all = |r: Resource<'_>| {
+            for role in [Role::Student, Role::Administrator, Role::Other] {
+                assert_ne!(may_read(&caller(role), &scope(), r), Allow, "{role:?} {r:?}");
+            }
+        };
+        let table: &[(Resource<'_>, bool)] = &[
+            (Resource::ClassesOfTeacher("t-me"), true),
+            (Resource::ClassesOfTeacher("t-other"), false),
+            (Resource::Class("c-mine"), true),
+            (Resource::Class("c-mine-2"), true),
+            (Resource::Class("c-other"), false),
+            (Resource::Class(""), false),
+            (Resource::School("s-1"), true),
+            (Resource::School("s-2"), false),
+            (Resource::User("t-me"), true),
+            (Resource::User("t-other"), false),
+            (Resource::Reference, true),
+            (Resource::Other, false),
+        ];
+        for (resource, allowed) in table {
+            let got = may_read(&caller(Role::Teacher), &scope(), *resource);
+            assert_eq!(got == Allow, *allowed, "{resource:?}: {got:?}");
+            deny_all(*resource);
+        }
+        assert_ne!(
+            may_read(&caller(Role::Teacher), &TeacherScope::default(), Resource::Class("c-mine")),
+            Allow
+        );
+    }
+
+    #[test]
+    fn writes_as_a_table() {
+        let t = |existing, new, enrolled| WriteTarget {
+            existing_class: existing,
+            new_class: new,
+            student_enrolled: enrolled,
+        };
+        let table = [
+            (t(None, Some("c-mine"), None), true),              // create a line item
+            (t(Some("c-mine"), Some("c-mine-2"), None), true),  // move between my classes
+            (t(Some("c-mine"), None, None), true),              // delete mine
+            (t(None, None, None), false),                       // delete nothing
+            (t(None, Some("c-other"), None), false),            // create in another class
+            (t(Some("c-other"), Some("c-mine"), None), false),  // steal another's record
+            (t(Some("c-mine"), Some("c-other"), None), false),  // move mine away
+            (t(Some("c-other"), None, None), false),            // delete another's
+            (t(None, Some("c-mine"), Some(true)), true),        // grade my student
+            (t(None, Some("c-mine"), Some(false)), false),      // grade a stranger
+            (t(Some("c-mine"), Some("c-mine"), Some(false)), false),
+        ];
+        for (target, allowed) in table {
+            let got = may_write(&caller(Role::Teacher), &scope(), &target);
+            assert_eq!(got == Decision::Allow, allowed, "{target:?}: {got:?}");
+            for role in [Role::Student, Role::Administrator, Role::Other] {
+                assert_ne!(may_write(&caller(role), &scope(), &target), Decision::Allow);
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Which districts the gateway serves, and each one's upstream: tenants listed in the
+//! configuration, plus (for ClassLink) those discovered with the vendor's developer API
+//! key: `GET /applications`, then `GET /applications/{id}/server` for each, refreshed
+//! periodically. Listed tenants win over discovered ones.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+use crate::config::{Limits, PartnerConfig, TenantConfig, UpstreamAuth, https_url};
+use crate::upstream::Upstream;
+
+#[derive(Debug)]
+pub struct Tenants {
+    http: reqwest::Client,
+    limits: Limits,
+    listed: HashMap<String, Arc<Upstream>>,
+    discovered: RwLock<HashMap<String, Arc<Upstream>>>,
+    partner: Option<PartnerConfig>,
+    /// Set once the tenant list is known (at once without a partner API).
+    ready: AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("the partner API refused the developer key (HTTP {0})")]
+    Refused(u16),
+    #[error("the partner API failed: {0}")]
+    Failed(String),
+}
+
+impl Tenants {
+    pub fn new(
+        http: reqwest::Client,
+        limits: Limits,
+        listed: &[TenantConfig],
+        partner: Option<PartnerConfig>,
+    ) -> Self {
+        let ready = partner.is_none();
+        Self {
+            listed: listed
+                .iter()
+                .map(|t| (t.id.clone(), Arc::new(Upstream::new(&http, t, &limits))))
+                .collect(),
+            http,
+            limits,
+            discovered: RwLock::default(),
+            partner,
+            ready: AtomicBool::new(ready),
+        }
+    }
+
+    pub fn get(&self, tenant: &str) -> Option<Arc<Upstream>> {
+        if let Some(upstream) = self.listed.get(tenant) {
+            return Some(Arc::clone(upstream));
+        }
+        self.discovered.read().ok()?.get(tenant).cloned()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    pub fn partner(&self) -> Option<&PartnerConfig> {
+        self.partner.as_ref()
+    }
+
+    /// Asks the partner API for the districts that granted access, and their servers.
+    /// On failure the previous list stays in use.
+    pub async fn refresh(&self) -> Result<usize, DiscoveryError> {
+        let Some(partner) = &self.partner else {
+            return Ok(0);
+        };
+        let apps = self.partner_get(partner, "applications").await?;
+        let apps = match &apps {
+            Value::Array(a) => a.clone(),
+            Value::Object(o) => o
+                .get("applications")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let mut found = Vec::new();
+        for app in apps {
+            let text = |v: Option<&Value>| match v {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            let (Some(tenant), Some(app_id)) = (
+                text(app.get("tenant_id")),
+                text(app.get("oneroster_application_id")),
+            ) else {
+                continue;
+            };
+            let name = text(app.get("tenant_name")).unwrap_or_else(|| tenant.clone());
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(app_id.as_bytes()).collect();
+            let server = self
+                .partner_get(partner, &format!("applications/{encoded}/server"))
+                .await?;
+            let (Some(client_id), Some(secret), Some(endpoint)) = (
+                text(server.get("client_id")),
+                text(server.get("client_secret")),
+                text(server.get("endpoint_url")),
+            ) else {
+                tracing::warn!(tenant = %tenant, "the partner API gave no server credentials for a tenant; skipped");
+                continue;
+            };
+            let Ok(oneroster_url) = https_url("endpoint_url", &endpoint) else {
+                tracing::warn!(tenant = %tenant, "a tenant's endpoint_url is not https; skipped");
+                continue;
+            };
+            found.push(TenantConfig {
+                id: tenant,
+                name,
+                oneroster_url,
+                auth: UpstreamAuth::OAuth1 {
+                    client_id,
+                    client_secret: crate::config::Secret::new(secret),
+                },
+            });
+        }
+        let count = found.len();
+        let mut discovered = self
+            .discovered
+            .write()
+            .map_err(|_| DiscoveryError::Failed("lock poisoned".into()))?;
+        let mut next = HashMap::new();
+        for tenant in found {
+            let upstream = match discovered.get(&tenant.id) {
+                Some(existing) if existing.same_as(&tenant) => Arc::clone(existing),
+                _ => Arc::new(Upstream::new(&self.http, &tenant, &self.limits)),
+            };
+            next.insert(tenant.id.clone(), upstream);
+        }
+        *discovered = next;
+        self.ready.store(true, Ordering::SeqCst);
+        Ok(count)
+    }
+
+    async fn partner_get(&self, partner: &PartnerConfig, path: &str) -> Result<Value, DiscoveryError> {
+        let url = partner
+            .api_url
+            .join(path)
+            .map_err(|e| DiscoveryError::Failed(e.to_string()))?;
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(partner.developer_api_key.expose())
+            .send()
+            .await
+            .map_err(|e| DiscoveryError::Failed(if e.is_timeout() { "timed out".into() } else { "unreachable".into() }))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(DiscoveryError::Refused(status.as_u16()));
+        }
+        if !status.is_success() {
+            return Err(DiscoveryError::Failed(format!("HTTP {}", status.as_u16())));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|_| DiscoveryError::Failed("the answer broke off".into()))?;
+        serde_json::from_slice(&body).map_err(|_| DiscoveryError::Failed("the answer is not JSON".into()))
+    }
+}
+
+/// Refreshes the discovered tenants every `partner.refresh` until the gateway stops.
+pub async fn keep_refreshing(tenants: Arc<Tenants>) {
+    let Some(every) = tenants.partner().map(|p| p.refresh) else {
+        return;
+    };
+    loop {
+        match tenants.refresh().await {
+            Ok(count) => tracing::info!(tenants = count, "tenant list refreshed"),
+            Err(e) => tracing::warn!(error = %e, "tenant list refresh failed; keeping the previous list"),
+        }
+        // Before the first success, try again soon.
+        let wait = if tenants.is_ready() { every } else { every.min(std::time::Duration::from_secs(5)) };
+        tokio::time::sleep(wait).await;
+    }
+}

@@ -1,0 +1,905 @@
+//! The roster gateway against real HTTP servers: two demo districts (two tenants) as
+//! upstreams, a ClassLink-style launchpad in front of their `/v2/my/info`, and the
+//! gateway itself, in-process and as its shipped binary (behind haproxy).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rollbook_gateway::config::{IdentityConfig, Limits, Secret, TenantConfig, UpstreamAuth};
+use rollbook_gateway::{Config, Gateway};
+use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, demo_credentials};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+const BASE: &str = "/ims/oneroster/v1p1";
+const TENANT_A: u64 = 2718;
+const TENANT_B: u64 = 3141;
+const TENANT_UNKNOWN: u64 = 999;
+
+async fn district(tenant_id: u64, size: Size) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        seed: 7,
+        size,
+        today: Some("2026-11-27".into()),
+        tenant_id,
+        test_controls: true,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// A ClassLink-style launchpad: one `/v2/my/info` for every district, answering for
+/// whichever district issued the token (as ClassLink's single API does).
+async fn launchpad(districts: Vec<String>) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    async fn my_info(State(districts): State<Arc<Vec<String>>>, headers: HeaderMap) -> Response {
+        let client = reqwest::Client::new();
+        let mut last = StatusCode::UNAUTHORIZED;
+        for d in districts.iter() {
+            let mut request = client.get(format!("{d}/v2/my/info"));
+            if let Some(auth) = headers.get("authorization") {
+                request = request.header("authorization", auth.to_str().unwrap());
+            }
+            let Ok(response) = request.send().await else {
+                last = StatusCode::BAD_GATEWAY;
+                continue;
+            };
+            let status = response.status();
+            if status.is_success() {
+                let body = response.bytes().await.unwrap();
+                return (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+            }
+            if status != StatusCode::UNAUTHORIZED {
+                last = StatusCode::from_u16(status.as_u16()).unwrap();
+            }
+        }
+        (last, axum::Json(json!({"message": "Invalid or expired access token", "status": 0}))).into_response()
+    }
+    let app = Router::new()
+        .route("/v2/my/info", get(my_info))
+        .with_state(Arc::new(districts));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (address, task)
+}
+
+fn oauth1_tenant(d: &Sandbox) -> TenantConfig {
+    TenantConfig {
+        id: d.tenant_id().to_string(),
+        name: "A".into(),
+        oneroster_url: Url::parse(&d.oneroster_url()).unwrap(),
+        auth: UpstreamAuth::OAuth1 {
+            client_id: demo_credentials::ONEROSTER_CLIENT_ID.into(),
+            client_secret: Secret::new(demo_credentials::ONEROSTER_CLIENT_SECRET),
+        },
+    }
+}
+
+fn oauth2_tenant(d: &Sandbox) -> TenantConfig {
+    TenantConfig {
+        id: d.tenant_id().to_string(),
+        name: "B".into(),
+        oneroster_url: Url::parse(&d.oneroster_url()).unwrap(),
+        auth: UpstreamAuth::OAuth2 {
+            token_url: Url::parse(&format!("{}/oauth2/v2/token", d.issuer())).unwrap(),
+            client_id: demo_credentials::ONEROSTER_CLIENT_ID.into(),
+            client_secret: Secret::new(demo_credentials::ONEROSTER_CLIENT_SECRET),
+            scopes: vec!["https://purl.imsglobal.org/spec/or/v1p1/scope/roster.readonly".into()],
+        },
+    }
+}
+
+fn bearer_tenant(d: &Sandbox) -> TenantConfig {
+    TenantConfig {
+        id: d.tenant_id().to_string(),
+        name: "A (proxy)".into(),
+        oneroster_url: Url::parse(&d.oneroster_url()).unwrap(),
+        auth: UpstreamAuth::Bearer(Secret::new(demo_credentials::PROXY_BEARER)),
+    }
+}
+
+fn config(identity_api: &str, tenants: Vec<TenantConfig>) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        identity: IdentityConfig::ClassLink {
+            api_url: Url::parse(identity_api).unwrap(),
+            cache_ttl: Duration::from_secs(300),
+        },
+        tenants,
+        classlink_partner: None,
+        limits: Limits::default(),
+        allow_loopback_http: true,
+    }
+}
+
+struct World {
+    a: Sandbox,
+    b: Sandbox,
+    unknown: Sandbox,
+    gateway: Gateway,
+    _launchpad: tokio::task::JoinHandle<()>,
+}
+
+/// Districts A (OAuth 1.0a) and B (OAuth 2 client credentials) behind the gateway,
+/// and a third district whose tenant never granted access.
+async fn world() -> World {
+    let a = district(TENANT_A, Size::Pair).await;
+    let b = district(TENANT_B, Size::Pair).await;
+    let unknown = district(TENANT_UNKNOWN, Size::Tiny).await;
+    let (pad, task) = launchpad(vec![
+        a.issuer().to_owned(),
+        b.issuer().to_owned(),
+        unknown.issuer().to_owned(),
+    ])
+    .await;
+    let gateway = Gateway::start(config(&format!("http://{pad}/"), vec![oauth1_tenant(&a), oauth2_tenant(&b)]))
+        .await
+        .unwrap();
+    World {
+        a,
+        b,
+        unknown,
+        gateway,
+        _launchpad: task,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+async fn call(gateway: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    let mut request = client().request(method.parse().unwrap(), format!("{gateway}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// A request sent byte for byte, so dot segments and odd escapes reach the server as
+/// written (HTTP clients normalise them away).
+async fn raw_get(address: SocketAddr, path: &str, token: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn writes(d: &Sandbox) -> u64 {
+    let stats = d.stats();
+    stats.get("roster_write").copied().unwrap_or(0) + stats.get("roster_delete").copied().unwrap_or(0)
+}
+
+fn roster_calls(d: &Sandbox) -> u64 {
+    d.stats().get("roster").copied().unwrap_or(0) + writes(d)
+}
+
+/// Who is who in district A (the `Pair` preset: two schools of four teachers and a
+/// principal each).
+struct Cast {
+    owner: String,
+    colleague: String,
+    other_school: String,
+    principal: String,
+    student: String,
+    class: String,
+    school: String,
+    line_item: String,
+    result: String,
+    enrolled_student: String,
+    stranger_student: String,
+}
+
+fn cast(a: &Sandbox) -> Cast {
+    let d = a.district();
+    let owner = 0;
+    let class = d.classes_of_staff[owner][0];
+    let item = d.line_items(class).into_iter().next().expect("the class has line items");
+    let enrolled = d.classes[class].students[0] as usize;
+    let stranger = (0..d.students.len())
+        .find(|st| !d.classes[class].students.contains(&u32::try_from(*st).unwrap()))
+        .unwrap();
+    assert_eq!(d.staff[1].school, d.staff[0].school);
+    assert_ne!(d.staff[5].school, d.staff[0].school);
+    assert_eq!(d.staff[4].role.as_str(), "administrator");
+    Cast {
+        owner: d.staff[owner].id.clone(),
+        colleague: d.staff[1].id.clone(),
+        other_school: d.staff[5].id.clone(),
+        principal: d.staff[4].id.clone(),
+        student: d.students[enrolled].id.clone(),
+        class: d.classes[class].id.clone(),
+        school: d.schools[d.classes[class].school].id.clone(),
+        result: rollbook_sandbox::District::result_id(&item.id, &d.students[enrolled].id),
+        line_item: item.id,
+        enrolled_student: d.students[enrolled].id.clone(),
+        stranger_student: d.students[stranger].id.clone(),
+    }
+}
+
+fn token(d: &Sandbox, login: &str) -> String {
+    d.issue_access_token(login, &["openid", "profile", "oneroster"])
+        .unwrap_or_else(|| d.issue_student_access_token(login).expect("a known login"))
+}
+
+/// Every resource and verb, as (method, path, body): reads of the owner's class and
+/// its records, writes to them, and lists no teacher may read.
+fn requests(c: &Cast) -> Vec<(&'static str, String, Option<Value>)> {
+    let result_body = |student: &str| {
+        json!({"result": {"sourcedId": c.result, "lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": student}, "scoreStatus": "fully graded", "score": 9.0}})
+    };
+    let line_item_body = json!({"lineItem": {"sourcedId": c.line_item, "title": "Quiz", "class": {"sourcedId": c.class}}});
+    vec![
+        ("GET", format!("{BASE}/teachers/{}/classes", c.owner), None),
+        ("GET", format!("{BASE}/classes/{}", c.class), None),
+        ("GET", format!("{BASE}/classes/{}/students", c.class), None),
+        ("GET", format!("{BASE}/classes/{}/teachers", c.class), None),
+        ("GET", format!("{BASE}/classes/{}/lineItems", c.class), None),
+        ("GET", format!("{BASE}/classes/{}/results", c.class), None),
+        ("GET", format!("{BASE}/lineItems/{}", c.line_item), None),
+        ("GET", format!("{BASE}/results/{}", c.result), None),
+        ("GET", format!("{BASE}/schools/{}", c.school), None),
+        ("GET", format!("{BASE}/users/{}", c.owner), None),
+        ("PUT", format!("{BASE}/lineItems/{}", c.line_item), Some(line_item_body)),
+        ("PUT", format!("{BASE}/results/{}", c.result), Some(result_body(&c.enrolled_student))),
+        ("DELETE", format!("{BASE}/lineItems/{}", c.line_item), None),
+        ("DELETE", format!("{BASE}/results/{}", c.result), None),
+    ]
+}
+
+/// Lists that are district-wide (or about people outside one's classes): refused for
+/// everyone, the owner included.
+fn never(c: &Cast) -> Vec<(&'static str, String)> {
+    vec![
+        ("GET", format!("{BASE}/users")),
+        ("GET", format!("{BASE}/users?filter=email%3D%27x%40y%27")),
+        ("GET", format!("{BASE}/classes")),
+        ("GET", format!("{BASE}/enrollments")),
+        ("GET", format!("{BASE}/students")),
+        ("GET", format!("{BASE}/teachers")),
+        ("GET", format!("{BASE}/schools")),
+        ("GET", format!("{BASE}/orgs")),
+        ("GET", format!("{BASE}/courses")),
+        ("GET", format!("{BASE}/schools/{}/classes", c.school)),
+        ("GET", format!("{BASE}/users/{}", c.enrolled_student)),
+        ("GET", format!("{BASE}/users/{}", c.principal)),
+        ("GET", format!("{BASE}/students/{}/classes", c.enrolled_student)),
+        ("GET", BASE.to_owned()),
+        ("PUT", format!("{BASE}/classes/{}", c.class)),
+        ("POST", format!("{BASE}/lineItems")),
+        ("DELETE", format!("{BASE}/classes/{}/students", c.class)),
+        ("PUT", format!("{BASE}/categories/cat-1")),
+    ]
+}
+
+#[tokio::test]
+async fn the_authorization_matrix() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+
+    // The owner: every read and write of their own class goes through.
+    let owner = token(&w.a, &c.owner);
+    for (method, path, body) in requests(&c) {
+        let before = writes(&w.a);
+        let answer = call(&gw, method, &path, Some(&owner), body).await;
+        match method {
+            "GET" => assert_eq!(answer.status, 200, "owner {method} {path}: {}", answer.body),
+            "PUT" => {
+                assert_eq!(answer.status, 200, "owner {method} {path}: {}", answer.body);
+                assert_eq!(writes(&w.a), before + 1, "the write reached the district");
+            }
+            // The demo district refuses deletes: its refusal comes back as it is, never as success.
+            _ => {
+                assert_eq!(answer.status, 405, "owner {method} {path}: {}", answer.body);
+                assert!(answer.body.contains("does not delete"), "{}", answer.body);
+                assert_eq!(writes(&w.a), before + 1, "the delete reached the district");
+            }
+        }
+    }
+
+    // Everyone else: the same requests are 403, and nothing is written upstream.
+    let others = [
+        ("a colleague at the same school", token(&w.a, &c.colleague)),
+        ("a teacher at another school", token(&w.a, &c.other_school)),
+        ("the principal", token(&w.a, &c.principal)),
+        ("a student in the class", token(&w.a, &c.student)),
+        ("a teacher of another tenant", token(&w.b, &w.b.district().staff[1].id)),
+    ];
+    for (who, t) in &others {
+        for (method, path, body) in requests(&c) {
+            let before = writes(&w.a);
+            let answer = call(&gw, method, &path, Some(t), body).await;
+            // A school's own record is open to everyone who teaches a class there.
+            // (Tenant B's teacher teaches at B's school of the same id: B serves it.)
+            let expected = if matches!(*who, "a colleague at the same school" | "a teacher of another tenant")
+                && path.contains("/schools/")
+            {
+                200
+            } else {
+                403
+            };
+            let a_calls = roster_calls(&w.a);
+            assert_eq!(answer.status, expected, "{who}: {method} {path}: {}", answer.body);
+            if expected == 403 {
+                assert!(answer.body.contains("imsx_codeMajor"), "{who}: imsx envelope");
+            }
+            assert_eq!(writes(&w.a), before, "{who}: {method} {path} wrote upstream");
+            assert_eq!(writes(&w.b), 0, "{who}: {method} {path} wrote to tenant B");
+            if *who == "a teacher of another tenant" {
+                assert_eq!(roster_calls(&w.a), a_calls, "tenant A was asked for tenant B's teacher");
+            }
+        }
+    }
+
+    // District-wide lists: refused for everyone, the owner too.
+    for (who, t) in std::iter::once(("the owner", owner.clone())).chain(others.iter().cloned()) {
+        for (method, path) in never(&c) {
+            let before = writes(&w.a);
+            let body = (method != "GET").then(|| json!({}));
+            let answer = call(&gw, method, &path, Some(&t), body).await;
+            assert_eq!(answer.status, 403, "{who}: {method} {path}: {}", answer.body);
+            assert!(answer.body.contains("imsx_codeMajor"));
+            assert_eq!(writes(&w.a), before, "{who}: {method} {path} wrote upstream");
+        }
+    }
+
+    // A teacher of tenant B whose sourcedId is the owner's (ids are unique only within a
+    // tenant) is served from B's district only.
+    let twin = token(&w.b, &w.b.district().staff[0].id);
+    assert_eq!(w.b.district().staff[0].id, c.owner);
+    let a_calls = roster_calls(&w.a);
+    let answer = call(&gw, "GET", &format!("{BASE}/teachers/{}/classes", c.owner), Some(&twin), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(roster_calls(&w.a), a_calls, "tenant A's server was never asked for tenant B's teacher");
+
+    // A district that never granted access: a clear 403, and no roster server is asked.
+    let stranger = token(&w.unknown, &w.unknown.district().staff[0].id);
+    let (a0, b0) = (roster_calls(&w.a), roster_calls(&w.b));
+    for (method, path, body) in requests(&c) {
+        let answer = call(&gw, method, &path, Some(&stranger), body).await;
+        assert_eq!(answer.status, 403, "unknown tenant: {path}");
+        assert!(answer.body.contains("has not granted Rollbook roster access"), "{}", answer.body);
+    }
+    assert_eq!((roster_calls(&w.a), roster_calls(&w.b)), (a0, b0));
+    assert_eq!(roster_calls(&w.unknown), 0);
+}
+
+#[tokio::test]
+async fn writes_must_stay_inside_the_teachers_classes() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let owner = token(&w.a, &c.owner);
+    let d = w.a.district();
+    let foreign_class = d.classes_of_staff[1][0];
+    let foreign_item = d.line_items(foreign_class).into_iter().next().unwrap().id;
+    let new_item = "7f4c1f9e-0000-4000-8000-000000000001";
+    let cases = [
+        // A result for a student who is not in the class.
+        (format!("{BASE}/results/{}", c.result),
+         json!({"result": {"lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": c.stranger_student}, "scoreStatus": "fully graded"}})),
+        // A result that points at a colleague's line item.
+        (format!("{BASE}/results/{foreign_item}.{}", c.enrolled_student),
+         json!({"result": {"lineItem": {"sourcedId": foreign_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded"}})),
+        // Moving my existing result onto a colleague's line item.
+        (format!("{BASE}/results/{}", c.result),
+         json!({"result": {"lineItem": {"sourcedId": foreign_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded"}})),
+        // A new line item in a colleague's class.
+        (format!("{BASE}/lineItems/{new_item}"),
+         json!({"lineItem": {"title": "Mine now", "class": {"sourcedId": d.classes[foreign_class].id}}})),
+        // Moving a colleague's line item into my class.
+        (format!("{BASE}/lineItems/{foreign_item}"),
+         json!({"lineItem": {"title": "Stolen", "class": {"sourcedId": c.class}}})),
+    ];
+    for (path, body) in cases {
+        let before = writes(&w.a);
+        let answer = call(&gw, "PUT", &path, Some(&owner), Some(body.clone())).await;
+        assert_eq!(answer.status, 403, "PUT {path} {body}: {}", answer.body);
+        assert_eq!(writes(&w.a), before, "PUT {path} reached the district");
+    }
+    // Bodies that name no references, or another id, are refused before anything else.
+    for body in [
+        json!({"result": {"scoreStatus": "fully graded"}}),
+        json!({"lineItem": {"title": "x"}}),
+        json!({"result": {"sourcedId": "other", "lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": c.enrolled_student}}}),
+        json!("not an object"),
+    ] {
+        let path = if body.get("lineItem").is_some() {
+            format!("{BASE}/lineItems/{}", c.line_item)
+        } else {
+            format!("{BASE}/results/{}", c.result)
+        };
+        let answer = call(&gw, "PUT", &path, Some(&owner), Some(body)).await;
+        assert_eq!(answer.status, 400, "{path}: {}", answer.body);
+    }
+    // Too large a body never reaches a handler.
+    let huge = json!({"lineItem": {"title": "x".repeat(200_000), "class": {"sourcedId": c.class}}});
+    let answer = call(&gw, "PUT", &format!("{BASE}/lineItems/{}", c.line_item), Some(&owner), Some(huge)).await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(writes(&w.a), 0);
+}
+
+#[tokio::test]
+async fn path_tricks_do_not_cross_the_boundary() {
+    let w = world().await;
+    let c = cast(&w.a);
+    let colleague = token(&w.a, &c.colleague);
+    let class = &c.class;
+    let tricks = [
+        format!("{BASE}/classes/{class}/../../users"),
+        format!("{BASE}/classes/..%2F..%2Fusers/students"),
+        format!("{BASE}/classes/%2e%2e/students"),
+        format!("{BASE}/classes/{class}%2Fstudents"),
+        format!("{BASE}//classes/{class}/students"),
+        format!("{BASE}/classes//{class}/students"),
+        format!("{BASE}/./classes/{class}/students"),
+        format!("{BASE}/classes/{class}/students/"),
+        format!("{BASE}/classes/{class}%00/students"),
+        format!("{BASE}/teachers/{}%2F..%2F{}/classes", c.colleague, c.owner),
+        format!("{BASE}/teachers/{}/classes/../../classes/{class}/students", c.colleague),
+        format!("{BASE}/lineItems/..%2Fclasses%2F{class}"),
+        format!("{BASE}/results/..%2F..%2Fusers"),
+        format!("{BASE}/CLASSES/{class}/students"),
+        format!("/ims/oneroster/v1p1%2Fclasses/{class}/students"),
+        format!("/ims/oneroster//v1p1/classes/{class}/students"),
+    ];
+    let before = roster_calls(&w.a);
+    for path in &tricks {
+        let (status, text) = raw_get(w.gateway.address(), path, &colleague).await;
+        assert!(
+            status == 403 || status == 404 || status == 400,
+            "{path}: {status} {text}"
+        );
+        assert!(!text.contains(&c.enrolled_student), "{path} leaked the roster");
+    }
+    // The colleague's own scope was read at most once; no trick reached a roster.
+    assert!(roster_calls(&w.a) <= before + 1, "tricks reached the district");
+}
+
+#[tokio::test]
+async fn tokens_missing_garbage_expired_revoked_or_unverifiable() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let path = format!("{BASE}/classes/{}/students", c.class);
+    for bad in [None, Some(""), Some("!!!"), Some("not-a-token-anyone-issued")] {
+        let answer = call(&gw, "GET", &path, bad, None).await;
+        assert_eq!(answer.status, 401, "{bad:?}");
+        let challenge = answer.headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer error=\"invalid_token\""), "{challenge}");
+        assert!(answer.body.contains("imsx_codeMajor"));
+    }
+    let answer = call(&gw, "GET", &path, Some("a.b.c.d"), None).await;
+    assert_eq!(answer.status, 401);
+
+    // Expired: a JWT-shaped token whose exp has passed never reaches the provider.
+    let before = w.gateway.identity_calls();
+    let expired = format!(
+        "eyJhbGciOiJFUzI1NiJ9.{}.c2ln",
+        base64_url(&format!("{{\"exp\": {}}}", unix_now() - 10))
+    );
+    assert_eq!(call(&gw, "GET", &path, Some(&expired), None).await.status, 401);
+    assert_eq!(w.gateway.identity_calls(), before);
+
+    // Expired at the provider (an opaque token past its life).
+    w.a.update_knobs(|k| k.tokens.access_token_seconds = 1);
+    let short = token(&w.a, &c.owner);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(call(&gw, "GET", &path, Some(&short), None).await.status, 401);
+    w.a.update_knobs(|k| k.tokens.access_token_seconds = 3_600);
+
+    // Revoked: honoured once the identity cache TTL has passed (documented).
+    let (pad, _task) = launchpad(vec![w.a.issuer().to_owned()]).await;
+    let mut short_ttl = config(&format!("http://{pad}/"), vec![oauth1_tenant(&w.a)]);
+    short_ttl.identity = IdentityConfig::ClassLink {
+        api_url: Url::parse(&format!("http://{pad}/")).unwrap(),
+        cache_ttl: Duration::from_secs(1),
+    };
+    let gateway = Gateway::start(short_ttl).await.unwrap();
+    let gw2 = format!("http://{}", gateway.address());
+    let owner = token(&w.a, &c.owner);
+    assert_eq!(call(&gw2, "GET", &path, Some(&owner), None).await.status, 200);
+    w.a.revoke_all_access_tokens();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(call(&gw2, "GET", &path, Some(&owner), None).await.status, 401);
+
+    // The provider down: a clear 503, never an open door.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let gateway = Gateway::start(config(&dead, vec![oauth1_tenant(&w.a)])).await.unwrap();
+    let answer = call(&format!("http://{}", gateway.address()), "GET", &path, Some(&token(&w.a, &c.owner)), None).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert!(answer.headers.contains_key("retry-after"));
+    assert!(answer.body.contains("cannot check who you are"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn one_identity_lookup_per_token_however_many_requests() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let owner = token(&w.a, &c.owner);
+    let before = w.gateway.identity_calls();
+    let calls = (0..20).map(|i| {
+        let gw = gw.clone();
+        let owner = owner.clone();
+        let path = if i % 2 == 0 {
+            format!("{BASE}/classes/{}/students", c.class)
+        } else {
+            format!("{BASE}/classes/{}/lineItems", c.class)
+        };
+        async move { call(&gw, "GET", &path, Some(&owner), None).await.status }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(w.gateway.identity_calls(), before + 1);
+}
+
+#[tokio::test]
+async fn upstream_faults_come_back_with_their_meaning() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let owner = token(&w.a, &c.owner);
+    let path = format!("{BASE}/classes/{}/students", c.class);
+    // Warm the identity and scope caches while the district is healthy.
+    assert_eq!(call(&gw, "GET", &path, Some(&owner), None).await.status, 200);
+
+    w.a.update_knobs(|k| {
+        k.faults.rate_limit_rate = 1.0;
+        k.faults.retry_after_seconds = 30;
+    });
+    let answer = call(&gw, "GET", &path, Some(&owner), None).await;
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    assert_eq!(answer.headers["retry-after"], "30");
+
+    w.a.update_knobs(|k| {
+        k.faults.rate_limit_rate = 0.0;
+        k.faults.server_error_rate = 1.0;
+    });
+    let answer = call(&gw, "GET", &path, Some(&owner), None).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert!(answer.body.contains("demo fault"), "the district's words come through: {}", answer.body);
+
+    // Half the requests fail: the gateway's retries hide it.
+    w.a.update_knobs(|k| k.faults.server_error_rate = 0.5);
+    assert_eq!(call(&gw, "GET", &path, Some(&owner), None).await.status, 200);
+
+    // Slow: past the upstream timeout is a 504.
+    let (pad, _task) = launchpad(vec![w.a.issuer().to_owned()]).await;
+    let mut impatient = config(&format!("http://{pad}/"), vec![oauth1_tenant(&w.a)]);
+    impatient.limits.upstream_timeout_seconds = 1;
+    impatient.limits.request_timeout_seconds = 4;
+    let gateway = Gateway::start(impatient).await.unwrap();
+    let gw2 = format!("http://{}", gateway.address());
+    w.a.update_knobs(|k| k.faults.server_error_rate = 0.0);
+    assert_eq!(call(&gw2, "GET", &path, Some(&owner), None).await.status, 200);
+    w.a.update_knobs(|k| {
+        k.faults.slow_rate = 1.0;
+        k.faults.slow_ms = 2_500;
+    });
+    let answer = call(&gw2, "GET", &path, Some(&owner), None).await;
+    assert!(answer.status == 504, "{} {}", answer.status, answer.body);
+    w.a.update_knobs(|k| k.faults.slow_rate = 0.0);
+
+    // Down: 502 with a plain message.
+    let World { a, gateway: main, .. } = w;
+    a.shutdown().await;
+    let answer = call(&format!("http://{}", main.address()), "GET", &path, Some(&owner), None).await;
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    assert!(answer.body.contains("cannot be reached"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn the_proxy_bearer_and_partner_discovery_work_too() {
+    let a = district(TENANT_A, Size::Tiny).await;
+    let c = a.district();
+    let teacher = c.staff[0].id.clone();
+    let class = c.classes[c.classes_of_staff[0][0]].id.clone();
+    let owner = token(&a, &teacher);
+    let path = format!("{BASE}/classes/{class}/students");
+
+    let proxy = Gateway::start(config(&format!("{}/", a.issuer()), vec![bearer_tenant(&a)])).await.unwrap();
+    let answer = call(&format!("http://{}", proxy.address()), "GET", &path, Some(&owner), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let demo = Gateway::start(Config::for_demo_district(a.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", demo.address());
+    assert_eq!(call(&base, "GET", "/readyz", None, None).await.status, 200);
+    let answer = call(&base, "GET", &path, Some(&owner), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(a.stats().get("partner_server").copied().unwrap_or(0) >= 1);
+    assert_eq!(rollbook_gateway::DEMO_DEVELOPER_API_KEY, demo_credentials::DEVELOPER_API_KEY);
+
+    // A wrong developer key: not ready, and teachers get a 503 rather than a 403.
+    let mut wrong = Config::for_demo_district(a.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    if let Some(p) = wrong.classlink_partner.as_mut() {
+        p.developer_api_key = Secret::new("wrong");
+    }
+    let not_ready = Gateway::start(wrong).await.unwrap();
+    let base = format!("http://{}", not_ready.address());
+    assert_eq!(call(&base, "GET", "/readyz", None, None).await.status, 503);
+    assert_eq!(call(&base, "GET", &path, Some(&owner), None).await.status, 503);
+    assert_eq!(call(&base, "GET", "/healthz", None, None).await.status, 200);
+}
+
+#[tokio::test]
+async fn teacher_tokens_do_not_open_the_district_itself() {
+    let a = district(TENANT_A, Size::Tiny).await;
+    let d = a.district();
+    let class = d.classes[d.classes_of_staff[0][0]].id.clone();
+    let owner = token(&a, &d.staff[0].id);
+    let url = format!("{}{BASE}/classes/{class}/students", a.issuer());
+    let answer = client().get(&url).bearer_auth(&owner).send().await.unwrap();
+    assert_eq!(answer.status(), 401);
+    assert!(answer.text().await.unwrap().contains("roster gateway"));
+    a.set_knobs(Knobs {
+        access: RosterAccess {
+            accept_teacher_tokens: true,
+        },
+        ..Knobs::default()
+    });
+    let answer = client().get(&url).bearer_auth(&owner).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test]
+async fn oauth1_is_checked_properly_by_the_demo_district() {
+    let a = district(TENANT_A, Size::Tiny).await;
+    let d = a.district();
+    let class = d.classes[d.classes_of_staff[0][0]].id.clone();
+    let url = Url::parse(&format!("{}{BASE}/classes/{class}/students?limit=5", a.issuer())).unwrap();
+    let good = rollbook_oauth1::ConsumerCredentials::new(
+        demo_credentials::ONEROSTER_CLIENT_ID,
+        demo_credentials::ONEROSTER_CLIENT_SECRET,
+    );
+    let now = unix_now();
+    let send = |url: Url, header: String| async move {
+        client().get(url).header("authorization", header).send().await.unwrap().status().as_u16()
+    };
+    let header = rollbook_oauth1::sign("GET", &url, &good, now);
+    assert_eq!(send(url.clone(), header.clone()).await, 200);
+    assert_eq!(send(url.clone(), header).await, 401, "a replayed nonce");
+    let wrong = rollbook_oauth1::ConsumerCredentials::new(demo_credentials::ONEROSTER_CLIENT_ID, "wrong");
+    assert_eq!(send(url.clone(), rollbook_oauth1::sign("GET", &url, &wrong, now)).await, 401, "wrong secret");
+    assert_eq!(send(url.clone(), rollbook_oauth1::sign("GET", &url, &good, now - 3_600)).await, 401, "stale timestamp");
+    let header = rollbook_oauth1::sign("GET", &url, &good, now);
+    let mut tampered = url.clone();
+    tampered.set_query(Some("limit=500"));
+    assert_eq!(send(tampered, header).await, 401, "a tampered query");
+    let unknown = rollbook_oauth1::ConsumerCredentials::new("someone-else", demo_credentials::ONEROSTER_CLIENT_SECRET);
+    assert_eq!(send(url.clone(), rollbook_oauth1::sign("GET", &url, &unknown, now)).await, 401, "unknown key");
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The shipped binary: `listening on http://ADDR` first, JSON lines after.
+struct GatewayProcess {
+    child: tokio::process::Child,
+    address: SocketAddr,
+    log: Arc<tokio::sync::Mutex<Vec<String>>>,
+}
+
+async fn spawn_gateway(args: &[&str]) -> GatewayProcess {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rollbook-gateway"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the gateway printed its address")
+        .unwrap()
+        .unwrap();
+    let address = first
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {first}"))
+        .parse()
+        .unwrap();
+    let log = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().await.push(line);
+        }
+    });
+    GatewayProcess {
+        child,
+        address,
+        log,
+    }
+}
+
+#[tokio::test]
+async fn two_instances_behind_haproxy_serve_one_teacher_and_leak_nothing() {
+    let Ok(haproxy) = which("haproxy") else {
+        panic!("haproxy is not installed: scripts/setup.sh installs it (apt install haproxy)");
+    };
+    let a = district(TENANT_A, Size::Pair).await;
+    let one = spawn_gateway(&["--demo-district", a.issuer()]).await;
+    let two = spawn_gateway(&["--demo-district", a.issuer(), "--listen", "127.0.0.1:0"]).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  maxconn 256\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
+             frontend roster\n  bind 127.0.0.1:{port}\n  default_backend gateways\n\
+             backend gateways\n  balance roundrobin\n  option httpchk GET /readyz\n\
+             server one {} check inter 500ms\n  server two {} check inter 500ms\n",
+            one.address, two.address
+        ),
+    )
+    .unwrap();
+    let mut lb = tokio::process::Command::new(haproxy)
+        .args(["-f", cfg.to_str().unwrap(), "-db"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let front = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..50 {
+        if client().get(format!("{front}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "haproxy did not come up");
+
+    let c = cast(&a);
+    let owner = token(&a, &c.owner);
+    let mut seen = Vec::new();
+    for i in 0..12 {
+        let path = match i % 3 {
+            0 => format!("{BASE}/teachers/{}/classes", c.owner),
+            1 => format!("{BASE}/classes/{}/students", c.class),
+            _ => format!("{BASE}/classes/{}/results", c.class),
+        };
+        let answer = call(&front, "GET", &path, Some(&owner), None).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        seen.push(answer.body);
+    }
+    let denied = call(&front, "GET", &format!("{BASE}/users"), Some(&owner), None).await;
+    assert_eq!(denied.status, 403);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Both instances served the teacher, with no sticky sessions.
+    let served = |log: &Vec<String>| {
+        log.iter()
+            .filter(|l| l.contains("\"target\":\"audit\"") && l.contains(&c.owner) && l.contains("\"outcome\":200"))
+            .count()
+    };
+    let (log_one, log_two) = (one.log.lock().await.clone(), two.log.lock().await.clone());
+    assert!(served(&log_one) > 0 && served(&log_two) > 0, "one: {log_one:?}\ntwo: {log_two:?}");
+
+    // Logs are JSON lines and carry no token, secret or student name.
+    let students = &a.district().students;
+    for line in log_one.iter().chain(log_two.iter()) {
+        let _: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        for secret in [
+            owner.as_str(),
+            demo_credentials::ONEROSTER_CLIENT_SECRET,
+            demo_credentials::DEVELOPER_API_KEY,
+            demo_credentials::PROXY_BEARER,
+        ] {
+            assert!(!line.contains(secret), "a secret in the log: {line}");
+        }
+        for s in students {
+            assert!(!line.contains(&format!("\"{}", s.family)) && !line.contains(&s.email), "a student in the log: {line}");
+        }
+    }
+    // Answers never carry a credential.
+    for body in seen.iter().chain(std::iter::once(&denied.body)) {
+        for secret in [owner.as_str(), demo_credentials::ONEROSTER_CLIENT_SECRET, demo_credentials::DEVELOPER_API_KEY] {
+            assert!(!body.contains(secret));
+        }
+    }
+    let metrics = client().get(format!("http://{}/metrics", one.address)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("rollbook_gateway_requests_total"), "{metrics}");
+    assert!(metrics.contains("rollbook_gateway_identity_calls_total"), "{metrics}");
+    let _ = lb.kill().await;
+    drop((one.child, two.child));
+}
+
+#[tokio::test]
+async fn the_binary_checks_its_configuration_and_never_prints_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "a-district-secret-value").unwrap();
+    let file = dir.path().join("gateway.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[identity]\nprofile = \"classlink\"\n\n[[tenants]]\nid = \"1\"\noneroster_url = \"https://sis.example/ims/oneroster/v1p1\"\nauth = {{ kind = \"oauth1\", client_id = \"k\", client_secret = {{ file = \"{}\" }} }}\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollbook-gateway"))
+        .args(["--config", file.to_str().unwrap(), "--check-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("[redacted]") && !printed.contains("a-district-secret-value"), "{printed}");
+
+    std::fs::write(&file, "[identity]\nprofile = \"classlink\"\nclasslink_api_url = \"http://example.org\"\n[[tenants]]\nid=\"1\"\noneroster_url=\"https://x.example\"\nauth={kind=\"bearer\", token={env=\"ROLLBOOK_TEST_UNSET\"}}\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollbook-gateway"))
+        .args(["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("identity.classlink_api_url") && err.contains("https"), "{err}");
+}
+
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d: std::path::PathBuf| d.join(program))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
