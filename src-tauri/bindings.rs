@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use crate::dto::{AppError, SessionInfo, SignInProgress, SignInRequest};
+use crate::dto::{AppError, SessionInfo, SignInPresets, SignInProgress, SignInRequest};
 use rollbook_core::{ClassSummary, Gradebook, Preferences, Student};
 
 /// Every type a command takes or returns, or an event carries. Their dependencies
@@ -19,6 +19,7 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     SessionInfo::export_all(config)?;
     SignInRequest::export_all(config)?;
     SignInProgress::export_all(config)?;
+    SignInPresets::export_all(config)?;
     AppError::export_all(config)?;
     Preferences::export_all(config)?;
     ClassSummary::export_all(config)?;

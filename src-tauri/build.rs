@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "gradebook",
     "remember_view",
     "sign_out",
+    "sign_in_presets",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",
 ];

@@ -9,16 +9,15 @@ use url::Url;
 
 use rollbook_core::auth::AuthError;
 use rollbook_core::{
-    ClassSummary, CoreError, Gradebook, LastView, Preferences, Profile, ProviderSettings,
+    BuildDefaults, ClassSummary, CoreError, Gradebook, LastView, Preferences, ProviderSettings,
     RedirectMode, RosterSort, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
-use crate::dto::{AppError, Provider, SessionInfo, SignInProgress, SignInRequest};
+use crate::dto::{AppError, Provider, SessionInfo, SignInPresets, SignInProgress, SignInRequest};
 use crate::state::{AppState, PendingSignIn, focus_main};
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
-const CLASSLINK_ISSUER: &str = "https://launchpad.classlink.com";
 
 type Answer<T> = Result<T, AppError>;
 
@@ -36,7 +35,7 @@ fn to_info(
         issuer: issuer.to_owned(),
         expires_at,
         renews,
-        demo: issuer == rollbook_core::DemoDistrict::EMBEDDED_ISSUER,
+        demo: issuer == crate::demo::EMBEDDED_ISSUER,
         last_view,
     }
 }
@@ -94,17 +93,44 @@ fn form_settings(mut settings: ProviderSettings, request: &SignInRequest) -> Pro
     settings
 }
 
+/// ClassLink: what the teacher typed, else what this build presets
+/// (`crates/core/build-defaults.toml`).
+fn classlink_settings(request: &SignInRequest) -> Answer<ProviderSettings> {
+    let defaults = BuildDefaults::of_this_build();
+    if request
+        .client_id
+        .as_deref()
+        .is_none_or(|c| c.trim().is_empty())
+        && defaults.classlink.client_id.is_none()
+    {
+        required(&request.client_id, "client id")?;
+    }
+    Ok(defaults.classlink_settings(
+        request.client_id.as_deref(),
+        request.oneroster_url.as_deref(),
+    )?)
+}
+
+/// What this build presets for "Sign in with ClassLink", so the window asks only for
+/// the rest (nothing, in a vendor build).
+#[tauri::command]
+pub fn sign_in_presets() -> SignInPresets {
+    let defaults = BuildDefaults::of_this_build();
+    SignInPresets {
+        classlink_client_id: defaults.classlink.client_id.is_some(),
+        classlink_roster: defaults.classlink.roster_gateway_url.is_some(),
+    }
+}
+
 #[tauri::command]
 pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answer<SessionInfo> {
+    if request.provider != Provider::Demo {
+        // Switching providers: the embedded demo district is no longer needed.
+        state.stop_demo().await;
+    }
     let mut settings = match request.provider {
         Provider::Demo => state.demo_settings().await?,
-        Provider::Classlink => {
-            let mut settings =
-                ProviderSettings::new(CLASSLINK_ISSUER, required(&request.client_id, "client id")?);
-            settings.profile = Profile::ClassLink;
-            settings.scopes.push("oneroster".into());
-            form_settings(settings, &request)
-        }
+        Provider::Classlink => classlink_settings(&request)?,
         Provider::Oidc => form_settings(
             ProviderSettings::new(
                 required(&request.issuer, "issuer")?,
@@ -248,7 +274,12 @@ pub async fn remember_view(view: Option<LastView>, state: State<'_, AppState>) -
 /// Revokes at the provider and forgets everything on this computer.
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
-    match state.account.sign_out().await {
+    let was_demo = state.account.saved_issuer()?.as_deref() == Some(crate::demo::EMBEDDED_ISSUER);
+    let outcome = state.account.sign_out().await;
+    if was_demo {
+        state.stop_demo().await;
+    }
+    match outcome {
         Ok(outcome) => {
             if let Some(problem) = outcome.revocation_problem {
                 tracing::warn!("the provider did not confirm revoking the session: {problem}");

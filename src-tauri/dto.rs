@@ -41,6 +41,15 @@ pub struct SignInRequest {
     pub oneroster_url: Option<String>,
 }
 
+/// What this build presets for "Sign in with ClassLink" (the window hides those fields).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignInPresets {
+    pub classlink_client_id: bool,
+    pub classlink_roster: bool,
+}
+
 /// Sign-in progress, as the `sign-in-progress` event.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]

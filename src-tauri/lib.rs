@@ -6,6 +6,7 @@
 mod bindings;
 mod browser;
 mod commands;
+mod demo;
 mod dto;
 mod state;
 
@@ -91,6 +92,7 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::gradebook,
         commands::remember_view,
         commands::sign_out,
+        commands::sign_in_presets,
     ]
 }
 

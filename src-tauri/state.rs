@@ -8,7 +8,9 @@ use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use rollbook_core::auth::{KEYCHAIN_SERVICE, KeychainStore};
-use rollbook_core::{Account, AppPaths, CoreError, DemoDistrict};
+use rollbook_core::{Account, AppPaths, CoreError};
+
+use crate::demo::{EMBEDDED_ISSUER, EmbeddedDemo};
 
 /// The sign-in waiting for the browser.
 pub struct PendingSignIn {
@@ -19,7 +21,7 @@ pub struct PendingSignIn {
 pub struct AppState {
     pub app: AppHandle,
     pub account: Account,
-    pub demo: tokio::sync::Mutex<Option<DemoDistrict>>,
+    pub demo: tokio::sync::Mutex<Option<EmbeddedDemo>>,
     pub pending: Mutex<Option<PendingSignIn>>,
     deep_links: Mutex<Option<mpsc::Sender<Url>>>,
 }
@@ -75,11 +77,21 @@ impl AppState {
         let mut demo = self.demo.lock().await;
         let district = match demo.take() {
             Some(running) => running,
-            None => DemoDistrict::start_embedded(self.account.paths()).await?,
+            None => EmbeddedDemo::start(self.account.paths()).await?,
         };
         let settings = district.settings();
         *demo = Some(district);
         Ok(settings)
+    }
+
+    /// Stops the embedded demo district and its gateway, if they run: when the teacher
+    /// signs out of the demo or signs in somewhere else.
+    pub async fn stop_demo(&self) {
+        let running = self.demo.lock().await.take();
+        if let Some(demo) = running {
+            demo.stop().await;
+            tracing::info!("the demo district stopped");
+        }
     }
 
     /// Starts what a saved session needs while the window opens. Failures are only
@@ -94,7 +106,7 @@ impl AppState {
 
     /// After a restart, a saved demo session needs its district running again.
     pub async fn resume_demo_if_needed(&self) -> Result<(), CoreError> {
-        if self.account.saved_issuer()?.as_deref() == Some(DemoDistrict::EMBEDDED_ISSUER) {
+        if self.account.saved_issuer()?.as_deref() == Some(EMBEDDED_ISSUER) {
             self.demo_settings().await?;
         }
         Ok(())

@@ -79,6 +79,22 @@ await test("sign-in screen offers the three ways, and is accessible", async (pag
   await shot(page, "01-sign-in");
 });
 
+await test("ClassLink: a build without presets asks for both; a vendor build is one click", async (page) => {
+  await page.goto(base);
+  await page.getByRole("button", { name: "Sign in with ClassLink" }).click();
+  await page.getByLabel("Rollbook's client id at your district").waitFor();
+  assert(await page.getByLabel(/roster gateway/).isVisible(), "the roster gateway field is missing");
+  await axe(page, "ClassLink form");
+
+  await page.goto(`${base}?presets=classlink&hold=1`);
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  await page.waitForFunction(() => window.rollbookBackend.calls.includes("signInPresets"));
+  await page.waitForTimeout(300);
+  await page.getByRole("button", { name: "Sign in with ClassLink" }).click();
+  await page.waitForFunction(() => window.rollbookBackend.calls.includes("signIn:classlink"));
+  assert(!(await page.getByLabel("Rollbook's client id at your district").isVisible().catch(() => false)), "a preset build still asked for the client id");
+});
+
 await test("sign-in screen in dark mode", async (page) => {
   await page.goto(base);
   await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();

@@ -50,7 +50,10 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let browser =
         Browser::from_command(args.browser_command.as_deref()).map_err(AuthError::InvalidConfig)?;
     let mut settings = if args.demo {
-        ProviderSettings::demo(&args.demo_url)
+        // Rosters go through the roster gateway the demo district runs, as for a real
+        // ClassLink district.
+        let roster = rollbook_core::demo_roster_url(&args.demo_url).await?;
+        ProviderSettings::demo(&args.demo_url, &roster)
     } else {
         let mut settings = ProviderSettings::new(
             args.issuer.unwrap_or_default(),

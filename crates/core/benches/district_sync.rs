@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use rollbook_core::oneroster::{Bearer, ClientSettings, RosterClient};
 use rollbook_core::{TermFilter, sync_school, sync_teacher};
-use rollbook_sandbox::{Faults, Knobs, Sandbox, SandboxConfig, Size};
+use rollbook_sandbox::{Faults, Knobs, RosterAccess, Sandbox, SandboxConfig, Size};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -61,15 +61,18 @@ fn serve(latency: u64) {
                 latency_ms: latency,
                 ..Faults::default()
             },
+            // The sync benchmark measures core against a plain OneRoster server.
+            access: RosterAccess {
+                accept_teacher_tokens: true,
+            },
             ..Knobs::default()
         };
         let sandbox = Sandbox::start(SandboxConfig {
             seed: 1,
             size: Size::District,
-            today: None,
-            port: 0,
             knobs,
-            token_key: None,
+            test_controls: true,
+            ..SandboxConfig::default()
         })
         .await
         .unwrap();

@@ -6,7 +6,7 @@
 mod account;
 mod browser;
 mod classlink;
-mod demo;
+mod defaults;
 mod doctor;
 mod error;
 mod paths;
@@ -18,17 +18,19 @@ mod settings;
 pub use account::{Account, SignInReport, WhoAmI};
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
-pub use demo::DemoDistrict;
+pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass};
-pub use paths::AppPaths;
+pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};
 pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
     TermRef, sort_students, sync_school, sync_teacher, today,
 };
-pub use settings::{CLASSLINK_API_URL, Profile, ProviderSettings, RedirectMode};
+pub use settings::{
+    CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,
+};
 
 /// The roster client underneath.
 pub use rollbook_oneroster as oneroster;

@@ -39,7 +39,7 @@ impl AppPaths {
 }
 
 /// Writes a file readable by this user only, atomically (temp file, then rename).
-pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), CoreError> {
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), CoreError> {
     let io = |action, source| CoreError::Io {
         action,
         path: path.display().to_string(),

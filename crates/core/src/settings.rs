@@ -36,6 +36,9 @@ pub enum Profile {
     ClassLink,
 }
 
+/// The app's registration at the demo district (the sandbox registers the same id).
+pub const DEMO_CLIENT_ID: &str = "rollbook-desktop";
+
 /// ClassLink's API base, where `/v2/my/info` lives.
 pub const CLASSLINK_API_URL: &str = "https://nodeapi.classlink.com";
 
@@ -89,17 +92,18 @@ impl ProviderSettings {
     }
 
     /// The demo district at `base` (`http://127.0.0.1:{port}`): the ClassLink profile
-    /// with the sandbox as provider, ClassLink API and OneRoster server.
-    pub fn demo(base: &str) -> Self {
+    /// with the sandbox as provider and ClassLink API, and rosters from `oneroster_url`
+    /// (the roster gateway in front of it, as for a real district).
+    pub fn demo(base: &str, oneroster_url: &str) -> Self {
         let base = base.trim_end_matches('/');
         Self {
             scopes: ["profile", "email", "oneroster"]
                 .map(str::to_owned)
                 .to_vec(),
             profile: Profile::ClassLink,
-            oneroster_url: Some(format!("{base}/ims/oneroster/v1p1")),
+            oneroster_url: Some(oneroster_url.to_owned()),
             classlink_api_url: Some(base.to_owned()),
-            ..Self::new(base, rollbook_sandbox::DEMO_CLIENT_ID)
+            ..Self::new(base, DEMO_CLIENT_ID)
         }
     }
 
@@ -170,7 +174,41 @@ impl ProviderSettings {
     }
 }
 
-fn checked_url(text: &str, what: &str) -> Result<Url, CoreError> {
+/// Where a running standalone demo district at `base` serves rosters: the roster gateway
+/// it publishes at `/.well-known/rollbook-demo`, or (a district started with
+/// `--no-gateway`) its own OneRoster API.
+pub async fn demo_roster_url(base: &str) -> Result<String, CoreError> {
+    let base = base.trim_end_matches('/');
+    let url = checked_url(
+        &format!("{base}/.well-known/rollbook-demo"),
+        "demo district URL",
+    )?;
+    let http = rollbook_auth::build_http_client(&rollbook_auth::HttpSettings::default())?;
+    let unreachable = |detail: String| {
+        CoreError::Auth(AuthError::ProviderUnreachable {
+            what: "demo district",
+            detail,
+        })
+    };
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| unreachable(e.without_url().to_string()))?;
+    if !response.status().is_success() {
+        return Err(unreachable(format!("HTTP {}", response.status().as_u16())));
+    }
+    let document: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|_| unreachable("its /.well-known/rollbook-demo is not JSON".into()))?;
+    match document.get("roster_gateway_url").and_then(|v| v.as_str()) {
+        Some(gateway) => Ok(checked_url(gateway, "roster gateway URL")?.to_string()),
+        None => Ok(format!("{base}/ims/oneroster/v1p1")),
+    }
+}
+
+pub(crate) fn checked_url(text: &str, what: &str) -> Result<Url, CoreError> {
     let url = Url::parse(text.trim())
         .map_err(|e| AuthError::InvalidConfig(format!("the {what} `{text}` is not a URL ({e})")))?;
     require_secure_url(&url, what)?;
@@ -201,7 +239,10 @@ mod tests {
 
     #[test]
     fn roster_urls_follow_the_https_rule() {
-        let mut settings = ProviderSettings::demo("http://127.0.0.1:47600/");
+        let mut settings = ProviderSettings::demo(
+            "http://127.0.0.1:47600/",
+            "http://127.0.0.1:47600/ims/oneroster/v1p1",
+        );
         assert_eq!(settings.issuer, "http://127.0.0.1:47600");
         assert!(settings.validate().is_ok());
         assert_eq!(

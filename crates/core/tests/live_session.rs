@@ -16,7 +16,7 @@ use rollbook_core::auth::{StoreError, StoreKey, StoredCredentials, TokenStore};
 use rollbook_core::{
     Account, AppPaths, ClassPage, CommandBrowser, LastView, ProviderSettings, TermFilter,
 };
-use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size, TokenPolicy};
+use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenPolicy};
 
 #[derive(Debug, Default)]
 struct MemoryStore {
@@ -65,16 +65,19 @@ async fn district(access_token_seconds: u64) -> Sandbox {
     Sandbox::start(SandboxConfig {
         seed: 11,
         size: Size::Tiny,
-        today: None,
-        port: 0,
+        // Core's session rules against a plain OneRoster server that takes the
+        // teacher's token (roster 401 → refresh → retry); the gateway road is the CLI's.
         knobs: Knobs {
+            access: RosterAccess {
+                accept_teacher_tokens: true,
+            },
             tokens: TokenPolicy {
                 access_token_seconds,
                 ..TokenPolicy::default()
             },
             ..Knobs::default()
         },
-        token_key: None,
+        ..SandboxConfig::default()
     })
     .await
     .unwrap()
@@ -86,7 +89,7 @@ async fn signed_in(sandbox: &Sandbox, store: MemoryStore) -> (Account, tempfile:
     let teacher = sandbox.district().staff[0].id.clone();
     account
         .sign_in(
-            ProviderSettings::demo(sandbox.issuer()),
+            ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url()),
             &test_browser(&teacher),
             None,
             Duration::from_secs(20),

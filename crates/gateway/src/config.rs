@@ -535,7 +535,10 @@ auth = {{ kind = "oauth1", client_id = "abc", client_secret = {{ file = "{}" }} 
                 good.replace(&secret.path().display().to_string(), "/nonexistent/secret"),
                 "tenants[0].auth.client_secret",
             ),
-            (good.replace("\"abc\"", "\"  \""), "tenants[0].auth.client_id"),
+            (
+                good.replace("\"abc\"", "\"  \""),
+                "tenants[0].auth.client_id",
+            ),
             (good.replace("9000", "nine"), "listen"),
             (
                 good.replace("[[tenants]]", "[limits]\nmax_body_bytes = 0\n[[tenants]]"),

@@ -27,8 +27,7 @@ pub enum Denied {
     Upstream(Arc<RosterError>),
 }
 
-pub const UNKNOWN_TENANT: &str =
-    "Your district has not granted Rollbook roster access. Ask your district's IT to approve Rollbook's OneRoster application.";
+pub const UNKNOWN_TENANT: &str = "Your district has not granted Rollbook roster access. Ask your district's IT to approve Rollbook's OneRoster application.";
 
 /// The OneRoster 1.1 error envelope.
 pub fn imsx(status: StatusCode, description: &str, minor: &str) -> Response {
@@ -75,7 +74,10 @@ impl IntoResponse for Denied {
         match self {
             Self::InvalidToken(why) => {
                 let mut response = imsx(StatusCode::UNAUTHORIZED, why, "unauthorisedrequest");
-                let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", why.replace('"', "'"));
+                let challenge = format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                    why.replace('"', "'")
+                );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response
                         .headers_mut()
@@ -86,12 +88,16 @@ impl IntoResponse for Denied {
             Self::IdentityUnavailable(detail) => with_retry_after(
                 imsx(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("Rollbook cannot check who you are right now ({detail}); try again in a minute."),
+                    &format!(
+                        "Rollbook cannot check who you are right now ({detail}); try again in a minute."
+                    ),
                     "server_busy",
                 ),
                 Duration::from_secs(5),
             ),
-            Self::UnknownTenant => imsx(StatusCode::FORBIDDEN, UNKNOWN_TENANT, "unauthorisedrequest"),
+            Self::UnknownTenant => {
+                imsx(StatusCode::FORBIDDEN, UNKNOWN_TENANT, "unauthorisedrequest")
+            }
             Self::NotReady => with_retry_after(
                 imsx(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -125,7 +131,9 @@ fn upstream_response(error: &RosterError) -> Response {
     match error {
         RosterError::Unauthorized { .. } => imsx(
             StatusCode::BAD_GATEWAY,
-            &format!("The district's roster server refused Rollbook's credentials; ask your district's IT to check Rollbook's OneRoster access.{said}"),
+            &format!(
+                "The district's roster server refused Rollbook's credentials; ask your district's IT to check Rollbook's OneRoster access.{said}"
+            ),
             "unauthorisedrequest",
         ),
         RosterError::Forbidden { .. } => imsx(
@@ -143,10 +151,16 @@ fn upstream_response(error: &RosterError) -> Response {
                 .ok()
                 .filter(|s| s.is_client_error())
                 .unwrap_or(StatusCode::BAD_GATEWAY);
-            let minor = if *http == 405 || *http == 501 { "unsupported" } else { "invalid_data" };
+            let minor = if *http == 405 || *http == 501 {
+                "unsupported"
+            } else {
+                "invalid_data"
+            };
             imsx(
                 status,
-                &format!("The district's roster server did not accept this request (HTTP {http}).{said}"),
+                &format!(
+                    "The district's roster server did not accept this request (HTTP {http}).{said}"
+                ),
                 minor,
             )
         }
@@ -166,7 +180,9 @@ fn upstream_response(error: &RosterError) -> Response {
             };
             imsx(
                 status,
-                &format!("The district's roster server failed (HTTP {http}); try again in a few minutes.{said}"),
+                &format!(
+                    "The district's roster server failed (HTTP {http}); try again in a few minutes.{said}"
+                ),
                 "server_busy",
             )
         }

@@ -180,7 +180,10 @@ impl Identities {
             ));
         }
         if !status.is_success() {
-            return Err(IdentityError::Unavailable(format!("HTTP {}", status.as_u16())));
+            return Err(IdentityError::Unavailable(format!(
+                "HTTP {}",
+                status.as_u16()
+            )));
         }
         let body = read_limited(response).await?;
         let json: Value = serde_json::from_slice(&body)
@@ -270,9 +273,9 @@ fn bearer_token(authorization: Option<&str>) -> Result<&str, IdentityError> {
     let header = authorization.ok_or(IdentityError::InvalidToken(
         "sign in: the request carries no access token",
     ))?;
-    let (scheme, token) = header
-        .split_once(' ')
-        .ok_or(IdentityError::InvalidToken("the Authorization header is not a bearer token"))?;
+    let (scheme, token) = header.split_once(' ').ok_or(IdentityError::InvalidToken(
+        "the Authorization header is not a bearer token",
+    ))?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(IdentityError::InvalidToken(
             "the Authorization header is not a bearer token",
@@ -332,14 +335,28 @@ mod tests {
 
     #[test]
     fn classlink_answers_become_callers() {
-        let teacher = classlink_caller(&json!({"TenantId": 2718, "SourcedId": "tch-1", "Role": "Teacher"})).unwrap();
-        assert_eq!((teacher.tenant.as_str(), teacher.role), ("2718", Role::Teacher));
-        let admin = classlink_caller(&json!({"TenantId": "9", "SourcedId": "a", "Role": "Tenant Administrator"})).unwrap();
+        let teacher =
+            classlink_caller(&json!({"TenantId": 2718, "SourcedId": "tch-1", "Role": "Teacher"}))
+                .unwrap();
+        assert_eq!(
+            (teacher.tenant.as_str(), teacher.role),
+            ("2718", Role::Teacher)
+        );
+        let admin = classlink_caller(
+            &json!({"TenantId": "9", "SourcedId": "a", "Role": "Tenant Administrator"}),
+        )
+        .unwrap();
         assert_eq!(admin.role, Role::Administrator);
-        let student = classlink_caller(&json!({"TenantId": 9, "SourcedId": "s", "Role": "Student"})).unwrap();
+        let student =
+            classlink_caller(&json!({"TenantId": 9, "SourcedId": "s", "Role": "Student"})).unwrap();
         assert_eq!(student.role, Role::Student);
-        assert!(classlink_caller(&json!({"message": "Invalid or expired access token", "status": 0})).is_err());
-        assert!(classlink_caller(&json!({"TenantId": 9, "SourcedId": "", "Role": "Teacher"})).is_err());
+        assert!(
+            classlink_caller(&json!({"message": "Invalid or expired access token", "status": 0}))
+                .is_err()
+        );
+        assert!(
+            classlink_caller(&json!({"TenantId": 9, "SourcedId": "", "Role": "Teacher"})).is_err()
+        );
     }
 
     #[test]
@@ -358,7 +375,10 @@ mod tests {
         }
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
         assert!(bearer_token(Some(&long)).is_err());
-        assert_eq!(bearer_token(Some("bearer abc.def-_~+/=")).unwrap(), "abc.def-_~+/=");
+        assert_eq!(
+            bearer_token(Some("bearer abc.def-_~+/=")).unwrap(),
+            "abc.def-_~+/="
+        );
     }
 
     #[test]

@@ -98,22 +98,21 @@ impl Gateway {
     /// Binds `config.listen`, loads the tenant list (a failed first discovery is retried
     /// in the background while `/readyz` says not ready), and serves.
     pub async fn start(config: Config) -> Result<Self, GatewayError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| GatewayError::Bind {
-                address: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| GatewayError::Bind {
+                    address: config.listen,
+                    source,
+                })?;
         Self::serve(listener, config).await
     }
 
     pub async fn serve(listener: TcpListener, config: Config) -> Result<Self, GatewayError> {
-        let address = listener
-            .local_addr()
-            .map_err(|source| GatewayError::Bind {
-                address: config.listen,
-                source,
-            })?;
+        let address = listener.local_addr().map_err(|source| GatewayError::Bind {
+            address: config.listen,
+            source,
+        })?;
         let limits = config.limits.clone();
         let http = reqwest::Client::builder()
             // A redirect would carry the gateway's credentials elsewhere.
@@ -138,14 +137,21 @@ impl Gateway {
             }
             background.push(tokio::spawn(tenants::keep_refreshing(Arc::clone(&tenants))));
         }
-        let per_minute = NonZeroU32::new(limits.requests_per_minute_per_teacher).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new((limits.requests_per_minute_per_teacher / 5).max(1)).unwrap_or(NonZeroU32::MIN);
+        let per_minute =
+            NonZeroU32::new(limits.requests_per_minute_per_teacher).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new((limits.requests_per_minute_per_teacher / 5).max(1))
+            .unwrap_or(NonZeroU32::MIN);
         let shared = Arc::new(Shared {
             identities: Identities::new(config.identity.clone(), http, Arc::clone(&metrics)),
             tenants,
-            scopes: Scopes::new(Duration::from_secs(limits.scope_ttl_seconds.max(1)), Arc::clone(&metrics)),
+            scopes: Scopes::new(
+                Duration::from_secs(limits.scope_ttl_seconds.max(1)),
+                Arc::clone(&metrics),
+            ),
             metrics: Arc::clone(&metrics),
-            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute).allow_burst(burst)),
+            limiter: governor::RateLimiter::keyed(
+                governor::Quota::per_minute(per_minute).allow_burst(burst),
+            ),
         });
         let sweeper = Arc::clone(&shared);
         background.push(tokio::spawn(async move {
@@ -232,6 +238,8 @@ fn router(shared: Arc<Shared>, limits: &Limits) -> Router {
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(limits.request_timeout_seconds),
         ))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            limits.max_in_flight,
+        ))
         .layer(axum::middleware::from_fn_with_state(metrics, ops::observe))
 }

@@ -19,7 +19,12 @@ use rollbook_gateway::{Config, Gateway, config};
 #[command(name = "rollbook-gateway", version)]
 struct Args {
     /// The TOML configuration file.
-    #[arg(long, value_name = "FILE", conflicts_with = "demo_district", required_unless_present = "demo_district")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "demo_district",
+        required_unless_present = "demo_district"
+    )]
     config: Option<PathBuf>,
     /// Configure for a running demo district at URL (its published demo credentials).
     #[arg(long, value_name = "URL")]
@@ -41,7 +46,11 @@ fn load(args: &Args) -> Result<Config, config::ConfigError> {
                 .map_err(|_| config::ConfigError::Syntax("default listen address".into()))?;
             Config::for_demo_district(url, listen)?
         }
-        (None, None) => return Err(config::ConfigError::Syntax("give --config FILE or --demo-district URL".into())),
+        (None, None) => {
+            return Err(config::ConfigError::Syntax(
+                "give --config FILE or --demo-district URL".into(),
+            ));
+        }
     };
     if let Some(listen) = args.listen {
         config.listen = listen;

@@ -61,10 +61,9 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("rollbook_gateway");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram,
-            );
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
         let upstream_errors = Family::<UpstreamLabels, Counter>::default();
         let cache = Family::<CacheLabels, Counter>::default();
         let identity_calls = Counter::default();
@@ -176,7 +175,9 @@ pub async fn observe(
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let audit = std::sync::Arc::new(Audit::default());
-    request.extensions_mut().insert(std::sync::Arc::clone(&audit));
+    request
+        .extensions_mut()
+        .insert(std::sync::Arc::clone(&audit));
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -3,6 +3,10 @@
 //! which district, within their rate limit) and asks `scope` before anything goes
 //! upstream. Anything not listed is refused.
 
+// Checks return the ready refusal as their error, for the handler to answer at once;
+// boxing every one would only add noise on the refusal path.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,49 +58,68 @@ impl std::fmt::Debug for Shared {
 pub fn roster_routes() -> Router<Arc<Shared>> {
     let at = |path: &str| format!("{BASE_PATH}{path}");
     Router::new()
-        .route(&at("/teachers/{id}/classes"), get(classes_of_teacher).fallback(not_served))
+        .route(
+            &at("/teachers/{id}/classes"),
+            get(classes_of_teacher).fallback(not_served),
+        )
         .route(&at("/classes/{id}"), get(class).fallback(not_served))
         .route(
             &at("/classes/{id}/students"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "students")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "students"))
+                .fallback(not_served),
         )
         .route(
             &at("/classes/{id}/teachers"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "teachers")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "teachers"))
+                .fallback(not_served),
         )
         .route(
             &at("/classes/{id}/lineItems"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "lineItems")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "lineItems"))
+                .fallback(not_served),
         )
         .route(
             &at("/classes/{id}/results"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "results")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "results"))
+                .fallback(not_served),
         )
         .route(&at("/schools/{id}"), get(school).fallback(not_served))
         .route(&at("/users/{id}"), get(user).fallback(not_served))
         .route(
             &at("/categories"),
-            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "categories")).fallback(not_served),
+            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "categories"))
+                .fallback(not_served),
         )
         .route(
             &at("/categories/{id}"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| reference(t, vec![p.0], q, "categories")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| {
+                reference(t, vec![p.0], q, "categories")
+            })
+            .fallback(not_served),
         )
         .route(
             &at("/academicSessions"),
-            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "academicSessions")).fallback(not_served),
+            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "academicSessions"))
+                .fallback(not_served),
         )
         .route(
             &at("/academicSessions/{id}"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| reference(t, vec![p.0], q, "academicSessions")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| {
+                reference(t, vec![p.0], q, "academicSessions")
+            })
+            .fallback(not_served),
         )
         .route(
             &at("/terms"),
-            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "terms")).fallback(not_served),
+            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "terms"))
+                .fallback(not_served),
         )
         .route(
             &at("/terms/{id}"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| reference(t, vec![p.0], q, "terms")).fallback(not_served),
+            get(|t: Teacher, p: Path<String>, q: Query<Params>| {
+                reference(t, vec![p.0], q, "terms")
+            })
+            .fallback(not_served),
         )
         .route(
             &at("/lineItems/{id}"),
@@ -269,7 +292,12 @@ impl Teacher {
 
     /// Forwards a write; the upstream status (200, 201, 204, or its refusal) comes back.
     async fn forward(&self, method: Method, segments: &[&str], body: Option<Vec<u8>>) -> Response {
-        match self.upstream.roster.fetch(method, segments, &[], body).await {
+        match self
+            .upstream
+            .roster
+            .fetch(method, segments, &[], body)
+            .await
+        {
             Ok(fetched) => json_response(fetched),
             Err(e) => self.upstream_failed(e),
         }
@@ -280,7 +308,10 @@ fn json_response(fetched: Fetched) -> Response {
     let status = StatusCode::from_u16(fetched.status).unwrap_or(StatusCode::OK);
     let mut response = (status, fetched.body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(total) = fetched.total_count
         && let Ok(value) = HeaderValue::from_str(&total.to_string())
     {
@@ -307,7 +338,11 @@ fn checked_id(teacher: &Teacher, id: &str) -> Result<(), Response> {
     }
 }
 
-async fn classes_of_teacher(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn classes_of_teacher(
+    teacher: Teacher,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
@@ -364,7 +399,12 @@ async fn user(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>)
     teacher.pass_on(&["users", &id], &q).await
 }
 
-async fn reference(teacher: Teacher, ids: Vec<String>, Query(q): Query<Params>, collection: &'static str) -> Response {
+async fn reference(
+    teacher: Teacher,
+    ids: Vec<String>,
+    Query(q): Query<Params>,
+    collection: &'static str,
+) -> Response {
     for id in &ids {
         if let Err(r) = checked_id(&teacher, id) {
             return r;
@@ -413,7 +453,10 @@ async fn read_result(teacher: Teacher, Path(id): Path<String>) -> Response {
         Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
         Err(r) => return r,
     };
-    let class = match teacher.class_of_line_item(&result.line_item.sourced_id).await {
+    let class = match teacher
+        .class_of_line_item(&result.line_item.sourced_id)
+        .await
+    {
         Ok(Some(class)) => class,
         Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
         Err(r) => return r,
@@ -426,11 +469,17 @@ async fn read_result(teacher: Teacher, Path(id): Path<String>) -> Response {
 }
 
 /// The `{"<envelope>": {…}}` body of a write, checked against the path's id.
-fn write_body<'a>(body: &'a Value, envelope: &str, id: &str) -> Result<&'a serde_json::Map<String, Value>, Denied> {
+fn write_body<'a>(
+    body: &'a Value,
+    envelope: &str,
+    id: &str,
+) -> Result<&'a serde_json::Map<String, Value>, Denied> {
     let record = body
         .get(envelope)
         .and_then(Value::as_object)
-        .ok_or_else(|| Denied::BadRequest(format!("The body must be {{\"{envelope}\": {{…}}}}.")))?;
+        .ok_or_else(|| {
+            Denied::BadRequest(format!("The body must be {{\"{envelope}\": {{…}}}}."))
+        })?;
     match record.get("sourcedId") {
         None => Ok(record),
         Some(Value::String(s)) if s == id => Ok(record),
@@ -441,13 +490,20 @@ fn write_body<'a>(body: &'a Value, envelope: &str, id: &str) -> Result<&'a serde
 }
 
 /// `field.sourcedId` of a record, a reference the body must carry.
-fn reference_id<'a>(record: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str, Denied> {
+fn reference_id<'a>(
+    record: &'a serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<&'a str, Denied> {
     record
         .get(field)
         .and_then(|r| r.get("sourcedId"))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| Denied::BadRequest(format!("The body must name its {field} ({field}.sourcedId).")))
+        .ok_or_else(|| {
+            Denied::BadRequest(format!(
+                "The body must name its {field} ({field}.sourcedId)."
+            ))
+        })
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, Denied> {
@@ -462,10 +518,11 @@ async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) ->
         Ok(v) => v,
         Err(d) => return teacher.deny(d),
     };
-    let new_class = match write_body(&parsed, "lineItem", &id).and_then(|r| reference_id(r, "class")) {
-        Ok(class) => class.to_owned(),
-        Err(d) => return teacher.deny(d),
-    };
+    let new_class =
+        match write_body(&parsed, "lineItem", &id).and_then(|r| reference_id(r, "class")) {
+            Ok(class) => class.to_owned(),
+            Err(d) => return teacher.deny(d),
+        };
     let existing = match teacher.class_of_line_item(&id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -478,7 +535,9 @@ async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) ->
     if let Err(r) = teacher.decide_write(&target).await {
         return r;
     }
-    teacher.forward(Method::PUT, &["lineItems", &id], Some(body.to_vec())).await
+    teacher
+        .forward(Method::PUT, &["lineItems", &id], Some(body.to_vec()))
+        .await
 }
 
 async fn delete_line_item(teacher: Teacher, Path(id): Path<String>) -> Response {
@@ -497,13 +556,19 @@ async fn delete_line_item(teacher: Teacher, Path(id): Path<String>) -> Response 
     if let Err(r) = teacher.decide_write(&target).await {
         return r;
     }
-    teacher.forward(Method::DELETE, &["lineItems", &id], None).await
+    teacher
+        .forward(Method::DELETE, &["lineItems", &id], None)
+        .await
 }
 
 /// The class a result belongs to now, upstream (through its line item).
 async fn class_of_result(teacher: &Teacher, id: &str) -> Result<Option<String>, Response> {
     match teacher.record::<GradeResult>(&["results", id]).await? {
-        Some(result) => teacher.class_of_line_item(&result.line_item.sourced_id).await,
+        Some(result) => {
+            teacher
+                .class_of_line_item(&result.line_item.sourced_id)
+                .await
+        }
         None => Ok(None),
     }
 }
@@ -547,7 +612,12 @@ async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Re
         Err(r) => return r,
     };
     let enrolled = if scope.teaches(&new_class) {
-        match teacher.shared.scopes.students_of(&teacher.upstream, &new_class).await {
+        match teacher
+            .shared
+            .scopes
+            .students_of(&teacher.upstream, &new_class)
+            .await
+        {
             Ok(students) => students.contains(&student),
             Err(e) => return teacher.deny(Denied::Upstream(e)),
         }
@@ -562,7 +632,9 @@ async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Re
     if let Err(r) = teacher.decide_write(&target).await {
         return r;
     }
-    teacher.forward(Method::PUT, &["results", &id], Some(body.to_vec())).await
+    teacher
+        .forward(Method::PUT, &["results", &id], Some(body.to_vec()))
+        .await
 }
 
 async fn delete_result(teacher: Teacher, Path(id): Path<String>) -> Response {
@@ -581,7 +653,9 @@ async fn delete_result(teacher: Teacher, Path(id): Path<String>) -> Response {
     if let Err(r) = teacher.decide_write(&target).await {
         return r;
     }
-    teacher.forward(Method::DELETE, &["results", &id], None).await
+    teacher
+        .forward(Method::DELETE, &["results", &id], None)
+        .await
 }
 
 /// How often idle per-teacher rate-limit state is dropped.
@@ -601,7 +675,10 @@ pub async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 pub async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         shared.metrics.encode(),
     )
         .into_response()

@@ -25,9 +25,7 @@ impl TeacherScope {
     }
 
     pub fn has_school(&self, school: &str) -> bool {
-        self.classes
-            .values()
-            .any(|s| s.as_deref() == Some(school))
+        self.classes.values().any(|s| s.as_deref() == Some(school))
     }
 }
 
@@ -55,8 +53,10 @@ pub enum Decision {
 }
 
 pub const NOT_A_TEACHER: &str = "Only teachers can read class rosters through Rollbook.";
-pub const NOT_YOUR_CLASS: &str = "You can only see your own classes, their students and their grades.";
-pub const NOT_SERVED: &str = "Rollbook's roster gateway serves a teacher's own classes only; this list is not one of them.";
+pub const NOT_YOUR_CLASS: &str =
+    "You can only see your own classes, their students and their grades.";
+pub const NOT_SERVED: &str =
+    "Rollbook's roster gateway serves a teacher's own classes only; this list is not one of them.";
 
 /// Whether `caller` may read `resource`, given the classes they teach.
 pub fn may_read(caller: &Caller, scope: &TeacherScope, resource: Resource<'_>) -> Decision {
@@ -88,7 +88,8 @@ pub struct WriteTarget<'a> {
 }
 
 pub const NO_SUCH_RECORD: &str = "There is no such record in your classes.";
-pub const STUDENT_NOT_IN_CLASS: &str = "That student is not enrolled in the class this grade belongs to.";
+pub const STUDENT_NOT_IN_CLASS: &str =
+    "That student is not enrolled in the class this grade belongs to.";
 
 /// Whether `caller` may create, replace or delete a line item or result.
 pub fn may_write(caller: &Caller, scope: &TeacherScope, target: &WriteTarget<'_>) -> Decision {
@@ -96,7 +97,11 @@ pub fn may_write(caller: &Caller, scope: &TeacherScope, target: &WriteTarget<'_>
         return Decision::Deny(NOT_A_TEACHER);
     }
     let owned = |class: Option<&str>| class.is_none_or(|c| scope.teaches(c));
-    match (target.existing_class, target.new_class, target.student_enrolled) {
+    match (
+        target.existing_class,
+        target.new_class,
+        target.student_enrolled,
+    ) {
         (None, None, _) => Decision::Deny(NO_SUCH_RECORD),
         (existing, new, _) if !owned(existing) || !owned(new) => Decision::Deny(NOT_YOUR_CLASS),
         (_, _, Some(false)) => Decision::Deny(STUDENT_NOT_IN_CLASS),
@@ -214,7 +219,11 @@ mod tests {
         use Decision::Allow;
         let deny_all = |r: Resource<'_>| {
             for role in [Role::Student, Role::Administrator, Role::Other] {
-                assert_ne!(may_read(&caller(role), &scope(), r), Allow, "{role:?} {r:?}");
+                assert_ne!(
+                    may_read(&caller(role), &scope(), r),
+                    Allow,
+                    "{role:?} {r:?}"
+                );
             }
         };
         let table: &[(Resource<'_>, bool)] = &[
@@ -237,7 +246,11 @@ mod tests {
             deny_all(*resource);
         }
         assert_ne!(
-            may_read(&caller(Role::Teacher), &TeacherScope::default(), Resource::Class("c-mine")),
+            may_read(
+                &caller(Role::Teacher),
+                &TeacherScope::default(),
+                Resource::Class("c-mine")
+            ),
             Allow
         );
     }
@@ -250,16 +263,16 @@ mod tests {
             student_enrolled: enrolled,
         };
         let table = [
-            (t(None, Some("c-mine"), None), true),              // create a line item
-            (t(Some("c-mine"), Some("c-mine-2"), None), true),  // move between my classes
-            (t(Some("c-mine"), None, None), true),              // delete mine
-            (t(None, None, None), false),                       // delete nothing
-            (t(None, Some("c-other"), None), false),            // create in another class
-            (t(Some("c-other"), Some("c-mine"), None), false),  // steal another's record
-            (t(Some("c-mine"), Some("c-other"), None), false),  // move mine away
-            (t(Some("c-other"), None, None), false),            // delete another's
-            (t(None, Some("c-mine"), Some(true)), true),        // grade my student
-            (t(None, Some("c-mine"), Some(false)), false),      // grade a stranger
+            (t(None, Some("c-mine"), None), true), // create a line item
+            (t(Some("c-mine"), Some("c-mine-2"), None), true), // move between my classes
+            (t(Some("c-mine"), None, None), true), // delete mine
+            (t(None, None, None), false),          // delete nothing
+            (t(None, Some("c-other"), None), false), // create in another class
+            (t(Some("c-other"), Some("c-mine"), None), false), // steal another's record
+            (t(Some("c-mine"), Some("c-other"), None), false), // move mine away
+            (t(Some("c-other"), None, None), false), // delete another's
+            (t(None, Some("c-mine"), Some(true)), true), // grade my student
+            (t(None, Some("c-mine"), Some(false)), false), // grade a stranger
             (t(Some("c-mine"), Some("c-mine"), Some(false)), false),
         ];
         for (target, allowed) in table {

@@ -97,8 +97,7 @@ impl Tenants {
                 continue;
             };
             let name = text(app.get("tenant_name")).unwrap_or_else(|| tenant.clone());
-            let encoded: String =
-                url::form_urlencoded::byte_serialize(app_id.as_bytes()).collect();
+            let encoded: String = url::form_urlencoded::byte_serialize(app_id.as_bytes()).collect();
             let server = self
                 .partner_get(partner, &format!("applications/{encoded}/server"))
                 .await?;
@@ -142,7 +141,11 @@ impl Tenants {
         Ok(count)
     }
 
-    async fn partner_get(&self, partner: &PartnerConfig, path: &str) -> Result<Value, DiscoveryError> {
+    async fn partner_get(
+        &self,
+        partner: &PartnerConfig,
+        path: &str,
+    ) -> Result<Value, DiscoveryError> {
         let url = partner
             .api_url
             .join(path)
@@ -153,7 +156,13 @@ impl Tenants {
             .bearer_auth(partner.developer_api_key.expose())
             .send()
             .await
-            .map_err(|e| DiscoveryError::Failed(if e.is_timeout() { "timed out".into() } else { "unreachable".into() }))?;
+            .map_err(|e| {
+                DiscoveryError::Failed(if e.is_timeout() {
+                    "timed out".into()
+                } else {
+                    "unreachable".into()
+                })
+            })?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(DiscoveryError::Refused(status.as_u16()));
@@ -165,7 +174,8 @@ impl Tenants {
             .bytes()
             .await
             .map_err(|_| DiscoveryError::Failed("the answer broke off".into()))?;
-        serde_json::from_slice(&body).map_err(|_| DiscoveryError::Failed("the answer is not JSON".into()))
+        serde_json::from_slice(&body)
+            .map_err(|_| DiscoveryError::Failed("the answer is not JSON".into()))
     }
 }
 
@@ -177,10 +187,16 @@ pub async fn keep_refreshing(tenants: Arc<Tenants>) {
     loop {
         match tenants.refresh().await {
             Ok(count) => tracing::info!(tenants = count, "tenant list refreshed"),
-            Err(e) => tracing::warn!(error = %e, "tenant list refresh failed; keeping the previous list"),
+            Err(e) => {
+                tracing::warn!(error = %e, "tenant list refresh failed; keeping the previous list")
+            }
         }
         // Before the first success, try again soon.
-        let wait = if tenants.is_ready() { every } else { every.min(std::time::Duration::from_secs(5)) };
+        let wait = if tenants.is_ready() {
+            every
+        } else {
+            every.min(std::time::Duration::from_secs(5))
+        };
         tokio::time::sleep(wait).await;
     }
 }

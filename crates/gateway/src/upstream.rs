@@ -96,7 +96,11 @@ fn fingerprint(tenant: &TenantConfig) -> String {
             scopes.join(" ")
         ),
     };
-    let digest = Sha256::digest(format!("{}\n{}\n{secret}", tenant.oneroster_url, tenant.auth.kind()));
+    let digest = Sha256::digest(format!(
+        "{}\n{}\n{secret}",
+        tenant.oneroster_url,
+        tenant.auth.kind()
+    ));
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -175,7 +179,8 @@ impl ClientCredentials {
             return Ok(token.expose().to_owned());
         }
         // RFC 6749 §2.3.1: id and secret are form-encoded before Basic auth.
-        let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let mut form = vec![("grant_type", "client_credentials")];
         if !self.scopes.is_empty() {
             form.push(("scope", self.scopes.as_str()));
@@ -205,8 +210,9 @@ impl ClientCredentials {
         if !status.is_success() {
             return Err(RosterError::Unauthorized { status: None });
         }
-        let answer: TokenAnswer = serde_json::from_slice(&body)
-            .map_err(|_| RosterError::Malformed("the token endpoint's answer is not a token".into()))?;
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+            RosterError::Malformed("the token endpoint's answer is not a token".into())
+        })?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3_600));
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_EARLY);
         *cached = Some((Secret::new(answer.access_token.clone()), renew_at));

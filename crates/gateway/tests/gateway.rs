@@ -57,13 +57,18 @@ async fn launchpad(districts: Vec<String>) -> (SocketAddr, tokio::task::JoinHand
             let status = response.status();
             if status.is_success() {
                 let body = response.bytes().await.unwrap();
-                return (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+                return (StatusCode::OK, [("content-type", "application/json")], body)
+                    .into_response();
             }
             if status != StatusCode::UNAUTHORIZED {
                 last = StatusCode::from_u16(status.as_u16()).unwrap();
             }
         }
-        (last, axum::Json(json!({"message": "Invalid or expired access token", "status": 0}))).into_response()
+        (
+            last,
+            axum::Json(json!({"message": "Invalid or expired access token", "status": 0})),
+        )
+            .into_response()
     }
     let app = Router::new()
         .route("/v2/my/info", get(my_info))
@@ -145,9 +150,12 @@ async fn world() -> World {
         unknown.issuer().to_owned(),
     ])
     .await;
-    let gateway = Gateway::start(config(&format!("http://{pad}/"), vec![oauth1_tenant(&a), oauth2_tenant(&b)]))
-        .await
-        .unwrap();
+    let gateway = Gateway::start(config(
+        &format!("http://{pad}/"),
+        vec![oauth1_tenant(&a), oauth2_tenant(&b)],
+    ))
+    .await
+    .unwrap();
     World {
         a,
         b,
@@ -170,7 +178,13 @@ struct Answer {
     body: String,
 }
 
-async fn call(gateway: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+async fn call(
+    gateway: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
     let mut request = client().request(method.parse().unwrap(), format!("{gateway}{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -207,7 +221,8 @@ async fn raw_get(address: SocketAddr, path: &str, token: &str) -> (u16, String) 
 
 fn writes(d: &Sandbox) -> u64 {
     let stats = d.stats();
-    stats.get("roster_write").copied().unwrap_or(0) + stats.get("roster_delete").copied().unwrap_or(0)
+    stats.get("roster_write").copied().unwrap_or(0)
+        + stats.get("roster_delete").copied().unwrap_or(0)
 }
 
 fn roster_calls(d: &Sandbox) -> u64 {
@@ -234,10 +249,18 @@ fn cast(a: &Sandbox) -> Cast {
     let d = a.district();
     let owner = 0;
     let class = d.classes_of_staff[owner][0];
-    let item = d.line_items(class).into_iter().next().expect("the class has line items");
+    let item = d
+        .line_items(class)
+        .into_iter()
+        .next()
+        .expect("the class has line items");
     let enrolled = d.classes[class].students[0] as usize;
     let stranger = (0..d.students.len())
-        .find(|st| !d.classes[class].students.contains(&u32::try_from(*st).unwrap()))
+        .find(|st| {
+            !d.classes[class]
+                .students
+                .contains(&u32::try_from(*st).unwrap())
+        })
         .unwrap();
     assert_eq!(d.staff[1].school, d.staff[0].school);
     assert_ne!(d.staff[5].school, d.staff[0].school);
@@ -265,9 +288,7 @@ fn token(d: &Sandbox, login: &str) -> String {
 /// Every resource and verb, as (method, path, body): reads of the owner's class and
 /// its records, writes to them, and lists no teacher may read.
 fn requests(c: &Cast) -> Vec<(&'static str, String, Option<Value>)> {
-    let result_body = |student: &str| {
-        json!({"result": {"sourcedId": c.result, "lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": student}, "scoreStatus": "fully graded", "score": 9.0}})
-    };
+    let result_body = |student: &str| json!({"result": {"sourcedId": c.result, "lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": student}, "scoreStatus": "fully graded", "score": 9.0}});
     let line_item_body = json!({"lineItem": {"sourcedId": c.line_item, "title": "Quiz", "class": {"sourcedId": c.class}}});
     vec![
         ("GET", format!("{BASE}/teachers/{}/classes", c.owner), None),
@@ -280,8 +301,16 @@ fn requests(c: &Cast) -> Vec<(&'static str, String, Option<Value>)> {
         ("GET", format!("{BASE}/results/{}", c.result), None),
         ("GET", format!("{BASE}/schools/{}", c.school), None),
         ("GET", format!("{BASE}/users/{}", c.owner), None),
-        ("PUT", format!("{BASE}/lineItems/{}", c.line_item), Some(line_item_body)),
-        ("PUT", format!("{BASE}/results/{}", c.result), Some(result_body(&c.enrolled_student))),
+        (
+            "PUT",
+            format!("{BASE}/lineItems/{}", c.line_item),
+            Some(line_item_body),
+        ),
+        (
+            "PUT",
+            format!("{BASE}/results/{}", c.result),
+            Some(result_body(&c.enrolled_student)),
+        ),
         ("DELETE", format!("{BASE}/lineItems/{}", c.line_item), None),
         ("DELETE", format!("{BASE}/results/{}", c.result), None),
     ]
@@ -303,7 +332,10 @@ fn never(c: &Cast) -> Vec<(&'static str, String)> {
         ("GET", format!("{BASE}/schools/{}/classes", c.school)),
         ("GET", format!("{BASE}/users/{}", c.enrolled_student)),
         ("GET", format!("{BASE}/users/{}", c.principal)),
-        ("GET", format!("{BASE}/students/{}/classes", c.enrolled_student)),
+        (
+            "GET",
+            format!("{BASE}/students/{}/classes", c.enrolled_student),
+        ),
         ("GET", BASE.to_owned()),
         ("PUT", format!("{BASE}/classes/{}", c.class)),
         ("POST", format!("{BASE}/lineItems")),
@@ -344,7 +376,10 @@ async fn the_authorization_matrix() {
         ("a teacher at another school", token(&w.a, &c.other_school)),
         ("the principal", token(&w.a, &c.principal)),
         ("a student in the class", token(&w.a, &c.student)),
-        ("a teacher of another tenant", token(&w.b, &w.b.district().staff[1].id)),
+        (
+            "a teacher of another tenant",
+            token(&w.b, &w.b.district().staff[1].id),
+        ),
     ];
     for (who, t) in &others {
         for (method, path, body) in requests(&c) {
@@ -352,22 +387,39 @@ async fn the_authorization_matrix() {
             let answer = call(&gw, method, &path, Some(t), body).await;
             // A school's own record is open to everyone who teaches a class there.
             // (Tenant B's teacher teaches at B's school of the same id: B serves it.)
-            let expected = if matches!(*who, "a colleague at the same school" | "a teacher of another tenant")
-                && path.contains("/schools/")
+            let expected = if matches!(
+                *who,
+                "a colleague at the same school" | "a teacher of another tenant"
+            ) && path.contains("/schools/")
             {
                 200
             } else {
                 403
             };
             let a_calls = roster_calls(&w.a);
-            assert_eq!(answer.status, expected, "{who}: {method} {path}: {}", answer.body);
+            assert_eq!(
+                answer.status, expected,
+                "{who}: {method} {path}: {}",
+                answer.body
+            );
             if expected == 403 {
-                assert!(answer.body.contains("imsx_codeMajor"), "{who}: imsx envelope");
+                assert!(
+                    answer.body.contains("imsx_codeMajor"),
+                    "{who}: imsx envelope"
+                );
             }
-            assert_eq!(writes(&w.a), before, "{who}: {method} {path} wrote upstream");
+            assert_eq!(
+                writes(&w.a),
+                before,
+                "{who}: {method} {path} wrote upstream"
+            );
             assert_eq!(writes(&w.b), 0, "{who}: {method} {path} wrote to tenant B");
             if *who == "a teacher of another tenant" {
-                assert_eq!(roster_calls(&w.a), a_calls, "tenant A was asked for tenant B's teacher");
+                assert_eq!(
+                    roster_calls(&w.a),
+                    a_calls,
+                    "tenant A was asked for tenant B's teacher"
+                );
             }
         }
     }
@@ -378,9 +430,17 @@ async fn the_authorization_matrix() {
             let before = writes(&w.a);
             let body = (method != "GET").then(|| json!({}));
             let answer = call(&gw, method, &path, Some(&t), body).await;
-            assert_eq!(answer.status, 403, "{who}: {method} {path}: {}", answer.body);
+            assert_eq!(
+                answer.status, 403,
+                "{who}: {method} {path}: {}",
+                answer.body
+            );
             assert!(answer.body.contains("imsx_codeMajor"));
-            assert_eq!(writes(&w.a), before, "{who}: {method} {path} wrote upstream");
+            assert_eq!(
+                writes(&w.a),
+                before,
+                "{who}: {method} {path} wrote upstream"
+            );
         }
     }
 
@@ -389,9 +449,20 @@ async fn the_authorization_matrix() {
     let twin = token(&w.b, &w.b.district().staff[0].id);
     assert_eq!(w.b.district().staff[0].id, c.owner);
     let a_calls = roster_calls(&w.a);
-    let answer = call(&gw, "GET", &format!("{BASE}/teachers/{}/classes", c.owner), Some(&twin), None).await;
+    let answer = call(
+        &gw,
+        "GET",
+        &format!("{BASE}/teachers/{}/classes", c.owner),
+        Some(&twin),
+        None,
+    )
+    .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(roster_calls(&w.a), a_calls, "tenant A's server was never asked for tenant B's teacher");
+    assert_eq!(
+        roster_calls(&w.a),
+        a_calls,
+        "tenant A's server was never asked for tenant B's teacher"
+    );
 
     // A district that never granted access: a clear 403, and no roster server is asked.
     let stranger = token(&w.unknown, &w.unknown.district().staff[0].id);
@@ -399,7 +470,13 @@ async fn the_authorization_matrix() {
     for (method, path, body) in requests(&c) {
         let answer = call(&gw, method, &path, Some(&stranger), body).await;
         assert_eq!(answer.status, 403, "unknown tenant: {path}");
-        assert!(answer.body.contains("has not granted Rollbook roster access"), "{}", answer.body);
+        assert!(
+            answer
+                .body
+                .contains("has not granted Rollbook roster access"),
+            "{}",
+            answer.body
+        );
     }
     assert_eq!((roster_calls(&w.a), roster_calls(&w.b)), (a0, b0));
     assert_eq!(roster_calls(&w.unknown), 0);
@@ -417,20 +494,30 @@ async fn writes_must_stay_inside_the_teachers_classes() {
     let new_item = "7f4c1f9e-0000-4000-8000-000000000001";
     let cases = [
         // A result for a student who is not in the class.
-        (format!("{BASE}/results/{}", c.result),
-         json!({"result": {"lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": c.stranger_student}, "scoreStatus": "fully graded"}})),
+        (
+            format!("{BASE}/results/{}", c.result),
+            json!({"result": {"lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": c.stranger_student}, "scoreStatus": "fully graded"}}),
+        ),
         // A result that points at a colleague's line item.
-        (format!("{BASE}/results/{foreign_item}.{}", c.enrolled_student),
-         json!({"result": {"lineItem": {"sourcedId": foreign_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded"}})),
+        (
+            format!("{BASE}/results/{foreign_item}.{}", c.enrolled_student),
+            json!({"result": {"lineItem": {"sourcedId": foreign_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded"}}),
+        ),
         // Moving my existing result onto a colleague's line item.
-        (format!("{BASE}/results/{}", c.result),
-         json!({"result": {"lineItem": {"sourcedId": foreign_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded"}})),
+        (
+            format!("{BASE}/results/{}", c.result),
+            json!({"result": {"lineItem": {"sourcedId": foreign_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded"}}),
+        ),
         // A new line item in a colleague's class.
-        (format!("{BASE}/lineItems/{new_item}"),
-         json!({"lineItem": {"title": "Mine now", "class": {"sourcedId": d.classes[foreign_class].id}}})),
+        (
+            format!("{BASE}/lineItems/{new_item}"),
+            json!({"lineItem": {"title": "Mine now", "class": {"sourcedId": d.classes[foreign_class].id}}}),
+        ),
         // Moving a colleague's line item into my class.
-        (format!("{BASE}/lineItems/{foreign_item}"),
-         json!({"lineItem": {"title": "Stolen", "class": {"sourcedId": c.class}}})),
+        (
+            format!("{BASE}/lineItems/{foreign_item}"),
+            json!({"lineItem": {"title": "Stolen", "class": {"sourcedId": c.class}}}),
+        ),
     ];
     for (path, body) in cases {
         let before = writes(&w.a);
@@ -455,7 +542,14 @@ async fn writes_must_stay_inside_the_teachers_classes() {
     }
     // Too large a body never reaches a handler.
     let huge = json!({"lineItem": {"title": "x".repeat(200_000), "class": {"sourcedId": c.class}}});
-    let answer = call(&gw, "PUT", &format!("{BASE}/lineItems/{}", c.line_item), Some(&owner), Some(huge)).await;
+    let answer = call(
+        &gw,
+        "PUT",
+        &format!("{BASE}/lineItems/{}", c.line_item),
+        Some(&owner),
+        Some(huge),
+    )
+    .await;
     assert_eq!(answer.status, 413);
     assert_eq!(writes(&w.a), 0);
 }
@@ -477,7 +571,10 @@ async fn path_tricks_do_not_cross_the_boundary() {
         format!("{BASE}/classes/{class}/students/"),
         format!("{BASE}/classes/{class}%00/students"),
         format!("{BASE}/teachers/{}%2F..%2F{}/classes", c.colleague, c.owner),
-        format!("{BASE}/teachers/{}/classes/../../classes/{class}/students", c.colleague),
+        format!(
+            "{BASE}/teachers/{}/classes/../../classes/{class}/students",
+            c.colleague
+        ),
         format!("{BASE}/lineItems/..%2Fclasses%2F{class}"),
         format!("{BASE}/results/..%2F..%2Fusers"),
         format!("{BASE}/CLASSES/{class}/students"),
@@ -491,10 +588,16 @@ async fn path_tricks_do_not_cross_the_boundary() {
             status == 403 || status == 404 || status == 400,
             "{path}: {status} {text}"
         );
-        assert!(!text.contains(&c.enrolled_student), "{path} leaked the roster");
+        assert!(
+            !text.contains(&c.enrolled_student),
+            "{path} leaked the roster"
+        );
     }
     // The colleague's own scope was read at most once; no trick reached a roster.
-    assert!(roster_calls(&w.a) <= before + 1, "tricks reached the district");
+    assert!(
+        roster_calls(&w.a) <= before + 1,
+        "tricks reached the district"
+    );
 }
 
 #[tokio::test]
@@ -503,11 +606,19 @@ async fn tokens_missing_garbage_expired_revoked_or_unverifiable() {
     let gw = format!("http://{}", w.gateway.address());
     let c = cast(&w.a);
     let path = format!("{BASE}/classes/{}/students", c.class);
-    for bad in [None, Some(""), Some("!!!"), Some("not-a-token-anyone-issued")] {
+    for bad in [
+        None,
+        Some(""),
+        Some("!!!"),
+        Some("not-a-token-anyone-issued"),
+    ] {
         let answer = call(&gw, "GET", &path, bad, None).await;
         assert_eq!(answer.status, 401, "{bad:?}");
         let challenge = answer.headers["www-authenticate"].to_str().unwrap();
-        assert!(challenge.starts_with("Bearer error=\"invalid_token\""), "{challenge}");
+        assert!(
+            challenge.starts_with("Bearer error=\"invalid_token\""),
+            "{challenge}"
+        );
         assert!(answer.body.contains("imsx_codeMajor"));
     }
     let answer = call(&gw, "GET", &path, Some("a.b.c.d"), None).await;
@@ -519,14 +630,20 @@ async fn tokens_missing_garbage_expired_revoked_or_unverifiable() {
         "eyJhbGciOiJFUzI1NiJ9.{}.c2ln",
         base64_url(&format!("{{\"exp\": {}}}", unix_now() - 10))
     );
-    assert_eq!(call(&gw, "GET", &path, Some(&expired), None).await.status, 401);
+    assert_eq!(
+        call(&gw, "GET", &path, Some(&expired), None).await.status,
+        401
+    );
     assert_eq!(w.gateway.identity_calls(), before);
 
     // Expired at the provider (an opaque token past its life).
     w.a.update_knobs(|k| k.tokens.access_token_seconds = 1);
     let short = token(&w.a, &c.owner);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_eq!(call(&gw, "GET", &path, Some(&short), None).await.status, 401);
+    assert_eq!(
+        call(&gw, "GET", &path, Some(&short), None).await.status,
+        401
+    );
     w.a.update_knobs(|k| k.tokens.access_token_seconds = 3_600);
 
     // Revoked: honoured once the identity cache TTL has passed (documented).
@@ -539,20 +656,39 @@ async fn tokens_missing_garbage_expired_revoked_or_unverifiable() {
     let gateway = Gateway::start(short_ttl).await.unwrap();
     let gw2 = format!("http://{}", gateway.address());
     let owner = token(&w.a, &c.owner);
-    assert_eq!(call(&gw2, "GET", &path, Some(&owner), None).await.status, 200);
+    assert_eq!(
+        call(&gw2, "GET", &path, Some(&owner), None).await.status,
+        200
+    );
     w.a.revoke_all_access_tokens();
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert_eq!(call(&gw2, "GET", &path, Some(&owner), None).await.status, 401);
+    assert_eq!(
+        call(&gw2, "GET", &path, Some(&owner), None).await.status,
+        401
+    );
 
     // The provider down: a clear 503, never an open door.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead = format!("http://{}/", closed.local_addr().unwrap());
     drop(closed);
-    let gateway = Gateway::start(config(&dead, vec![oauth1_tenant(&w.a)])).await.unwrap();
-    let answer = call(&format!("http://{}", gateway.address()), "GET", &path, Some(&token(&w.a, &c.owner)), None).await;
+    let gateway = Gateway::start(config(&dead, vec![oauth1_tenant(&w.a)]))
+        .await
+        .unwrap();
+    let answer = call(
+        &format!("http://{}", gateway.address()),
+        "GET",
+        &path,
+        Some(&token(&w.a, &c.owner)),
+        None,
+    )
+    .await;
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert!(answer.headers.contains_key("retry-after"));
-    assert!(answer.body.contains("cannot check who you are"), "{}", answer.body);
+    assert!(
+        answer.body.contains("cannot check who you are"),
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]
@@ -585,7 +721,10 @@ async fn upstream_faults_come_back_with_their_meaning() {
     let owner = token(&w.a, &c.owner);
     let path = format!("{BASE}/classes/{}/students", c.class);
     // Warm the identity and scope caches while the district is healthy.
-    assert_eq!(call(&gw, "GET", &path, Some(&owner), None).await.status, 200);
+    assert_eq!(
+        call(&gw, "GET", &path, Some(&owner), None).await.status,
+        200
+    );
 
     w.a.update_knobs(|k| {
         k.faults.rate_limit_rate = 1.0;
@@ -601,11 +740,18 @@ async fn upstream_faults_come_back_with_their_meaning() {
     });
     let answer = call(&gw, "GET", &path, Some(&owner), None).await;
     assert_eq!(answer.status, 503, "{}", answer.body);
-    assert!(answer.body.contains("demo fault"), "the district's words come through: {}", answer.body);
+    assert!(
+        answer.body.contains("demo fault"),
+        "the district's words come through: {}",
+        answer.body
+    );
 
     // Half the requests fail: the gateway's retries hide it.
     w.a.update_knobs(|k| k.faults.server_error_rate = 0.5);
-    assert_eq!(call(&gw, "GET", &path, Some(&owner), None).await.status, 200);
+    assert_eq!(
+        call(&gw, "GET", &path, Some(&owner), None).await.status,
+        200
+    );
 
     // Slow: past the upstream timeout is a 504.
     let (pad, _task) = launchpad(vec![w.a.issuer().to_owned()]).await;
@@ -615,7 +761,10 @@ async fn upstream_faults_come_back_with_their_meaning() {
     let gateway = Gateway::start(impatient).await.unwrap();
     let gw2 = format!("http://{}", gateway.address());
     w.a.update_knobs(|k| k.faults.server_error_rate = 0.0);
-    assert_eq!(call(&gw2, "GET", &path, Some(&owner), None).await.status, 200);
+    assert_eq!(
+        call(&gw2, "GET", &path, Some(&owner), None).await.status,
+        200
+    );
     w.a.update_knobs(|k| {
         k.faults.slow_rate = 1.0;
         k.faults.slow_ms = 2_500;
@@ -625,9 +774,18 @@ async fn upstream_faults_come_back_with_their_meaning() {
     w.a.update_knobs(|k| k.faults.slow_rate = 0.0);
 
     // Down: 502 with a plain message.
-    let World { a, gateway: main, .. } = w;
+    let World {
+        a, gateway: main, ..
+    } = w;
     a.shutdown().await;
-    let answer = call(&format!("http://{}", main.address()), "GET", &path, Some(&owner), None).await;
+    let answer = call(
+        &format!("http://{}", main.address()),
+        "GET",
+        &path,
+        Some(&owner),
+        None,
+    )
+    .await;
     assert_eq!(answer.status, 502, "{}", answer.body);
     assert!(answer.body.contains("cannot be reached"), "{}", answer.body);
 }
@@ -641,19 +799,33 @@ async fn the_proxy_bearer_and_partner_discovery_work_too() {
     let owner = token(&a, &teacher);
     let path = format!("{BASE}/classes/{class}/students");
 
-    let proxy = Gateway::start(config(&format!("{}/", a.issuer()), vec![bearer_tenant(&a)])).await.unwrap();
-    let answer = call(&format!("http://{}", proxy.address()), "GET", &path, Some(&owner), None).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-
-    let demo = Gateway::start(Config::for_demo_district(a.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap())
+    let proxy = Gateway::start(config(&format!("{}/", a.issuer()), vec![bearer_tenant(&a)]))
         .await
         .unwrap();
+    let answer = call(
+        &format!("http://{}", proxy.address()),
+        "GET",
+        &path,
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let demo = Gateway::start(
+        Config::for_demo_district(a.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap(),
+    )
+    .await
+    .unwrap();
     let base = format!("http://{}", demo.address());
     assert_eq!(call(&base, "GET", "/readyz", None, None).await.status, 200);
     let answer = call(&base, "GET", &path, Some(&owner), None).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(a.stats().get("partner_server").copied().unwrap_or(0) >= 1);
-    assert_eq!(rollbook_gateway::DEMO_DEVELOPER_API_KEY, demo_credentials::DEVELOPER_API_KEY);
+    assert_eq!(
+        rollbook_gateway::DEMO_DEVELOPER_API_KEY,
+        demo_credentials::DEVELOPER_API_KEY
+    );
 
     // A wrong developer key: not ready, and teachers get a 503 rather than a 403.
     let mut wrong = Config::for_demo_district(a.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap();
@@ -663,7 +835,10 @@ async fn the_proxy_bearer_and_partner_discovery_work_too() {
     let not_ready = Gateway::start(wrong).await.unwrap();
     let base = format!("http://{}", not_ready.address());
     assert_eq!(call(&base, "GET", "/readyz", None, None).await.status, 503);
-    assert_eq!(call(&base, "GET", &path, Some(&owner), None).await.status, 503);
+    assert_eq!(
+        call(&base, "GET", &path, Some(&owner), None).await.status,
+        503
+    );
     assert_eq!(call(&base, "GET", "/healthz", None, None).await.status, 200);
 }
 
@@ -692,27 +867,62 @@ async fn oauth1_is_checked_properly_by_the_demo_district() {
     let a = district(TENANT_A, Size::Tiny).await;
     let d = a.district();
     let class = d.classes[d.classes_of_staff[0][0]].id.clone();
-    let url = Url::parse(&format!("{}{BASE}/classes/{class}/students?limit=5", a.issuer())).unwrap();
+    let url = Url::parse(&format!(
+        "{}{BASE}/classes/{class}/students?limit=5",
+        a.issuer()
+    ))
+    .unwrap();
     let good = rollbook_oauth1::ConsumerCredentials::new(
         demo_credentials::ONEROSTER_CLIENT_ID,
         demo_credentials::ONEROSTER_CLIENT_SECRET,
     );
     let now = unix_now();
     let send = |url: Url, header: String| async move {
-        client().get(url).header("authorization", header).send().await.unwrap().status().as_u16()
+        client()
+            .get(url)
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     };
     let header = rollbook_oauth1::sign("GET", &url, &good, now);
     assert_eq!(send(url.clone(), header.clone()).await, 200);
     assert_eq!(send(url.clone(), header).await, 401, "a replayed nonce");
-    let wrong = rollbook_oauth1::ConsumerCredentials::new(demo_credentials::ONEROSTER_CLIENT_ID, "wrong");
-    assert_eq!(send(url.clone(), rollbook_oauth1::sign("GET", &url, &wrong, now)).await, 401, "wrong secret");
-    assert_eq!(send(url.clone(), rollbook_oauth1::sign("GET", &url, &good, now - 3_600)).await, 401, "stale timestamp");
+    let wrong =
+        rollbook_oauth1::ConsumerCredentials::new(demo_credentials::ONEROSTER_CLIENT_ID, "wrong");
+    assert_eq!(
+        send(url.clone(), rollbook_oauth1::sign("GET", &url, &wrong, now)).await,
+        401,
+        "wrong secret"
+    );
+    assert_eq!(
+        send(
+            url.clone(),
+            rollbook_oauth1::sign("GET", &url, &good, now - 3_600)
+        )
+        .await,
+        401,
+        "stale timestamp"
+    );
     let header = rollbook_oauth1::sign("GET", &url, &good, now);
     let mut tampered = url.clone();
     tampered.set_query(Some("limit=500"));
     assert_eq!(send(tampered, header).await, 401, "a tampered query");
-    let unknown = rollbook_oauth1::ConsumerCredentials::new("someone-else", demo_credentials::ONEROSTER_CLIENT_SECRET);
-    assert_eq!(send(url.clone(), rollbook_oauth1::sign("GET", &url, &unknown, now)).await, 401, "unknown key");
+    let unknown = rollbook_oauth1::ConsumerCredentials::new(
+        "someone-else",
+        demo_credentials::ONEROSTER_CLIENT_SECRET,
+    );
+    assert_eq!(
+        send(
+            url.clone(),
+            rollbook_oauth1::sign("GET", &url, &unknown, now)
+        )
+        .await,
+        401,
+        "unknown key"
+    );
 }
 
 fn base64_url(text: &str) -> String {
@@ -800,7 +1010,12 @@ async fn two_instances_behind_haproxy_serve_one_teacher_and_leak_nothing() {
     let front = format!("http://127.0.0.1:{port}");
     let mut up = false;
     for _ in 0..50 {
-        if client().get(format!("{front}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+        if client()
+            .get(format!("{front}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             up = true;
             break;
         }
@@ -828,11 +1043,18 @@ async fn two_instances_behind_haproxy_serve_one_teacher_and_leak_nothing() {
     // Both instances served the teacher, with no sticky sessions.
     let served = |log: &Vec<String>| {
         log.iter()
-            .filter(|l| l.contains("\"target\":\"audit\"") && l.contains(&c.owner) && l.contains("\"outcome\":200"))
+            .filter(|l| {
+                l.contains("\"target\":\"audit\"")
+                    && l.contains(&c.owner)
+                    && l.contains("\"outcome\":200")
+            })
             .count()
     };
     let (log_one, log_two) = (one.log.lock().await.clone(), two.log.lock().await.clone());
-    assert!(served(&log_one) > 0 && served(&log_two) > 0, "one: {log_one:?}\ntwo: {log_two:?}");
+    assert!(
+        served(&log_one) > 0 && served(&log_two) > 0,
+        "one: {log_one:?}\ntwo: {log_two:?}"
+    );
 
     // Logs are JSON lines and carry no token, secret or student name.
     let students = &a.district().students;
@@ -847,18 +1069,38 @@ async fn two_instances_behind_haproxy_serve_one_teacher_and_leak_nothing() {
             assert!(!line.contains(secret), "a secret in the log: {line}");
         }
         for s in students {
-            assert!(!line.contains(&format!("\"{}", s.family)) && !line.contains(&s.email), "a student in the log: {line}");
+            assert!(
+                !line.contains(&format!("\"{}", s.family)) && !line.contains(&s.email),
+                "a student in the log: {line}"
+            );
         }
     }
     // Answers never carry a credential.
     for body in seen.iter().chain(std::iter::once(&denied.body)) {
-        for secret in [owner.as_str(), demo_credentials::ONEROSTER_CLIENT_SECRET, demo_credentials::DEVELOPER_API_KEY] {
+        for secret in [
+            owner.as_str(),
+            demo_credentials::ONEROSTER_CLIENT_SECRET,
+            demo_credentials::DEVELOPER_API_KEY,
+        ] {
             assert!(!body.contains(secret));
         }
     }
-    let metrics = client().get(format!("http://{}/metrics", one.address)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("rollbook_gateway_requests_total"), "{metrics}");
-    assert!(metrics.contains("rollbook_gateway_identity_calls_total"), "{metrics}");
+    let metrics = client()
+        .get(format!("http://{}/metrics", one.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rollbook_gateway_requests_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rollbook_gateway_identity_calls_total"),
+        "{metrics}"
+    );
     let _ = lb.kill().await;
     drop((one.child, two.child));
 }
@@ -881,9 +1123,16 @@ async fn the_binary_checks_its_configuration_and_never_prints_secrets() {
         .args(["--config", file.to_str().unwrap(), "--check-config"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.contains("[redacted]") && !printed.contains("a-district-secret-value"), "{printed}");
+    assert!(
+        printed.contains("[redacted]") && !printed.contains("a-district-secret-value"),
+        "{printed}"
+    );
 
     std::fs::write(&file, "[identity]\nprofile = \"classlink\"\nclasslink_api_url = \"http://example.org\"\n[[tenants]]\nid=\"1\"\noneroster_url=\"https://x.example\"\nauth={kind=\"bearer\", token={env=\"ROLLBOOK_TEST_UNSET\"}}\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollbook-gateway"))
@@ -892,7 +1141,10 @@ async fn the_binary_checks_its_configuration_and_never_prints_secrets() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("identity.classlink_api_url") && err.contains("https"), "{err}");
+    assert!(
+        err.contains("identity.classlink_api_url") && err.contains("https"),
+        "{err}"
+    );
 }
 
 fn which(program: &str) -> Result<std::path::PathBuf, ()> {

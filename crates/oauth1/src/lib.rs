@@ -290,7 +290,9 @@ mod tests {
     #[test]
     fn matches_a_base_string_computed_by_hand() {
         // RFC 5849 §3.4.1 worked by hand for a OneRoster list call, then MACed.
-        let u = url("https://sis.example/ims/oneroster/v1p1/classes/c1/students?limit=2&filter=role%3D%27student%27");
+        let u = url(
+            "https://sis.example/ims/oneroster/v1p1/classes/c1/students?limit=2&filter=role%3D%27student%27",
+        );
         let header = sign_with_nonce("GET", &u, &creds(), 1_700_000_000, "abc");
         let base = "GET&https%3A%2F%2Fsis.example%2Fims%2Foneroster%2Fv1p1%2Fclasses%2Fc1%2Fstudents&\
 filter%3Drole%253D%2527student%2527%26limit%3D2%26oauth_consumer_key%3Ddemo-key%26oauth_nonce%3Dabc%26\

@@ -18,7 +18,7 @@ pub mod paging;
 mod retry;
 
 pub use client::{
-    Authorize, AuthorizationFuture, Bearer, ClientSettings, Fetched, Query, RosterClient,
+    AuthorizationFuture, Authorize, Bearer, ClientSettings, Fetched, Query, RosterClient,
 };
 pub use error::{ImsxStatus, RosterError};
 pub use models::{

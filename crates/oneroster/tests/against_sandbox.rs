@@ -14,13 +14,17 @@ use rollbook_sandbox::{Faults, Knobs, Quirks, Sandbox, SandboxConfig, Size};
 use url::Url;
 
 async fn sandbox(size: Size, knobs: Knobs) -> Sandbox {
+    // This suite reads the OneRoster API with teachers' own tokens, as a plain
+    // OneRoster server allows (the demo's default answers the application only).
+    let mut knobs = knobs;
+    knobs.access.accept_teacher_tokens = true;
     Sandbox::start(SandboxConfig {
         seed: 11,
         size,
         today: Some("2026-11-27".into()),
-        port: 0,
         knobs,
-        token_key: None,
+        test_controls: true,
+        ..SandboxConfig::default()
     })
     .await
     .unwrap()

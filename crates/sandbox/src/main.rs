@@ -161,7 +161,9 @@ async fn main() -> ExitCode {
     } else {
         let listen = std::net::SocketAddr::from(([127, 0, 0, 1], args.gateway_port));
         let started = match rollbook_gateway::Config::for_demo_district(sandbox.issuer(), listen) {
-            Ok(config) => rollbook_gateway::Gateway::start(config).await.map_err(|e| e.to_string()),
+            Ok(config) => rollbook_gateway::Gateway::start(config)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match started {
@@ -175,7 +177,9 @@ async fn main() -> ExitCode {
             }
         }
     };
-    let gateway_url = gateway.as_ref().map(rollbook_gateway::Gateway::oneroster_url);
+    let gateway_url = gateway
+        .as_ref()
+        .map(rollbook_gateway::Gateway::oneroster_url);
     let district = sandbox.district();
     if args.json {
         println!(
@@ -202,7 +206,10 @@ async fn main() -> ExitCode {
             started.elapsed().as_millis()
         );
         println!("  Issuer:    {}", sandbox.issuer());
-        println!("  OneRoster: {} (the demo application's credentials only)", sandbox.oneroster_url());
+        println!(
+            "  OneRoster: {} (the demo application's credentials only)",
+            sandbox.oneroster_url()
+        );
         if let Some(url) = &gateway_url {
             println!("  Roster gateway: {url}");
         }

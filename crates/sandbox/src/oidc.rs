@@ -720,7 +720,9 @@ async fn my_info(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Res
         Role::Student => ("Student", 1, json!(school.identifier)),
         Role::Teacher => ("Teacher", 2, json!(school.identifier)),
     };
-    let user = grant.student.map_or(grant.staff, |st| st + district.staff.len());
+    let user = grant
+        .student
+        .map_or(grant.staff, |st| st + district.staff.len());
     Json(json!({
         "UserId": user_id(user),
         "TenantId": state.tenant_id,

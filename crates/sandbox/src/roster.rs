@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use crate::config::demo_credentials;
 use crate::district::{
     CATEGORIES, DISTRICT_ID, DISTRICT_NAME, District, Entity, LineItem, Person, Role, ymd,
 };
 use crate::query::CollectionQuery;
-use crate::config::demo_credentials;
 use crate::state::{NonceRefused, State};
 use crate::{Quirks, faults};
 
@@ -452,7 +452,9 @@ fn app_signature(state: &State, header: &str, method: &Method, uri: &Uri) -> Res
         .map_err(|refused| {
             state.stats.hit("roster_oauth1_refused");
             unauthorized(match refused {
-                NonceRefused::Stale => "OAuth 1.0a: the timestamp is too far from the server's clock.",
+                NonceRefused::Stale => {
+                    "OAuth 1.0a: the timestamp is too far from the server's clock."
+                }
                 NonceRefused::Replayed => "OAuth 1.0a: this nonce was already used.",
             })
         })?;

@@ -447,9 +447,9 @@ async fn with_a_token_key_tokens_outlive_a_restart() {
             seed: 7,
             size: Size::Tiny,
             today: Some("2026-11-27".into()),
-            port: 0,
             knobs: Knobs::default(),
             token_key: Some(key),
+            ..rollbook_sandbox::SandboxConfig::default()
         })
         .await
         .unwrap()

@@ -4,6 +4,7 @@ import type {
   LastView,
   Preferences,
   SessionInfo,
+  SignInPresets,
   SignInProgress,
   SignInRequest,
   Student,
@@ -21,6 +22,8 @@ export interface Backend {
   onSignInProgress(listener: (progress: SignInProgress) => void): Unsubscribe;
   cancelSignIn(): Promise<void>;
   openSignInAgain(): Promise<void>;
+  /** What this build presets for ClassLink (client id, roster gateway): those fields are not asked. */
+  signInPresets(): Promise<SignInPresets>;
   /** The sign-in options saved on this computer (how the browser returns). */
   preferences(): Promise<Preferences>;
   savePreferences(preferences: Preferences): Promise<void>;

@@ -1,5 +1,5 @@
 import type { Backend, Unsubscribe } from "./backend";
-import type { AppError, ClassSummary, Gradebook, GradeResult, LastView, LineItem, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+import type { AppError, ClassSummary, Gradebook, GradeResult, LastView, LineItem, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, Student } from "./types";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -13,6 +13,8 @@ export interface MockScenario {
   failRoster?: AppError;
   failPreferences?: AppError;
   preferences: Preferences;
+  /** What the build presets for ClassLink (`?presets=classlink`: everything). */
+  presets: SignInPresets;
   /** The class page a signed-in restart reopens. */
   lastView: LastView | null;
   /** Sign-in waits for `completeSignIn()` instead of finishing by itself. */
@@ -85,6 +87,7 @@ export class MockBackend implements Backend {
       failRoster: error("failRoster"),
       failPreferences: error("failPreferences"),
       preferences: { redirect: q.get("redirect") === "scheme" ? "scheme" : "loopback" },
+      presets: { classlinkClientId: q.get("presets") === "classlink", classlinkRoster: q.get("presets") === "classlink" },
       lastView: q.get("lastView") ? { classId: q.get("lastView")!, page: q.get("lastPage") === "gradebook" ? "gradebook" : "roster" } : null,
       holdSignIn: q.get("hold") === "1",
       delayMs: Number(q.get("delay") ?? 150),
@@ -199,6 +202,11 @@ export class MockBackend implements Backend {
       }),
     );
     return this.wait({ lineItems, results });
+  }
+
+  async signInPresets(): Promise<SignInPresets> {
+    this.calls.push("signInPresets");
+    return this.wait({ ...this.scenario.presets });
   }
 
   async preferences(): Promise<Preferences> {

@@ -1,7 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend, Unsubscribe } from "./backend";
-import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInProgress, SignInRequest, Student } from "./types";
+import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
@@ -28,6 +28,9 @@ export class TauriBackend implements Backend {
   }
   openSignInAgain(): Promise<void> {
     return invoke("open_sign_in_again");
+  }
+  signInPresets(): Promise<SignInPresets> {
+    return invoke("sign_in_presets");
   }
   preferences(): Promise<Preferences> {
     return invoke("preferences");

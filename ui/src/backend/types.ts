@@ -19,6 +19,7 @@ export type { Provider } from "./bindings/Provider";
 export type { RedirectMode } from "./bindings/RedirectMode";
 export type { ScoreStatus } from "./bindings/ScoreStatus";
 export type { SessionInfo } from "./bindings/SessionInfo";
+export type { SignInPresets } from "./bindings/SignInPresets";
 export type { SignInProgress } from "./bindings/SignInProgress";
 export type { SignInRequest } from "./bindings/SignInRequest";
 export type { Student } from "./bindings/Student";

@@ -1,0 +1,73 @@
+//! The embedded demo district behind "Try the demo district": the sandbox (a
+//! ClassLink-shaped provider and OneRoster server) and a roster gateway in front of it,
+//! both in-process on fixed loopback ports, so the demo takes a real district's road
+//! (app → gateway → OneRoster) and a saved demo session finds both after a restart.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use rand::RngCore;
+use rollbook_core::{AppPaths, CoreError, ProviderSettings, write_private};
+use rollbook_gateway::{Config, Gateway};
+use rollbook_sandbox::{Sandbox, SandboxConfig};
+
+/// The demo district's port (the standalone sandbox uses 47600).
+pub const EMBEDDED_PORT: u16 = 47601;
+pub const EMBEDDED_ISSUER: &str = "http://127.0.0.1:47601";
+/// The roster gateway in front of it.
+pub const EMBEDDED_GATEWAY_PORT: u16 = 47602;
+
+/// A running in-process demo district and its roster gateway.
+#[derive(Debug)]
+pub struct EmbeddedDemo {
+    sandbox: Sandbox,
+    gateway: Gateway,
+}
+
+impl EmbeddedDemo {
+    /// Starts both. The district's token key is kept in the per-user data folder
+    /// (`demo-district.key`, mode 0600) so demo tokens stay valid across restarts; it
+    /// signs tokens for the made-up district only and unlocks no real data. No
+    /// test-control routes are mounted.
+    pub async fn start(paths: &AppPaths) -> Result<Self, CoreError> {
+        let failed = |e: String| CoreError::DemoFailed(e);
+        let sandbox = Sandbox::start(SandboxConfig {
+            port: EMBEDDED_PORT,
+            token_key: Some(token_key(paths)?),
+            test_controls: false,
+            ..SandboxConfig::default()
+        })
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, EMBEDDED_GATEWAY_PORT));
+        let config = Config::for_demo_district(sandbox.issuer(), listen)
+            .map_err(|e| failed(e.to_string()))?;
+        let gateway = Gateway::start(config)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(Self { sandbox, gateway })
+    }
+
+    /// Settings that sign in to this demo district and read rosters through its gateway.
+    pub fn settings(&self) -> ProviderSettings {
+        ProviderSettings::demo(self.sandbox.issuer(), &self.gateway.oneroster_url())
+    }
+
+    /// Stops the gateway, then the district.
+    pub async fn stop(self) {
+        self.gateway.shutdown().await;
+        self.sandbox.shutdown().await;
+    }
+}
+
+fn token_key(paths: &AppPaths) -> Result<[u8; 32], CoreError> {
+    let path = paths.data_dir.join("demo-district.key");
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    write_private(&path, &key)?;
+    Ok(key)
+}
