@@ -54,6 +54,10 @@ try {
     await session.waitFor("//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
     const status = await session.text("//p[@role='status']");
     if (!/\d+ of \d+ students/.test(status)) throw new Error(`roster status: ${status}`);
+    // The roster came the way a real district's does: through the roster gateway.
+    const metrics = await (await fetch("http://127.0.0.1:47602/metrics")).text();
+    const served = metrics.split("\n").find((l) => l.includes('route="/ims/oneroster/v1p1/classes/{id}/students"') && l.includes('status="200"'));
+    if (!served) throw new Error(`the roster did not come through the gateway:\n${metrics}`);
     await save(session, "03-roster");
   });
   await step("after a restart the teacher is still signed in, on the same roster", async () => {
@@ -74,6 +78,11 @@ try {
     await session.click("//button[@aria-haspopup='true']");
     await session.click(button("Sign out"));
     await session.waitFor(button("Try the demo district"));
+    // Signing out of the demo stops the embedded district and its gateway.
+    for (const port of [47601, 47602]) {
+      const answered = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
+      if (answered) throw new Error(`port ${port} still answers after sign-out`);
+    }
     await session.end();
     await waitForExit(app);
     session = await driver.start(app);

@@ -51,6 +51,10 @@ pub struct SandboxConfig {
     /// the app's embedded district does not.
     #[serde(default)]
     pub test_controls: bool,
+    /// The roster gateway in front of this district (its OneRoster base), published at
+    /// `/.well-known/rollbook-demo` from the first request on.
+    #[serde(default)]
+    pub roster_gateway_url: Option<String>,
     /// With a key, access and refresh tokens are self-contained (HMAC-signed), so they
     /// stay valid across restarts of the sandbox: what the app's embedded demo district
     /// needs for "quit, reopen, still signed in". Without one, tokens live in memory.
@@ -68,6 +72,7 @@ impl Default for SandboxConfig {
             knobs: Knobs::default(),
             tenant_id: default_tenant_id(),
             test_controls: false,
+            roster_gateway_url: None,
             token_key: None,
         }
     }

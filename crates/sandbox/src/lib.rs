@@ -89,6 +89,7 @@ impl Sandbox {
             token_key,
             tenant_id,
             test_controls,
+            roster_gateway_url,
             ..
         } = config;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
@@ -105,6 +106,9 @@ impl Sandbox {
             token_key,
             tenant_id,
         )?);
+        if let Ok(mut gateway) = state.roster_gateway.write() {
+            *gateway = roster_gateway_url;
+        }
         let app = router(Arc::clone(&state), test_controls);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -139,6 +139,23 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     let started = std::time::Instant::now();
+    // The gateway's address is known before the district answers anything, so its
+    // `/.well-known/rollbook-demo` names the gateway from the first request on.
+    let gateway_listener = if args.no_gateway {
+        None
+    } else {
+        match tokio::net::TcpListener::bind(("127.0.0.1", args.gateway_port)).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                eprintln!(
+                    "error: gateway_failed: could not listen on 127.0.0.1:{}: {e}",
+                    args.gateway_port
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let gateway_address = gateway_listener.as_ref().and_then(|l| l.local_addr().ok());
     let config = SandboxConfig {
         seed: args.seed,
         size: args.size,
@@ -147,6 +164,8 @@ async fn main() -> ExitCode {
         knobs: args.knobs(),
         tenant_id: args.tenant_id,
         test_controls: true,
+        roster_gateway_url: gateway_address
+            .map(|address| format!("http://{address}{}", rollbook_gateway::BASE_PATH)),
         token_key: None,
     };
     let sandbox = match Sandbox::start(config).await {
@@ -156,26 +175,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let gateway = if args.no_gateway {
-        None
-    } else {
-        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], args.gateway_port));
-        let started = match rollbook_gateway::Config::for_demo_district(sandbox.issuer(), listen) {
-            Ok(config) => rollbook_gateway::Gateway::start(config)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match started {
-            Ok(gateway) => {
-                sandbox.set_roster_gateway(Some(gateway.oneroster_url()));
-                Some(gateway)
-            }
-            Err(e) => {
-                eprintln!("error: gateway_failed: {e}");
-                return ExitCode::FAILURE;
+    let gateway = match (gateway_listener, gateway_address) {
+        (Some(listener), Some(listen)) => {
+            let started =
+                match rollbook_gateway::Config::for_demo_district(sandbox.issuer(), listen) {
+                    Ok(config) => rollbook_gateway::Gateway::serve(listener, config)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+            match started {
+                Ok(gateway) => Some(gateway),
+                Err(e) => {
+                    eprintln!("error: gateway_failed: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
         }
+        _ => None,
     };
     let gateway_url = gateway
         .as_ref()

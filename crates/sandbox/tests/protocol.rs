@@ -499,3 +499,110 @@ async fn with_a_token_key_tokens_outlive_a_restart() {
     .unwrap();
     assert_eq!(get_json(&other, "/v2/my/info", &access).await.0, 401);
 }
+
+#[tokio::test]
+async fn the_partner_api_and_client_credentials_want_the_demo_applications_keys() {
+    use rollbook_sandbox::demo_credentials as demo;
+    let sandbox = support::sandbox(Size::Tiny, Knobs::default()).await;
+    let http = support::browser();
+    let base = sandbox.issuer();
+    // The partner API: the developer key, and nothing else.
+    let apps = http
+        .get(format!("{base}/applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(apps.status(), 401);
+    let apps: serde_json::Value = http
+        .get(format!("{base}/applications"))
+        .bearer_auth(demo::DEVELOPER_API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(apps[0]["tenant_id"], sandbox.tenant_id());
+    let app_id = apps[0]["oneroster_application_id"].as_str().unwrap();
+    let server: serde_json::Value = http
+        .get(format!("{base}/applications/{app_id}/server"))
+        .bearer_auth(demo::DEVELOPER_API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(server["client_id"], demo::ONEROSTER_CLIENT_ID);
+    assert_eq!(server["endpoint_url"], sandbox.oneroster_url());
+    let unknown = http
+        .get(format!("{base}/applications/nope/server"))
+        .bearer_auth(demo::DEVELOPER_API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // Client credentials: the right secret in Basic auth gets a token the OneRoster API
+    // takes; a wrong one gets invalid_client.
+    let token_url = format!("{base}/oauth2/v2/token");
+    let wrong = http
+        .post(&token_url)
+        .basic_auth(demo::ONEROSTER_CLIENT_ID, Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let answer: serde_json::Value = http
+        .post(&token_url)
+        .basic_auth(
+            demo::ONEROSTER_CLIENT_ID,
+            Some(demo::ONEROSTER_CLIENT_SECRET),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = answer["access_token"].as_str().unwrap();
+    let users = http
+        .get(format!("{}/users?limit=1", sandbox.oneroster_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200, "the application sees the district");
+    let proxy = http
+        .get(format!("{}/users?limit=1", sandbox.oneroster_url()))
+        .bearer_auth(demo::PROXY_BEARER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxy.status(), 200);
+}
+
+#[tokio::test]
+async fn an_embedded_district_serves_no_test_controls() {
+    let embedded = rollbook_sandbox::Sandbox::start(rollbook_sandbox::SandboxConfig::default())
+        .await
+        .unwrap();
+    let http = support::browser();
+    for path in ["/__sandbox/knobs", "/__sandbox/stats"] {
+        let answer = http
+            .get(format!("{}{path}", embedded.issuer()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{path}");
+    }
+    let standalone = support::sandbox(Size::Tiny, Knobs::default()).await;
+    let answer = http
+        .get(format!("{}/__sandbox/stats", standalone.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
