@@ -555,4 +555,19 @@ auth = {{ kind = "oauth1", client_id = "abc", client_secret = {{ file = "{}" }} 
         assert!(e.contains("tenants"), "{e}");
         assert!(Config::from_toml("listen = ").is_err());
     }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let secret = secret_file();
+        let path = secret.path().display().to_string();
+        let example = include_str!("../gateway.example.toml")
+            .replace("/run/secrets/classlink-developer-key", &path)
+            .replace(
+                "env = \"MAPLE_GROVE_ONEROSTER_SECRET\"",
+                &format!("file = \"{path}\""),
+            );
+        let config = Config::from_toml(&example).unwrap();
+        assert_eq!(config.tenants.len(), 1);
+        assert!(config.classlink_partner.is_some());
+    }
 }

@@ -235,26 +235,29 @@ impl Teacher {
 
     /// Allows `resource` or answers the refusal.
     async fn allow(&self, resource: Resource<'_>) -> Result<(), Response> {
-        let scope = self.scope().await?;
+        let scope = if resource.needs_scope() {
+            self.scope().await?
+        } else {
+            Arc::new(TeacherScope::default())
+        };
         match scope::may_read(&self.caller, &scope, resource) {
             Decision::Allow => Ok(()),
             Decision::Deny(why) => Err(self.deny(Denied::Forbidden(why))),
         }
     }
 
-    /// GET upstream with the passed-through query, answered as the server sent it.
+    /// GET upstream with the passed-through query, the answer streamed on as the server
+    /// sends it (only its head is held here).
     async fn pass_on(&self, segments: &[&str], params: &Params) -> Response {
-        let query: Vec<(String, String)> = PASSED_PARAMS
-            .iter()
-            .filter_map(|k| params.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-            .collect();
-        match self
-            .upstream
-            .roster
-            .fetch(Method::GET, segments, &query, None)
-            .await
-        {
-            Ok(fetched) => json_response(fetched),
+        let query = passed_query(params);
+        match self.upstream.roster.fetch_streamed(segments, &query).await {
+            Ok(streamed) => {
+                let status = StatusCode::from_u16(streamed.status).unwrap_or(StatusCode::OK);
+                let body = axum::body::Body::from_stream(streamed.response.bytes_stream());
+                let mut response = (status, body).into_response();
+                set_json_headers(&mut response, streamed.total_count);
+                response
+            }
             Err(e) => self.upstream_failed(e),
         }
     }
@@ -307,17 +310,21 @@ impl Teacher {
 fn json_response(fetched: Fetched) -> Response {
     let status = StatusCode::from_u16(fetched.status).unwrap_or(StatusCode::OK);
     let mut response = (status, fetched.body).into_response();
+    set_json_headers(&mut response, fetched.total_count);
+    response
+}
+
+fn set_json_headers(response: &mut Response, total_count: Option<u64>) {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Some(total) = fetched.total_count
+    if let Some(total) = total_count
         && let Ok(value) = HeaderValue::from_str(&total.to_string())
     {
         headers.insert("x-total-count", value);
     }
-    response
 }
 
 /// A OneRoster `sourcedId` as a path segment: no separators, dot segments, escapes or
@@ -349,7 +356,71 @@ async fn classes_of_teacher(
     if let Err(r) = teacher.allow(Resource::ClassesOfTeacher(&id)).await {
         return r;
     }
-    teacher.pass_on(&["teachers", &id, "classes"], &q).await
+    let query = passed_query(&q);
+    match teacher
+        .upstream
+        .roster
+        .fetch(Method::GET, &["teachers", &id, "classes"], &query, None)
+        .await
+    {
+        Ok(fetched) => {
+            if let Some(scope) = complete_scope(&fetched, &q) {
+                teacher
+                    .shared
+                    .scopes
+                    .remember(&teacher.upstream.tenant, &id, scope)
+                    .await;
+            }
+            json_response(fetched)
+        }
+        Err(e) => teacher.upstream_failed(e),
+    }
+}
+
+/// The scope in a `/teachers/{id}/classes` answer, when it is the whole unfiltered list:
+/// the first page, no `filter` or `fields`, and every record there.
+fn complete_scope(fetched: &Fetched, q: &Params) -> Option<TeacherScope> {
+    if q.contains_key("filter") || q.contains_key("fields") {
+        return None;
+    }
+    if q.get("offset").is_some_and(|o| o.trim() != "0") {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&fetched.body).ok()?;
+    let classes = body.get("classes")?.as_array()?;
+    let complete = match fetched.total_count {
+        Some(total) => usize::try_from(total).ok()? == classes.len(),
+        // Without a count, only a page shorter than the limit asked for is surely all.
+        None => q
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .is_some_and(|limit| classes.len() < limit),
+    };
+    if !complete {
+        return None;
+    }
+    let mut scope = TeacherScope::default();
+    for class in classes {
+        let id = class.get("sourcedId")?.as_str()?;
+        let status = class.get("status").and_then(Value::as_str);
+        if matches!(status, Some("tobedeleted" | "inactive")) {
+            continue;
+        }
+        let school = class
+            .get("school")
+            .and_then(|s| s.get("sourcedId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        scope.classes.insert(id.to_owned(), school);
+    }
+    Some(scope)
+}
+
+fn passed_query(params: &Params) -> Vec<(String, String)> {
+    PASSED_PARAMS
+        .iter()
+        .filter_map(|k| params.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect()
 }
 
 async fn class(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
@@ -682,4 +753,48 @@ pub async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         shared.metrics.encode(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(body: &str, total: Option<u64>) -> Fetched {
+        Fetched {
+            status: 200,
+            total_count: total,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const TWO: &str = r#"{"classes":[{"sourcedId":"c1","school":{"sourcedId":"s1"}},{"sourcedId":"c2","status":"tobedeleted"}]}"#;
+
+    #[test]
+    fn only_a_whole_unfiltered_class_list_becomes_a_scope() {
+        let limit = params(&[("limit", "500"), ("offset", "0")]);
+        let scope = complete_scope(&fetched(TWO, Some(2)), &limit).unwrap();
+        assert!(scope.teaches("c1") && scope.has_school("s1"));
+        assert!(
+            !scope.teaches("c2"),
+            "a class about to be deleted is not in scope"
+        );
+        assert!(complete_scope(&fetched(TWO, None), &limit).is_some());
+        // One page of more, a short page without a count, a later page, a filter, fields.
+        assert!(complete_scope(&fetched(TWO, Some(3)), &limit).is_none());
+        assert!(complete_scope(&fetched(TWO, None), &params(&[("limit", "2")])).is_none());
+        assert!(complete_scope(&fetched(TWO, None), &params(&[])).is_none());
+        assert!(complete_scope(&fetched(TWO, Some(2)), &params(&[("offset", "2")])).is_none());
+        assert!(complete_scope(&fetched(TWO, Some(2)), &params(&[("filter", "x='y'")])).is_none());
+        assert!(
+            complete_scope(&fetched(TWO, Some(2)), &params(&[("fields", "sourcedId")])).is_none()
+        );
+        assert!(complete_scope(&fetched("{}", Some(0)), &limit).is_none());
+    }
 }

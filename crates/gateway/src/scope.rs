@@ -46,6 +46,14 @@ pub enum Resource<'a> {
     Other,
 }
 
+impl Resource<'_> {
+    /// Whether the decision depends on the classes the caller teaches (the others are
+    /// decided from the caller alone, so no upstream call is made for them).
+    pub fn needs_scope(self) -> bool {
+        matches!(self, Self::Class(_) | Self::School(_))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Allow,
@@ -155,6 +163,15 @@ impl Scopes {
                 }))
             })
             .await
+    }
+
+    /// Keeps a teacher's scope read from a complete, unfiltered `/teachers/{id}/classes`
+    /// answer (the same upstream data [`Self::of_teacher`] would fetch), saving the app's
+    /// first class request a round trip.
+    pub async fn remember(&self, tenant: &str, teacher: &str, scope: TeacherScope) {
+        self.teachers
+            .insert((tenant.to_owned(), teacher.to_owned()), Arc::new(scope))
+            .await;
     }
 
     /// The active students enrolled in `class`.

@@ -61,6 +61,14 @@ impl Authorize for Bearer {
     }
 }
 
+/// A successful answer whose body is still arriving (see [`RosterClient::fetch_streamed`]).
+#[derive(Debug)]
+pub struct Streamed {
+    pub status: u16,
+    pub total_count: Option<u64>,
+    pub response: reqwest::Response,
+}
+
 /// A response as the server sent it (after retries), for callers that pass it on.
 #[derive(Debug)]
 pub struct Fetched {
@@ -204,21 +212,52 @@ impl RosterClient {
         url
     }
 
-    /// One request with retries. 429s are retried for any method (the server did not
-    /// act on it); 5xx, timeouts and connection failures only for GET.
+    /// One request with retries, its body read (up to `max_body_bytes`).
     async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Response, RosterError> {
+        let limit = self.settings.max_body_bytes;
+        let deadline_after = self.settings.request_timeout;
+        self.with_retries(&method, &url, || async {
+            let response = self.attempt(&method, &url, body.as_deref()).await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let deadline = tokio::time::Instant::now() + deadline_after;
+            let body = tokio::time::timeout_at(deadline, read_limited(response, limit))
+                .await
+                .map_err(|_| RosterError::TimedOut)??;
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds or the policy says stop. 429s are retried for
+    /// any method (the server did not act on it); 5xx, timeouts and connection failures
+    /// only for GET.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        method: &Method,
+        url: &Url,
+        mut attempt: F,
+    ) -> Result<T, RosterError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, RosterError>>,
+    {
         let policy = &self.settings.retry;
         let started = Instant::now();
         let mut waited = Duration::ZERO;
         let mut transient_retries = 0;
         let mut rate_limit_retries = 0;
         loop {
-            let result = self.attempt(&method, &url, body.as_deref()).await;
+            let result = attempt().await;
             let wait = match &result {
                 Ok(_) => None,
                 Err(RosterError::RateLimited { retry_after, .. }) => {
@@ -230,7 +269,7 @@ impl RosterClient {
                             wait
                         })
                 }
-                Err(e) if e.is_transient() && method == Method::GET => {
+                Err(e) if e.is_transient() && *method == Method::GET => {
                     (transient_retries < policy.max_transient_retries).then(|| {
                         transient_retries += 1;
                         policy.backoff(transient_retries)
@@ -243,7 +282,6 @@ impl RosterClient {
                     tracing::debug!(
                         method = %method,
                         path = url.path(),
-                        bytes = response.body.len(),
                         retries = transient_retries + rate_limit_retries,
                         elapsed_ms = started.elapsed().as_millis(),
                         "roster call"
@@ -269,13 +307,16 @@ impl RosterClient {
         }
     }
 
+    /// One attempt: a successful answer comes back with its body unread; a failure
+    /// status becomes a [`RosterError`] with the server's `imsx_` description.
     async fn attempt(
         &self,
         method: &Method,
         url: &Url,
         body: Option<&[u8]>,
-    ) -> Result<Response, RosterError> {
-        // Held for the request and its body; waits for backoff happen without it.
+    ) -> Result<reqwest::Response, RosterError> {
+        // Held until the answer's head is in; backoff waits and streamed bodies run
+        // without it.
         let _permit = self
             .in_flight
             .acquire()
@@ -296,6 +337,9 @@ impl RosterClient {
         let deadline = tokio::time::Instant::now() + self.settings.request_timeout;
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
         let headers = response.headers().clone();
         let body = tokio::time::timeout_at(
             deadline,
@@ -303,13 +347,6 @@ impl RosterClient {
         )
         .await
         .map_err(|_| RosterError::TimedOut)??;
-        if status.is_success() {
-            return Ok(Response {
-                status,
-                headers,
-                body,
-            });
-        }
         if status.is_redirection() {
             return Err(RosterError::BadRequest {
                 http: status.as_u16(),
@@ -436,6 +473,34 @@ impl RosterClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok()),
             body: response.body,
+        })
+    }
+
+    /// Like [`Self::fetch`] for a GET, but the body of a successful answer is not read:
+    /// the caller streams it on (the roster gateway), holding no whole payload in memory.
+    /// The request timeout still covers the whole body.
+    pub async fn fetch_streamed(
+        &self,
+        segments: &[&str],
+        query: &[(String, String)],
+    ) -> Result<Streamed, RosterError> {
+        let mut url = self.url(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let response = self
+            .with_retries(&Method::GET, &url, || {
+                self.attempt(&Method::GET, &url, None)
+            })
+            .await?;
+        Ok(Streamed {
+            status: response.status().as_u16(),
+            total_count: response
+                .headers()
+                .get("x-total-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()),
+            response,
         })
     }
 
