@@ -11,9 +11,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use rollbook_gateway::{Config, Gateway, config};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The Rollbook roster gateway: serves each signed-in teacher their own classes from
 /// their district's OneRoster server, with credentials teachers never see.
 /// Secrets come from files or environment variables named in the configuration, never
