@@ -1155,3 +1155,111 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+#[tokio::test]
+async fn another_openid_provider_through_userinfo_and_a_claim() {
+    let a = district(TENANT_A, Size::Pair).await;
+    a.update_knobs(|k| k.tokens.sourced_id_claim = Some("oneroster_id".into()));
+    let mut oidc = config(&format!("{}/", a.issuer()), vec![oauth1_tenant(&a)]);
+    oidc.identity = IdentityConfig::Oidc {
+        userinfo_url: Url::parse(&format!("{}/oauth2/v2/userinfo", a.issuer())).unwrap(),
+        teacher_id_claim: "oneroster_id".into(),
+        role_claim: None,
+        tenant: TENANT_A.to_string(),
+        cache_ttl: Duration::from_secs(60),
+    };
+    let gateway = Gateway::start(oidc).await.unwrap();
+    let gw = format!("http://{}", gateway.address());
+    let c = cast(&a);
+    let owner = token(&a, &c.owner);
+    let colleague = token(&a, &c.colleague);
+    let path = format!("{BASE}/classes/{}/students", c.class);
+    assert_eq!(
+        call(&gw, "GET", &path, Some(&owner), None).await.status,
+        200
+    );
+    assert_eq!(
+        call(&gw, "GET", &path, Some(&colleague), None).await.status,
+        403
+    );
+    // A provider that does not put the claim in userinfo: no OneRoster id, so 401.
+    a.update_knobs(|k| k.tokens.sourced_id_claim = None);
+    let fresh = token(&a, &c.owner);
+    let answer = call(&gw, "GET", &path, Some(&fresh), None).await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(answer.body.contains("no OneRoster id"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn each_teacher_has_a_rate_limit_of_their_own() {
+    let a = district(TENANT_A, Size::Pair).await;
+    let mut limited = config(&format!("{}/", a.issuer()), vec![oauth1_tenant(&a)]);
+    limited.limits.requests_per_minute_per_teacher = 10; // a burst of 2, then one per 6 s
+    let gateway = Gateway::start(limited).await.unwrap();
+    let gw = format!("http://{}", gateway.address());
+    let c = cast(&a);
+    let owner = token(&a, &c.owner);
+    let path = format!("{BASE}/teachers/{}/classes", c.owner);
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(call(&gw, "GET", &path, Some(&owner), None).await);
+    }
+    assert_eq!(statuses[0].status, 200);
+    let limited: Vec<&Answer> = statuses.iter().filter(|a| a.status == 429).collect();
+    assert!(!limited.is_empty(), "no 429 after a burst");
+    let wait: u64 = limited[0].headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&wait), "Retry-After {wait}");
+    // A colleague is not slowed down by someone else's burst.
+    let colleague = token(&a, &c.colleague);
+    let own = format!("{BASE}/teachers/{}/classes", c.colleague);
+    assert_eq!(
+        call(&gw, "GET", &own, Some(&colleague), None).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_binary_finishes_requests_in_flight_on_sigterm() {
+    let a = district(TENANT_A, Size::Tiny).await;
+    let d = a.district();
+    let class = d.classes[d.classes_of_staff[0][0]].id.clone();
+    let owner = token(&a, &d.staff[0].id);
+    let mut gateway = spawn_gateway(&["--demo-district", a.issuer()]).await;
+    let base = format!("http://{}", gateway.address);
+    let path = format!("{BASE}/classes/{class}/students");
+    assert_eq!(
+        call(&base, "GET", &path, Some(&owner), None).await.status,
+        200
+    );
+    a.update_knobs(|k| {
+        k.faults.slow_rate = 1.0;
+        k.faults.slow_ms = 1_500;
+    });
+    let slow = tokio::spawn({
+        let (base, path, owner) = (base.clone(), path.clone(), owner.clone());
+        async move { call(&base, "GET", &path, Some(&owner), None).await.status }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = gateway.child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(
+        slow.await.unwrap(),
+        200,
+        "the request in flight was answered"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(10), gateway.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let log = gateway.log.lock().await.join("\n");
+    assert!(log.contains("shutting down"), "{log}");
+}
