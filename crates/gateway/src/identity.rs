@@ -13,6 +13,7 @@ use moka::Expiry;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::bearer_json::{BearerJsonError, get_json};
 use crate::config::IdentityConfig;
 use crate::ops::Metrics;
 
@@ -159,35 +160,14 @@ impl Identities {
             IdentityConfig::Oidc { userinfo_url, .. } => userinfo_url.clone(),
         };
         self.metrics.identity_call();
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        let json = get_json(&self.http, url, token, MAX_IDENTITY_BODY)
             .await
-            .map_err(|e| {
-                IdentityError::Unavailable(if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    "unreachable".into()
-                })
+            .map_err(|e| match e {
+                BearerJsonError::Refused(_) => IdentityError::InvalidToken(
+                    "the sign-in provider did not accept the access token",
+                ),
+                BearerJsonError::Unavailable(why) => IdentityError::Unavailable(why),
             })?;
-        let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(IdentityError::InvalidToken(
-                "the sign-in provider did not accept the access token",
-            ));
-        }
-        if !status.is_success() {
-            return Err(IdentityError::Unavailable(format!(
-                "HTTP {}",
-                status.as_u16()
-            )));
-        }
-        let body = read_limited(response).await?;
-        let json: Value = serde_json::from_slice(&body)
-            .map_err(|_| IdentityError::Unavailable("the answer is not JSON".into()))?;
         match &self.config {
             IdentityConfig::ClassLink { .. } => classlink_caller(&json),
             IdentityConfig::Oidc {
@@ -304,21 +284,6 @@ fn jwt_expiry(token: &str) -> Option<u64> {
     };
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     claims.get("exp")?.as_u64()
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, IdentityError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|_| IdentityError::Unavailable("the answer broke off".into()))?
-    {
-        if body.len() + chunk.len() > MAX_IDENTITY_BODY {
-            return Err(IdentityError::Unavailable("the answer is too large".into()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn unix_now() -> u64 {

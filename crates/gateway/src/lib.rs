@@ -14,6 +14,7 @@
 //! It keeps no state but short-lived caches, so any number of instances can sit behind
 //! any load balancer. See docs/gateway.md.
 
+mod bearer_json;
 pub mod config;
 mod error;
 pub mod identity;

@@ -63,64 +63,21 @@ pub fn roster_routes() -> Router<Arc<Shared>> {
             get(classes_of_teacher).fallback(not_served),
         )
         .route(&at("/classes/{id}"), get(class).fallback(not_served))
-        .route(
-            &at("/classes/{id}/students"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "students"))
-                .fallback(not_served),
-        )
-        .route(
-            &at("/classes/{id}/teachers"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "teachers"))
-                .fallback(not_served),
-        )
-        .route(
-            &at("/classes/{id}/lineItems"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "lineItems"))
-                .fallback(not_served),
-        )
-        .route(
-            &at("/classes/{id}/results"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| class_part(t, p, q, "results"))
-                .fallback(not_served),
-        )
+        .route(&at("/classes/{id}/students"), class_part("students"))
+        .route(&at("/classes/{id}/teachers"), class_part("teachers"))
+        .route(&at("/classes/{id}/lineItems"), class_part("lineItems"))
+        .route(&at("/classes/{id}/results"), class_part("results"))
         .route(&at("/schools/{id}"), get(school).fallback(not_served))
         .route(&at("/users/{id}"), get(user).fallback(not_served))
-        .route(
-            &at("/categories"),
-            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "categories"))
-                .fallback(not_served),
-        )
-        .route(
-            &at("/categories/{id}"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| {
-                reference(t, vec![p.0], q, "categories")
-            })
-            .fallback(not_served),
-        )
-        .route(
-            &at("/academicSessions"),
-            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "academicSessions"))
-                .fallback(not_served),
-        )
+        .route(&at("/categories"), reference_list("categories"))
+        .route(&at("/categories/{id}"), reference_record("categories"))
+        .route(&at("/academicSessions"), reference_list("academicSessions"))
         .route(
             &at("/academicSessions/{id}"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| {
-                reference(t, vec![p.0], q, "academicSessions")
-            })
-            .fallback(not_served),
+            reference_record("academicSessions"),
         )
-        .route(
-            &at("/terms"),
-            get(|t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, "terms"))
-                .fallback(not_served),
-        )
-        .route(
-            &at("/terms/{id}"),
-            get(|t: Teacher, p: Path<String>, q: Query<Params>| {
-                reference(t, vec![p.0], q, "terms")
-            })
-            .fallback(not_served),
-        )
+        .route(&at("/terms"), reference_list("terms"))
+        .route(&at("/terms/{id}"), reference_record("terms"))
         .route(
             &at("/lineItems/{id}"),
             get(read_line_item)
@@ -141,6 +98,34 @@ pub fn roster_routes() -> Router<Arc<Shared>> {
 }
 
 pub type Params = HashMap<String, String>;
+
+type Route = axum::routing::MethodRouter<Arc<Shared>>;
+
+/// `GET /classes/{id}/{part}`: a class's students, teachers, line items or results.
+fn class_part(part: &'static str) -> Route {
+    get(
+        move |t: Teacher, Path(id): Path<String>, Query(q): Query<Params>| {
+            class_part_of(t, id, q, Some(part))
+        },
+    )
+    .fallback(not_served)
+}
+
+/// `GET /{collection}`: a list with no people in it.
+fn reference_list(collection: &'static str) -> Route {
+    get(move |t: Teacher, q: Query<Params>| reference(t, Vec::new(), q, collection))
+        .fallback(not_served)
+}
+
+/// `GET /{collection}/{id}`: one record with no people in it.
+fn reference_record(collection: &'static str) -> Route {
+    get(
+        move |t: Teacher, Path(id): Path<String>, q: Query<Params>| {
+            reference(t, vec![id], q, collection)
+        },
+    )
+    .fallback(not_served)
+}
 
 /// An authenticated caller with their district's upstream, within their rate limit.
 #[derive(Debug)]
@@ -427,15 +412,6 @@ async fn class(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>
     class_part_of(teacher, id, q, None).await
 }
 
-async fn class_part(
-    teacher: Teacher,
-    Path(id): Path<String>,
-    Query(q): Query<Params>,
-    part: &'static str,
-) -> Response {
-    class_part_of(teacher, id, q, Some(part)).await
-}
-
 async fn class_part_of(teacher: Teacher, id: String, q: Params, part: Option<&str>) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
@@ -615,12 +591,21 @@ async fn delete_line_item(teacher: Teacher, Path(id): Path<String>) -> Response 
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    let existing = match teacher.class_of_line_item(&id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    match teacher.class_of_line_item(&id).await {
+        Ok(existing) => delete_in_class(&teacher, "lineItems", &id, existing.as_deref()).await,
+        Err(r) => r,
+    }
+}
+
+/// Forwards a DELETE of a record whose class (now, upstream) must be the teacher's.
+async fn delete_in_class(
+    teacher: &Teacher,
+    collection: &str,
+    id: &str,
+    existing_class: Option<&str>,
+) -> Response {
     let target = WriteTarget {
-        existing_class: existing.as_deref(),
+        existing_class,
         new_class: None,
         student_enrolled: None,
     };
@@ -628,7 +613,7 @@ async fn delete_line_item(teacher: Teacher, Path(id): Path<String>) -> Response 
         return r;
     }
     teacher
-        .forward(Method::DELETE, &["lineItems", &id], None)
+        .forward(Method::DELETE, &[collection, id], None)
         .await
 }
 
@@ -712,21 +697,10 @@ async fn delete_result(teacher: Teacher, Path(id): Path<String>) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    let existing = match class_of_result(&teacher, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let target = WriteTarget {
-        existing_class: existing.as_deref(),
-        new_class: None,
-        student_enrolled: None,
-    };
-    if let Err(r) = teacher.decide_write(&target).await {
-        return r;
+    match class_of_result(&teacher, &id).await {
+        Ok(existing) => delete_in_class(&teacher, "results", &id, existing.as_deref()).await,
+        Err(r) => r,
     }
-    teacher
-        .forward(Method::DELETE, &["results", &id], None)
-        .await
 }
 
 /// How often idle per-teacher rate-limit state is dropped.

@@ -9,8 +9,12 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
+use crate::bearer_json::{BearerJsonError, get_json};
 use crate::config::{Limits, PartnerConfig, TenantConfig, UpstreamAuth, https_url};
 use crate::upstream::Upstream;
+
+/// The largest partner API answer read (a vendor's list of districts).
+const MAX_PARTNER_BODY: usize = 8 << 20;
 
 #[derive(Debug)]
 pub struct Tenants {
@@ -150,32 +154,17 @@ impl Tenants {
             .api_url
             .join(path)
             .map_err(|e| DiscoveryError::Failed(e.to_string()))?;
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(partner.developer_api_key.expose())
-            .send()
-            .await
-            .map_err(|e| {
-                DiscoveryError::Failed(if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    "unreachable".into()
-                })
-            })?;
-        let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(DiscoveryError::Refused(status.as_u16()));
-        }
-        if !status.is_success() {
-            return Err(DiscoveryError::Failed(format!("HTTP {}", status.as_u16())));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|_| DiscoveryError::Failed("the answer broke off".into()))?;
-        serde_json::from_slice(&body)
-            .map_err(|_| DiscoveryError::Failed("the answer is not JSON".into()))
+        get_json(
+            &self.http,
+            url,
+            partner.developer_api_key.expose(),
+            MAX_PARTNER_BODY,
+        )
+        .await
+        .map_err(|e| match e {
+            BearerJsonError::Refused(status) => DiscoveryError::Refused(status),
+            BearerJsonError::Unavailable(why) => DiscoveryError::Failed(why),
+        })
     }
 }
 
