@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The dependency rules of ../shared/DESIGN.md that a build would not catch: the demo
+# district (a test and demo server) is wired in only by the faces (the window's shell)
+# and the tests; core, the engine, the OneRoster client, the gateway's product code and
+# the shipped `rollbook` command never link it, and nothing below the shell links Tauri.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+failed=0
+for crate in rollbook-core rollbook-auth rollbook-oneroster rollbook-gateway rollbook-oauth1 rollbook-cli; do
+  tree=$(cargo tree --locked -p "$crate" -e normal --prefix none)
+  for forbidden in rollbook-sandbox tauri; do
+    if grep -q "^$forbidden v" <<<"$tree"; then
+      echo "check-deps: $crate depends on $forbidden (see ../shared/DESIGN.md, Layout)" >&2
+      failed=1
+    fi
+  done
+done
+[ "$failed" -eq 0 ] && echo "check-deps: core, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri"
+exit "$failed"
