@@ -342,12 +342,21 @@ async fn classes_of_teacher(
         return r;
     }
     let query = passed_query(&q);
-    match teacher
-        .upstream
-        .roster
-        .fetch(Method::GET, &["teachers", &id, "classes"], &query, None)
-        .await
-    {
+    // The teacher's own record is checked alongside, in the same round trip.
+    let segments = ["teachers", id.as_str(), "classes"];
+    let (fetched, active) = tokio::join!(
+        teacher
+            .upstream
+            .roster
+            .fetch(Method::GET, &segments, &query, None),
+        teacher.shared.scopes.is_active(&teacher.upstream, &id)
+    );
+    match active {
+        Ok(true) => {}
+        Ok(false) => return teacher.deny(Denied::Forbidden(scope::NOT_ACTIVE)),
+        Err(e) => return teacher.deny(Denied::Upstream(e)),
+    }
+    match fetched {
         Ok(fetched) => {
             if let Some(scope) = complete_scope(&fetched, &q) {
                 teacher

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rollbook_oneroster::RosterError;
+use rollbook_oneroster::{RosterError, User};
 
 use crate::identity::{Caller, Role};
 use crate::ops::Metrics;
@@ -63,6 +63,8 @@ pub enum Decision {
 pub const NOT_A_TEACHER: &str = "Only teachers can read class rosters through Rollbook.";
 pub const NOT_YOUR_CLASS: &str =
     "You can only see your own classes, their students and their grades.";
+pub const NOT_ACTIVE: &str =
+    "Your account is not active in your district's roster; ask your school office.";
 pub const NOT_SERVED: &str =
     "Rollbook's roster gateway serves a teacher's own classes only; this list is not one of them.";
 
@@ -120,6 +122,7 @@ pub fn may_write(caller: &Caller, scope: &TeacherScope, target: &WriteTarget<'_>
 /// Teachers' scopes and classes' students, cached briefly per instance.
 pub struct Scopes {
     teachers: moka::future::Cache<(String, String), Arc<TeacherScope>>,
+    active: moka::future::Cache<(String, String), bool>,
     students: moka::future::Cache<(String, String), Arc<HashSet<String>>>,
     metrics: Arc<Metrics>,
 }
@@ -134,12 +137,14 @@ impl Scopes {
     pub fn new(ttl: Duration, metrics: Arc<Metrics>) -> Self {
         Self {
             teachers: short_lived(ttl),
+            active: short_lived(ttl),
             students: short_lived(ttl),
             metrics,
         }
     }
 
-    /// The classes `teacher` actively teaches in `upstream`'s district.
+    /// The classes `teacher` actively teaches in `upstream`'s district: none when their
+    /// own user record is no longer active.
     pub async fn of_teacher(
         &self,
         upstream: &Upstream,
@@ -153,7 +158,14 @@ impl Scopes {
         self.teachers
             .try_get_with(key, async {
                 self.metrics.cache_lookup("scope", "miss");
-                let classes = upstream.roster.classes_for_teacher(teacher).await?;
+                let (classes, active) = tokio::join!(
+                    upstream.roster.classes_for_teacher(teacher),
+                    fetch_active(upstream, teacher)
+                );
+                if !active? {
+                    return Ok(Arc::new(TeacherScope::default()));
+                }
+                let classes = classes?;
                 Ok(Arc::new(TeacherScope {
                     classes: classes
                         .into_iter()
@@ -162,6 +174,20 @@ impl Scopes {
                         .collect(),
                 }))
             })
+            .await
+    }
+
+    /// Whether the teacher's own user record upstream is active: not `tobedeleted` or
+    /// `inactive`, and `enabledUser` not false. A teacher who left keeps a valid ClassLink
+    /// token for up to a day; the district's roster says first that they are gone.
+    pub async fn is_active(
+        &self,
+        upstream: &Upstream,
+        teacher: &str,
+    ) -> Result<bool, Arc<RosterError>> {
+        let key = (upstream.tenant.clone(), teacher.to_owned());
+        self.active
+            .try_get_with(key, fetch_active(upstream, teacher))
             .await
     }
 
@@ -203,6 +229,16 @@ fn short_lived<V: Clone + Send + Sync + 'static>(
         .max_capacity(100_000)
         .time_to_live(ttl)
         .build()
+}
+
+/// The teacher's own user record, read upstream: active or not.
+async fn fetch_active(upstream: &Upstream, teacher: &str) -> Result<bool, RosterError> {
+    match upstream.roster.get::<User>(&["users", teacher]).await {
+        Ok(user) => Ok(is_active(user.status.as_deref()) && user.enabled_user),
+        // A teacher the roster does not know teaches nothing.
+        Err(RosterError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// OneRoster 1.1 marks records about to go as `tobedeleted`; 1.2 uses `inactive`.

@@ -1263,3 +1263,33 @@ async fn the_binary_finishes_requests_in_flight_on_sigterm() {
     let log = gateway.log.lock().await.join("\n");
     assert!(log.contains("shutting down"), "{log}");
 }
+
+#[tokio::test]
+async fn a_teacher_whose_roster_record_ended_reads_nothing() {
+    let a = district(TENANT_A, Size::Pair).await;
+    let c = cast(&a);
+    let owner = token(&a, &c.owner);
+    let classes = format!("{BASE}/teachers/{}/classes", c.owner);
+    let students = format!("{BASE}/classes/{}/students", c.class);
+    a.deactivate_user(&c.owner);
+    // A fresh gateway (no cached scope): the ClassLink token still works, the roster says
+    // the teacher is gone.
+    let gateway = Gateway::start(config(&format!("{}/", a.issuer()), vec![oauth1_tenant(&a)]))
+        .await
+        .unwrap();
+    let gw = format!("http://{}", gateway.address());
+    let answer = call(&gw, "GET", &classes, Some(&owner), None).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(answer.body.contains("not active"), "{}", answer.body);
+    assert_eq!(
+        call(&gw, "GET", &students, Some(&owner), None).await.status,
+        403
+    );
+    // An active colleague is unaffected.
+    let colleague = token(&a, &c.colleague);
+    let own = format!("{BASE}/teachers/{}/classes", c.colleague);
+    assert_eq!(
+        call(&gw, "GET", &own, Some(&colleague), None).await.status,
+        200
+    );
+}

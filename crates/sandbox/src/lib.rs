@@ -191,6 +191,14 @@ impl Sandbox {
         Some(self.state.issue_student_access_token(student, lifetime))
     }
 
+    /// Marks a user's record `tobedeleted` from now on, as a district does when a teacher
+    /// leaves (their sign-in may stay valid for a while).
+    pub fn deactivate_user(&self, sourced_id: &str) {
+        if let Ok(mut inactive) = self.state.inactive_users.write() {
+            inactive.push(sourced_id.to_owned());
+        }
+    }
+
     /// ClassLink's `TenantId` of this district.
     pub fn tenant_id(&self) -> u64 {
         self.state.tenant_id

@@ -134,6 +134,8 @@ struct Render<'a> {
     district: &'a District,
     quirks: Quirks,
     href_base: String,
+    /// Users marked `tobedeleted` (`Sandbox::deactivate_user`).
+    inactive: Vec<String>,
 }
 
 impl Render<'_> {
@@ -182,9 +184,14 @@ impl Render<'_> {
 
     fn user(&self, person: &Person) -> Value {
         let school = &self.district.schools[person.school];
+        let status = if self.inactive.contains(&person.id) {
+            "tobedeleted"
+        } else {
+            "active"
+        };
         let mut user = json!({
             "sourcedId": person.id,
-            "status": "active",
+            "status": status,
             "dateLastModified": MODIFIED,
             "username": person.username,
             "userIds": [{ "type": "LDAP", "identifier": person.username }],
@@ -357,6 +364,11 @@ fn view<'a>(state: &'a State, scope: Scope, knobs: &crate::Knobs) -> (Viewer<'a>
             .foreign_href_base
             .clone()
             .unwrap_or_else(|| state.issuer.clone()),
+        inactive: state
+            .inactive_users
+            .read()
+            .map(|u| u.clone())
+            .unwrap_or_default(),
     };
     (viewer, render)
 }

@@ -139,6 +139,8 @@ pub struct State {
     oauth_nonces: Mutex<HashMap<String, u64>>,
     /// The roster gateway in front of this district, when the standalone server runs one.
     pub roster_gateway: RwLock<Option<String>>,
+    /// Users whose records say `tobedeleted` (a teacher who left).
+    pub inactive_users: RwLock<Vec<String>>,
 }
 
 /// How far an OAuth 1.0a timestamp may be from our clock.
@@ -182,6 +184,7 @@ impl State {
             app_tokens: Mutex::default(),
             oauth_nonces: Mutex::default(),
             roster_gateway: RwLock::default(),
+            inactive_users: RwLock::default(),
         })
     }
 
