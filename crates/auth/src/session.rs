@@ -28,6 +28,10 @@ pub struct Identity {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub preferred_username: Option<String>,
+    /// Whether the provider says `email` is verified (`email_verified`, from the same
+    /// source as `email`). An unverified address must never be used to find who you are.
+    #[serde(default)]
+    pub email_verified: bool,
     /// Other string or number claims from the ID token and userinfo (userinfo wins),
     /// without the protocol's own (`nonce`, `at_hash`, `auth_time`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -63,6 +67,15 @@ fn person_claims<'a>(
         })
 }
 
+/// `email_verified`: a JSON `true`, or the string `"true"` some providers send.
+fn verified(claim: Option<&serde_json::Value>) -> bool {
+    match claim {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
 impl Identity {
     pub(crate) fn from_claims(claims: &IdTokenClaims, info: Option<&UserInfo>) -> Self {
         let pick = |from_info: Option<&Option<String>>, from_token: &Option<String>| {
@@ -70,11 +83,17 @@ impl Identity {
                 .and_then(Clone::clone)
                 .or_else(|| from_token.clone())
         };
+        let email_from_info = info.and_then(|i| i.email.clone());
+        let email_verified = match &email_from_info {
+            Some(_) => info.is_some_and(|i| verified(i.other.get("email_verified"))),
+            None => verified(claims.other.get("email_verified")),
+        };
         Self {
             issuer: claims.iss.clone(),
             subject: claims.subject().to_owned(),
             name: pick(info.map(|i| &i.name), &claims.name),
-            email: pick(info.map(|i| &i.email), &claims.email),
+            email: email_from_info.or_else(|| claims.email.clone()),
+            email_verified,
             given_name: pick(info.map(|i| &i.given_name), &claims.given_name),
             family_name: pick(info.map(|i| &i.family_name), &claims.family_name),
             preferred_username: pick(
@@ -346,5 +365,65 @@ impl Session {
             revocation_problem,
             end_session_url: self.provider.end_session_url(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(extra: serde_json::Value) -> IdTokenClaims {
+        let mut base = json!({"iss": "https://op.example", "sub": "u1", "aud": "app"});
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn info(extra: serde_json::Value) -> UserInfo {
+        let mut base = json!({"sub": "u1"});
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn email_verified_comes_from_where_the_email_came_from() {
+        let token = claims(json!({"email": "a@x", "email_verified": true}));
+        assert!(Identity::from_claims(&token, None).email_verified);
+        assert!(
+            Identity::from_claims(
+                &claims(json!({"email": "a@x", "email_verified": "true"})),
+                None
+            )
+            .email_verified
+        );
+        assert!(!Identity::from_claims(&claims(json!({"email": "a@x"})), None).email_verified);
+        assert!(
+            !Identity::from_claims(
+                &claims(json!({"email": "a@x", "email_verified": false})),
+                None
+            )
+            .email_verified
+        );
+        // Userinfo's address wins, and with it its own verification (or lack of it).
+        let unverified = info(json!({"email": "b@x"}));
+        let identity = Identity::from_claims(&token, Some(&unverified));
+        assert_eq!(identity.email.as_deref(), Some("b@x"));
+        assert!(
+            !identity.email_verified,
+            "the token vouched for another address"
+        );
+        let verified = info(json!({"email": "b@x", "email_verified": true}));
+        assert!(Identity::from_claims(&claims(json!({})), Some(&verified)).email_verified);
+        // Userinfo without an email leaves the token's, verified as the token says.
+        assert!(Identity::from_claims(&token, Some(&info(json!({})))).email_verified);
+        assert!(
+            !Identity::from_claims(&token, None)
+                .claims
+                .contains_key("email_verified")
+        );
     }
 }

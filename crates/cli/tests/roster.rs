@@ -394,6 +394,24 @@ async fn the_teacher_id_comes_from_a_claim_then_classlink_then_email() {
         "no my/info for a plain OpenID provider"
     );
     assert!(sandbox.stats()["roster"] > before);
+
+    // 4. An address the provider does not vouch for is never used to find anyone.
+    sandbox.update_knobs(|k| k.tokens.unverified_emails = true);
+    let home = Home::new();
+    login(&home, &teacher.id, &generic).await;
+    let run = home.run(&["classes", "--json"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (6, Some("roster_teacher_not_found")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("not say your email address is verified"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -62,24 +62,50 @@ pub(crate) async fn resolve_teacher(
         }
     }
     let Some(email) = identity.email.as_deref().filter(|e| !e.is_empty()) else {
-        return Err(CoreError::TeacherNotFound(
-            "the sign-in gave no roster id and no email address to look you up by; ask IT to set the roster-id claim".into(),
-        ));
+        return Err(CoreError::TeacherNotFound(format!(
+            "the sign-in gave no roster id and no email address to look you up by; {OTHER_WAYS}"
+        )));
     };
+    // Anyone may type any address at some providers: an address the provider has not
+    // verified must never decide whose classes you see.
+    if !identity.email_verified {
+        return Err(CoreError::TeacherNotFound(format!(
+            "your sign-in provider does not say your email address is verified, so Rollbook cannot use it to find you in the roster; {OTHER_WAYS}"
+        )));
+    }
     let users = roster.users_with_email(email).await?;
-    let staff_roles = ["teacher", "administrator", "aide", "proctor"];
-    let found = users
+    let sourced_id = the_one_active_staff_member(&users, email)?;
+    Ok(RosterIdentity {
+        sourced_id,
+        tenant_id,
+        source: "email".into(),
+    })
+}
+
+/// What IT can set instead of an email lookup.
+const OTHER_WAYS: &str = "ask IT to name the claim that holds your roster id (--teacher-id-claim), or sign in with the ClassLink profile";
+
+/// The one active staff record among users found by email; none or several is an error
+/// (guessing could show one teacher another's classes).
+fn the_one_active_staff_member(
+    users: &[rollbook_oneroster::User],
+    email: &str,
+) -> Result<String, CoreError> {
+    const STAFF: [&str; 4] = ["teacher", "administrator", "aide", "proctor"];
+    let staff: Vec<&rollbook_oneroster::User> = users
         .iter()
-        .find(|u| staff_roles.iter().any(|r| u.has_role(r)))
-        .or(users.first());
-    match found {
-        Some(user) => Ok(RosterIdentity {
-            sourced_id: user.sourced_id.clone(),
-            tenant_id,
-            source: "email".into(),
-        }),
-        None => Err(CoreError::TeacherNotFound(format!(
-            "the roster server has no user with the email address {email}; ask IT to check your roster record"
+        .filter(|u| STAFF.iter().any(|r| u.has_role(r)))
+        .filter(|u| !matches!(u.status.as_deref(), Some("tobedeleted" | "inactive")))
+        .filter(|u| u.enabled_user)
+        .collect();
+    match staff.as_slice() {
+        [one] => Ok(one.sourced_id.clone()),
+        [] => Err(CoreError::TeacherNotFound(format!(
+            "the roster has no active staff member with the email address {email}; {OTHER_WAYS}"
+        ))),
+        several => Err(CoreError::TeacherNotFound(format!(
+            "the roster has {} active staff members with the email address {email}, so Rollbook cannot tell which is you; {OTHER_WAYS}",
+            several.len()
         ))),
     }
 }
@@ -535,6 +561,42 @@ pub fn today() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn user(id: &str, role: &str, status: &str, enabled: bool) -> rollbook_oneroster::User {
+        serde_json::from_value(serde_json::json!({
+            "sourcedId": id, "role": role, "status": status, "enabledUser": enabled,
+            "givenName": "A", "familyName": "B", "username": id,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_email_finds_exactly_one_active_staff_member_or_nobody() {
+        let teacher = user("t1", "teacher", "active", true);
+        let student = user("s1", "student", "active", true);
+        let gone = user("t0", "teacher", "tobedeleted", true);
+        let disabled = user("t2", "teacher", "active", false);
+        let pick =
+            |users: Vec<rollbook_oneroster::User>| the_one_active_staff_member(&users, "a@x");
+        assert_eq!(
+            pick(vec![student.clone(), teacher.clone(), gone.clone()]).unwrap(),
+            "t1"
+        );
+        // A student with a teacher's address is never taken for anyone.
+        let e = pick(vec![student.clone()]).unwrap_err().to_string();
+        assert!(
+            e.contains("no active staff member") && e.contains("--teacher-id-claim"),
+            "{e}"
+        );
+        assert!(pick(vec![gone, disabled]).is_err());
+        let e = pick(vec![
+            teacher.clone(),
+            user("t3", "administrator", "active", true),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("2 active staff members"), "{e}");
+    }
 
     fn student(given: &str, family: &str, preferred: Option<&str>, username: &str) -> Student {
         Student {

@@ -115,10 +115,11 @@ pub struct Query {
 }
 
 impl Query {
-    /// `filter=field='value'`.
+    /// `filter=field='value'`, a single quote in the value doubled (`o''brien@…`), as
+    /// OneRoster's filter grammar quotes values.
     pub fn filter_eq(field: &str, value: &str) -> Self {
         Self {
-            filter: Some(format!("{field}='{value}'")),
+            filter: Some(format!("{field}='{}'", value.replace('\'', "''"))),
             ..Self::default()
         }
     }
@@ -620,4 +621,21 @@ async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_values_double_their_quotes() {
+        let q = Query::filter_eq("email", "o'brien@x.example");
+        assert_eq!(q.filter.as_deref(), Some("email='o''brien@x.example'"));
+        let mut url = Url::parse("https://sis.example/users").unwrap();
+        q.apply(&mut url);
+        assert_eq!(
+            url.query(),
+            Some("filter=email%3D%27o%27%27brien%40x.example%27")
+        );
+    }
 }

@@ -164,6 +164,8 @@ pub struct TokenPolicy {
     /// Also put the teacher's OneRoster `sourcedId` in the ID token and userinfo under
     /// this claim name.
     pub sourced_id_claim: Option<String>,
+    /// Say `email_verified: false`, as a provider that lets people type any address.
+    pub unverified_emails: bool,
 }
 
 impl Default for TokenPolicy {
@@ -174,6 +176,7 @@ impl Default for TokenPolicy {
             rotate_refresh_tokens: true,
             code_seconds: 300,
             sourced_id_claim: None,
+            unverified_emails: false,
         }
     }
 }

@@ -589,7 +589,7 @@ fn issue(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut claims = profile_claims(person, staff, scopes, policy.sourced_id_claim.as_deref());
+    let mut claims = profile_claims(person, staff, scopes, &policy);
     claims["iss"] = json!(state.issuer);
     claims["aud"] = json!(DEMO_CLIENT_ID);
     claims["iat"] = json!(now);
@@ -646,7 +646,7 @@ fn profile_claims(
     person: &Person,
     staff: usize,
     scopes: &[String],
-    sourced_id_claim: Option<&str>,
+    policy: &crate::TokenPolicy,
 ) -> Value {
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let mut claims = json!({ "sub": user_id(staff).to_string() });
@@ -658,9 +658,9 @@ fn profile_claims(
     }
     if has("email") {
         claims["email"] = json!(person.email);
-        claims["email_verified"] = json!(true);
+        claims["email_verified"] = json!(!policy.unverified_emails);
     }
-    if let Some(name) = sourced_id_claim {
+    if let Some(name) = policy.sourced_id_claim.as_deref() {
         claims[name] = json!(person.id);
     }
     claims
@@ -690,13 +690,7 @@ async fn userinfo(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Re
     }
     let policy = state.knobs().tokens;
     let person = &state.district.staff[grant.staff];
-    Json(profile_claims(
-        person,
-        grant.staff,
-        &grant.scopes,
-        policy.sourced_id_claim.as_deref(),
-    ))
-    .into_response()
+    Json(profile_claims(person, grant.staff, &grant.scopes, &policy)).into_response()
 }
 
 /// ClassLink's `/v2/my/info`, PascalCase as the real one.

@@ -74,6 +74,8 @@ fn predicate(text: &str) -> Result<Predicate, String> {
         .strip_prefix('\'')
         .and_then(|v| v.trim_end().strip_suffix('\''))
         .ok_or_else(|| format!("`{text}`: the value must be in single quotes"))?;
+    // A quote inside the value is written twice.
+    let value = &value.replace("''", "'");
     let left = left.trim_end();
     let (field, op) = OPS
         .iter()
@@ -241,6 +243,14 @@ mod tests {
             ("role='student' AND class.sourcedId='c1'", false),
             ("grades='10'", true),
             ("grades>='11'", false),
+        ] {
+            assert_eq!(Filter::parse(f).unwrap().matches(&r), want, "{f}");
+        }
+        // A quote in a value is written twice.
+        let r = json!({"email": "o'brien@b.example"});
+        for (f, want) in [
+            ("email='o''brien@b.example'", true),
+            ("email='obrien@b.example'", false),
         ] {
             assert_eq!(Filter::parse(f).unwrap().matches(&r), want, "{f}");
         }
