@@ -122,6 +122,13 @@ pub(crate) async fn refresh(
     Ok(TokenGrant::from_response(response))
 }
 
+/// RFC 6749 §2.3.1: the client id and secret are form-encoded before they go into Basic
+/// auth, so a `:` or `%` in either cannot be misread by the provider.
+fn basic_credentials(client_id: &str, secret: &str) -> (String, String) {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    (encode(client_id), encode(secret))
+}
+
 /// Revokes a refresh token (RFC 7009). `Ok(false)` when the provider has no endpoint.
 ///
 /// Sent by hand rather than through oauth2's `revoke_token`, which refuses any
@@ -142,7 +149,10 @@ pub(crate) async fn revoke(
     ];
     let mut request = http.post(endpoint.clone());
     match client_secret {
-        Some(secret) => request = request.basic_auth(client_id, Some(secret)),
+        Some(secret) => {
+            let (id, secret) = basic_credentials(client_id, secret);
+            request = request.basic_auth(id, Some(secret));
+        }
         None => form.push(("client_id", client_id)),
     }
     let response = request
@@ -158,5 +168,16 @@ pub(crate) async fn revoke(
             what: "revocation",
             status: response.status().as_u16(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn basic_auth_credentials_are_form_encoded() {
+        let (id, secret) = super::basic_credentials("app:one", "s3cr%t&x y");
+        assert_eq!(id, "app%3Aone");
+        assert_eq!(secret, "s3cr%25t%26x+y");
+        assert_eq!(super::basic_credentials("plain", "s").0, "plain");
     }
 }

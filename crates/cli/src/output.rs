@@ -14,13 +14,30 @@ pub fn init_logging() {
 
 #[allow(clippy::print_stderr)]
 pub fn print_error(code: &str, message: &str) {
-    let message = message.replace('\n', " ");
+    let message = terminal_safe(&message.replace('\n', " "));
     eprintln!("error: {code}: {message}");
 }
 
 #[allow(clippy::print_stderr)]
 pub fn note(message: &str) {
-    eprintln!("{message}");
+    eprintln!("{}", terminal_safe(message));
+}
+
+/// Text from a server (names, `imsx_description`s) made safe to print in a terminal:
+/// control characters (escape sequences could recolour, retitle or rewrite the screen)
+/// and bidirectional overrides (which could show text in another order than it is)
+/// become `�`. Newlines survive, so a message can still span lines.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if (c.is_control() && c != '\n') || bidi {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Writes to stdout. A closed pipe (`rollbook roster … | head`) ends output quietly
@@ -76,6 +93,19 @@ pub fn format_time(unix: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let hostile = "Not your class\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{202E}gnp.exe\u{9b}31m";
+        let safe = super::terminal_safe(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert!(!safe.contains('\u{202E}'));
+        assert!(safe.starts_with("Not your class"));
+        assert_eq!(
+            super::terminal_safe("Ó Súilleabháin, Zoë\nline two"),
+            "Ó Súilleabháin, Zoë\nline two"
+        );
+    }
+
     #[test]
     fn formats_times() {
         assert_eq!(super::format_time(0), "1970-01-01T00:00:00Z");

@@ -1,7 +1,17 @@
 //! Plain-text tables and CSV for the roster commands.
 
-/// Left-aligned columns sized to their widest cell (counted in characters).
+/// Left-aligned columns sized to their widest cell (counted in characters). Cells come
+/// from the roster server, so they are made terminal-safe first.
 pub fn render(headers: &[&str], rows: &[Vec<String>], right_aligned: &[usize]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| crate::output::terminal_safe(cell).replace('\n', "\u{FFFD}"))
+                .collect()
+        })
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -64,6 +74,17 @@ pub fn csv_line(fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_are_terminal_safe_and_one_line() {
+        let rows = vec![vec![
+            "Evil\u{1b}[31mName".to_owned(),
+            "two\nlines".to_owned(),
+        ]];
+        let out = render(&["Name", "Note"], &rows, &[]);
+        assert!(!out.contains('\u{1b}'), "{out:?}");
+        assert_eq!(out.lines().count(), 2, "{out:?}");
+    }
 
     #[test]
     fn csv_quotes_and_guards_formulas() {

@@ -53,6 +53,9 @@ impl MyInfo {
     }
 }
 
+/// The largest `/v2/my/info` answer read: the real one is well under a kilobyte.
+const MAX_MY_INFO_BYTES: usize = 64 * 1024;
+
 /// Reads `/v2/my/info` with the access token.
 pub async fn my_info(
     http: &reqwest::Client,
@@ -77,10 +80,7 @@ pub async fn my_info(
             }
         })?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| RosterError::Unreachable(format!("ClassLink API: {e}")))?;
+    let body = rollbook_oneroster::read_limited(response, MAX_MY_INFO_BYTES).await?;
     if status.is_success() {
         return MyInfo::parse(&body);
     }
@@ -127,5 +127,32 @@ mod tests {
         assert_eq!(info.sourced_id, None, "an empty SourcedId is no id");
         assert_eq!(info.tenant_id.as_deref(), Some("2718"));
         assert!(MyInfo::parse(b"<html>").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_my_info_is_refused_without_being_held() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let body = format!(
+                "{{\"SourcedId\":\"{}\"}}",
+                "x".repeat(MAX_MY_INFO_BYTES * 4)
+            );
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        });
+        let base = Url::parse(&format!("http://{address}/")).unwrap();
+        let error = my_info(&reqwest::Client::new(), &base, "token")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RosterError::Malformed(_)), "{error}");
     }
 }

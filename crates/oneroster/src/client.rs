@@ -606,7 +606,8 @@ fn transport_error(e: reqwest::Error) -> RosterError {
     RosterError::Unreachable(detail)
 }
 
-async fn read_limited(
+/// A response body, refused when it grows past `limit` bytes (nothing larger is held).
+pub async fn read_limited(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Vec<u8>, RosterError> {

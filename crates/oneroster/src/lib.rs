@@ -18,7 +18,8 @@ pub mod paging;
 mod retry;
 
 pub use client::{
-    AuthorizationFuture, Authorize, Bearer, ClientSettings, Fetched, Query, RosterClient,
+    AuthorizationFuture, Authorize, Bearer, ClientSettings, Fetched, Query, RosterClient, Streamed,
+    read_limited,
 };
 pub use error::{ImsxStatus, RosterError};
 pub use models::{
