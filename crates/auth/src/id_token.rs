@@ -159,6 +159,33 @@ pub struct IdTokenVerifier<'a> {
     pub clock: &'a dyn Clock,
 }
 
+/// The claims of `token` if one of `keys` verifies its signature (claims are checked
+/// separately, with our own clock and rules).
+fn verify_with_any(
+    token: &IdTokenJwt,
+    alg: Algorithm,
+    keys: &[jsonwebtoken::jwk::Jwk],
+) -> Result<Option<IdTokenClaims>, AuthError> {
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    for key in keys {
+        let Ok(key) = DecodingKey::from_jwk(key) else {
+            continue;
+        };
+        match jsonwebtoken::decode::<IdTokenClaims>(token.secret(), &key, &validation) {
+            Ok(data) => return Ok(Some(data.claims)),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::Json(_)) => {
+                return Err(IdTokenError::Malformed.into());
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(None)
+}
+
 impl IdTokenVerifier<'_> {
     /// Verifies signature and claims; what a sign-in does with every ID token.
     pub async fn verify(
@@ -192,23 +219,16 @@ impl IdTokenVerifier<'_> {
         if keys.is_empty() {
             return Err(IdTokenError::NoMatchingKey.into());
         }
-        let mut validation = Validation::new(alg);
-        // Claims are checked below with our own clock and rules.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        for key in &keys {
-            let Ok(key) = DecodingKey::from_jwk(key) else {
-                continue;
-            };
-            match jsonwebtoken::decode::<IdTokenClaims>(token.secret(), &key, &validation) {
-                Ok(data) => return Ok(data.claims),
-                Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::Json(_)) => {
-                    return Err(IdTokenError::Malformed.into());
-                }
-                Err(_) => continue,
-            }
+        if let Some(claims) = verify_with_any(token, alg, &keys)? {
+            return Ok(claims);
+        }
+        // With no `kid`, a key the provider rotated in looks like a bad signature against
+        // the cached keys: ask for the current ones (rate-limited) before refusing.
+        if kid.is_none()
+            && let Some(fresh) = jwks.refetched_candidates(kid, alg).await?
+            && let Some(claims) = verify_with_any(token, alg, &fresh)?
+        {
+            return Ok(claims);
         }
         Err(IdTokenError::BadSignature.into())
     }

@@ -1,5 +1,6 @@
-//! The provider's signing keys, cached. An unknown `kid` triggers a refetch, at most
-//! once a minute, so a stream of forged `kid`s cannot hammer the provider.
+//! The provider's signing keys, cached. An unknown `kid`, or a token without a `kid`
+//! that no cached key verifies, triggers a refetch, at most once a minute, so a stream of
+//! forged tokens cannot hammer the provider.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -54,18 +55,44 @@ impl JwksCache {
         if !found.is_empty() {
             return Ok(found);
         }
+        tracing::debug!(kid, "no cached key fits; refetching the JWKS");
+        Ok(self
+            .refetch_if_allowed(&mut cached, kid, alg)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// After every cached candidate failed to verify a token: the keys as the provider
+    /// publishes them now, if the once-a-minute limit allows asking (`None` if not). A
+    /// token without a `kid` matches any cached key, so without this a provider's key
+    /// rotation would fail every such token until restart.
+    pub async fn refetched_candidates(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Option<Vec<Jwk>>, AuthError> {
+        let mut cached = self.cached.lock().await;
+        tracing::debug!(kid, "no cached key verified the token; refetching the JWKS");
+        self.refetch_if_allowed(&mut cached, kid, alg).await
+    }
+
+    async fn refetch_if_allowed(
+        &self,
+        cached: &mut Cached,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Option<Vec<Jwk>>, AuthError> {
         let now = self.clock.now();
         let may_refetch = cached.last_unknown_kid_refetch.is_none_or(|last| {
             now.duration_since(last)
                 .is_ok_and(|age| age >= UNKNOWN_KID_REFETCH_INTERVAL)
         });
         if !may_refetch {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        tracing::debug!(kid, "no cached key fits; refetching the JWKS");
         cached.last_unknown_kid_refetch = Some(now);
         cached.keys = Some(self.fetch().await?);
-        Ok(matching(cached.keys.as_ref(), kid, alg))
+        Ok(Some(matching(cached.keys.as_ref(), kid, alg)))
     }
 
     async fn fetch(&self) -> Result<JwkSet, AuthError> {

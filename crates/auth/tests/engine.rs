@@ -12,7 +12,7 @@ use rollbook_auth::{
     KeychainStore, LoopbackListener, ManualClock, Provider, Session, StoreKey, TokenStore,
     build_http_client,
 };
-use rollbook_fake_op::{CLIENT_ID, FakeOp};
+use rollbook_fake_op::{CLIENT_ID, FakeOp, Misbehavior};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -366,4 +366,49 @@ fn count_entries(issuer: &str) -> usize {
     text.lines()
         .filter(|l| l.starts_with("attribute.username") && l.contains(issuer))
         .count()
+}
+
+#[tokio::test]
+async fn a_key_rotated_in_without_kid_is_fetched_once_a_minute_not_refused_forever() {
+    let op = FakeOp::start().await;
+    op.misbehave(Misbehavior::NoKidSingleKey);
+    let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
+    let provider = provider(&op, clock.clone()).await;
+    // The first sign-in caches the JWKS (key A); the ID tokens carry no `kid`.
+    sign_in(&provider).await;
+    let fetched = op.calls().jwks.load(Ordering::SeqCst);
+    // The provider rotates to key B: its tokens look like bad signatures against A.
+    op.rotate_keys();
+    sign_in(&provider).await;
+    assert_eq!(
+        op.calls().jwks.load(Ordering::SeqCst),
+        fetched + 1,
+        "one refetch"
+    );
+    // Rotating straight back within the minute: no second refetch, so refused.
+    op.rotate_keys();
+    let listener = LoopbackListener::bind().await.unwrap();
+    let pending = provider
+        .begin(listener.redirect_uri(), &AuthorizationOptions::default())
+        .unwrap();
+    let url = pending.authorization_url().clone();
+    let browser = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
+    let callback = listener
+        .receive(&pending, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let callback_url = callback.url().clone();
+    let refused = provider.complete(pending, &callback_url).await.unwrap_err();
+    callback.respond(CallbackPage::SignedIn { name: "x".into() });
+    let _ = browser.await;
+    assert!(refused.to_string().contains("signature"), "{refused}");
+    assert_eq!(
+        op.calls().jwks.load(Ordering::SeqCst),
+        fetched + 1,
+        "rate-limited"
+    );
+    // A minute later the rotation is picked up.
+    clock.advance(Duration::from_secs(61));
+    sign_in(&provider).await;
+    assert_eq!(op.calls().jwks.load(Ordering::SeqCst), fetched + 2);
 }
