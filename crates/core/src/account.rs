@@ -165,6 +165,7 @@ impl Account {
             version: 1,
             settings,
             metadata: provider.metadata().clone(),
+            metadata_fetched_at: Some(self.clock.unix_now()),
             identity: identity.clone(),
             signed_in_at: self.clock.unix_now(),
             roster: None,
@@ -209,7 +210,8 @@ impl Account {
         slot: &'a mut Option<LiveSession>,
     ) -> Result<&'a mut LiveSession, CoreError> {
         if slot.is_none() {
-            let record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+            let mut record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
+            self.refresh_stale_metadata(&mut record).await;
             let session = Arc::new(self.restore(record.clone()).await?);
             *slot = Some(LiveSession { session, record });
         }
@@ -240,6 +242,35 @@ impl Account {
     async fn drop_ended_session(&self) -> Result<(), CoreError> {
         *self.live.lock().await = None;
         SessionRecord::delete(&self.paths)
+    }
+
+    /// Fetches discovery again when the cached metadata has outlived its lifetime. When the
+    /// provider cannot be reached the cached metadata stays in use (a start must work
+    /// offline); the next start tries again.
+    async fn refresh_stale_metadata(&self, record: &mut SessionRecord) {
+        let now = self.clock.unix_now();
+        if !record.metadata_is_stale(now) {
+            return;
+        }
+        let fresh = match record.settings.client_config() {
+            Ok(client) => Provider::discover(client, self.http.clone(), Arc::clone(&self.clock))
+                .await
+                .map_err(CoreError::from),
+            Err(e) => Err(e),
+        };
+        match fresh {
+            Ok(provider) => {
+                record.metadata = provider.metadata().clone();
+                record.metadata_fetched_at = Some(now);
+                if let Err(e) = record.save(&self.paths) {
+                    tracing::warn!(code = %e.code(), "the refreshed provider metadata could not be saved");
+                }
+                tracing::debug!("provider metadata refreshed");
+            }
+            Err(e) => {
+                tracing::info!(code = %e.code(), "provider metadata is stale and discovery failed; using the cached copy");
+            }
+        }
     }
 
     async fn restore(&self, record: SessionRecord) -> Result<Session, CoreError> {

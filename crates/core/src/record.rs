@@ -9,12 +9,22 @@ use crate::paths::write_private;
 use crate::roster::RosterIdentity;
 use crate::{AppPaths, CoreError, ProviderSettings};
 
+/// How long cached discovery metadata is trusted before a start fetches it again
+/// (endpoints and `jwks_uri` can move; a provider's key rotation is handled by the JWKS
+/// cache itself).
+pub(crate) const METADATA_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SessionRecord {
     pub version: u32,
     pub settings: ProviderSettings,
     /// The discovered metadata, cached so a restart needs no discovery round trip.
     pub metadata: ProviderMetadata,
+    /// When `metadata` was fetched (unix seconds); older than a day, it is fetched again
+    /// (see [`METADATA_LIFETIME_SECONDS`]). Records written before this field count from
+    /// their sign-in.
+    #[serde(default)]
+    pub metadata_fetched_at: Option<i64>,
     pub identity: Identity,
     pub signed_in_at: i64,
     /// The teacher's OneRoster id, once found (not secret; saves a lookup per start).
@@ -44,6 +54,12 @@ pub enum ClassPage {
 }
 
 impl SessionRecord {
+    /// Whether the cached discovery metadata is older than its lifetime at `now`.
+    pub fn metadata_is_stale(&self, now: i64) -> bool {
+        let fetched = self.metadata_fetched_at.unwrap_or(self.signed_in_at);
+        now.saturating_sub(fetched) > METADATA_LIFETIME_SECONDS
+    }
+
     pub fn load(paths: &AppPaths) -> Result<Option<Self>, CoreError> {
         let path = paths.session_record();
         let text = match std::fs::read(&path) {

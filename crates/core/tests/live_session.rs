@@ -170,3 +170,68 @@ async fn the_last_class_page_lives_and_dies_with_the_session() {
         "nothing to remember it for"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_provider_metadata_is_fetched_again_at_the_next_start() {
+    let sandbox = district(3600).await;
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    let teacher = sandbox.district().staff[0].id.clone();
+    let account = Account::new(paths.clone(), store.clone()).unwrap();
+    account
+        .sign_in(
+            ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url()),
+            &test_browser(&teacher),
+            None,
+            Duration::from_secs(20),
+            &mut |_, _| {},
+        )
+        .await
+        .unwrap();
+    let record_path = home.path().join("data").join("session.json");
+    let rewrite = |age: i64| {
+        let mut record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        record["metadata_fetched_at"] = serde_json::json!(i64::try_from(now).unwrap() - age);
+        record["metadata"]["userinfo_endpoint"] = serde_json::json!("http://127.0.0.1:9/moved");
+        std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    };
+    let userinfo = |path: &std::path::Path| {
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        record["metadata"]["userinfo_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // An hour old: trusted as it is, no discovery call.
+    rewrite(3_600);
+    let discoveries = sandbox.stats().get("discovery").copied().unwrap_or(0);
+    let restarted = Account::new(paths.clone(), store.clone()).unwrap();
+    restarted.whoami(false).await.unwrap();
+    assert_eq!(
+        sandbox.stats().get("discovery").copied().unwrap_or(0),
+        discoveries
+    );
+    assert_eq!(userinfo(&record_path), "http://127.0.0.1:9/moved");
+
+    // Two days old: fetched again at the next start, and kept.
+    rewrite(2 * 86_400);
+    let restarted = Account::new(paths, store).unwrap();
+    restarted.whoami(false).await.unwrap();
+    assert_eq!(
+        sandbox.stats().get("discovery").copied().unwrap_or(0),
+        discoveries + 1
+    );
+    assert!(
+        userinfo(&record_path).starts_with(sandbox.issuer()),
+        "{}",
+        userinfo(&record_path)
+    );
+}
