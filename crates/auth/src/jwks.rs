@@ -76,6 +76,16 @@ impl JwksCache {
         self.refetch_if_allowed(&mut cached, kid, alg).await
     }
 
+    /// Fetches the keys now, whatever the once-a-minute limit says: for the one check
+    /// of a refreshed ID token (see `Provider::refresh`), never for tokens from outside.
+    pub(crate) async fn refetch_now(&self) -> Result<(), AuthError> {
+        let keys = self.fetch().await?;
+        let mut cached = self.cached.lock().await;
+        cached.keys = Some(keys);
+        cached.last_unknown_kid_refetch = Some(self.clock.now());
+        Ok(())
+    }
+
     async fn refetch_if_allowed(
         &self,
         cached: &mut Cached,

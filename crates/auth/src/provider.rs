@@ -214,6 +214,19 @@ impl Provider {
     }
 
     /// Uses a refresh token. A new ID token must name the same issuer and subject.
+    ///
+    /// Once the token endpoint has answered, the provider may already have rotated the
+    /// refresh token, so what happens to the new grant depends on why its ID token could
+    /// not be checked:
+    /// - the keys could not be fetched (a network blip, the JWKS down): the grant is
+    ///   returned all the same, because throwing it away would leave only the rotated,
+    ///   now dead, refresh token (the next refresh would look like reuse and end the
+    ///   token family); the next refresh checks its ID token again;
+    /// - the keys did not fit (a rotation inside the refetch cooldown): the keys are
+    ///   fetched once more, now, and the check repeated;
+    /// - the identity is wrong (another `sub` or `iss`, a bad signature with fresh keys,
+    ///   failed claims): the new refresh token is revoked and the error returned, and
+    ///   the session must end.
     pub(crate) async fn refresh(
         &self,
         refresh_token: &RefreshToken,
@@ -222,22 +235,69 @@ impl Provider {
     ) -> Result<TokenGrant, AuthError> {
         let client = self.token_client()?;
         let grant = exchange::refresh(&self.http, &client, refresh_token).await?;
-        if let Some(id_token) = &grant.id_token {
-            let claims: IdTokenClaims = self
-                .verifier()
-                .verify(id_token, &self.jwks, NonceRule::AbsentOr(original_nonce))
-                .await
-                .map_err(|e| match e {
-                    AuthError::IdToken(crate::IdTokenError::WrongIssuer { .. }) => {
-                        AuthError::IdToken(crate::IdTokenError::RefreshedIdentityChanged)
-                    }
-                    other => other,
-                })?;
-            if claims.subject() != identity.subject {
-                return Err(crate::IdTokenError::RefreshedIdentityChanged.into());
+        let Some(id_token) = &grant.id_token else {
+            return Ok(grant);
+        };
+        let mut checked = self
+            .check_refreshed(id_token, identity, original_nonce)
+            .await;
+        if matches!(
+            checked,
+            Err(AuthError::IdToken(
+                crate::IdTokenError::NoMatchingKey | crate::IdTokenError::BadSignature
+            ))
+        ) {
+            // At most once per refresh, so the cooldown's purpose (no refetch storms from
+            // forged tokens) holds: refresh answers come from the token endpoint over TLS.
+            checked = match self.jwks.refetch_now().await {
+                Ok(()) => {
+                    self.check_refreshed(id_token, identity, original_nonce)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+        }
+        match checked {
+            Ok(()) => Ok(grant),
+            Err(e) if keys_unreachable(&e) => {
+                tracing::warn!(
+                    code = %e.code(),
+                    "the refreshed ID token could not be checked (the provider's keys are unreachable); keeping the new tokens, the next refresh checks again"
+                );
+                Ok(grant)
+            }
+            Err(e) => {
+                if let Some(rotated) = &grant.refresh_token
+                    && let Err(revoke) = self.revoke(rotated).await
+                {
+                    tracing::warn!(code = %revoke.code(), "could not revoke the refresh token of a refused identity");
+                }
+                Err(e)
             }
         }
-        Ok(grant)
+    }
+
+    /// The refreshed ID token's signature and claims, and the same `iss` and `sub`.
+    async fn check_refreshed(
+        &self,
+        id_token: &crate::IdTokenJwt,
+        identity: &Identity,
+        original_nonce: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let claims: IdTokenClaims = self
+            .verifier()
+            .verify(id_token, &self.jwks, NonceRule::AbsentOr(original_nonce))
+            .await
+            .map_err(|e| match e {
+                AuthError::IdToken(crate::IdTokenError::WrongIssuer { .. }) => {
+                    AuthError::IdToken(crate::IdTokenError::RefreshedIdentityChanged)
+                }
+                other => other,
+            })?;
+        if claims.subject() != identity.subject {
+            return Err(crate::IdTokenError::RefreshedIdentityChanged.into());
+        }
+        Ok(())
     }
 
     /// Revokes a refresh token where the provider has a revocation endpoint.
@@ -261,4 +321,15 @@ impl Provider {
             .append_pair("client_id", &self.client.client_id);
         Some(url)
     }
+}
+
+/// Whether verification failed only because the provider's keys could not be fetched.
+fn keys_unreachable(error: &AuthError) -> bool {
+    matches!(
+        error,
+        AuthError::ProviderUnreachable { what: "JWKS", .. }
+            | AuthError::ProviderTimeout { what: "JWKS" }
+            | AuthError::ProviderStatus { what: "JWKS", .. }
+            | AuthError::ProviderBadResponse { what: "JWKS", .. }
+    )
 }

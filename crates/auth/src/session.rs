@@ -291,6 +291,14 @@ impl Session {
                 self.end(live).await;
                 return Err(AuthError::SignInAgain);
             }
+            // A refreshed identity that is not this one: the provider already rotated the
+            // refresh token we hold, and the engine revoked the new one, so nothing here
+            // can be used any more.
+            Err(e @ AuthError::IdToken(_)) => {
+                tracing::warn!(code = %e.code(), "the refreshed ID token was refused; the session ends");
+                self.end(live).await;
+                return Err(e);
+            }
             // Anything else (provider down, bad answer) leaves the session as it was.
             Err(other) => return Err(other),
         };

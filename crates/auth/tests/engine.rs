@@ -308,13 +308,71 @@ async fn a_failed_refresh_leaves_the_session_intact() {
     let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
     let (session, store, _) = keychain_session(&op, clock).await;
     let before = store.load(session.store_key()).unwrap().unwrap();
-    op.misbehave(rollbook_fake_op::Misbehavior::RefreshIdTokenOtherSub);
+    // The token endpoint fails: nothing was rotated, so nothing changes here.
+    op.misbehave(Misbehavior::TokenEndpointServerError);
     assert!(session.refresh().await.is_err());
     let after = store.load(session.store_key()).unwrap().unwrap();
     assert_eq!(
         before.refresh_token.unwrap().secret(),
         after.refresh_token.unwrap().secret()
     );
+    op.misbehave(Misbehavior::None);
+    session.refresh().await.unwrap();
+    session.sign_out().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refreshed_identity_that_changed_ends_the_session_and_revokes_the_new_token() {
+    let op = FakeOp::start().await;
+    let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
+    let (session, store, first_refresh) = keychain_session(&op, clock).await;
+    let issued_before = op.issued_secrets();
+    op.misbehave(Misbehavior::RefreshIdTokenOtherSub);
+    let error = session.refresh().await.unwrap_err();
+    assert_eq!(error.code(), "id_token_refreshed_identity_changed");
+    // The provider rotated the token we held, and the one it handed back is revoked:
+    // nothing usable is kept.
+    assert!(
+        store.load(session.store_key()).unwrap().is_none(),
+        "the keychain entry is gone"
+    );
+    let new_secrets: Vec<String> = op
+        .issued_secrets()
+        .into_iter()
+        .filter(|s| !issued_before.contains(s))
+        .collect();
+    assert!(
+        new_secrets.iter().any(|s| op.was_revoked(s)),
+        "the new refresh token was revoked"
+    );
+    assert_ne!(first_refresh, "");
+    assert_eq!(
+        session.access_token().await.unwrap_err().code(),
+        "sign_in_again"
+    );
+}
+
+#[tokio::test]
+async fn a_key_blip_after_rotation_keeps_the_rotated_refresh_token() {
+    let op = FakeOp::start().await;
+    let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
+    let (session, store, first_refresh) = keychain_session(&op, clock).await;
+    // The provider rotates its signing key, and its key endpoint is down while we
+    // refresh: the new ID token cannot be checked, but the grant is already rotated.
+    op.rotate_keys();
+    op.set_jwks_down(true);
+    session.refresh().await.unwrap();
+    let saved = store.load(session.store_key()).unwrap().unwrap();
+    let rotated = saved.refresh_token.unwrap().secret().to_owned();
+    assert_ne!(
+        rotated, first_refresh,
+        "the rotated token was kept, not the spent one"
+    );
+    assert!(!op.was_revoked(&rotated));
+    // Back up: the next refresh uses the rotated token (no reuse), and checks its ID token.
+    op.set_jwks_down(false);
+    session.refresh().await.unwrap();
+    assert!(session.access_token().await.is_ok(), "still signed in");
     session.sign_out().await.unwrap();
 }
 

@@ -153,6 +153,8 @@ struct Mutable {
     access_token_lifetime: Option<u64>,
     issue_refresh_tokens: bool,
     nonce_by_refresh: HashMap<String, Option<String>>,
+    /// The JWKS answers 503 (a blip at the provider's key endpoint).
+    jwks_down: bool,
 }
 
 struct Inner {
@@ -321,6 +323,11 @@ impl FakeOp {
             .clone()
     }
 
+    /// Takes the key endpoint down (503) or brings it back.
+    pub fn set_jwks_down(&self, down: bool) {
+        self.inner.state().jwks_down = down;
+    }
+
     pub fn was_revoked(&self, token: &str) -> bool {
         self.inner.state().revoked.contains(token)
     }
@@ -478,6 +485,9 @@ async fn token(State(op): State<Arc<Inner>>, Form(form): Form<TokenForm>) -> Res
         }
         "refresh_token" => {
             op.calls.token_refresh.fetch_add(1, Ordering::SeqCst);
+            if misbehavior == Misbehavior::TokenEndpointServerError {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>").into_response();
+            }
             let presented = form.refresh_token.unwrap_or_default();
             let nonce = {
                 let mut state = op.state();
@@ -636,9 +646,12 @@ fn tamper_signature(jwt: &str) -> String {
     format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-async fn jwks(State(op): State<Arc<Inner>>) -> Json<JwkSet> {
+async fn jwks(State(op): State<Arc<Inner>>) -> Response {
     op.calls.jwks.fetch_add(1, Ordering::SeqCst);
     let state = op.state();
+    if state.jwks_down {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let mut keys: Vec<Jwk> = state
         .published
         .iter()
@@ -652,7 +665,7 @@ async fn jwks(State(op): State<Arc<Inner>>) -> Json<JwkSet> {
             key.common.key_id = None;
         }
     }
-    Json(JwkSet { keys })
+    Json(JwkSet { keys }).into_response()
 }
 
 async fn userinfo(State(op): State<Arc<Inner>>, headers: HeaderMap) -> Response {
