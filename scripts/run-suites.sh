@@ -12,7 +12,7 @@ suite() {
   local rc=$?
   names+=("$name"); codes+=("$rc")
 }
-suite "cargo test" cargo test --workspace --locked --no-fail-fast --features rollbook-desktop/custom-protocol "$@"
+suite "cargo test" cargo test --workspace --locked --no-fail-fast --features rollbook-desktop/custom-protocol,rollbook-desktop/test-hooks "$@"
 suite "ui: svelte-check" npm --prefix ui run --silent check
 suite "ui: vitest" npm --prefix ui run --silent test
 suite "ui: Chromium e2e" node ui/tests/e2e.mjs

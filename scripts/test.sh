@@ -15,5 +15,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 npm --prefix ui run --silent build
-cargo build --workspace --all-targets --locked --features rollbook-desktop/custom-protocol
+cargo build --workspace --all-targets --locked --features rollbook-desktop/custom-protocol,rollbook-desktop/test-hooks
 exec scripts/in-test-session.sh scripts/run-suites.sh "$@"

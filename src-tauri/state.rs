@@ -28,10 +28,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: AppHandle) -> Result<Self, CoreError> {
-        // Tests and side-by-side installs keep their entries apart with another name.
-        let service = std::env::var("ROLLBOOK_KEYCHAIN_SERVICE")
-            .unwrap_or_else(|_| KEYCHAIN_SERVICE.to_owned());
-        let store = KeychainStore::new().with_service(service);
+        let store = KeychainStore::new().with_service(keychain_service());
         Ok(Self {
             app,
             account: Account::new(AppPaths::from_os()?, Arc::new(store))?,
@@ -111,6 +108,17 @@ impl AppState {
         }
         Ok(())
     }
+}
+
+/// The keychain service name. Builds with the `test-hooks` feature (tests and
+/// benchmarks) take `ROLLBOOK_KEYCHAIN_SERVICE`, so a test run never touches a real
+/// session; a shipped build always uses the product's name.
+fn keychain_service() -> String {
+    #[cfg(feature = "test-hooks")]
+    if let Ok(service) = std::env::var("ROLLBOOK_KEYCHAIN_SERVICE") {
+        return service;
+    }
+    KEYCHAIN_SERVICE.to_owned()
 }
 
 /// Brings the main window to the front (after sign-in, or when a second instance starts).
