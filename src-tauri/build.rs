@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    // The capabilities live outside tauri-build's default folder; rebuild when they change.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use tauri::{Emitter, State};
+use tauri::State;
+use tauri::ipc::Channel;
 use tokio::sync::oneshot;
 use url::Url;
 
@@ -122,8 +123,14 @@ pub fn sign_in_presets() -> SignInPresets {
     }
 }
 
+/// Signs in; progress goes to `progress`, a channel of this call only (no app-wide
+/// event, so the webview needs no permission to listen to events at all).
 #[tauri::command]
-pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answer<SessionInfo> {
+pub async fn sign_in(
+    request: SignInRequest,
+    progress: Channel<SignInProgress>,
+    state: State<'_, AppState>,
+) -> Answer<SessionInfo> {
     if request.provider != Provider::Demo {
         // Switching providers: the embedded demo district is no longer needed.
         state.stop_demo().await;
@@ -152,22 +159,19 @@ pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answ
     }
     let scheme_callbacks =
         (settings.redirect == RedirectMode::Scheme).then(|| state.open_deep_link_channel());
-    let _ = state.app.emit("sign-in-progress", SignInProgress::Starting);
-    let app = state.app.clone();
+    let _ = progress.send(SignInProgress::Starting);
     let pending = &state.pending;
+    let waiting = progress.clone();
     let mut show_url = move |url: &Url, problem: Option<&str>| {
         if let Ok(mut p) = pending.lock()
             && let Some(p) = p.as_mut()
         {
             p.url = Some(url.clone());
         }
-        let _ = app.emit(
-            "sign-in-progress",
-            SignInProgress::Waiting {
-                url: url.to_string(),
-                browser_problem: problem.map(str::to_owned),
-            },
-        );
+        let _ = waiting.send(SignInProgress::Waiting {
+            url: url.to_string(),
+            browser_problem: problem.map(str::to_owned),
+        });
     };
     let outcome = tokio::select! {
         report = state.account.sign_in(settings, &browser, scheme_callbacks, SIGN_IN_TIMEOUT, &mut show_url) => Some(report),
@@ -187,9 +191,7 @@ pub async fn sign_in(request: SignInRequest, state: State<'_, AppState>) -> Answ
         }
         Some(report) => report?,
     };
-    let _ = state
-        .app
-        .emit("sign-in-progress", SignInProgress::Finishing);
+    let _ = progress.send(SignInProgress::Finishing);
     focus_main(&state.app);
     if let Some(problem) = &report.keychain_problem {
         tracing::warn!("the session could not be saved in the keychain: {problem}");

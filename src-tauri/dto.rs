@@ -50,7 +50,7 @@ pub struct SignInPresets {
     pub classlink_roster: bool,
 }
 
-/// Sign-in progress, as the `sign-in-progress` event.
+/// Sign-in progress, sent on the `sign_in` call's own channel.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "stage", rename_all = "camelCase")]

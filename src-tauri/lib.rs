@@ -28,8 +28,12 @@ pub fn run() {
         // First, so a second instance (say, started by the OS for a deep link) hands its
         // arguments to this one and exits; with the `deep-link` feature the URL goes on
         // to the deep-link plugin's `on_open_url`.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            state::focus_main(app);
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // A plain second launch brings the window up; a deep link only does when it
+            // belongs to the sign-in waiting (see `AppState::deliver_deep_link`).
+            if !state::is_deep_link_launch(&argv) {
+                state::focus_main(app);
+            }
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init());

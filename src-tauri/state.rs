@@ -47,20 +47,29 @@ impl AppState {
         receiver
     }
 
-    /// Hands a deep link to the sign-in waiting for one; others are ignored (core
-    /// matches them by `state`, so a stale or forged link cannot complete anything).
+    /// Hands a deep link to the sign-in waiting for one, and brings the window forward,
+    /// only when its `state` is that sign-in's: any web page can open an
+    /// `org.rollbook.desktop:` link, and must not be able to raise the window with it.
+    /// (Core checks `state` again, in constant time, before completing anything.)
     pub fn deliver_deep_link(&self, url: Url) {
         if url.scheme() != "org.rollbook.desktop" {
             return;
         }
-        focus_main(&self.app);
-        let sender = self.deep_links.lock().ok().and_then(|s| s.clone());
-        match sender {
-            Some(sender) => {
-                let _ = sender.try_send(url);
-            }
-            None => tracing::info!("a sign-in link arrived, but no sign-in is waiting for one"),
+        let Some(sender) = self.deep_links.lock().ok().and_then(|s| s.clone()) else {
+            tracing::info!("a sign-in link arrived, but no sign-in is waiting for one");
+            return;
+        };
+        let expected = self.pending.lock().ok().and_then(|p| {
+            p.as_ref()
+                .and_then(|p| p.url.as_ref())
+                .and_then(|u| query_value(u, "state"))
+        });
+        if !link_is_for(&url, expected.as_deref()) {
+            tracing::info!("a sign-in link for another sign-in attempt was ignored");
+            return;
         }
+        focus_main(&self.app);
+        let _ = sender.try_send(url);
     }
 
     pub fn close_deep_link_channel(&self) {
@@ -121,11 +130,55 @@ fn keychain_service() -> String {
     KEYCHAIN_SERVICE.to_owned()
 }
 
+fn query_value(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Whether a callback link carries the `state` of the sign-in waiting (`expected`).
+fn link_is_for(link: &Url, expected: Option<&str>) -> bool {
+    match (query_value(link, "state"), expected) {
+        (Some(state), Some(expected)) => !expected.is_empty() && state == expected,
+        _ => false,
+    }
+}
+
+/// Whether a second instance's arguments carry a deep link (which `deliver_deep_link`
+/// decides about) rather than being a plain second launch (which brings the window up).
+pub fn is_deep_link_launch(argv: &[String]) -> bool {
+    argv.iter().any(|a| a.starts_with("org.rollbook.desktop:"))
+}
+
 /// Brings the main window to the front (after sign-in, or when a second instance starts).
 pub fn focus_main(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_waiting_sign_ins_link_counts() {
+        let link =
+            |q: &str| Url::parse(&format!("org.rollbook.desktop:/oauth/callback?{q}")).unwrap();
+        assert!(link_is_for(&link("code=c&state=abc"), Some("abc")));
+        assert!(!link_is_for(&link("code=c&state=abd"), Some("abc")));
+        assert!(!link_is_for(&link("code=c"), Some("abc")));
+        assert!(
+            !link_is_for(&link("code=c&state=abc"), None),
+            "no sign-in waiting"
+        );
+        assert!(!link_is_for(&link("code=c&state="), Some("")));
+        assert!(is_deep_link_launch(&[
+            "rollbook".into(),
+            "org.rollbook.desktop:/oauth/callback?x".into()
+        ]));
+        assert!(!is_deep_link_launch(&["rollbook".into()]));
     }
 }

@@ -127,6 +127,14 @@ export class Session {
     return element ? this.call("GET", `/element/${element}/text`) : "";
   }
 
+  /** Runs `script` (an async function body) in the page and returns what it resolves to. */
+  async run(script, args = []) {
+    return this.call("POST", "/execute/async", {
+      script: `const done = arguments[arguments.length - 1]; (async () => { ${script} })().then(done, (e) => done({ rejected: String(e) }));`,
+      args,
+    });
+  }
+
   async screenshot() {
     return Buffer.from(await this.call("GET", "/screenshot"), "base64");
   }

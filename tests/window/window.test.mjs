@@ -60,6 +60,14 @@ try {
     if (!served) throw new Error(`the roster did not come through the gateway:\n${metrics}`);
     await save(session, "03-roster");
   });
+  await step("the webview may listen to no event (the deep-link plugin's raw URL included)", async () => {
+    const answer = await session.run(`
+      const internals = window.__TAURI_INTERNALS__;
+      return await internals.invoke("plugin:event|listen", { event: "deep-link://new-url", target: { kind: "Any" }, handler: internals.transformCallback(() => {}) });
+    `);
+    if (!answer || typeof answer.rejected !== "string") throw new Error(`listening was allowed: ${JSON.stringify(answer)}`);
+    if (!/not allowed|denied|permission/i.test(answer.rejected)) throw new Error(`unexpected refusal: ${answer.rejected}`);
+  });
   await step("after a restart the teacher is still signed in, on the same roster", async () => {
     await session.end();
     await waitForExit(app);
@@ -98,4 +106,4 @@ try {
 
 const failed = results.filter((r) => !r.ok).length;
 console.log(`\nwindow e2e: ${results.length - failed} passed, ${failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)`);
-process.exit(failed || results.length < 5 ? 1 : 0);
+process.exit(failed || results.length < 6 ? 1 : 0);

@@ -1,5 +1,4 @@
-import { invoke } from "@tauri-apps/api/core";
-import { listen } from "@tauri-apps/api/event";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
 import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, Student } from "./types";
 
@@ -8,19 +7,20 @@ export class TauriBackend implements Backend {
   session(): Promise<SessionInfo | null> {
     return invoke("session_info");
   }
+  private progressListeners = new Set<(progress: SignInProgress) => void>();
+
   signIn(request: SignInRequest): Promise<SessionInfo> {
-    return invoke("sign_in", { request });
+    // Progress comes on this call's own channel: the webview may listen to no events.
+    const progress = new Channel<SignInProgress>();
+    progress.onmessage = (message) => {
+      for (const listener of this.progressListeners) listener(message);
+    };
+    return invoke("sign_in", { request, progress });
   }
   onSignInProgress(listener: (progress: SignInProgress) => void): Unsubscribe {
-    let stop: (() => void) | null = null;
-    let cancelled = false;
-    void listen<SignInProgress>("sign-in-progress", (event) => listener(event.payload)).then((un) => {
-      if (cancelled) un();
-      else stop = un;
-    });
+    this.progressListeners.add(listener);
     return () => {
-      cancelled = true;
-      stop?.();
+      this.progressListeners.delete(listener);
     };
   }
   cancelSignIn(): Promise<void> {
