@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { button, startDriver } from "./webdriver.mjs";
+import { button, startDriver, waitForExit } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = process.env.ROLLBOOK_APP ?? join(here, "..", "..", "target", "debug", "rollbook-desktop");
@@ -22,6 +22,9 @@ const { driver, stop } = await startDriver({
 let ok = false;
 let session;
 try {
+  // An instance left by the previous suite would take this one's launch (single
+  // instance) and the WebDriver session would hang up: wait until it is gone.
+  await waitForExit(app);
   session = await driver.start(app);
   await session.click(button("Sign-in options"));
   await session.click("//label[contains(normalize-space(.),'Through the Rollbook app link')]/input");
