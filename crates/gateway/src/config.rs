@@ -279,9 +279,6 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     pub classlink_partner: Option<PartnerConfig>,
     pub limits: Limits,
-    /// Plain `http://` upstreams and identity endpoints on loopback addresses are
-    /// allowed (tests, the demo district); everything else must be https.
-    pub allow_loopback_http: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
@@ -398,7 +395,6 @@ impl Config {
             tenants,
             classlink_partner,
             limits,
-            allow_loopback_http: true,
         })
     }
 

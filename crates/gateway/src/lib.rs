@@ -80,7 +80,6 @@ impl Config {
                 refresh: Duration::from_secs(300),
             }),
             limits: Limits::default(),
-            allow_loopback_http: true,
         })
     }
 }

@@ -126,7 +126,6 @@ fn config(identity_api: &str, tenants: Vec<TenantConfig>) -> Config {
         tenants,
         classlink_partner: None,
         limits: Limits::default(),
-        allow_loopback_http: true,
     }
 }
 
