@@ -19,6 +19,8 @@ function arg(name, fallback) {
 const port = Number(arg('--port', '0'));
 const accessTokenTtl = Number(arg('--access-token-ttl', '3600'));
 const CLIENT_ID = 'rollbook-desktop';
+const CONFIDENTIAL_CLIENT_ID = 'rollbook-with-secret';
+const CONFIDENTIAL_CLIENT_SECRET = 'not so secret: 100% & =';
 
 async function signingKey(kid, alg = 'RS256') {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
@@ -39,6 +41,16 @@ function makeProvider() {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback', 'org.rollbook.desktop:/oauth/callback'],
+    }, {
+      // A provider that insists on a (non-confidential) client secret; its characters
+      // need form-encoding in Basic auth (RFC 6749 §2.3.1).
+      client_id: CONFIDENTIAL_CLIENT_ID,
+      client_secret: CONFIDENTIAL_CLIENT_SECRET,
+      application_type: 'native',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback'],
     }],
     jwks: { keys },
     cookies: { keys: ['test-only-cookie-key'] },

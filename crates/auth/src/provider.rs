@@ -88,6 +88,20 @@ impl Provider {
         })
     }
 
+    /// The same provider, for a client that authenticates with `secret`.
+    pub fn with_client_secret(&self, secret: NonConfidentialSecret) -> Result<Self, AuthError> {
+        let client = ClientConfig {
+            client_secret: Some(secret),
+            ..self.client.clone()
+        };
+        Self::with_metadata(
+            client,
+            self.metadata.clone(),
+            self.http.clone(),
+            Arc::clone(&self.clock),
+        )
+    }
+
     pub fn metadata(&self) -> &ProviderMetadata {
         &self.metadata
     }

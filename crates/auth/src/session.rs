@@ -196,6 +196,12 @@ impl Session {
         let saved = call_store(&store, move |s| s.load(&lookup))
             .await?
             .ok_or(AuthError::NotSignedIn)?;
+        // The client secret (for providers that insist on one) is kept in the keychain,
+        // never in the session record, so the provider gets it back from there.
+        let provider = match (&saved.client_secret, &provider.client().client_secret) {
+            (Some(secret), None) => Arc::new(provider.with_client_secret(secret.clone())?),
+            _ => provider,
+        };
         Ok(Self {
             provider,
             identity,
@@ -328,6 +334,7 @@ impl Session {
             return Ok(());
         };
         let credentials = StoredCredentials {
+            client_secret: self.provider.client().client_secret.clone(),
             refresh_token: tokens.refresh_token.clone(),
             access_token: tokens.access_token.clone(),
             access_expires_at: tokens.access_expires_at,

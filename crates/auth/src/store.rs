@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{AccessToken, RefreshToken};
+use crate::{AccessToken, NonConfidentialSecret, RefreshToken};
 
 /// The keychain service name every Rollbook entry lives under.
 pub const KEYCHAIN_SERVICE: &str = "org.rollbook.desktop";
@@ -77,6 +77,10 @@ pub struct StoredCredentials {
     pub access_expires_at: Option<i64>,
     /// The nonce of the original sign-in; a refreshed ID token may repeat only it.
     pub original_nonce: Option<String>,
+    /// The client secret of a provider that insists on one (not confidential in a shipped
+    /// app, RFC 8252 §8.5, but still kept out of files): refresh and revocation need it
+    /// after a restart.
+    pub client_secret: Option<NonConfidentialSecret>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -87,6 +91,8 @@ struct Wire<'a> {
     at: &'a str,
     exp: Option<i64>,
     nonce: Option<&'a str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cs: Option<&'a str>,
 }
 
 impl StoredCredentials {
@@ -97,6 +103,10 @@ impl StoredCredentials {
             at: self.access_token.secret(),
             exp: self.access_expires_at,
             nonce: self.original_nonce.as_deref(),
+            cs: self
+                .client_secret
+                .as_ref()
+                .map(NonConfidentialSecret::secret),
         };
         serde_json::to_string(&wire).unwrap_or_default()
     }
@@ -111,6 +121,7 @@ impl StoredCredentials {
             access_token: AccessToken::new(wire.at),
             access_expires_at: wire.exp,
             original_nonce: wire.nonce.map(str::to_owned),
+            client_secret: wire.cs.map(NonConfidentialSecret::new),
         })
     }
 }
@@ -344,11 +355,24 @@ mod tests {
             access_token: AccessToken::new("at-secret"),
             access_expires_at: Some(42),
             original_nonce: Some("n".into()),
+            client_secret: Some(NonConfidentialSecret::new("cs-secret")),
         };
         let back = StoredCredentials::from_payload(&credentials.to_payload()).unwrap();
         assert_eq!(back.refresh_token.unwrap().secret(), "rt-secret");
+        assert_eq!(back.client_secret.unwrap().secret(), "cs-secret");
+        // Entries written before the client secret was kept read as "none".
+        let old = r#"{"v":1,"rt":"r","at":"a","exp":null,"nonce":null}"#;
+        assert!(
+            StoredCredentials::from_payload(old)
+                .unwrap()
+                .client_secret
+                .is_none()
+        );
         assert_eq!(back.access_expires_at, Some(42));
-        assert!(!format!("{credentials:?}").contains("secret"));
+        let shown = format!("{credentials:?}");
+        for value in ["rt-secret", "at-secret", "cs-secret"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
         assert!(matches!(
             StoredCredentials::from_payload("{"),
             Err(StoreError::Corrupt)

@@ -393,6 +393,7 @@ fn keychain_chunks_large_payloads_and_cleans_up_every_part() {
         access_token: rollbook_auth::AccessToken::new("a".repeat(2000)),
         access_expires_at: Some(1),
         original_nonce: None,
+        client_secret: None,
     };
     store.save(&key, &big).unwrap();
     let back = store.load(&key).unwrap().unwrap();

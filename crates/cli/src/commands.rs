@@ -72,6 +72,11 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
     }
     settings.teacher_id_claim = args.teacher_id_claim;
     settings.redirect = RedirectMode::from(args.redirect);
+    if args.client_secret.is_some() && std::env::var_os("ROLLBOOK_CLIENT_SECRET").is_none() {
+        note(
+            "warning: --client-secret can be read by other users of this computer (ps); set ROLLBOOK_CLIENT_SECRET instead",
+        );
+    }
     settings.client_secret = args.client_secret;
     settings.shared_machine = args.shared_machine;
 

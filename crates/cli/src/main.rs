@@ -183,9 +183,10 @@ struct LoginArgs {
     /// Give up when the browser has not come back after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
-    /// A client secret for providers that insist. It is NOT confidential.
-    #[arg(long, env = "ROLLBOOK_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: Option<String>,
+    /// A client secret for providers that insist. It is NOT confidential. Prefer the
+    /// ROLLBOOK_CLIENT_SECRET environment variable: other users can see arguments in ps.
+    #[arg(long, env = "ROLLBOOK_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    client_secret: Option<rollbook_core::auth::NonConfidentialSecret>,
     /// Shared computer: always ask for the password, and keep nothing after exit.
     #[arg(long)]
     shared_machine: bool,
@@ -221,4 +222,10 @@ fn main() -> ExitCode {
             ExitCode::from(output::exit_code(&e))
         }
     }
+}
+
+/// A client secret from the command line or the environment, held so `Debug` (and so any
+/// log of the parsed arguments) prints it redacted.
+fn parse_secret(text: &str) -> Result<rollbook_core::auth::NonConfidentialSecret, String> {
+    Ok(rollbook_core::auth::NonConfidentialSecret::new(text))
 }

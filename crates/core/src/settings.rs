@@ -51,9 +51,11 @@ pub struct ProviderSettings {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub redirect: RedirectMode,
-    /// For providers that insist on a secret; it is not confidential in a shipped app.
-    #[serde(default)]
-    pub client_secret: Option<String>,
+    /// For providers that insist on a secret; it is not confidential in a shipped app
+    /// (RFC 8252 §8.5), but it still never goes into a file: the session keeps it in the
+    /// keychain beside the tokens, and `Debug` prints it redacted.
+    #[serde(skip)]
+    pub client_secret: Option<NonConfidentialSecret>,
     /// Shared-machine mode: `prompt=login`, and nothing persisted.
     #[serde(default)]
     pub shared_machine: bool,
@@ -139,7 +141,7 @@ impl ProviderSettings {
         Ok(ClientConfig {
             issuer: IssuerUrl::new(self.issuer.clone())?,
             client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone().map(NonConfidentialSecret::new),
+            client_secret: self.client_secret.clone(),
         })
     }
 
@@ -235,6 +237,27 @@ mod tests {
         let shared = settings.authorization_options(true);
         assert!(!shared.scopes.contains(&"offline_access".to_owned()));
         assert_eq!(shared.prompt, vec!["login"]);
+    }
+
+    #[test]
+    fn the_client_secret_never_reaches_a_file_or_a_log() {
+        let mut settings = ProviderSettings::new("https://op.example", "app");
+        settings.client_secret = Some(NonConfidentialSecret::new("s3cret-value"));
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(
+            !json.contains("s3cret-value") && !json.contains("client_secret"),
+            "{json}"
+        );
+        assert!(!format!("{settings:?}").contains("s3cret-value"));
+        assert_eq!(
+            settings
+                .client_config()
+                .unwrap()
+                .client_secret
+                .unwrap()
+                .secret(),
+            "s3cret-value"
+        );
     }
 
     #[test]
