@@ -643,3 +643,50 @@ async fn a_client_secret_lives_in_the_keychain_never_in_files_and_works_after_a_
     assert_eq!(out.json()["revoked"], true, "{}", out.stdout);
     assert_eq!(op.stats().await["revocation"], 1);
 }
+
+/// `kill -9` at moments spread over a refresh, 100 rounds, against oidc-provider with
+/// rotation and reuse detection. After each kill the next process either works (and so
+/// does the one after it: no stale token that works once and then ends the session), or
+/// says "sign in again" clearly; a half-written keychain entry would show up as any other
+/// answer. The rounds that end in "sign in again" are the window between the provider
+/// rotating the token and our keychain write; docs/sign-in.md records how many.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_refresh_never_leaves_a_broken_session() {
+    let op = CertifiedOp::start(3600).await;
+    let home = Home::new();
+    assert_eq!(home.login(&op.issuer, &op.client_id, &[]).await.code, 0);
+    let (mut worked, mut sign_in_again, mut finished_before_the_kill) = (0, 0, 0);
+    for round in 0..100u64 {
+        // Spread over 0–149 ms: before the refresh, during the token call, during the
+        // keychain write, after it.
+        let delay = std::time::Duration::from_millis(round * 53 % 150);
+        let mut child = home.command(&["whoami", "--refresh"]).spawn().unwrap();
+        tokio::time::sleep(delay).await;
+        if child.try_wait().unwrap().is_some() {
+            finished_before_the_kill += 1;
+        }
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        let next = home.run(&["whoami", "--refresh", "--json"]).await;
+        match (next.code, next.error_code()) {
+            (0, _) => {
+                worked += 1;
+                let again = home.run(&["whoami", "--refresh"]).await;
+                assert_eq!(
+                    again.code, 0,
+                    "round {round}: worked once, then failed: {}",
+                    again.stderr
+                );
+            }
+            (3, Some("sign_in_again")) => {
+                sign_in_again += 1;
+                assert_eq!(home.login(&op.issuer, &op.client_id, &[]).await.code, 0);
+            }
+            other => panic!("round {round}: unexpected {other:?}: {}", next.stderr),
+        }
+    }
+    eprintln!(
+        "kill -9 during refresh: {worked} rounds worked on, {sign_in_again} ended in sign in again, {finished_before_the_kill} finished before the kill"
+    );
+    assert_eq!(worked + sign_in_again, 100);
+}
