@@ -14,6 +14,16 @@ pub enum BearerJsonError {
     Unavailable(String),
 }
 
+/// A JSON value as text: a non-blank string (trimmed) or a number. Ids such as
+/// ClassLink's `TenantId` come as either.
+pub fn json_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// `GET url` with `Authorization: Bearer {bearer}`, reading at most `max_bytes`.
 pub async fn get_json(
     http: &reqwest::Client,

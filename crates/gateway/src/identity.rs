@@ -13,7 +13,7 @@ use moka::Expiry;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::bearer_json::{BearerJsonError, get_json};
+use crate::bearer_json::{BearerJsonError, get_json, json_text};
 use crate::config::IdentityConfig;
 use crate::ops::Metrics;
 
@@ -183,14 +183,9 @@ impl Identities {
 /// ClassLink's my/info: `TenantId`, `SourcedId`, `Role`. An answer without them is
 /// ClassLink's way of refusing a token (`{"message":"Invalid or expired access token"}`).
 pub fn classlink_caller(json: &Value) -> Result<Caller, IdentityError> {
-    let text = |v: &Value| match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
     let (Some(tenant), Some(sourced_id)) = (
-        json.get("TenantId").and_then(text),
-        json.get("SourcedId").and_then(text),
+        json.get("TenantId").and_then(json_text),
+        json.get("SourcedId").and_then(json_text),
     ) else {
         return Err(IdentityError::InvalidToken(
             "the sign-in provider did not accept the access token",

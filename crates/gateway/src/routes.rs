@@ -267,19 +267,25 @@ impl Teacher {
             .and_then(|li| li.class.map(|c| c.sourced_id)))
     }
 
-    async fn decide_write(&self, target: &WriteTarget<'_>) -> Result<(), Response> {
+    /// Forwards a write only when [`scope::may_write`] allows `target`; the upstream
+    /// status (200, 201, 204, or its refusal) comes back.
+    async fn write_if_allowed(
+        &self,
+        target: &WriteTarget<'_>,
+        method: Method,
+        segments: &[&str],
+        body: Option<Vec<u8>>,
+    ) -> Response {
         if let Some(class) = target.new_class.or(target.existing_class) {
             self.note_class(class);
         }
-        let scope = self.scope().await?;
-        match scope::may_write(&self.caller, &scope, target) {
-            Decision::Allow => Ok(()),
-            Decision::Deny(why) => Err(self.deny(Denied::Forbidden(why))),
+        let scope = match self.scope().await {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        if let Decision::Deny(why) = scope::may_write(&self.caller, &scope, target) {
+            return self.deny(Denied::Forbidden(why));
         }
-    }
-
-    /// Forwards a write; the upstream status (200, 201, 204, or its refusal) comes back.
-    async fn forward(&self, method: Method, segments: &[&str], body: Option<Vec<u8>>) -> Response {
         match self
             .upstream
             .roster
@@ -588,11 +594,13 @@ async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) ->
         new_class: Some(&new_class),
         student_enrolled: None,
     };
-    if let Err(r) = teacher.decide_write(&target).await {
-        return r;
-    }
     teacher
-        .forward(Method::PUT, &["lineItems", &id], Some(body.to_vec()))
+        .write_if_allowed(
+            &target,
+            Method::PUT,
+            &["lineItems", &id],
+            Some(body.to_vec()),
+        )
         .await
 }
 
@@ -618,22 +626,29 @@ async fn delete_in_class(
         new_class: None,
         student_enrolled: None,
     };
-    if let Err(r) = teacher.decide_write(&target).await {
-        return r;
-    }
     teacher
-        .forward(Method::DELETE, &[collection, id], None)
+        .write_if_allowed(&target, Method::DELETE, &[collection, id], None)
         .await
 }
 
-/// The class a result belongs to now, upstream (through its line item).
-async fn class_of_result(teacher: &Teacher, id: &str) -> Result<Option<String>, Response> {
+/// The class a result belongs to now, upstream (through its line item). `known` is a
+/// line item whose class was just read, so it is not asked for twice.
+async fn class_of_result(
+    teacher: &Teacher,
+    id: &str,
+    known: Option<(&str, &str)>,
+) -> Result<Option<String>, Response> {
     match teacher.record::<GradeResult>(&["results", id]).await? {
-        Some(result) => {
-            teacher
-                .class_of_line_item(&result.line_item.sourced_id)
-                .await
-        }
+        Some(result) => match known {
+            Some((line_item, class)) if line_item == result.line_item.sourced_id => {
+                Ok(Some(class.to_owned()))
+            }
+            _ => {
+                teacher
+                    .class_of_line_item(&result.line_item.sourced_id)
+                    .await
+            }
+        },
         None => Ok(None),
     }
 }
@@ -667,7 +682,7 @@ async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Re
     }) else {
         return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD));
     };
-    let existing = match class_of_result(&teacher, &id).await {
+    let existing = match class_of_result(&teacher, &id, Some((&line_item, &new_class))).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -694,11 +709,8 @@ async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Re
         new_class: Some(&new_class),
         student_enrolled: Some(enrolled),
     };
-    if let Err(r) = teacher.decide_write(&target).await {
-        return r;
-    }
     teacher
-        .forward(Method::PUT, &["results", &id], Some(body.to_vec()))
+        .write_if_allowed(&target, Method::PUT, &["results", &id], Some(body.to_vec()))
         .await
 }
 
@@ -706,7 +718,7 @@ async fn delete_result(teacher: Teacher, Path(id): Path<String>) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    match class_of_result(&teacher, &id).await {
+    match class_of_result(&teacher, &id, None).await {
         Ok(existing) => delete_in_class(&teacher, "results", &id, existing.as_deref()).await,
         Err(r) => r,
     }

@@ -158,15 +158,17 @@ impl Scopes {
         self.teachers
             .try_get_with(key, async {
                 self.metrics.cache_lookup("scope", "miss");
+                // The teacher's own record through its cache: the class-list route
+                // may have read it already.
                 let (classes, active) = tokio::join!(
                     upstream.roster.classes_for_teacher(teacher),
-                    fetch_active(upstream, teacher)
+                    self.is_active(upstream, teacher)
                 );
                 if !active? {
                     return Ok(Arc::new(TeacherScope::default()));
                 }
-                let classes = classes?;
-                Ok(Arc::new(TeacherScope {
+                let classes = classes.map_err(Arc::new)?;
+                Ok::<_, Arc<RosterError>>(Arc::new(TeacherScope {
                     classes: classes
                         .into_iter()
                         .filter(|c| is_active(c.status.as_deref()))
@@ -175,6 +177,8 @@ impl Scopes {
                 }))
             })
             .await
+            // The loader's own error is already shared; unwrap moka's extra layer.
+            .map_err(|e| Arc::clone(&*e))
     }
 
     /// Whether the teacher's own user record upstream is active: not `tobedeleted` or

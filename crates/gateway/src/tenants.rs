@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
-use crate::bearer_json::{BearerJsonError, get_json};
+use crate::bearer_json::{BearerJsonError, get_json, json_text};
 use crate::config::{Limits, PartnerConfig, TenantConfig, UpstreamAuth, https_url};
 use crate::upstream::Upstream;
 
@@ -89,11 +89,7 @@ impl Tenants {
         };
         let mut found = Vec::new();
         for app in apps {
-            let text = |v: Option<&Value>| match v {
-                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            };
+            let text = |v: Option<&Value>| v.and_then(json_text);
             let (Some(tenant), Some(app_id)) = (
                 text(app.get("tenant_id")),
                 text(app.get("oneroster_application_id")),
