@@ -85,7 +85,13 @@ async fn district(access_token_seconds: u64) -> Sandbox {
 
 async fn signed_in(sandbox: &Sandbox, store: MemoryStore) -> (Account, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
-    let account = Account::new(AppPaths::under(home.path()), Arc::new(store)).unwrap();
+    let account = sign_in_at(sandbox, AppPaths::under(home.path()), Arc::new(store)).await;
+    (account, home)
+}
+
+/// The district's first teacher signed in, with this home and keychain.
+async fn sign_in_at(sandbox: &Sandbox, paths: AppPaths, store: Arc<MemoryStore>) -> Account {
+    let account = Account::new(paths, store).unwrap();
     let teacher = sandbox.district().staff[0].id.clone();
     account
         .sign_in(
@@ -97,7 +103,7 @@ async fn signed_in(sandbox: &Sandbox, store: MemoryStore) -> (Account, tempfile:
         )
         .await
         .unwrap();
-    (account, home)
+    account
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -177,18 +183,7 @@ async fn stale_provider_metadata_is_fetched_again_at_the_next_start() {
     let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
     let home = tempfile::tempdir().unwrap();
     let paths = AppPaths::under(home.path());
-    let teacher = sandbox.district().staff[0].id.clone();
-    let account = Account::new(paths.clone(), store.clone()).unwrap();
-    account
-        .sign_in(
-            ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url()),
-            &test_browser(&teacher),
-            None,
-            Duration::from_secs(20),
-            &mut |_, _| {},
-        )
-        .await
-        .unwrap();
+    sign_in_at(&sandbox, paths.clone(), store.clone()).await;
     let record_path = home.path().join("data").join("session.json");
     let rewrite = |age: i64| {
         let mut record: serde_json::Value =
