@@ -10,8 +10,8 @@ use url::Url;
 
 use rollbook_core::auth::AuthError;
 use rollbook_core::{
-    BuildDefaults, ClassSummary, CoreError, Gradebook, LastView, Preferences, ProviderSettings,
-    RedirectMode, RosterSort, Student, TermFilter, sort_students,
+    BuildDefaults, ClassSummary, CoreError, ErrorCode, Gradebook, LastView, Preferences,
+    ProviderSettings, RedirectMode, RosterSort, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
@@ -78,7 +78,7 @@ fn required(value: &Option<String>, what: &str) -> Answer<String> {
         .map(str::to_owned)
         .ok_or_else(|| {
             AppError::new(
-                "config_invalid",
+                ErrorCode::ConfigInvalid,
                 format!("The {what} is missing."),
                 "Fill it in, or ask your IT team for it.",
             )
@@ -149,7 +149,7 @@ pub async fn sign_in(
     // Loopback unless the teacher (or IT) chose the app link in the sign-in options.
     settings.redirect = Preferences::load(state.account.paths()).redirect;
     let browser = Browser::new(state.app.clone())
-        .map_err(|e| AppError::new("config_invalid", e, "Check ROLLBOOK_BROWSER."))?;
+        .map_err(|e| AppError::new(ErrorCode::ConfigInvalid, e, "Check ROLLBOOK_BROWSER."))?;
     let (cancel, cancelled) = oneshot::channel::<()>();
     if let Ok(mut pending) = state.pending.lock() {
         *pending = Some(PendingSignIn {
@@ -184,7 +184,7 @@ pub async fn sign_in(
     let report = match outcome {
         None => {
             return Err(AppError::new(
-                "cancelled",
+                ErrorCode::SignInCancelled,
                 "Sign-in was cancelled.",
                 "Choose a way to sign in when you are ready.",
             ));
@@ -225,10 +225,10 @@ pub async fn open_sign_in_again(state: State<'_, AppState>) -> Answer<()> {
         .and_then(|p| p.as_ref().and_then(|p| p.url.clone()));
     let Some(url) = url else { return Ok(()) };
     let browser = Browser::new(state.app.clone())
-        .map_err(|e| AppError::new("config_invalid", e, "Check ROLLBOOK_BROWSER."))?;
+        .map_err(|e| AppError::new(ErrorCode::ConfigInvalid, e, "Check ROLLBOOK_BROWSER."))?;
     rollbook_core::BrowserOpener::open(&browser, &url).map_err(|e| {
         AppError::new(
-            "browser_failed",
+            ErrorCode::BrowserFailed,
             format!("The browser could not be opened ({e})."),
             "Use Copy link and open it yourself.",
         )

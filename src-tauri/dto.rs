@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollbook_core::{CoreError, ErrorClass, LastView};
+use rollbook_core::{CoreError, ErrorClass, ErrorCode, LastView};
 
 /// Who is signed in, for the account menu.
 #[derive(Debug, Clone, Serialize)]
@@ -69,15 +69,15 @@ pub enum SignInProgress {
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub next_step: String,
 }
 
 impl AppError {
-    pub fn new(code: &str, message: impl Into<String>, next_step: &str) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>, next_step: &str) -> Self {
         Self {
-            code: code.to_owned(),
+            code,
             message: message.into(),
             next_step: next_step.to_owned(),
         }
@@ -100,12 +100,17 @@ fn sentence(text: String) -> String {
 impl From<CoreError> for AppError {
     fn from(e: CoreError) -> Self {
         let code = e.code();
-        let next_step = match (code.as_str(), e.class()) {
-            ("keychain_locked", _) => {
+        let next_step = match (code, e.class()) {
+            (ErrorCode::KeychainLocked, _) => {
                 "Unlock your keychain (or sign in to your computer again), then try again."
             }
-            ("cancelled", _) => "Choose a way to sign in when you are ready.",
-            ("sign_in_timeout", _) => "Try again, and finish signing in in the browser that opens.",
+            (ErrorCode::SignInCancelled, _) => "Choose a way to sign in when you are ready.",
+            (ErrorCode::SignInTimeout, _) => {
+                "Try again, and finish signing in in the browser that opens."
+            }
+            (ErrorCode::SignInInProgress, _) => {
+                "Finish the sign-in in your browser, or cancel it first."
+            }
             (_, ErrorClass::SignInRequired) => "Sign in again.",
             (_, ErrorClass::Rejected) => {
                 "Sign in again. If it keeps failing, tell your IT team the code below."
@@ -119,6 +124,6 @@ impl From<CoreError> for AppError {
                 "Try again. If it keeps happening, tell your IT team the code below."
             }
         };
-        Self::new(&code, sentence(e.to_string()), next_step)
+        Self::new(code, sentence(e.to_string()), next_step)
     }
 }

@@ -2,8 +2,8 @@
 
 use url::Url;
 
-use crate::AuthError;
 use crate::secret_compare::constant_time_eq;
+use crate::{AuthError, ErrorCode};
 
 /// The query of a redirect back to the app, as received.
 #[derive(Debug)]
@@ -84,7 +84,7 @@ impl AuthorizationResponse {
 #[derive(Debug, Clone)]
 pub enum CallbackPage {
     SignedIn { name: String },
-    Failed { code: String, message: String },
+    Failed { code: ErrorCode, message: String },
 }
 
 impl CallbackPage {
@@ -102,7 +102,7 @@ impl CallbackPage {
                 format!(
                     "<p>{}</p><p class=\"code\">Error code: <code>{}</code></p><p>Go back to Rollbook to try again.</p>",
                     escape_html(message),
-                    escape_html(code)
+                    code.as_str()
                 ),
             ),
         };
@@ -186,8 +186,8 @@ mod tests {
     #[test]
     fn error_page_escapes_echoed_values() {
         let page = CallbackPage::Failed {
-            code: "<script>alert(1)</script>".into(),
-            message: "\"><img src=x onerror=alert(1)>".into(),
+            code: ErrorCode::StateMismatch,
+            message: "<script>alert(1)</script>\"><img src=x onerror=alert(1)>".into(),
         }
         .html();
         assert!(!page.contains("<script>alert"));

@@ -3,6 +3,7 @@
 
 use crate::id_token::IdTokenError;
 use crate::store::StoreError;
+pub use rollbook_error_code::ErrorCode;
 
 /// What kind of failure this is, for whoever must react to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,34 +90,33 @@ pub enum AuthError {
 
 impl AuthError {
     /// A stable, machine-readable code. UIs branch on this, never on the message.
-    pub fn code(&self) -> String {
-        let code = match self {
-            Self::InvalidConfig(_) => "config_invalid",
-            Self::InsecureUrl { .. } => "insecure_url",
-            Self::IssuerMismatch { .. } => "issuer_mismatch",
-            Self::PkceUnsupported => "pkce_unsupported",
-            Self::AuthorizationDenied { code, .. } => return format!("authorization_{code}"),
-            Self::StateMismatch => "state_mismatch",
-            Self::ResponseIssuerMismatch { .. } => "response_iss_mismatch",
-            Self::ResponseIssuerMissing => "response_iss_missing",
-            Self::CodeMissing => "code_missing",
-            Self::CallbackMalformed => "callback_malformed",
-            Self::SignInTimedOut { .. } => "sign_in_timeout",
-            Self::Cancelled => "sign_in_cancelled",
-            Self::TokenRejected { .. } => "token_rejected",
-            Self::IdToken(e) => return format!("id_token_{}", e.code()),
-            Self::UserinfoSubjectMismatch => "userinfo_sub_mismatch",
-            Self::UserinfoRejected { .. } => "userinfo_rejected",
-            Self::ProviderUnreachable { .. } => "provider_unreachable",
-            Self::ProviderTimeout { .. } => "provider_timeout",
-            Self::ProviderBadResponse { .. } => "provider_bad_response",
-            Self::ProviderStatus { .. } => "provider_error_status",
-            Self::NotSignedIn => "not_signed_in",
-            Self::SignInAgain => "sign_in_again",
-            Self::ListenerFailed(_) => "loopback_failed",
-            Self::Store(e) => return e.code().to_owned(),
-        };
-        code.to_owned()
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidConfig(_) => ErrorCode::ConfigInvalid,
+            Self::InsecureUrl { .. } => ErrorCode::InsecureUrl,
+            Self::IssuerMismatch { .. } => ErrorCode::IssuerMismatch,
+            Self::PkceUnsupported => ErrorCode::PkceUnsupported,
+            Self::AuthorizationDenied { code, .. } => ErrorCode::for_authorization_error(code),
+            Self::StateMismatch => ErrorCode::StateMismatch,
+            Self::ResponseIssuerMismatch { .. } => ErrorCode::ResponseIssMismatch,
+            Self::ResponseIssuerMissing => ErrorCode::ResponseIssMissing,
+            Self::CodeMissing => ErrorCode::CodeMissing,
+            Self::CallbackMalformed => ErrorCode::CallbackMalformed,
+            Self::SignInTimedOut { .. } => ErrorCode::SignInTimeout,
+            Self::Cancelled => ErrorCode::SignInCancelled,
+            Self::TokenRejected { .. } => ErrorCode::TokenRejected,
+            Self::IdToken(e) => e.code(),
+            Self::UserinfoSubjectMismatch => ErrorCode::UserinfoSubMismatch,
+            Self::UserinfoRejected { .. } => ErrorCode::UserinfoRejected,
+            Self::ProviderUnreachable { .. } => ErrorCode::ProviderUnreachable,
+            Self::ProviderTimeout { .. } => ErrorCode::ProviderTimeout,
+            Self::ProviderBadResponse { .. } => ErrorCode::ProviderBadResponse,
+            Self::ProviderStatus { .. } => ErrorCode::ProviderErrorStatus,
+            Self::NotSignedIn => ErrorCode::NotSignedIn,
+            Self::SignInAgain => ErrorCode::SignInAgain,
+            Self::ListenerFailed(_) => ErrorCode::LoopbackFailed,
+            Self::Store(e) => e.code(),
+        }
     }
 
     pub fn class(&self) -> ErrorClass {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthError, Clock, IdTokenJwt, JwksCache};
+use crate::{AuthError, Clock, ErrorCode, IdTokenJwt, JwksCache};
 
 /// Asymmetric algorithms only. `none` is not an algorithm, and HS* would need a shared
 /// secret that a public client does not have (an attacker would sign with the public key).
@@ -67,24 +67,24 @@ pub enum IdTokenError {
 }
 
 impl IdTokenError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Malformed => "malformed",
-            Self::AlgorithmNotAllowed(_) => "alg_not_allowed",
-            Self::NoMatchingKey => "no_matching_key",
-            Self::BadSignature => "bad_signature",
-            Self::WrongIssuer { .. } => "wrong_issuer",
-            Self::MissingSubject => "missing_sub",
-            Self::WrongAudience => "wrong_audience",
-            Self::MissingAuthorizedParty => "missing_azp",
-            Self::WrongAuthorizedParty => "wrong_azp",
-            Self::MissingIssuedAt => "missing_iat",
-            Self::IssuedInFuture => "iat_in_future",
-            Self::MissingExpiry => "missing_exp",
-            Self::Expired => "expired",
-            Self::NonceMismatch => "nonce_mismatch",
-            Self::MissingNonce => "missing_nonce",
-            Self::RefreshedIdentityChanged => "refreshed_identity_changed",
+            Self::Malformed => ErrorCode::IdTokenMalformed,
+            Self::AlgorithmNotAllowed(_) => ErrorCode::IdTokenAlgNotAllowed,
+            Self::NoMatchingKey => ErrorCode::IdTokenNoMatchingKey,
+            Self::BadSignature => ErrorCode::IdTokenBadSignature,
+            Self::WrongIssuer { .. } => ErrorCode::IdTokenWrongIssuer,
+            Self::MissingSubject => ErrorCode::IdTokenMissingSub,
+            Self::WrongAudience => ErrorCode::IdTokenWrongAudience,
+            Self::MissingAuthorizedParty => ErrorCode::IdTokenMissingAzp,
+            Self::WrongAuthorizedParty => ErrorCode::IdTokenWrongAzp,
+            Self::MissingIssuedAt => ErrorCode::IdTokenMissingIat,
+            Self::IssuedInFuture => ErrorCode::IdTokenIatInFuture,
+            Self::MissingExpiry => ErrorCode::IdTokenMissingExp,
+            Self::Expired => ErrorCode::IdTokenExpired,
+            Self::NonceMismatch => ErrorCode::IdTokenNonceMismatch,
+            Self::MissingNonce => ErrorCode::IdTokenMissingNonce,
+            Self::RefreshedIdentityChanged => ErrorCode::IdTokenRefreshedIdentityChanged,
         }
     }
 }

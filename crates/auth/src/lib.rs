@@ -30,7 +30,7 @@ mod userinfo;
 pub use callback::{AuthorizationResponse, CallbackPage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use discovery::{ProviderMetadata, clock_skew};
-pub use error::{AuthError, ErrorClass};
+pub use error::{AuthError, ErrorClass, ErrorCode};
 pub use http::{HttpSettings, build_http_client};
 pub use id_token::{IdTokenClaims, IdTokenError, IdTokenVerifier, NonceRule};
 pub use jwks::JwksCache;

@@ -21,7 +21,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use url::Url;
 
 use crate::callback::AuthorizationResponse;
-use crate::{AuthError, CallbackPage, PendingSignIn, RedirectUri};
+use crate::{AuthError, CallbackPage, ErrorCode, PendingSignIn, RedirectUri};
 
 const CALLBACK_PATH: &str = "/callback";
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -164,7 +164,7 @@ impl Shared {
             return page(
                 StatusCode::BAD_REQUEST,
                 &CallbackPage::Failed {
-                    code: "state_mismatch".into(),
+                    code: ErrorCode::StateMismatch,
                     message: "This answer does not belong to the sign-in Rollbook is waiting for, so it was ignored.".into(),
                 },
             );
@@ -173,7 +173,7 @@ impl Shared {
             return page(
                 StatusCode::CONFLICT,
                 &CallbackPage::Failed {
-                    code: "sign_in_already_used".into(),
+                    code: ErrorCode::SignInAlreadyUsed,
                     message: "This sign-in was already completed.".into(),
                 },
             );
@@ -190,7 +190,7 @@ impl Shared {
         let final_page = match tokio::time::timeout(PAGE_WAIT, answer).await {
             Ok(Ok(final_page)) => final_page,
             _ => CallbackPage::Failed {
-                code: "sign_in_unfinished".into(),
+                code: ErrorCode::SignInUnfinished,
                 message: "Rollbook received the answer. Go back to Rollbook to see how it went."
                     .into(),
             },
@@ -205,7 +205,7 @@ impl Shared {
 
 fn stray_page() -> CallbackPage {
     CallbackPage::Failed {
-        code: "not_found".into(),
+        code: ErrorCode::CallbackNotFound,
         message: "Nothing here. Rollbook is waiting for your provider's sign-in page.".into(),
     }
 }

@@ -350,7 +350,7 @@ impl Session {
         if let Some(store) = &self.store {
             let key = self.key.clone();
             if let Err(e) = call_store(store, move |s| s.clear(&key)).await {
-                tracing::warn!(code = e.code(), "could not delete the saved session");
+                tracing::warn!(code = %e.code(), "could not delete the saved session");
             }
         }
     }
@@ -365,7 +365,7 @@ impl Session {
                 Ok(false) => (false, Some("revocation_unsupported".to_owned())),
                 Err(e) => {
                     tracing::warn!(code = %e.code(), "revocation failed; forgetting the session anyway");
-                    (false, Some(e.code()))
+                    (false, Some(e.code().to_string()))
                 }
             },
             _ => (false, None),

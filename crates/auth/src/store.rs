@@ -41,13 +41,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            Self::Unavailable(_) => "keychain_unavailable",
-            Self::TimedOut => "keychain_locked",
-            Self::Platform(_) => "keychain_error",
-            Self::TooLarge => "keychain_too_large",
-            Self::Corrupt => "keychain_corrupt",
+            Self::Unavailable(_) => ErrorCode::KeychainUnavailable,
+            Self::TimedOut => ErrorCode::KeychainLocked,
+            Self::Platform(_) => ErrorCode::KeychainError,
+            Self::TooLarge => ErrorCode::KeychainTooLarge,
+            Self::Corrupt => ErrorCode::KeychainCorrupt,
         }
     }
 }

@@ -211,14 +211,17 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            output::print_error("runtime_failed", &e.to_string());
+            output::print_error(rollbook_core::ErrorCode::Internal, &e.to_string());
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(commands::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            output::print_error(&e.code(), &e.to_string());
+            output::print_error(e.code(), &e.to_string());
+            if let Some(hint) = output::flag_hint(e.code()) {
+                output::note(hint);
+            }
             ExitCode::from(output::exit_code(&e))
         }
     }

@@ -13,9 +13,24 @@ pub fn init_logging() {
 }
 
 #[allow(clippy::print_stderr)]
-pub fn print_error(code: &str, message: &str) {
+pub fn print_error(code: rollbook_core::ErrorCode, message: &str) {
     let message = terminal_safe(&message.replace('\n', " "));
     eprintln!("error: {code}: {message}");
+}
+
+/// The command-line way out of an error whose message (shared with the window) names no
+/// flags.
+pub fn flag_hint(code: rollbook_core::ErrorCode) -> Option<&'static str> {
+    use rollbook_core::ErrorCode;
+    match code {
+        ErrorCode::RosterNotConfigured => Some(
+            "hint: sign in again with --oneroster-url URL (the district's OneRoster or roster gateway address)",
+        ),
+        ErrorCode::RosterTeacherNotFound => Some(
+            "hint: --teacher-id-claim CLAIM names the ID-token claim that holds your roster sourcedId",
+        ),
+        _ => None,
+    }
 }
 
 #[allow(clippy::print_stderr)]

@@ -449,7 +449,7 @@ impl Account {
                 .store_key(&record.identity.subject);
             if let Err(e) = call_store(&self.store, move |s| s.clear(&key)).await {
                 tracing::warn!(
-                    code = e.code(),
+                    code = %e.code(),
                     "could not delete the previous session from the keychain"
                 );
             }

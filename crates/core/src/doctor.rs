@@ -38,14 +38,14 @@ impl Check {
     fn problem(
         name: &'static str,
         status: CheckStatus,
-        code: impl Into<String>,
+        code: impl std::fmt::Display,
         detail: impl Into<String>,
     ) -> Self {
         Self {
             name,
             status,
             detail: detail.into(),
-            code: Some(code.into()),
+            code: Some(code.to_string()),
         }
     }
 }

@@ -4,6 +4,8 @@
 use rollbook_auth::{AuthError, StoreError};
 use rollbook_oneroster::RosterError;
 
+pub use rollbook_error_code::ErrorCode;
+
 /// What kind of failure this is, for whoever must react to it (the CLI's exit code,
 /// the app's next step).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,7 @@ pub enum CoreError {
     #[error(transparent)]
     Roster(#[from] RosterError),
     #[error(
-        "no roster server is set up for this sign-in; sign in again with the district's OneRoster address (--oneroster-url), or ask your IT team for it"
+        "no roster server is set up for this sign-in; sign in again with the district's OneRoster address, or ask your IT team for it"
     )]
     RosterNotConfigured,
     #[error("{0}")]
@@ -71,17 +73,17 @@ impl From<StoreError> for CoreError {
 }
 
 impl CoreError {
-    pub fn code(&self) -> String {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Auth(e) => e.code(),
-            Self::Roster(e) => e.code().into(),
-            Self::RosterNotConfigured => "roster_not_configured".into(),
-            Self::TeacherNotFound(_) => "roster_teacher_not_found".into(),
-            Self::Io { .. } => "file_error".into(),
-            Self::RecordCorrupt { .. } => "session_record_corrupt".into(),
-            Self::NoAppFolders => "no_app_folders".into(),
-            Self::BrowserFailed(_) => "browser_failed".into(),
-            Self::DemoFailed(_) => "demo_failed".into(),
+            Self::Roster(e) => e.code(),
+            Self::RosterNotConfigured => ErrorCode::RosterNotConfigured,
+            Self::TeacherNotFound(_) => ErrorCode::RosterTeacherNotFound,
+            Self::Io { .. } => ErrorCode::FileError,
+            Self::RecordCorrupt { .. } => ErrorCode::SessionRecordCorrupt,
+            Self::NoAppFolders => ErrorCode::NoAppFolders,
+            Self::BrowserFailed(_) => ErrorCode::BrowserFailed,
+            Self::DemoFailed(_) => ErrorCode::DemoFailed,
         }
     }
 

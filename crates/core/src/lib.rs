@@ -20,7 +20,7 @@ pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
 pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
-pub use error::{CoreError, ErrorClass};
+pub use error::{CoreError, ErrorClass, ErrorCode};
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};

@@ -83,7 +83,7 @@ pub(crate) async fn resolve_teacher(
 }
 
 /// What IT can set instead of an email lookup.
-const OTHER_WAYS: &str = "ask IT to name the claim that holds your roster id (--teacher-id-claim), or sign in with the ClassLink profile";
+const OTHER_WAYS: &str = "ask IT which sign-in claim holds your roster id and set it in the sign-in options, or sign in with the ClassLink profile";
 
 /// The one active staff record among users found by email; none or several is an error
 /// (guessing could show one teacher another's classes).
@@ -286,7 +286,7 @@ pub(crate) async fn my_classes(
             .collect(),
         Err(e) => {
             tracing::warn!(
-                code = e.code(),
+                code = %e.code(),
                 "academic sessions unavailable; showing every class"
             );
             HashMap::new()
@@ -585,7 +585,7 @@ mod tests {
         // A student with a teacher's address is never taken for anyone.
         let e = pick(vec![student.clone()]).unwrap_err().to_string();
         assert!(
-            e.contains("no active staff member") && e.contains("--teacher-id-claim"),
+            e.contains("no active staff member") && e.contains("roster id") && !e.contains("--"),
             "{e}"
         );
         assert!(pick(vec![gone, disabled]).is_err());

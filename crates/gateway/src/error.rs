@@ -64,7 +64,7 @@ impl Denied {
             Self::Forbidden(_) => "forbidden",
             Self::BadRequest(_) => "bad_request",
             Self::RateLimited(_) => "rate_limited",
-            Self::Upstream(e) => e.code(),
+            Self::Upstream(e) => e.code().as_str(),
         }
     }
 }

@@ -192,7 +192,7 @@ impl Teacher {
         if let Denied::Upstream(e) = &denied {
             self.shared
                 .metrics
-                .upstream_error(&self.upstream.tenant, e.code());
+                .upstream_error(&self.upstream.tenant, e.code().as_str());
         }
         self.audit.update(|a| a.reason = Some(denied.reason()));
         denied.into_response()

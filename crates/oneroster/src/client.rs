@@ -293,7 +293,7 @@ impl RosterClient {
                     tracing::debug!(
                         method = %method,
                         path = url.path(),
-                        code = e.code(),
+                        code = %e.code(),
                         wait_ms = wait.as_millis(),
                         "roster call will be retried"
                     );
@@ -301,7 +301,7 @@ impl RosterClient {
                     waited += wait;
                 }
                 (Err(e), _) => {
-                    tracing::debug!(method = %method, path = url.path(), code = e.code(), "roster call failed");
+                    tracing::debug!(method = %method, path = url.path(), code = %e.code(), "roster call failed");
                     return Err(e);
                 }
             }

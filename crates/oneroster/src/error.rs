@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use rollbook_error_code::ErrorCode;
 use serde::Deserialize;
 
 /// The OneRoster status envelope (`imsx_codeMajor`, `imsx_severity`,
@@ -157,17 +158,17 @@ fn retry_hint(after: Option<Duration>) -> String {
 }
 
 impl RosterError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthorized { .. } => "roster_unauthorized",
-            Self::Forbidden { .. } => "roster_forbidden",
-            Self::NotFound { .. } => "roster_not_found",
-            Self::BadRequest { .. } => "roster_bad_request",
-            Self::RateLimited { .. } => "roster_rate_limited",
-            Self::ServerError { .. } => "roster_server_error",
-            Self::TimedOut => "roster_timeout",
-            Self::Unreachable(_) => "roster_unreachable",
-            Self::Malformed(_) => "roster_malformed",
+            Self::Unauthorized { .. } => ErrorCode::RosterUnauthorized,
+            Self::Forbidden { .. } => ErrorCode::RosterForbidden,
+            Self::NotFound { .. } => ErrorCode::RosterNotFound,
+            Self::BadRequest { .. } => ErrorCode::RosterBadRequest,
+            Self::RateLimited { .. } => ErrorCode::RosterRateLimited,
+            Self::ServerError { .. } => ErrorCode::RosterServerError,
+            Self::TimedOut => ErrorCode::RosterTimeout,
+            Self::Unreachable(_) => ErrorCode::RosterUnreachable,
+            Self::Malformed(_) => ErrorCode::RosterMalformed,
         }
     }
 

@@ -150,7 +150,7 @@ export class MockBackend implements Backend {
 
   async cancelSignIn(): Promise<void> {
     this.calls.push("cancelSignIn");
-    this.finish({ code: "cancelled", message: "Sign-in was cancelled.", nextStep: "Choose a way to sign in when you are ready." });
+    this.finish({ code: "sign_in_cancelled", message: "Sign-in was cancelled.", nextStep: "Choose a way to sign in when you are ready." });
   }
 
   async openSignInAgain(): Promise<void> {

@@ -1,0 +1,216 @@
+//! The stable error codes of Rollbook, in one place.
+//!
+//! Programs and the UI branch on these, never on messages. Every layer's error type
+//! (`AuthError`, `RosterError`, `CoreError`) maps each of its variants to one code here,
+//! and the window's TypeScript sees the same list as a string union (ts-rs), so a code
+//! the UI waits for but Rust never sends fails the UI's type check instead of leaving a
+//! dead branch.
+//!
+//! A code, once shipped, keeps its spelling: scripts parse `rollbook --json` output and IT
+//! teams search for the codes the window shows.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, )+) => {
+        /// A stable, machine-readable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])* #[serde(rename = $code)] $variant, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The code as it is written in JSON, logs and the window.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Configuration.
+    /// A setting or argument is wrong.
+    ConfigInvalid = "config_invalid",
+    /// A provider or roster address is plain http and not loopback.
+    InsecureUrl = "insecure_url",
+    /// The discovery document names another issuer.
+    IssuerMismatch = "issuer_mismatch",
+    /// The provider does not offer PKCE with S256.
+    PkceUnsupported = "pkce_unsupported",
+
+    // The provider's answer to the authorization request (RFC 6749 §4.1.2.1, OIDC §3.1.2.6).
+    AuthorizationAccessDenied = "authorization_access_denied",
+    AuthorizationInvalidRequest = "authorization_invalid_request",
+    AuthorizationUnauthorizedClient = "authorization_unauthorized_client",
+    AuthorizationUnsupportedResponseType = "authorization_unsupported_response_type",
+    AuthorizationInvalidScope = "authorization_invalid_scope",
+    AuthorizationServerError = "authorization_server_error",
+    AuthorizationTemporarilyUnavailable = "authorization_temporarily_unavailable",
+    AuthorizationLoginRequired = "authorization_login_required",
+    AuthorizationConsentRequired = "authorization_consent_required",
+    AuthorizationInteractionRequired = "authorization_interaction_required",
+    AuthorizationAccountSelectionRequired = "authorization_account_selection_required",
+    /// An `error` code outside the standard lists; the message carries the provider's.
+    AuthorizationFailed = "authorization_failed",
+
+    // The callback.
+    StateMismatch = "state_mismatch",
+    ResponseIssMismatch = "response_iss_mismatch",
+    ResponseIssMissing = "response_iss_missing",
+    CodeMissing = "code_missing",
+    CallbackMalformed = "callback_malformed",
+    SignInTimeout = "sign_in_timeout",
+    SignInCancelled = "sign_in_cancelled",
+    /// Another sign-in is already waiting for the browser.
+    SignInInProgress = "sign_in_in_progress",
+    LoopbackFailed = "loopback_failed",
+    /// The browser page for a second answer to a sign-in that already completed.
+    SignInAlreadyUsed = "sign_in_already_used",
+    /// The browser page when the app took the answer but did not say how it went.
+    SignInUnfinished = "sign_in_unfinished",
+    /// The browser page for any other address on the loopback listener.
+    CallbackNotFound = "callback_not_found",
+
+    // Tokens and identity.
+    TokenRejected = "token_rejected",
+    IdTokenMalformed = "id_token_malformed",
+    IdTokenAlgNotAllowed = "id_token_alg_not_allowed",
+    IdTokenNoMatchingKey = "id_token_no_matching_key",
+    IdTokenBadSignature = "id_token_bad_signature",
+    IdTokenWrongIssuer = "id_token_wrong_issuer",
+    IdTokenMissingSub = "id_token_missing_sub",
+    IdTokenWrongAudience = "id_token_wrong_audience",
+    IdTokenMissingAzp = "id_token_missing_azp",
+    IdTokenWrongAzp = "id_token_wrong_azp",
+    IdTokenMissingIat = "id_token_missing_iat",
+    IdTokenIatInFuture = "id_token_iat_in_future",
+    IdTokenMissingExp = "id_token_missing_exp",
+    IdTokenExpired = "id_token_expired",
+    IdTokenNonceMismatch = "id_token_nonce_mismatch",
+    IdTokenMissingNonce = "id_token_missing_nonce",
+    IdTokenRefreshedIdentityChanged = "id_token_refreshed_identity_changed",
+    UserinfoSubMismatch = "userinfo_sub_mismatch",
+    UserinfoRejected = "userinfo_rejected",
+
+    // The provider's availability.
+    ProviderUnreachable = "provider_unreachable",
+    ProviderTimeout = "provider_timeout",
+    ProviderBadResponse = "provider_bad_response",
+    ProviderErrorStatus = "provider_error_status",
+
+    // The session.
+    NotSignedIn = "not_signed_in",
+    SignInAgain = "sign_in_again",
+    SessionRecordCorrupt = "session_record_corrupt",
+
+    // The keychain.
+    KeychainUnavailable = "keychain_unavailable",
+    KeychainLocked = "keychain_locked",
+    KeychainError = "keychain_error",
+    KeychainTooLarge = "keychain_too_large",
+    KeychainCorrupt = "keychain_corrupt",
+
+    // The roster server (OneRoster, the gateway, ClassLink's API).
+    RosterUnauthorized = "roster_unauthorized",
+    RosterForbidden = "roster_forbidden",
+    RosterNotFound = "roster_not_found",
+    RosterBadRequest = "roster_bad_request",
+    RosterRateLimited = "roster_rate_limited",
+    RosterServerError = "roster_server_error",
+    RosterTimeout = "roster_timeout",
+    RosterUnreachable = "roster_unreachable",
+    RosterMalformed = "roster_malformed",
+    RosterNotConfigured = "roster_not_configured",
+    RosterTeacherNotFound = "roster_teacher_not_found",
+
+    // This computer.
+    FileError = "file_error",
+    NoAppFolders = "no_app_folders",
+    BrowserFailed = "browser_failed",
+    DemoFailed = "demo_failed",
+    /// A failure the UI could not classify (a broken IPC answer, a bug).
+    Internal = "internal",
+}
+
+impl ErrorCode {
+    /// The code for an OAuth `error` value from the authorization response.
+    pub fn for_authorization_error(error: &str) -> Self {
+        match error {
+            "access_denied" => Self::AuthorizationAccessDenied,
+            "invalid_request" => Self::AuthorizationInvalidRequest,
+            "unauthorized_client" => Self::AuthorizationUnauthorizedClient,
+            "unsupported_response_type" => Self::AuthorizationUnsupportedResponseType,
+            "invalid_scope" => Self::AuthorizationInvalidScope,
+            "server_error" => Self::AuthorizationServerError,
+            "temporarily_unavailable" => Self::AuthorizationTemporarilyUnavailable,
+            "login_required" => Self::AuthorizationLoginRequired,
+            "consent_required" => Self::AuthorizationConsentRequired,
+            "interaction_required" => Self::AuthorizationInteractionRequired,
+            "account_selection_required" => Self::AuthorizationAccountSelectionRequired,
+            _ => Self::AuthorizationFailed,
+        }
+    }
+}
+
+/// Lets tests and logs compare with the written code: `assert_eq!(e.code(), "sign_in_again")`.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn json_spelling_is_the_stable_code() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, *code);
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_lowercase_words() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(
+                text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn standard_authorization_errors_keep_their_name() {
+        for error in ["access_denied", "login_required", "temporarily_unavailable"] {
+            assert_eq!(
+                ErrorCode::for_authorization_error(error).as_str(),
+                format!("authorization_{error}")
+            );
+        }
+        assert_eq!(
+            ErrorCode::for_authorization_error("made_up\u{1b}[31m"),
+            ErrorCode::AuthorizationFailed
+        );
+    }
+}
