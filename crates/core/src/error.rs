@@ -97,3 +97,33 @@ impl CoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window shows these messages too, where a command-line flag means nothing; the
+    /// CLI adds its flags as hints, by code.
+    #[test]
+    fn messages_name_no_command_line_flags() {
+        let errors = [
+            CoreError::RosterNotConfigured,
+            CoreError::NoAppFolders,
+            CoreError::Auth(AuthError::NotSignedIn),
+            CoreError::Auth(AuthError::SignInAgain),
+        ];
+        for error in errors {
+            let text = error.to_string();
+            assert!(!text.contains("--"), "{text}");
+        }
+    }
+
+    #[test]
+    fn codes_come_from_the_shared_enum() {
+        assert_eq!(CoreError::RosterNotConfigured.code(), "roster_not_configured");
+        assert_eq!(
+            CoreError::Auth(AuthError::Cancelled).code(),
+            ErrorCode::SignInCancelled
+        );
+    }
+}
