@@ -15,6 +15,7 @@ packages=(
   xvfb xauth webkit2gtk-driver chromium desktop-file-utils
   curl
   haproxy                                                 # the gateway's scale-out test
+  tzdata                                                  # the time-zone database ("today" is local)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -47,6 +47,17 @@ impl AuthorizationResponse {
             .is_some_and(|state| constant_time_eq(state.as_bytes(), expected.as_bytes()))
     }
 
+    /// [`Self::into_code`] for the fuzz targets.
+    #[cfg(feature = "fuzzing")]
+    pub fn check_for_fuzzing(
+        self,
+        expected_state: &str,
+        issuer: &str,
+        iss_required: bool,
+    ) -> Result<String, AuthError> {
+        self.into_code(expected_state, issuer, iss_required)
+    }
+
     /// Runs the checks of RFC 6749 §4.1.2 and RFC 9207 §2.4, in the order that leaks
     /// least: `state` first, then `iss`, then the provider's error, then the code.
     pub(crate) fn into_code(

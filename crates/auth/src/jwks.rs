@@ -40,6 +40,20 @@ impl JwksCache {
         }
     }
 
+    /// A cache that starts with `keys`, for the fuzz targets (its refetches go nowhere).
+    #[cfg(feature = "fuzzing")]
+    pub fn with_keys(keys: JwkSet, clock: Arc<dyn Clock>) -> Self {
+        let cache = Self::new(
+            Url::parse("http://127.0.0.1:9/jwks").unwrap_or_else(|_| unreachable!()),
+            reqwest::Client::new(),
+            clock,
+        );
+        if let Ok(mut cached) = cache.cached.try_lock() {
+            cached.keys = Some(keys);
+        }
+        cache
+    }
+
     /// The keys that could have signed a token with this header, refetching once when
     /// none fit and the rate limit allows.
     pub async fn candidates(

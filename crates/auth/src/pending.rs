@@ -111,6 +111,22 @@ impl PendingSignIn {
         })
     }
 
+    /// An attempt whose state is the fixed `fuzz-state`, for the fuzz targets (a real
+    /// attempt's state is random, which a fuzzer could never match).
+    #[cfg(feature = "fuzzing")]
+    pub fn for_fuzzing(redirect_uri: RedirectUri) -> Self {
+        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        Self {
+            verifier,
+            state: CsrfToken::new("fuzz-state".to_owned()),
+            nonce: Nonce::new_random(),
+            authorization_url: Url::parse("https://op.invalid/authorize")
+                .unwrap_or_else(|_| unreachable!()),
+            redirect_uri,
+            started_at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
     /// The URL to open in the system browser.
     pub fn authorization_url(&self) -> &Url {
         &self.authorization_url

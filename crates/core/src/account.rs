@@ -48,6 +48,8 @@ pub struct Account {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     roster_settings: ClientSettings,
+    /// Where "today" is reckoned (which terms are current).
+    time_zone: jiff::tz::TimeZone,
     /// The session this process is using, shared by every call. One `Session` means one
     /// refresh at a time: two calls that find the access token expired must not both
     /// spend the same rotating refresh token (the provider would see a reuse and end the
@@ -70,8 +72,26 @@ impl Account {
             http: build_http_client(&HttpSettings::default())?,
             clock: Arc::new(SystemClock),
             roster_settings: ClientSettings::default(),
+            time_zone: jiff::tz::TimeZone::system(),
             live: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Reads time from `clock` (token expiry, "today", record times) instead of the wall.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Reckons "today" in `zone` instead of this computer's time zone.
+    pub fn with_time_zone(mut self, zone: jiff::tz::TimeZone) -> Self {
+        self.time_zone = zone;
+        self
+    }
+
+    /// Today's date for the teacher, as `YYYY-MM-DD`.
+    pub fn today(&self) -> String {
+        roster::today_in(self.clock.as_ref(), &self.time_zone)
     }
 
     /// Paging, concurrency, timeouts and retries for roster calls.
@@ -331,7 +351,7 @@ impl Account {
 
     /// The teacher's classes (this term's, or all), with schools, terms and counts.
     pub async fn classes(&self, filter: TermFilter) -> Result<Vec<ClassSummary>, CoreError> {
-        let today = roster::today();
+        let today = self.today();
         self.with_roster(|client, teacher| {
             let today = today.clone();
             async move { roster::my_classes(&client, &teacher, filter, &today).await }

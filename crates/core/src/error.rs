@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn codes_come_from_the_shared_enum() {
-        assert_eq!(CoreError::RosterNotConfigured.code(), "roster_not_configured");
+        assert_eq!(
+            CoreError::RosterNotConfigured.code(),
+            "roster_not_configured"
+        );
         assert_eq!(
             CoreError::Auth(AuthError::Cancelled).code(),
             ErrorCode::SignInCancelled

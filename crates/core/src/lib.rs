@@ -26,7 +26,7 @@ pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};
 pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
-    TermRef, sort_students, sync_school, sync_teacher, today,
+    TermRef, sort_students, sync_school, sync_teacher, today, today_in,
 };
 pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,

@@ -552,15 +552,36 @@ async fn sync_details(
     Ok(out)
 }
 
-/// Today as `YYYY-MM-DD` (UTC).
+/// Today on this computer's calendar, as `YYYY-MM-DD`.
 pub fn today() -> String {
-    // `time` displays dates as `YYYY-MM-DD`.
-    time::OffsetDateTime::now_utc().date().to_string()
+    today_in(&rollbook_auth::SystemClock, &jiff::tz::TimeZone::system())
+}
+
+/// The date `clock` shows in `zone`, as `YYYY-MM-DD`. A teacher's "today" is local: at
+/// 8 pm in New York it is already tomorrow in UTC, and a term that ends today would
+/// vanish from the class list hours early.
+pub fn today_in(clock: &dyn rollbook_auth::Clock, zone: &jiff::tz::TimeZone) -> String {
+    let now = jiff::Timestamp::try_from(clock.now()).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    // jiff displays civil dates as `YYYY-MM-DD`.
+    now.to_zoned(zone.clone()).date().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn today_is_the_local_date_not_utcs() {
+        // 2026-11-28 01:30 UTC is still the evening of the 27th in New York.
+        let clock = rollbook_auth::ManualClock::starting_at(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_829_400),
+        );
+        let new_york = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        assert_eq!(today_in(&clock, &new_york), "2026-11-27");
+        assert_eq!(today_in(&clock, &jiff::tz::TimeZone::UTC), "2026-11-28");
+        let auckland = jiff::tz::TimeZone::get("Pacific/Auckland").unwrap();
+        assert_eq!(today_in(&clock, &auckland), "2026-11-28");
+    }
 
     fn user(id: &str, role: &str, status: &str, enabled: bool) -> rollbook_oneroster::User {
         serde_json::from_value(serde_json::json!({

@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use rollbook_core::auth::{StoreError, StoreKey, StoredCredentials, TokenStore};
+use rollbook_core::auth::{ManualClock, StoreError, StoreKey, StoredCredentials, TokenStore};
 use rollbook_core::{
     Account, AppPaths, ClassPage, CommandBrowser, LastView, ProviderSettings, TermFilter,
 };
@@ -85,13 +85,22 @@ async fn district(access_token_seconds: u64) -> Sandbox {
 
 async fn signed_in(sandbox: &Sandbox, store: MemoryStore) -> (Account, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
-    let account = sign_in_at(sandbox, AppPaths::under(home.path()), Arc::new(store)).await;
+    let account = sign_in_at(sandbox, AppPaths::under(home.path()), Arc::new(store), None).await;
     (account, home)
 }
 
-/// The district's first teacher signed in, with this home and keychain.
-async fn sign_in_at(sandbox: &Sandbox, paths: AppPaths, store: Arc<MemoryStore>) -> Account {
-    let account = Account::new(paths, store).unwrap();
+/// The district's first teacher signed in, with this home and keychain, and this clock
+/// (the wall clock when `None`).
+async fn sign_in_at(
+    sandbox: &Sandbox,
+    paths: AppPaths,
+    store: Arc<MemoryStore>,
+    clock: Option<Arc<ManualClock>>,
+) -> Account {
+    let mut account = Account::new(paths, store).unwrap();
+    if let Some(clock) = clock {
+        account = account.with_clock(clock);
+    }
     let teacher = sandbox.district().staff[0].id.clone();
     account
         .sign_in(
@@ -108,13 +117,29 @@ async fn sign_in_at(sandbox: &Sandbox, paths: AppPaths, store: Arc<MemoryStore>)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_calls_with_an_expired_token_refresh_once() {
-    // Core renews 30 s before expiry, so a 32 s token counts as expired after 2 s, and
-    // the renewed one is good for 2 s more: long enough for the three calls below.
-    let sandbox = district(32).await;
-    let (account, _home) = signed_in(&sandbox, MemoryStore::default()).await;
+    // The teacher's clock moves on to 20 s before the access token's expiry (core renews
+    // 30 s before); the district's does not move, so the refreshed tokens (ID tokens
+    // live 600 s there) are good by both clocks.
+    let sandbox = district(600).await;
+    let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
+    let home = tempfile::tempdir().unwrap();
+    let account = sign_in_at(
+        &sandbox,
+        AppPaths::under(home.path()),
+        Arc::new(MemoryStore::default()),
+        Some(Arc::clone(&clock)),
+    )
+    .await;
     let classes = account.classes(TermFilter::All).await.unwrap();
     let class_id = classes[0].sourced_id.clone();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let before = sandbox.stats()["token"];
+    account.classes(TermFilter::All).await.unwrap();
+    assert_eq!(
+        sandbox.stats()["token"],
+        before,
+        "a fresh token is not refreshed"
+    );
+    clock.advance(Duration::from_secs(600 - 20));
 
     let before = sandbox.stats()["token"];
     let (roster, gradebook, again) = tokio::join!(
@@ -183,7 +208,7 @@ async fn stale_provider_metadata_is_fetched_again_at_the_next_start() {
     let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
     let home = tempfile::tempdir().unwrap();
     let paths = AppPaths::under(home.path());
-    sign_in_at(&sandbox, paths.clone(), store.clone()).await;
+    sign_in_at(&sandbox, paths.clone(), store.clone(), None).await;
     let record_path = home.path().join("data").join("session.json");
     let rewrite = |age: i64| {
         let mut record: serde_json::Value =
@@ -229,4 +254,23 @@ async fn stale_provider_metadata_is_fetched_again_at_the_next_start() {
         "{}",
         userinfo(&record_path)
     );
+}
+
+#[test]
+fn today_follows_the_accounts_clock_and_time_zone() {
+    let home = tempfile::tempdir().unwrap();
+    // 2026-11-28 01:30 UTC: the 27th in New York, the 28th in UTC.
+    let clock = Arc::new(ManualClock::starting_at(
+        std::time::UNIX_EPOCH + Duration::from_secs(1_795_829_400),
+    ));
+    let account = Account::new(
+        AppPaths::under(home.path()),
+        Arc::new(MemoryStore::default()),
+    )
+    .unwrap()
+    .with_clock(clock.clone());
+    let new_york = account.with_time_zone(jiff::tz::TimeZone::get("America/New_York").unwrap());
+    assert_eq!(new_york.today(), "2026-11-27");
+    clock.advance(Duration::from_secs(5 * 3600));
+    assert_eq!(new_york.today(), "2026-11-28");
 }

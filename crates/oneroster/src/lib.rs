@@ -27,3 +27,14 @@ pub use models::{
     RoleAssignment, ScoreStatus, User,
 };
 pub use retry::RetryPolicy;
+
+/// The parsers a response goes through, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    pub use crate::envelope::{parse_list, parse_single};
+
+    /// The error a failed response becomes.
+    pub fn error_from_status(http: u16, body: &[u8]) -> crate::RosterError {
+        crate::RosterError::from_status(http, body, None)
+    }
+}
