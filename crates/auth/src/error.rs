@@ -82,6 +82,8 @@ pub enum AuthError {
     NotSignedIn,
     #[error("your session has ended; please sign in again")]
     SignInAgain,
+    #[error("another Rollbook window or command kept the session busy for {seconds} s; try again")]
+    SessionBusy { seconds: u64 },
     #[error("the loopback listener for the browser's answer could not start: {0}")]
     ListenerFailed(String),
     #[error(transparent)]
@@ -115,6 +117,7 @@ impl AuthError {
             Self::NotSignedIn => ErrorCode::NotSignedIn,
             Self::SignInAgain => ErrorCode::SignInAgain,
             Self::ListenerFailed(_) => ErrorCode::LoopbackFailed,
+            Self::SessionBusy { .. } => ErrorCode::SessionBusy,
             Self::Store(e) => e.code(),
         }
     }
@@ -139,7 +142,8 @@ impl AuthError {
             | Self::ProviderTimeout { .. }
             | Self::ProviderBadResponse { .. }
             | Self::ProviderStatus { .. }
-            | Self::SignInTimedOut { .. } => ErrorClass::Unavailable,
+            | Self::SignInTimedOut { .. }
+            | Self::SessionBusy { .. } => ErrorClass::Unavailable,
             Self::Cancelled | Self::ListenerFailed(_) | Self::Store(_) => ErrorClass::Other,
         }
     }

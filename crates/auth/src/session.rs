@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use url::Url;
 
+use crate::process_lock::{ProcessLock, ProcessLockGuard};
 use crate::store::call_store;
 use crate::userinfo::UserInfo;
 use crate::{
@@ -153,6 +154,8 @@ pub struct Session {
     identity: Identity,
     key: StoreKey,
     store: Option<Arc<dyn TokenStore>>,
+    /// Shared with the other Rollbook processes of this user; held around a refresh.
+    process_lock: Option<ProcessLock>,
     live: Mutex<Live>,
 }
 
@@ -171,6 +174,7 @@ impl Session {
             identity: signed_in.identity,
             key,
             store,
+            process_lock: None,
             live: Mutex::new(Live {
                 tokens: signed_in.tokens,
                 original_nonce: signed_in.original_nonce,
@@ -207,6 +211,7 @@ impl Session {
             identity,
             key,
             store: Some(store),
+            process_lock: None,
             live: Mutex::new(Live {
                 tokens: Tokens {
                     access_token: saved.access_token,
@@ -219,6 +224,14 @@ impl Session {
                 ended: false,
             }),
         })
+    }
+
+    /// Coordinates refreshes with other processes that use the same keychain entry: under
+    /// `lock`, a refresh first reads the keychain again and adopts tokens another process
+    /// saved, so a rotated refresh token is never spent twice.
+    pub fn with_process_lock(mut self, lock: ProcessLock) -> Self {
+        self.process_lock = Some(lock);
+        self
     }
 
     pub fn identity(&self) -> &Identity {
@@ -253,7 +266,12 @@ impl Session {
             .access_expires_at
             .is_some_and(|at| now >= at - EXPIRY_MARGIN_SECS);
         if expired {
-            self.refresh_locked(&mut live).await?;
+            let _others_wait = self.lock_other_processes().await?;
+            // Another process may have refreshed already: its access token will do.
+            let adopted_fresh = self.adopt_saved(&mut live).await?;
+            if !adopted_fresh {
+                self.refresh_locked(&mut live).await?;
+            }
         }
         Ok(live.tokens.access_token.clone())
     }
@@ -262,7 +280,48 @@ impl Session {
     pub async fn refresh(&self) -> Result<(), AuthError> {
         let mut live = self.live.lock().await;
         self.ensure_usable(&mut live).await?;
+        let _others_wait = self.lock_other_processes().await?;
+        self.adopt_saved(&mut live).await?;
         self.refresh_locked(&mut live).await
+    }
+
+    async fn lock_other_processes(&self) -> Result<Option<ProcessLockGuard>, AuthError> {
+        match &self.process_lock {
+            Some(lock) => Ok(Some(lock.acquire().await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the keychain entry again (under the process lock) and takes the tokens in it
+    /// when another process saved newer ones. Returns whether this session now holds an
+    /// access token that is not about to expire. An entry that is gone means the session
+    /// was ended elsewhere (sign-out, or a refresh the provider refused).
+    async fn adopt_saved(&self, live: &mut Live) -> Result<bool, AuthError> {
+        let (Some(store), Some(_)) = (&self.store, &self.process_lock) else {
+            return Ok(false);
+        };
+        let key = self.key.clone();
+        let Some(saved) = call_store(store, move |s| s.load(&key)).await? else {
+            live.ended = true;
+            return Err(AuthError::SignInAgain);
+        };
+        let same_refresh = match (&saved.refresh_token, &live.tokens.refresh_token) {
+            (Some(a), Some(b)) => a.secret() == b.secret(),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_refresh || saved.access_token.secret() != live.tokens.access_token.secret() {
+            tracing::debug!("adopting the tokens another Rollbook process saved");
+            live.tokens.access_token = saved.access_token;
+            live.tokens.access_expires_at = saved.access_expires_at;
+            live.tokens.refresh_token = saved.refresh_token;
+            live.unsaved = false;
+        }
+        let now = self.provider.clock().unix_now();
+        Ok(live
+            .tokens
+            .access_expires_at
+            .is_none_or(|at| now < at - EXPIRY_MARGIN_SECS))
     }
 
     async fn ensure_usable(&self, live: &mut Live) -> Result<(), AuthError> {

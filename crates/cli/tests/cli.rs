@@ -690,3 +690,40 @@ async fn kill_9_during_refresh_never_leaves_a_broken_session() {
     );
     assert_eq!(worked + sign_in_again, 100);
 }
+
+/// The window (a core `Account` in this process) and `rollbook` commands share one
+/// session: each refresh rotates the refresh token, and oidc-provider revokes the whole
+/// family if a used one comes back. Under the session lock each side reads the keychain
+/// again before refreshing, so neither ever replays the other's spent token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_and_cli_commands_race_refreshes_without_signing_out() {
+    let op = CertifiedOp::start(3600).await;
+    let home = Home::new();
+    assert_eq!(home.login(&op.issuer, &op.client_id, &[]).await.code, 0);
+    let store = rollbook_core::auth::KeychainStore::new().with_service(keychain_service());
+    let window = rollbook_core::Account::new(home.app_paths(), std::sync::Arc::new(store)).unwrap();
+    window.whoami(false).await.unwrap();
+    for round in 0..100u64 {
+        // The window's refresh starts 0–119 ms after the command: before it, while its
+        // token call is in flight, while it writes the keychain, after it.
+        let delay = std::time::Duration::from_millis(round * 37 % 120);
+        let (cli, window_refresh) =
+            tokio::join!(home.run(&["whoami", "--refresh", "--json"]), async {
+                tokio::time::sleep(delay).await;
+                window.whoami(true).await
+            });
+        assert_eq!(
+            cli.code, 0,
+            "round {round}: the command was signed out: {}",
+            cli.stderr
+        );
+        if let Err(e) = window_refresh {
+            panic!(
+                "round {round}: the window was signed out: {} ({e})",
+                e.code()
+            );
+        }
+    }
+    assert_eq!(op.stats().await["refresh"], 200);
+    assert_eq!(home.run(&["whoami", "--refresh"]).await.code, 0);
+}

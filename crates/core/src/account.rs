@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_auth::{
     AuthError, CallbackPage, Clock, HttpSettings, Identity, LoopbackListener, PendingSignIn,
-    Provider, RedirectUri, Session, SignOutOutcome, SystemClock, TokenStore, build_http_client,
-    call_store,
+    ProcessLock, Provider, RedirectUri, Session, SignOutOutcome, SystemClock, TokenStore,
+    build_http_client, call_store,
 };
 
 use rollbook_oneroster::{Bearer, ClientSettings, RosterClient, RosterError};
@@ -48,6 +48,9 @@ pub struct Account {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     roster_settings: ClientSettings,
+    /// Held (by every Rollbook process of this user) around refreshes and around changes
+    /// to the session record.
+    process_lock: ProcessLock,
     /// Where "today" is reckoned (which terms are current).
     time_zone: jiff::tz::TimeZone,
     /// The session this process is using, shared by every call. One `Session` means one
@@ -67,6 +70,7 @@ struct LiveSession {
 impl Account {
     pub fn new(paths: AppPaths, store: Arc<dyn TokenStore>) -> Result<Self, CoreError> {
         Ok(Self {
+            process_lock: ProcessLock::new(paths.session_lock()),
             paths,
             store,
             http: build_http_client(&HttpSettings::default())?,
@@ -175,11 +179,14 @@ impl Account {
             }
         };
 
-        // A new sign-in replaces whatever session was here before.
+        // A new sign-in replaces whatever session was here before, as one change that
+        // other processes see whole.
+        let _others_wait = self.process_lock.acquire().await?;
         self.forget_local().await?;
         let identity = signed_in.identity.clone();
         let store = (!settings.shared_machine).then(|| Arc::clone(&self.store));
         let (session, saved) = Session::start(Arc::clone(&provider), signed_in, store).await;
+        let session = session.with_process_lock(self.process_lock.clone());
         let keychain_problem = saved.as_ref().err().map(|e| format!("{}: {e}", e.code()));
         let record = SessionRecord {
             version: 1,
@@ -260,8 +267,12 @@ impl Account {
 
     /// Ends the session on this computer after the provider refused it.
     async fn drop_ended_session(&self) -> Result<(), CoreError> {
-        *self.live.lock().await = None;
-        SessionRecord::delete(&self.paths)
+        let ended = self.live.lock().await.take();
+        let _others_wait = self.process_lock.acquire().await?;
+        match ended {
+            Some(live) => SessionRecord::delete_if_names(&self.paths, live.session.store_key()),
+            None => SessionRecord::delete(&self.paths),
+        }
     }
 
     /// Fetches discovery again when the cached metadata has outlived its lifetime. When the
@@ -294,6 +305,7 @@ impl Account {
     }
 
     async fn restore(&self, record: SessionRecord) -> Result<Session, CoreError> {
+        let key = record.store_key()?;
         let provider = Provider::with_metadata(
             record.settings.client_config()?,
             record.metadata,
@@ -303,11 +315,12 @@ impl Account {
         match Session::restore(Arc::new(provider), record.identity, Arc::clone(&self.store)).await {
             Err(AuthError::NotSignedIn) => {
                 // The keychain entry is gone (deleted by hand, or another account): the
-                // record is stale.
-                SessionRecord::delete(&self.paths)?;
+                // record is stale, unless another process has just replaced it.
+                let _others_wait = self.process_lock.acquire().await?;
+                SessionRecord::delete_if_names(&self.paths, &key)?;
                 Err(AuthError::NotSignedIn.into())
             }
-            other => Ok(other?),
+            other => Ok(other?.with_process_lock(self.process_lock.clone())),
         }
     }
 

@@ -36,6 +36,12 @@ impl AppPaths {
     pub(crate) fn session_record(&self) -> PathBuf {
         self.data_dir.join("session.json")
     }
+
+    /// The lock every Rollbook process of this user takes around refreshes and session
+    /// record changes (its content is empty; only the OS lock on it matters).
+    pub(crate) fn session_lock(&self) -> PathBuf {
+        self.data_dir.join("session.lock")
+    }
 }
 
 /// Writes a file readable by this user only, atomically (temp file, then rename).

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollbook_auth::{Identity, ProviderMetadata};
+use rollbook_auth::{Identity, ProviderMetadata, StoreKey};
 
 use crate::paths::write_private;
 use crate::roster::RosterIdentity;
@@ -87,6 +87,28 @@ impl SessionRecord {
             detail: e.to_string(),
         })?;
         write_private(&paths.session_record(), &json)
+    }
+
+    /// The keychain entry this record points at.
+    pub fn store_key(&self) -> Result<StoreKey, CoreError> {
+        Ok(self
+            .settings
+            .client_config()?
+            .store_key(&self.identity.subject))
+    }
+
+    /// Deletes the record only if it still points at `key`: another process may have
+    /// signed in since, and its newer record must stay. Call under the process lock.
+    pub fn delete_if_names(paths: &AppPaths, key: &StoreKey) -> Result<(), CoreError> {
+        match Self::load(paths) {
+            Ok(Some(record)) if record.store_key().ok().as_ref() != Some(key) => {
+                tracing::debug!("the session record belongs to a newer sign-in; kept");
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Ok(Some(_)) | Err(CoreError::RecordCorrupt { .. }) => Self::delete(paths),
+            Err(other) => Err(other),
+        }
     }
 
     pub fn delete(paths: &AppPaths) -> Result<(), CoreError> {

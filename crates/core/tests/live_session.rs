@@ -97,11 +97,22 @@ async fn sign_in_at(
     store: Arc<MemoryStore>,
     clock: Option<Arc<ManualClock>>,
 ) -> Account {
+    sign_in_as(sandbox, paths, store, clock, 0).await
+}
+
+/// The district's `staff`th teacher signed in.
+async fn sign_in_as(
+    sandbox: &Sandbox,
+    paths: AppPaths,
+    store: Arc<MemoryStore>,
+    clock: Option<Arc<ManualClock>>,
+    staff: usize,
+) -> Account {
     let mut account = Account::new(paths, store).unwrap();
     if let Some(clock) = clock {
         account = account.with_clock(clock);
     }
-    let teacher = sandbox.district().staff[0].id.clone();
+    let teacher = sandbox.district().staff[staff].id.clone();
     account
         .sign_in(
             ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url()),
@@ -273,4 +284,41 @@ fn today_follows_the_accounts_clock_and_time_zone() {
     assert_eq!(new_york.today(), "2026-11-27");
     clock.advance(Duration::from_secs(5 * 3600));
     assert_eq!(new_york.today(), "2026-11-28");
+}
+
+/// The window's session ends (here: another process signed in as someone else, which
+/// removed its keychain entry) while a CLI `login` has just written its own record: the
+/// window's clean-up must leave the newer record alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ended_session_does_not_delete_a_newer_sign_in_record() {
+    let sandbox = Sandbox::start(SandboxConfig {
+        seed: 11,
+        size: Size::Pair,
+        knobs: Knobs {
+            access: RosterAccess {
+                accept_teacher_tokens: true,
+            },
+            ..Knobs::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    let window = sign_in_as(&sandbox, paths.clone(), store.clone(), None, 0).await;
+    let cli = sign_in_as(&sandbox, paths.clone(), store.clone(), None, 1).await;
+    let second = cli.whoami(false).await.unwrap().identity.subject;
+
+    let ended = window.whoami(true).await.unwrap_err();
+    assert_eq!(ended.code(), "sign_in_again", "{ended}");
+    drop((window, cli));
+
+    let next_process = Account::new(paths, store).unwrap();
+    let me = next_process.whoami(false).await.unwrap();
+    assert_eq!(
+        me.identity.subject, second,
+        "the newer sign-in survived the old one's clean-up"
+    );
 }

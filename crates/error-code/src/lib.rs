@@ -109,6 +109,8 @@ error_codes! {
     NotSignedIn = "not_signed_in",
     SignInAgain = "sign_in_again",
     SessionRecordCorrupt = "session_record_corrupt",
+    /// Another Rollbook process held the session lock too long.
+    SessionBusy = "session_busy",
 
     // The keychain.
     KeychainUnavailable = "keychain_unavailable",

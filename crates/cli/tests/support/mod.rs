@@ -88,6 +88,16 @@ impl Home {
         command
     }
 
+    /// The folders the `rollbook` command uses under this home (XDG on Linux), for a
+    /// core `Account` in the test process that shares them, as the window would.
+    pub fn app_paths(&self) -> rollbook_core::AppPaths {
+        let root = self.dir.path();
+        rollbook_core::AppPaths {
+            config_dir: root.join("config").join("rollbook"),
+            data_dir: root.join("data").join("rollbook"),
+        }
+    }
+
     pub async fn run(&self, args: &[&str]) -> Run {
         let child = self.command(args).spawn().unwrap();
         finish(child).await
