@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use crate::dto::{AppError, SessionInfo, SignInPresets, SignInProgress, SignInRequest};
-use rollbook_core::{ClassSummary, Gradebook, Preferences, Student};
+use crate::dto::{AppError, SessionInfo, SignInPresets};
+use rollbook_core::{ClassSummary, Gradebook, Preferences, SignInProgress, SignInRequest, Student};
 
 /// Every type a command takes or returns, or an event carries. Their dependencies
 /// (`Provider`, `LineItem`, …) come along.

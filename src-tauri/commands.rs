@@ -5,18 +5,16 @@ use std::time::Duration;
 
 use tauri::State;
 use tauri::ipc::Channel;
-use tokio::sync::oneshot;
-use url::Url;
 
 use rollbook_core::auth::AuthError;
 use rollbook_core::{
     BuildDefaults, ClassSummary, CoreError, ErrorCode, Gradebook, LastView, Preferences,
-    ProviderSettings, RedirectMode, RosterSort, Student, TermFilter, sort_students,
+    RosterSort, SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
-use crate::dto::{AppError, Provider, SessionInfo, SignInPresets, SignInProgress, SignInRequest};
-use crate::state::{AppState, PendingSignIn, focus_main};
+use crate::dto::{AppError, SessionInfo, SignInPresets};
+use crate::state::{AppState, focus_main};
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -69,49 +67,6 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
     }
 }
 
-/// A field the teacher filled in, trimmed; `config_invalid` when it is empty.
-fn required(value: &Option<String>, what: &str) -> Answer<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            AppError::new(
-                ErrorCode::ConfigInvalid,
-                format!("The {what} is missing."),
-                "Fill it in, or ask your IT team for it.",
-            )
-        })
-}
-
-/// The settings for ClassLink or another OpenID provider, from the sign-in form.
-fn form_settings(mut settings: ProviderSettings, request: &SignInRequest) -> ProviderSettings {
-    settings.oneroster_url = request
-        .oneroster_url
-        .clone()
-        .filter(|u| !u.trim().is_empty());
-    settings
-}
-
-/// ClassLink: what the teacher typed, else what this build presets
-/// (`crates/core/build-defaults.toml`).
-fn classlink_settings(request: &SignInRequest) -> Answer<ProviderSettings> {
-    let defaults = BuildDefaults::of_this_build();
-    if request
-        .client_id
-        .as_deref()
-        .is_none_or(|c| c.trim().is_empty())
-        && defaults.classlink.client_id.is_none()
-    {
-        required(&request.client_id, "client id")?;
-    }
-    Ok(defaults.classlink_settings(
-        request.client_id.as_deref(),
-        request.oneroster_url.as_deref(),
-    )?)
-}
-
 /// What this build presets for "Sign in with ClassLink", so the window asks only for
 /// the rest (nothing, in a vendor build).
 #[tauri::command]
@@ -124,74 +79,44 @@ pub fn sign_in_presets() -> SignInPresets {
 }
 
 /// Signs in; progress goes to `progress`, a channel of this call only (no app-wide
-/// event, so the webview needs no permission to listen to events at all).
+/// event, so the webview needs no permission to listen to events at all). The use case
+/// (one attempt at a time, cancel, deep links) is core's; this only wires it up.
 #[tauri::command]
 pub async fn sign_in(
     request: SignInRequest,
     progress: Channel<SignInProgress>,
     state: State<'_, AppState>,
 ) -> Answer<SessionInfo> {
-    if request.provider != Provider::Demo {
+    // First, so a second click while a sign-in waits is refused before anything starts.
+    let attempt = state.sign_ins.begin()?;
+    let settings = if request.provider == SignInProvider::Demo {
+        let mut settings = state.demo_settings().await?;
+        settings.redirect = Preferences::load(state.account.paths()).redirect;
+        settings
+    } else {
         // Switching providers: the embedded demo district is no longer needed.
         state.stop_demo().await;
-    }
-    let mut settings = match request.provider {
-        Provider::Demo => state.demo_settings().await?,
-        Provider::Classlink => classlink_settings(&request)?,
-        Provider::Oidc => form_settings(
-            ProviderSettings::new(
-                required(&request.issuer, "issuer")?,
-                required(&request.client_id, "client id")?,
-            ),
-            &request,
-        ),
+        request.settings(
+            &BuildDefaults::of_this_build(),
+            &Preferences::load(state.account.paths()),
+        )?
     };
-    // Loopback unless the teacher (or IT) chose the app link in the sign-in options.
-    settings.redirect = Preferences::load(state.account.paths()).redirect;
     let browser = Browser::new(state.app.clone())
         .map_err(|e| AppError::new(ErrorCode::ConfigInvalid, e, "Check ROLLBOOK_BROWSER."))?;
-    let (cancel, cancelled) = oneshot::channel::<()>();
-    if let Ok(mut pending) = state.pending.lock() {
-        *pending = Some(PendingSignIn {
-            cancel: Some(cancel),
-            url: None,
-        });
-    }
-    let scheme_callbacks =
-        (settings.redirect == RedirectMode::Scheme).then(|| state.open_deep_link_channel());
-    let _ = progress.send(SignInProgress::Starting);
-    let pending = &state.pending;
-    let waiting = progress.clone();
-    let mut show_url = move |url: &Url, problem: Option<&str>| {
-        if let Ok(mut p) = pending.lock()
-            && let Some(p) = p.as_mut()
-        {
-            p.url = Some(url.clone());
-        }
-        let _ = waiting.send(SignInProgress::Waiting {
-            url: url.to_string(),
-            browser_problem: problem.map(str::to_owned),
-        });
+    let mut report_progress = |stage: SignInProgress| {
+        let _ = progress.send(stage);
     };
-    let outcome = tokio::select! {
-        report = state.account.sign_in(settings, &browser, scheme_callbacks, SIGN_IN_TIMEOUT, &mut show_url) => Some(report),
-        _ = cancelled => None,
-    };
-    state.close_deep_link_channel();
-    if let Ok(mut p) = state.pending.lock() {
-        *p = None;
-    }
-    let report = match outcome {
-        None => {
-            return Err(AppError::new(
-                ErrorCode::SignInCancelled,
-                "Sign-in was cancelled.",
-                "Choose a way to sign in when you are ready.",
-            ));
-        }
-        Some(report) => report?,
-    };
-    let _ = progress.send(SignInProgress::Finishing);
+    let report = state
+        .account
+        .sign_in(
+            settings,
+            &browser,
+            &attempt,
+            SIGN_IN_TIMEOUT,
+            &mut report_progress,
+        )
+        .await?;
+    drop(attempt);
     focus_main(&state.app);
     if let Some(problem) = &report.keychain_problem {
         tracing::warn!("the session could not be saved in the keychain: {problem}");
@@ -208,22 +133,15 @@ pub async fn sign_in(
 
 #[tauri::command]
 pub async fn cancel_sign_in(state: State<'_, AppState>) -> Answer<()> {
-    if let Ok(mut pending) = state.pending.lock()
-        && let Some(cancel) = pending.as_mut().and_then(|p| p.cancel.take())
-    {
-        let _ = cancel.send(());
-    }
+    state.sign_ins.cancel();
     Ok(())
 }
 
 #[tauri::command]
 pub async fn open_sign_in_again(state: State<'_, AppState>) -> Answer<()> {
-    let url = state
-        .pending
-        .lock()
-        .ok()
-        .and_then(|p| p.as_ref().and_then(|p| p.url.clone()));
-    let Some(url) = url else { return Ok(()) };
+    let Some(url) = state.sign_ins.waiting_url() else {
+        return Ok(());
+    };
     let browser = Browser::new(state.app.clone())
         .map_err(|e| AppError::new(ErrorCode::ConfigInvalid, e, "Check ROLLBOOK_BROWSER."))?;
     rollbook_core::BrowserOpener::open(&browser, &url).map_err(|e| {
@@ -300,31 +218,19 @@ mod tests {
     #[test]
     fn a_blank_required_field_is_a_config_error_naming_it() {
         for blank in [None, Some(String::new()), Some("   ".to_owned())] {
-            let error = required(&blank, "client id").unwrap_err();
-            assert_eq!(error.code, "config_invalid");
+            let request = SignInRequest {
+                provider: SignInProvider::Oidc,
+                issuer: Some("https://login.example.org".into()),
+                client_id: blank,
+                oneroster_url: None,
+            };
+            let error = AppError::from(
+                request
+                    .settings(&BuildDefaults::default(), &Preferences::default())
+                    .unwrap_err(),
+            );
+            assert_eq!(error.code, ErrorCode::ConfigInvalid);
             assert_eq!(error.message, "The client id is missing.");
         }
-        assert_eq!(required(&Some(" abc ".into()), "x").unwrap(), "abc");
-    }
-
-    #[test]
-    fn a_blank_oneroster_address_means_none() {
-        let request = |url: &str| SignInRequest {
-            provider: Provider::Oidc,
-            issuer: None,
-            client_id: None,
-            oneroster_url: Some(url.to_owned()),
-        };
-        let base = || ProviderSettings::new("https://login.example.org", "rollbook");
-        assert_eq!(form_settings(base(), &request("  ")).oneroster_url, None);
-        assert_eq!(
-            form_settings(
-                base(),
-                &request("https://sis.example.org/ims/oneroster/v1p1")
-            )
-            .oneroster_url
-            .as_deref(),
-            Some("https://sis.example.org/ims/oneroster/v1p1")
-        );
     }
 }

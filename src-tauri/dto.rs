@@ -1,6 +1,6 @@
 //! What crosses into the webview. No tokens, ever.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use rollbook_core::{CoreError, ErrorClass, ErrorCode, LastView};
 
@@ -19,28 +19,6 @@ pub struct SessionInfo {
     pub last_view: Option<LastView>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Demo,
-    Classlink,
-    Oidc,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct SignInRequest {
-    pub provider: Provider,
-    #[cfg_attr(test, ts(optional))]
-    pub issuer: Option<String>,
-    #[cfg_attr(test, ts(optional))]
-    pub client_id: Option<String>,
-    #[cfg_attr(test, ts(optional))]
-    pub oneroster_url: Option<String>,
-}
-
 /// What this build presets for "Sign in with ClassLink" (the window hides those fields).
 #[derive(Debug, Clone, Copy, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -48,20 +26,6 @@ pub struct SignInRequest {
 pub struct SignInPresets {
     pub classlink_client_id: bool,
     pub classlink_roster: bool,
-}
-
-/// Sign-in progress, sent on the `sign_in` call's own channel.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(tag = "stage", rename_all = "camelCase")]
-pub enum SignInProgress {
-    Starting,
-    #[serde(rename_all = "camelCase")]
-    Waiting {
-        url: String,
-        browser_problem: Option<String>,
-    },
-    Finishing,
 }
 
 /// An error as the UI shows it: what happened, what to do, and the stable code.

@@ -1,29 +1,21 @@
 //! The window's state: the teacher's account (core), the embedded demo district, and
-//! the sign-in in progress (its cancel switch, its URL, its deep-link channel).
+//! the desk that holds the sign-in in progress (core's, shared with the CLI).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tauri::{AppHandle, Manager};
-use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use rollbook_core::auth::{KEYCHAIN_SERVICE, KeychainStore};
-use rollbook_core::{Account, AppPaths, CoreError};
+use rollbook_core::{Account, AppPaths, CoreError, DeepLink, SignInDesk};
 
 use crate::demo::{EMBEDDED_ISSUER, EmbeddedDemo};
-
-/// The sign-in waiting for the browser.
-pub struct PendingSignIn {
-    pub cancel: Option<oneshot::Sender<()>>,
-    pub url: Option<Url>,
-}
 
 pub struct AppState {
     pub app: AppHandle,
     pub account: Account,
     pub demo: tokio::sync::Mutex<Option<EmbeddedDemo>>,
-    pub pending: Mutex<Option<PendingSignIn>>,
-    deep_links: Mutex<Option<mpsc::Sender<Url>>>,
+    pub sign_ins: SignInDesk,
 }
 
 impl AppState {
@@ -33,21 +25,11 @@ impl AppState {
             app,
             account: Account::new(AppPaths::from_os()?, Arc::new(store))?,
             demo: tokio::sync::Mutex::new(None),
-            pending: Mutex::new(None),
-            deep_links: Mutex::new(None),
+            sign_ins: SignInDesk::new(),
         })
     }
 
-    /// A channel for the next sign-in's deep links (custom-scheme redirect).
-    pub fn open_deep_link_channel(&self) -> mpsc::Receiver<Url> {
-        let (sender, receiver) = mpsc::channel(8);
-        if let Ok(mut slot) = self.deep_links.lock() {
-            *slot = Some(sender);
-        }
-        receiver
-    }
-
-    /// Hands a deep link to the sign-in waiting for one, and brings the window forward,
+    /// Hands a deep link to the sign-in waiting for one, and brings the window forward
     /// only when its `state` is that sign-in's: any web page can open an
     /// `org.rollbook.desktop:` link, and must not be able to raise the window with it.
     /// (Core checks `state` again, in constant time, before completing anything.)
@@ -55,26 +37,14 @@ impl AppState {
         if url.scheme() != "org.rollbook.desktop" {
             return;
         }
-        let Some(sender) = self.deep_links.lock().ok().and_then(|s| s.clone()) else {
-            tracing::info!("a sign-in link arrived, but no sign-in is waiting for one");
-            return;
-        };
-        let expected = self.pending.lock().ok().and_then(|p| {
-            p.as_ref()
-                .and_then(|p| p.url.as_ref())
-                .and_then(|u| query_value(u, "state"))
-        });
-        if !link_is_for(&url, expected.as_deref()) {
-            tracing::info!("a sign-in link for another sign-in attempt was ignored");
-            return;
-        }
-        focus_main(&self.app);
-        let _ = sender.try_send(url);
-    }
-
-    pub fn close_deep_link_channel(&self) {
-        if let Ok(mut slot) = self.deep_links.lock() {
-            *slot = None;
+        match self.sign_ins.deliver_deep_link(url) {
+            DeepLink::ForThisSignIn => focus_main(&self.app),
+            DeepLink::NotForThisSignIn => {
+                tracing::info!("a sign-in link for another sign-in attempt arrived");
+            }
+            DeepLink::NoSignInWaiting => {
+                tracing::info!("a sign-in link arrived, but no sign-in is waiting for one");
+            }
         }
     }
 
@@ -130,20 +100,6 @@ fn keychain_service() -> String {
     KEYCHAIN_SERVICE.to_owned()
 }
 
-fn query_value(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// Whether a callback link carries the `state` of the sign-in waiting (`expected`).
-fn link_is_for(link: &Url, expected: Option<&str>) -> bool {
-    match (query_value(link, "state"), expected) {
-        (Some(state), Some(expected)) => !expected.is_empty() && state == expected,
-        _ => false,
-    }
-}
-
 /// Whether a second instance's arguments carry a deep link (which `deliver_deep_link`
 /// decides about) rather than being a plain second launch (which brings the window up).
 pub fn is_deep_link_launch(argv: &[String]) -> bool {
@@ -164,17 +120,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_waiting_sign_ins_link_counts() {
-        let link =
-            |q: &str| Url::parse(&format!("org.rollbook.desktop:/oauth/callback?{q}")).unwrap();
-        assert!(link_is_for(&link("code=c&state=abc"), Some("abc")));
-        assert!(!link_is_for(&link("code=c&state=abd"), Some("abc")));
-        assert!(!link_is_for(&link("code=c"), Some("abc")));
-        assert!(
-            !link_is_for(&link("code=c&state=abc"), None),
-            "no sign-in waiting"
-        );
-        assert!(!link_is_for(&link("code=c&state="), Some("")));
+    fn deep_link_launches_are_told_from_plain_ones() {
         assert!(is_deep_link_launch(&[
             "rollbook".into(),
             "org.rollbook.desktop:/oauth/callback?x".into()

@@ -9,7 +9,8 @@ use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore, SignOutOutcome};
 use rollbook_core::{
-    Account, AppPaths, CheckStatus, CoreError, Profile, ProviderSettings, RedirectMode,
+    Account, AppPaths, CheckStatus, CoreError, Profile, ProviderSettings, RedirectMode, SignInDesk,
+    SignInProgress,
 };
 
 use crate::browser::Browser;
@@ -80,11 +81,28 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
     settings.client_secret = args.client_secret;
     settings.shared_machine = args.shared_machine;
 
-    let scheme_callbacks =
-        (settings.redirect == RedirectMode::Scheme).then(read_callbacks_from_stdin);
+    let desk = SignInDesk::new();
+    let attempt = desk.begin()?;
     let scheme = settings.redirect == RedirectMode::Scheme;
-    let mut show_url = move |url: &Url, problem: Option<&str>| {
-        match problem {
+    if scheme {
+        read_callbacks_from_stdin(desk.clone());
+    }
+    // Ctrl-C cancels cleanly: nothing is stored unless the sign-in was already storing.
+    let interrupt = desk.clone();
+    let interrupted = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.cancel();
+        }
+    });
+    let mut show_progress = move |stage: SignInProgress| {
+        let SignInProgress::Waiting {
+            url,
+            browser_problem,
+        } = stage
+        else {
+            return;
+        };
+        match browser_problem {
             None => note("Opening your browser to sign in…"),
             Some(problem) => note(&format!("Could not open a browser ({problem}).")),
         }
@@ -101,11 +119,13 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
         .sign_in(
             settings,
             &browser,
-            scheme_callbacks,
+            &attempt,
             Duration::from_secs(args.timeout),
-            &mut show_url,
+            &mut show_progress,
         )
-        .await?;
+        .await;
+    interrupted.abort();
+    let report = report?;
     if let Some(problem) = &report.keychain_problem {
         note(&format!("warning: {problem}"));
     }
@@ -171,16 +191,15 @@ fn session_lifetime(expires_at: Option<i64>, has_refresh_token: bool, persisted:
 }
 
 /// Reads pasted deep-link URLs, one per line, for `--redirect scheme`.
-fn read_callbacks_from_stdin() -> tokio::sync::mpsc::Receiver<Url> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+/// Pasted deep links (the custom-scheme redirect) go to the waiting sign-in; the end of
+/// standard input tells it no more will come.
+fn read_callbacks_from_stdin(desk: SignInDesk) {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             match Url::parse(line.trim()) {
                 Ok(url) => {
-                    if sender.blocking_send(url).is_err() {
-                        break;
-                    }
+                    desk.deliver_deep_link(url);
                 }
                 Err(_) if line.trim().is_empty() => {}
                 Err(_) => {
@@ -188,8 +207,8 @@ fn read_callbacks_from_stdin() -> tokio::sync::mpsc::Receiver<Url> {
                 }
             }
         }
+        desk.end_deep_links();
     });
-    receiver
 }
 
 async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {

@@ -9,7 +9,7 @@ use url::Url;
 
 use rollbook_auth::{
     AuthError, CallbackPage, Clock, HttpSettings, Identity, LoopbackListener, PendingSignIn,
-    ProcessLock, Provider, RedirectUri, Session, SignOutOutcome, SystemClock, TokenStore,
+    ProcessLock, Provider, RedirectUri, Session, SignOutOutcome, SignedIn, SystemClock, TokenStore,
     build_http_client, call_store,
 };
 
@@ -17,6 +17,7 @@ use rollbook_oneroster::{Bearer, ClientSettings, RosterClient, RosterError};
 
 use crate::record::{LastView, SessionRecord};
 use crate::roster::{self, ClassSummary, Gradebook, RosterIdentity, Student, TermFilter};
+use crate::sign_in::{SignInAttempt, SignInProgress};
 use crate::{AppPaths, BrowserOpener, CoreError, ProviderSettings, RedirectMode};
 
 /// What a finished sign-in reports to the teacher.
@@ -120,18 +121,42 @@ impl Account {
         &self.clock
     }
 
-    /// Signs in through the system browser. `scheme_callbacks` carries deep-link URLs
-    /// when the redirect mode is the custom scheme; `show_url` gets the authorization
-    /// URL so the caller can offer "Open again" or "Copy link".
+    /// Signs in through the system browser, as `attempt` (from a [`SignInDesk`]): deep
+    /// links delivered to the desk reach it, and a cancel stops it until it starts
+    /// storing the session. `progress` hears each stage; `Waiting` carries the URL so the
+    /// caller can offer "Open again" or "Copy link".
     pub async fn sign_in(
         &self,
         settings: ProviderSettings,
         opener: &dyn BrowserOpener,
-        scheme_callbacks: Option<mpsc::Receiver<Url>>,
+        attempt: &SignInAttempt,
         timeout: Duration,
-        show_url: &mut (dyn FnMut(&Url, Option<&str>) + Send),
+        progress: &mut (dyn FnMut(SignInProgress) + Send),
     ) -> Result<SignInReport, CoreError> {
         settings.validate()?;
+        progress(SignInProgress::Starting);
+        let (provider, signed_in) = tokio::select! {
+            biased;
+            () = attempt.cancelled() => return Err(AuthError::Cancelled.into()),
+            result = self.authenticate(&settings, opener, attempt, timeout, progress) => result?,
+        };
+        // From here the attempt runs to the end: a cancel now would leave a keychain
+        // entry with no record pointing at it.
+        attempt.begin_storing()?;
+        progress(SignInProgress::Finishing);
+        self.store_sign_in(settings, &provider, signed_in).await
+    }
+
+    /// Discovery, the browser and the callback, the code exchange and the ID token: all
+    /// that can be abandoned midway without leaving anything behind.
+    async fn authenticate(
+        &self,
+        settings: &ProviderSettings,
+        opener: &dyn BrowserOpener,
+        attempt: &SignInAttempt,
+        timeout: Duration,
+        progress: &mut (dyn FnMut(SignInProgress) + Send),
+    ) -> Result<(Arc<Provider>, SignedIn), CoreError> {
         let provider = Arc::new(
             Provider::discover(
                 settings.client_config()?,
@@ -142,11 +167,18 @@ impl Account {
         );
         let options =
             settings.authorization_options(provider.metadata().supports_scope("offline_access"));
-        let signed_in = match (settings.redirect, scheme_callbacks) {
-            (RedirectMode::Loopback, _) => {
+        let mut show_url = |url: &Url, problem: Option<&str>| {
+            attempt.set_url(url);
+            progress(SignInProgress::Waiting {
+                url: url.to_string(),
+                browser_problem: problem.map(str::to_owned),
+            });
+        };
+        let signed_in = match settings.redirect {
+            RedirectMode::Loopback => {
                 let listener = LoopbackListener::bind().await?;
                 let pending = provider.begin(listener.redirect_uri(), &options)?;
-                open_browser(opener, &pending, show_url);
+                open_browser(opener, &pending, &mut show_url);
                 let callback = listener.receive(&pending, timeout).await?;
                 let url = callback.url().clone();
                 match provider.complete(pending, &url).await {
@@ -165,27 +197,35 @@ impl Account {
                     }
                 }
             }
-            (RedirectMode::Scheme, Some(mut callbacks)) => {
+            RedirectMode::Scheme => {
+                let mut callbacks = attempt.take_deep_links().ok_or_else(|| {
+                    AuthError::InvalidConfig(
+                        "this sign-in attempt's deep links were already taken".into(),
+                    )
+                })?;
                 let pending = provider.begin(RedirectUri::Scheme, &options)?;
-                open_browser(opener, &pending, show_url);
+                open_browser(opener, &pending, &mut show_url);
                 let url = receive_scheme_callback(&pending, &mut callbacks, timeout).await?;
                 provider.complete(pending, &url).await?
             }
-            (RedirectMode::Scheme, None) => {
-                return Err(AuthError::InvalidConfig(
-                    "the custom-scheme redirect needs a way to receive the deep link".into(),
-                )
-                .into());
-            }
         };
+        Ok((provider, signed_in))
+    }
 
+    /// Keeps a finished sign-in: keychain entry and session record, as one change.
+    async fn store_sign_in(
+        &self,
+        settings: ProviderSettings,
+        provider: &Arc<Provider>,
+        signed_in: SignedIn,
+    ) -> Result<SignInReport, CoreError> {
         // A new sign-in replaces whatever session was here before, as one change that
         // other processes see whole.
         let _others_wait = self.process_lock.acquire().await?;
         self.forget_local().await?;
         let identity = signed_in.identity.clone();
         let store = (!settings.shared_machine).then(|| Arc::clone(&self.store));
-        let (session, saved) = Session::start(Arc::clone(&provider), signed_in, store).await;
+        let (session, saved) = Session::start(Arc::clone(provider), signed_in, store).await;
         let session = session.with_process_lock(self.process_lock.clone());
         let keychain_problem = saved.as_ref().err().map(|e| format!("{}: {e}", e.code()));
         let record = SessionRecord {

@@ -60,8 +60,8 @@ pub enum CoreError {
     RecordCorrupt { path: String, detail: String },
     #[error("this computer has no home or app-data folder for Rollbook to use")]
     NoAppFolders,
-    #[error("the browser could not be opened ({0}); open the link above by hand")]
-    BrowserFailed(String),
+    #[error("a sign-in is already waiting for the browser; finish or cancel it first")]
+    SignInInProgress,
     #[error("the demo district could not start: {0}")]
     DemoFailed(String),
 }
@@ -82,7 +82,7 @@ impl CoreError {
             Self::Io { .. } => ErrorCode::FileError,
             Self::RecordCorrupt { .. } => ErrorCode::SessionRecordCorrupt,
             Self::NoAppFolders => ErrorCode::NoAppFolders,
-            Self::BrowserFailed(_) => ErrorCode::BrowserFailed,
+            Self::SignInInProgress => ErrorCode::SignInInProgress,
             Self::DemoFailed(_) => ErrorCode::DemoFailed,
         }
     }
@@ -93,7 +93,7 @@ impl CoreError {
             Self::Roster(_) | Self::TeacherNotFound(_) => ErrorClass::RosterFailed,
             Self::RosterNotConfigured | Self::NoAppFolders => ErrorClass::Config,
             Self::RecordCorrupt { .. } => ErrorClass::SignInRequired,
-            Self::Io { .. } | Self::BrowserFailed(_) | Self::DemoFailed(_) => ErrorClass::Other,
+            Self::Io { .. } | Self::SignInInProgress | Self::DemoFailed(_) => ErrorClass::Other,
         }
     }
 }

@@ -14,6 +14,7 @@ mod preferences;
 mod record;
 mod roster;
 mod settings;
+mod sign_in;
 
 pub use account::{Account, SignInReport, WhoAmI};
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
@@ -30,6 +31,9 @@ pub use roster::{
 };
 pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,
+};
+pub use sign_in::{
+    DeepLink, SignInAttempt, SignInDesk, SignInProgress, SignInProvider, SignInRequest,
 };
 
 /// The roster client underneath.

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use rollbook_core::auth::{ManualClock, StoreError, StoreKey, StoredCredentials, TokenStore};
 use rollbook_core::{
-    Account, AppPaths, ClassPage, CommandBrowser, LastView, ProviderSettings, TermFilter,
+    Account, AppPaths, ClassPage, CommandBrowser, LastView, ProviderSettings, SignInDesk,
+    SignInProgress, TermFilter,
 };
 use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenPolicy};
 
@@ -113,13 +114,14 @@ async fn sign_in_as(
         account = account.with_clock(clock);
     }
     let teacher = sandbox.district().staff[staff].id.clone();
+    let desk = SignInDesk::new();
     account
         .sign_in(
             ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url()),
             &test_browser(&teacher),
-            None,
+            &desk.begin().unwrap(),
             Duration::from_secs(20),
-            &mut |_, _| {},
+            &mut |_| {},
         )
         .await
         .unwrap();
@@ -320,5 +322,84 @@ async fn an_ended_session_does_not_delete_a_newer_sign_in_record() {
     assert_eq!(
         me.identity.subject, second,
         "the newer sign-in survived the old one's clean-up"
+    );
+}
+
+/// A browser that opens nothing: the attempt waits for an answer that never comes.
+fn silent_browser() -> CommandBrowser {
+    CommandBrowser::parse(Some("true")).unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sign_in_waits_its_turn_and_cancel_reaches_the_one_waiting() {
+    let sandbox = district(3600).await;
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let account = Account::new(AppPaths::under(home.path()), store.clone()).unwrap();
+    let desk = SignInDesk::new();
+    let attempt = desk.begin().unwrap();
+    let settings = ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url());
+    let canceller = desk.clone();
+    let browser = silent_browser();
+    let mut progress = |_| {};
+    let (outcome, ()) = tokio::join!(
+        account.sign_in(
+            settings,
+            &browser,
+            &attempt,
+            Duration::from_secs(20),
+            &mut progress
+        ),
+        async {
+            while canceller.waiting_url().is_none() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(
+                canceller.begin().unwrap_err().code(),
+                "sign_in_in_progress",
+                "a second sign-in while one waits is refused"
+            );
+            assert!(canceller.cancel());
+        }
+    );
+    assert_eq!(outcome.unwrap_err().code(), "sign_in_cancelled");
+    drop(attempt);
+    assert!(
+        store.entries.lock().unwrap().is_empty(),
+        "nothing in the keychain"
+    );
+    assert!(!home.path().join("data/session.json").exists(), "no record");
+    assert!(desk.begin().is_ok(), "the desk is free again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_once_the_session_is_being_stored_changes_nothing() {
+    let sandbox = district(3600).await;
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let account = Account::new(AppPaths::under(home.path()), store.clone()).unwrap();
+    let desk = SignInDesk::new();
+    let teacher = sandbox.district().staff[0].id.clone();
+    let mut refused_cancels = 0;
+    let mut progress = |stage: SignInProgress| {
+        if stage == SignInProgress::Finishing && !desk.cancel() {
+            refused_cancels += 1;
+        }
+    };
+    account
+        .sign_in(
+            ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url()),
+            &test_browser(&teacher),
+            &desk.begin().unwrap(),
+            Duration::from_secs(20),
+            &mut progress,
+        )
+        .await
+        .expect("the sign-in finishes: the cancel came too late");
+    assert_eq!(refused_cancels, 1);
+    assert_eq!(store.entries.lock().unwrap().len(), 1, "one keychain entry");
+    assert!(
+        home.path().join("data/session.json").exists(),
+        "and its record"
     );
 }

@@ -1,0 +1,423 @@
+//! The sign-in use case the window and the `rollbook` command share: one attempt at a
+//! time, its progress, its deep links, and a cancel that is atomic with storing.
+//!
+//! A [`SignInDesk`] holds the attempt waiting for the browser. [`SignInDesk::begin`]
+//! refuses a second one while the first waits, and every piece of clean-up is tied to
+//! the attempt's id, so an old attempt can never remove a newer one's deep-link channel or
+//! cancel switch. [`SignInDesk::cancel`] wins only before the attempt starts storing the
+//! session: from then on the attempt finishes, so a cancel can never leave a keychain
+//! entry with no session record pointing at it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use url::Url;
+
+use rollbook_auth::AuthError;
+
+use crate::{BuildDefaults, CoreError, Preferences, ProviderSettings};
+
+/// Where a sign-in has got to, for the window's progress screen and the CLI's notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(tag = "stage", rename_all = "camelCase")]
+pub enum SignInProgress {
+    /// Finding the provider (discovery).
+    Starting,
+    /// The browser is open at `url` (or could not be opened: `browser_problem`).
+    #[serde(rename_all = "camelCase")]
+    Waiting {
+        url: String,
+        browser_problem: Option<String>,
+    },
+    /// The browser came back; the session is being stored.
+    Finishing,
+}
+
+/// Which provider the teacher picked in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts-bindings", ts(rename = "Provider"))]
+#[serde(rename_all = "lowercase")]
+pub enum SignInProvider {
+    Demo,
+    Classlink,
+    Oidc,
+}
+
+/// The window's sign-in form.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRequest {
+    pub provider: SignInProvider,
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
+    pub issuer: Option<String>,
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
+    pub client_id: Option<String>,
+    #[cfg_attr(feature = "ts-bindings", ts(optional))]
+    pub oneroster_url: Option<String>,
+}
+
+impl SignInRequest {
+    /// The settings for ClassLink (what the teacher typed, else what this build presets)
+    /// or another OpenID provider, with the redirect the sign-in options chose. The demo
+    /// district's settings come from the district the caller runs.
+    pub fn settings(
+        &self,
+        defaults: &BuildDefaults,
+        preferences: &Preferences,
+    ) -> Result<ProviderSettings, CoreError> {
+        let mut settings = match self.provider {
+            SignInProvider::Demo => {
+                return Err(invalid(
+                    "the demo district's settings come from the running district",
+                ));
+            }
+            SignInProvider::Classlink => defaults
+                .classlink_settings(self.client_id.as_deref(), self.oneroster_url.as_deref())?,
+            SignInProvider::Oidc => {
+                let mut settings = ProviderSettings::new(
+                    required(self.issuer.as_deref(), "issuer")?,
+                    required(self.client_id.as_deref(), "client id")?,
+                );
+                settings.oneroster_url = filled(self.oneroster_url.as_deref());
+                settings
+            }
+        };
+        settings.redirect = preferences.redirect;
+        Ok(settings)
+    }
+}
+
+fn filled(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn required(value: Option<&str>, what: &str) -> Result<String, CoreError> {
+    filled(value).ok_or_else(|| invalid(&format!("the {what} is missing")))
+}
+
+fn invalid(message: &str) -> CoreError {
+    CoreError::Auth(AuthError::InvalidConfig(message.to_owned()))
+}
+
+/// What became of a deep link handed to the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeepLink {
+    /// It carries the waiting attempt's `state` (the window may come forward).
+    ForThisSignIn,
+    /// An attempt is waiting, but this link is not its own. The attempt still sees it
+    /// (a forged link then fails the attempt rather than passing for a timeout).
+    NotForThisSignIn,
+    /// Nothing is waiting for a link.
+    NoSignInWaiting,
+}
+
+/// The sign-in attempt in progress, if any. Cheap to clone; clones share the attempt.
+#[derive(Debug, Clone, Default)]
+pub struct SignInDesk {
+    inner: Arc<Mutex<Desk>>,
+}
+
+#[derive(Debug, Default)]
+struct Desk {
+    next_id: u64,
+    current: Option<Slot>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    storing: bool,
+    cancel: watch::Sender<bool>,
+    url: Option<Url>,
+    /// `None` once the source of links has ended ([`SignInDesk::end_deep_links`]).
+    deep_links: Option<mpsc::Sender<Url>>,
+}
+
+/// One attempt, from [`SignInDesk::begin`]. Dropping it frees the desk, if the desk
+/// still holds this attempt.
+#[derive(Debug)]
+pub struct SignInAttempt {
+    id: u64,
+    desk: Arc<Mutex<Desk>>,
+    cancelled: watch::Receiver<bool>,
+    deep_links: Mutex<Option<mpsc::Receiver<Url>>>,
+}
+
+fn lock(desk: &Mutex<Desk>) -> MutexGuard<'_, Desk> {
+    // The desk's state stays consistent at every step, so a panic elsewhere while it was
+    // held leaves nothing half-done.
+    desk.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SignInDesk {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts an attempt; `sign_in_in_progress` while another one waits.
+    pub fn begin(&self) -> Result<SignInAttempt, CoreError> {
+        let mut desk = lock(&self.inner);
+        if desk.current.is_some() {
+            return Err(CoreError::SignInInProgress);
+        }
+        desk.next_id += 1;
+        let id = desk.next_id;
+        let (cancel, cancelled) = watch::channel(false);
+        let (links, received) = mpsc::channel(8);
+        desk.current = Some(Slot {
+            id,
+            storing: false,
+            cancel,
+            url: None,
+            deep_links: Some(links),
+        });
+        Ok(SignInAttempt {
+            id,
+            desk: Arc::clone(&self.inner),
+            cancelled,
+            deep_links: Mutex::new(Some(received)),
+        })
+    }
+
+    /// Cancels the waiting attempt. `false` when there is none, or when it is already
+    /// storing the session (it then finishes, and the teacher is signed in).
+    pub fn cancel(&self) -> bool {
+        let desk = lock(&self.inner);
+        match &desk.current {
+            Some(slot) if !slot.storing => {
+                slot.cancel.send_replace(true);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The provider's sign-in page the waiting attempt opened (for "Open again").
+    pub fn waiting_url(&self) -> Option<Url> {
+        lock(&self.inner)
+            .current
+            .as_ref()
+            .and_then(|s| s.url.clone())
+    }
+
+    /// Hands a deep link (custom-scheme redirect) to the waiting attempt.
+    pub fn deliver_deep_link(&self, link: Url) -> DeepLink {
+        let desk = lock(&self.inner);
+        let Some(slot) = &desk.current else {
+            return DeepLink::NoSignInWaiting;
+        };
+        let expected = slot.url.as_ref().and_then(|u| query_value(u, "state"));
+        let verdict = match (query_value(&link, "state"), expected) {
+            (Some(state), Some(expected)) if !expected.is_empty() && state == expected => {
+                DeepLink::ForThisSignIn
+            }
+            _ => DeepLink::NotForThisSignIn,
+        };
+        if let Some(links) = &slot.deep_links {
+            let _ = links.try_send(link);
+        }
+        verdict
+    }
+
+    /// No more deep links will come (the CLI's standard input closed): once the waiting
+    /// attempt has seen those already delivered, it stops instead of waiting out its
+    /// timeout.
+    pub fn end_deep_links(&self) {
+        if let Some(slot) = lock(&self.inner).current.as_mut() {
+            slot.deep_links = None;
+        }
+    }
+}
+
+impl SignInAttempt {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Resolves when the attempt is cancelled.
+    pub(crate) async fn cancelled(&self) {
+        let mut cancelled = self.cancelled.clone();
+        // An error means the desk dropped the switch: nothing can cancel any more.
+        if cancelled.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// The deep links delivered to this attempt (taken once).
+    pub(crate) fn take_deep_links(&self) -> Option<mpsc::Receiver<Url>> {
+        self.deep_links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    pub(crate) fn set_url(&self, url: &Url) {
+        let mut desk = lock(&self.desk);
+        if let Some(slot) = desk.current.as_mut().filter(|s| s.id == self.id) {
+            slot.url = Some(url.clone());
+        }
+    }
+
+    /// From here the attempt cannot be cancelled: it stores the session whole. Fails
+    /// with `sign_in_cancelled` if a cancel came first.
+    pub(crate) fn begin_storing(&self) -> Result<(), CoreError> {
+        let mut desk = lock(&self.desk);
+        match desk.current.as_mut().filter(|s| s.id == self.id) {
+            Some(slot) if !*slot.cancel.borrow() => {
+                slot.storing = true;
+                Ok(())
+            }
+            _ => Err(AuthError::Cancelled.into()),
+        }
+    }
+}
+
+impl Drop for SignInAttempt {
+    fn drop(&mut self) {
+        let mut desk = lock(&self.desk);
+        if desk.current.as_ref().is_some_and(|s| s.id == self.id) {
+            desk.current = None;
+        }
+    }
+}
+
+fn query_value(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn link(query: &str) -> Url {
+        Url::parse(&format!("org.rollbook.desktop:/oauth/callback?{query}")).unwrap()
+    }
+
+    #[test]
+    fn one_attempt_at_a_time_and_its_clean_up_touches_only_itself() {
+        let desk = SignInDesk::new();
+        let first = desk.begin().unwrap();
+        assert_eq!(
+            desk.begin().unwrap_err().code(),
+            rollbook_error_code::ErrorCode::SignInInProgress
+        );
+        drop(first);
+        let second = desk.begin().unwrap();
+        second.set_url(&Url::parse("https://op.example/authorize?state=abc").unwrap());
+        // A stale handle of the first attempt (say, a late clean-up) changes nothing.
+        let stale = SignInAttempt {
+            id: 1,
+            desk: Arc::clone(&desk.inner),
+            cancelled: watch::channel(false).1,
+            deep_links: Mutex::new(None),
+        };
+        drop(stale);
+        assert!(desk.waiting_url().is_some(), "the second attempt is intact");
+        assert_eq!(
+            desk.deliver_deep_link(link("code=c&state=abc")),
+            DeepLink::ForThisSignIn
+        );
+        assert!(desk.cancel(), "cancel reaches the second attempt");
+    }
+
+    #[test]
+    fn only_the_waiting_attempts_state_brings_the_window_forward() {
+        let desk = SignInDesk::new();
+        assert_eq!(
+            desk.deliver_deep_link(link("code=c&state=abc")),
+            DeepLink::NoSignInWaiting
+        );
+        let attempt = desk.begin().unwrap();
+        assert_eq!(
+            desk.deliver_deep_link(link("code=c&state=abc")),
+            DeepLink::NotForThisSignIn,
+            "before the browser opened, no state is known"
+        );
+        attempt.set_url(&Url::parse("https://op.example/authorize?state=abc").unwrap());
+        for (query, verdict) in [
+            ("code=c&state=abc", DeepLink::ForThisSignIn),
+            ("code=c&state=abd", DeepLink::NotForThisSignIn),
+            ("code=c", DeepLink::NotForThisSignIn),
+            ("code=c&state=", DeepLink::NotForThisSignIn),
+        ] {
+            assert_eq!(desk.deliver_deep_link(link(query)), verdict, "{query}");
+        }
+        let mut links = attempt.take_deep_links().unwrap();
+        assert_eq!(links.try_recv().unwrap().query(), Some("code=c&state=abc"));
+    }
+
+    #[tokio::test]
+    async fn cancel_and_storing_exclude_each_other() {
+        let desk = SignInDesk::new();
+        let attempt = desk.begin().unwrap();
+        assert!(desk.cancel());
+        attempt.cancelled().await;
+        assert!(
+            attempt.begin_storing().is_err(),
+            "cancelled first: nothing is stored"
+        );
+        drop(attempt);
+
+        let attempt = desk.begin().unwrap();
+        attempt.begin_storing().unwrap();
+        assert!(!desk.cancel(), "too late: the session is being stored");
+        assert!(desk.waiting_url().is_none());
+    }
+
+    #[test]
+    fn the_form_gives_settings_and_names_what_is_missing() {
+        let request = |provider, issuer: Option<&str>, client: Option<&str>| SignInRequest {
+            provider,
+            issuer: issuer.map(str::to_owned),
+            client_id: client.map(str::to_owned),
+            oneroster_url: Some("  ".into()),
+        };
+        let defaults = BuildDefaults::default();
+        let preferences = Preferences::default();
+        let oidc = request(
+            SignInProvider::Oidc,
+            Some(" https://op.example "),
+            Some("app"),
+        )
+        .settings(&defaults, &preferences)
+        .unwrap();
+        assert_eq!(oidc.issuer, "https://op.example");
+        assert_eq!(oidc.oneroster_url, None, "a blank roster address is none");
+        let missing = request(SignInProvider::Oidc, None, Some("app"))
+            .settings(&defaults, &preferences)
+            .unwrap_err();
+        assert!(missing.to_string().contains("issuer"), "{missing}");
+        assert!(!missing.to_string().contains("--"), "{missing}");
+        let classlink = request(SignInProvider::Classlink, None, Some("cl-app"))
+            .settings(&defaults, &preferences)
+            .unwrap();
+        assert_eq!(classlink.client_id, "cl-app");
+        let mut with_roster = request(SignInProvider::Oidc, Some("https://op.example"), Some("a"));
+        with_roster.oneroster_url = Some(" https://sis.example.org/ims/oneroster/v1p1 ".into());
+        assert_eq!(
+            with_roster
+                .settings(&defaults, &preferences)
+                .unwrap()
+                .oneroster_url
+                .as_deref(),
+            Some("https://sis.example.org/ims/oneroster/v1p1")
+        );
+        for blank in [None, Some(""), Some("   ")] {
+            let error = request(SignInProvider::Oidc, Some("https://op.example"), blank)
+                .settings(&defaults, &preferences)
+                .unwrap_err();
+            assert_eq!(error.to_string(), "the client id is missing");
+        }
+    }
+}
