@@ -23,7 +23,8 @@ export async function startDriver(extra = {}) {
   };
   // Both ports are our own: WebKitWebDriver's default (4445) would be shared with any
   // other tauri-driver on the machine, and its sessions with them.
-  const port = 20000 + 2 * Math.floor(Math.random() * 10000);
+  // Below the ephemeral range (32768+), where outgoing connections could hold the port.
+  const port = 12000 + 2 * Math.floor(Math.random() * 10000);
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "inherit", "inherit"] });
   await new Promise((r) => setTimeout(r, 1500)); // tauri-driver starts WebKitWebDriver
   return { driver: new WebDriver(`http://127.0.0.1:${port}`), stop: () => child.kill() };

@@ -124,6 +124,18 @@ pub(crate) enum BridgeError {
     Timeout,
     #[error("answer too large")]
     TooLarge,
+    /// A 5xx or 429 whose body is not an OAuth error (a proxy's or load balancer's page,
+    /// an overloaded server): the provider is unavailable, not talking nonsense.
+    #[error("HTTP {0}")]
+    Status(u16),
+}
+
+/// Whether a failed token answer is an OAuth error object (RFC 6749 §5.2), which the
+/// oauth2 crate reads, rather than some other body.
+fn is_oauth_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("error").is_some_and(serde_json::Value::is_string))
 }
 
 /// Our reqwest client as the oauth2 crate's HTTP client. A named type rather than a
@@ -161,6 +173,11 @@ async fn send_oauth2_request(
         BodyError::Transport(e) => bridge_error(e),
         BodyError::TooLarge => BridgeError::TooLarge,
     })?;
+    if (status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS)
+        && !is_oauth_error(&bytes)
+    {
+        return Err(BridgeError::Status(status.as_u16()));
+    }
     let mut built = oauth2::HttpResponse::new(bytes);
     *built.status_mut() = status;
     *built.headers_mut() = headers;
@@ -203,6 +220,7 @@ pub(crate) fn oauth2_error<RE: oauth2::ErrorResponse + 'static>(
         E::Request(BridgeError::Transport(detail)) => {
             AuthError::ProviderUnreachable { what, detail }
         }
+        E::Request(BridgeError::Status(status)) => AuthError::ProviderStatus { what, status },
         E::Parse(error, body) => AuthError::ProviderBadResponse {
             what,
             detail: format!(

@@ -320,7 +320,8 @@ async fn a_failed_refresh_leaves_the_session_intact() {
     let before = store.load(session.store_key()).unwrap().unwrap();
     // The token endpoint fails: nothing was rotated, so nothing changes here.
     op.misbehave(Misbehavior::TokenEndpointServerError);
-    assert!(session.refresh().await.is_err());
+    let error = session.refresh().await.unwrap_err();
+    assert_eq!(error.code(), "provider_error_status", "{error}");
     let after = store.load(session.store_key()).unwrap().unwrap();
     assert_eq!(
         before.refresh_token.unwrap().secret(),

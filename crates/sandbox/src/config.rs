@@ -55,6 +55,11 @@ pub struct SandboxConfig {
     /// `/.well-known/rollbook-demo` from the first request on.
     #[serde(default)]
     pub roster_gateway_url: Option<String>,
+    /// The address clients reach this district at, when that is not where it listens
+    /// (behind a proxy: the fault soak's flapping one, or a demo's reverse proxy). It is
+    /// the issuer and the base of every advertised URL.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// With a key, access and refresh tokens are self-contained (HMAC-signed), so they
     /// stay valid across restarts of the sandbox: what the app's embedded demo district
     /// needs for "quit, reopen, still signed in". Without one, tokens live in memory.
@@ -73,6 +78,7 @@ impl Default for SandboxConfig {
             tenant_id: default_tenant_id(),
             test_controls: false,
             roster_gateway_url: None,
+            public_url: None,
             token_key: None,
         }
     }

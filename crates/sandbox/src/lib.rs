@@ -90,6 +90,7 @@ impl Sandbox {
             tenant_id,
             test_controls,
             roster_gateway_url,
+            public_url,
             ..
         } = config;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
@@ -98,7 +99,9 @@ impl Sandbox {
         let address = listener
             .local_addr()
             .map_err(|source| SandboxError::Bind { port, source })?;
-        let issuer = format!("http://{address}");
+        let issuer = public_url
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{address}"));
         let state = Arc::new(State::new(
             Arc::new(district),
             issuer,

@@ -42,6 +42,10 @@ struct Args {
     /// Port on 127.0.0.1 for the roster gateway (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     gateway_port: u16,
+    /// The address clients use, when it is not where this listens (behind a proxy);
+    /// the issuer and every advertised URL start with it.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// ClassLink's TenantId for this district.
     #[arg(long, default_value_t = 2718)]
     tenant_id: u64,
@@ -167,6 +171,7 @@ async fn main() -> ExitCode {
         roster_gateway_url: gateway_address
             .map(|address| format!("http://{address}{}", rollbook_gateway::BASE_PATH)),
         token_key: None,
+        public_url: args.public_url.clone(),
     };
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,
