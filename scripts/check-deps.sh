@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 failed=0
-for crate in rollbook-core rollbook-auth rollbook-oneroster rollbook-gateway rollbook-oauth1 rollbook-cli; do
+for crate in rollbook-core rollbook-auth rollbook-oneroster rollbook-gateway rollbook-oauth1 rollbook-error-code rollbook-cli; do
   tree=$(cargo tree --locked -p "$crate" -e normal --prefix none)
   for forbidden in rollbook-sandbox tauri; do
     if grep -q "^$forbidden v" <<<"$tree"; then

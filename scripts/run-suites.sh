@@ -18,6 +18,11 @@ suite "ui: vitest" npm --prefix ui run --silent test
 suite "ui: Chromium e2e" node ui/tests/e2e.mjs
 suite "window: tauri-driver e2e" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/window.test.mjs
 suite "window: deep link to a second instance" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/deep-link.test.mjs
+# A minute of the fault soak (docs/benchmarks.md has the 10-minute figures).
+suite "fault soak: flapping provider and roster source (60 s)" env SOAK_SECONDS=60 SOAK_PHASE_SECONDS=6 \
+  xvfb-run -a -s "-screen 0 1280x900x24" node tests/soak/soak.mjs
+# Every fuzz target briefly, from the committed seeds (docs/fuzzing.md has the long runs).
+suite "fuzz: every target for 15 s" scripts/fuzz.sh 15
 # Last: its debug build adds the benchmark marks to target/debug/rollbook-desktop.
 suite "window: benchmark harness (one debug round)" scripts/bench-window.sh --quick
 echo
