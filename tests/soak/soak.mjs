@@ -196,7 +196,8 @@ async function reloadWindowRoster() {
     }
     await sleep(500);
   }
-  return { ok: false, code: firstCode };
+  const shown = await session.text("//main").catch(() => "?");
+  return { ok: false, code: firstCode, shown: shown.replace(/\s+/g, " ").slice(0, 200) };
 }
 
 // ------------------------------------------------------------------ the soak
@@ -220,7 +221,10 @@ const windowLoop = (async () => {
     if (result.ok) windowChecks.worked++;
     if (result.code) windowChecks.coded[result.code] = (windowChecks.coded[result.code] ?? 0) + 1;
     if (SESSION_GONE.has(result.code)) problem(`the window's session ended (${result.code}) in phase ${phase}`);
-    if (!result.ok && !result.code) windowChecks.uncoded++;
+    if (!result.ok && !result.code) {
+      windowChecks.uncoded++;
+      windowChecks.uncoded_shown = result.shown ?? result.error;
+    }
   }
 })();
 let runs = 0;
