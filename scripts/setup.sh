@@ -16,6 +16,7 @@ packages=(
   curl
   haproxy                                                 # the gateway's scale-out test
   tzdata                                                  # the time-zone database ("today" is local)
+  gcc-mingw-w64-x86-64                                    # CI's Windows type-check (C parts of dependencies)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -39,4 +40,15 @@ fi
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "setup: installing tauri-driver (WebDriver for the app window)"
   cargo install tauri-driver --version 2.1.0 --locked --quiet
+fi
+# The Windows standard library, so CI type-checks and lints the Windows-only code
+# (Credential Manager, WebView2, the registry) in every run (.ci/run asks for it; the app
+# and the tests do not need it). rustup's downloads are slow from here: give them minutes.
+if [ "${ROLLBOOK_SETUP_WINDOWS_CHECK:-0}" = 1 ] && ! rustup target list --installed 2>/dev/null | grep -q '^x86_64-pc-windows-gnu$'; then
+  echo "setup: adding the x86_64-pc-windows-gnu target (slow: a few minutes)"
+  for attempt in 1 2 3; do
+    rustup target add x86_64-pc-windows-gnu && break
+    [ "$attempt" -eq 3 ] && exit 1
+    sleep 10
+  done
 fi
