@@ -266,10 +266,17 @@ async fn logout(json_output: bool) -> Result<(), CoreError> {
 }
 
 async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError> {
-    let checks = account()?.doctor(issuer).await;
+    let account = account()?;
+    let checks = account.doctor(issuer).await;
+    let settings = account.effective_settings();
     let failed = checks.iter().any(|c| c.status == CheckStatus::Fail);
     if json_output {
-        print_json(&json!({ "ok": !failed, "checks": checks }));
+        print_json(&json!({
+            "ok": !failed,
+            "checks": checks,
+            "settings": settings.settings,
+            "policy_problems": settings.problems,
+        }));
     } else {
         for check in &checks {
             let mark = match check.status {
@@ -283,6 +290,16 @@ async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError
                 .map(|c| format!(" [{c}]"))
                 .unwrap_or_default();
             print_line(&format!("{mark} {:<10} {}{code}", check.name, check.detail));
+        }
+        print_line("");
+        print_line("Settings in force:");
+        for setting in &settings.settings {
+            print_line(&format!(
+                "  {:<20} {:<40} {}",
+                setting.key.name(),
+                setting.value.to_string(),
+                setting.origin
+            ));
         }
     }
     if failed {

@@ -729,3 +729,52 @@ async fn the_window_and_cli_commands_race_refreshes_without_signing_out() {
     assert_eq!(op.stats().await["refresh"], 200);
     assert_eq!(home.run(&["whoami", "--refresh"]).await.code, 0);
 }
+
+/// `rollbook doctor` prints every setting in force with its origin, and names a bad
+/// policy value instead of using it (Linux: the policy file, here through the variable
+/// that points at it).
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_prints_each_setting_with_its_origin_and_names_bad_policy() {
+    let home = Home::new();
+    let policy = home.dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"ClientId": "district-client", "Issuer": "http://login.example.org", "SharedMachine": 1, "Colour": "blue"}"#,
+    )
+    .unwrap();
+    let mut command = home.command(&["doctor", "--json"]);
+    command.env("ROLLBOOK_POLICY_FILE", &policy);
+    let run = support::finish(command.spawn().unwrap()).await;
+    let out = run.json();
+    let setting = |key: &str| {
+        out["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(setting("ClientId")["value"], "district-client");
+    assert_eq!(setting("ClientId")["origin"]["kind"], "machine_policy");
+    assert_eq!(setting("SharedMachine")["value"], true);
+    assert_eq!(setting("RedirectMode")["origin"]["kind"], "teacher_setting");
+    assert_eq!(
+        setting("Issuer"),
+        serde_json::Value::Null,
+        "the http issuer is not used"
+    );
+    let problems = out["policy_problems"].to_string();
+    assert!(
+        problems.contains("Issuer") && problems.contains("https"),
+        "{problems}"
+    );
+    assert!(problems.contains("Colour"), "{problems}");
+    let warned = out["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "policy" && c["code"] == "policy_invalid")
+        .count();
+    assert_eq!(warned, 2, "{}", out["checks"]);
+}

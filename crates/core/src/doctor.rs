@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use rollbook_auth::{IssuerUrl, ProviderMetadata, call_store, clock_skew};
 
-use crate::Account;
+use crate::policy::{self, ResolvedSettings};
 use crate::record::SessionRecord;
+use crate::{Account, BuildDefaults, Preferences};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,8 +56,38 @@ const MAX_SKEW_SECS: i64 = 60;
 
 impl Account {
     /// Runs every check. `issuer` overrides the signed-in session's provider.
+    /// Every setting in force on this computer and where it came from: managed policy
+    /// (machine, then user), the teacher's settings, this build's defaults.
+    pub fn effective_settings(&self) -> ResolvedSettings {
+        policy::resolve(
+            &policy::system_sources(),
+            &Preferences::load(self.paths()),
+            &BuildDefaults::of_this_build(),
+        )
+    }
+
     pub async fn doctor(&self, issuer: Option<&str>) -> Vec<Check> {
         let mut checks = Vec::new();
+        let settings = self.effective_settings();
+        if settings.problems.is_empty() {
+            let locked = settings
+                .settings
+                .iter()
+                .filter(|e| e.origin.is_policy())
+                .count();
+            checks.push(Check::ok(
+                "policy",
+                format!("{locked} setting(s) set by policy, none ignored"),
+            ));
+        }
+        for problem in &settings.problems {
+            checks.push(Check::problem(
+                "policy",
+                CheckStatus::Warn,
+                "policy_invalid",
+                problem.to_string(),
+            ));
+        }
         let record = match SessionRecord::load(self.paths()) {
             Ok(record) => {
                 checks.push(Check::ok(

@@ -10,6 +10,7 @@ mod defaults;
 mod doctor;
 mod error;
 mod paths;
+pub mod policy;
 mod preferences;
 mod record;
 mod roster;

@@ -1,0 +1,591 @@
+//! Managed policy: what a district's IT presets for every computer, and how it combines
+//! with the teacher's own settings and this build's defaults.
+//!
+//! Sources, highest first: machine policy, user policy, the teacher's settings, build
+//! defaults. Policy is read where IT already configures browsers and editors:
+//! - Windows: `HKLM\SOFTWARE\Policies\Rollbook`, then `HKCU\SOFTWARE\Policies\Rollbook`
+//!   (Group Policy, with the ADMX template);
+//! - Linux: `/etc/rollbook/policy.json` (`ROLLBOOK_POLICY_FILE` points elsewhere, for
+//!   tests).
+//!
+//! Every source yields raw values by key name ([`RawValue`]); [`resolve`] checks each one
+//! and reports a bad value by name ([`PolicyProblem`]) instead of using it. A bad value
+//! never opens a door: a plain-http issuer is refused, an unknown provider list allows
+//! nothing more than the next source does.
+
+mod linux;
+#[cfg(windows)]
+mod windows;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::{BuildDefaults, Preferences, RedirectMode};
+
+pub use linux::{POLICY_FILE, POLICY_FILE_ENV, PolicyFile};
+#[cfg(windows)]
+pub use windows::RegistryPolicy;
+
+/// A value as a source holds it, before it is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawValue {
+    Text(String),
+    Number(i64),
+    Bool(bool),
+}
+
+impl fmt::Display for RawValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(t) => write!(f, "{t:?}"),
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Where a source's values apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyLevel {
+    Machine,
+    User,
+}
+
+/// One place policy is read from.
+pub trait PolicySource: Send + Sync + fmt::Debug {
+    /// Where it is, for messages (`/etc/rollbook/policy.json`, `HKLM\SOFTWARE\…`).
+    fn location(&self) -> String;
+    fn level(&self) -> PolicyLevel;
+    /// Every value set here, by key name. An unreadable source is one problem, not a
+    /// crash: the error text says why.
+    fn read(&self) -> Result<BTreeMap<String, RawValue>, String>;
+}
+
+/// The policy sources of this computer, machine first.
+pub fn system_sources() -> Vec<Box<dyn PolicySource>> {
+    #[cfg(windows)]
+    {
+        vec![
+            Box::new(RegistryPolicy::machine()),
+            Box::new(RegistryPolicy::user()),
+        ]
+    }
+    #[cfg(not(windows))]
+    {
+        vec![Box::new(PolicyFile::from_env())]
+    }
+}
+
+/// Which providers a teacher may choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowedProviders {
+    /// ClassLink only.
+    Classlink,
+    /// ClassLink and any other OpenID provider.
+    Any,
+}
+
+/// A setting's name, as policy spells it (registry value, JSON key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Key {
+    AllowedProviders,
+    Issuer,
+    ClientId,
+    RosterUrl,
+    RedirectMode,
+    SharedMachine,
+    IdleSignOutMinutes,
+    LocalStoreAllowed,
+    DemoDistrictAllowed,
+}
+
+impl Key {
+    pub const ALL: [Key; 9] = [
+        Key::AllowedProviders,
+        Key::Issuer,
+        Key::ClientId,
+        Key::RosterUrl,
+        Key::RedirectMode,
+        Key::SharedMachine,
+        Key::IdleSignOutMinutes,
+        Key::LocalStoreAllowed,
+        Key::DemoDistrictAllowed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::AllowedProviders => "AllowedProviders",
+            Key::Issuer => "Issuer",
+            Key::ClientId => "ClientId",
+            Key::RosterUrl => "RosterUrl",
+            Key::RedirectMode => "RedirectMode",
+            Key::SharedMachine => "SharedMachine",
+            Key::IdleSignOutMinutes => "IdleSignOutMinutes",
+            Key::LocalStoreAllowed => "LocalStoreAllowed",
+            Key::DemoDistrictAllowed => "DemoDistrictAllowed",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Key> {
+        Key::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A checked value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Providers(AllowedProviders),
+    Text(String),
+    Redirect(RedirectMode),
+    Flag(bool),
+    Minutes(u32),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Providers(AllowedProviders::Classlink) => f.write_str("classlink"),
+            Value::Providers(AllowedProviders::Any) => f.write_str("any"),
+            Value::Text(t) => f.write_str(t),
+            Value::Redirect(RedirectMode::Loopback) => f.write_str("loopback"),
+            Value::Redirect(RedirectMode::Scheme) => f.write_str("scheme"),
+            Value::Flag(b) => write!(f, "{b}"),
+            Value::Minutes(0) => f.write_str("never"),
+            Value::Minutes(m) => write!(f, "{m} minutes"),
+        }
+    }
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    MachinePolicy { location: String },
+    UserPolicy { location: String },
+    TeacherSetting,
+    BuildDefault,
+}
+
+impl Origin {
+    /// Whether the teacher may change it (policy locks it).
+    pub fn is_policy(&self) -> bool {
+        matches!(
+            self,
+            Origin::MachinePolicy { .. } | Origin::UserPolicy { .. }
+        )
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::MachinePolicy { location } => write!(f, "machine policy ({location})"),
+            Origin::UserPolicy { location } => write!(f, "user policy ({location})"),
+            Origin::TeacherSetting => f.write_str("the teacher's setting"),
+            Origin::BuildDefault => f.write_str("this build's default"),
+        }
+    }
+}
+
+/// One setting in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Effective {
+    pub key: Key,
+    pub value: Value,
+    pub origin: Origin,
+}
+
+/// A policy value that was ignored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyProblem {
+    /// The key as the source spelled it (`None` when the whole source is unreadable).
+    pub key: Option<String>,
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{key} in {}: {}", self.location, self.message),
+            None => write!(f, "{}: {}", self.location, self.message),
+        }
+    }
+}
+
+/// Every setting in force, with its origin, and the policy values that were ignored.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResolvedSettings {
+    pub settings: Vec<Effective>,
+    pub problems: Vec<PolicyProblem>,
+}
+
+impl ResolvedSettings {
+    pub fn get(&self, key: Key) -> Option<&Effective> {
+        self.settings.iter().find(|e| e.key == key)
+    }
+
+    /// Whether policy fixes this setting ("set by your school").
+    pub fn is_locked(&self, key: Key) -> bool {
+        self.get(key).is_some_and(|e| e.origin.is_policy())
+    }
+
+    pub fn allowed_providers(&self) -> AllowedProviders {
+        match self.get(Key::AllowedProviders).map(|e| &e.value) {
+            Some(Value::Providers(p)) => *p,
+            _ => AllowedProviders::Any,
+        }
+    }
+
+    pub fn text(&self, key: Key) -> Option<&str> {
+        match self.get(key).map(|e| &e.value) {
+            Some(Value::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn flag(&self, key: Key) -> Option<bool> {
+        match self.get(key).map(|e| &e.value) {
+            Some(Value::Flag(b)) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+/// Checks one raw value for `key`.
+fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
+    let text = |raw: &RawValue| match raw {
+        RawValue::Text(t) if !t.trim().is_empty() => Ok(t.trim().to_owned()),
+        RawValue::Text(_) => Err("it is empty".to_owned()),
+        other => Err(format!("it must be text, not {other}")),
+    };
+    let flag = |raw: &RawValue| match raw {
+        RawValue::Bool(b) => Ok(*b),
+        RawValue::Number(0) => Ok(false),
+        RawValue::Number(1) => Ok(true),
+        RawValue::Text(t) if t.eq_ignore_ascii_case("true") => Ok(true),
+        RawValue::Text(t) if t.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(format!("it must be true or false (1 or 0), not {other}")),
+    };
+    let https_url = |raw: &RawValue| -> Result<String, String> {
+        let text = text(raw)?;
+        let url = Url::parse(&text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+        rollbook_auth::require_secure_url(&url, key.name()).map_err(|e| e.to_string())?;
+        Ok(text)
+    };
+    match key {
+        Key::AllowedProviders => match text(raw)?.to_ascii_lowercase().as_str() {
+            "classlink" => Ok(Value::Providers(AllowedProviders::Classlink)),
+            "any" => Ok(Value::Providers(AllowedProviders::Any)),
+            other => Err(format!("{other:?} is not one of \"classlink\", \"any\"")),
+        },
+        Key::Issuer | Key::RosterUrl => https_url(raw).map(Value::Text),
+        Key::ClientId => text(raw).map(Value::Text),
+        Key::RedirectMode => match text(raw)?.to_ascii_lowercase().as_str() {
+            "loopback" => Ok(Value::Redirect(RedirectMode::Loopback)),
+            "scheme" => Ok(Value::Redirect(RedirectMode::Scheme)),
+            other => Err(format!("{other:?} is not one of \"loopback\", \"scheme\"")),
+        },
+        Key::SharedMachine | Key::LocalStoreAllowed | Key::DemoDistrictAllowed => {
+            flag(raw).map(Value::Flag)
+        }
+        Key::IdleSignOutMinutes => match raw {
+            // A week at most: anything longer is a typo for "never" (0).
+            RawValue::Number(n) if (0..=10_080).contains(n) => {
+                Ok(Value::Minutes(u32::try_from(*n).unwrap_or(0)))
+            }
+            other => Err(format!(
+                "it must be a number of minutes from 0 (never) to 10080, not {other}"
+            )),
+        },
+    }
+}
+
+/// Resolves every setting: policy sources in order (machine first), then the teacher's
+/// settings, then this build's defaults.
+pub fn resolve(
+    sources: &[Box<dyn PolicySource>],
+    teacher: &Preferences,
+    build: &BuildDefaults,
+) -> ResolvedSettings {
+    let mut resolved = ResolvedSettings::default();
+    let mut found: BTreeMap<Key, Effective> = BTreeMap::new();
+    for source in sources {
+        let location = source.location();
+        let values = match source.read() {
+            Ok(values) => values,
+            Err(message) => {
+                resolved.problems.push(PolicyProblem {
+                    key: None,
+                    location,
+                    message,
+                });
+                continue;
+            }
+        };
+        for (name, raw) in values {
+            let Some(key) = Key::from_name(&name) else {
+                resolved.problems.push(PolicyProblem {
+                    key: Some(name),
+                    location: location.clone(),
+                    message: "Rollbook has no such setting; it was ignored".into(),
+                });
+                continue;
+            };
+            match check(key, &raw) {
+                Ok(value) => {
+                    let origin = match source.level() {
+                        PolicyLevel::Machine => Origin::MachinePolicy {
+                            location: location.clone(),
+                        },
+                        PolicyLevel::User => Origin::UserPolicy {
+                            location: location.clone(),
+                        },
+                    };
+                    found.entry(key).or_insert(Effective { key, value, origin });
+                }
+                Err(message) => resolved.problems.push(PolicyProblem {
+                    key: Some(name),
+                    location: location.clone(),
+                    message: format!("{message}; it was ignored"),
+                }),
+            }
+        }
+    }
+    let mut fallback = |key: Key, value: Option<Value>, origin: Origin| {
+        if let (false, Some(value)) = (found.contains_key(&key), value) {
+            found.insert(key, Effective { key, value, origin });
+        }
+    };
+    fallback(
+        Key::RedirectMode,
+        Some(Value::Redirect(teacher.redirect)),
+        Origin::TeacherSetting,
+    );
+    fallback(
+        Key::ClientId,
+        build.classlink.client_id.clone().map(Value::Text),
+        Origin::BuildDefault,
+    );
+    fallback(
+        Key::RosterUrl,
+        build.classlink.roster_gateway_url.clone().map(Value::Text),
+        Origin::BuildDefault,
+    );
+    fallback(
+        Key::AllowedProviders,
+        Some(Value::Providers(AllowedProviders::Any)),
+        Origin::BuildDefault,
+    );
+    fallback(
+        Key::SharedMachine,
+        Some(Value::Flag(false)),
+        Origin::BuildDefault,
+    );
+    fallback(
+        Key::IdleSignOutMinutes,
+        Some(Value::Minutes(0)),
+        Origin::BuildDefault,
+    );
+    fallback(
+        Key::LocalStoreAllowed,
+        Some(Value::Flag(true)),
+        Origin::BuildDefault,
+    );
+    fallback(
+        Key::DemoDistrictAllowed,
+        Some(Value::Flag(true)),
+        Origin::BuildDefault,
+    );
+    resolved.settings = found.into_values().collect();
+    resolved
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[derive(Debug)]
+    struct Fake {
+        level: PolicyLevel,
+        values: Result<Vec<(&'static str, RawValue)>, String>,
+    }
+
+    impl PolicySource for Fake {
+        fn location(&self) -> String {
+            format!("fake {:?}", self.level)
+        }
+        fn level(&self) -> PolicyLevel {
+            self.level
+        }
+        fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+            self.values
+                .clone()
+                .map(|v| v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        }
+    }
+
+    fn source(level: PolicyLevel, values: &[(&'static str, RawValue)]) -> Box<dyn PolicySource> {
+        Box::new(Fake {
+            level,
+            values: Ok(values.to_vec()),
+        })
+    }
+
+    fn text(t: &str) -> RawValue {
+        RawValue::Text(t.into())
+    }
+
+    #[test]
+    fn machine_beats_user_beats_teacher_beats_build() {
+        let mut build = BuildDefaults::default();
+        build.classlink.client_id = Some("build-client".into());
+        let teacher = Preferences {
+            redirect: RedirectMode::Scheme,
+        };
+        let none: Vec<Box<dyn PolicySource>> = vec![];
+        let only_defaults = resolve(&none, &teacher, &build);
+        assert_eq!(
+            only_defaults.get(Key::ClientId).unwrap().origin,
+            Origin::BuildDefault
+        );
+        assert_eq!(
+            only_defaults.get(Key::RedirectMode).unwrap().origin,
+            Origin::TeacherSetting
+        );
+        assert!(!only_defaults.is_locked(Key::RedirectMode));
+
+        let sources = vec![
+            source(
+                PolicyLevel::Machine,
+                &[("ClientId", text("machine-client"))],
+            ),
+            source(
+                PolicyLevel::User,
+                &[
+                    ("ClientId", text("user-client")),
+                    ("RedirectMode", text("loopback")),
+                ],
+            ),
+        ];
+        let resolved = resolve(&sources, &teacher, &build);
+        assert_eq!(resolved.text(Key::ClientId), Some("machine-client"));
+        assert!(matches!(
+            resolved.get(Key::ClientId).unwrap().origin,
+            Origin::MachinePolicy { .. }
+        ));
+        let redirect = resolved.get(Key::RedirectMode).unwrap();
+        assert_eq!(redirect.value, Value::Redirect(RedirectMode::Loopback));
+        assert!(matches!(redirect.origin, Origin::UserPolicy { .. }));
+        assert!(resolved.is_locked(Key::RedirectMode));
+        assert!(resolved.problems.is_empty());
+        assert_eq!(
+            resolved.settings.len(),
+            Key::ALL.len() - 2,
+            "all but the issuer and the roster address, which nothing sets here"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_ignored_and_open_no_door() {
+        let sources = vec![
+            source(
+                PolicyLevel::Machine,
+                &[
+                    ("Issuer", text("http://login.example.org")),
+                    ("AllowedProviders", text("everyone")),
+                    ("SharedMachine", RawValue::Number(7)),
+                    ("IdleSignOutMinutes", RawValue::Number(-5)),
+                    ("Colour", text("blue")),
+                ],
+            ),
+            source(
+                PolicyLevel::User,
+                &[("AllowedProviders", text("classlink"))],
+            ),
+        ];
+        let resolved = resolve(&sources, &Preferences::default(), &BuildDefaults::default());
+        let named: Vec<&str> = resolved
+            .problems
+            .iter()
+            .filter_map(|p| p.key.as_deref())
+            .collect();
+        for key in [
+            "Issuer",
+            "AllowedProviders",
+            "SharedMachine",
+            "IdleSignOutMinutes",
+            "Colour",
+        ] {
+            assert!(named.contains(&key), "{key} not reported: {named:?}");
+        }
+        assert!(
+            resolved.get(Key::Issuer).is_none(),
+            "a plain-http issuer is refused"
+        );
+        // The bad machine value does not fall back to "any": the user policy's applies.
+        assert_eq!(resolved.allowed_providers(), AllowedProviders::Classlink);
+        assert_eq!(resolved.flag(Key::SharedMachine), Some(false));
+        let issuer = resolved
+            .problems
+            .iter()
+            .find(|p| p.key.as_deref() == Some("Issuer"));
+        assert!(issuer.unwrap().to_string().contains("https"), "{issuer:?}");
+    }
+
+    #[test]
+    fn an_unreadable_source_is_one_problem_and_the_rest_still_applies() {
+        let sources: Vec<Box<dyn PolicySource>> = vec![
+            Box::new(Fake {
+                level: PolicyLevel::Machine,
+                values: Err("not valid JSON at line 1".into()),
+            }),
+            source(
+                PolicyLevel::User,
+                &[("DemoDistrictAllowed", RawValue::Bool(false))],
+            ),
+        ];
+        let resolved = resolve(&sources, &Preferences::default(), &BuildDefaults::default());
+        assert_eq!(resolved.problems.len(), 1);
+        assert_eq!(resolved.problems[0].key, None);
+        assert_eq!(resolved.flag(Key::DemoDistrictAllowed), Some(false));
+    }
+
+    #[test]
+    fn registry_style_and_json_style_values_both_read() {
+        for (shared, expected) in [
+            (RawValue::Number(1), true),
+            (RawValue::Bool(true), true),
+            (text("false"), false),
+            (RawValue::Number(0), false),
+        ] {
+            let resolved = resolve(
+                &[source(PolicyLevel::Machine, &[("sharedmachine", shared)])],
+                &Preferences::default(),
+                &BuildDefaults::default(),
+            );
+            assert_eq!(resolved.flag(Key::SharedMachine), Some(expected));
+        }
+        let minutes = resolve(
+            &[source(
+                PolicyLevel::Machine,
+                &[("IdleSignOutMinutes", RawValue::Number(15))],
+            )],
+            &Preferences::default(),
+            &BuildDefaults::default(),
+        );
+        assert_eq!(
+            minutes.get(Key::IdleSignOutMinutes).unwrap().value,
+            Value::Minutes(15)
+        );
+    }
+}
