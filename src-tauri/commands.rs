@@ -7,9 +7,10 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use rollbook_core::auth::AuthError;
+use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
-    BuildDefaults, ClassSummary, CoreError, ErrorCode, Gradebook, LastView, Preferences,
-    RosterSort, SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
+    ClassSummary, CoreError, ErrorCode, Gradebook, LastView, Preferences, RosterSort,
+    SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
@@ -67,14 +68,20 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
     }
 }
 
-/// What this build presets for "Sign in with ClassLink", so the window asks only for
-/// the rest (nothing, in a vendor build).
+/// What this build and the district's policy preset, so the window asks only for the
+/// rest (nothing, in a vendor build or a managed lab) and hides what policy forbids.
 #[tauri::command]
-pub fn sign_in_presets() -> SignInPresets {
-    let defaults = BuildDefaults::of_this_build();
+pub fn sign_in_presets(state: State<'_, AppState>) -> SignInPresets {
+    let resolved = state.account.effective_settings();
+    for problem in &resolved.problems {
+        tracing::warn!("ignored policy value: {problem}");
+    }
     SignInPresets {
-        classlink_client_id: defaults.classlink.client_id.is_some(),
-        classlink_roster: defaults.classlink.roster_gateway_url.is_some(),
+        classlink_client_id: resolved.text(Key::ClientId).is_some(),
+        classlink_roster: resolved.text(Key::RosterUrl).is_some(),
+        other_providers_allowed: resolved.allowed_providers() == AllowedProviders::Any,
+        demo_allowed: rollbook_core::allow_demo(&resolved).is_ok(),
+        redirect_set_by_school: resolved.is_locked(Key::RedirectMode),
     }
 }
 
@@ -89,17 +96,17 @@ pub async fn sign_in(
 ) -> Answer<SessionInfo> {
     // First, so a second click while a sign-in waits is refused before anything starts.
     let attempt = state.sign_ins.begin()?;
+    // Policy, the teacher's sign-in options and this build's defaults, resolved now.
+    let resolved = state.account.effective_settings();
     let settings = if request.provider == SignInProvider::Demo {
+        rollbook_core::allow_demo(&resolved)?;
         let mut settings = state.demo_settings().await?;
-        settings.redirect = Preferences::load(state.account.paths()).redirect;
+        settings.redirect = resolved.redirect();
         settings
     } else {
         // Switching providers: the embedded demo district is no longer needed.
         state.stop_demo().await;
-        request.settings(
-            &BuildDefaults::of_this_build(),
-            &Preferences::load(state.account.paths()),
-        )?
+        request.settings(&resolved)?
     };
     let browser = Browser::new(state.app.clone())
         .map_err(|e| AppError::new(ErrorCode::ConfigInvalid, e, "Check ROLLBOOK_BROWSER."))?;
@@ -153,10 +160,13 @@ pub async fn open_sign_in_again(state: State<'_, AppState>) -> Answer<()> {
     })
 }
 
-/// The sign-in options (how the browser returns to the app).
+/// The sign-in options in force (how the browser returns to the app): the teacher's,
+/// unless the district's policy sets them.
 #[tauri::command]
 pub async fn preferences(state: State<'_, AppState>) -> Answer<Preferences> {
-    Ok(Preferences::load(state.account.paths()))
+    Ok(Preferences {
+        redirect: state.account.effective_settings().redirect(),
+    })
 }
 
 #[tauri::command]
@@ -214,6 +224,7 @@ pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rollbook_core::BuildDefaults;
 
     #[test]
     fn a_blank_required_field_is_a_config_error_naming_it() {
@@ -224,11 +235,12 @@ mod tests {
                 client_id: blank,
                 oneroster_url: None,
             };
-            let error = AppError::from(
-                request
-                    .settings(&BuildDefaults::default(), &Preferences::default())
-                    .unwrap_err(),
+            let resolved = rollbook_core::policy::resolve(
+                &[],
+                &Preferences::default(),
+                &BuildDefaults::default(),
             );
+            let error = AppError::from(request.settings(&resolved).unwrap_err());
             assert_eq!(error.code, ErrorCode::ConfigInvalid);
             assert_eq!(error.message, "The client id is missing.");
         }

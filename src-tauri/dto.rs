@@ -19,13 +19,21 @@ pub struct SessionInfo {
     pub last_view: Option<LastView>,
 }
 
-/// What this build presets for "Sign in with ClassLink" (the window hides those fields).
+/// What this build and the district's policy preset for signing in: the window hides
+/// preset fields and forbidden choices, and shows policy-locked ones as "set by your
+/// school". (Core enforces the same rules when the sign-in starts.)
 #[derive(Debug, Clone, Copy, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SignInPresets {
     pub classlink_client_id: bool,
     pub classlink_roster: bool,
+    /// Providers other than ClassLink may be used.
+    pub other_providers_allowed: bool,
+    /// The built-in demo district may be used.
+    pub demo_allowed: bool,
+    /// Policy fixes how the browser returns to the app.
+    pub redirect_set_by_school: bool,
 }
 
 /// An error as the UI shows it: what happened, what to do, and the stable code.

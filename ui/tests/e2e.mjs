@@ -95,6 +95,21 @@ await test("ClassLink: a build without presets asks for both; a vendor build is 
   assert(!(await page.getByLabel("Rollbook's client id at your district").isVisible().catch(() => false)), "a preset build still asked for the client id");
 });
 
+await test("a managed lab: one ClassLink button, forbidden choices hidden, options set by the school", async (page) => {
+  await page.goto(`${base}?policy=lab&hold=1`);
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  await page.waitForFunction(() => window.rollbookBackend.calls.includes("signInPresets"));
+  await page.getByRole("button", { name: "Other OpenID provider" }).waitFor({ state: "detached" });
+  assert(!(await page.getByRole("button", { name: "Try the demo district" }).count()), "the demo is offered although policy turned it off");
+  await page.getByRole("button", { name: "Sign-in options" }).click();
+  await page.getByText("Set by your school.").waitFor();
+  assert(await page.getByRole("radio", { name: /Directly to this computer/ }).isDisabled(), "a locked option can be changed");
+  await axe(page, "managed lab sign-in");
+  await shot(page, "01b-sign-in-managed-lab");
+  await page.getByRole("button", { name: "Sign in with ClassLink" }).click();
+  await page.waitForFunction(() => window.rollbookBackend.calls.includes("signIn:classlink"));
+});
+
 await test("sign-in screen in dark mode", async (page) => {
   await page.goto(base);
   await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();

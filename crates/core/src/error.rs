@@ -62,6 +62,8 @@ pub enum CoreError {
     NoAppFolders,
     #[error("a sign-in is already waiting for the browser; finish or cancel it first")]
     SignInInProgress,
+    #[error("{0}")]
+    ForbiddenByPolicy(String),
     #[error("the demo district could not start: {0}")]
     DemoFailed(String),
 }
@@ -83,6 +85,7 @@ impl CoreError {
             Self::RecordCorrupt { .. } => ErrorCode::SessionRecordCorrupt,
             Self::NoAppFolders => ErrorCode::NoAppFolders,
             Self::SignInInProgress => ErrorCode::SignInInProgress,
+            Self::ForbiddenByPolicy(_) => ErrorCode::PolicyForbidden,
             Self::DemoFailed(_) => ErrorCode::DemoFailed,
         }
     }
@@ -91,7 +94,9 @@ impl CoreError {
         match self {
             Self::Auth(e) => e.class().into(),
             Self::Roster(_) | Self::TeacherNotFound(_) => ErrorClass::RosterFailed,
-            Self::RosterNotConfigured | Self::NoAppFolders => ErrorClass::Config,
+            Self::RosterNotConfigured | Self::NoAppFolders | Self::ForbiddenByPolicy(_) => {
+                ErrorClass::Config
+            }
             Self::RecordCorrupt { .. } => ErrorClass::SignInRequired,
             Self::Io { .. } | Self::SignInInProgress | Self::DemoFailed(_) => ErrorClass::Other,
         }

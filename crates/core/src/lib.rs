@@ -34,7 +34,7 @@ pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,
 };
 pub use sign_in::{
-    DeepLink, SignInAttempt, SignInDesk, SignInProgress, SignInProvider, SignInRequest,
+    DeepLink, SignInAttempt, SignInDesk, SignInProgress, SignInProvider, SignInRequest, allow_demo,
 };
 
 /// The roster client underneath.

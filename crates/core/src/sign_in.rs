@@ -16,7 +16,8 @@ use url::Url;
 
 use rollbook_auth::AuthError;
 
-use crate::{BuildDefaults, CoreError, Preferences, ProviderSettings};
+use crate::policy::{AllowedProviders, Key, ResolvedSettings, Value};
+use crate::{CLASSLINK_ISSUER, CoreError, Profile, ProviderSettings};
 
 /// Where a sign-in has got to, for the window's progress screen and the CLI's notes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,34 +62,69 @@ pub struct SignInRequest {
 }
 
 impl SignInRequest {
-    /// The settings for ClassLink (what the teacher typed, else what this build presets)
-    /// or another OpenID provider, with the redirect the sign-in options chose. The demo
-    /// district's settings come from the district the caller runs.
-    pub fn settings(
-        &self,
-        defaults: &BuildDefaults,
-        preferences: &Preferences,
-    ) -> Result<ProviderSettings, CoreError> {
+    /// The settings for ClassLink or another OpenID provider, from the form and the
+    /// settings in force (`resolved`: policy, the teacher's options, build defaults).
+    /// Policy wins over the form: a value IT set is used whatever the form says, and a
+    /// provider policy forbids is refused here, not only hidden in the window. The demo
+    /// district's settings come from the district the caller runs ([`allow_demo`] says
+    /// whether it may).
+    pub fn settings(&self, resolved: &ResolvedSettings) -> Result<ProviderSettings, CoreError> {
+        // The form's value, unless policy fixes this setting.
+        let pick = |key: Key, typed: Option<&str>| -> Option<String> {
+            if resolved.is_locked(key) {
+                resolved.text(key).map(str::to_owned)
+            } else {
+                filled(typed).or_else(|| resolved.text(key).map(str::to_owned))
+            }
+        };
         let mut settings = match self.provider {
             SignInProvider::Demo => {
                 return Err(invalid(
                     "the demo district's settings come from the running district",
                 ));
             }
-            SignInProvider::Classlink => defaults
-                .classlink_settings(self.client_id.as_deref(), self.oneroster_url.as_deref())?,
+            SignInProvider::Classlink => {
+                let client_id = pick(Key::ClientId, self.client_id.as_deref())
+                    .ok_or_else(|| invalid("Rollbook's ClassLink client id is missing"))?;
+                let mut settings = ProviderSettings::new(CLASSLINK_ISSUER, client_id);
+                settings.profile = Profile::ClassLink;
+                settings.scopes.push("oneroster".into());
+                settings.oneroster_url = pick(Key::RosterUrl, self.oneroster_url.as_deref());
+                settings
+            }
             SignInProvider::Oidc => {
+                if resolved.allowed_providers() == AllowedProviders::Classlink {
+                    return Err(CoreError::ForbiddenByPolicy(
+                        "your school allows signing in with ClassLink only".into(),
+                    ));
+                }
+                let issuer = pick(Key::Issuer, self.issuer.as_deref());
+                let client_id = pick(Key::ClientId, self.client_id.as_deref());
                 let mut settings = ProviderSettings::new(
-                    required(self.issuer.as_deref(), "issuer")?,
-                    required(self.client_id.as_deref(), "client id")?,
+                    required(issuer.as_deref(), "issuer")?,
+                    required(client_id.as_deref(), "client id")?,
                 );
-                settings.oneroster_url = filled(self.oneroster_url.as_deref());
+                settings.oneroster_url = pick(Key::RosterUrl, self.oneroster_url.as_deref());
                 settings
             }
         };
-        settings.redirect = preferences.redirect;
+        if let Some(Value::Redirect(redirect)) = resolved.get(Key::RedirectMode).map(|e| &e.value) {
+            settings.redirect = *redirect;
+        }
+        settings.shared_machine = resolved.flag(Key::SharedMachine).unwrap_or(false);
         Ok(settings)
     }
+}
+
+/// Whether the built-in demo district may be used; `policy_forbidden` when IT turned it
+/// off.
+pub fn allow_demo(resolved: &ResolvedSettings) -> Result<(), CoreError> {
+    if resolved.flag(Key::DemoDistrictAllowed) == Some(false) {
+        return Err(CoreError::ForbiddenByPolicy(
+            "your school has turned the demo district off on this computer".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn filled(value: Option<&str>) -> Option<String> {
@@ -299,6 +335,9 @@ fn query_value(url: &Url, name: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::policy::{PolicyLevel, PolicySource, RawValue};
+    use crate::{BuildDefaults, Preferences};
+    use std::collections::BTreeMap;
 
     fn link(query: &str) -> Url {
         Url::parse(&format!("org.rollbook.desktop:/oauth/callback?{query}")).unwrap()
@@ -375,39 +414,72 @@ mod tests {
         assert!(desk.waiting_url().is_none());
     }
 
-    #[test]
-    fn the_form_gives_settings_and_names_what_is_missing() {
-        let request = |provider, issuer: Option<&str>, client: Option<&str>| SignInRequest {
+    fn resolved(policy: &[(&str, RawValue)]) -> ResolvedSettings {
+        #[derive(Debug)]
+        struct Policy(BTreeMap<String, RawValue>);
+        impl PolicySource for Policy {
+            fn location(&self) -> String {
+                "test policy".into()
+            }
+            fn level(&self) -> PolicyLevel {
+                PolicyLevel::Machine
+            }
+            fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+                Ok(self.0.clone())
+            }
+        }
+        let source: Box<dyn PolicySource> = Box::new(Policy(
+            policy
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        ));
+        crate::policy::resolve(
+            &[source],
+            &Preferences::default(),
+            &BuildDefaults::default(),
+        )
+    }
+
+    fn request(
+        provider: SignInProvider,
+        issuer: Option<&str>,
+        client: Option<&str>,
+    ) -> SignInRequest {
+        SignInRequest {
             provider,
             issuer: issuer.map(str::to_owned),
             client_id: client.map(str::to_owned),
             oneroster_url: Some("  ".into()),
-        };
-        let defaults = BuildDefaults::default();
-        let preferences = Preferences::default();
+        }
+    }
+
+    #[test]
+    fn the_form_gives_settings_and_names_what_is_missing() {
+        let none = resolved(&[]);
         let oidc = request(
             SignInProvider::Oidc,
             Some(" https://op.example "),
             Some("app"),
         )
-        .settings(&defaults, &preferences)
+        .settings(&none)
         .unwrap();
         assert_eq!(oidc.issuer, "https://op.example");
         assert_eq!(oidc.oneroster_url, None, "a blank roster address is none");
         let missing = request(SignInProvider::Oidc, None, Some("app"))
-            .settings(&defaults, &preferences)
+            .settings(&none)
             .unwrap_err();
         assert!(missing.to_string().contains("issuer"), "{missing}");
         assert!(!missing.to_string().contains("--"), "{missing}");
         let classlink = request(SignInProvider::Classlink, None, Some("cl-app"))
-            .settings(&defaults, &preferences)
+            .settings(&none)
             .unwrap();
         assert_eq!(classlink.client_id, "cl-app");
         let mut with_roster = request(SignInProvider::Oidc, Some("https://op.example"), Some("a"));
         with_roster.oneroster_url = Some(" https://sis.example.org/ims/oneroster/v1p1 ".into());
         assert_eq!(
             with_roster
-                .settings(&defaults, &preferences)
+                .settings(&none)
                 .unwrap()
                 .oneroster_url
                 .as_deref(),
@@ -415,9 +487,47 @@ mod tests {
         );
         for blank in [None, Some(""), Some("   ")] {
             let error = request(SignInProvider::Oidc, Some("https://op.example"), blank)
-                .settings(&defaults, &preferences)
+                .settings(&none)
                 .unwrap_err();
             assert_eq!(error.to_string(), "the client id is missing");
         }
+    }
+
+    #[test]
+    fn policy_wins_over_the_form_and_forbids_in_core_not_only_in_the_window() {
+        let text = |t: &str| RawValue::Text(t.into());
+        let district = resolved(&[
+            ("AllowedProviders", text("classlink")),
+            ("ClientId", text("district-client")),
+            (
+                "RosterUrl",
+                text("https://gateway.district.example/ims/oneroster/v1p1"),
+            ),
+            ("RedirectMode", text("scheme")),
+            ("SharedMachine", RawValue::Bool(true)),
+            ("DemoDistrictAllowed", RawValue::Bool(false)),
+        ]);
+        let classlink = request(SignInProvider::Classlink, None, Some("typed-client"))
+            .settings(&district)
+            .unwrap();
+        assert_eq!(
+            classlink.client_id, "district-client",
+            "the form cannot override IT"
+        );
+        assert_eq!(
+            classlink.oneroster_url.as_deref(),
+            Some("https://gateway.district.example/ims/oneroster/v1p1")
+        );
+        assert_eq!(classlink.redirect, crate::RedirectMode::Scheme);
+        assert!(classlink.shared_machine);
+        let other = request(SignInProvider::Oidc, Some("https://op.example"), Some("x"))
+            .settings(&district)
+            .unwrap_err();
+        assert_eq!(other.code(), "policy_forbidden");
+        assert_eq!(
+            allow_demo(&district).unwrap_err().code(),
+            "policy_forbidden"
+        );
+        assert!(allow_demo(&resolved(&[])).is_ok());
     }
 }

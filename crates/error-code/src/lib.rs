@@ -132,6 +132,9 @@ error_codes! {
     RosterNotConfigured = "roster_not_configured",
     RosterTeacherNotFound = "roster_teacher_not_found",
 
+    /// The district's managed policy does not allow this here.
+    PolicyForbidden = "policy_forbidden",
+
     // This computer.
     FileError = "file_error",
     NoAppFolders = "no_app_folders",

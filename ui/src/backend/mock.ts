@@ -87,7 +87,14 @@ export class MockBackend implements Backend {
       failRoster: error("failRoster"),
       failPreferences: error("failPreferences"),
       preferences: { redirect: q.get("redirect") === "scheme" ? "scheme" : "loopback" },
-      presets: { classlinkClientId: q.get("presets") === "classlink", classlinkRoster: q.get("presets") === "classlink" },
+      // `?policy=lab`: a managed lab (ClassLink only, no demo, sign-in options locked).
+      presets: {
+        classlinkClientId: q.get("presets") === "classlink" || q.get("policy") === "lab",
+        classlinkRoster: q.get("presets") === "classlink" || q.get("policy") === "lab",
+        otherProvidersAllowed: q.get("policy") !== "lab",
+        demoAllowed: q.get("policy") !== "lab",
+        redirectSetBySchool: q.get("policy") === "lab",
+      },
       lastView: q.get("lastView") ? { classId: q.get("lastView")!, page: q.get("lastPage") === "gradebook" ? "gradebook" : "roster" } : null,
       holdSignIn: q.get("hold") === "1",
       delayMs: Number(q.get("delay") ?? 150),

@@ -252,6 +252,14 @@ impl ResolvedSettings {
         }
     }
 
+    /// How the browser returns to the app.
+    pub fn redirect(&self) -> RedirectMode {
+        match self.get(Key::RedirectMode).map(|e| &e.value) {
+            Some(Value::Redirect(r)) => *r,
+            _ => RedirectMode::default(),
+        }
+    }
+
     pub fn flag(&self, key: Key) -> Option<bool> {
         match self.get(key).map(|e| &e.value) {
             Some(Value::Flag(b)) => Some(*b),
