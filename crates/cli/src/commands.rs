@@ -50,6 +50,13 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
 async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let browser =
         Browser::from_command(args.browser_command.as_deref()).map_err(AuthError::InvalidConfig)?;
+    // The district's policy wins over the flags, as it does over the window's form, and
+    // is checked before anything is contacted.
+    let account = account()?;
+    let resolved = account.effective_settings();
+    if args.demo {
+        rollbook_core::allow_demo(&resolved)?;
+    }
     let mut settings = if args.demo {
         // Rosters go through the roster gateway the demo district runs, as for a real
         // ClassLink district.
@@ -80,6 +87,9 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
     }
     settings.client_secret = args.client_secret;
     settings.shared_machine = args.shared_machine;
+    if !args.demo {
+        settings = resolved.enforce(settings)?;
+    }
 
     let desk = SignInDesk::new();
     let attempt = desk.begin()?;
@@ -115,7 +125,7 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
             );
         }
     };
-    let report = account()?
+    let report = account
         .sign_in(
             settings,
             &browser,

@@ -778,3 +778,37 @@ async fn doctor_prints_each_setting_with_its_origin_and_names_bad_policy() {
         .count();
     assert_eq!(warned, 2, "{}", out["checks"]);
 }
+
+/// Policy wins over the command line too: a provider it does not allow is refused
+/// before any network call, with a coded error.
+#[tokio::test(flavor = "multi_thread")]
+async fn login_refuses_a_provider_that_policy_does_not_allow() {
+    let home = Home::new();
+    let policy = home.dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"AllowedProviders": "classlink", "DemoDistrictAllowed": false}"#,
+    )
+    .unwrap();
+    for args in [
+        vec![
+            "login",
+            "--issuer",
+            "https://op.example",
+            "--client-id",
+            "x",
+        ],
+        vec!["login", "--demo"],
+    ] {
+        let mut command = home.command(&args);
+        command.env("ROLLBOOK_POLICY_FILE", &policy);
+        let run = support::finish(command.spawn().unwrap()).await;
+        assert_eq!(
+            run.error_code(),
+            Some("policy_forbidden"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.code, 2, "a configuration refusal: {}", run.stderr);
+    }
+}

@@ -16,7 +16,7 @@ use url::Url;
 
 use rollbook_auth::AuthError;
 
-use crate::policy::{AllowedProviders, Key, ResolvedSettings, Value};
+use crate::policy::{Key, ResolvedSettings};
 use crate::{CLASSLINK_ISSUER, CoreError, Profile, ProviderSettings};
 
 /// Where a sign-in has got to, for the window's progress screen and the CLI's notes.
@@ -69,50 +69,45 @@ impl SignInRequest {
     /// district's settings come from the district the caller runs ([`allow_demo`] says
     /// whether it may).
     pub fn settings(&self, resolved: &ResolvedSettings) -> Result<ProviderSettings, CoreError> {
-        // The form's value, unless policy fixes this setting.
-        let pick = |key: Key, typed: Option<&str>| -> Option<String> {
-            if resolved.is_locked(key) {
-                resolved.text(key).map(str::to_owned)
-            } else {
-                filled(typed).or_else(|| resolved.text(key).map(str::to_owned))
-            }
-        };
-        let mut settings = match self.provider {
+        let settings = match self.provider {
             SignInProvider::Demo => {
                 return Err(invalid(
                     "the demo district's settings come from the running district",
                 ));
             }
             SignInProvider::Classlink => {
-                let client_id = pick(Key::ClientId, self.client_id.as_deref())
+                // What the teacher typed, else what this build (or policy) presets.
+                let client_id = filled(self.client_id.as_deref())
+                    .or_else(|| resolved.text(Key::ClientId).map(str::to_owned))
                     .ok_or_else(|| invalid("Rollbook's ClassLink client id is missing"))?;
                 let mut settings = ProviderSettings::new(CLASSLINK_ISSUER, client_id);
                 settings.profile = Profile::ClassLink;
                 settings.scopes.push("oneroster".into());
-                settings.oneroster_url = pick(Key::RosterUrl, self.oneroster_url.as_deref());
+                settings.oneroster_url = filled(self.oneroster_url.as_deref())
+                    .or_else(|| resolved.text(Key::RosterUrl).map(str::to_owned));
                 settings
             }
             SignInProvider::Oidc => {
-                if resolved.allowed_providers() == AllowedProviders::Classlink {
-                    return Err(CoreError::ForbiddenByPolicy(
-                        "your school allows signing in with ClassLink only".into(),
-                    ));
-                }
-                let issuer = pick(Key::Issuer, self.issuer.as_deref());
-                let client_id = pick(Key::ClientId, self.client_id.as_deref());
+                // A provider policy names comes with policy's client id and roster address.
+                let from_policy = |key: Key| {
+                    resolved
+                        .is_locked(Key::Issuer)
+                        .then(|| resolved.locked_text(key))
+                        .flatten()
+                };
+                let issuer = filled(self.issuer.as_deref()).or_else(|| from_policy(Key::Issuer));
+                let client_id =
+                    filled(self.client_id.as_deref()).or_else(|| from_policy(Key::ClientId));
                 let mut settings = ProviderSettings::new(
                     required(issuer.as_deref(), "issuer")?,
                     required(client_id.as_deref(), "client id")?,
                 );
-                settings.oneroster_url = pick(Key::RosterUrl, self.oneroster_url.as_deref());
+                settings.oneroster_url =
+                    filled(self.oneroster_url.as_deref()).or_else(|| from_policy(Key::RosterUrl));
                 settings
             }
         };
-        if let Some(Value::Redirect(redirect)) = resolved.get(Key::RedirectMode).map(|e| &e.value) {
-            settings.redirect = *redirect;
-        }
-        settings.shared_machine = resolved.flag(Key::SharedMachine).unwrap_or(false);
-        Ok(settings)
+        resolved.enforce(settings)
     }
 }
 
@@ -529,5 +524,39 @@ mod tests {
             "policy_forbidden"
         );
         assert!(allow_demo(&resolved(&[])).is_ok());
+    }
+
+    #[test]
+    fn policy_for_classlink_never_travels_to_another_provider() {
+        let text = |t: &str| RawValue::Text(t.into());
+        let classlink_preset = resolved(&[("ClientId", text("district-classlink-client"))]);
+        let other = request(
+            SignInProvider::Oidc,
+            Some("https://op.example"),
+            Some("typed"),
+        )
+        .settings(&classlink_preset)
+        .unwrap();
+        assert_eq!(other.client_id, "typed");
+        let classlink = request(SignInProvider::Classlink, None, Some("typed"))
+            .settings(&classlink_preset)
+            .unwrap();
+        assert_eq!(classlink.client_id, "district-classlink-client");
+
+        let named_provider = resolved(&[
+            ("Issuer", text("https://login.district.example")),
+            ("ClientId", text("district-client")),
+        ]);
+        let preset = request(SignInProvider::Oidc, None, None)
+            .settings(&named_provider)
+            .unwrap();
+        assert_eq!(
+            (preset.issuer.as_str(), preset.client_id.as_str()),
+            ("https://login.district.example", "district-client")
+        );
+        let elsewhere = request(SignInProvider::Oidc, Some("https://op.example"), Some("x"))
+            .settings(&named_provider)
+            .unwrap_err();
+        assert_eq!(elsewhere.code(), "policy_forbidden");
     }
 }

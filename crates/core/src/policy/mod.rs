@@ -23,7 +23,9 @@ use std::fmt;
 use serde::Serialize;
 use url::Url;
 
-use crate::{BuildDefaults, Preferences, RedirectMode};
+use crate::{
+    BuildDefaults, CLASSLINK_ISSUER, CoreError, Preferences, ProviderSettings, RedirectMode,
+};
 
 pub use linux::{POLICY_FILE, POLICY_FILE_ENV, PolicyFile};
 #[cfg(windows)]
@@ -250,6 +252,56 @@ impl ResolvedSettings {
             Some(Value::Text(t)) => Some(t),
             _ => None,
         }
+    }
+
+    /// A text value that policy (not the teacher or the build) sets.
+    pub fn locked_text(&self, key: Key) -> Option<String> {
+        if self.is_locked(key) {
+            self.text(key).map(str::to_owned)
+        } else {
+            None
+        }
+    }
+
+    /// Applies policy to settings a face built (the window's form, the CLI's flags):
+    /// refuses a provider policy does not allow, and replaces what policy fixes. The
+    /// client id and roster address policy sets belong to the provider it names (its
+    /// `Issuer`, else ClassLink), so they never travel to another provider.
+    pub fn enforce(&self, mut settings: ProviderSettings) -> Result<ProviderSettings, CoreError> {
+        let classlink = settings.issuer.trim_end_matches('/') == CLASSLINK_ISSUER;
+        if !classlink && self.allowed_providers() == AllowedProviders::Classlink {
+            return Err(CoreError::ForbiddenByPolicy(
+                "your school allows signing in with ClassLink only".into(),
+            ));
+        }
+        let policy_issuer = self.locked_text(Key::Issuer);
+        if let Some(issuer) = &policy_issuer
+            && !classlink
+            && issuer.trim_end_matches('/') != settings.issuer.trim_end_matches('/')
+        {
+            return Err(CoreError::ForbiddenByPolicy(format!(
+                "your school sets the sign-in provider to {issuer}"
+            )));
+        }
+        let describes_this = match &policy_issuer {
+            Some(_) => !classlink,
+            None => classlink,
+        };
+        if describes_this {
+            if let Some(client_id) = self.locked_text(Key::ClientId) {
+                settings.client_id = client_id;
+            }
+            if let Some(roster) = self.locked_text(Key::RosterUrl) {
+                settings.oneroster_url = Some(roster);
+            }
+        }
+        if self.is_locked(Key::RedirectMode) {
+            settings.redirect = self.redirect();
+        }
+        if self.flag(Key::SharedMachine) == Some(true) {
+            settings.shared_machine = true;
+        }
+        Ok(settings)
     }
 
     /// How the browser returns to the app.
