@@ -7,7 +7,9 @@ use super::{PolicyLevel, PolicySource, RawValue};
 
 /// Where the policy file lives.
 pub const POLICY_FILE: &str = "/etc/rollbook/policy.json";
-/// Points at another policy file (tests, or a distribution's own layout).
+/// Points at another policy file, in debug builds only (the tests). A release build
+/// ignores it: a user who could point Rollbook at a file of their own would escape the
+/// lab's policy.
 pub const POLICY_FILE_ENV: &str = "ROLLBOOK_POLICY_FILE";
 
 /// `/etc/rollbook/policy.json`: an object of setting names to values. No file means no
