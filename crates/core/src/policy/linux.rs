@@ -24,11 +24,13 @@ impl PolicyFile {
         Self { path: path.into() }
     }
 
-    /// The file the environment names, else the standard one.
+    /// The standard file; in a debug build, the one the environment names instead.
     pub fn from_env() -> Self {
-        Self::new(
-            std::env::var_os(POLICY_FILE_ENV).map_or_else(|| POLICY_FILE.into(), PathBuf::from),
-        )
+        #[cfg(debug_assertions)]
+        if let Some(path) = std::env::var_os(POLICY_FILE_ENV) {
+            return Self::new(path);
+        }
+        Self::new(POLICY_FILE)
     }
 }
 
