@@ -17,20 +17,23 @@ if [ "${#targets[@]}" -eq 0 ]; then
   targets=(callback loopback_request id_token discovery oneroster_json classlink_my_info gateway_request)
 fi
 
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+# A pinned nightly (libFuzzer's instrumentation needs one), so a run next month builds
+# what this one did.
+toolchain=nightly-2026-05-20
+rustup toolchain list | grep -q "^$toolchain" || rustup toolchain install "$toolchain" --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
 
 # No sanitizer: the code under test is safe Rust (the crates forbid `unsafe`), so
 # AddressSanitizer would find nothing and cost half the executions. Optimised with
 # debug assertions, so overflow checks stay on.
-build=(cargo +nightly fuzz build --sanitizer none --release --debug-assertions)
+build=(cargo "+$toolchain" fuzz build --sanitizer none --release --debug-assertions)
 "${build[@]}"
 
 mkdir -p fuzz/logs
 for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target"
   echo "== fuzz $target for ${seconds} s"
-  cargo +nightly fuzz run --sanitizer none --release --debug-assertions "$target" \
+  cargo "+$toolchain" fuzz run --sanitizer none --release --debug-assertions "$target" \
     "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
     2>"fuzz/logs/$target.log" || { tail -40 "fuzz/logs/$target.log"; exit 1; }
