@@ -193,6 +193,10 @@ async function reloadWindowRoster() {
       if (SESSION_GONE.has(code)) return { ok: false, code };
       await sleep(2_000);
       await session.click("//div[@role='alert']//button[normalize-space(.)='Try again']").catch(() => {});
+    } else if (!opened.length) {
+      // No class list and no error: WebKitWebDriver can drop a click under load (seen
+      // as a roster page still showing), so ask for the class list again.
+      await session.click("//nav//button[normalize-space(.)='My classes']").catch(() => {});
     }
     await sleep(500);
   }
