@@ -107,6 +107,10 @@ impl SignInRequest {
                 settings
             }
         };
+        // The redirect in force (policy, else the teacher's sign-in options), then what
+        // else policy fixes.
+        let mut settings = settings;
+        settings.redirect = resolved.redirect();
         resolved.enforce(settings)
     }
 }
@@ -410,6 +414,10 @@ mod tests {
     }
 
     fn resolved(policy: &[(&str, RawValue)]) -> ResolvedSettings {
+        resolved_with(policy, &Preferences::default())
+    }
+
+    fn resolved_with(policy: &[(&str, RawValue)], teacher: &Preferences) -> ResolvedSettings {
         #[derive(Debug)]
         struct Policy(BTreeMap<String, RawValue>);
         impl PolicySource for Policy {
@@ -429,11 +437,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
         ));
-        crate::policy::resolve(
-            &[source],
-            &Preferences::default(),
-            &BuildDefaults::default(),
-        )
+        crate::policy::resolve(&[source], teacher, &BuildDefaults::default())
     }
 
     fn request(
@@ -524,6 +528,30 @@ mod tests {
             "policy_forbidden"
         );
         assert!(allow_demo(&resolved(&[])).is_ok());
+    }
+
+    #[test]
+    fn the_teachers_redirect_choice_applies_unless_policy_fixes_it() {
+        let scheme = Preferences {
+            redirect: crate::RedirectMode::Scheme,
+        };
+        for provider in [SignInProvider::Oidc, SignInProvider::Classlink] {
+            let chosen = request(provider, Some("https://op.example"), Some("app"))
+                .settings(&resolved_with(&[], &scheme))
+                .unwrap();
+            assert_eq!(chosen.redirect, crate::RedirectMode::Scheme, "{provider:?}");
+            let fixed = request(provider, Some("https://op.example"), Some("app"))
+                .settings(&resolved_with(
+                    &[("RedirectMode", RawValue::Text("loopback".into()))],
+                    &scheme,
+                ))
+                .unwrap();
+            assert_eq!(
+                fixed.redirect,
+                crate::RedirectMode::Loopback,
+                "{provider:?}"
+            );
+        }
     }
 
     #[test]
