@@ -13,12 +13,10 @@
 // Run it through scripts/soak.sh (a keychain, a display, built binaries).
 
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startDriver, waitForExit } from "../window/webdriver.mjs";
+import { freshUserEnv, startDriver, waitForExit } from "../window/webdriver.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name) => join(root, "target", "debug", name);
@@ -107,16 +105,7 @@ await fetch(`${admin}/knobs`, { method: "POST", headers: { "content-type": "appl
 
 // ------------------------------------------------------------------ the teacher's computer
 
-const home = await mkdtemp(join(tmpdir(), "rollbook-soak-"));
-const env = {
-  ...process.env,
-  HOME: home,
-  XDG_CONFIG_HOME: join(home, "config"),
-  XDG_DATA_HOME: join(home, "data"),
-  XDG_CACHE_HOME: join(home, "cache"),
-  ROLLBOOK_KEYCHAIN_SERVICE: process.env.ROLLBOOK_KEYCHAIN_SERVICE ?? "org.rollbook.desktop.soak",
-  ROLLBOOK_LOG: "warn",
-};
+const env = { ...(await freshUserEnv("rollbook-soak-", "org.rollbook.desktop.soak")), ROLLBOOK_LOG: "warn" };
 
 function rollbook(args, timeoutMs = 120_000) {
   return new Promise((resolve) => {

@@ -11,16 +11,7 @@ import { join } from "node:path";
  * folders, the test keychain service, and `extra` environment (the app inherits
  * tauri-driver's environment). Returns the driver and a `stop` function. */
 export async function startDriver(extra = {}) {
-  const home = await mkdtemp(join(tmpdir(), "rollbook-window-"));
-  const env = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, "config"),
-    XDG_DATA_HOME: join(home, "data"),
-    XDG_CACHE_HOME: join(home, "cache"),
-    ROLLBOOK_KEYCHAIN_SERVICE: process.env.ROLLBOOK_KEYCHAIN_SERVICE ?? "org.rollbook.desktop.test",
-    ...extra,
-  };
+  const env = { ...(await freshUserEnv("rollbook-window-", "org.rollbook.desktop.test")), ...extra };
   // Both ports are our own: WebKitWebDriver's default (4445) would be shared with any
   // other tauri-driver on the machine, and its sessions with them.
   // Below the ephemeral range (32768+), where outgoing connections could hold the port.
@@ -28,6 +19,20 @@ export async function startDriver(extra = {}) {
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "inherit", "inherit"] });
   await new Promise((r) => setTimeout(r, 1500)); // tauri-driver starts WebKitWebDriver
   return { driver: new WebDriver(`http://127.0.0.1:${port}`), stop: () => child.kill() };
+}
+
+/** The environment of a fresh user: its own home and data folders under a new temporary
+ * folder, and a keychain service of its own unless the test session names one. */
+export async function freshUserEnv(prefix, keychainService) {
+  const home = await mkdtemp(join(tmpdir(), prefix));
+  return {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_DATA_HOME: join(home, "data"),
+    XDG_CACHE_HOME: join(home, "cache"),
+    ROLLBOOK_KEYCHAIN_SERVICE: process.env.ROLLBOOK_KEYCHAIN_SERVICE ?? keychainService,
+  };
 }
 
 /** One request on a fresh connection: tauri-driver's proxy stalls on reused ones. */

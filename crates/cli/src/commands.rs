@@ -277,8 +277,8 @@ async fn logout(json_output: bool) -> Result<(), CoreError> {
 
 async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError> {
     let account = account()?;
-    let checks = account.doctor(issuer).await;
     let settings = account.effective_settings();
+    let checks = account.doctor(issuer, &settings).await;
     let failed = checks.iter().any(|c| c.status == CheckStatus::Fail);
     if json_output {
         print_json(&json!({

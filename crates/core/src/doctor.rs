@@ -66,9 +66,10 @@ impl Account {
         )
     }
 
-    pub async fn doctor(&self, issuer: Option<&str>) -> Vec<Check> {
+    /// The checks, starting with `settings` (from [`Self::effective_settings`], which the
+    /// caller also prints, so policy is read once).
+    pub async fn doctor(&self, issuer: Option<&str>, settings: &ResolvedSettings) -> Vec<Check> {
         let mut checks = Vec::new();
-        let settings = self.effective_settings();
         if settings.problems.is_empty() {
             let locked = settings
                 .settings
