@@ -17,6 +17,7 @@ packages=(
   haproxy                                                 # the gateway's scale-out test
   tzdata                                                  # the time-zone database ("today" is local)
   gcc-mingw-w64-x86-64                                    # CI's Windows type-check (C parts of dependencies)
+  python3-xlib                                            # the window test closes the window as a window manager would
 )
 missing=()
 for p in "${packages[@]}"; do

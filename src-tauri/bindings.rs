@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use crate::dto::{AppError, SessionInfo, SignInPresets};
+use crate::dto::{AppError, SessionInfo, SignInPresets, SignedOut};
 use rollbook_core::{ClassSummary, Gradebook, Preferences, SignInProgress, SignInRequest, Student};
 
 /// Every type a command takes or returns, or an event carries. Their dependencies
@@ -21,6 +21,7 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     SignInProgress::export_all(config)?;
     SignInPresets::export_all(config)?;
     AppError::export_all(config)?;
+    SignedOut::export_all(config)?;
     Preferences::export_all(config)?;
     ClassSummary::export_all(config)?;
     Student::export_all(config)?;

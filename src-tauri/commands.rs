@@ -6,7 +6,7 @@ use std::time::Duration;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use rollbook_core::auth::AuthError;
+use rollbook_core::auth::{AuthError, Identity};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
     ClassSummary, CoreError, ErrorCode, Gradebook, LastView, Preferences, RosterSort,
@@ -14,7 +14,7 @@ use rollbook_core::{
 };
 
 use crate::browser::Browser;
-use crate::dto::{AppError, SessionInfo, SignInPresets};
+use crate::dto::{AppError, BrowserSession, SessionInfo, SignInPresets, SignedOut};
 use crate::state::{AppState, focus_main};
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -22,28 +22,30 @@ const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 type Answer<T> = Result<T, AppError>;
 
 fn to_info(
-    identity_name: &str,
-    email: Option<String>,
-    issuer: &str,
+    identity: &Identity,
     expires_at: Option<i64>,
     renews: bool,
+    shared_machine: bool,
     last_view: Option<LastView>,
 ) -> SessionInfo {
     SessionInfo {
-        name: identity_name.to_owned(),
-        email,
-        issuer: issuer.to_owned(),
+        name: identity.display_name().to_owned(),
+        email: identity.email.clone(),
+        issuer: identity.issuer.clone(),
         expires_at,
         renews,
-        demo: issuer == crate::demo::EMBEDDED_ISSUER,
+        demo: identity.issuer == crate::demo::EMBEDDED_ISSUER,
         last_view,
+        shared_machine,
     }
 }
 
 /// The saved session, restored silently (refreshing if needed); `None` when signed out.
+/// A sign-out the keychain did not let finish is finished first, or reported.
 #[tauri::command]
 pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionInfo>> {
     let started = std::time::Instant::now();
+    state.account.finish_pending_sign_out().await?;
     state.resume_demo_if_needed().await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis(),
@@ -56,11 +58,10 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
     );
     match restored {
         Ok(me) => Ok(Some(to_info(
-            me.identity.display_name(),
-            me.identity.email.clone(),
-            &me.identity.issuer,
+            &me.identity,
             me.expires_at,
             me.has_refresh_token,
+            me.shared_machine,
             state.account.last_view().await?,
         ))),
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(None),
@@ -82,7 +83,24 @@ pub fn sign_in_presets(state: State<'_, AppState>) -> SignInPresets {
         other_providers_allowed: resolved.allowed_providers() == AllowedProviders::Any,
         demo_allowed: rollbook_core::allow_demo(&resolved).is_ok(),
         redirect_set_by_school: resolved.is_locked(Key::RedirectMode),
+        shared_machine_set_by_school: resolved.is_locked(Key::SharedMachine),
+        idle_sign_out_seconds: resolved
+            .idle_sign_out_minutes()
+            .saturating_mul(seconds_per_minute()),
     }
+}
+
+/// 60; builds with the `test-hooks` feature take `ROLLBOOK_TEST_SECONDS_PER_MINUTE`, so
+/// the window test of idle sign-out does not wait a real minute.
+fn seconds_per_minute() -> u32 {
+    #[cfg(feature = "test-hooks")]
+    if let Some(seconds) = std::env::var("ROLLBOOK_TEST_SECONDS_PER_MINUTE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return seconds;
+    }
+    60
 }
 
 /// Signs in; progress goes to `progress`, a channel of this call only (no app-wide
@@ -102,6 +120,7 @@ pub async fn sign_in(
         rollbook_core::allow_demo(&resolved)?;
         let mut settings = state.demo_settings().await?;
         settings.redirect = resolved.redirect();
+        settings.shared_machine = resolved.shared_machine();
         settings
     } else {
         // Switching providers: the embedded demo district is no longer needed.
@@ -129,11 +148,10 @@ pub async fn sign_in(
         tracing::warn!("the session could not be saved in the keychain: {problem}");
     }
     Ok(to_info(
-        report.identity.display_name(),
-        report.identity.email.clone(),
-        &report.identity.issuer,
+        &report.identity,
         report.expires_at,
         report.has_refresh_token,
+        report.shared_machine,
         None,
     ))
 }
@@ -164,8 +182,10 @@ pub async fn open_sign_in_again(state: State<'_, AppState>) -> Answer<()> {
 /// unless the district's policy sets them.
 #[tauri::command]
 pub async fn preferences(state: State<'_, AppState>) -> Answer<Preferences> {
+    let resolved = state.account.effective_settings();
     Ok(Preferences {
-        redirect: state.account.effective_settings().redirect(),
+        redirect: resolved.redirect(),
+        shared_machine: resolved.shared_machine(),
     })
 }
 
@@ -201,22 +221,23 @@ pub async fn remember_view(view: Option<LastView>, state: State<'_, AppState>) -
     Ok(state.account.remember_view(view).await?)
 }
 
-/// Revokes at the provider and forgets everything on this computer.
+/// Revokes at the provider and forgets everything on this computer. On a shared
+/// computer the browser's provider session is ended too (or the teacher is told to
+/// close the browser), so the next person is not signed in silently.
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
-    let was_demo = state.account.saved_issuer()?.as_deref() == Some(crate::demo::EMBEDDED_ISSUER);
+pub async fn sign_out(state: State<'_, AppState>) -> Answer<SignedOut> {
+    let was_demo = state.account.saved_issuer()?.as_deref() == Some(crate::demo::EMBEDDED_ISSUER)
+        || state.demo.lock().await.is_some();
     let outcome = state.account.sign_out().await;
     if was_demo {
         state.stop_demo().await;
     }
     match outcome {
-        Ok(outcome) => {
-            if let Some(problem) = outcome.revocation_problem {
-                tracing::warn!("the provider did not confirm revoking the session: {problem}");
-            }
-            Ok(())
-        }
-        Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(()),
+        Ok(report) => Ok(state.end_browser_session(&report)),
+        Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(SignedOut {
+            browser_session: BrowserSession::Kept,
+            issuer: None,
+        }),
         Err(e) => Err(e.into()),
     }
 }

@@ -17,6 +17,8 @@ pub struct SessionInfo {
     pub demo: bool,
     /// The class page to reopen (the last one shown in this session).
     pub last_view: Option<LastView>,
+    /// Shared-machine mode: the session ends when the window closes.
+    pub shared_machine: bool,
 }
 
 /// What this build and the district's policy preset for signing in: the window hides
@@ -34,6 +36,34 @@ pub struct SignInPresets {
     pub demo_allowed: bool,
     /// Policy fixes how the browser returns to the app.
     pub redirect_set_by_school: bool,
+    /// Policy fixes whether this is a shared computer.
+    pub shared_machine_set_by_school: bool,
+    /// Seconds without keyboard or pointer activity before the window signs the teacher
+    /// out (policy's `IdleSignOutMinutes`); 0 is never.
+    pub idle_sign_out_seconds: u32,
+}
+
+/// What the browser's provider session needs after a sign-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum BrowserSession {
+    /// Not a shared computer: the browser's provider session is the teacher's to keep.
+    Kept,
+    /// The provider's end-session page was opened in the browser.
+    Ending,
+    /// The provider has no end-session page: the teacher must close the browser.
+    CloseBrowser,
+}
+
+/// How a sign-out went, for the window.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignedOut {
+    pub browser_session: BrowserSession,
+    /// The provider, for "close the browser to sign out of …".
+    pub issuer: Option<String>,
 }
 
 /// An error as the UI shows it: what happened, what to do, and the stable code.

@@ -75,6 +75,20 @@ pub fn run() {
             tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "set up");
             Ok(())
         })
+        // On a shared computer, closing the window signs the teacher out (at the
+        // provider and in the browser); other sessions outlive the window.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let window = window.clone();
+                tauri::async_runtime::spawn(async move {
+                    window.state::<AppState>().end_shared_session().await;
+                    if let Err(e) = window.destroy() {
+                        tracing::warn!("the window could not be closed: {e}");
+                    }
+                });
+            }
+        })
         .invoke_handler(commands());
     if let Err(e) = builder.run(tauri::generate_context!()) {
         tracing::error!("Rollbook could not start: {e}");

@@ -7,7 +7,12 @@ use tauri::{AppHandle, Manager};
 use url::Url;
 
 use rollbook_core::auth::{KEYCHAIN_SERVICE, KeychainStore};
-use rollbook_core::{Account, AppPaths, CoreError, DeepLink, SignInDesk};
+use rollbook_core::{
+    Account, AppPaths, BrowserOpener, CoreError, DeepLink, SignInDesk, SignOutReport,
+};
+
+use crate::browser::Browser;
+use crate::dto::{BrowserSession, SignedOut};
 
 use crate::demo::{EMBEDDED_ISSUER, EmbeddedDemo};
 
@@ -46,6 +51,63 @@ impl AppState {
                 tracing::info!("a sign-in link arrived, but no sign-in is waiting for one");
             }
         }
+    }
+
+    /// After a shared-machine sign-out, opens the provider's end-session page in the
+    /// system browser (the browser's session there ends too).
+    pub fn end_browser_session(&self, report: &SignOutReport) -> SignedOut {
+        let issuer = report.issuer.clone();
+        if !report.shared_machine {
+            return SignedOut {
+                browser_session: BrowserSession::Kept,
+                issuer,
+            };
+        }
+        let opened = report.end_session_url.as_ref().is_some_and(|url| {
+            match Browser::new(self.app.clone()).and_then(|b| b.open(url)) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("the provider's end-session page could not be opened: {e}");
+                    false
+                }
+            }
+        });
+        SignedOut {
+            browser_session: if opened {
+                BrowserSession::Ending
+            } else {
+                BrowserSession::CloseBrowser
+            },
+            issuer,
+        }
+    }
+
+    /// The window is closing: a shared-machine session ends now, at the provider and in
+    /// the browser too. Bounded, so a provider that does not answer cannot keep the
+    /// window from closing.
+    pub async fn end_shared_session(&self) {
+        let ended = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            self.account.end_shared_session(),
+        )
+        .await;
+        match ended {
+            Ok(Some(Ok(report))) => {
+                let browser = self.end_browser_session(&report).browser_session;
+                tracing::info!(
+                    ?browser,
+                    "the shared-machine session ended as the window closed"
+                );
+            }
+            Ok(Some(Err(e))) => {
+                tracing::warn!(code = %e.code(), "the shared-machine session did not end cleanly");
+            }
+            Ok(None) => {}
+            Err(_) => {
+                tracing::warn!("signing out at close took too long; the session ends with the app")
+            }
+        }
+        self.stop_demo().await;
     }
 
     /// Starts the embedded demo district if it is not running; its settings.

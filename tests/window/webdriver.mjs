@@ -5,7 +5,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Starts tauri-driver for an app that runs as a fresh user: its own home and data
  * folders, the test keychain service, and `extra` environment (the app inherits
@@ -16,9 +17,16 @@ export async function startDriver(extra = {}) {
   // other tauri-driver on the machine, and its sessions with them.
   // Below the ephemeral range (32768+), where outgoing connections could hold the port.
   const port = 12000 + 2 * Math.floor(Math.random() * 10000);
-  const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "inherit", "inherit"] });
+  const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { env, stdio: ["ignore", "inherit", "pipe"] });
+  // The app's log (its stderr reaches us through the drivers) is echoed and kept, so a
+  // test can check what the app did where the window shows nothing.
+  let log = "";
+  child.stderr.on("data", (chunk) => {
+    process.stderr.write(chunk);
+    log = (log + chunk.toString()).slice(-200_000);
+  });
   await new Promise((r) => setTimeout(r, 1500)); // tauri-driver starts WebKitWebDriver
-  return { driver: new WebDriver(`http://127.0.0.1:${port}`), stop: () => child.kill() };
+  return { driver: new WebDriver(`http://127.0.0.1:${port}`), stop: () => child.kill(), env, log: () => log };
 }
 
 /** The environment of a fresh user: its own home and data folders under a new temporary
@@ -147,6 +155,12 @@ export class Session {
 
   async end() {
     await this.call("DELETE", "");
+  }
+
+  /** Closes the window as its close button does: the app sees a close request (which
+   * WebDriver's own "close window" skips). */
+  closeWindow(title = "Rollbook") {
+    execFileSync(join(dirname(fileURLToPath(import.meta.url)), "close-window.py"), [title], { stdio: "inherit" });
   }
 }
 

@@ -102,8 +102,13 @@ await test("a managed lab: one ClassLink button, forbidden choices hidden, optio
   await page.getByRole("button", { name: "Other OpenID provider" }).waitFor({ state: "detached" });
   assert(!(await page.getByRole("button", { name: "Try the demo district" }).count()), "the demo is offered although policy turned it off");
   await page.getByRole("button", { name: "Sign-in options" }).click();
-  await page.getByText("Set by your school.").waitFor();
+  await page.getByText("Set by your school.").first().waitFor();
   assert(await page.getByRole("radio", { name: /Directly to this computer/ }).isDisabled(), "a locked option can be changed");
+  const shared = page.getByRole("checkbox", { name: /Shared computer/ });
+  await page.waitForFunction(() => window.rollbookBackend.calls.includes("preferences"));
+  await page.waitForFunction(() => document.querySelector("input[name=shared-machine]")?.checked);
+  assert((await shared.isChecked()) && (await shared.isDisabled()), "the school's shared-computer setting is not shown as locked");
+  assert((await page.getByText("Set by your school.").count()) === 2, "both locked groups say so");
   await axe(page, "managed lab sign-in");
   await shot(page, "01b-sign-in-managed-lab");
   await page.getByRole("button", { name: "Sign in with ClassLink" }).click();
@@ -124,7 +129,7 @@ await test("sign-in options: the redirect choice is saved, and a failed save kee
   await page.getByRole("button", { name: "Sign-in options" }).click();
   const loopback = page.getByRole("radio", { name: /Directly to this computer/ });
   const scheme = page.getByRole("radio", { name: /Through the Rollbook app link/ });
-  const loaded = page.locator("#sign-in-options:not([disabled])");
+  const loaded = page.locator("#sign-in-options fieldset:not([disabled])").last();
   await loaded.waitFor();
   assert(await loopback.isChecked(), "loopback is not the default");
   // Keyboard: arrow keys move within the radio group, and the choice is saved.
@@ -133,7 +138,7 @@ await test("sign-in options: the redirect choice is saved, and a failed save kee
   await page.getByText("Saved. The next sign-in uses it.").waitFor();
   assert(await scheme.isChecked(), "the app link was not chosen");
   const calls = await page.evaluate(() => window.rollbookBackend.calls);
-  assert(calls.includes("savePreferences:scheme"), `not saved: ${calls}`);
+  assert(calls.includes("savePreferences:scheme:personal"), `not saved: ${calls}`);
   await axe(page, "sign-in options");
   await shot(page, "03-sign-in-options");
 
@@ -144,6 +149,65 @@ await test("sign-in options: the redirect choice is saved, and a failed save kee
   await loopback.click();
   await page.getByText("file_error").waitFor();
   assert(await scheme.isChecked(), "a failed save changed the shown choice");
+});
+
+await test("shared computer: the teacher's choice is saved, and the account menu says closing signs out", async (page) => {
+  await page.goto(`${base}?hold=1`);
+  await page.getByRole("button", { name: "Sign-in options" }).click();
+  const shared = page.getByRole("checkbox", { name: /Shared computer/ });
+  await page.locator("#sign-in-options fieldset:not([disabled])").first().waitFor();
+  assert(!(await shared.isChecked()), "a personal computer is the default");
+  await shared.focus();
+  await page.keyboard.press("Space");
+  await page.getByText("Saved. The next sign-in uses it.").waitFor();
+  const calls = await page.evaluate(() => window.rollbookBackend.calls);
+  assert(calls.includes("savePreferences:loopback:shared"), `not saved: ${calls}`);
+  await shot(page, "03c-sign-in-options-shared");
+  await page.getByRole("button", { name: "Try the demo district" }).click();
+  await page.evaluate(() => window.rollbookBackend.finish());
+  await page.getByRole("heading", { name: "My classes" }).waitFor();
+  await page.getByRole("button", { name: /Rosa/ }).click();
+  await page.getByText("Shared computer: closing Rollbook signs you out.").waitFor();
+});
+
+await test("shared-computer sign-out: the browser's provider session is ended, or the teacher is told to close it", async (page) => {
+  for (const [mode, expected] of [["ending", /Your browser is signing you out of http:\/\/127\.0\.0\.1:47600 too/], ["closeBrowser", /Close your web browser to finish signing out of http:\/\/127\.0\.0\.1:47600/]]) {
+    await page.goto(`${base}?signedIn=1&shared=1&browserSession=${mode}`);
+    await page.getByRole("heading", { name: "My classes" }).waitFor();
+    await page.getByRole("button", { name: /Rosa/ }).click();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("status").filter({ hasText: expected }).waitFor();
+    await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  }
+  await axe(page, "signed out of a shared computer");
+  await shot(page, "10-shared-signed-out-close-browser");
+});
+
+await test("idle sign-out: no activity for the school's time signs the teacher out; activity postpones it", async (page) => {
+  await page.goto(`${base}?signedIn=1&idle=2`);
+  await page.getByRole("heading", { name: "My classes" }).waitFor();
+  // Activity keeps the session: a key every 800 ms for 3 s (beyond the 2 s limit).
+  for (let i = 0; i < 4; i++) {
+    await page.waitForTimeout(800);
+    await page.keyboard.press("Shift");
+  }
+  assert(await page.getByRole("heading", { name: "My classes" }).isVisible(), "signed out despite activity");
+  assert(!(await page.evaluate(() => window.rollbookBackend.calls)).includes("signOut"), "signed out despite activity");
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor({ timeout: 5000 });
+  await page.getByText("You were signed out after a while without activity.").waitFor();
+  assert((await page.evaluate(() => window.rollbookBackend.calls)).includes("signOut"), "idle sign-out did not reach the backend");
+});
+
+await test("an unfinished sign-out (locked keychain) is said, not hidden, and Try again finishes it", async (page) => {
+  await page.goto(`${base}?signedIn=1&unfinishedSignOuts=1`);
+  // The first answer of the restart is the unfinished sign-out of an earlier run.
+  await page.getByRole("heading", { name: "Sign-out is not finished" }).waitFor();
+  await page.getByText("sign_out_unfinished").waitFor();
+  assert(!(await page.getByRole("heading", { name: "Welcome to Rollbook" }).count()), "the window claimed a clean sign-out");
+  await axe(page, "sign-out unfinished");
+  await shot(page, "11-sign-out-unfinished");
+  await page.getByRole("button", { name: "Try again" }).click();
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
 });
 
 await test("demo sign-in by keyboard: waiting screen, then classes grouped by term", async (page) => {

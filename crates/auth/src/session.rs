@@ -417,6 +417,18 @@ impl Session {
     /// Signs out: revokes the refresh token where the provider allows, deletes the
     /// keychain entry, and returns the provider's end-session URL when it has one.
     pub async fn sign_out(&self) -> Result<SignOutOutcome, AuthError> {
+        let outcome = self.revoke_and_end().await;
+        if let Some(store) = &self.store {
+            let key = self.key.clone();
+            call_store(store, move |s| s.clear(&key)).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Revokes the refresh token where the provider allows and ends the session in this
+    /// process (no more tokens handed out), leaving the keychain entry to the caller
+    /// (which may need to delete it in a way that survives a locked keychain).
+    pub async fn revoke_and_end(&self) -> SignOutOutcome {
         let mut live = self.live.lock().await;
         let (revoked, revocation_problem) = match &live.tokens.refresh_token {
             Some(token) if !live.ended => match self.provider.revoke(token).await {
@@ -430,15 +442,11 @@ impl Session {
             _ => (false, None),
         };
         live.ended = true;
-        if let Some(store) = &self.store {
-            let key = self.key.clone();
-            call_store(store, move |s| s.clear(&key)).await?;
-        }
-        Ok(SignOutOutcome {
+        SignOutOutcome {
             revoked,
             revocation_problem,
             end_session_url: self.provider.end_session_url(),
-        })
+        }
     }
 }
 

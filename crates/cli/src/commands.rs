@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde_json::json;
 use url::Url;
 
-use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore, SignOutOutcome};
+use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore};
 use rollbook_core::{
     Account, AppPaths, CheckStatus, CoreError, Profile, ProviderSettings, RedirectMode, SignInDesk,
-    SignInProgress,
+    SignInProgress, SignOutReport,
 };
 
 use crate::browser::Browser;
@@ -248,10 +248,11 @@ async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {
 }
 
 async fn logout(json_output: bool) -> Result<(), CoreError> {
-    let SignOutOutcome {
+    let SignOutReport {
         revoked,
         revocation_problem,
         end_session_url,
+        ..
     } = account()?.sign_out().await?;
     if json_output {
         print_json(&json!({

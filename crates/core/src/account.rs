@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_auth::{
     AuthError, CallbackPage, Clock, HttpSettings, Identity, LoopbackListener, PendingSignIn,
-    ProcessLock, Provider, RedirectUri, Session, SignOutOutcome, SignedIn, SystemClock, TokenStore,
-    build_http_client, call_store,
+    ProcessLock, Provider, RedirectUri, Session, SignedIn, SystemClock, TokenStore,
+    build_http_client,
 };
 
 use rollbook_oneroster::{Bearer, ClientSettings, RosterClient, RosterError};
@@ -18,6 +18,7 @@ use rollbook_oneroster::{Bearer, ClientSettings, RosterClient, RosterError};
 use crate::record::{LastView, SessionRecord};
 use crate::roster::{self, ClassSummary, Gradebook, RosterIdentity, Student, TermFilter};
 use crate::sign_in::{SignInAttempt, SignInProgress};
+use crate::wipe;
 use crate::{AppPaths, BrowserOpener, CoreError, ProviderSettings, RedirectMode};
 
 /// What a finished sign-in reports to the teacher.
@@ -30,6 +31,8 @@ pub struct SignInReport {
     /// `false` when the keychain could not take the session (see `keychain_problem`).
     pub persisted: bool,
     pub keychain_problem: Option<String>,
+    /// A shared-machine session (in memory only, ended when the app closes).
+    pub shared_machine: bool,
 }
 
 /// The stored session's identity, after making sure it is still usable.
@@ -39,6 +42,25 @@ pub struct WhoAmI {
     pub identity: Identity,
     pub expires_at: Option<i64>,
     pub has_refresh_token: bool,
+    /// A shared-machine session (in memory only, ended when the app closes).
+    pub shared_machine: bool,
+}
+
+/// How a sign-out went.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignOutReport {
+    /// `true` when the provider confirmed revoking the refresh token.
+    pub revoked: bool,
+    /// Why revocation did not happen, when it did not (an error code).
+    pub revocation_problem: Option<String>,
+    /// The provider's end-session page (RP-initiated logout), when it has one: opening
+    /// it ends the browser's provider session too.
+    pub end_session_url: Option<Url>,
+    /// The session was a shared-machine one: the browser's provider session must end
+    /// as well, or the next person at this computer is signed in silently.
+    pub shared_machine: bool,
+    /// The provider signed out of (`None` when only an unfinished sign-out was finished).
+    pub issuer: Option<String>,
 }
 
 /// The use cases around one computer user's Rollbook session.
@@ -226,8 +248,14 @@ impl Account {
         let identity = signed_in.identity.clone();
         let store = (!settings.shared_machine).then(|| Arc::clone(&self.store));
         let (session, saved) = Session::start(Arc::clone(provider), signed_in, store).await;
+        if saved.is_ok() && session.is_persisted() {
+            // A sign-out left unfinished may list this very entry: it is the new
+            // session's now, and must not be deleted at the next start.
+            wipe::forget(&self.paths, session.store_key())?;
+        }
         let session = session.with_process_lock(self.process_lock.clone());
         let keychain_problem = saved.as_ref().err().map(|e| format!("{}: {e}", e.code()));
+        let shared_machine = settings.shared_machine;
         let record = SessionRecord {
             version: 1,
             settings,
@@ -252,6 +280,7 @@ impl Account {
             has_refresh_token: session.has_refresh_token().await,
             persisted: session.is_persisted(),
             keychain_problem,
+            shared_machine,
         })
     }
 
@@ -277,6 +306,9 @@ impl Account {
         slot: &'a mut Option<LiveSession>,
     ) -> Result<&'a mut LiveSession, CoreError> {
         if slot.is_none() {
+            if let Err(e) = self.finish_pending_sign_out().await {
+                tracing::warn!(code = %e.code(), "an earlier sign-out is still unfinished");
+            }
             let mut record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
             self.refresh_stale_metadata(&mut record).await;
             let session = Arc::new(self.restore(record.clone()).await?);
@@ -305,14 +337,48 @@ impl Account {
         Ok(())
     }
 
-    /// Ends the session on this computer after the provider refused it.
+    /// Ends the session on this computer after the provider refused it. A keychain
+    /// entry that cannot be deleted now stays listed for the next start.
     async fn drop_ended_session(&self) -> Result<(), CoreError> {
         let ended = self.live.lock().await.take();
         let _others_wait = self.process_lock.acquire().await?;
-        match ended {
-            Some(live) => SessionRecord::delete_if_names(&self.paths, live.session.store_key()),
-            None => SessionRecord::delete(&self.paths),
+        let key = match ended {
+            Some(live) => Some(live.session.store_key().clone()),
+            None => SessionRecord::load(&self.paths)
+                .ok()
+                .flatten()
+                .and_then(|r| r.store_key().ok()),
+        };
+        match key {
+            Some(key) => {
+                wipe::remember(&self.paths, &key)?;
+                SessionRecord::delete_if_names(&self.paths, &key)?;
+            }
+            None => SessionRecord::delete(&self.paths)?,
         }
+        if let Err(e) = wipe::finish_pending(&self.paths, &self.store, &self.recorded_key()).await {
+            tracing::warn!(code = %e.code(), "the ended session's keychain entry is still to be deleted");
+        }
+        Ok(())
+    }
+
+    /// The keychain entry the current session record names, if any (a newer sign-in's:
+    /// a pending deletion of it is struck off, not carried out).
+    fn recorded_key(&self) -> Option<rollbook_auth::StoreKey> {
+        SessionRecord::load(&self.paths)
+            .ok()
+            .flatten()
+            .and_then(|r| r.store_key().ok())
+    }
+
+    /// Deletes the keychain entries an earlier sign-out could not (a locked keychain, a
+    /// crash). `SignOutUnfinished` while any is left.
+    pub async fn finish_pending_sign_out(&self) -> Result<(), CoreError> {
+        if wipe::pending(&self.paths).is_empty() {
+            return Ok(());
+        }
+        let _others_wait = self.process_lock.acquire().await?;
+        wipe::finish_pending(&self.paths, &self.store, &self.recorded_key()).await
     }
 
     /// Fetches discovery again when the cached metadata has outlived its lifetime. When the
@@ -367,7 +433,8 @@ impl Account {
     /// Who is signed in, after making sure the access token is valid (refreshing when it
     /// has expired, or always with `force_refresh`).
     pub async fn whoami(&self, force_refresh: bool) -> Result<WhoAmI, CoreError> {
-        let session = self.session().await?;
+        let live = self.live().await?;
+        let session = live.session;
         let checked = if force_refresh {
             session.refresh().await
         } else {
@@ -383,23 +450,102 @@ impl Account {
             identity: session.identity().clone(),
             expires_at: session.access_expires_at().await,
             has_refresh_token: session.has_refresh_token().await,
+            shared_machine: live.record.settings.shared_machine,
         })
     }
 
-    /// Signs out: revoke at the provider, delete the keychain entry and the record.
-    pub async fn sign_out(&self) -> Result<SignOutOutcome, CoreError> {
-        let outcome = match self.session().await {
-            Ok(session) => session.sign_out().await?,
-            Err(CoreError::Auth(AuthError::NotSignedIn)) => {
-                return Err(AuthError::NotSignedIn.into());
-            }
+    /// Signs out when the session in use is a shared-machine one (the window closing);
+    /// `None` when there is none, or it is a session that should outlive the window.
+    pub async fn end_shared_session(&self) -> Option<Result<SignOutReport, CoreError>> {
+        let shared = self
+            .live
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|live| live.record.settings.shared_machine);
+        if shared {
+            Some(self.sign_out().await)
+        } else {
+            None
+        }
+    }
+
+    /// Signs out: revokes at the provider, then deletes the session record and the
+    /// keychain entry. The session ends in this process whatever happens. When the
+    /// keychain cannot delete the entry (locked, gone), the entry stays listed for the
+    /// next start and the answer is `SignOutUnfinished`: the teacher is told the truth,
+    /// and nothing is left that Rollbook cannot find again.
+    pub async fn sign_out(&self) -> Result<SignOutReport, CoreError> {
+        // Revoke with the live session's tokens when they can be had; a keychain that
+        // cannot be read only means there is nothing to revoke with.
+        let live = match self.live().await {
+            Ok(live) => Some(live),
+            Err(CoreError::Auth(AuthError::NotSignedIn)) => None,
             Err(other) => {
-                self.drop_ended_session().await?;
-                return Err(other);
+                tracing::warn!(code = %other.code(), "the saved session cannot be opened; signing out without revoking it");
+                None
             }
         };
-        self.drop_ended_session().await?;
-        Ok(outcome)
+        let record = match &live {
+            Some(live) => Some(live.record.clone()),
+            None => SessionRecord::load(&self.paths).unwrap_or_else(|e| {
+                tracing::warn!(code = %e.code(), "the session record cannot be read; deleting it");
+                None
+            }),
+        };
+        let pending = !wipe::pending(&self.paths).is_empty();
+        if live.is_none() && record.is_none() && !pending {
+            self.live.lock().await.take();
+            SessionRecord::delete(&self.paths)?;
+            return Err(AuthError::NotSignedIn.into());
+        }
+        let mut report = SignOutReport {
+            revoked: false,
+            revocation_problem: None,
+            end_session_url: None,
+            shared_machine: record.as_ref().is_some_and(|r| r.settings.shared_machine),
+            issuer: record.as_ref().map(|r| r.settings.issuer.clone()),
+        };
+        match &live {
+            Some(live) => {
+                let outcome = live.session.revoke_and_end().await;
+                report.revoked = outcome.revoked;
+                report.revocation_problem = outcome.revocation_problem;
+                report.end_session_url = outcome.end_session_url;
+            }
+            None => {
+                if let Some(record) = &record {
+                    report.revocation_problem = Some("keychain_unreadable".into());
+                    report.end_session_url = record
+                        .settings
+                        .client_config()
+                        .ok()
+                        .and_then(|client| {
+                            Provider::with_metadata(
+                                client,
+                                record.metadata.clone(),
+                                self.http.clone(),
+                                Arc::clone(&self.clock),
+                            )
+                            .ok()
+                        })
+                        .and_then(|provider| provider.end_session_url());
+                }
+            }
+        }
+        self.live.lock().await.take();
+        let _others_wait = self.process_lock.acquire().await?;
+        // A session the keychain holds (or may hold: it could not be opened) is listed
+        // before its record goes, so the list always finds what the record named.
+        let persisted = live.as_ref().is_none_or(|l| l.session.is_persisted());
+        if let Some(key) = record.as_ref().and_then(|r| r.store_key().ok()) {
+            if persisted {
+                wipe::remember(&self.paths, &key)?;
+            }
+            SessionRecord::delete_if_names(&self.paths, &key)?;
+        }
+        wipe::finish_pending(&self.paths, &self.store, &self.recorded_key()).await?;
+        Ok(report)
     }
 
     /// The teacher's classes (this term's, or all), with schools, terms and counts.
@@ -513,21 +659,21 @@ impl Account {
     }
 
     /// Deletes any saved session without contacting the provider.
+    /// Forgets the previous session before a new sign-in is stored (under the process
+    /// lock): its record goes, and its keychain entry is deleted, or listed for the next
+    /// start when the keychain will not delete it now.
     async fn forget_local(&self) -> Result<(), CoreError> {
         *self.live.lock().await = None;
-        if let Ok(Some(record)) = SessionRecord::load(&self.paths) {
-            let key = record
-                .settings
-                .client_config()?
-                .store_key(&record.identity.subject);
-            if let Err(e) = call_store(&self.store, move |s| s.clear(&key)).await {
-                tracing::warn!(
-                    code = %e.code(),
-                    "could not delete the previous session from the keychain"
-                );
-            }
+        if let Ok(Some(record)) = SessionRecord::load(&self.paths)
+            && let Ok(key) = record.store_key()
+        {
+            wipe::remember(&self.paths, &key)?;
         }
-        SessionRecord::delete(&self.paths)
+        SessionRecord::delete(&self.paths)?;
+        if let Err(e) = wipe::finish_pending(&self.paths, &self.store, &None).await {
+            tracing::warn!(code = %e.code(), "the previous session's keychain entry is still to be deleted");
+        }
+        Ok(())
     }
 }
 

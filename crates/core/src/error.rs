@@ -66,6 +66,10 @@ pub enum CoreError {
     ForbiddenByPolicy(String),
     #[error("the demo district could not start: {0}")]
     DemoFailed(String),
+    #[error(
+        "you are signed out, but your saved sign-in could not be deleted from this computer's keychain ({0}); Rollbook will try again when it next starts"
+    )]
+    SignOutUnfinished(StoreError),
 }
 
 impl From<StoreError> for CoreError {
@@ -87,6 +91,7 @@ impl CoreError {
             Self::SignInInProgress => ErrorCode::SignInInProgress,
             Self::ForbiddenByPolicy(_) => ErrorCode::PolicyForbidden,
             Self::DemoFailed(_) => ErrorCode::DemoFailed,
+            Self::SignOutUnfinished(_) => ErrorCode::SignOutUnfinished,
         }
     }
 
@@ -98,7 +103,10 @@ impl CoreError {
                 ErrorClass::Config
             }
             Self::RecordCorrupt { .. } => ErrorClass::SignInRequired,
-            Self::Io { .. } | Self::SignInInProgress | Self::DemoFailed(_) => ErrorClass::Other,
+            Self::Io { .. }
+            | Self::SignInInProgress
+            | Self::DemoFailed(_)
+            | Self::SignOutUnfinished(_) => ErrorClass::Other,
         }
     }
 }

@@ -16,8 +16,9 @@ mod record;
 mod roster;
 mod settings;
 mod sign_in;
+mod wipe;
 
-pub use account::{Account, SignInReport, WhoAmI};
+pub use account::{Account, SignInReport, SignOutReport, WhoAmI};
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
 pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};

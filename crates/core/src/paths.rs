@@ -37,6 +37,11 @@ impl AppPaths {
         self.data_dir.join("session.json")
     }
 
+    /// Keychain entries a sign-out has still to delete (see `crate::wipe`).
+    pub(crate) fn pending_wipes(&self) -> PathBuf {
+        self.data_dir.join("pending-wipes.json")
+    }
+
     /// The lock every Rollbook process of this user takes around refreshes and session
     /// record changes (its content is empty; only the OS lock on it matters).
     pub(crate) fn session_lock(&self) -> PathBuf {

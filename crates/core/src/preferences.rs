@@ -14,6 +14,10 @@ pub struct Preferences {
     /// How the browser hands the sign-in back: loopback (the default) or the app's
     /// custom scheme, for computers where a local listener is blocked.
     pub redirect: RedirectMode,
+    /// This computer is shared (a lab, a classroom cart): sign-in asks for the password
+    /// every time, nothing is kept after Rollbook closes, and sign-out ends the browser's
+    /// provider session too.
+    pub shared_machine: bool,
 }
 
 impl Preferences {
@@ -64,6 +68,7 @@ mod tests {
         let paths = AppPaths::under(root.path());
         let chosen = Preferences {
             redirect: RedirectMode::Scheme,
+            shared_machine: true,
         };
         chosen.save(&paths).unwrap();
         assert_eq!(Preferences::load(&paths), chosen);

@@ -534,6 +534,7 @@ mod tests {
     fn the_teachers_redirect_choice_applies_unless_policy_fixes_it() {
         let scheme = Preferences {
             redirect: crate::RedirectMode::Scheme,
+            ..Preferences::default()
         };
         for provider in [SignInProvider::Oidc, SignInProvider::Classlink] {
             let chosen = request(provider, Some("https://op.example"), Some("app"))

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +24,8 @@ use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenP
 struct MemoryStore {
     entries: Mutex<HashMap<StoreKey, StoredCredentials>>,
     refuse_saves: bool,
+    /// Deleting fails as a locked keychain's does.
+    refuse_clears: AtomicBool,
 }
 
 impl TokenStore for MemoryStore {
@@ -40,6 +43,9 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
     fn clear(&self, key: &StoreKey) -> Result<(), StoreError> {
+        if self.refuse_clears.load(Ordering::SeqCst) {
+            return Err(StoreError::TimedOut);
+        }
         self.entries.lock().unwrap().remove(key);
         Ok(())
     }
@@ -402,4 +408,151 @@ async fn a_cancel_once_the_session_is_being_stored_changes_nothing() {
         home.path().join("data/session.json").exists(),
         "and its record"
     );
+}
+
+/// A sign-out the keychain will not finish (locked) says so, signs out anyway (no record,
+/// no session in this process), and lists the entry; the next start deletes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_out_the_keychain_refuses_is_reported_and_finished_at_the_next_start() {
+    let sandbox = district(3600).await;
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    let account = sign_in_at(&sandbox, paths.clone(), store.clone(), None).await;
+    let pending = home.path().join("data/pending-wipes.json");
+
+    store.refuse_clears.store(true, Ordering::SeqCst);
+    let unfinished = account.sign_out().await.unwrap_err();
+    assert_eq!(unfinished.code(), "sign_out_unfinished", "{unfinished}");
+    assert!(
+        unfinished.to_string().contains("signed out"),
+        "{unfinished}"
+    );
+    assert!(!home.path().join("data/session.json").exists(), "no record");
+    assert_eq!(
+        store.entries.lock().unwrap().len(),
+        1,
+        "the entry is still there"
+    );
+    let listed = std::fs::read_to_string(&pending).unwrap();
+    assert!(listed.contains(sandbox.issuer()), "{listed}");
+    assert!(!listed.contains("token"), "keys only: {listed}");
+    assert_eq!(
+        account.whoami(false).await.unwrap_err().code(),
+        "not_signed_in",
+        "the session ended in this process"
+    );
+    // Still locked at the next start: the same honest answer.
+    let restarted = Account::new(paths.clone(), store.clone()).unwrap();
+    assert_eq!(
+        restarted
+            .finish_pending_sign_out()
+            .await
+            .unwrap_err()
+            .code(),
+        "sign_out_unfinished"
+    );
+
+    store.refuse_clears.store(false, Ordering::SeqCst);
+    let restarted = Account::new(paths, store.clone()).unwrap();
+    restarted.finish_pending_sign_out().await.unwrap();
+    assert!(
+        store.entries.lock().unwrap().is_empty(),
+        "the entry is gone"
+    );
+    assert!(!pending.exists(), "and so is the list");
+}
+
+/// A listed entry that a new sign-in (of the same teacher) took over is the new
+/// session's: the next start must not delete it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_sign_in_takes_its_entry_off_the_pending_list() {
+    let sandbox = district(3600).await;
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    let account = sign_in_at(&sandbox, paths.clone(), store.clone(), None).await;
+    store.refuse_clears.store(true, Ordering::SeqCst);
+    account.sign_out().await.unwrap_err();
+    drop(account);
+    sign_in_at(&sandbox, paths.clone(), store.clone(), None).await;
+    store.refuse_clears.store(false, Ordering::SeqCst);
+
+    let restarted = Account::new(paths, store.clone()).unwrap();
+    restarted.finish_pending_sign_out().await.unwrap();
+    assert!(
+        restarted.whoami(false).await.is_ok(),
+        "the new sign-in survived"
+    );
+}
+
+/// Shared-machine mode keeps the session in memory: no keychain entry, no record, and
+/// the sign-out reports it so the face ends the browser's provider session too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
+    let sandbox = district(3600).await;
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let account = Account::new(AppPaths::under(home.path()), store.clone()).unwrap();
+    let mut settings = ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url());
+    settings.shared_machine = true;
+    let teacher = sandbox.district().staff[0].id.clone();
+    let report = account
+        .sign_in(
+            settings,
+            &test_browser(&teacher),
+            &SignInDesk::new().begin().unwrap(),
+            Duration::from_secs(20),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert!(!report.persisted && !report.has_refresh_token);
+    assert!(!account.classes(TermFilter::All).await.unwrap().is_empty());
+    account
+        .remember_view(Some(LastView {
+            class_id: "cls-00002".into(),
+            page: ClassPage::Roster,
+        }))
+        .await
+        .unwrap();
+    assert!(
+        store.entries.lock().unwrap().is_empty(),
+        "no keychain entry"
+    );
+    let mut files: Vec<String> = walk(home.path());
+    files.sort();
+    assert_eq!(
+        files,
+        vec!["data/session.lock".to_owned()],
+        "only the (empty) lock file"
+    );
+    // Closing the window ends it; a personal session would outlive the window.
+    let signed_out = account.end_shared_session().await.unwrap().unwrap();
+    assert!(signed_out.shared_machine);
+    assert!(account.end_shared_session().await.is_none(), "ended once");
+    let (personal, _home) = signed_in(&sandbox, MemoryStore::default()).await;
+    assert!(personal.end_shared_session().await.is_none());
+    assert!(personal.whoami(false).await.is_ok(), "kept");
+}
+
+fn walk(root: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                found.push(
+                    path.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    found
 }

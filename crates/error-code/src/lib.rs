@@ -111,6 +111,9 @@ error_codes! {
     SessionRecordCorrupt = "session_record_corrupt",
     /// Another Rollbook process held the session lock too long.
     SessionBusy = "session_busy",
+    /// Signed out, but the saved sign-in could not be deleted from the keychain yet
+    /// (Rollbook retries at its next start).
+    SignOutUnfinished = "sign_out_unfinished",
 
     // The keychain.
     KeychainUnavailable = "keychain_unavailable",

@@ -7,6 +7,7 @@ import type {
   SignInPresets,
   SignInProgress,
   SignInRequest,
+  SignedOut,
   Student,
 } from "./types";
 
@@ -32,5 +33,7 @@ export interface Backend {
   gradebook(classId: string): Promise<Gradebook>;
   /** Remembers the class page shown (null: the class list), reopened on the next start. */
   rememberView(view: LastView | null): Promise<void>;
-  signOut(): Promise<void>;
+  /** Signs out; on a shared computer it says what became of the browser's provider
+   * session. Rejects with `sign_out_unfinished` when the keychain kept the saved sign-in. */
+  signOut(): Promise<SignedOut>;
 }

@@ -1,5 +1,5 @@
 import type { Backend, Unsubscribe } from "./backend";
-import type { AppError, ClassSummary, Gradebook, GradeResult, LastView, LineItem, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, Student } from "./types";
+import type { AppError, ClassSummary, Gradebook, GradeResult, LastView, LineItem, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -19,6 +19,10 @@ export interface MockScenario {
   lastView: LastView | null;
   /** Sign-in waits for `completeSignIn()` instead of finishing by itself. */
   holdSignIn?: boolean;
+  /** Sign-out cannot delete the saved sign-in (a locked keychain) this many times. */
+  unfinishedSignOuts: number;
+  /** What a shared-machine sign-out does with the browser's provider session. */
+  browserSession: SignedOut["browserSession"];
   delayMs: number;
 }
 
@@ -33,6 +37,11 @@ export const ERRORS: Record<string, AppError> = {
   keychainLocked: { code: "keychain_locked", message: "The system keychain is locked.", nextStep: "Unlock your keychain (or sign in to your computer again), then retry." },
   fileError: { code: "file_error", message: "Could not write preferences.json (permission denied).", nextStep: "Try again. If it keeps happening, tell your IT team the code below." },
   expired: { code: "sign_in_again", message: "Your session has ended.", nextStep: "Sign in again." },
+  signOutUnfinished: {
+    code: "sign_out_unfinished",
+    message: "You are signed out, but your saved sign-in could not be deleted from this computer's keychain (the system keychain did not answer; it may be locked). Rollbook will try again when it next starts.",
+    nextStep: "Unlock your keychain (or sign in to your computer again), then try again.",
+  },
 };
 
 export function mockStudents(classIndex: number, count: number): Student[] {
@@ -86,15 +95,20 @@ export class MockBackend implements Backend {
       failClasses: error("failClasses"),
       failRoster: error("failRoster"),
       failPreferences: error("failPreferences"),
-      preferences: { redirect: q.get("redirect") === "scheme" ? "scheme" : "loopback" },
-      // `?policy=lab`: a managed lab (ClassLink only, no demo, sign-in options locked).
+      preferences: { redirect: q.get("redirect") === "scheme" ? "scheme" : "loopback", sharedMachine: q.get("shared") === "1" || q.get("policy") === "lab" },
+      // `?policy=lab`: a managed lab (ClassLink only, no demo, sign-in options locked,
+      // a shared computer); `?idle=N`: idle sign-out after N seconds.
       presets: {
         classlinkClientId: q.get("presets") === "classlink" || q.get("policy") === "lab",
         classlinkRoster: q.get("presets") === "classlink" || q.get("policy") === "lab",
         otherProvidersAllowed: q.get("policy") !== "lab",
         demoAllowed: q.get("policy") !== "lab",
         redirectSetBySchool: q.get("policy") === "lab",
+        sharedMachineSetBySchool: q.get("policy") === "lab",
+        idleSignOutSeconds: Number(q.get("idle") ?? 0),
       },
+      unfinishedSignOuts: Number(q.get("unfinishedSignOuts") ?? 0),
+      browserSession: q.get("browserSession") === "ending" ? "ending" : q.get("browserSession") === "closeBrowser" ? "closeBrowser" : "kept",
       lastView: q.get("lastView") ? { classId: q.get("lastView")!, page: q.get("lastPage") === "gradebook" ? "gradebook" : "roster" } : null,
       holdSignIn: q.get("hold") === "1",
       delayMs: Number(q.get("delay") ?? 150),
@@ -106,11 +120,16 @@ export class MockBackend implements Backend {
   }
 
   private info(lastView: LastView | null = null): SessionInfo {
-    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: true, demo: true, lastView };
+    const sharedMachine = this.scenario.preferences.sharedMachine;
+    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: !sharedMachine, demo: true, lastView, sharedMachine };
   }
 
   async session(): Promise<SessionInfo | null> {
     this.calls.push("session");
+    if (this.scenario.unfinishedSignOuts > 0) {
+      this.scenario.unfinishedSignOuts -= 1;
+      throw await this.wait(ERRORS.signOutUnfinished!);
+    }
     return this.wait(this.scenario.signedIn ? this.info(this.scenario.lastView) : null);
   }
 
@@ -222,7 +241,7 @@ export class MockBackend implements Backend {
   }
 
   async savePreferences(preferences: Preferences): Promise<void> {
-    this.calls.push(`savePreferences:${preferences.redirect}`);
+    this.calls.push(`savePreferences:${preferences.redirect}:${preferences.sharedMachine ? "shared" : "personal"}`);
     await this.wait(undefined);
     if (this.scenario.failPreferences) throw this.scenario.failPreferences;
     this.scenario.preferences = { ...preferences };
@@ -233,8 +252,15 @@ export class MockBackend implements Backend {
     this.scenario.lastView = view;
   }
 
-  async signOut(): Promise<void> {
+  async signOut(): Promise<SignedOut> {
     this.calls.push("signOut");
+    const wasSignedIn = this.scenario.signedIn;
     this.scenario.signedIn = false;
+    if (this.scenario.unfinishedSignOuts > 0) {
+      this.scenario.unfinishedSignOuts -= 1;
+      throw await this.wait(ERRORS.signOutUnfinished!);
+    }
+    const shared = wasSignedIn && this.scenario.preferences.sharedMachine;
+    return this.wait({ browserSession: shared ? this.scenario.browserSession : "kept", issuer: wasSignedIn ? "http://127.0.0.1:47600" : null });
   }
 }

@@ -1,6 +1,6 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
-import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, Student } from "./types";
+import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
@@ -50,7 +50,7 @@ export class TauriBackend implements Backend {
   rememberView(view: LastView | null): Promise<void> {
     return invoke("remember_view", { view });
   }
-  signOut(): Promise<void> {
+  signOut(): Promise<SignedOut> {
     return invoke("sign_out");
   }
 }

@@ -6,6 +6,7 @@
 // UI against them. Do not write IPC types by hand here.
 
 export type { AppError } from "./bindings/AppError";
+export type { BrowserSession } from "./bindings/BrowserSession";
 export type { ClassPage } from "./bindings/ClassPage";
 export type { ClassSummary } from "./bindings/ClassSummary";
 export type { GradeResult } from "./bindings/GradeResult";
@@ -22,5 +23,6 @@ export type { SessionInfo } from "./bindings/SessionInfo";
 export type { SignInPresets } from "./bindings/SignInPresets";
 export type { SignInProgress } from "./bindings/SignInProgress";
 export type { SignInRequest } from "./bindings/SignInRequest";
+export type { SignedOut } from "./bindings/SignedOut";
 export type { Student } from "./bindings/Student";
 export type { TermRef } from "./bindings/TermRef";

@@ -5,6 +5,8 @@
 //! defaults. Policy is read where IT already configures browsers and editors:
 //! - Windows: `HKLM\SOFTWARE\Policies\Rollbook`, then `HKCU\SOFTWARE\Policies\Rollbook`
 //!   (Group Policy, with the ADMX template);
+//! - macOS: managed preferences for `org.rollbook.desktop` (an MDM configuration
+//!   profile), and only the values the profile forces;
 //! - Linux: `/etc/rollbook/policy.json` (`ROLLBOOK_POLICY_FILE` points elsewhere, for
 //!   tests).
 //!
@@ -14,6 +16,7 @@
 //! nothing more than the next source does.
 
 mod linux;
+mod macos;
 #[cfg(windows)]
 mod windows;
 
@@ -28,6 +31,9 @@ use crate::{
 };
 
 pub use linux::{POLICY_FILE, POLICY_FILE_ENV, PolicyFile};
+#[cfg(target_os = "macos")]
+pub use macos::CoreFoundationPreferences;
+pub use macos::{ManagedPreferences, ManagedPreferencesPolicy, PREFERENCES_DOMAIN};
 #[cfg(windows)]
 pub use windows::RegistryPolicy;
 
@@ -76,7 +82,13 @@ pub fn system_sources() -> Vec<Box<dyn PolicySource>> {
             Box::new(RegistryPolicy::user()),
         ]
     }
-    #[cfg(not(windows))]
+    #[cfg(target_os = "macos")]
+    {
+        vec![Box::new(ManagedPreferencesPolicy::new(
+            CoreFoundationPreferences,
+        ))]
+    }
+    #[cfg(not(any(windows, target_os = "macos")))]
     {
         vec![Box::new(PolicyFile::from_env())]
     }
@@ -298,7 +310,7 @@ impl ResolvedSettings {
         if self.is_locked(Key::RedirectMode) {
             settings.redirect = self.redirect();
         }
-        if self.flag(Key::SharedMachine) == Some(true) {
+        if self.shared_machine() {
             settings.shared_machine = true;
         }
         Ok(settings)
@@ -309,6 +321,19 @@ impl ResolvedSettings {
         match self.get(Key::RedirectMode).map(|e| &e.value) {
             Some(Value::Redirect(r)) => *r,
             _ => RedirectMode::default(),
+        }
+    }
+
+    /// Shared-machine mode (policy's, else the teacher's choice).
+    pub fn shared_machine(&self) -> bool {
+        self.flag(Key::SharedMachine) == Some(true)
+    }
+
+    /// Minutes without activity before the window signs the teacher out; 0 is never.
+    pub fn idle_sign_out_minutes(&self) -> u32 {
+        match self.get(Key::IdleSignOutMinutes).map(|e| &e.value) {
+            Some(Value::Minutes(m)) => *m,
+            _ => 0,
         }
     }
 
@@ -447,8 +472,8 @@ pub fn resolve(
     );
     fallback(
         Key::SharedMachine,
-        Some(Value::Flag(false)),
-        Origin::BuildDefault,
+        Some(Value::Flag(teacher.shared_machine)),
+        Origin::TeacherSetting,
     );
     fallback(
         Key::IdleSignOutMinutes,
@@ -511,6 +536,7 @@ mod tests {
         build.classlink.client_id = Some("build-client".into());
         let teacher = Preferences {
             redirect: RedirectMode::Scheme,
+            shared_machine: true,
         };
         let none: Vec<Box<dyn PolicySource>> = vec![];
         let only_defaults = resolve(&none, &teacher, &build);
@@ -553,6 +579,44 @@ mod tests {
             Key::ALL.len() - 2,
             "all but the issuer and the roster address, which nothing sets here"
         );
+    }
+
+    #[test]
+    fn shared_machine_mode_is_the_teachers_choice_unless_policy_sets_it() {
+        let build = BuildDefaults::default();
+        let none: Vec<Box<dyn PolicySource>> = vec![];
+        let personal = Preferences::default();
+        let shared = Preferences {
+            shared_machine: true,
+            ..Preferences::default()
+        };
+        let demo = || ProviderSettings::demo("https://demo.example", "https://demo.example/or");
+        assert!(!resolve(&none, &personal, &build).shared_machine());
+        let chosen = resolve(&none, &shared, &build);
+        assert!(chosen.shared_machine());
+        assert!(!chosen.is_locked(Key::SharedMachine));
+        assert!(chosen.enforce(demo()).unwrap().shared_machine);
+
+        // Policy decides either way: on, the teacher cannot turn it off; off, the
+        // teacher's choice does not apply (the window shows it as set by the school).
+        let forced = vec![source(
+            PolicyLevel::Machine,
+            &[
+                ("SharedMachine", RawValue::Bool(true)),
+                ("IdleSignOutMinutes", RawValue::Number(15)),
+            ],
+        )];
+        let locked = resolve(&forced, &personal, &build);
+        assert!(locked.shared_machine() && locked.is_locked(Key::SharedMachine));
+        assert!(locked.enforce(demo()).unwrap().shared_machine);
+        assert_eq!(locked.idle_sign_out_minutes(), 15);
+        assert_eq!(resolve(&none, &personal, &build).idle_sign_out_minutes(), 0);
+        let off = vec![source(
+            PolicyLevel::Machine,
+            &[("SharedMachine", RawValue::Bool(false))],
+        )];
+        let off = resolve(&off, &shared, &build);
+        assert!(!off.shared_machine() && off.is_locked(Key::SharedMachine));
     }
 
     #[test]

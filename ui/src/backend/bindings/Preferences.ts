@@ -6,4 +6,10 @@ export type Preferences = {
  * How the browser hands the sign-in back: loopback (the default) or the app's
  * custom scheme, for computers where a local listener is blocked.
  */
-redirect: RedirectMode, };
+redirect: RedirectMode, 
+/**
+ * This computer is shared (a lab, a classroom cart): sign-in asks for the password
+ * every time, nothing is kept after Rollbook closes, and sign-out ends the browser's
+ * provider session too.
+ */
+sharedMachine: boolean, };

@@ -8,4 +8,8 @@ export type SessionInfo = { name: string, email: string | null, issuer: string, 
 /**
  * The class page to reopen (the last one shown in this session).
  */
-lastView: LastView | null, };
+lastView: LastView | null, 
+/**
+ * Shared-machine mode: the session ends when the window closes.
+ */
+sharedMachine: boolean, };

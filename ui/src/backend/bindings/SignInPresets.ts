@@ -17,4 +17,13 @@ demoAllowed: boolean,
 /**
  * Policy fixes how the browser returns to the app.
  */
-redirectSetBySchool: boolean, };
+redirectSetBySchool: boolean, 
+/**
+ * Policy fixes whether this is a shared computer.
+ */
+sharedMachineSetBySchool: boolean, 
+/**
+ * Seconds without keyboard or pointer activity before the window signs the teacher
+ * out (policy's `IdleSignOutMinutes`); 0 is never.
+ */
+idleSignOutSeconds: number, };

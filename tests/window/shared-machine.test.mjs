@@ -1,0 +1,147 @@
+// Shared-machine mode in the real window, set by a lab's policy file
+// (/etc/rollbook/policy.json's stand-in, ROLLBOOK_POLICY_FILE, which debug builds read):
+// sign in to the demo district, then show that nothing of the session is on disk or in
+// the keychain, that idle time signs the teacher out, and that closing the window and
+// opening it again leaves the next person at the sign-in page.
+//
+// Needs what window.test.mjs needs (a test-hooks build, tauri-driver, Xvfb, a keyring).
+
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { button, startDriver, waitForExit } from "./webdriver.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
+const shots = join(root, "tests", "window", "screenshots");
+
+const policyDir = await mkdtemp(join(tmpdir(), "rollbook-policy-"));
+const policyFile = join(policyDir, "policy.json");
+// One "minute" is 5 seconds in this build (ROLLBOOK_TEST_SECONDS_PER_MINUTE, test-hooks only).
+await writeFile(policyFile, JSON.stringify({ SharedMachine: true, IdleSignOutMinutes: 1 }));
+const { driver, stop, env, log } = await startDriver({
+  ROLLBOOK_BROWSER: join(root, "target", "debug", "rollbook-test-browser"),
+  ROLLBOOK_POLICY_FILE: policyFile,
+  ROLLBOOK_TEST_SECONDS_PER_MINUTE: "5",
+  ROLLBOOK_LOG: "rollbook_desktop=info",
+});
+
+const results = [];
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n     ${error?.stack ?? error}`);
+    throw error;
+  }
+}
+const save = async (session, name) => writeFile(join(shots, `${name}.png`), await session.screenshot());
+
+/** Every file under the user's home (config, data, cache), with its mode. */
+async function filesOf(home) {
+  const found = [];
+  const walk = async (dir) => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else found.push({ path: relative(home, path), size: (await stat(path)).size });
+    }
+  };
+  await walk(home);
+  return found;
+}
+
+/** Rollbook's entries in the test keychain (the Secret Service), by attribute search. */
+function keychainEntries() {
+  try {
+    return execFileSync("secret-tool", ["search", "--all", "service", env.ROLLBOOK_KEYCHAIN_SERVICE], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (error) {
+    return String(error.stdout ?? "").trim();
+  }
+}
+
+/** Files that may exist on a shared computer, and why none of them holds a session,
+ * a token or a student. Anything else fails the test. */
+const ALLOWED = [
+  [/^data\/rollbook\/session\.lock$/, "the empty lock file Rollbook processes coordinate on"],
+  [/^data\/rollbook\/demo-district\.key$/, "the demo district's own signing key (the made-up district's, not the teacher's)"],
+  [/^config\/mimeapps\.list$|^data\/applications\//, "development builds register the app-link scheme for this user"],
+  [/^data\/org\.rollbook\.desktop\/([^/]+\/)*(salt|origin)$|^data\/org\.rollbook\.desktop\/hsts-storage\.sqlite$/, "WebKit's own salts, origin names and HSTS list (the UI is served from the app, over no network, and stores nothing: no local storage, no IndexedDB)"],
+  [/^cache\//, "WebKit's caches of the app's own files"],
+];
+
+/** Nothing that could hold the session or a student: only the allowed files, and the
+ * lock file empty. */
+async function assertNothingKept(when) {
+  const files = await filesOf(env.HOME);
+  const unexpected = files.filter((f) => !ALLOWED.some(([pattern]) => pattern.test(f.path)));
+  const lock = files.find((f) => f.path === "data/rollbook/session.lock");
+  if (unexpected.length || (lock && lock.size)) throw new Error(`${when}: files kept: ${JSON.stringify(unexpected)}${lock?.size ? "; the lock file has content" : ""}`);
+  const entries = keychainEntries();
+  if (entries) throw new Error(`${when}: keychain entries left:\n${entries}`);
+  return files;
+}
+
+let session;
+try {
+  await step("policy makes it a shared computer: the option is shown as set by the school", async () => {
+    session = await driver.start(app);
+    await session.waitFor(button("Try the demo district"));
+    await session.click(button("Sign-in options"));
+    await session.waitFor("//fieldset[@disabled]//input[@name='shared-machine']");
+    await session.waitFor("//*[normalize-space(.)='Set by your school.']");
+    // Ticked once the settings in force have loaded.
+    const deadline = Date.now() + 10_000;
+    while (!(await session.run(`return document.querySelector("input[name=shared-machine]").checked;`))) {
+      if (Date.now() > deadline) throw new Error("the shared-computer box is not ticked");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+  await step("signed in to the demo district: nothing on disk, nothing in the keychain", async () => {
+    await session.click(button("Try the demo district"));
+    await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
+    await session.waitFor("//li[contains(@class,'card')]//h3");
+    await session.click("//button[@aria-haspopup='true']");
+    await session.waitFor("//*[contains(normalize-space(.),'Shared computer: closing Rollbook signs you out.')]");
+    await save(session, "06-shared-signed-in");
+    const files = await assertNothingKept("while signed in");
+    console.log(`     files under the fresh home while signed in (besides cache/): ${files.filter((f) => !f.path.startsWith("cache/")).map((f) => `${f.path} (${f.size} B)`).join(", ") || "none"}`);
+  });
+  await step("idle for the school's time (1 minute, 5 s here): signed out, and told why", async () => {
+    await session.waitFor("//*[contains(normalize-space(.),'without activity')]", 20_000);
+    await session.waitFor(button("Try the demo district"));
+    // The demo district has no end-session page (as ClassLink publishes none): the
+    // teacher is told to close the browser.
+    await session.waitFor("//*[contains(normalize-space(.),'Close your web browser to finish signing out')]");
+    await save(session, "07-shared-idle-signed-out");
+    await assertNothingKept("after the idle sign-out");
+  });
+  await step("signed in again, the window closed and opened: the next person sees the sign-in page", async () => {
+    await session.click(button("Try the demo district"));
+    await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
+    session.closeWindow();
+    // The close signs out first (the demo district stops with it), then the app exits.
+    await waitForExit(app, 20_000);
+    await session.end().catch(() => {});
+    if (!log().includes("the shared-machine session ended as the window closed")) throw new Error("closing the window did not sign out");
+    session = await driver.start(app);
+    await session.waitFor(button("Try the demo district"));
+    await save(session, "08-shared-reopened");
+    await assertNothingKept("after closing");
+  });
+} catch {
+  if (session) await save(session, "FAILED-shared").catch(() => {});
+} finally {
+  await session?.end().catch(() => {});
+  stop();
+}
+
+const failed = results.filter((r) => !r.ok).length;
+console.log(`\nshared-machine window e2e: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed || results.length < 4 ? 1 : 0);
