@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Asks the window titled ARGV[1] to close, as a window manager's close button does:
+"""Asks the window titled TITLE to close, as a window manager's close button does:
 a WM_DELETE_WINDOW message (ICCCM), which the app sees as a close request. (WebDriver's
 "close window" tears the webview down instead, so the app never hears of it.)
+  close-window.py TITLE            close it
+  close-window.py --exists TITLE   only say whether it is there
 Exits 1 when no such window is found. Debian's python3-xlib; DISPLAY must be set."""
 
 import sys
@@ -15,7 +17,7 @@ def windows(window):
         yield from windows(child)
 
 
-def main(title):
+def main(title, only_check=False):
     screen = display.Display()
     protocols = screen.intern_atom("WM_PROTOCOLS")
     delete = screen.intern_atom("WM_DELETE_WINDOW")
@@ -30,6 +32,8 @@ def main(title):
                 continue
         except Exception:  # windows come and go while we walk the tree
             continue
+        if only_check:
+            return 0
         event = protocol.event.ClientMessage(window=window, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
         window.send_event(event, event_mask=X.NoEventMask)
         closed += 1
@@ -38,4 +42,6 @@ def main(title):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--exists":
+        sys.exit(main(sys.argv[2], only_check=True))
     sys.exit(main(sys.argv[1]))
