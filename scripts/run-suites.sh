@@ -24,6 +24,12 @@ suite "fault soak: flapping provider and roster source (60 s)" env SOAK_SECONDS=
   xvfb-run -a -s "-screen 0 1280x900x24" node tests/soak/soak.mjs
 # Every fuzz target briefly, from the committed seeds (docs/fuzzing.md has the long runs).
 suite "fuzz: every target for 15 s" scripts/fuzz.sh 15
+# Two real OS users side by side (useradd; root only: CI runs as root).
+if [ "$(id -u)" -eq 0 ]; then
+  suite "isolation: two OS users, their files, keychains and sign-ins" tests/isolation/two-users.test.sh
+else
+  echo "== isolation: two OS users (skipped: needs root, which CI has)"
+fi
 # The .deb as IT installs it, with both commands (it rebuilds the debug app without the
 # test hooks, so after the window suites).
 suite "packaging: the .deb installs rollbook and rollbook-desktop" tests/packaging/deb.test.sh

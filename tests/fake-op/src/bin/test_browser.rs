@@ -8,7 +8,11 @@
 //! On the demo district, `--login` picks the staff member by sourcedId or username;
 //! without it, the first one offered.
 //!
-//! Usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] URL
+//! `--redirect-out FILE` writes the final redirect (loopback or custom scheme) to FILE
+//! instead of delivering it: a test can then hand it to another listener.
+//!
+//! Usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE]
+//!        [--redirect-out FILE] URL
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool
 
@@ -22,6 +26,7 @@ struct Options {
     login_given: bool,
     deny: bool,
     scheme_out: Option<String>,
+    redirect_out: Option<String>,
     url: String,
 }
 
@@ -32,6 +37,7 @@ fn parse_args() -> Result<Options, String> {
         login_given: false,
         deny: false,
         scheme_out: None,
+        redirect_out: None,
         url: String::new(),
     };
     while let Some(arg) = args.next() {
@@ -44,12 +50,15 @@ fn parse_args() -> Result<Options, String> {
             "--scheme-out" => {
                 options.scheme_out = Some(args.next().ok_or("--scheme-out needs a value")?)
             }
+            "--redirect-out" => {
+                options.redirect_out = Some(args.next().ok_or("--redirect-out needs a value")?)
+            }
             _ => options.url = arg,
         }
     }
     if options.url.is_empty() {
         return Err(
-            "usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] URL".into(),
+            "usage: rollbook-test-browser [--login NAME] [--deny] [--scheme-out FILE] [--redirect-out FILE] URL".into(),
         );
     }
     Ok(options)
@@ -78,8 +87,20 @@ async fn run(options: Options) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut url = Url::parse(&options.url).map_err(|e| e.to_string())?;
+    let redirect_uri = url
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .and_then(|(_, v)| Url::parse(&v).ok());
     let mut form: Option<Vec<(&str, String)>> = None;
     for _ in 0..20 {
+        let is_the_apps = redirect_uri.as_ref().is_some_and(|r| {
+            r.scheme() == url.scheme() && r.host() == url.host() && r.port() == url.port()
+                && r.path() == url.path()
+        });
+        if let (true, Some(path)) = (is_the_apps, &options.redirect_out) {
+            std::fs::write(path, format!("{url}\n")).map_err(|e| e.to_string())?;
+            return Ok(());
+        }
         if url.scheme() != "http" && url.scheme() != "https" {
             match &options.scheme_out {
                 Some(path) => {
