@@ -25,14 +25,15 @@ chmod 755 "$work"
 sandbox_pid=""
 cleanup() {
   [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null || true
-  pkill -u "$user_a" 2>/dev/null || true
-  pkill -u "$user_b" 2>/dev/null || true
+  pkill -KILL -u "$user_a" 2>/dev/null || true
+  pkill -KILL -u "$user_b" 2>/dev/null || true
   sleep 0.5
   userdel -r "$user_a" 2>/dev/null || true
   userdel -r "$user_b" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 # The binaries and the session script, where both users can run them.
 mkdir -p "$work/bin"
@@ -125,6 +126,6 @@ expect "and still completes A's own sign-in" test "$(cat "$work/a-link-exit" 2>/
 expect "B stays signed out" test ! -e "/home/$user_b/.local/share/rollbook/session.json"
 
 kill "$a_session" 2>/dev/null || true
-wait 2>/dev/null || true
+disown -a # the users' sessions end in cleanup (pkill -u), without job-control noise
 echo "two-user isolation: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
