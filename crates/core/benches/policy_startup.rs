@@ -75,6 +75,10 @@ fn main() {
     println!(
         "policy adds {:.3} ms to start-up (budget: 5 ms): {}",
         added.as_secs_f64() * 1e3,
-        if added < Duration::from_millis(5) { "within" } else { "OVER" }
+        if added < Duration::from_millis(5) {
+            "within"
+        } else {
+            "OVER"
+        }
     );
 }

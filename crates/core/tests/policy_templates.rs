@@ -93,8 +93,8 @@ fn the_admx_template_offers_every_setting_with_values_rollbook_accepts() {
                     .find(|n| n.has_tag_name("elements"))
                     .unwrap();
                 let element = elements.children().find(|n| n.is_element()).unwrap();
-                let presentation =
-                    presentations[reference(policy.attribute("presentation").unwrap(), "presentation")];
+                let presentation = presentations
+                    [reference(policy.attribute("presentation").unwrap(), "presentation")];
                 let id = element.attribute("id").unwrap();
                 assert!(
                     presentation
@@ -178,7 +178,8 @@ impl ManagedPreferences for Profile {
 
 #[test]
 fn the_configuration_profile_sets_known_settings_to_values_rollbook_accepts() {
-    let profile: plist::Dictionary = plist::from_file(packaging("macos/org.rollbook.desktop.mobileconfig")).unwrap();
+    let profile: plist::Dictionary =
+        plist::from_file(packaging("macos/org.rollbook.desktop.mobileconfig")).unwrap();
     let content = profile["PayloadContent"].as_array().unwrap();
     assert_eq!(content.len(), 1);
     let payload = content[0].as_dictionary().unwrap();
@@ -199,7 +200,10 @@ fn the_configuration_profile_sets_known_settings_to_values_rollbook_accepts() {
     }
     let known: BTreeSet<&str> = Key::ALL.iter().map(|k| k.name()).collect();
     for key in settings.keys() {
-        assert!(known.contains(key.as_str()), "{key} is not a Rollbook setting");
+        assert!(
+            known.contains(key.as_str()),
+            "{key} is not a Rollbook setting"
+        );
     }
     // Everything but the issuer (the example is for ClassLink) is shown.
     assert_eq!(settings.len(), Key::ALL.len() - 1);

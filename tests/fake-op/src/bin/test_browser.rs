@@ -94,7 +94,9 @@ async fn run(options: Options) -> Result<(), String> {
     let mut form: Option<Vec<(&str, String)>> = None;
     for _ in 0..20 {
         let is_the_apps = redirect_uri.as_ref().is_some_and(|r| {
-            r.scheme() == url.scheme() && r.host() == url.host() && r.port() == url.port()
+            r.scheme() == url.scheme()
+                && r.host() == url.host()
+                && r.port() == url.port()
                 && r.path() == url.path()
         });
         if let (true, Some(path)) = (is_the_apps, &options.redirect_out) {
