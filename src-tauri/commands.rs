@@ -87,6 +87,7 @@ pub fn sign_in_presets(state: State<'_, AppState>) -> SignInPresets {
         idle_sign_out_seconds: resolved
             .idle_sign_out_minutes()
             .saturating_mul(seconds_per_minute()),
+        policy_problems: resolved.problems.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -24,7 +24,7 @@ pub struct SessionInfo {
 /// What this build and the district's policy preset for signing in: the window hides
 /// preset fields and forbidden choices, and shows policy-locked ones as "set by your
 /// school". (Core enforces the same rules when the sign-in starts.)
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SignInPresets {
@@ -41,6 +41,9 @@ pub struct SignInPresets {
     /// Seconds without keyboard or pointer activity before the window signs the teacher
     /// out (policy's `IdleSignOutMinutes`); 0 is never.
     pub idle_sign_out_seconds: u32,
+    /// Policy values that were ignored, each naming the setting, where it was set and
+    /// why ("Issuer in /etc/rollbook/policy.json: …"), for the teacher to pass on to IT.
+    pub policy_problems: Vec<String>,
 }
 
 /// What the browser's provider session needs after a sign-out.

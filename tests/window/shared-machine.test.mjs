@@ -20,7 +20,8 @@ const shots = join(root, "tests", "window", "screenshots");
 const policyDir = await mkdtemp(join(tmpdir(), "rollbook-policy-"));
 const policyFile = join(policyDir, "policy.json");
 // One "minute" is 5 seconds in this build (ROLLBOOK_TEST_SECONDS_PER_MINUTE, test-hooks only).
-await writeFile(policyFile, JSON.stringify({ SharedMachine: true, IdleSignOutMinutes: 1 }));
+// A bad value too (a plain-http issuer): named in the window, and ignored.
+await writeFile(policyFile, JSON.stringify({ SharedMachine: true, IdleSignOutMinutes: 1, Issuer: "http://login.district.example" }));
 const { driver, stop, env, log } = await startDriver({
   ROLLBOOK_BROWSER: join(root, "target", "debug", "rollbook-test-browser"),
   ROLLBOOK_POLICY_FILE: policyFile,
@@ -90,9 +91,10 @@ async function assertNothingKept(when) {
 
 let session;
 try {
-  await step("policy makes it a shared computer: the option is shown as set by the school", async () => {
+  await step("policy makes it a shared computer: the option is shown as set by the school; a bad value is named", async () => {
     session = await driver.start(app);
     await session.waitFor(button("Try the demo district"));
+    await session.waitFor(`//li[contains(normalize-space(.), ${JSON.stringify(`Issuer in ${policyFile}`)})]`);
     await session.click(button("Sign-in options"));
     await session.waitFor("//fieldset[@disabled]//input[@name='shared-machine']");
     await session.waitFor("//*[normalize-space(.)='Set by your school.']");

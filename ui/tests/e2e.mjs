@@ -151,6 +151,15 @@ await test("sign-in options: the redirect choice is saved, and a failed save kee
   assert(await scheme.isChecked(), "a failed save changed the shown choice");
 });
 
+await test("a bad value in the school's policy is named on the sign-in page, for IT", async (page) => {
+  await page.goto(`${base}?policy=lab&policyProblem=1`);
+  await page.getByText("Some of your school's settings for Rollbook were ignored.").waitFor();
+  await page.getByText(/Issuer in \/etc\/rollbook\/policy\.json: Issuer must use https/).waitFor();
+  await page.getByRole("button", { name: "Sign in with ClassLink" }).waitFor();
+  await axe(page, "policy problems");
+  await shot(page, "01c-sign-in-policy-problem");
+});
+
 await test("shared computer: the teacher's choice is saved, and the account menu says closing signs out", async (page) => {
   await page.goto(`${base}?hold=1`);
   await page.getByRole("button", { name: "Sign-in options" }).click();

@@ -106,6 +106,8 @@ export class MockBackend implements Backend {
         redirectSetBySchool: q.get("policy") === "lab",
         sharedMachineSetBySchool: q.get("policy") === "lab",
         idleSignOutSeconds: Number(q.get("idle") ?? 0),
+        // `?policyProblem=1`: the lab's policy file has a plain-http issuer.
+        policyProblems: q.get("policyProblem") ? ['Issuer in /etc/rollbook/policy.json: Issuer must use https (got "http://login.district.example"); it was ignored'] : [],
       },
       unfinishedSignOuts: Number(q.get("unfinishedSignOuts") ?? 0),
       browserSession: q.get("browserSession") === "ending" ? "ending" : q.get("browserSession") === "closeBrowser" ? "closeBrowser" : "kept",

@@ -17,6 +17,7 @@
 
 mod linux;
 mod macos;
+mod registry;
 #[cfg(windows)]
 mod windows;
 
@@ -34,8 +35,9 @@ pub use linux::{POLICY_FILE, POLICY_FILE_ENV, PolicyFile};
 #[cfg(target_os = "macos")]
 pub use macos::CoreFoundationPreferences;
 pub use macos::{ManagedPreferences, ManagedPreferencesPolicy, PREFERENCES_DOMAIN};
+pub use registry::{REGISTRY_PATH, RegistryData, RegistryHive, RegistryPolicy};
 #[cfg(windows)]
-pub use windows::RegistryPolicy;
+pub use windows::WindowsHive;
 
 /// A value as a source holds it, before it is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +80,14 @@ pub fn system_sources() -> Vec<Box<dyn PolicySource>> {
     #[cfg(windows)]
     {
         vec![
-            Box::new(RegistryPolicy::machine()),
-            Box::new(RegistryPolicy::user()),
+            Box::new(RegistryPolicy::new(
+                WindowsHive::LocalMachine,
+                PolicyLevel::Machine,
+            )),
+            Box::new(RegistryPolicy::new(
+                WindowsHive::CurrentUser,
+                PolicyLevel::User,
+            )),
         ]
     }
     #[cfg(target_os = "macos")]

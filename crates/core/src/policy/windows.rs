@@ -1,81 +1,52 @@
-//! Windows: Group Policy's registry keys, `HKLM` (machine) and `HKCU` (user).
-
-use std::collections::BTreeMap;
+//! Windows' own registry hives (winreg), for [`super::RegistryPolicy`].
 
 use winreg::RegKey;
 use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, RegType};
 use winreg::types::FromRegValue;
 
-use super::{PolicyLevel, PolicySource, RawValue};
+use super::registry::{RegistryData, RegistryHive};
 
-const PATH: &str = r"SOFTWARE\Policies\Rollbook";
-
-/// `HKLM\SOFTWARE\Policies\Rollbook` or `HKCU\SOFTWARE\Policies\Rollbook`. A missing key
-/// means no policy. Text values are `REG_SZ`; flags and minutes are `REG_DWORD`.
+/// `HKLM` or `HKCU`.
 #[derive(Debug, Clone, Copy)]
-pub struct RegistryPolicy {
-    level: PolicyLevel,
+pub enum WindowsHive {
+    LocalMachine,
+    CurrentUser,
 }
 
-impl RegistryPolicy {
-    pub fn machine() -> Self {
-        Self {
-            level: PolicyLevel::Machine,
+impl RegistryHive for WindowsHive {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::LocalMachine => "HKLM",
+            Self::CurrentUser => "HKCU",
         }
     }
 
-    pub fn user() -> Self {
-        Self {
-            level: PolicyLevel::User,
-        }
-    }
-}
-
-impl PolicySource for RegistryPolicy {
-    fn location(&self) -> String {
-        match self.level {
-            PolicyLevel::Machine => format!(r"HKLM\{PATH}"),
-            PolicyLevel::User => format!(r"HKCU\{PATH}"),
-        }
-    }
-
-    fn level(&self) -> PolicyLevel {
-        self.level
-    }
-
-    fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
-        let hive = match self.level {
-            PolicyLevel::Machine => HKEY_LOCAL_MACHINE,
-            PolicyLevel::User => HKEY_CURRENT_USER,
+    fn values(&self, path: &str) -> Result<Option<Vec<(String, RegistryData)>>, String> {
+        let hive = match self {
+            Self::LocalMachine => HKEY_LOCAL_MACHINE,
+            Self::CurrentUser => HKEY_CURRENT_USER,
         };
-        let key = match RegKey::predef(hive).open_subkey(PATH) {
+        let key = match RegKey::predef(hive).open_subkey(path) {
             Ok(key) => key,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => {
-                return Err(format!(
-                    "it cannot be read ({e}); no policy from it applies"
-                ));
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
         };
-        let mut values = BTreeMap::new();
+        let mut values = Vec::new();
         for item in key.enum_values() {
-            let (name, value) = item.map_err(|e| format!("it cannot be read ({e})"))?;
-            let raw = match value.vtype {
+            let (name, value) = item.map_err(|e| e.to_string())?;
+            let data = match value.vtype {
                 RegType::REG_SZ | RegType::REG_EXPAND_SZ => {
-                    String::from_reg_value(&value).map(RawValue::Text)
+                    String::from_reg_value(&value).map(RegistryData::Text)
                 }
-                RegType::REG_DWORD => {
-                    u32::from_reg_value(&value).map(|n| RawValue::Number(n.into()))
-                }
-                RegType::REG_QWORD => u64::from_reg_value(&value)
-                    .map(|n| RawValue::Number(i64::try_from(n).unwrap_or(i64::MAX))),
-                other => Ok(RawValue::Text(format!("<a {other:?} value>"))),
+                RegType::REG_DWORD => u32::from_reg_value(&value).map(RegistryData::Dword),
+                RegType::REG_QWORD => u64::from_reg_value(&value).map(RegistryData::Qword),
+                other => Ok(RegistryData::Other(format!("{other:?}"))),
             };
-            values.insert(
+            values.push((
                 name,
-                raw.unwrap_or_else(|e| RawValue::Text(format!("<unreadable: {e}>"))),
-            );
+                data.unwrap_or_else(|e| RegistryData::Unreadable(e.to_string())),
+            ));
         }
-        Ok(values)
+        Ok(Some(values))
     }
 }

@@ -26,4 +26,9 @@ sharedMachineSetBySchool: boolean,
  * Seconds without keyboard or pointer activity before the window signs the teacher
  * out (policy's `IdleSignOutMinutes`); 0 is never.
  */
-idleSignOutSeconds: number, };
+idleSignOutSeconds: number, 
+/**
+ * Policy values that were ignored, each naming the setting, where it was set and
+ * why ("Issuer in /etc/rollbook/policy.json: …"), for the teacher to pass on to IT.
+ */
+policyProblems: Array<string>, };
