@@ -217,6 +217,11 @@ await test("an unfinished sign-out (locked keychain) is said, not hidden, and Tr
   await shot(page, "11-sign-out-unfinished");
   await page.getByRole("button", { name: "Try again" }).click();
   await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  // Still locked: the teacher may go on to sign in, and is told the deletion waits.
+  await page.goto(`${base}?signedIn=1&unfinishedSignOuts=1`);
+  await page.getByRole("button", { name: "Continue to the sign-in page" }).click();
+  await page.getByText("Your saved sign-in is still to be deleted").waitFor();
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
 });
 
 await test("demo sign-in by keyboard: waiting screen, then classes grouped by term", async (page) => {
