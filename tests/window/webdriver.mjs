@@ -64,11 +64,11 @@ export class WebDriver {
     this.base = base;
   }
 
-  async call(method, path, body) {
+  async call(method, path, body, { idempotent = false } = {}) {
     if (process.env.WEBDRIVER_DEBUG) console.log(">", method, path);
     // Reads may be retried once when the connection drops without an answer (seen
     // rarely from WebKitWebDriver under load); actions are not, so nothing runs twice.
-    const safe = method === "GET" || path.endsWith("/elements");
+    const safe = idempotent || method === "GET" || path.endsWith("/elements");
     const response = await send(`${this.base}${path}`, method, body).catch(async (error) => {
       if (!safe) throw error;
       await new Promise((r) => setTimeout(r, 500));
@@ -103,8 +103,8 @@ export class Session {
     this.id = id;
   }
 
-  call(method, path, body) {
-    return this.driver.call(method, `/session/${this.id}${path}`, body);
+  call(method, path, body, options) {
+    return this.driver.call(method, `/session/${this.id}${path}`, body, options);
   }
 
   async find(xpath) {
@@ -131,6 +131,24 @@ export class Session {
     await this.call("POST", `/element/${element}/click`, {});
   }
 
+  /** Clicks `xpath` until `expected` shows: WebKitWebDriver under load can drop a click
+   * (its connection to tauri-driver resets and the click never reaches the page). It
+   * clicks again only while `xpath` is still there, as a person would. */
+  async clickUntil(xpath, expected, timeoutMs = 60_000, retryAfterMs = 8_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.click(xpath).catch(() => {});
+      const retryAt = Math.min(Date.now() + retryAfterMs, deadline);
+      while (Date.now() < retryAt) {
+        const found = await this.find(expected).catch(() => []);
+        if (found.length) return found[0];
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (Date.now() >= deadline) return this.waitFor(expected, 1);
+      if (!(await this.find(xpath).catch(() => [])).length) return this.waitFor(expected, deadline - Date.now());
+    }
+  }
+
   async type(xpath, text) {
     const element = await this.waitFor(xpath);
     await this.call("POST", `/element/${element}/value`, { text });
@@ -141,12 +159,13 @@ export class Session {
     return element ? this.call("GET", `/element/${element}/text`) : "";
   }
 
-  /** Runs `script` (an async function body) in the page and returns what it resolves to. */
-  async run(script, args = []) {
+  /** Runs `script` (an async function body) in the page and returns what it resolves to.
+   * `{ read: true }`: the script only reads, so a dropped connection may be retried. */
+  async run(script, args = [], { read = false } = {}) {
     return this.call("POST", "/execute/async", {
       script: `const done = arguments[arguments.length - 1]; (async () => { ${script} })().then(done, (e) => done({ rejected: String(e) }));`,
       args,
-    });
+    }, { idempotent: read });
   }
 
   async screenshot() {
