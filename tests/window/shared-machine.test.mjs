@@ -101,8 +101,7 @@ try {
     session = await driver.start(app);
     await session.waitFor(button("Try the demo district"));
     await session.waitFor(`//li[contains(normalize-space(.), ${JSON.stringify(`Issuer in ${policyFile}`)})]`);
-    await session.click(button("Sign-in options"));
-    await session.waitFor("//fieldset[@disabled]//input[@name='shared-machine']");
+    await session.clickUntil(button("Sign-in options"), "//fieldset[@disabled]//input[@name='shared-machine']");
     await session.waitFor("//*[normalize-space(.)='Set by your school.']");
     // Ticked once the settings in force have loaded.
     const deadline = Date.now() + 10_000;

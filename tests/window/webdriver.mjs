@@ -131,9 +131,10 @@ export class Session {
     await this.call("POST", `/element/${element}/click`, {});
   }
 
-  /** Clicks `xpath` until `expected` shows: WebKitWebDriver under load can drop a click
-   * (its connection to tauri-driver resets and the click never reaches the page). It
-   * clicks again only while `xpath` is still there, as a person would. */
+  /** Clicks `xpath` until `expected` shows. tauri-driver's pooled connection to
+   * WebKitWebDriver is sometimes reset ("socket hang up" here, "Connection reset by
+   * peer" in tauri-driver's log) and the click never reaches the page. It clicks again
+   * only when `expected` has not shown and `xpath` is still there, as a person would. */
   async clickUntil(xpath, expected, timeoutMs = 60_000, retryAfterMs = 8_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
