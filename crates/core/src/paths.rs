@@ -77,6 +77,32 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), CoreError> {
     std::fs::rename(&temp, path).map_err(|e| io("replace", e))
 }
 
+/// Writes `value` as pretty JSON, readable by this user only (see [`write_private`]).
+pub(crate) fn write_private_json<T: serde::Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+) -> Result<(), CoreError> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| CoreError::Io {
+        action: "write",
+        path: path.display().to_string(),
+        source: std::io::Error::other(e),
+    })?;
+    write_private(path, &json)
+}
+
+/// Deletes a file; one that is not there is already deleted.
+pub(crate) fn remove_if_present(path: &Path) -> Result<(), CoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(CoreError::Io {
+            action: "delete",
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
 #[cfg(unix)]
 fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::paths::write_private;
+use crate::paths::write_private_json;
 use crate::{AppPaths, CoreError, RedirectMode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -42,12 +42,7 @@ impl Preferences {
     }
 
     pub fn save(&self, paths: &AppPaths) -> Result<(), CoreError> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| CoreError::Io {
-            action: "write",
-            path: paths.preferences().display().to_string(),
-            source: std::io::Error::other(e),
-        })?;
-        write_private(&paths.preferences(), &json)
+        write_private_json(&paths.preferences(), self)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use rollbook_auth::{Identity, ProviderMetadata, StoreKey};
 
-use crate::paths::write_private;
+use crate::paths::{remove_if_present, write_private};
 use crate::roster::RosterIdentity;
 use crate::{AppPaths, CoreError, ProviderSettings};
 
@@ -112,15 +112,6 @@ impl SessionRecord {
     }
 
     pub fn delete(paths: &AppPaths) -> Result<(), CoreError> {
-        let path = paths.session_record();
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(CoreError::Io {
-                action: "delete",
-                path: path.display().to_string(),
-                source,
-            }),
-        }
+        remove_if_present(&paths.session_record())
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use rollbook_auth::{StoreError, StoreKey, TokenStore, call_store};
 
-use crate::paths::write_private;
+use crate::paths::{remove_if_present, write_private_json};
 use crate::{AppPaths, CoreError};
 
 /// The keys whose entries are still to be deleted.
@@ -37,24 +37,11 @@ pub(crate) fn pending(paths: &AppPaths) -> Vec<StoreKey> {
 }
 
 fn write(paths: &AppPaths, keys: &[StoreKey]) -> Result<(), CoreError> {
-    let path = paths.pending_wipes();
     if keys.is_empty() {
-        return match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(CoreError::Io {
-                action: "delete",
-                path: path.display().to_string(),
-                source,
-            }),
-        };
+        remove_if_present(&paths.pending_wipes())
+    } else {
+        write_private_json(&paths.pending_wipes(), keys)
     }
-    let json = serde_json::to_vec_pretty(keys).map_err(|e| CoreError::Io {
-        action: "write",
-        path: path.display().to_string(),
-        source: std::io::Error::other(e),
-    })?;
-    write_private(&path, &json)
 }
 
 /// Lists `key` as to be deleted (before the deletion is tried).
