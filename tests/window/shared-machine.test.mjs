@@ -11,7 +11,7 @@ import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { button, startDriver, waitForExit } from "./webdriver.mjs";
+import { button, screenshots, startDriver, steps, waitForExit } from "./webdriver.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
@@ -32,20 +32,8 @@ const { driver, stop, env, log } = await startDriver({
   ROLLBOOK_KEYCHAIN_SERVICE: `org.rollbook.desktop.test.shared-${process.pid}`,
 });
 
-const results = [];
-async function step(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}\n     ${error?.stack ?? error}`);
-    throw error;
-  }
-}
-const save = async (session, name) => writeFile(join(shots, `${name}.png`), await session.screenshot());
+const { step, finish } = steps();
+const save = screenshots(shots);
 
 /** Every file under the user's home (config, data, cache), with its mode. */
 async function filesOf(home) {
@@ -147,6 +135,4 @@ try {
   stop();
 }
 
-const failed = results.filter((r) => !r.ok).length;
-console.log(`\nshared-machine window e2e: ${results.length - failed} passed, ${failed} failed`);
-process.exit(failed || results.length < 4 ? 1 : 0);
+finish("shared-machine window e2e: {passed} passed, {failed} failed", 4);

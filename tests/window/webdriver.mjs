@@ -2,7 +2,7 @@
 // through tauri-driver: sessions, elements by XPath, clicks, text, screenshots.
 
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -183,6 +183,34 @@ export class Session {
     execFileSync(join(dirname(fileURLToPath(import.meta.url)), "close-window.py"), [title], { stdio: "inherit" });
   }
 }
+
+/** Named steps that stop at the first failure, each reported as it ends, and the
+ * closing line: `finish(label, expected)` prints "label: N passed, M failed" and exits,
+ * failing also when fewer than `expected` steps ran. */
+export function steps() {
+  const results = [];
+  async function step(name, body) {
+    const started = Date.now();
+    try {
+      await body();
+      results.push({ name, ok: true });
+      console.log(`ok   ${name} (${Date.now() - started} ms)`);
+    } catch (error) {
+      results.push({ name, ok: false });
+      console.log(`FAIL ${name}\n     ${error?.stack ?? error}`);
+      throw error;
+    }
+  }
+  function finish(label, expected) {
+    const failed = results.filter((r) => !r.ok).length;
+    console.log(`\n${label.replace("{passed}", results.length - failed).replace("{failed}", failed)}`);
+    process.exit(failed || results.length < expected ? 1 : 0);
+  }
+  return { step, finish };
+}
+
+/** `save(session, name)`: the window's screenshot as `dir/name.png`. */
+export const screenshots = (dir) => async (session, name) => writeFile(join(dir, `${name}.png`), await session.screenshot());
 
 /** XPath for a button by its visible text. */
 export const button = (label) => `//button[normalize-space(.)=${JSON.stringify(label)}]`;

@@ -7,10 +7,10 @@
 // Needs: a built app (`cargo build --features custom-protocol` after `npm --prefix ui
 // run build`), tauri-driver and WebKitWebDriver on PATH, DISPLAY, and a keyring.
 
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { button, startDriver, waitForExit } from "./webdriver.mjs";
+import { button, screenshots, startDriver, steps, waitForExit } from "./webdriver.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
@@ -18,20 +18,8 @@ const shots = join(root, "tests", "window", "screenshots");
 await mkdir(shots, { recursive: true });
 const { driver, stop } = await startDriver({ ROLLBOOK_BROWSER: join(root, "target", "debug", "rollbook-test-browser") });
 
-const results = [];
-async function step(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    results.push({ name, ok: true, ms: Date.now() - started });
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    results.push({ name, ok: false, error });
-    console.log(`FAIL ${name}\n     ${error?.stack ?? error}`);
-    throw error;
-  }
-}
-const save = async (session, name) => writeFile(join(shots, `${name}.png`), await session.screenshot());
+const { step, finish } = steps();
+const save = screenshots(shots);
 
 let session;
 try {
@@ -104,6 +92,4 @@ try {
   stop();
 }
 
-const failed = results.filter((r) => !r.ok).length;
-console.log(`\nwindow e2e: ${results.length - failed} passed, ${failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)`);
-process.exit(failed || results.length < 6 ? 1 : 0);
+finish("window e2e: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)", 6);
