@@ -26,11 +26,11 @@ try {
   // instance) and the WebDriver session would hang up: wait until it is gone.
   await waitForExit(app);
   session = await driver.start(app);
-  await session.click(button("Sign-in options"));
-  await session.click("//label[contains(normalize-space(.),'Through the Rollbook app link')]/input");
-  await session.waitFor("//*[@role='status'][contains(.,'Saved.')]");
-  await session.click(button("Try the demo district"));
-  await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
+  // Clicks are verified and repeated when dropped (see Session.clickUntil).
+  const linkChoice = "//label[contains(normalize-space(.),'Through the Rollbook app link')]/input";
+  await session.clickUntil(button("Sign-in options"), linkChoice);
+  await session.clickUntil(linkChoice, "//*[@role='status'][contains(.,'Saved.')]");
+  await session.clickUntil(button("Try the demo district"), "//h1[normalize-space(.)='My classes']", 60_000, 15_000);
   await session.waitFor("//li[contains(@class,'card')]//h3");
   await writeFile(join(shots, "06-deep-link-signed-in.png"), await session.screenshot());
   ok = true;

@@ -29,8 +29,7 @@ try {
     await save(session, "01-sign-in");
   });
   await step("demo sign-in through the browser script lands on the classes", async () => {
-    await session.click(button("Try the demo district"));
-    await session.waitFor("//h1[normalize-space(.)='My classes']", 60_000);
+    await session.clickUntil(button("Try the demo district"), "//h1[normalize-space(.)='My classes']", 60_000, 15_000);
     await session.waitFor("//li[contains(@class,'card')]//h3");
     await save(session, "02-classes");
   });
@@ -38,8 +37,7 @@ try {
   await step("a roster is visible", async () => {
     const first = await session.text("(//li[contains(@class,'card')]//h3)[1]");
     opened = first;
-    await session.click(`//button[@aria-label=${JSON.stringify(`Roster of ${first}`)}]`);
-    await session.waitFor("//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
+    await session.clickUntil(`//button[@aria-label=${JSON.stringify(`Roster of ${first}`)}]`, "//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
     const status = await session.text("//p[@role='status']");
     if (!/\d+ of \d+ students/.test(status)) throw new Error(`roster status: ${status}`);
     // The roster came the way a real district's does: through the roster gateway.
@@ -67,13 +65,11 @@ try {
     // (the loading screen) although the DOM is ready; give the compositor a moment.
     await new Promise((resolve) => setTimeout(resolve, 750));
     await save(session, "04-restarted");
-    await session.click("//nav//button[normalize-space(.)='My classes']");
-    await session.waitFor("//li[contains(@class,'card')]//h3");
+    await session.clickUntil("//nav//button[normalize-space(.)='My classes']", "//li[contains(@class,'card')]//h3");
   });
   await step("sign out from the account menu forgets the session", async () => {
-    await session.click("//button[@aria-haspopup='true']");
-    await session.click(button("Sign out"));
-    await session.waitFor(button("Try the demo district"));
+    await session.clickUntil("//button[@aria-haspopup='true']", button("Sign out"));
+    await session.clickUntil(button("Sign out"), button("Try the demo district"));
     // Signing out of the demo stops the embedded district and its gateway.
     for (const port of [47601, 47602]) {
       const answered = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);

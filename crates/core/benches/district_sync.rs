@@ -64,6 +64,7 @@ fn serve(latency: u64) {
             // The sync benchmark measures core against a plain OneRoster server.
             access: RosterAccess {
                 accept_teacher_tokens: true,
+                ..RosterAccess::default()
             },
             ..Knobs::default()
         };

@@ -77,6 +77,7 @@ async fn district(access_token_seconds: u64) -> Sandbox {
         knobs: Knobs {
             access: RosterAccess {
                 accept_teacher_tokens: true,
+                ..RosterAccess::default()
             },
             tokens: TokenPolicy {
                 access_token_seconds,
@@ -305,6 +306,7 @@ async fn an_ended_session_does_not_delete_a_newer_sign_in_record() {
         knobs: Knobs {
             access: RosterAccess {
                 accept_teacher_tokens: true,
+                ..RosterAccess::default()
             },
             ..Knobs::default()
         },

@@ -135,6 +135,14 @@ error_codes! {
     RosterNotConfigured = "roster_not_configured",
     RosterTeacherNotFound = "roster_teacher_not_found",
 
+    // The gradebook.
+    /// What was typed into a cell is not a score or a mark.
+    GradeInvalid = "grade_invalid",
+    /// No such class, line item or student in this teacher's gradebook.
+    GradebookNotFound = "gradebook_not_found",
+    /// The encrypted local store could not be opened, read or written.
+    LocalStoreFailed = "local_store_failed",
+
     /// The district's managed policy does not allow this here.
     PolicyForbidden = "policy_forbidden",
 

@@ -854,6 +854,7 @@ async fn teacher_tokens_do_not_open_the_district_itself() {
     a.set_knobs(Knobs {
         access: RosterAccess {
             accept_teacher_tokens: true,
+            ..RosterAccess::default()
         },
         ..Knobs::default()
     });

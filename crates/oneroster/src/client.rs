@@ -241,7 +241,7 @@ impl RosterClient {
 
     /// Runs `attempt` until it succeeds or the policy says stop. 429s are retried for
     /// any method (the server did not act on it); 5xx, timeouts and connection failures
-    /// only for GET.
+    /// only for idempotent methods (GET, and PUT and DELETE to a record's own id).
     async fn with_retries<T, F, Fut>(
         &self,
         method: &Method,
@@ -270,7 +270,7 @@ impl RosterClient {
                             wait
                         })
                 }
-                Err(e) if e.is_transient() && *method == Method::GET => {
+                Err(e) if e.is_transient() && method.is_idempotent() => {
                     (transient_retries < policy.max_transient_retries).then(|| {
                         transient_retries += 1;
                         policy.backoff(transient_retries)
@@ -433,12 +433,15 @@ impl RosterClient {
         Ok(u64::try_from(all.len()).unwrap_or(u64::MAX))
     }
 
-    /// Replaces a record (`PUT` with `{"<single>":{…}}`).
+    /// Creates or replaces a record (`PUT` with `{"<single>":{…}}` to its client-chosen
+    /// `sourcedId`). Returns the record as the server answered it (with its new
+    /// `dateLastModified`), or `None` when the answer had no body. A PUT to an id is
+    /// idempotent, so it is retried like a GET.
     pub async fn put<T: Resource + Serialize>(
         &self,
         segments: &[&str],
         record: &T,
-    ) -> Result<(), RosterError> {
+    ) -> Result<Option<T>, RosterError> {
         let mut envelope = serde_json::Map::new();
         envelope.insert(
             T::SINGLE.to_owned(),
@@ -446,9 +449,22 @@ impl RosterClient {
         );
         let body =
             serde_json::to_vec(&envelope).map_err(|e| RosterError::Malformed(e.to_string()))?;
-        self.send(Method::PUT, self.url(segments), Some(body))
+        let response = self
+            .send(Method::PUT, self.url(segments), Some(body))
             .await?;
-        Ok(())
+        if response.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        parse_single::<T>(&response.body, T::SINGLE)
+            .map_err(|e| RosterError::Malformed(format!("not a OneRoster record: {e}")))
+    }
+
+    /// Deletes a record. A record that is already gone (404) counts as deleted.
+    pub async fn delete(&self, segments: &[&str]) -> Result<(), RosterError> {
+        match self.send(Method::DELETE, self.url(segments), None).await {
+            Ok(_) | Err(RosterError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// One request whose answer the caller passes on as it is: `query` is appended to the

@@ -269,6 +269,9 @@ pub struct LineItem {
     pub result_value_min: Option<f64>,
     #[serde(default, deserialize_with = "lenient::opt_number")]
     pub result_value_max: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_last_modified: Option<String>,
 }
 resource!(LineItem, "lineItems", "lineItem");
 
@@ -349,6 +352,21 @@ pub struct GradeResult {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// When the server last changed it: the base of a conflict check (OneRoster has no
+    /// ETags).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_last_modified: Option<String>,
+    /// OneRoster 1.2's flags (`"true"`/`"false"`, or booleans from some servers).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 resource!(GradeResult, "results", "result");
 

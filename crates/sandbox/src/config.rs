@@ -106,6 +106,9 @@ pub struct RosterAccess {
     /// would. Off by default: like a ClassLink district, the server answers only the
     /// demo application's credentials, which a roster gateway holds.
     pub accept_teacher_tokens: bool,
+    /// Refuse every gradebook write (403, imsx `unsupported`), as districts whose SIS
+    /// takes no grades from other applications do.
+    pub refuse_writes: bool,
 }
 
 /// Shapes real OneRoster servers send that the spec does not (see ../shared/DESIGN.md).

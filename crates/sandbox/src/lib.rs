@@ -18,6 +18,7 @@ mod pages;
 mod partner;
 mod query;
 mod roster;
+mod writes;
 mod state;
 
 use std::collections::BTreeMap;

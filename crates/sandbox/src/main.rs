@@ -35,6 +35,10 @@ struct Args {
     /// as at a ClassLink district.
     #[arg(long)]
     accept_teacher_tokens: bool,
+    /// Refuse every gradebook write (403, imsx `unsupported`), as a district whose SIS
+    /// takes no grades from other applications does.
+    #[arg(long)]
+    refuse_writes: bool,
     /// Start no roster gateway in front of the district (with --accept-teacher-tokens
     /// the app can read the OneRoster API directly).
     #[arg(long)]
@@ -103,6 +107,7 @@ impl Args {
         Knobs {
             access: RosterAccess {
                 accept_teacher_tokens: self.accept_teacher_tokens,
+                refuse_writes: self.refuse_writes,
             },
             quirks: Quirks {
                 string_booleans: self.string_booleans,

@@ -1,5 +1,6 @@
 //! The OneRoster 1.1 server under `/ims/oneroster/v1p1`: rostering and gradebook
-//! reads, `PUT` on results and line items (kept in memory), paging, `filter`, `sort`,
+//! reads, `PUT` and `DELETE` on results and line items (kept in memory, see
+//! `writes.rs`), paging, `filter`, `sort`,
 //! `fields`, and the `imsx_` error envelope. Like a ClassLink district's server it
 //! answers the demo OneRoster application's credentials (which see the whole district);
 //! with `accept_teacher_tokens` a teacher sees only their own classes and those
@@ -32,7 +33,7 @@ pub fn routes(state: Arc<State>) -> Router<Arc<State>> {
     Router::new()
         .route(
             &format!("{BASE_PATH}/{{*path}}"),
-            get(read).put(write).delete(refuse_delete),
+            get(read).put(write).delete(delete),
         )
         .merge(crate::oidc::my_info_routes())
         .route_layer(axum::middleware::from_fn_with_state(
@@ -332,22 +333,19 @@ impl Render<'_> {
     }
 }
 
-/// Replaces generated records by what `PUT` wrote.
+/// Replaces generated records by what `PUT` wrote, and leaves out deleted ones.
 fn with_writes(state: &State, records: Vec<Value>) -> Vec<Value> {
     let Ok(writes) = state.writes.read() else {
         return records;
     };
-    if writes.is_empty() {
-        return records;
-    }
     records
         .into_iter()
-        .map(|r| {
-            r.get("sourcedId")
-                .and_then(Value::as_str)
-                .and_then(|id| writes.get(id))
-                .cloned()
-                .unwrap_or(r)
+        .filter_map(|r| {
+            let id = r.get("sourcedId").and_then(Value::as_str)?;
+            if writes.is_deleted(id) {
+                return None;
+            }
+            Some(writes.record(id).cloned().unwrap_or(r))
         })
         .collect()
 }
@@ -620,35 +618,53 @@ async fn read(
             Err(r) => r,
         },
         ["classes", id, "lineItems"] => match class_of(id) {
-            Ok(c) => list(
-                "lineItems",
-                "lineItems",
-                with_writes(
+            Ok(c) => {
+                let mut records = with_writes(
                     &state,
                     district
                         .line_items(c)
                         .iter()
                         .map(|li| render.line_item(li))
                         .collect(),
-                ),
-            ),
+                );
+                if let Ok(writes) = state.writes.read() {
+                    records.extend(writes.new_line_items_of(c));
+                }
+                list("lineItems", "lineItems", records)
+            }
             Err(r) => r,
         },
         ["classes", id, "results"] => match class_of(id) {
             Ok(c) => {
-                let records = district
+                let Ok(writes) = state.writes.read() else {
+                    return imsx_error(StatusCode::INTERNAL_SERVER_ERROR, "The demo district failed.", "server_error");
+                };
+                let students = &district.classes[c].students;
+                let mut records: Vec<Value> = district
                     .line_items(c)
                     .iter()
+                    .filter(|li| !writes.is_deleted(&li.id))
                     .flat_map(|li| {
-                        district.classes[c]
-                            .students
+                        students
                             .iter()
-                            .filter_map(|st| {
-                                written_result(&state, li, *st).or_else(|| render.result(li, *st))
+                            .filter_map(|st| match writes.result_of_cell(&li.id, *st) {
+                                Some(written) => Some(written.clone()),
+                                None => render
+                                    .result(li, *st)
+                                    .filter(|r| !r["sourcedId"].as_str().is_some_and(|id| writes.is_deleted(id))),
                             })
                             .collect::<Vec<_>>()
                     })
                     .collect();
+                for item in writes.new_line_items_of(c) {
+                    let item_id = item["sourcedId"].as_str().unwrap_or_default();
+                    records.extend(
+                        students
+                            .iter()
+                            .filter_map(|st| writes.result_of_cell(item_id, *st).cloned()),
+                    );
+                }
+                drop(writes);
                 list("results", "results", records)
             }
             Err(r) => r,
@@ -690,21 +706,24 @@ async fn read(
                 .collect();
             list("enrollments", "enrollments", records)
         }
-        ["lineItems", id] => match line_item_for(&viewer, id) {
-            Ok(item) => single(
-                "lineItem",
-                with_writes(&state, vec![render.line_item(&item)]).remove(0),
-            ),
+        ["lineItems", id] => match line_item_for(&viewer, &state, id) {
+            Ok(Item::Generated(item)) => match with_writes(&state, vec![render.line_item(&item)]).pop() {
+                Some(record) => single("lineItem", record),
+                None => not_found("line item"),
+            },
+            Ok(Item::Written(_, record)) => single("lineItem", record),
             Err(r) => r,
         },
-        ["results", id] => match result_for(&viewer, id) {
-            Ok((item, st)) => {
-                match written_result(&state, &item, st).or_else(|| render.result(&item, st)) {
+        ["results", id] => match written_result(&viewer, &state, id) {
+            Some(Ok(record)) => single("result", record),
+            Some(Err(r)) => r,
+            None => match result_for(&viewer, &state, id) {
+                Ok((item, st)) => match render.result(&item, st) {
                     Some(record) => single("result", record),
                     None => not_found("result"),
-                }
-            }
-            Err(r) => r,
+                },
+                Err(r) => r,
+            },
         },
         _ => imsx_error(
             StatusCode::NOT_FOUND,
@@ -714,10 +733,20 @@ async fn read(
     }
 }
 
-/// What `PUT` wrote for this result, if anything.
-fn written_result(state: &State, item: &LineItem, st: u32) -> Option<Value> {
-    let id = District::result_id(&item.id, &state.district.students[st as usize].id);
-    state.writes.read().ok()?.get(&id).cloned()
+/// A result a `PUT` wrote (`None` when none was written under this id), if the
+/// caller may see its class.
+fn written_result(viewer: &Viewer<'_>, state: &State, id: &str) -> Option<Result<Value, Response>> {
+    let writes = state.writes.read().ok()?;
+    if writes.is_deleted(id) {
+        return Some(Err(not_found("result")));
+    }
+    let record = writes.records.get(id)?.clone();
+    drop(writes);
+    let item_id = record["lineItem"]["sourcedId"].as_str().unwrap_or_default();
+    Some(match line_item_for(viewer, state, item_id) {
+        Ok(_) => Ok(record),
+        Err(r) => Err(r),
+    })
 }
 
 fn visible_users<'a>(viewer: &Viewer<'a>) -> Vec<&'a Person> {
@@ -743,28 +772,66 @@ fn visible_users<'a>(viewer: &Viewer<'a>) -> Vec<&'a Person> {
         .collect()
 }
 
-fn line_item_for(viewer: &Viewer<'_>, id: &str) -> Result<LineItem, Response> {
-    let Some((c, index)) = viewer.district.line_item_position(id) else {
-        return Err(not_found("line item"));
-    };
-    if !viewer.sees_class(c) {
-        return Err(forbidden());
-    }
-    Ok(viewer.district.line_items(c).swap_remove(index))
+/// A line item: generated with the district, or created by a `PUT` (class, record).
+enum Item {
+    Generated(LineItem),
+    Written(usize, Value),
 }
 
-/// A result id is `{lineItem}.{student}`.
-fn result_for(viewer: &Viewer<'_>, id: &str) -> Result<(LineItem, u32), Response> {
+impl Item {
+    fn class(&self) -> usize {
+        match self {
+            Item::Generated(item) => item.class,
+            Item::Written(c, _) => *c,
+        }
+    }
+}
+
+fn line_item_for(viewer: &Viewer<'_>, state: &State, id: &str) -> Result<Item, Response> {
+    let item = if let Some((c, index)) = viewer.district.line_item_position(id) {
+        Item::Generated(viewer.district.line_items(c).swap_remove(index))
+    } else {
+        let writes = state
+            .writes
+            .read()
+            .map_err(|_| not_found("line item"))?;
+        match writes.new_line_items.get(id) {
+            Some(c) if !writes.is_deleted(id) => match writes.records.get(id) {
+                Some(record) => Item::Written(*c, record.clone()),
+                None => return Err(not_found("line item")),
+            },
+            _ => return Err(not_found("line item")),
+        }
+    };
+    if state.writes.read().is_ok_and(|w| w.is_deleted(id)) {
+        return Err(not_found("line item"));
+    }
+    if !viewer.sees_class(item.class()) {
+        return Err(forbidden());
+    }
+    Ok(item)
+}
+
+/// A generated result id is `{lineItem}.{student}`.
+fn result_for(viewer: &Viewer<'_>, state: &State, id: &str) -> Result<(LineItem, u32), Response> {
     let (item_id, student_id) = id.split_once('.').ok_or_else(|| not_found("result"))?;
-    let item = line_item_for(viewer, item_id)?;
-    let Some(Entity::Student(st)) = viewer.district.lookup(student_id) else {
+    let Item::Generated(item) = line_item_for(viewer, state, item_id)? else {
         return Err(not_found("result"));
     };
-    let st = u32::try_from(st).map_err(|_| not_found("result"))?;
-    if !viewer.district.classes[item.class].students.contains(&st) {
+    let st = enrolled_student(viewer.district, item.class, student_id).ok_or_else(|| not_found("result"))?;
+    if state.writes.read().is_ok_and(|w| w.is_deleted(id)) {
         return Err(not_found("result"));
     }
     Ok((item, st))
+}
+
+/// The student's index when `student_id` is a student of class `c`.
+fn enrolled_student(district: &District, c: usize, student_id: &str) -> Option<u32> {
+    let Some(Entity::Student(st)) = district.lookup(student_id) else {
+        return None;
+    };
+    let st = u32::try_from(st).ok()?;
+    district.classes[c].students.contains(&st).then_some(st)
 }
 
 fn single(envelope: &str, record: Value) -> Response {
@@ -825,23 +892,76 @@ fn link_header(issuer: &str, uri: &Uri, query: &CollectionQuery, total: usize) -
     Some(links.join(", "))
 }
 
-/// This demo district does not delete records (as many SISes refuse to).
-async fn refuse_delete(
+/// `DELETE /lineItems/{id}` and `/results/{id}`.
+async fn delete(
     Extract(state): Extract<Arc<State>>,
+    Path(path): Path<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
     state.stats.hit("roster_delete");
-    if let Err(response) = authorize(&state, &headers, &Method::DELETE, &uri) {
-        return response;
+    let scope = match authorize(&state, &headers, &Method::DELETE, &uri) {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let knobs = state.knobs();
+    if knobs.access.refuse_writes {
+        return refused_write();
     }
+    let (viewer, _) = view(&state, scope, &knobs);
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let found = match segments.as_slice() {
+        ["lineItems", id] => line_item_for(&viewer, &state, id).map(|_| *id),
+        ["results", id] => match written_result(&viewer, &state, id) {
+            Some(Ok(_)) => Ok(*id),
+            Some(Err(r)) => Err(r),
+            None => match result_for(&viewer, &state, id) {
+                Ok((item, st)) if viewer.district.result(&item, st).is_some() => Ok(*id),
+                Ok(_) => Err(not_found("result")),
+                Err(r) => Err(r),
+            },
+        },
+        _ => {
+            return imsx_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only results and lineItems can be deleted here.",
+                "unsupported",
+            );
+        }
+    };
+    match found {
+        Ok(id) => {
+            if let Ok(mut writes) = state.writes.write() {
+                writes.delete(id);
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+fn refused_write() -> Response {
     imsx_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "The demo district does not delete records.",
+        StatusCode::FORBIDDEN,
+        "This district's student information system does not accept grades from other applications.",
         "unsupported",
     )
 }
 
+fn bad_data(description: &str) -> Response {
+    imsx_error(StatusCode::BAD_REQUEST, description, "invalid_data")
+}
+
+const SCORE_STATUSES: [&str; 5] = [
+    "exempt",
+    "fully graded",
+    "not submitted",
+    "partially graded",
+    "submitted",
+];
+
+/// `PUT /lineItems/{id}` and `/results/{id}`: replaces an existing record's fields
+/// (200), or creates the record under the client's `sourcedId` (201).
 async fn write(
     Extract(state): Extract<Arc<State>>,
     Path(path): Path<String>,
@@ -855,83 +975,195 @@ async fn write(
         Err(response) => return response,
     };
     let knobs = state.knobs();
+    if knobs.access.refuse_writes {
+        return refused_write();
+    }
     let (viewer, render) = view(&state, scope, &knobs);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (envelope, current) = match segments.as_slice() {
-        ["results", id] => match result_for(&viewer, id) {
-            Ok((item, st)) => (
-                "result",
-                render
-                    .result(&item, st)
-                    .unwrap_or_else(|| render.blank_result(&item, st)),
-            ),
-            Err(r) => return r,
-        },
-        ["lineItems", id] => match line_item_for(&viewer, id) {
-            Ok(item) => ("lineItem", render.line_item(&item)),
-            Err(r) => return r,
-        },
+    let (envelope, id) = match segments.as_slice() {
+        ["results", id] => ("result", *id),
+        ["lineItems", id] => ("lineItem", *id),
         _ => {
             return imsx_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Only results and lineItems can be written here.",
-                "invalid_data",
+                "unsupported",
             );
         }
     };
+    if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c == '/') {
+        return bad_data("The sourcedId in the path is not usable.");
+    }
     let Ok(sent) = serde_json::from_slice::<Value>(&body) else {
-        return imsx_error(
-            StatusCode::BAD_REQUEST,
-            "The body is not JSON.",
-            "invalid_data",
-        );
+        return bad_data("The body is not JSON.");
     };
     let Some(Value::Object(fields)) = sent.get(envelope) else {
-        return imsx_error(
-            StatusCode::BAD_REQUEST,
-            &format!("The body must be {{\"{envelope}\": {{…}}}}."),
-            "invalid_data",
-        );
+        return bad_data(&format!("The body must be {{\"{envelope}\": {{…}}}}."));
     };
-    if let Some(status) = fields.get("scoreStatus") {
-        let ok = status.as_str().is_some_and(|s| {
-            [
-                "exempt",
-                "fully graded",
-                "not submitted",
-                "partially graded",
-                "submitted",
-            ]
-            .contains(&s)
-        });
-        if !ok {
-            return imsx_error(
-                StatusCode::BAD_REQUEST,
-                "scoreStatus is not a OneRoster value.",
-                "invalid_data",
-            );
+    if let Some(body_id) = fields.get("sourcedId").and_then(Value::as_str)
+        && body_id != id
+    {
+        return bad_data("The body's sourcedId is not the one in the path.");
+    }
+    let reference = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|r| r.get("sourcedId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if envelope == "result" {
+        if let Some(status) = fields.get("scoreStatus")
+            && !status.as_str().is_some_and(|s| SCORE_STATUSES.contains(&s))
+        {
+            return bad_data("scoreStatus is not a OneRoster value.");
+        }
+        if let Some(score) = fields.get("score")
+            && !(score.is_null() || score.as_f64().is_some_and(|s| s.is_finite() && s >= 0.0))
+        {
+            return bad_data("score must be a number of zero or more.");
+        }
+    } else {
+        if let Some(title) = fields.get("title")
+            && !title.as_str().is_some_and(|t| !t.trim().is_empty())
+        {
+            return bad_data("A line item needs a title.");
+        }
+        if let Some(max) = fields.get("resultValueMax")
+            && !max.as_f64().is_some_and(|m| m.is_finite() && m >= 0.0)
+        {
+            return bad_data("resultValueMax must be a number of zero or more.");
+        }
+        if let Some(category) = reference("category")
+            && !CATEGORIES.iter().any(|(c, _)| *c == category)
+        {
+            return bad_data("The category is not one of this district's.");
         }
     }
-    let id = current.get("sourcedId").cloned();
-    let mut record = state
+
+    // The record as it stands, or `None` when this PUT creates it.
+    let existing: Result<Option<Value>, Response> = if envelope == "result" {
+        match written_result(&viewer, &state, id) {
+            Some(found) => found.map(Some),
+            None => match result_for(&viewer, &state, id) {
+                Ok((item, st)) => Ok(Some(
+                    render
+                        .result(&item, st)
+                        .unwrap_or_else(|| render.blank_result(&item, st)),
+                )),
+                Err(_) => Ok(None),
+            },
+        }
+    } else {
+        match line_item_for(&viewer, &state, id) {
+            Ok(Item::Generated(item)) => Ok(with_writes(&state, vec![render.line_item(&item)]).pop()),
+            Ok(Item::Written(_, record)) => Ok(Some(record)),
+            Err(r) if r.status() == StatusCode::FORBIDDEN => Err(r),
+            Err(_) => Ok(None),
+        }
+    };
+    let existing = match existing {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    if existing.is_none() && state.writes.read().is_ok_and(|w| w.is_deleted(id)) {
+        return bad_data("A record with this sourcedId was deleted; choose a new sourcedId.");
+    }
+    let created = existing.is_none();
+    // Where a new record belongs, checked before anything is kept.
+    let placement = if created {
+        match new_record_placement(&viewer, &state, envelope, &reference) {
+            Ok(p) => Some(p),
+            Err(r) => return r,
+        }
+    } else {
+        None
+    };
+    let mut record = existing.unwrap_or_else(|| json!({ "sourcedId": id, "status": "active" }));
+    for (key, value) in fields {
+        // The id and, on an update, the references stay the server's.
+        let reference_field = matches!(key.as_str(), "lineItem" | "student" | "class");
+        if key == "sourcedId" || key == "dateLastModified" || (reference_field && !created) {
+            continue;
+        }
+        record[key] = value.clone();
+    }
+    let Ok(mut writes) = state.writes.write() else {
+        return imsx_error(StatusCode::INTERNAL_SERVER_ERROR, "The demo district failed.", "server_error");
+    };
+    record["dateLastModified"] = json!(writes.stamp());
+    match placement {
+        Some(Placement::LineItem(c)) => {
+            writes.new_line_items.insert(id.to_owned(), c);
+        }
+        Some(Placement::Result(item, st)) => {
+            writes.results_by_cell.insert((item, st), id.to_owned());
+        }
+        None => {
+            if envelope == "result"
+                && let Some((item, student)) = id.split_once('.')
+                && let Some(Entity::Student(st)) = state.district.lookup(student)
+                && let Ok(st) = u32::try_from(st)
+            {
+                writes.results_by_cell.insert((item.to_owned(), st), id.to_owned());
+            }
+        }
+    }
+    writes.records.insert(id.to_owned(), record.clone());
+    drop(writes);
+    let mut response = single(envelope, record);
+    if created {
+        *response.status_mut() = StatusCode::CREATED;
+    }
+    response
+}
+
+enum Placement {
+    LineItem(usize),
+    Result(String, u32),
+}
+
+/// Checks a new record's references: a line item's class must be one the caller may
+/// write; a result's line item must exist, and its student be enrolled in that class,
+/// with no other result for the same cell.
+fn new_record_placement(
+    viewer: &Viewer<'_>,
+    state: &State,
+    envelope: &str,
+    reference: &dyn Fn(&str) -> Option<String>,
+) -> Result<Placement, Response> {
+    let district = viewer.district;
+    if envelope == "lineItem" {
+        let class = reference("class").ok_or_else(|| bad_data("A new line item must name its class (class.sourcedId)."))?;
+        return match district.lookup(&class) {
+            Some(Entity::Class(c)) if viewer.sees_class(c) => Ok(Placement::LineItem(c)),
+            Some(Entity::Class(_)) => Err(forbidden()),
+            _ => Err(bad_data("The line item's class does not exist.")),
+        };
+    }
+    let item_id = reference("lineItem").ok_or_else(|| bad_data("A new result must name its line item (lineItem.sourcedId)."))?;
+    let student = reference("student").ok_or_else(|| bad_data("A new result must name its student (student.sourcedId)."))?;
+    let item = match line_item_for(viewer, state, &item_id) {
+        Ok(item) => item,
+        Err(r) if r.status() == StatusCode::FORBIDDEN => return Err(r),
+        Err(_) => return Err(bad_data("The result's line item does not exist.")),
+    };
+    let st = enrolled_student(district, item.class(), &student)
+        .ok_or_else(|| bad_data("The student is not enrolled in the line item's class."))?;
+    let taken = state
         .writes
         .read()
         .ok()
-        .and_then(|w| {
-            id.as_ref()
-                .and_then(Value::as_str)
-                .and_then(|i| w.get(i))
-                .cloned()
+        .and_then(|w| w.result_of_cell(&item_id, st).and_then(|r| r["sourcedId"].as_str().map(str::to_owned)))
+        .or_else(|| match &item {
+            Item::Generated(generated) => district.result(generated, st).map(|r| r.id),
+            Item::Written(..) => None,
         })
-        .unwrap_or(current);
-    for (key, value) in fields {
-        // References and the id stay the server's.
-        if !matches!(key.as_str(), "sourcedId" | "lineItem" | "student" | "class") {
-            record[key] = value.clone();
-        }
+        .filter(|taken| !state.writes.read().is_ok_and(|w| w.is_deleted(taken)));
+    if let Some(taken) = taken {
+        return Err(bad_data(&format!(
+            "This student already has a result for this line item (sourcedId {taken}); write to it instead."
+        )));
     }
-    if let (Ok(mut writes), Some(Value::String(id))) = (state.writes.write(), id) {
-        writes.insert(id, record.clone());
-    }
-    single(envelope, record)
+    Ok(Placement::Result(item_id, st))
 }

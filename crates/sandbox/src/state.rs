@@ -126,8 +126,8 @@ pub struct State {
     /// Self-contained access tokens issued before this (unix ms) are refused.
     access_cutoff_ms: AtomicU64,
     token_key: Option<hmac::Key>,
-    /// Records written by `PUT`, by sourcedId.
-    pub writes: RwLock<HashMap<String, serde_json::Value>>,
+    /// What `PUT` and `DELETE` did to the gradebook.
+    pub writes: RwLock<crate::writes::Written>,
     pub stats: Stats,
     pub fault_counters: [AtomicU64; 3],
     families: AtomicU64,
