@@ -8,6 +8,7 @@ pub mod averages;
 pub mod entry;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod store;
 pub mod sync;
 
@@ -18,4 +19,5 @@ pub use store::{
     CellChange, CellState, CellView, ClassSnapshot, GradeStore, GradebookView, NewLineItem,
     Resolution, StoreKey, StudentName,
 };
+pub use fetch::fetch_snapshot;
 pub use sync::{SyncError, SyncOptions, SyncReport, WriteServer, sync};

@@ -108,12 +108,14 @@ const MIGRATIONS: &[&str] = &[
         edited_at TEXT NOT NULL,
         PRIMARY KEY (line_item_id, student_id)
     );
+    -- AUTOINCREMENT: a revision is never reused, even after its row was sent and
+    -- deleted, so (record, revision) always names one body.
     CREATE TABLE outbox (
-        record_id TEXT PRIMARY KEY,
+        revision INTEGER PRIMARY KEY AUTOINCREMENT,
+        record_id TEXT NOT NULL UNIQUE,
         kind TEXT NOT NULL,
         method TEXT NOT NULL,
         body TEXT,
-        revision INTEGER NOT NULL,
         base_modified TEXT,
         line_item_id TEXT,
         student_id TEXT,
@@ -864,11 +866,11 @@ impl GradeStore {
                  ON CONFLICT(line_item_id, student_id) DO UPDATE SET value = ?5, state = ?7, reason = NULL, edited_at = ?8",
                 params![line_item_id, student_id, class_id, result_id, serde_json::to_string(&value).unwrap_or_default(), base, state, now],
             )?;
+            // REPLACE gives the entry a new revision; its place in the queue stays.
             tx.execute(
-                "INSERT INTO outbox (record_id, kind, method, body, revision, base_modified, line_item_id, student_id, queued_at, held)
-                 VALUES (?1, 'result', ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(record_id) DO UPDATE SET method = ?2, body = ?3, revision = revision + 1,
-                    attempts = 0, not_before = 0, held = ?8",
+                "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held)
+                 VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6,
+                         coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8)",
                 params![record_id, method, body, base, line_item_id, student_id, unix_ms(), in_conflict.then_some("conflict")],
             )?;
             Ok(if in_conflict {
@@ -964,8 +966,8 @@ impl GradeStore {
                 params![id, class_id, body],
             )?;
             tx.execute(
-                "INSERT INTO outbox (record_id, kind, method, body, revision, base_modified, queued_at)
-                 VALUES (?1, 'lineItem', 'PUT', ?2, 1, NULL, ?3)",
+                "INSERT INTO outbox (record_id, kind, method, body, base_modified, queued_at)
+                 VALUES (?1, 'lineItem', 'PUT', ?2, NULL, ?3)",
                 params![format!("lineItems/{id}"), body, unix_ms()],
             )?;
             Ok(())
