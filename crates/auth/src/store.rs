@@ -135,6 +135,11 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     fn clear(&self, key: &StoreKey) -> Result<(), StoreError>;
     /// Writes, reads back and deletes a probe entry: is the keychain usable right now?
     fn probe(&self) -> Result<(), StoreError>;
+    /// A short secret of Rollbook's own under `account` (the local store's key).
+    fn load_secret(&self, account: &str) -> Result<Option<String>, StoreError>;
+    fn save_secret(&self, account: &str, secret: &str) -> Result<(), StoreError>;
+    /// Deletes it; an absent entry is not an error.
+    fn clear_secret(&self, account: &str) -> Result<(), StoreError>;
 }
 
 /// Runs a blocking store call off the async runtime, with a timeout for prompts that
@@ -320,6 +325,18 @@ impl TokenStore for KeychainStore {
             self.delete_parts(&account, &head)?;
         }
         self.delete(&account)
+    }
+
+    fn load_secret(&self, account: &str) -> Result<Option<String>, StoreError> {
+        self.read(account)
+    }
+
+    fn save_secret(&self, account: &str, secret: &str) -> Result<(), StoreError> {
+        self.write(account, secret)
+    }
+
+    fn clear_secret(&self, account: &str) -> Result<(), StoreError> {
+        self.delete(account)
     }
 
     fn probe(&self) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore};
 use rollbook_core::{
-    Account, AppPaths, CheckStatus, CoreError, Profile, ProviderSettings, RedirectMode, SignInDesk,
+    Account, AppPaths, CheckStatus, CoreError, LocalStorePolicy, Profile, ProviderSettings, RedirectMode, SignInDesk,
     SignInProgress, SignOutReport,
 };
 
@@ -22,14 +22,27 @@ pub fn account() -> Result<Account, CoreError> {
     let service =
         std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").unwrap_or_else(|_| KEYCHAIN_SERVICE.to_owned());
     let store = KeychainStore::new().with_service(service);
-    Account::new(AppPaths::from_os()?, Arc::new(store))
+    let account = Account::new(AppPaths::from_os()?, Arc::new(store))?;
+    let policy = if account
+        .effective_settings()
+        .flag(rollbook_core::policy::Key::LocalStoreAllowed)
+        == Some(false)
+    {
+        LocalStorePolicy::MemoryOnly
+    } else {
+        LocalStorePolicy::Allowed
+    };
+    Ok(account.with_local_store_policy(policy))
 }
 
 pub async fn run(command: Command) -> Result<(), CoreError> {
     match command {
         Command::Login(args) => login(*args).await,
         Command::Whoami { refresh, json } => whoami(refresh, json).await,
-        Command::Logout { json } => logout(json).await,
+        Command::Logout {
+            discard_unsent,
+            json,
+        } => logout(discard_unsent, json).await,
         Command::Doctor { issuer, json } => doctor(issuer.as_deref(), json).await,
         Command::Classes { all_terms, json } => {
             crate::roster::classes(&account()?, all_terms, json).await
@@ -41,9 +54,21 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
             json,
             csv,
         } => crate::roster::roster(&account()?, &class, sort.into(), desc, json, csv).await,
-        Command::Gradebook { class, json } => {
-            crate::roster::gradebook(&account()?, &class, json).await
+        Command::Gradebook { class, json, csv } => {
+            crate::gradebook::gradebook(&account()?, &class, json, csv).await
         }
+        Command::Grade {
+            class,
+            line_item,
+            student,
+            value,
+            comment,
+            json,
+        } => {
+            crate::gradebook::grade(&account()?, &class, &line_item, &student, &value, comment, json)
+                .await
+        }
+        Command::Sync { json } => crate::gradebook::sync(&account()?, json).await,
     }
 }
 
@@ -247,13 +272,26 @@ async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {
     Ok(())
 }
 
-async fn logout(json_output: bool) -> Result<(), CoreError> {
+async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError> {
+    let account = account()?;
+    if !discard_unsent {
+        match account.unsent_grades().await {
+            Ok(0) => {}
+            Ok(waiting) => return Err(CoreError::UnsentGrades(waiting)),
+            // Not signed in, or no store to read: the sign-out below says what is what.
+            Err(e) => tracing::debug!(code = %e.code(), "could not count unsent grades"),
+        }
+    }
     let SignOutReport {
         revoked,
         revocation_problem,
         end_session_url,
+        unsent_grades,
         ..
-    } = account()?.sign_out().await?;
+    } = account.sign_out().await?;
+    if unsent_grades > 0 {
+        note(&format!("warning: {unsent_grades} grades that were not yet sent were deleted."));
+    }
     if json_output {
         print_json(&json!({
             "revoked": revoked,

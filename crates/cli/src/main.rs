@@ -7,6 +7,7 @@
 
 mod browser;
 mod commands;
+mod gradebook;
 mod output;
 mod roster;
 mod table;
@@ -94,8 +95,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke the session at the provider and forget it on this computer.
+    /// Revoke the session at the provider and forget it on this computer, with the
+    /// grades saved here. Refuses while grades wait to be sent, unless told to discard.
     Logout {
+        /// Sign out even though grades saved here are not yet written back (they are
+        /// deleted).
+        #[arg(long)]
+        discard_unsent: bool,
         #[arg(long)]
         json: bool,
     },
@@ -121,10 +127,36 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Show a class's line items against its students, with scores and statuses.
+    /// Show a class's gradebook: scores and marks, averages, and what is not yet sent.
+    /// Reads the district first; offline, shows the copy saved on this computer.
     Gradebook {
         /// The class's sourcedId (see `rollbook classes`).
         class: String,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// The gradebook as CSV (with averages and marks; formulas defused).
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Enter a grade. It is saved on this computer at once; `rollbook sync` sends it.
+    Grade {
+        /// The class's sourcedId.
+        class: String,
+        /// The line item's sourcedId (see `rollbook gradebook`).
+        line_item: String,
+        /// The student's sourcedId.
+        student: String,
+        /// A score, or M (missing), X or E (exempt), L (late), I (incomplete); "" clears.
+        value: String,
+        /// A comment on the grade ("" removes it).
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write grades saved on this computer back to the district; reports what was sent,
+    /// refused and in conflict.
+    Sync {
         #[arg(long)]
         json: bool,
     },

@@ -29,6 +29,9 @@ pub fn flag_hint(code: rollbook_core::ErrorCode) -> Option<&'static str> {
         ErrorCode::RosterTeacherNotFound => Some(
             "hint: --teacher-id-claim CLAIM names the ID-token claim that holds your roster sourcedId",
         ),
+        ErrorCode::UnsentGrades => Some(
+            "hint: `rollbook sync` sends them; `rollbook logout --discard-unsent` signs out and deletes them",
+        ),
         _ => None,
     }
 }

@@ -1,8 +1,6 @@
-//! `rollbook classes`, `rollbook roster` and `rollbook gradebook`.
+//! `rollbook classes` and `rollbook roster`.
 
-use std::collections::HashMap;
 
-use rollbook_core::oneroster::{GradeResult, ScoreStatus};
 use rollbook_core::{
     Account, ClassSummary, CoreError, RosterSort, Student, TermFilter, sort_students,
 };
@@ -116,83 +114,3 @@ pub async fn roster(
     Ok(())
 }
 
-pub async fn gradebook(account: &Account, class: &str, json: bool) -> Result<(), CoreError> {
-    let gradebook = account.gradebook(class).await?;
-    if json {
-        print_json(&gradebook);
-        return Ok(());
-    }
-    if gradebook.line_items.is_empty() {
-        print_line("This class has no gradebook items yet.");
-        return Ok(());
-    }
-    let mut students = account.roster(class).await?;
-    sort_students(&mut students, RosterSort::Name, false);
-    let by_cell: HashMap<(&str, &str), &GradeResult> = gradebook
-        .results
-        .iter()
-        .map(|r| {
-            (
-                (
-                    r.student.sourced_id.as_str(),
-                    r.line_item.sourced_id.as_str(),
-                ),
-                r,
-            )
-        })
-        .collect();
-    let mut headers: Vec<String> = vec!["Student".into()];
-    headers.extend((1..=gradebook.line_items.len()).map(|i| format!("#{i}")));
-    let rows: Vec<Vec<String>> = students
-        .iter()
-        .map(|s| {
-            let mut row = vec![display_name(s)];
-            row.extend(gradebook.line_items.iter().map(|item| {
-                by_cell
-                    .get(&(s.sourced_id.as_str(), item.sourced_id.as_str()))
-                    .map_or_else(|| "·".into(), |r| cell(r))
-            }));
-            row
-        })
-        .collect();
-    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let right: Vec<usize> = (1..headers.len()).collect();
-    print_line(&render(&header_refs, &rows, &right));
-    print_line("");
-    for (i, item) in gradebook.line_items.iter().enumerate() {
-        let max = item
-            .result_value_max
-            .map(|m| format!(" (out of {m})"))
-            .unwrap_or_default();
-        let due = item
-            .due_date
-            .as_deref()
-            .map(|d| format!(", due {d}"))
-            .unwrap_or_default();
-        print_line(&format!("#{:<3} {}{max}{due}", i + 1, item.title));
-    }
-    print_line("");
-    print_line(
-        "Scores are shown as given. ~ partially graded, SUB submitted, MISS not submitted, EX exempt, · no result.",
-    );
-    Ok(())
-}
-
-fn cell(result: &GradeResult) -> String {
-    let score = result.score.map(|s| {
-        if s.fract() == 0.0 {
-            format!("{s:.0}")
-        } else {
-            format!("{s}")
-        }
-    });
-    match (&result.score_status, score) {
-        (ScoreStatus::FullyGraded, Some(s)) => s,
-        (ScoreStatus::PartiallyGraded, Some(s)) => format!("~{s}"),
-        (ScoreStatus::Submitted, _) => "SUB".into(),
-        (ScoreStatus::NotSubmitted, _) => "MISS".into(),
-        (ScoreStatus::Exempt, _) => "EX".into(),
-        (ScoreStatus::FullyGraded | ScoreStatus::PartiallyGraded, None) => "?".into(),
-        (ScoreStatus::Other(s), _) => s.clone(),
-    }
-}

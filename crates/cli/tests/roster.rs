@@ -10,73 +10,9 @@
 
 mod support;
 
-use rollbook_gateway::{Config, Gateway};
-use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size, TokenPolicy};
-use support::{Home, Run, test_browser_bin};
-
-/// The demo district with a roster gateway in front, published at its
-/// `/.well-known/rollbook-demo` as the standalone `rollbook-sandbox` does.
-struct Demo {
-    sandbox: Sandbox,
-    _gateway: Gateway,
-}
-
-impl std::ops::Deref for Demo {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sandbox
-    }
-}
-
-async fn district(knobs: Knobs) -> Demo {
-    let sandbox = start(knobs).await;
-    let config =
-        Config::for_demo_district(sandbox.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap();
-    let gateway = Gateway::start(config).await.unwrap();
-    sandbox.set_roster_gateway(Some(gateway.oneroster_url()));
-    Demo {
-        sandbox,
-        _gateway: gateway,
-    }
-}
-
-/// A district whose OneRoster API takes the teacher's own token, and no gateway.
-async fn direct_district(mut knobs: Knobs) -> Sandbox {
-    knobs.access.accept_teacher_tokens = true;
-    start(knobs).await
-}
-
-async fn start(knobs: Knobs) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        seed: 5,
-        size: Size::School,
-        knobs,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// `rollbook login` as `teacher` with the scripted browser, plus `extra` flags.
-async fn login(home: &Home, teacher: &str, extra: &[&str]) -> Run {
-    let browser = format!("{} --login {teacher}", test_browser_bin().display());
-    let mut args = vec![
-        "login",
-        "--json",
-        "--timeout",
-        "20",
-        "--browser-command",
-        &browser,
-    ];
-    args.extend(extra);
-    let run = home.run(&args).await;
-    assert_eq!(run.code, 0, "login failed: {}", run.stderr);
-    run
-}
-
-async fn login_demo(home: &Home, sandbox: &Sandbox, teacher: &str) {
-    login(home, teacher, &["--demo", "--demo-url", sandbox.issuer()]).await;
-}
+use rollbook_sandbox::{Knobs, Sandbox, TokenPolicy};
+use support::demo::{direct_district, district, login, login_demo};
+use support::{Home, Run};
 
 fn expected_classes(sandbox: &Sandbox, teacher: usize) -> Vec<String> {
     let district = sandbox.district();
@@ -203,12 +139,13 @@ async fn demo_sign_in_then_classes_roster_and_gradebook() {
     let someone = &district.students[class.students[0] as usize];
     assert!(text.stdout.contains(&someone.family), "{}", text.stdout);
 
-    // The gradebook: line items and results.
+    // The gradebook: line items, students and cells, with averages.
     let run = home.run(&["gradebook", &class_id, "--json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let book = run.json();
-    let items = book["lineItems"].as_array().unwrap();
-    let results = book["results"].as_array().unwrap();
+    let page = run.json();
+    let book = &page["gradebook"];
+    let items = book["columns"].as_array().unwrap();
+    let cells = book["cells"].as_array().unwrap();
     assert_eq!(
         items.len(),
         district
@@ -221,15 +158,22 @@ async fn demo_sign_in_then_classes_roster_and_gradebook() {
             )
             .len()
     );
-    assert!(!results.is_empty());
+    assert!(!cells.is_empty());
     assert!(
-        results
+        cells
             .iter()
-            .all(|r| r["scoreStatus"].is_string() && r["student"]["sourcedId"].is_string())
+            .all(|c| c["state"]["kind"] == "synced" && c["studentId"].is_string())
+    );
+    assert_eq!(page["location"]["kind"], "disk");
+    assert!(page["offlineReason"].is_null());
+    assert_eq!(
+        book["studentAverages"].as_array().map(Vec::len),
+        Some(class.students.len())
     );
     let text = home.run(&["gradebook", &class_id]).await;
     assert_eq!(text.code, 0, "{}", text.stderr);
     assert!(text.stdout.contains("#1") && text.stdout.contains(&someone.family));
+    assert!(text.stdout.contains("Average"), "{}", text.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]

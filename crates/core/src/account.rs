@@ -61,6 +61,8 @@ pub struct SignOutReport {
     pub shared_machine: bool,
     /// The provider signed out of (`None` when only an unfinished sign-out was finished).
     pub issuer: Option<String>,
+    /// Grades not yet written back that the sign-out deleted with the local store.
+    pub unsent_grades: u32,
 }
 
 /// The use cases around one computer user's Rollbook session.
@@ -82,6 +84,14 @@ pub struct Account {
     /// session). It also keeps a session the keychain could not take (shared-machine
     /// mode, a locked keychain) alive for as long as the process runs.
     live: tokio::sync::Mutex<Option<LiveSession>>,
+    /// The teacher's local gradebook store, opened on first use (`crate::gradebook`).
+    pub(crate) local: tokio::sync::Mutex<Option<crate::gradebook::OpenStore>>,
+    pub(crate) local_store_policy: crate::gradebook::LocalStorePolicy,
+}
+
+pub(crate) struct LiveSessionInfo {
+    pub(crate) owner: String,
+    pub(crate) shared_machine: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +111,23 @@ impl Account {
             roster_settings: ClientSettings::default(),
             time_zone: jiff::tz::TimeZone::system(),
             live: tokio::sync::Mutex::new(None),
+            local: tokio::sync::Mutex::new(None),
+            local_store_policy: crate::gradebook::LocalStorePolicy::default(),
+        })
+    }
+
+    /// Keeps the local gradebook in memory only (`LocalStoreAllowed = false`).
+    pub fn with_local_store_policy(mut self, policy: crate::gradebook::LocalStorePolicy) -> Self {
+        self.local_store_policy = policy;
+        self
+    }
+
+    /// Whose session is live, and whether it is a shared-machine one.
+    pub(crate) async fn live_session_info(&self) -> Result<LiveSessionInfo, CoreError> {
+        let live = self.live().await?;
+        Ok(LiveSessionInfo {
+            owner: live.session.store_key().account(),
+            shared_machine: live.record.settings.shared_machine,
         })
     }
 
@@ -493,6 +520,11 @@ impl Account {
                 None
             }),
         };
+        // Counted while the session is still live (the store belongs to it).
+        let unsent_grades = match &live {
+            Some(_) => self.unsent_grades().await.unwrap_or(0),
+            None => 0,
+        };
         let pending = !wipe::pending(&self.paths).is_empty();
         if live.is_none() && record.is_none() && !pending {
             self.live.lock().await.take();
@@ -505,6 +537,7 @@ impl Account {
             end_session_url: None,
             shared_machine: record.as_ref().is_some_and(|r| r.settings.shared_machine),
             issuer: record.as_ref().map(|r| r.settings.issuer.clone()),
+            unsent_grades,
         };
         match &live {
             Some(live) => {
@@ -534,6 +567,7 @@ impl Account {
             }
         }
         self.live.lock().await.take();
+        self.delete_local_store().await?;
         let _others_wait = self.process_lock.acquire().await?;
         // A session the keychain holds (or may hold: it could not be opened) is listed
         // before its record goes, so the list always finds what the record named.
@@ -585,7 +619,7 @@ impl Account {
     /// session is refreshed once and the call made again. Without a refresh token
     /// (ClassLink) the refusal is reported as it is: ending the session on a roster
     /// server's word would sign the teacher out over a misconfigured server.
-    async fn with_roster<T, F, Fut>(&self, call: F) -> Result<T, CoreError>
+    pub(crate) async fn with_roster<T, F, Fut>(&self, call: F) -> Result<T, CoreError>
     where
         F: Fn(RosterClient, RosterIdentity) -> Fut,
         Fut: Future<Output = Result<T, CoreError>>,

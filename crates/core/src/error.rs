@@ -70,6 +70,10 @@ pub enum CoreError {
         "you are signed out, but your saved sign-in could not be deleted from this computer's keychain ({0}); Rollbook will try again when it next starts"
     )]
     SignOutUnfinished(StoreError),
+    #[error(transparent)]
+    Gradebook(rollbook_gradebook::GradebookError),
+    #[error("{0} grades saved on this computer are not yet written back to the district; signing out would delete them. Sync them first")]
+    UnsentGrades(u32),
 }
 
 impl From<StoreError> for CoreError {
@@ -92,6 +96,8 @@ impl CoreError {
             Self::ForbiddenByPolicy(_) => ErrorCode::PolicyForbidden,
             Self::DemoFailed(_) => ErrorCode::DemoFailed,
             Self::SignOutUnfinished(_) => ErrorCode::SignOutUnfinished,
+            Self::Gradebook(e) => e.code(),
+            Self::UnsentGrades(_) => ErrorCode::UnsentGrades,
         }
     }
 
@@ -107,6 +113,10 @@ impl CoreError {
             | Self::SignInInProgress
             | Self::DemoFailed(_)
             | Self::SignOutUnfinished(_) => ErrorClass::Other,
+            Self::Gradebook(rollbook_gradebook::GradebookError::BadScore(_))
+            | Self::Gradebook(rollbook_gradebook::GradebookError::Invalid(_)) => ErrorClass::Config,
+            Self::Gradebook(_) => ErrorClass::Other,
+            Self::UnsentGrades(_) => ErrorClass::Config,
         }
     }
 }

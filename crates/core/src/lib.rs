@@ -9,6 +9,7 @@ mod classlink;
 mod defaults;
 mod doctor;
 mod error;
+mod gradebook;
 mod paths;
 pub mod policy;
 mod preferences;
@@ -24,6 +25,7 @@ pub use classlink::MyInfo;
 pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass, ErrorCode};
+pub use gradebook::{GradebookPage, LocalStorePolicy, MemoryReason, STORE_KEY_ACCOUNT, StoreLocation};
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};
@@ -37,6 +39,9 @@ pub use settings::{
 pub use sign_in::{
     DeepLink, SignInAttempt, SignInDesk, SignInProgress, SignInProvider, SignInRequest, allow_demo,
 };
+
+/// The gradebook underneath (cells, averages, the store's views, write-back reports).
+pub use rollbook_gradebook as grades;
 
 /// The roster client underneath.
 pub use rollbook_oneroster as oneroster;

@@ -23,6 +23,7 @@ use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenP
 #[derive(Debug, Default)]
 struct MemoryStore {
     entries: Mutex<HashMap<StoreKey, StoredCredentials>>,
+    secrets: Mutex<HashMap<String, String>>,
     refuse_saves: bool,
     /// Deleting fails as a locked keychain's does.
     refuse_clears: AtomicBool,
@@ -50,6 +51,23 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
     fn probe(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn load_secret(&self, account: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.secrets.lock().unwrap().get(account).cloned())
+    }
+    fn save_secret(&self, account: &str, secret: &str) -> Result<(), StoreError> {
+        self.secrets
+            .lock()
+            .unwrap()
+            .insert(account.to_owned(), secret.to_owned());
+        Ok(())
+    }
+    fn clear_secret(&self, account: &str) -> Result<(), StoreError> {
+        if self.refuse_clears.load(Ordering::SeqCst) {
+            return Err(StoreError::TimedOut);
+        }
+        self.secrets.lock().unwrap().remove(account);
         Ok(())
     }
 }

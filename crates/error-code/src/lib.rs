@@ -142,6 +142,8 @@ error_codes! {
     GradebookNotFound = "gradebook_not_found",
     /// The encrypted local store could not be opened, read or written.
     LocalStoreFailed = "local_store_failed",
+    /// Signing out would delete grades not yet written back.
+    UnsentGrades = "unsent_grades",
 
     /// The district's managed policy does not allow this here.
     PolicyForbidden = "policy_forbidden",

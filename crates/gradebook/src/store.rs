@@ -124,10 +124,15 @@ const MIGRATIONS: &[&str] = &[
         not_before INTEGER NOT NULL DEFAULT 0,
         held TEXT
     );",
-    // 2: each class's grading rules (weights, drop-lowest, missing, the letter scale).
+    // 2: each class's grading rules (weights, drop-lowest, missing, the letter scale),
+    // and facts about the store itself (whose it is).
     "CREATE TABLE grading_rules (
         class_id TEXT PRIMARY KEY,
         rules TEXT NOT NULL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
     );",
 ];
 
@@ -423,6 +428,24 @@ impl GradeStore {
                 .map_err(GradebookError::store("upgraded"))?;
             tx.commit().map_err(GradebookError::store("upgraded"))?;
         }
+        Ok(())
+    }
+
+    /// Who the store belongs to (issuer and subject of the sign-in that made it).
+    pub fn owner(&self) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'owner'", [], |r| r.get(0))
+            .optional()
+            .map_err(GradebookError::store("read"))
+    }
+
+    pub fn set_owner(&mut self, owner: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('owner', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+                [owner],
+            )
+            .map_err(GradebookError::store("saved"))?;
         Ok(())
     }
 

@@ -8,6 +8,8 @@
     clippy::print_stderr
 )]
 
+pub mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;

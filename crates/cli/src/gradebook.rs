@@ -1,0 +1,203 @@
+//! `rollbook gradebook`, `rollbook grade` and `rollbook sync`: the same local store and
+//! outbox as the window.
+
+use std::collections::HashMap;
+
+use rollbook_core::grades::entry::format_score;
+use rollbook_core::grades::store::{CellChange, CellState, GradebookView};
+use rollbook_core::grades::{CellInput, SyncReport};
+use rollbook_core::{Account, CoreError, GradebookPage, StoreLocation};
+
+use crate::output::{note, print_json, print_line};
+use crate::table::render;
+
+pub async fn gradebook(account: &Account, class: &str, json: bool, csv: bool) -> Result<(), CoreError> {
+    let page = account.gradebook_page(class).await?;
+    if let Some(reason) = &page.offline_reason {
+        note(&format!(
+            "offline: showing the copy on this computer from {} ({reason})",
+            page.gradebook.synced_at.as_deref().unwrap_or("an earlier sync")
+        ));
+    }
+    if csv {
+        print_line(account.gradebook_csv(class).await?.trim_end());
+        return Ok(());
+    }
+    if json {
+        print_json(&page);
+        return Ok(());
+    }
+    print_table(&page.gradebook);
+    where_grades_are(&page);
+    Ok(())
+}
+
+fn print_table(view: &GradebookView) {
+    if view.columns.is_empty() {
+        print_line("This class has no gradebook items yet.");
+        return;
+    }
+    let cells: HashMap<(&str, &str), (String, &CellState)> = view
+        .cells
+        .iter()
+        .map(|c| {
+            (
+                (c.student_id.as_str(), c.line_item_id.as_str()),
+                (c.value.display(), &c.state),
+            )
+        })
+        .collect();
+    let mut headers: Vec<String> = vec!["Student".into()];
+    headers.extend((1..=view.columns.len()).map(|i| format!("#{i}")));
+    headers.extend(["Average".into(), "".into()]);
+    let rows: Vec<Vec<String>> = view
+        .students
+        .iter()
+        .zip(&view.student_averages)
+        .map(|(s, average)| {
+            let mut row = vec![format!("{}, {}", s.family_name, s.given_name)];
+            row.extend(view.columns.iter().map(|column| {
+                match cells.get(&(s.sourced_id.as_str(), column.sourced_id.as_str())) {
+                    Some((text, state)) => format!("{}{}", if text.is_empty() { "·" } else { text }, state_mark(state)),
+                    None => "·".into(),
+                }
+            }));
+            row.push(average.percent.map(|p| format!("{}%", format_score(p))).unwrap_or_default());
+            row.push(average.letter.clone().unwrap_or_default());
+            row
+        })
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let right: Vec<usize> = (1..headers.len() - 1).collect();
+    print_line(&render(&header_refs, &rows, &right));
+    print_line("");
+    for (i, (column, average)) in view.columns.iter().zip(&view.item_averages).enumerate() {
+        let due = column.due_date.as_deref().map(|d| format!(", due {d}")).unwrap_or_default();
+        let mean = average.percent.map(|p| format!(", class average {}%", format_score(p))).unwrap_or_default();
+        let local = if column.local { " (new, not yet sent)" } else { "" };
+        print_line(&format!(
+            "#{:<3} {} (out of {}){due}{mean}{local}  [{}]",
+            i + 1,
+            column.title,
+            format_score(column.max_points),
+            column.sourced_id
+        ));
+    }
+    print_line("");
+    print_line("M missing, X exempt, L late, I incomplete. * saved here, not yet sent; ! refused by the server; ? conflict.");
+}
+
+fn state_mark(state: &CellState) -> &'static str {
+    match state {
+        CellState::Saved => "*",
+        CellState::Refused { .. } => "!",
+        CellState::Conflict { .. } => "?",
+        CellState::Synced | CellState::Sent => "",
+    }
+}
+
+fn where_grades_are(page: &GradebookPage) {
+    match &page.location {
+        StoreLocation::Disk => {
+            if page.gradebook.pending > 0 {
+                note(&format!(
+                    "{} grades are saved on this computer and not yet sent; `rollbook sync` sends them.",
+                    page.gradebook.pending
+                ));
+            }
+        }
+        StoreLocation::Memory { .. } => note(
+            "this computer keeps no grades (shared computer, or your district's policy): grades are sent at once or not kept",
+        ),
+    }
+}
+
+pub async fn grade(
+    account: &Account,
+    class: &str,
+    line_item: &str,
+    student: &str,
+    value: &str,
+    comment: Option<String>,
+    json: bool,
+) -> Result<(), CoreError> {
+    let input = CellInput::parse(value)?;
+    // The class must be on this computer; read it first when it is not.
+    if account.saved_gradebook(class).await?.is_none() {
+        account.gradebook_page(class).await?;
+    }
+    let mut cell = account
+        .enter_grade(class, line_item, student, CellChange::Input(input))
+        .await?;
+    if let Some(comment) = comment {
+        cell = account
+            .enter_grade(class, line_item, student, CellChange::Comment(Some(comment).filter(|c| !c.is_empty())))
+            .await?;
+    }
+    let page = account.saved_gradebook(class).await?;
+    // A store that lives in memory is gone when this command ends: send now.
+    let report = match page.as_ref().map(|p| &p.location) {
+        Some(StoreLocation::Memory { .. }) => Some(account.sync_grades(true).await?),
+        _ => None,
+    };
+    if json {
+        print_json(&serde_json::json!({ "cell": cell, "sync": report }));
+        return Ok(());
+    }
+    let shown = if cell.value.is_empty() { "cleared".to_owned() } else { cell.value.display() };
+    match &report {
+        None => print_line(&format!(
+            "Saved on this computer: {shown}. `rollbook sync` writes it back to the district."
+        )),
+        Some(report) => print_sync(report),
+    }
+    if cell.over_max {
+        note("note: the score is above the assignment's maximum (kept as extra credit)");
+    }
+    Ok(())
+}
+
+pub async fn sync(account: &Account, json: bool) -> Result<(), CoreError> {
+    let report = account.sync_grades(true).await?;
+    if json {
+        print_json(&report);
+    } else {
+        print_sync(&report);
+    }
+    Ok(())
+}
+
+fn print_sync(report: &SyncReport) {
+    print_line(&format!("Sent {} to the district.", report.sent.len()));
+    for refused in &report.refused {
+        print_line(&format!(
+            "Refused, kept in Rollbook only: {} ({})",
+            cell_name(refused),
+            refused.reason.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    for conflict in &report.conflicts {
+        print_line(&format!(
+            "Conflict: {} was changed in the district's system since you read it; open the gradebook to choose which value to keep.",
+            cell_name(conflict)
+        ));
+    }
+    if report.offline {
+        print_line("The district could not be reached; your grades are saved on this computer and will be sent later.");
+    } else if !report.retrying.is_empty() {
+        print_line(&format!(
+            "{} could not be sent yet (the district is busy or failing); they will be tried again.",
+            report.retrying.len()
+        ));
+    }
+    if report.waiting > 0 {
+        note(&format!("{} writes are waiting ({} of them for you).", report.waiting, report.held));
+    }
+}
+
+fn cell_name(outcome: &rollbook_core::grades::sync::WriteOutcome) -> String {
+    match (&outcome.line_item_id, &outcome.student_id) {
+        (Some(item), Some(student)) => format!("the grade of {student} on {item}"),
+        _ => format!("{} {}", outcome.kind, outcome.sourced_id),
+    }
+}

@@ -1,0 +1,426 @@
+//! The gradebook use cases: the teacher's encrypted local store (opened once per
+//! process, its key in the OS keychain), reading a class's gradebook from the roster
+//! source into it, entering grades, write-back, and export.
+//!
+//! Where the store lives:
+//! - normally `gradebook.db` in the data folder, encrypted with a random key kept in the
+//!   keychain under the account [`STORE_KEY_ACCOUNT`];
+//! - in memory only on a shared machine, when the district's policy says
+//!   `LocalStoreAllowed = false`, or when the keychain cannot give a key right now (the
+//!   window then says grades are kept only until Rollbook closes).
+//!
+//! A store belongs to one sign-in: another teacher signing in on the same computer
+//! account starts from an empty one. Signing out deletes the file and its key.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rollbook_auth::call_store;
+use rollbook_gradebook::store::{CellChange, CellView, GradeStore, GradebookView, NewLineItem, Resolution, StoreKey};
+use rollbook_gradebook::{GradebookError, GradingRules, SyncError, SyncOptions, SyncReport};
+use serde::Serialize;
+
+use crate::{Account, CoreError};
+
+/// The keychain account holding the local store's key is this, then the store's path
+/// (one key per store file: side-by-side installs and test homes never share one).
+pub const STORE_KEY_ACCOUNT: &str = "local-store-key";
+
+fn key_account(path: &std::path::Path) -> String {
+    format!("{STORE_KEY_ACCOUNT} {}", path.display())
+}
+
+/// Whether this computer may keep grades on disk (the `LocalStoreAllowed` policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalStorePolicy {
+    #[default]
+    Allowed,
+    MemoryOnly,
+}
+
+/// Where the open store keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum StoreLocation {
+    /// Encrypted on this computer.
+    Disk,
+    /// In memory only, gone when Rollbook closes; `why` says which rule chose it.
+    Memory { why: MemoryReason },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum MemoryReason {
+    SharedMachine,
+    Policy,
+    KeychainUnavailable,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct OpenStore {
+    pub(crate) store: Arc<Mutex<GradeStore>>,
+    pub(crate) location: StoreLocation,
+}
+
+/// A class's gradebook for the window or the CLI: the store's view, where the store
+/// lives, and whether this read reached the server.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct GradebookPage {
+    pub gradebook: GradebookView,
+    pub location: StoreLocation,
+    /// `None` when the server answered; otherwise why the saved copy is shown.
+    pub offline_reason: Option<String>,
+}
+
+impl From<GradebookError> for CoreError {
+    fn from(e: GradebookError) -> Self {
+        CoreError::Gradebook(e)
+    }
+}
+
+fn store_path(account: &Account) -> PathBuf {
+    account.paths().data_dir.join("gradebook.db")
+}
+
+/// Runs a store call off the async runtime (a commit waits for the disk).
+async fn with_store<T, F>(store: &Arc<Mutex<GradeStore>>, call: F) -> Result<T, CoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut GradeStore) -> Result<T, GradebookError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        call(&mut guard)
+    })
+    .await
+    .map_err(|e| CoreError::Gradebook(GradebookError::Store {
+        action: "used",
+        detail: e.to_string(),
+    }))?
+    .map_err(CoreError::from)
+}
+
+impl Account {
+    /// The teacher's local store, opened on first use.
+    pub(crate) async fn local_store(&self) -> Result<OpenStore, CoreError> {
+        let mut slot = self.local.lock().await;
+        if let Some(open) = slot.as_ref() {
+            return Ok(open.clone());
+        }
+        let live = self.live_session_info().await?;
+        let memory_reason = if live.shared_machine {
+            Some(MemoryReason::SharedMachine)
+        } else if self.local_store_policy == LocalStorePolicy::MemoryOnly {
+            Some(MemoryReason::Policy)
+        } else {
+            None
+        };
+        let open = match memory_reason {
+            Some(why) => OpenStore {
+                store: Arc::new(Mutex::new(GradeStore::open_in_memory()?)),
+                location: StoreLocation::Memory { why },
+            },
+            None => match self.open_disk_store(&live.owner).await {
+                Ok(store) => OpenStore {
+                    store: Arc::new(Mutex::new(store)),
+                    location: StoreLocation::Disk,
+                },
+                Err(e) if matches!(&e, CoreError::Auth(rollbook_auth::AuthError::Store(_))) => {
+                    tracing::warn!(code = %e.code(), "the keychain gave no key for the local gradebook; keeping grades in memory");
+                    OpenStore {
+                        store: Arc::new(Mutex::new(GradeStore::open_in_memory()?)),
+                        location: StoreLocation::Memory {
+                            why: MemoryReason::KeychainUnavailable,
+                        },
+                    }
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        with_store(&open.store, {
+            let owner = live.owner.clone();
+            move |s| s.set_owner(&owner)
+        })
+        .await?;
+        *slot = Some(open.clone());
+        Ok(open)
+    }
+
+    async fn open_disk_store(&self, owner: &str) -> Result<GradeStore, CoreError> {
+        let path = store_path(self);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| CoreError::Io {
+                action: "create",
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let account = key_account(&path);
+        let saved = {
+            let account = account.clone();
+            call_store(self.store(), move |s| s.load_secret(&account)).await?
+        };
+        let key = match saved.as_deref().and_then(StoreKey::from_hex) {
+            Some(key) => key,
+            None => {
+                // No key (first use, or the keychain lost it): a file without its key can
+                // never be read again, so it goes, and a new key is saved before any data.
+                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
+                    action: "delete",
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                let key = StoreKey::generate();
+                let text = key.to_hex();
+                call_store(self.store(), move |s| s.save_secret(&account, &text)).await?;
+                key
+            }
+        };
+        let opened = tokio::task::spawn_blocking({
+            let path = path.clone();
+            let key = key.clone();
+            move || GradeStore::open(&path, &key)
+        })
+        .await
+        .map_err(|e| GradebookError::Store {
+            action: "opened",
+            detail: e.to_string(),
+        })?;
+        let store = match opened {
+            Ok(store) => store,
+            Err(e) if e.code() == rollbook_error_code::ErrorCode::LocalStoreFailed && path.exists() => {
+                // Damaged, or made with another key: start again rather than never open.
+                tracing::warn!(code = %e.code(), "the local gradebook could not be opened; starting a new one");
+                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
+                    action: "delete",
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                GradeStore::open(&path, &key)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Another teacher's store (an earlier sign-in on this computer account).
+        match store.owner()? {
+            Some(previous) if previous != owner => {
+                drop(store);
+                tracing::info!("the local gradebook belonged to another sign-in; starting a new one");
+                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
+                    action: "delete",
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Ok(GradeStore::open(&path, &key)?)
+            }
+            _ => Ok(store),
+        }
+    }
+
+    /// Closes the local store and deletes its file and key (sign-out).
+    pub(crate) async fn delete_local_store(&self) -> Result<(), CoreError> {
+        drop(self.local.lock().await.take());
+        let path = store_path(self);
+        rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
+            action: "delete",
+            path: path.display().to_string(),
+            source,
+        })?;
+        let account = key_account(&path);
+        if let Err(e) = call_store(self.store(), move |s| s.clear_secret(&account)).await {
+            // The file is gone, so the key opens nothing; the next sign-in replaces it.
+            tracing::warn!(code = %e.code(), "the local gradebook's key could not be deleted from the keychain");
+        }
+        Ok(())
+    }
+
+    /// How many grades and assignments wait to be written back (0 when the store was
+    /// never opened in this process and has no file).
+    pub async fn unsent_grades(&self) -> Result<u32, CoreError> {
+        let open_already = self.local.lock().await.is_some();
+        if !open_already && !store_path(self).exists() {
+            return Ok(0);
+        }
+        let open = self.local_store().await?;
+        let (waiting, _) = with_store(&open.store, |s| s.outbox_counts()).await?;
+        Ok(waiting)
+    }
+
+    /// The class's gradebook as last saved on this computer (a warm start, or offline).
+    pub async fn saved_gradebook(&self, class_id: &str) -> Result<Option<GradebookPage>, CoreError> {
+        let open = self.local_store().await?;
+        let id = class_id.to_owned();
+        let view = with_store(&open.store, move |s| s.gradebook(&id)).await?;
+        Ok(view.map(|gradebook| GradebookPage {
+            gradebook,
+            location: open.location.clone(),
+            offline_reason: None,
+        }))
+    }
+
+    /// Reads the class's gradebook from the roster source into the store and returns it
+    /// with the teacher's edits on top. When the source cannot be reached, the saved copy
+    /// is returned with the reason (a class never read before is an error then).
+    pub async fn gradebook_page(&self, class_id: &str) -> Result<GradebookPage, CoreError> {
+        let open = self.local_store().await?;
+        let now = self.now_rfc3339();
+        let fetched = self
+            .with_roster(|client, _| {
+                let now = now.clone();
+                async move {
+                    let (class, snapshot) = tokio::join!(
+                        client.class(class_id),
+                        rollbook_gradebook::fetch_snapshot(&client, class_id, "", &now)
+                    );
+                    let mut snapshot = snapshot?;
+                    snapshot.title = class?.title;
+                    Ok::<_, CoreError>(snapshot)
+                }
+            })
+            .await;
+        let offline_reason = match fetched {
+            Ok(snapshot) => {
+                with_store(&open.store, move |s| s.save_snapshot(&snapshot)).await?;
+                None
+            }
+            Err(e) if is_offline(&e) => Some(e.to_string()),
+            Err(e) => return Err(e),
+        };
+        let id = class_id.to_owned();
+        match with_store(&open.store, move |s| s.gradebook(&id)).await? {
+            Some(gradebook) => Ok(GradebookPage {
+                gradebook,
+                location: open.location.clone(),
+                offline_reason,
+            }),
+            None => Err(GradebookError::NotFound {
+                what: "class",
+                id: class_id.to_owned(),
+            }
+            .into()),
+        }
+    }
+
+    /// Changes one cell; when this returns the change is committed on this computer.
+    pub async fn enter_grade(
+        &self,
+        class_id: &str,
+        line_item_id: &str,
+        student_id: &str,
+        change: CellChange,
+    ) -> Result<CellView, CoreError> {
+        let open = self.local_store().await?;
+        let (class, item, student, now) = (
+            class_id.to_owned(),
+            line_item_id.to_owned(),
+            student_id.to_owned(),
+            self.now_rfc3339(),
+        );
+        with_store(&open.store, move |s| s.enter(&class, &item, &student, change, &now)).await
+    }
+
+    /// Adds an assignment (a line item with a client-chosen id) to the class.
+    pub async fn create_assignment(&self, class_id: &str, new: NewLineItem) -> Result<String, CoreError> {
+        let open = self.local_store().await?;
+        let class = class_id.to_owned();
+        with_store(&open.store, move |s| s.create_line_item(&class, &new)).await
+    }
+
+    pub async fn resolve_conflict(
+        &self,
+        line_item_id: &str,
+        student_id: &str,
+        resolution: Resolution,
+    ) -> Result<rollbook_gradebook::CellState, CoreError> {
+        let open = self.local_store().await?;
+        let (item, student) = (line_item_id.to_owned(), student_id.to_owned());
+        with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await
+    }
+
+    pub async fn set_grading_rules(&self, class_id: &str, rules: GradingRules) -> Result<(), CoreError> {
+        let open = self.local_store().await?;
+        let class = class_id.to_owned();
+        with_store(&open.store, move |s| s.set_rules(&class, &rules)).await
+    }
+
+    /// Sends every waiting write. With `now`, writes waiting out a backoff go too (the
+    /// teacher asked, or the connection is back).
+    pub async fn sync_grades(&self, now: bool) -> Result<SyncReport, CoreError> {
+        let open = self.local_store().await?;
+        if now {
+            with_store(&open.store, |s| s.retry_now()).await?;
+        }
+        let store = Arc::clone(&open.store);
+        let options = SyncOptions::default();
+        let reached = self
+            .with_roster(|client, _| {
+                let store = Arc::clone(&store);
+                let options = options.clone();
+                async move {
+                    rollbook_gradebook::sync(&store, &client, &options)
+                        .await
+                        .map_err(|e| match e {
+                            SyncError::Store(g) => CoreError::Gradebook(g),
+                            SyncError::Unauthorized(r) => CoreError::Roster(r),
+                        })
+                }
+            })
+            .await;
+        match reached {
+            // No roster source at all (offline before the first call): nothing was sent.
+            Err(e) if is_offline(&e) => {
+                let (waiting, held) = with_store(&open.store, |s| s.outbox_counts()).await?;
+                Ok(SyncReport {
+                    offline: true,
+                    waiting,
+                    held,
+                    ..SyncReport::default()
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// The class's gradebook as CSV (from this computer's copy, edits included).
+    pub async fn gradebook_csv(&self, class_id: &str) -> Result<String, CoreError> {
+        let page = self
+            .saved_gradebook(class_id)
+            .await?
+            .ok_or_else(|| GradebookError::NotFound {
+                what: "class",
+                id: class_id.to_owned(),
+            })?;
+        rollbook_gradebook::export::gradebook_csv(&page.gradebook).map_err(|e| {
+            CoreError::Gradebook(GradebookError::Store {
+                action: "exported",
+                detail: e.to_string(),
+            })
+        })
+    }
+
+    fn now_rfc3339(&self) -> String {
+        let seconds = self.clock().unix_now();
+        jiff::Timestamp::from_second(seconds)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether an error means "the roster source or the provider cannot be reached" (work
+/// from the saved copy) rather than "you may not" or "this is wrong".
+fn is_offline(error: &CoreError) -> bool {
+    use rollbook_error_code::ErrorCode as C;
+    matches!(
+        error.code(),
+        C::RosterUnreachable
+            | C::RosterTimeout
+            | C::RosterServerError
+            | C::RosterRateLimited
+            | C::ProviderUnreachable
+            | C::ProviderTimeout
+    )
+}
