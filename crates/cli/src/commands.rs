@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore};
 use rollbook_core::{
-    Account, AppPaths, CheckStatus, CoreError, LocalStorePolicy, Profile, ProviderSettings, RedirectMode, SignInDesk,
-    SignInProgress, SignOutReport,
+    Account, AppPaths, CheckStatus, CoreError, LocalStorePolicy, Profile, ProviderSettings,
+    RedirectMode, SignInDesk, SignInProgress, SignOutReport,
 };
 
 use crate::browser::Browser;
@@ -65,8 +65,16 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
             comment,
             json,
         } => {
-            crate::gradebook::grade(&account()?, &class, &line_item, &student, &value, comment, json)
-                .await
+            crate::gradebook::grade(
+                &account()?,
+                &class,
+                &line_item,
+                &student,
+                &value,
+                comment,
+                json,
+            )
+            .await
         }
         Command::Sync { json } => crate::gradebook::sync(&account()?, json).await,
     }
@@ -290,7 +298,9 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
         ..
     } = account.sign_out().await?;
     if unsent_grades > 0 {
-        note(&format!("warning: {unsent_grades} grades that were not yet sent were deleted."));
+        note(&format!(
+            "warning: {unsent_grades} grades that were not yet sent were deleted."
+        ));
     }
     if json_output {
         print_json(&json!({

@@ -11,12 +11,20 @@ use rollbook_core::{Account, CoreError, GradebookPage, StoreLocation};
 use crate::output::{note, print_json, print_line};
 use crate::table::render;
 
-pub async fn gradebook(account: &Account, class: &str, json: bool, csv: bool) -> Result<(), CoreError> {
+pub async fn gradebook(
+    account: &Account,
+    class: &str,
+    json: bool,
+    csv: bool,
+) -> Result<(), CoreError> {
     let page = account.gradebook_page(class).await?;
     if let Some(reason) = &page.offline_reason {
         note(&format!(
             "offline: showing the copy on this computer from {} ({reason})",
-            page.gradebook.synced_at.as_deref().unwrap_or("an earlier sync")
+            page.gradebook
+                .synced_at
+                .as_deref()
+                .unwrap_or("an earlier sync")
         ));
     }
     if csv {
@@ -58,11 +66,20 @@ fn print_table(view: &GradebookView) {
             let mut row = vec![format!("{}, {}", s.family_name, s.given_name)];
             row.extend(view.columns.iter().map(|column| {
                 match cells.get(&(s.sourced_id.as_str(), column.sourced_id.as_str())) {
-                    Some((text, state)) => format!("{}{}", if text.is_empty() { "·" } else { text }, state_mark(state)),
+                    Some((text, state)) => format!(
+                        "{}{}",
+                        if text.is_empty() { "·" } else { text },
+                        state_mark(state)
+                    ),
                     None => "·".into(),
                 }
             }));
-            row.push(average.percent.map(|p| format!("{}%", format_score(p))).unwrap_or_default());
+            row.push(
+                average
+                    .percent
+                    .map(|p| format!("{}%", format_score(p)))
+                    .unwrap_or_default(),
+            );
             row.push(average.letter.clone().unwrap_or_default());
             row
         })
@@ -72,9 +89,20 @@ fn print_table(view: &GradebookView) {
     print_line(&render(&header_refs, &rows, &right));
     print_line("");
     for (i, (column, average)) in view.columns.iter().zip(&view.item_averages).enumerate() {
-        let due = column.due_date.as_deref().map(|d| format!(", due {d}")).unwrap_or_default();
-        let mean = average.percent.map(|p| format!(", class average {}%", format_score(p))).unwrap_or_default();
-        let local = if column.local { " (new, not yet sent)" } else { "" };
+        let due = column
+            .due_date
+            .as_deref()
+            .map(|d| format!(", due {d}"))
+            .unwrap_or_default();
+        let mean = average
+            .percent
+            .map(|p| format!(", class average {}%", format_score(p)))
+            .unwrap_or_default();
+        let local = if column.local {
+            " (new, not yet sent)"
+        } else {
+            ""
+        };
         print_line(&format!(
             "#{:<3} {} (out of {}){due}{mean}{local}  [{}]",
             i + 1,
@@ -84,7 +112,9 @@ fn print_table(view: &GradebookView) {
         ));
     }
     print_line("");
-    print_line("M missing, X exempt, L late, I incomplete. * saved here, not yet sent; ! refused by the server; ? conflict.");
+    print_line(
+        "M missing, X exempt, L late, I incomplete. * saved here, not yet sent; ! refused by the server; ? conflict.",
+    );
 }
 
 fn state_mark(state: &CellState) -> &'static str {
@@ -131,7 +161,12 @@ pub async fn grade(
         .await?;
     if let Some(comment) = comment {
         cell = account
-            .enter_grade(class, line_item, student, CellChange::Comment(Some(comment).filter(|c| !c.is_empty())))
+            .enter_grade(
+                class,
+                line_item,
+                student,
+                CellChange::Comment(Some(comment).filter(|c| !c.is_empty())),
+            )
             .await?;
     }
     let page = account.saved_gradebook(class).await?;
@@ -144,7 +179,11 @@ pub async fn grade(
         print_json(&serde_json::json!({ "cell": cell, "sync": report }));
         return Ok(());
     }
-    let shown = if cell.value.is_empty() { "cleared".to_owned() } else { cell.value.display() };
+    let shown = if cell.value.is_empty() {
+        "cleared".to_owned()
+    } else {
+        cell.value.display()
+    };
     match &report {
         None => print_line(&format!(
             "Saved on this computer: {shown}. `rollbook sync` writes it back to the district."
@@ -183,7 +222,9 @@ fn print_sync(report: &SyncReport) {
         ));
     }
     if report.offline {
-        print_line("The district could not be reached; your grades are saved on this computer and will be sent later.");
+        print_line(
+            "The district could not be reached; your grades are saved on this computer and will be sent later.",
+        );
     } else if !report.retrying.is_empty() {
         print_line(&format!(
             "{} could not be sent yet (the district is busy or failing); they will be tried again.",
@@ -191,7 +232,10 @@ fn print_sync(report: &SyncReport) {
         ));
     }
     if report.waiting > 0 {
-        note(&format!("{} writes are waiting ({} of them for you).", report.waiting, report.held));
+        note(&format!(
+            "{} writes are waiting ({} of them for you).",
+            report.waiting, report.held
+        ));
     }
 }
 

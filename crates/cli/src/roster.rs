@@ -1,6 +1,5 @@
 //! `rollbook classes` and `rollbook roster`.
 
-
 use rollbook_core::{
     Account, ClassSummary, CoreError, RosterSort, Student, TermFilter, sort_students,
 };
@@ -113,4 +112,3 @@ pub async fn roster(
     }
     Ok(())
 }
-

@@ -13,7 +13,11 @@ use support::demo::{Demo, district, login_demo};
 
 /// A teacher signed in on `home`, their first class, and its first line item's cells
 /// (line item id, student id) in the gradebook's student order.
-async fn first_class(home: &Home, sandbox: &Demo, teacher: usize) -> (String, Vec<(String, String)>) {
+async fn first_class(
+    home: &Home,
+    sandbox: &Demo,
+    teacher: usize,
+) -> (String, Vec<(String, String)>) {
     let teacher_id = sandbox.district().staff[teacher].id.clone();
     login_demo(home, sandbox, &teacher_id).await;
     let classes = home.run(&["classes", "--json"]).await.json();
@@ -21,7 +25,10 @@ async fn first_class(home: &Home, sandbox: &Demo, teacher: usize) -> (String, Ve
     let page = home.run(&["gradebook", &class, "--json"]).await;
     assert_eq!(page.code, 0, "{}", page.stderr);
     let page = page.json();
-    let item = page["gradebook"]["columns"][0]["sourcedId"].as_str().unwrap().to_owned();
+    let item = page["gradebook"]["columns"][0]["sourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let cells = page["gradebook"]["students"]
         .as_array()
         .unwrap()
@@ -49,7 +56,11 @@ async fn cell(home: &Home, class: &str, cell: &(String, String)) -> (Value, Valu
 async fn grade(home: &Home, class: &str, cell: &(String, String), value: &str) {
     let run = home.run(&["grade", class, &cell.0, &cell.1, value]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("Saved on this computer"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Saved on this computer"),
+        "{}",
+        run.stdout
+    );
 }
 
 async fn sync(home: &Home) -> Value {
@@ -66,7 +77,15 @@ async fn grade_then_sync_reaches_the_district() {
     grade(&home, &class, &cells[0], "8.5").await;
     grade(&home, &class, &cells[1], "M").await;
     let run = home
-        .run(&["grade", &class, &cells[2].0, &cells[2].1, "L", "--comment", "Handed in on Monday"])
+        .run(&[
+            "grade",
+            &class,
+            &cells[2].0,
+            &cells[2].1,
+            "L",
+            "--comment",
+            "Handed in on Monday",
+        ])
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     // Before the sync: saved here, waiting.
@@ -82,23 +101,55 @@ async fn grade_then_sync_reaches_the_district() {
     let teacher_id = sandbox.district().staff[0].id.clone();
     login_demo(&elsewhere, &sandbox, &teacher_id).await;
     let (value, state) = cell(&elsewhere, &class, &cells[0]).await;
-    assert_eq!((value["score"].as_f64(), state["kind"].as_str()), (Some(8.5), Some("synced")));
+    assert_eq!(
+        (value["score"].as_f64(), state["kind"].as_str()),
+        (Some(8.5), Some("synced"))
+    );
     let (value, _) = cell(&elsewhere, &class, &cells[1]).await;
     assert_eq!(value["mark"], "missing");
     let (value, _) = cell(&elsewhere, &class, &cells[2]).await;
-    assert_eq!((value["mark"].as_str(), value["comment"].as_str()), (Some("late"), Some("Handed in on Monday")));
+    assert_eq!(
+        (value["mark"].as_str(), value["comment"].as_str()),
+        (Some("late"), Some("Handed in on Monday"))
+    );
 
     // The export has the grade, the marks and the averages.
     let csv = home.run(&["gradebook", &class, "--csv"]).await;
     assert_eq!(csv.code, 0, "{}", csv.stderr);
-    assert!(csv.stdout.lines().next().unwrap().ends_with("Average %,Letter"), "{}", csv.stdout);
-    assert!(csv.stdout.contains(",8.5,") && csv.stdout.contains(",M,"), "{}", csv.stdout);
+    assert!(
+        csv.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("Average %,Letter"),
+        "{}",
+        csv.stdout
+    );
+    assert!(
+        csv.stdout.contains(",8.5,") && csv.stdout.contains(",M,"),
+        "{}",
+        csv.stdout
+    );
 
     // Nonsense is refused with a clear code and nothing stored.
-    let run = home.run(&["grade", &class, &cells[0].0, &cells[0].1, "ninety"]).await;
-    assert_eq!((run.code, run.error_code()), (2, Some("grade_invalid")), "{}", run.stderr);
-    let run = home.run(&["grade", &class, "li-nope", &cells[0].1, "5"]).await;
-    assert_eq!(run.error_code(), Some("gradebook_not_found"), "{}", run.stderr);
+    let run = home
+        .run(&["grade", &class, &cells[0].0, &cells[0].1, "ninety"])
+        .await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("grade_invalid")),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .run(&["grade", &class, "li-nope", &cells[0].1, "5"])
+        .await;
+    assert_eq!(
+        run.error_code(),
+        Some("gradebook_not_found"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,19 +162,33 @@ async fn offline_grades_wait_on_this_computer_and_sync_when_the_district_is_back
     grade(&home, &class, &cells[0], "6").await;
     grade(&home, &class, &cells[1], "X").await;
     let run = home.run(&["gradebook", &class]).await;
-    assert_eq!(run.code, 0, "offline, the saved copy is shown: {}", run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "offline, the saved copy is shown: {}",
+        run.stderr
+    );
     assert!(run.stderr.contains("offline"), "{}", run.stderr);
     let run = home.run(&["sync"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("could not be reached"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("could not be reached"),
+        "{}",
+        run.stdout
+    );
     let report = sync(&home).await;
-    assert_eq!((report["offline"].as_bool(), report["waiting"].as_u64()), (Some(true), Some(2)));
+    assert_eq!(
+        (report["offline"].as_bool(), report["waiting"].as_u64()),
+        (Some(true), Some(2))
+    );
 
     sandbox.start_gateway().await;
     let report = sync(&home).await;
     assert_eq!(report["sent"].as_array().map(Vec::len), Some(2), "{report}");
     let (value, state) = cell(&home, &class, &cells[0]).await;
-    assert_eq!((value["score"].as_f64(), state["kind"].as_str()), (Some(6.0), Some("synced")));
+    assert_eq!(
+        (value["score"].as_f64(), state["kind"].as_str()),
+        (Some(6.0), Some("synced"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -137,14 +202,20 @@ async fn a_change_made_elsewhere_meanwhile_is_a_conflict() {
     grade(&laptop, &class, &cells[0], "4.25").await;
     // Meanwhile the same grade is changed from the school computer and sent.
     grade(&school, &class, &cells[0], "9.75").await;
-    assert_eq!(sync(&school).await["sent"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        sync(&school).await["sent"].as_array().map(Vec::len),
+        Some(1)
+    );
 
     let run = laptop.run(&["sync"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("Conflict"), "{}", run.stdout);
     let (value, state) = cell(&laptop, &class, &cells[0]).await;
     assert_eq!(state["kind"], "conflict");
-    assert_eq!((value["score"].as_f64(), state["server"]["score"].as_f64()), (Some(4.25), Some(9.75)));
+    assert_eq!(
+        (value["score"].as_f64(), state["server"]["score"].as_f64()),
+        (Some(4.25), Some(9.75))
+    );
     // The district kept the school computer's grade.
     let (value, _) = cell(&school, &class, &cells[0]).await;
     assert_eq!(value["score"].as_f64(), Some(9.75));
@@ -159,10 +230,21 @@ async fn a_district_that_refuses_writes_keeps_the_grade_here_and_says_so() {
     grade(&home, &class, &cells[0], "7").await;
     let run = home.run(&["sync"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("Refused, kept in Rollbook only"), "{}", run.stdout);
-    assert!(run.stdout.contains("does not accept grades"), "the district's words: {}", run.stdout);
+    assert!(
+        run.stdout.contains("Refused, kept in Rollbook only"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("does not accept grades"),
+        "the district's words: {}",
+        run.stdout
+    );
     let (value, state) = cell(&home, &class, &cells[0]).await;
-    assert_eq!((value["score"].as_f64(), state["kind"].as_str()), (Some(7.0), Some("refused")));
+    assert_eq!(
+        (value["score"].as_f64(), state["kind"].as_str()),
+        (Some(7.0), Some("refused"))
+    );
     let csv = home.run(&["gradebook", &class, "--csv"]).await;
     assert!(csv.stdout.contains(",7,"), "{}", csv.stdout);
 }
@@ -181,15 +263,34 @@ async fn sign_out_deletes_the_local_gradebook_and_its_key() {
     assert!(entry.get_password().is_ok(), "the key is in the keychain");
     // Not while a grade waits to be sent…
     let run = home.run(&["logout"]).await;
-    assert_eq!((run.code, run.error_code()), (2, Some("unsent_grades")), "{}", run.stderr);
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("unsent_grades")),
+        "{}",
+        run.stderr
+    );
     assert!(db.exists());
     // …unless the teacher says so.
     let run = home.run(&["logout", "--discard-unsent"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("1 grades that were not yet sent were deleted"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("1 grades that were not yet sent were deleted"),
+        "{}",
+        run.stderr
+    );
     assert!(!db.exists(), "the database is gone");
     for suffix in ["-wal", "-shm"] {
-        assert!(!home.app_paths().data_dir.join(format!("gradebook.db{suffix}")).exists());
+        assert!(
+            !home
+                .app_paths()
+                .data_dir
+                .join(format!("gradebook.db{suffix}"))
+                .exists()
+        );
     }
-    assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)), "the key is gone");
+    assert!(
+        matches!(entry.get_password(), Err(keyring::Error::NoEntry)),
+        "the key is gone"
+    );
 }

@@ -72,7 +72,9 @@ pub enum CoreError {
     SignOutUnfinished(StoreError),
     #[error(transparent)]
     Gradebook(rollbook_gradebook::GradebookError),
-    #[error("{0} grades saved on this computer are not yet written back to the district; signing out would delete them. Sync them first")]
+    #[error(
+        "{0} grades saved on this computer are not yet written back to the district; signing out would delete them. Sync them first"
+    )]
     UnsentGrades(u32),
 }
 

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use rollbook_auth::call_store;
-use rollbook_gradebook::store::{CellChange, CellView, GradeStore, GradebookView, NewLineItem, Resolution, StoreKey};
+use rollbook_gradebook::store::{
+    CellChange, CellView, GradeStore, GradebookView, NewLineItem, Resolution, StoreKey,
+};
 use rollbook_gradebook::{GradebookError, GradingRules, SyncError, SyncOptions, SyncReport};
 use serde::Serialize;
 
@@ -94,14 +96,18 @@ where
 {
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         call(&mut guard)
     })
     .await
-    .map_err(|e| CoreError::Gradebook(GradebookError::Store {
-        action: "used",
-        detail: e.to_string(),
-    }))?
+    .map_err(|e| {
+        CoreError::Gradebook(GradebookError::Store {
+            action: "used",
+            detail: e.to_string(),
+        })
+    })?
     .map_err(CoreError::from)
 }
 
@@ -170,10 +176,12 @@ impl Account {
             None => {
                 // No key (first use, or the keychain lost it): a file without its key can
                 // never be read again, so it goes, and a new key is saved before any data.
-                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
-                    action: "delete",
-                    path: path.display().to_string(),
-                    source,
+                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| {
+                    CoreError::Io {
+                        action: "delete",
+                        path: path.display().to_string(),
+                        source,
+                    }
                 })?;
                 let key = StoreKey::generate();
                 let text = key.to_hex();
@@ -193,13 +201,18 @@ impl Account {
         })?;
         let store = match opened {
             Ok(store) => store,
-            Err(e) if e.code() == rollbook_error_code::ErrorCode::LocalStoreFailed && path.exists() => {
+            Err(e)
+                if e.code() == rollbook_error_code::ErrorCode::LocalStoreFailed
+                    && path.exists() =>
+            {
                 // Damaged, or made with another key: start again rather than never open.
                 tracing::warn!(code = %e.code(), "the local gradebook could not be opened; starting a new one");
-                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
-                    action: "delete",
-                    path: path.display().to_string(),
-                    source,
+                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| {
+                    CoreError::Io {
+                        action: "delete",
+                        path: path.display().to_string(),
+                        source,
+                    }
                 })?;
                 GradeStore::open(&path, &key)?
             }
@@ -209,11 +222,15 @@ impl Account {
         match store.owner()? {
             Some(previous) if previous != owner => {
                 drop(store);
-                tracing::info!("the local gradebook belonged to another sign-in; starting a new one");
-                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
-                    action: "delete",
-                    path: path.display().to_string(),
-                    source,
+                tracing::info!(
+                    "the local gradebook belonged to another sign-in; starting a new one"
+                );
+                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| {
+                    CoreError::Io {
+                        action: "delete",
+                        path: path.display().to_string(),
+                        source,
+                    }
                 })?;
                 Ok(GradeStore::open(&path, &key)?)
             }
@@ -251,7 +268,10 @@ impl Account {
     }
 
     /// The class's gradebook as last saved on this computer (a warm start, or offline).
-    pub async fn saved_gradebook(&self, class_id: &str) -> Result<Option<GradebookPage>, CoreError> {
+    pub async fn saved_gradebook(
+        &self,
+        class_id: &str,
+    ) -> Result<Option<GradebookPage>, CoreError> {
         let open = self.local_store().await?;
         let id = class_id.to_owned();
         let view = with_store(&open.store, move |s| s.gradebook(&id)).await?;
@@ -320,11 +340,18 @@ impl Account {
             student_id.to_owned(),
             self.now_rfc3339(),
         );
-        with_store(&open.store, move |s| s.enter(&class, &item, &student, change, &now)).await
+        with_store(&open.store, move |s| {
+            s.enter(&class, &item, &student, change, &now)
+        })
+        .await
     }
 
     /// Adds an assignment (a line item with a client-chosen id) to the class.
-    pub async fn create_assignment(&self, class_id: &str, new: NewLineItem) -> Result<String, CoreError> {
+    pub async fn create_assignment(
+        &self,
+        class_id: &str,
+        new: NewLineItem,
+    ) -> Result<String, CoreError> {
         let open = self.local_store().await?;
         let class = class_id.to_owned();
         with_store(&open.store, move |s| s.create_line_item(&class, &new)).await
@@ -341,7 +368,11 @@ impl Account {
         with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await
     }
 
-    pub async fn set_grading_rules(&self, class_id: &str, rules: GradingRules) -> Result<(), CoreError> {
+    pub async fn set_grading_rules(
+        &self,
+        class_id: &str,
+        rules: GradingRules,
+    ) -> Result<(), CoreError> {
         let open = self.local_store().await?;
         let class = class_id.to_owned();
         with_store(&open.store, move |s| s.set_rules(&class, &rules)).await
@@ -387,13 +418,13 @@ impl Account {
 
     /// The class's gradebook as CSV (from this computer's copy, edits included).
     pub async fn gradebook_csv(&self, class_id: &str) -> Result<String, CoreError> {
-        let page = self
-            .saved_gradebook(class_id)
-            .await?
-            .ok_or_else(|| GradebookError::NotFound {
-                what: "class",
-                id: class_id.to_owned(),
-            })?;
+        let page =
+            self.saved_gradebook(class_id)
+                .await?
+                .ok_or_else(|| GradebookError::NotFound {
+                    what: "class",
+                    id: class_id.to_owned(),
+                })?;
         rollbook_gradebook::export::gradebook_csv(&page.gradebook).map_err(|e| {
             CoreError::Gradebook(GradebookError::Store {
                 action: "exported",

@@ -25,7 +25,9 @@ pub use classlink::MyInfo;
 pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass, ErrorCode};
-pub use gradebook::{GradebookPage, LocalStorePolicy, MemoryReason, STORE_KEY_ACCOUNT, StoreLocation};
+pub use gradebook::{
+    GradebookPage, LocalStorePolicy, MemoryReason, STORE_KEY_ACCOUNT, StoreLocation,
+};
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};

@@ -275,13 +275,7 @@ pub fn student_average(
             for (index, weight, _) in &weighted_parts {
                 breakdowns[*index].effective_weight_percent = Some(weight / weight_sum * 100.0);
             }
-            Some(
-                weighted_parts
-                    .iter()
-                    .map(|(_, w, p)| w * p)
-                    .sum::<f64>()
-                    / weight_sum,
-            )
+            Some(weighted_parts.iter().map(|(_, w, p)| w * p).sum::<f64>() / weight_sum)
         } else {
             None
         }
@@ -545,7 +539,12 @@ mod tests {
             &cells(&[("a", score(9.0)), ("bonus", score(2.0))]),
         );
         assert!(close(avg.percent, Some(110.0)), "{:?}", avg.percent);
-        let values = [score(10.0), score(5.0), mark(Mark::Exempt), mark(Mark::Missing)];
+        let values = [
+            score(10.0),
+            score(5.0),
+            mark(Mark::Exempt),
+            mark(Mark::Missing),
+        ];
         let mean = item_average(&GradingRules::default(), &items[0], &values);
         assert_eq!(mean.counted, 3);
         assert_eq!(mean.percent, Some(50.0));

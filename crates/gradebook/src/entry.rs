@@ -154,7 +154,8 @@ pub struct ResultFlags {
 
 impl ResultFlags {
     pub fn of(result: &GradeResult) -> ResultFlags {
-        let flag = |v: &Option<String>| v.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("true"));
+        let flag =
+            |v: &Option<String>| v.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("true"));
         ResultFlags {
             late: flag(&result.late),
             incomplete: flag(&result.incomplete),
@@ -224,7 +225,10 @@ mod tests {
             CellInput::parse("X").ok(),
             Some(CellInput::Mark(Mark::Exempt))
         );
-        assert_eq!(CellInput::parse("L").ok(), Some(CellInput::Mark(Mark::Late)));
+        assert_eq!(
+            CellInput::parse("L").ok(),
+            Some(CellInput::Mark(Mark::Late))
+        );
         assert_eq!(
             CellInput::parse("i").ok(),
             Some(CellInput::Mark(Mark::Incomplete))

@@ -4,14 +4,19 @@ use rollbook_error_code::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GradebookError {
-    #[error("\u{201c}{0}\u{201d} is not a score or a mark; type a number, or M (missing), X or E (exempt), L (late), I (incomplete)")]
+    #[error(
+        "\u{201c}{0}\u{201d} is not a score or a mark; type a number, or M (missing), X or E (exempt), L (late), I (incomplete)"
+    )]
     BadScore(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{what} \u{201c}{id}\u{201d} is not in this gradebook; sync, or check the id")]
     NotFound { what: &'static str, id: String },
     #[error("the gradebook on this computer could not be {action} ({detail})")]
-    Store { action: &'static str, detail: String },
+    Store {
+        action: &'static str,
+        detail: String,
+    },
 }
 
 impl GradebookError {

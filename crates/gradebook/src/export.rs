@@ -18,7 +18,11 @@ pub fn guard_formula(field: &str) -> String {
 
 pub fn gradebook_csv(view: &GradebookView) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["Family name".to_owned(), "Given name".to_owned(), "Student id".to_owned()];
+    let mut header = vec![
+        "Family name".to_owned(),
+        "Given name".to_owned(),
+        "Student id".to_owned(),
+    ];
     for column in &view.columns {
         header.push(guard_formula(&format!(
             "{} ({} pts)",
@@ -31,7 +35,12 @@ pub fn gradebook_csv(view: &GradebookView) -> Result<String, csv::Error> {
     let cells: HashMap<(&str, &str), String> = view
         .cells
         .iter()
-        .map(|c| ((c.student_id.as_str(), c.line_item_id.as_str()), c.value.display()))
+        .map(|c| {
+            (
+                (c.student_id.as_str(), c.line_item_id.as_str()),
+                c.value.display(),
+            )
+        })
         .collect();
     for (student, average) in view.students.iter().zip(&view.student_averages) {
         let mut row = vec![
@@ -53,7 +62,12 @@ pub fn gradebook_csv(view: &GradebookView) -> Result<String, csv::Error> {
     }
     let mut last = vec!["Class average".to_owned(), String::new(), String::new()];
     for average in &view.item_averages {
-        last.push(average.percent.map(|p| format!("{}%", format_score(p))).unwrap_or_default());
+        last.push(
+            average
+                .percent
+                .map(|p| format!("{}%", format_score(p)))
+                .unwrap_or_default(),
+        );
     }
     last.extend([String::new(), String::new()]);
     writer.write_record(&last)?;

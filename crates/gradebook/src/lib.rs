@@ -15,9 +15,9 @@ pub mod sync;
 pub use averages::{GradingRules, StudentAverage};
 pub use entry::{CellInput, CellValue, Mark};
 pub use error::GradebookError;
+pub use fetch::fetch_snapshot;
 pub use store::{
     CellChange, CellState, CellView, ClassSnapshot, GradeStore, GradebookView, NewLineItem,
     Resolution, StoreKey, StudentName,
 };
-pub use fetch::fetch_snapshot;
 pub use sync::{SyncError, SyncOptions, SyncReport, WriteServer, sync};

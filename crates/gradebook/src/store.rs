@@ -251,6 +251,14 @@ pub struct GradebookView {
     pub pending: u32,
 }
 
+/// A class's rows, columns and cells as read, before the averages.
+struct Loaded {
+    students: Vec<StudentName>,
+    columns: Vec<ColumnView>,
+    cells: Vec<CellView>,
+    pending: u32,
+}
+
 /// What a teacher does to a cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellChange {
@@ -346,8 +354,11 @@ impl GradeStore {
         let conn = Connection::open(path).map_err(GradebookError::store("opened"))?;
         // The raw key (x'…') skips SQLCipher's passphrase derivation: it is random.
         // SQLCipher logs decryption failures to stderr itself; Rollbook reports them.
-        conn.execute_batch(&format!("PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\";", key.to_hex()))
-            .map_err(GradebookError::store("unlocked"))?;
+        conn.execute_batch(&format!(
+            "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\";",
+            key.to_hex()
+        ))
+        .map_err(GradebookError::store("unlocked"))?;
         let mut store = GradeStore {
             conn,
             in_memory: false,
@@ -384,9 +395,7 @@ impl GradeStore {
             .map_err(GradebookError::store("unlocked"))?;
         if !self.in_memory {
             self.conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |r| {
-                    r.get::<_, String>(0)
-                })
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
                 .map_err(GradebookError::store("opened"))?;
         }
         // FULL: a commit is on disk before `enter` returns, even across power loss.
@@ -424,8 +433,12 @@ impl GradeStore {
                 .map_err(GradebookError::store("upgraded"))?;
             tx.execute_batch(sql)
                 .map_err(GradebookError::store("upgraded"))?;
-            tx.pragma_update(None, "user_version", i64::try_from(index + 1).unwrap_or(i64::MAX))
-                .map_err(GradebookError::store("upgraded"))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(index + 1).unwrap_or(i64::MAX),
+            )
+            .map_err(GradebookError::store("upgraded"))?;
             tx.commit().map_err(GradebookError::store("upgraded"))?;
         }
         Ok(())
@@ -434,7 +447,9 @@ impl GradeStore {
     /// Who the store belongs to (issuer and subject of the sign-in that made it).
     pub fn owner(&self) -> Result<Option<String>> {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = 'owner'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'owner'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(GradebookError::store("read"))
     }
@@ -541,7 +556,9 @@ impl GradeStore {
                     "SELECT line_item_id, student_id, value FROM edits WHERE class_id = ?1 AND state = 'sent'",
                 )?;
                 statement
-                    .query_map([&snapshot.class_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .query_map([&snapshot.class_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
                     .collect::<rusqlite::Result<_>>()?
             };
             for (line_item, student, value) in sent {
@@ -636,7 +653,7 @@ impl GradeStore {
             return Ok(None);
         };
         let rules = self.rules(class_id)?;
-        let load = || -> rusqlite::Result<(Vec<StudentName>, Vec<ColumnView>, Vec<CellView>, u32)> {
+        let load = || -> rusqlite::Result<Loaded> {
             let students: Vec<StudentName> = self
                 .conn
                 .prepare("SELECT sourced_id, given_name, family_name FROM students WHERE class_id = ?1 ORDER BY position")?
@@ -684,7 +701,10 @@ impl GradeStore {
                 let Ok(result) = serde_json::from_str::<GradeResult>(&record?) else {
                     continue;
                 };
-                let key = (result.line_item.sourced_id.clone(), result.student.sourced_id.clone());
+                let key = (
+                    result.line_item.sourced_id.clone(),
+                    result.student.sourced_id.clone(),
+                );
                 cells.insert(
                     key.clone(),
                     CellView {
@@ -726,21 +746,36 @@ impl GradeStore {
                     },
                 );
             }
-            let max: HashMap<&str, f64> = columns.iter().map(|c| (c.sourced_id.as_str(), c.max_points)).collect();
+            let max: HashMap<&str, f64> = columns
+                .iter()
+                .map(|c| (c.sourced_id.as_str(), c.max_points))
+                .collect();
             let mut cells: Vec<CellView> = cells.into_values().collect();
             for cell in &mut cells {
                 let limit = max.get(cell.line_item_id.as_str()).copied().unwrap_or(0.0);
                 cell.over_max = limit > 0.0 && cell.value.score.is_some_and(|s| s > limit);
             }
-            cells.sort_by(|a, b| (&a.student_id, &a.line_item_id).cmp(&(&b.student_id, &b.line_item_id)));
+            cells.sort_by(|a, b| {
+                (&a.student_id, &a.line_item_id).cmp(&(&b.student_id, &b.line_item_id))
+            });
             let pending_items: u32 = self.conn.query_row(
                 "SELECT count(*) FROM outbox o JOIN line_items l ON o.kind = 'lineItem' AND l.sourced_id = o.record_id WHERE l.class_id = ?1 AND o.held IS NULL",
                 [class_id],
                 |r| r.get(0),
             )?;
-            Ok((students, columns, cells, pending + pending_items))
+            Ok(Loaded {
+                students,
+                columns,
+                cells,
+                pending: pending + pending_items,
+            })
         };
-        let (students, columns, cells, pending) = load().map_err(read)?;
+        let Loaded {
+            students,
+            columns,
+            cells,
+            pending,
+        } = load().map_err(read)?;
         let items: Vec<ItemInfo> = columns
             .iter()
             .map(|c| ItemInfo {
@@ -757,7 +792,10 @@ impl GradeStore {
                 .entry(cell.student_id.as_str())
                 .or_default()
                 .insert(cell.line_item_id.clone(), cell.value.clone());
-            by_item.entry(cell.line_item_id.as_str()).or_default().push(&cell.value);
+            by_item
+                .entry(cell.line_item_id.as_str())
+                .or_default()
+                .push(&cell.value);
         }
         let empty = HashMap::new();
         let student_averages = students
@@ -846,7 +884,8 @@ impl GradeStore {
             )
             .optional()
             .map_err(GradebookError::store("read"))?;
-        let server = server_cell(&tx, line_item_id, student_id).map_err(GradebookError::store("read"))?;
+        let server =
+            server_cell(&tx, line_item_id, student_id).map_err(GradebookError::store("read"))?;
         let (result_id, current, base, previous_state) = match (edit, &server) {
             (Some((id, value, base, state)), _) => (
                 id,
@@ -854,13 +893,22 @@ impl GradeStore {
                 base,
                 Some(state),
             ),
-            (None, Some((value, id, modified))) => (id.clone(), value.clone(), modified.clone(), None),
-            (None, None) => (uuid::Uuid::new_v4().to_string(), CellValue::default(), None, None),
+            (None, Some((value, id, modified))) => {
+                (id.clone(), value.clone(), modified.clone(), None)
+            }
+            (None, None) => (
+                uuid::Uuid::new_v4().to_string(),
+                CellValue::default(),
+                None,
+                None,
+            ),
         };
         let value = match change {
             CellChange::Input(input) => current.with_input(input),
             CellChange::Comment(comment) => CellValue {
-                comment: comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+                comment: comment
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
                 ..current
             },
             CellChange::Value(v) => v,
@@ -869,10 +917,14 @@ impl GradeStore {
         let save = || -> rusqlite::Result<CellState> {
             let record_id = format!("results/{result_id}");
             let nothing_on_server = server.is_none() && base.is_none();
-            let back_to_server = server.as_ref().is_some_and(|(v, _, _)| *v == value) && !in_conflict;
+            let back_to_server =
+                server.as_ref().is_some_and(|(v, _, _)| *v == value) && !in_conflict;
             if (value.is_empty() && nothing_on_server) || back_to_server {
                 // Nothing to send: the cell is as the server has it (or as it never was).
-                tx.execute("DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2", params![line_item_id, student_id])?;
+                tx.execute(
+                    "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
+                    params![line_item_id, student_id],
+                )?;
                 tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&record_id])?;
                 return Ok(CellState::Synced);
             }
@@ -880,7 +932,10 @@ impl GradeStore {
                 ("DELETE", None)
             } else {
                 let result = result_record(&result_id, line_item_id, student_id, &value, now);
-                ("PUT", Some(serde_json::to_string(&result).unwrap_or_default()))
+                (
+                    "PUT",
+                    Some(serde_json::to_string(&result).unwrap_or_default()),
+                )
             };
             let state = if in_conflict { "conflict" } else { "saved" };
             tx.execute(
@@ -897,7 +952,12 @@ impl GradeStore {
                 params![record_id, method, body, base, line_item_id, student_id, unix_ms(), in_conflict.then_some("conflict")],
             )?;
             Ok(if in_conflict {
-                CellState::Conflict { server: server.as_ref().map(|(v, _, _)| v.clone()).unwrap_or_default() }
+                CellState::Conflict {
+                    server: server
+                        .as_ref()
+                        .map(|(v, _, _)| v.clone())
+                        .unwrap_or_default(),
+                }
             } else {
                 CellState::Saved
             })
@@ -935,20 +995,29 @@ impl GradeStore {
     pub fn create_line_item(&mut self, class_id: &str, new: &NewLineItem) -> Result<String> {
         let title = new.title.trim();
         if title.is_empty() {
-            return Err(GradebookError::Invalid("an assignment needs a title".into()));
+            return Err(GradebookError::Invalid(
+                "an assignment needs a title".into(),
+            ));
         }
         if !new.max_points.is_finite() || new.max_points < 0.0 {
             return Err(GradebookError::Invalid(
                 "points possible must be zero or more".into(),
             ));
         }
-        for (name, date) in [("assigned date", &new.assign_date), ("due date", &new.due_date)] {
+        for (name, date) in [
+            ("assigned date", &new.assign_date),
+            ("due date", &new.due_date),
+        ] {
             if date.parse::<jiff::civil::Date>().is_err() {
-                return Err(GradebookError::Invalid(format!("the {name} must be a date like 2026-09-01")));
+                return Err(GradebookError::Invalid(format!(
+                    "the {name} must be a date like 2026-09-01"
+                )));
             }
         }
         if new.due_date < new.assign_date {
-            return Err(GradebookError::Invalid("the due date is before the assigned date".into()));
+            return Err(GradebookError::Invalid(
+                "the due date is before the assigned date".into(),
+            ));
         }
         let id = uuid::Uuid::new_v4().to_string();
         let item = LineItem {
@@ -977,10 +1046,17 @@ impl GradeStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(GradebookError::store("saved"))?;
         let known: bool = tx
-            .query_row("SELECT count(*) > 0 FROM classes WHERE sourced_id = ?1", [class_id], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) > 0 FROM classes WHERE sourced_id = ?1",
+                [class_id],
+                |r| r.get(0),
+            )
             .map_err(GradebookError::store("read"))?;
         if !known {
-            return Err(GradebookError::NotFound { what: "class", id: class_id.to_owned() });
+            return Err(GradebookError::NotFound {
+                what: "class",
+                id: class_id.to_owned(),
+            });
         }
         let write = || -> rusqlite::Result<()> {
             tx.execute(
@@ -1012,30 +1088,36 @@ impl GradeStore {
             )
             .map_err(GradebookError::store("read"))?;
         statement
-            .query_map(params![unix_ms(), i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                let record_id: String = r.get(0)?;
-                let kind = if r.get::<_, String>(1)? == "lineItem" {
-                    RecordKind::LineItem
-                } else {
-                    RecordKind::Result
-                };
-                let method: String = r.get(2)?;
-                let cell = match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
-                    (Some(l), Some(s)) => Some((l, s)),
-                    _ => None,
-                };
-                Ok(OutboxEntry {
-                    kind,
-                    id: record_id
-                        .split_once('/')
-                        .map_or(record_id.clone(), |(_, id)| id.to_owned()),
-                    body: if method == "DELETE" { None } else { r.get(3)? },
-                    revision: r.get(4)?,
-                    base_modified: r.get(5)?,
-                    attempts: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
-                    cell,
-                })
-            })
+            .query_map(
+                params![unix_ms(), i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| {
+                    let record_id: String = r.get(0)?;
+                    let kind = if r.get::<_, String>(1)? == "lineItem" {
+                        RecordKind::LineItem
+                    } else {
+                        RecordKind::Result
+                    };
+                    let method: String = r.get(2)?;
+                    let cell = match (
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ) {
+                        (Some(l), Some(s)) => Some((l, s)),
+                        _ => None,
+                    };
+                    Ok(OutboxEntry {
+                        kind,
+                        id: record_id
+                            .split_once('/')
+                            .map_or(record_id.clone(), |(_, id)| id.to_owned()),
+                        body: if method == "DELETE" { None } else { r.get(3)? },
+                        revision: r.get(4)?,
+                        base_modified: r.get(5)?,
+                        attempts: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
+                        cell,
+                    })
+                },
+            )
             .map_err(GradebookError::store("read"))?
             .collect::<rusqlite::Result<_>>()
             .map_err(GradebookError::store("read"))
@@ -1044,16 +1126,19 @@ impl GradeStore {
     /// How many writes wait, and how many of those wait for the teacher.
     pub fn outbox_counts(&self) -> Result<(u32, u32)> {
         self.conn
-            .query_row(
-                "SELECT count(*), count(held) FROM outbox",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT count(*), count(held) FROM outbox", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(GradebookError::store("read"))
     }
 
     /// The server took `entry` (at its revision); `server` is its record now.
-    pub fn mark_sent(&mut self, entry: &OutboxEntry, server_modified: Option<&str>, server_record: Option<&str>) -> Result<()> {
+    pub fn mark_sent(
+        &mut self,
+        entry: &OutboxEntry,
+        server_modified: Option<&str>,
+        server_record: Option<&str>,
+    ) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -1121,11 +1206,21 @@ impl GradeStore {
     }
 
     /// The server's record changed since the edit began; the teacher decides.
-    pub fn mark_conflict(&mut self, entry: &OutboxEntry, server: Option<(&CellValue, Option<&str>)>) -> Result<()> {
+    pub fn mark_conflict(
+        &mut self,
+        entry: &OutboxEntry,
+        server: Option<(&CellValue, Option<&str>)>,
+    ) -> Result<()> {
         self.hold(entry, "conflict", None, server)
     }
 
-    fn hold(&mut self, entry: &OutboxEntry, why: &str, reason: Option<&str>, server: Option<(&CellValue, Option<&str>)>) -> Result<()> {
+    fn hold(
+        &mut self,
+        entry: &OutboxEntry,
+        why: &str,
+        reason: Option<&str>,
+        server: Option<(&CellValue, Option<&str>)>,
+    ) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -1136,7 +1231,9 @@ impl GradeStore {
                 "UPDATE outbox SET held = ?3 WHERE record_id = ?1 AND revision = ?2",
                 params![record_id, entry.revision, why],
             )?;
-            if held == 1 && let Some((line_item, student)) = &entry.cell {
+            if held == 1
+                && let Some((line_item, student)) = &entry.cell
+            {
                 tx.execute(
                     "UPDATE edits SET state = ?3, reason = ?4, server_value = ?5, server_modified = ?6 WHERE line_item_id = ?1 AND student_id = ?2",
                     params![
@@ -1176,7 +1273,12 @@ impl GradeStore {
     }
 
     /// Settles a conflict.
-    pub fn resolve(&mut self, line_item_id: &str, student_id: &str, resolution: Resolution) -> Result<CellState> {
+    pub fn resolve(
+        &mut self,
+        line_item_id: &str,
+        student_id: &str,
+        resolution: Resolution,
+    ) -> Result<CellState> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -1190,7 +1292,10 @@ impl GradeStore {
             .optional()
             .map_err(GradebookError::store("read"))?;
         let Some((result_id, server_value, server_modified)) = row else {
-            return Err(GradebookError::NotFound { what: "conflict", id: format!("{line_item_id}/{student_id}") });
+            return Err(GradebookError::NotFound {
+                what: "conflict",
+                id: format!("{line_item_id}/{student_id}"),
+            });
         };
         let record_id = format!("results/{result_id}");
         let write = || -> rusqlite::Result<CellState> {
@@ -1209,13 +1314,25 @@ impl GradeStore {
                 }
                 Resolution::TakeTheirs => {
                     tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&record_id])?;
-                    tx.execute("DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2", params![line_item_id, student_id])?;
+                    tx.execute(
+                        "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
+                        params![line_item_id, student_id],
+                    )?;
                     // Until the next snapshot, the server's value as the conflict saw it.
-                    let theirs: CellValue = server_value.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or_default();
+                    let theirs: CellValue = server_value
+                        .as_deref()
+                        .and_then(|v| serde_json::from_str(v).ok())
+                        .unwrap_or_default();
                     if theirs.is_empty() {
                         tx.execute("DELETE FROM results WHERE sourced_id = ?1", [&result_id])?;
                     } else {
-                        let record = result_record(&result_id, line_item_id, student_id, &theirs, server_modified.as_deref().unwrap_or_default());
+                        let record = result_record(
+                            &result_id,
+                            line_item_id,
+                            student_id,
+                            &theirs,
+                            server_modified.as_deref().unwrap_or_default(),
+                        );
                         tx.execute(
                             "INSERT INTO results (sourced_id, line_item_id, student_id, record, modified) VALUES (?1, ?2, ?3, ?4, ?5)
                              ON CONFLICT(sourced_id) DO UPDATE SET record = ?4, modified = ?5",
@@ -1252,7 +1369,13 @@ fn server_cell(
 }
 
 /// The OneRoster result a cell is written as (1.1 fields, plus 1.2's flags when set).
-pub fn result_record(id: &str, line_item_id: &str, student_id: &str, value: &CellValue, now: &str) -> GradeResult {
+pub fn result_record(
+    id: &str,
+    line_item_id: &str,
+    student_id: &str,
+    value: &CellValue,
+    now: &str,
+) -> GradeResult {
     let flag = |on: bool| on.then(|| "true".to_owned());
     GradeResult {
         sourced_id: id.to_owned(),

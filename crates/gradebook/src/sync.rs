@@ -18,8 +18,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rollbook_oneroster::{RosterClient, RosterError};
 use rollbook_oneroster::models::{GradeResult, LineItem};
+use rollbook_oneroster::{RosterClient, RosterError};
 use serde::Serialize;
 
 use crate::entry::CellValue;
@@ -282,7 +282,9 @@ fn outcome_of(entry: &OutboxEntry, reason: Option<String>) -> WriteOutcome {
 fn lock(store: &Mutex<GradeStore>) -> std::sync::MutexGuard<'_, GradeStore> {
     // A panic while holding the lock cannot leave a half transaction (SQLite rolls it
     // back), so a poisoned lock is still a usable store.
-    store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Sends what is due in the outbox and records each outcome in the store.
@@ -300,8 +302,9 @@ pub async fn sync<S: WriteServer>(
         if due.is_empty() {
             break;
         }
-        let (items, results): (Vec<_>, Vec<_>) =
-            due.into_iter().partition(|e| e.kind == RecordKind::LineItem);
+        let (items, results): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|e| e.kind == RecordKind::LineItem);
         let mut stop = false;
         for batch in [items, results] {
             if batch.is_empty() {

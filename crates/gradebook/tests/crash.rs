@@ -13,6 +13,8 @@
 //!
 //! `ROLLBOOK_CRASH_ROUNDS` sets the number of rounds (100 by default).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test runner of its own reports here
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -84,7 +86,13 @@ fn writer(db: &Path) {
             comment: None,
         };
         store
-            .enter(common::CLASS, item, student, CellChange::Value(value), "2026-09-02T10:00:00.000Z")
+            .enter(
+                common::CLASS,
+                item,
+                student,
+                CellChange::Value(value),
+                "2026-09-02T10:00:00.000Z",
+            )
             .unwrap_or_else(|e| panic!("enter: {e}"));
         let _ = writeln!(out, "saved {item} {student} {score}");
         let _ = out.flush();
@@ -99,7 +107,11 @@ fn writer(db: &Path) {
                 );
                 let _ = ledger.write_all(line.as_bytes());
                 let _ = ledger.sync_data();
-                let _ = store.mark_sent(&entry, Some(&format!("2026-09-02T10:{:02}:00.000Z", i % 60)), None);
+                let _ = store.mark_sent(
+                    &entry,
+                    Some(&format!("2026-09-02T10:{:02}:00.000Z", i % 60)),
+                    None,
+                );
             }
         }
     }
@@ -184,7 +196,9 @@ fn check(
             .ok_or_else(|| format!("{item}/{student}: saved {saved}, now missing"))?;
         let stored = cell.value.score.unwrap_or(-1.0);
         if stored < *saved {
-            return Err(format!("{item}/{student}: saved {saved}, store has {stored}"));
+            return Err(format!(
+                "{item}/{student}: saved {saved}, store has {stored}"
+            ));
         }
         let queued: Vec<_> = due
             .iter()
@@ -193,12 +207,19 @@ fn check(
         match cell.state {
             CellState::Saved => {
                 let [entry] = queued.as_slice() else {
-                    return Err(format!("{item}/{student}: waiting, with {} outbox entries", queued.len()));
+                    return Err(format!(
+                        "{item}/{student}: waiting, with {} outbox entries",
+                        queued.len()
+                    ));
                 };
                 let body: serde_json::Value =
-                    serde_json::from_str(entry.body.as_deref().unwrap_or("{}")).map_err(|e| e.to_string())?;
+                    serde_json::from_str(entry.body.as_deref().unwrap_or("{}"))
+                        .map_err(|e| e.to_string())?;
                 if body["score"].as_f64() != Some(stored) {
-                    return Err(format!("{item}/{student}: the outbox would send {} for {stored}", body["score"]));
+                    return Err(format!(
+                        "{item}/{student}: the outbox would send {} for {stored}",
+                        body["score"]
+                    ));
                 }
             }
             CellState::Sent | CellState::Synced => {
@@ -213,7 +234,8 @@ fn check(
     let mut bodies: HashMap<(&str, &str), &str> = HashMap::new();
     for line in ledger.lines() {
         let mut parts = line.splitn(3, ' ');
-        let (Some(record), Some(revision), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(record), Some(revision), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
             // The last line may be torn by the kill; a torn line was never "sent".
             continue;
         };
@@ -221,7 +243,9 @@ fn check(
             && previous != body
             && serde_json::from_str::<serde_json::Value>(body).is_ok()
         {
-            return Err(format!("{record} revision {revision} was sent with two different bodies"));
+            return Err(format!(
+                "{record} revision {revision} was sent with two different bodies"
+            ));
         }
     }
     Ok(())

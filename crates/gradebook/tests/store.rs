@@ -42,7 +42,9 @@ fn an_edit_is_on_disk_when_enter_returns_and_queued_once() {
     let (_dir, path, key) = fresh();
     {
         let mut store = open(&path, &key);
-        store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .save_snapshot(&snapshot())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(score(&mut store, "li-1", "s2", "9"), CellState::Saved);
         assert_eq!(score(&mut store, "li-1", "s2", "8.5"), CellState::Saved);
         assert_eq!(score(&mut store, "li-2", "s3", "M"), CellState::Saved);
@@ -75,7 +77,9 @@ fn the_file_is_encrypted_and_opens_only_with_its_key() {
     let (_dir, path, key) = fresh();
     {
         let mut store = open(&path, &key);
-        store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .save_snapshot(&snapshot())
+            .unwrap_or_else(|e| panic!("{e}"));
         score(&mut store, "li-1", "s2", "9");
     }
     // WAL pages are checkpointed into the file on close; look at every file.
@@ -86,7 +90,12 @@ fn the_file_is_encrypted_and_opens_only_with_its_key() {
         bytes.extend(std::fs::read(&name).unwrap_or_default());
     }
     assert!(!bytes.is_empty());
-    for secret in [&b"Quillfeather"[..], b"Zanzibar", b"SQLite format 3", b"Algebra"] {
+    for secret in [
+        &b"Quillfeather"[..],
+        b"Zanzibar",
+        b"SQLite format 3",
+        b"Algebra",
+    ] {
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret),
             "{} is readable in the file",
@@ -118,22 +127,35 @@ fn every_earlier_schema_is_migrated_with_its_data() {
                 .unwrap_or_else(|e| panic!("schema {from}: {e}"));
             assert_eq!(old.schema_version().ok(), Some(from));
             if from >= 1 {
-                old.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+                old.save_snapshot(&snapshot())
+                    .unwrap_or_else(|e| panic!("{e}"));
                 score(&mut old, "li-2", "s1", "15");
             }
         }
         let mut store = open(&path, &key);
-        assert_eq!(store.schema_version().ok(), Some(SCHEMA_VERSION), "from {from}");
+        assert_eq!(
+            store.schema_version().ok(),
+            Some(SCHEMA_VERSION),
+            "from {from}"
+        );
         store.check_integrity().unwrap_or_else(|e| panic!("{e}"));
         if from >= 1 {
-            let (value, _) = cell(&store, "li-2", "s1").unwrap_or_else(|| panic!("lost in migration from {from}"));
+            let (value, _) = cell(&store, "li-2", "s1")
+                .unwrap_or_else(|| panic!("lost in migration from {from}"));
             assert_eq!(value.score, Some(15.0));
         }
         // Version 2's table works after the upgrade.
         let mut rules = store.rules(CLASS).unwrap_or_else(|e| panic!("{e}"));
         rules.missing_counts_as_zero = false;
-        store.set_rules(CLASS, &rules).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!store.rules(CLASS).unwrap_or_else(|e| panic!("{e}")).missing_counts_as_zero);
+        store
+            .set_rules(CLASS, &rules)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !store
+                .rules(CLASS)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .missing_counts_as_zero
+        );
     }
 }
 
@@ -146,9 +168,12 @@ fn a_store_from_a_newer_rollbook_is_refused_not_damaged() {
     }
     {
         let conn = rusqlite_raw(&path, &key);
-        conn.pragma_update(None, "user_version", 99).unwrap_or_else(|e| panic!("{e}"));
+        conn.pragma_update(None, "user_version", 99)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
-    let error = GradeStore::open(&path, &key).err().unwrap_or_else(|| panic!("opened"));
+    let error = GradeStore::open(&path, &key)
+        .err()
+        .unwrap_or_else(|| panic!("opened"));
     assert!(error.to_string().contains("newer Rollbook"), "{error}");
 }
 
@@ -163,7 +188,9 @@ fn rusqlite_raw(path: &std::path::Path, key: &StoreKey) -> rusqlite::Connection 
 fn a_newer_edit_is_not_marked_sent_by_an_older_send() {
     let (_dir, path, key) = fresh();
     let mut store = open(&path, &key);
-    store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
     score(&mut store, "li-1", "s2", "6");
     let sending = store.due(10).unwrap_or_else(|e| panic!("{e}")).remove(0);
     // The teacher types again while the first value is on the wire.
@@ -177,14 +204,19 @@ fn a_newer_edit_is_not_marked_sent_by_an_older_send() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].revision, 2);
     // Based on the version the first write made, so it is not taken for a conflict.
-    assert_eq!(due[0].base_modified.as_deref(), Some("2026-09-02T10:00:01.000Z"));
+    assert_eq!(
+        due[0].base_modified.as_deref(),
+        Some("2026-09-02T10:00:01.000Z")
+    );
 }
 
 #[test]
 fn marks_comments_and_undo_back_to_the_server_value() {
     let (_dir, path, key) = fresh();
     let mut store = open(&path, &key);
-    store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
     // r-1 has 7 on the server. Typing 7 again is no change at all.
     assert_eq!(score(&mut store, "li-1", "s1", "7"), CellState::Synced);
     assert_eq!(store.due(10).map(|d| d.len()).ok(), Some(0));
@@ -192,7 +224,13 @@ fn marks_comments_and_undo_back_to_the_server_value() {
     let (value, _) = cell(&store, "li-1", "s1").unwrap_or_else(|| panic!("lost"));
     assert_eq!((value.score, value.mark), (Some(7.0), Some(Mark::Late)));
     store
-        .enter(CLASS, "li-1", "s1", CellChange::Comment(Some("Handed in Monday".into())), NOW)
+        .enter(
+            CLASS,
+            "li-1",
+            "s1",
+            CellChange::Comment(Some("Handed in Monday".into())),
+            NOW,
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     // Undo to what the server has: the edit and its outbox entry go away.
     let server = CellValue {
@@ -207,21 +245,47 @@ fn marks_comments_and_undo_back_to_the_server_value() {
     assert_eq!(store.due(10).map(|d| d.len()).ok(), Some(0));
     // A score above the maximum is kept and flagged.
     let over = store
-        .enter(CLASS, "li-1", "s3", CellChange::Input(CellInput::Score(12.0)), NOW)
+        .enter(
+            CLASS,
+            "li-1",
+            "s3",
+            CellChange::Input(CellInput::Score(12.0)),
+            NOW,
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(over.over_max);
     // Unknown cells are refused with a clear code.
-    let missing = store.enter(CLASS, "li-9", "s1", CellChange::Input(CellInput::Clear), NOW);
-    assert_eq!(missing.err().map(|e| e.code().as_str()), Some("gradebook_not_found"));
-    let stranger = store.enter(CLASS, "li-1", "s9", CellChange::Input(CellInput::Clear), NOW);
-    assert_eq!(stranger.err().map(|e| e.code().as_str()), Some("gradebook_not_found"));
+    let missing = store.enter(
+        CLASS,
+        "li-9",
+        "s1",
+        CellChange::Input(CellInput::Clear),
+        NOW,
+    );
+    assert_eq!(
+        missing.err().map(|e| e.code().as_str()),
+        Some("gradebook_not_found")
+    );
+    let stranger = store.enter(
+        CLASS,
+        "li-1",
+        "s9",
+        CellChange::Input(CellInput::Clear),
+        NOW,
+    );
+    assert_eq!(
+        stranger.err().map(|e| e.code().as_str()),
+        Some("gradebook_not_found")
+    );
 }
 
 #[test]
 fn conflicts_wait_for_the_teacher_and_either_choice_settles_them() {
     let (_dir, path, key) = fresh();
     let mut store = open(&path, &key);
-    store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
     for resolution in [Resolution::KeepMine, Resolution::TakeTheirs] {
         score(&mut store, "li-1", "s1", "9");
         let entry = store.due(10).unwrap_or_else(|e| panic!("{e}")).remove(0);
@@ -234,18 +298,37 @@ fn conflicts_wait_for_the_teacher_and_either_choice_settles_them() {
             .mark_conflict(&entry, Some((&theirs, Some("2026-09-03T00:00:00.000Z"))))
             .unwrap_or_else(|e| panic!("{e}"));
         let (_, state) = cell(&store, "li-1", "s1").unwrap_or_else(|| panic!("lost"));
-        assert_eq!(state, CellState::Conflict { server: theirs.clone() });
-        assert_eq!(store.due(10).map(|d| d.len()).ok(), Some(0), "a conflict is never sent");
+        assert_eq!(
+            state,
+            CellState::Conflict {
+                server: theirs.clone()
+            }
+        );
+        assert_eq!(
+            store.due(10).map(|d| d.len()).ok(),
+            Some(0),
+            "a conflict is never sent"
+        );
         // Typing again keeps the conflict: the server's change is still unseen.
-        assert!(matches!(score(&mut store, "li-1", "s1", "9.5"), CellState::Conflict { .. }));
-        let state = store.resolve("li-1", "s1", resolution).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            score(&mut store, "li-1", "s1", "9.5"),
+            CellState::Conflict { .. }
+        ));
+        let state = store
+            .resolve("li-1", "s1", resolution)
+            .unwrap_or_else(|e| panic!("{e}"));
         let (value, _) = cell(&store, "li-1", "s1").unwrap_or_else(|| panic!("lost"));
         match resolution {
             Resolution::KeepMine => {
                 assert_eq!((state, value.score), (CellState::Saved, Some(9.5)));
                 let due = store.due(10).unwrap_or_else(|e| panic!("{e}"));
-                assert_eq!(due[0].base_modified.as_deref(), Some("2026-09-03T00:00:00.000Z"));
-                store.mark_sent(&due[0], Some("2026-09-03T00:00:01.000Z"), None).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(
+                    due[0].base_modified.as_deref(),
+                    Some("2026-09-03T00:00:00.000Z")
+                );
+                store
+                    .mark_sent(&due[0], Some("2026-09-03T00:00:01.000Z"), None)
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
             Resolution::TakeTheirs => {
                 assert_eq!((state, value.score), (CellState::Synced, Some(3.0)));
@@ -259,7 +342,9 @@ fn conflicts_wait_for_the_teacher_and_either_choice_settles_them() {
 fn a_new_assignment_is_queued_before_its_grades() {
     let (_dir, path, key) = fresh();
     let mut store = open(&path, &key);
-    store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
     let new = NewLineItem {
         title: "Lab report".into(),
         category_id: Some("hw".into()),
@@ -267,22 +352,36 @@ fn a_new_assignment_is_queued_before_its_grades() {
         assign_date: "2026-09-01".into(),
         due_date: "2026-09-08".into(),
     };
-    let id = store.create_line_item(CLASS, &new).unwrap_or_else(|e| panic!("{e}"));
+    let id = store
+        .create_line_item(CLASS, &new)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(uuid_like(&id), "{id}");
     score(&mut store, &id, "s1", "20");
     let due = store.due(10).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(due.len(), 2);
     assert_eq!(due[0].id, id, "the line item goes first");
     // A re-sync from the server keeps the local assignment and its grade.
-    store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
-    let view = store.gradebook(CLASS).ok().flatten().unwrap_or_else(|| panic!("no view"));
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let view = store
+        .gradebook(CLASS)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no view"));
     let column = view.columns.iter().find(|c| c.sourced_id == id);
     assert!(column.is_some_and(|c| c.local));
     let bad = NewLineItem {
         due_date: "2026-08-01".into(),
         ..new.clone()
     };
-    assert_eq!(store.create_line_item(CLASS, &bad).err().map(|e| e.code().as_str()), Some("grade_invalid"));
+    assert_eq!(
+        store
+            .create_line_item(CLASS, &bad)
+            .err()
+            .map(|e| e.code().as_str()),
+        Some("grade_invalid")
+    );
     let untitled = NewLineItem {
         title: " ".into(),
         ..new
@@ -298,10 +397,16 @@ fn uuid_like(id: &str) -> bool {
 fn averages_come_with_the_gradebook() {
     let (_dir, path, key) = fresh();
     let mut store = open(&path, &key);
-    store.save_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
     score(&mut store, "li-2", "s1", "20");
     score(&mut store, "li-2", "s2", "X");
-    let view = store.gradebook(CLASS).ok().flatten().unwrap_or_else(|| panic!("no view"));
+    let view = store
+        .gradebook(CLASS)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no view"));
     // s1: 7/10 + 20/20 = 27/30.
     assert_eq!(view.student_averages[0].percent, Some(90.0));
     assert_eq!(view.student_averages[0].letter.as_deref(), Some("A"));

@@ -71,7 +71,9 @@ async fn synced_class(sandbox: &Sandbox, client: &RosterClient) -> Class {
         .await
         .unwrap_or_else(|e| panic!("snapshot: {e}"));
     let mut store = GradeStore::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-    store.save_snapshot(&snapshot).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .save_snapshot(&snapshot)
+        .unwrap_or_else(|e| panic!("{e}"));
     Class {
         id: class.id.clone(),
         store: Mutex::new(store),
@@ -80,11 +82,18 @@ async fn synced_class(sandbox: &Sandbox, client: &RosterClient) -> Class {
 
 impl Class {
     fn store(&self) -> std::sync::MutexGuard<'_, GradeStore> {
-        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn first_cells(&self, n: usize) -> Vec<(String, String)> {
-        let view = self.store().gradebook(&self.id).ok().flatten().unwrap_or_else(|| panic!("view"));
+        let view = self
+            .store()
+            .gradebook(&self.id)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("view"));
         let item = view.columns[0].sourced_id.clone();
         view.students
             .iter()
@@ -102,7 +111,12 @@ impl Class {
     }
 
     fn state(&self, cell: &(String, String)) -> CellState {
-        let view = self.store().gradebook(&self.id).ok().flatten().unwrap_or_else(|| panic!("view"));
+        let view = self
+            .store()
+            .gradebook(&self.id)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("view"));
         view.cells
             .into_iter()
             .find(|c| c.line_item_id == cell.0 && c.student_id == cell.1)
@@ -110,7 +124,11 @@ impl Class {
     }
 }
 
-async fn server_result(client: &RosterClient, class: &str, cell: &(String, String)) -> Option<GradeResult> {
+async fn server_result(
+    client: &RosterClient,
+    class: &str,
+    cell: &(String, String),
+) -> Option<GradeResult> {
     client
         .results_for_class(class)
         .await
@@ -135,31 +153,67 @@ async fn grades_and_a_new_assignment_reach_the_server() {
         assign_date: "2026-11-20".into(),
         due_date: "2026-11-27".into(),
     };
-    let item = class.store().create_line_item(&class.id, &new).unwrap_or_else(|e| panic!("{e}"));
+    let item = class
+        .store()
+        .create_line_item(&class.id, &new)
+        .unwrap_or_else(|e| panic!("{e}"));
     let new_cell = (item.clone(), cells[0].1.clone());
     class.enter(&new_cell, "4");
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("sync: {e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("sync: {e}"));
     assert_eq!(report.sent.len(), 5, "{report:?}");
-    assert!(report.refused.is_empty() && report.conflicts.is_empty(), "{report:?}");
+    assert!(
+        report.refused.is_empty() && report.conflicts.is_empty(),
+        "{report:?}"
+    );
     assert_eq!((report.waiting, report.held), (0, 0));
 
-    let scored = server_result(&client, &class.id, &cells[0]).await.unwrap_or_else(|| panic!("not on the server"));
+    let scored = server_result(&client, &class.id, &cells[0])
+        .await
+        .unwrap_or_else(|| panic!("not on the server"));
     assert_eq!(scored.score, Some(9.5));
-    let missing = server_result(&client, &class.id, &cells[1]).await.unwrap_or_else(|| panic!("not on the server"));
-    assert_eq!((missing.score_status.as_str(), missing.missing.as_deref()), ("not submitted", Some("true")));
-    let exempt = server_result(&client, &class.id, &cells[2]).await.unwrap_or_else(|| panic!("not on the server"));
+    let missing = server_result(&client, &class.id, &cells[1])
+        .await
+        .unwrap_or_else(|| panic!("not on the server"));
+    assert_eq!(
+        (missing.score_status.as_str(), missing.missing.as_deref()),
+        ("not submitted", Some("true"))
+    );
+    let exempt = server_result(&client, &class.id, &cells[2])
+        .await
+        .unwrap_or_else(|| panic!("not on the server"));
     assert_eq!(exempt.score_status.as_str(), "exempt");
-    let items = client.line_items_for_class(&class.id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(items.iter().any(|i| i.sourced_id == item && i.title == "Field trip reflection"));
-    let on_new = server_result(&client, &class.id, &new_cell).await.unwrap_or_else(|| panic!("not on the server"));
+    let items = client
+        .line_items_for_class(&class.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        items
+            .iter()
+            .any(|i| i.sourced_id == item && i.title == "Field trip reflection")
+    );
+    let on_new = server_result(&client, &class.id, &new_cell)
+        .await
+        .unwrap_or_else(|| panic!("not on the server"));
     assert_eq!(on_new.sourced_id.len(), 36, "the client chose the id");
     assert_eq!(class.state(&cells[0]), CellState::Sent);
 
     // A re-read from the server settles what was sent, and the marks read back the same.
-    let snapshot = fetch_snapshot(&client, &class.id, "x", NOW).await.unwrap_or_else(|e| panic!("{e}"));
-    class.store().save_snapshot(&snapshot).unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = fetch_snapshot(&client, &class.id, "x", NOW)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    class
+        .store()
+        .save_snapshot(&snapshot)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(class.state(&cells[1]), CellState::Synced);
-    let view = class.store().gradebook(&class.id).ok().flatten().unwrap_or_else(|| panic!("view"));
+    let view = class
+        .store()
+        .gradebook(&class.id)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("view"));
     let marks: Vec<_> = view
         .cells
         .iter()
@@ -185,25 +239,41 @@ async fn a_change_made_in_the_sis_meanwhile_is_a_conflict_not_overwritten() {
     };
     theirs.score = Some(2.0);
     theirs.score_status = "fully graded".to_owned().into();
-    client.put(&["results", &theirs_id], &theirs).await.unwrap_or_else(|e| panic!("{e}"));
+    client
+        .put(&["results", &theirs_id], &theirs)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.conflicts.len(), 1, "{report:?}");
     assert!(report.sent.is_empty());
     let CellState::Conflict { server } = class.state(&cell) else {
         panic!("not a conflict: {:?}", class.state(&cell));
     };
     assert_eq!(server.score, Some(2.0), "the teacher sees the SIS's value");
-    let kept = server_result(&client, &class.id, &cell).await.unwrap_or_else(|| panic!("gone"));
+    let kept = server_result(&client, &class.id, &cell)
+        .await
+        .unwrap_or_else(|| panic!("gone"));
     assert_eq!(kept.score, Some(2.0), "nothing was overwritten");
     // Syncing again changes nothing until the teacher chooses.
-    let again = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.sent.is_empty() && again.held == 1, "{again:?}");
 
-    class.store().resolve(&cell.0, &cell.1, Resolution::KeepMine).unwrap_or_else(|e| panic!("{e}"));
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    class
+        .store()
+        .resolve(&cell.0, &cell.1, Resolution::KeepMine)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.sent.len(), 1, "{report:?}");
-    let mine = server_result(&client, &class.id, &cell).await.unwrap_or_else(|| panic!("gone"));
+    let mine = server_result(&client, &class.id, &cell)
+        .await
+        .unwrap_or_else(|| panic!("gone"));
     assert_eq!(mine.score, Some(6.0));
     sandbox.shutdown().await;
 }
@@ -216,26 +286,47 @@ async fn a_district_that_refuses_writes_keeps_the_grade_in_rollbook() {
     let class = synced_class(&sandbox, &client).await;
     let cell = class.first_cells(1).remove(0);
     class.enter(&cell, "8");
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.refused.len(), 1, "{report:?}");
     let reason = report.refused[0].reason.clone().unwrap_or_default();
-    assert!(reason.contains("does not accept grades"), "the server's words: {reason}");
+    assert!(
+        reason.contains("does not accept grades"),
+        "the server's words: {reason}"
+    );
     let CellState::Refused { reason: shown } = class.state(&cell) else {
         panic!("not refused: {:?}", class.state(&cell));
     };
     assert_eq!(shown, reason);
-    let view = class.store().gradebook(&class.id).ok().flatten().unwrap_or_else(|| panic!("view"));
+    let view = class
+        .store()
+        .gradebook(&class.id)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("view"));
     let csv = rollbook_gradebook::export::gradebook_csv(&view).unwrap_or_else(|e| panic!("{e}"));
-    let student = view.students.iter().position(|s| s.sourced_id == cell.1).unwrap_or(0);
+    let student = view
+        .students
+        .iter()
+        .position(|s| s.sourced_id == cell.1)
+        .unwrap_or(0);
     let row = csv.lines().nth(student + 1).unwrap_or_default();
-    assert!(row.split(',').nth(3) == Some("8"), "the refused grade is in the export: {row}");
+    assert!(
+        row.split(',').nth(3) == Some("8"),
+        "the refused grade is in the export: {row}"
+    );
     // Refused writes are not retried by themselves (the district said no)…
-    let again = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.refused.is_empty() && again.sent.is_empty());
     // …but a new edit is tried again.
     sandbox.update_knobs(|k| k.access.refuse_writes = false);
     class.enter(&cell, "8.5");
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.sent.len(), 1, "{report:?}");
     sandbox.shutdown().await;
 }
@@ -249,8 +340,14 @@ async fn a_failing_or_unreachable_server_is_retried_and_nothing_is_refused() {
     class.enter(&cell, "7");
 
     sandbox.update_knobs(|k| k.faults.server_error_rate = 1.0);
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((report.retrying.len(), report.refused.len(), report.offline), (1, 0, false), "{report:?}");
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (report.retrying.len(), report.refused.len(), report.offline),
+        (1, 0, false),
+        "{report:?}"
+    );
     assert_eq!(class.state(&cell), CellState::Saved);
 
     sandbox.update_knobs(|k| k.faults.server_error_rate = 0.0);
@@ -258,20 +355,29 @@ async fn a_failing_or_unreachable_server_is_retried_and_nothing_is_refused() {
     let district = sandbox.district().clone();
     let knobs = sandbox.knobs();
     sandbox.shutdown().await;
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(report.offline, "{report:?}");
     assert_eq!(report.waiting, 1);
     assert_eq!(class.state(&cell), CellState::Saved);
 
     // Back on the same address, with new keys: the old token is refused (401) and the
     // run stops for the caller to refresh the sign-in, with the grade still waiting.
-    let back = Sandbox::serve(district, port, knobs).await.unwrap_or_else(|e| panic!("{e}"));
+    let back = Sandbox::serve(district, port, knobs)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     class.store().retry_now().unwrap_or_else(|e| panic!("{e}"));
     let refused = sync(&class.store, &client, &quick()).await;
-    assert!(matches!(refused, Err(rollbook_gradebook::SyncError::Unauthorized(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(rollbook_gradebook::SyncError::Unauthorized(_))),
+        "{refused:?}"
+    );
     assert_eq!(class.state(&cell), CellState::Saved);
     let client = teacher(&back);
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.sent.len(), 1, "{report:?}");
     back.shutdown().await;
 }
@@ -284,14 +390,27 @@ async fn a_write_that_landed_before_a_crash_is_not_sent_again() {
     let cell = class.first_cells(1).remove(0);
     class.enter(&cell, "3.5");
     // The previous run sent it, then died before recording that.
-    let entry = class.store().due(1).unwrap_or_else(|e| panic!("{e}")).remove(0);
-    let body: GradeResult = serde_json::from_str(entry.body.as_deref().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    client.put(&["results", &entry.id], &body).await.unwrap_or_else(|e| panic!("{e}"));
+    let entry = class
+        .store()
+        .due(1)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+    let body: GradeResult = serde_json::from_str(entry.body.as_deref().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .put(&["results", &entry.id], &body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let writes_before = sandbox.stats().get("roster_write").copied().unwrap_or(0);
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.sent.len(), 1, "{report:?}");
     assert!(report.conflicts.is_empty());
     let writes_after = sandbox.stats().get("roster_write").copied().unwrap_or(0);
-    assert_eq!(writes_before, writes_after, "the write was sent a second time");
+    assert_eq!(
+        writes_before, writes_after,
+        "the write was sent a second time"
+    );
     sandbox.shutdown().await;
 }

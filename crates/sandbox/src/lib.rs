@@ -18,8 +18,8 @@ mod pages;
 mod partner;
 mod query;
 mod roster;
-mod writes;
 mod state;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};

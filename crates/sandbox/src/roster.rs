@@ -637,7 +637,11 @@ async fn read(
         ["classes", id, "results"] => match class_of(id) {
             Ok(c) => {
                 let Ok(writes) = state.writes.read() else {
-                    return imsx_error(StatusCode::INTERNAL_SERVER_ERROR, "The demo district failed.", "server_error");
+                    return imsx_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The demo district failed.",
+                        "server_error",
+                    );
                 };
                 let students = &district.classes[c].students;
                 let mut records: Vec<Value> = district
@@ -649,9 +653,11 @@ async fn read(
                             .iter()
                             .filter_map(|st| match writes.result_of_cell(&li.id, *st) {
                                 Some(written) => Some(written.clone()),
-                                None => render
-                                    .result(li, *st)
-                                    .filter(|r| !r["sourcedId"].as_str().is_some_and(|id| writes.is_deleted(id))),
+                                None => render.result(li, *st).filter(|r| {
+                                    !r["sourcedId"]
+                                        .as_str()
+                                        .is_some_and(|id| writes.is_deleted(id))
+                                }),
                             })
                             .collect::<Vec<_>>()
                     })
@@ -707,10 +713,12 @@ async fn read(
             list("enrollments", "enrollments", records)
         }
         ["lineItems", id] => match line_item_for(&viewer, &state, id) {
-            Ok(Item::Generated(item)) => match with_writes(&state, vec![render.line_item(&item)]).pop() {
-                Some(record) => single("lineItem", record),
-                None => not_found("line item"),
-            },
+            Ok(Item::Generated(item)) => {
+                match with_writes(&state, vec![render.line_item(&item)]).pop() {
+                    Some(record) => single("lineItem", record),
+                    None => not_found("line item"),
+                }
+            }
             Ok(Item::Written(_, record)) => single("lineItem", record),
             Err(r) => r,
         },
@@ -791,10 +799,7 @@ fn line_item_for(viewer: &Viewer<'_>, state: &State, id: &str) -> Result<Item, R
     let item = if let Some((c, index)) = viewer.district.line_item_position(id) {
         Item::Generated(viewer.district.line_items(c).swap_remove(index))
     } else {
-        let writes = state
-            .writes
-            .read()
-            .map_err(|_| not_found("line item"))?;
+        let writes = state.writes.read().map_err(|_| not_found("line item"))?;
         match writes.new_line_items.get(id) {
             Some(c) if !writes.is_deleted(id) => match writes.records.get(id) {
                 Some(record) => Item::Written(*c, record.clone()),
@@ -818,7 +823,8 @@ fn result_for(viewer: &Viewer<'_>, state: &State, id: &str) -> Result<(LineItem,
     let Item::Generated(item) = line_item_for(viewer, state, item_id)? else {
         return Err(not_found("result"));
     };
-    let st = enrolled_student(viewer.district, item.class, student_id).ok_or_else(|| not_found("result"))?;
+    let st = enrolled_student(viewer.district, item.class, student_id)
+        .ok_or_else(|| not_found("result"))?;
     if state.writes.read().is_ok_and(|w| w.is_deleted(id)) {
         return Err(not_found("result"));
     }
@@ -1025,7 +1031,7 @@ async fn write(
         }
     } else {
         if let Some(title) = fields.get("title")
-            && !title.as_str().is_some_and(|t| !t.trim().is_empty())
+            && title.as_str().is_none_or(|t| t.trim().is_empty())
         {
             return bad_data("A line item needs a title.");
         }
@@ -1056,7 +1062,9 @@ async fn write(
         }
     } else {
         match line_item_for(&viewer, &state, id) {
-            Ok(Item::Generated(item)) => Ok(with_writes(&state, vec![render.line_item(&item)]).pop()),
+            Ok(Item::Generated(item)) => {
+                Ok(with_writes(&state, vec![render.line_item(&item)]).pop())
+            }
             Ok(Item::Written(_, record)) => Ok(Some(record)),
             Err(r) if r.status() == StatusCode::FORBIDDEN => Err(r),
             Err(_) => Ok(None),
@@ -1089,7 +1097,11 @@ async fn write(
         record[key] = value.clone();
     }
     let Ok(mut writes) = state.writes.write() else {
-        return imsx_error(StatusCode::INTERNAL_SERVER_ERROR, "The demo district failed.", "server_error");
+        return imsx_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The demo district failed.",
+            "server_error",
+        );
     };
     record["dateLastModified"] = json!(writes.stamp());
     match placement {
@@ -1105,7 +1117,9 @@ async fn write(
                 && let Some(Entity::Student(st)) = state.district.lookup(student)
                 && let Ok(st) = u32::try_from(st)
             {
-                writes.results_by_cell.insert((item.to_owned(), st), id.to_owned());
+                writes
+                    .results_by_cell
+                    .insert((item.to_owned(), st), id.to_owned());
             }
         }
     }
@@ -1134,15 +1148,18 @@ fn new_record_placement(
 ) -> Result<Placement, Response> {
     let district = viewer.district;
     if envelope == "lineItem" {
-        let class = reference("class").ok_or_else(|| bad_data("A new line item must name its class (class.sourcedId)."))?;
+        let class = reference("class")
+            .ok_or_else(|| bad_data("A new line item must name its class (class.sourcedId)."))?;
         return match district.lookup(&class) {
             Some(Entity::Class(c)) if viewer.sees_class(c) => Ok(Placement::LineItem(c)),
             Some(Entity::Class(_)) => Err(forbidden()),
             _ => Err(bad_data("The line item's class does not exist.")),
         };
     }
-    let item_id = reference("lineItem").ok_or_else(|| bad_data("A new result must name its line item (lineItem.sourcedId)."))?;
-    let student = reference("student").ok_or_else(|| bad_data("A new result must name its student (student.sourcedId)."))?;
+    let item_id = reference("lineItem")
+        .ok_or_else(|| bad_data("A new result must name its line item (lineItem.sourcedId)."))?;
+    let student = reference("student")
+        .ok_or_else(|| bad_data("A new result must name its student (student.sourcedId)."))?;
     let item = match line_item_for(viewer, state, &item_id) {
         Ok(item) => item,
         Err(r) if r.status() == StatusCode::FORBIDDEN => return Err(r),
@@ -1154,7 +1171,10 @@ fn new_record_placement(
         .writes
         .read()
         .ok()
-        .and_then(|w| w.result_of_cell(&item_id, st).and_then(|r| r["sourcedId"].as_str().map(str::to_owned)))
+        .and_then(|w| {
+            w.result_of_cell(&item_id, st)
+                .and_then(|r| r["sourcedId"].as_str().map(str::to_owned))
+        })
         .or_else(|| match &item {
             Item::Generated(generated) => district.result(generated, st).map(|r| r.id),
             Item::Written(..) => None,

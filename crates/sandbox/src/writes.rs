@@ -67,9 +67,7 @@ impl Written {
 
     /// The written result of a cell, if any (and not deleted).
     pub fn result_of_cell(&self, line_item: &str, student: u32) -> Option<&Value> {
-        let id = self
-            .results_by_cell
-            .get(&(line_item.to_owned(), student))?;
+        let id = self.results_by_cell.get(&(line_item.to_owned(), student))?;
         self.record(id)
     }
 

@@ -32,7 +32,8 @@ impl Demo {
 
     /// Starts it again on the same address.
     pub async fn start_gateway(&mut self) {
-        let config = Config::for_demo_district(self.sandbox.issuer(), self.gateway_address).unwrap();
+        let config =
+            Config::for_demo_district(self.sandbox.issuer(), self.gateway_address).unwrap();
         self.gateway = Some(Gateway::start(config).await.unwrap());
     }
 }
