@@ -10,8 +10,12 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use crate::dto::{AppError, SessionInfo, SignInPresets, SignedOut};
-use rollbook_core::{ClassSummary, Gradebook, Preferences, SignInProgress, SignInRequest, Student};
+use crate::dto::{AppError, GradeChange, SessionInfo, SignInPresets, SignedOut};
+use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution};
+use rollbook_core::grades::{GradingRules, SyncReport};
+use rollbook_core::{
+    ClassSummary, GradebookPage, Preferences, SignInProgress, SignInRequest, Student,
+};
 
 /// Every type a command takes or returns, or an event carries. Their dependencies
 /// (`Provider`, `LineItem`, …) come along.
@@ -25,7 +29,14 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     Preferences::export_all(config)?;
     ClassSummary::export_all(config)?;
     Student::export_all(config)?;
-    Gradebook::export_all(config)?;
+    GradebookPage::export_all(config)?;
+    GradeChange::export_all(config)?;
+    CellView::export_all(config)?;
+    CellState::export_all(config)?;
+    NewLineItem::export_all(config)?;
+    Resolution::export_all(config)?;
+    GradingRules::export_all(config)?;
+    SyncReport::export_all(config)?;
     Ok(())
 }
 

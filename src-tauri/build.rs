@@ -14,6 +14,13 @@ const COMMANDS: &[&str] = &[
     "remember_view",
     "sign_out",
     "sign_in_presets",
+    "saved_gradebook",
+    "enter_grade",
+    "create_assignment",
+    "resolve_conflict",
+    "set_grading_rules",
+    "sync_grades",
+    "export_gradebook",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",
 ];

@@ -8,13 +8,15 @@ use tauri::ipc::Channel;
 
 use rollbook_core::auth::{AuthError, Identity};
 use rollbook_core::policy::{AllowedProviders, Key};
+use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution};
+use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::{
-    ClassSummary, CoreError, ErrorCode, Gradebook, LastView, Preferences, RosterSort,
+    ClassSummary, CoreError, ErrorCode, GradebookPage, LastView, Preferences, RosterSort,
     SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
-use crate::dto::{AppError, BrowserSession, SessionInfo, SignInPresets, SignedOut};
+use crate::dto::{AppError, BrowserSession, GradeChange, SessionInfo, SignInPresets, SignedOut};
 use crate::state::{AppState, focus_main};
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -211,9 +213,82 @@ pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Vec<
     Ok(students)
 }
 
+/// The class's gradebook read from the district into the local store, with the
+/// teacher's edits on top; offline, the saved copy with the reason.
 #[tauri::command]
-pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<Gradebook> {
-    Ok(state.account.gradebook(&class_id).await?)
+pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<GradebookPage> {
+    state.resume_demo_if_needed().await?;
+    Ok(state.account.gradebook_page(&class_id).await?)
+}
+
+/// The copy on this computer, at once (a warm start); `null` if never read here.
+#[tauri::command]
+pub async fn saved_gradebook(
+    class_id: String,
+    state: State<'_, AppState>,
+) -> Answer<Option<GradebookPage>> {
+    Ok(state.account.saved_gradebook(&class_id).await?)
+}
+
+/// Changes one cell. Answers once the change is committed on this computer.
+#[tauri::command]
+pub async fn enter_grade(
+    class_id: String,
+    line_item_id: String,
+    student_id: String,
+    change: GradeChange,
+    state: State<'_, AppState>,
+) -> Answer<CellView> {
+    let change = change.into_core()?;
+    Ok(state
+        .account
+        .enter_grade(&class_id, &line_item_id, &student_id, change)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn create_assignment(
+    class_id: String,
+    assignment: NewLineItem,
+    state: State<'_, AppState>,
+) -> Answer<String> {
+    Ok(state.account.create_assignment(&class_id, assignment).await?)
+}
+
+#[tauri::command]
+pub async fn resolve_conflict(
+    line_item_id: String,
+    student_id: String,
+    resolution: Resolution,
+    state: State<'_, AppState>,
+) -> Answer<CellState> {
+    Ok(state
+        .account
+        .resolve_conflict(&line_item_id, &student_id, resolution)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn set_grading_rules(
+    class_id: String,
+    rules: GradingRules,
+    state: State<'_, AppState>,
+) -> Answer<()> {
+    Ok(state.account.set_grading_rules(&class_id, rules).await?)
+}
+
+/// Sends the grades waiting on this computer; says what was sent, refused and in
+/// conflict, or that the district could not be reached.
+#[tauri::command]
+pub async fn sync_grades(state: State<'_, AppState>) -> Answer<SyncReport> {
+    state.resume_demo_if_needed().await?;
+    Ok(state.account.sync_grades(true).await?)
+}
+
+/// Writes the gradebook as CSV into the teacher's Downloads folder; answers its path.
+#[tauri::command]
+pub async fn export_gradebook(class_id: String, state: State<'_, AppState>) -> Answer<String> {
+    Ok(state.account.export_gradebook(&class_id).await?.display().to_string())
 }
 
 /// Remembers the class page the window shows (`null`: the class list) for the next start.

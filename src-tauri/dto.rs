@@ -1,6 +1,6 @@
 //! What crosses into the webview. No tokens, ever.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use rollbook_core::{CoreError, ErrorClass, ErrorCode, LastView};
 
@@ -130,5 +130,31 @@ impl From<CoreError> for AppError {
             }
         };
         Self::new(code, sentence(e.to_string()), next_step)
+    }
+}
+
+/// A change the grid makes to one cell.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum GradeChange {
+    /// What the teacher typed: a score, a mark key, or "" to clear.
+    Typed { text: String },
+    /// A whole value (undo, redo, paste, fill down).
+    Value {
+        value: rollbook_core::grades::CellValue,
+    },
+    /// The cell's comment (`null` removes it).
+    Comment { comment: Option<String> },
+}
+
+impl GradeChange {
+    pub fn into_core(self) -> Result<rollbook_core::grades::CellChange, CoreError> {
+        use rollbook_core::grades::{CellChange, CellInput};
+        Ok(match self {
+            GradeChange::Typed { text } => CellChange::Input(CellInput::parse(&text)?),
+            GradeChange::Value { value } => CellChange::Value(value),
+            GradeChange::Comment { comment } => CellChange::Comment(comment),
+        })
     }
 }

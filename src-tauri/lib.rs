@@ -111,6 +111,13 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::remember_view,
         commands::sign_out,
         commands::sign_in_presets,
+        commands::saved_gradebook,
+        commands::enter_grade,
+        commands::create_assignment,
+        commands::resolve_conflict,
+        commands::set_grading_rules,
+        commands::sync_grades,
+        commands::export_gradebook,
     ]
 }
 

@@ -7,8 +7,10 @@ use tauri::{AppHandle, Manager};
 use url::Url;
 
 use rollbook_core::auth::{KEYCHAIN_SERVICE, KeychainStore};
+use rollbook_core::policy::Key;
 use rollbook_core::{
-    Account, AppPaths, BrowserOpener, CoreError, DeepLink, SignInDesk, SignOutReport,
+    Account, AppPaths, BrowserOpener, CoreError, DeepLink, LocalStorePolicy, SignInDesk,
+    SignOutReport,
 };
 
 use crate::browser::Browser;
@@ -26,9 +28,16 @@ pub struct AppState {
 impl AppState {
     pub fn new(app: AppHandle) -> Result<Self, CoreError> {
         let store = KeychainStore::new().with_service(keychain_service());
+        let account = Account::new(AppPaths::from_os()?, Arc::new(store))?;
+        // `LocalStoreAllowed = false`: grades are kept in memory only.
+        let policy = if account.effective_settings().flag(Key::LocalStoreAllowed) == Some(false) {
+            LocalStorePolicy::MemoryOnly
+        } else {
+            LocalStorePolicy::Allowed
+        };
         Ok(Self {
             app,
-            account: Account::new(AppPaths::from_os()?, Arc::new(store))?,
+            account: account.with_local_store_policy(policy),
             demo: tokio::sync::Mutex::new(None),
             sign_ins: SignInDesk::new(),
         })

@@ -433,6 +433,70 @@ impl Account {
         })
     }
 
+    /// Writes the CSV export into the teacher's Downloads folder (their home folder when
+    /// there is none) as "<class> gradebook <date>.csv", never over an existing file.
+    /// This is the one place grades leave the encrypted store, at the teacher's request.
+    pub async fn export_gradebook(&self, class_id: &str) -> Result<PathBuf, CoreError> {
+        let csv = self.gradebook_csv(class_id).await?;
+        let title = self
+            .saved_gradebook(class_id)
+            .await?
+            .map(|p| p.gradebook.title)
+            .unwrap_or_default();
+        let dirs = directories::UserDirs::new().ok_or(CoreError::NoAppFolders)?;
+        let folder = dirs
+            .download_dir()
+            .unwrap_or_else(|| dirs.home_dir())
+            .to_path_buf();
+        let safe: String = title
+            .chars()
+            .map(|c| if c.is_alphanumeric() || " -_".contains(c) { c } else { ' ' })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let stem = format!(
+            "{} gradebook {}",
+            if safe.is_empty() { "Class" } else { &safe },
+            self.today()
+        );
+        std::fs::create_dir_all(&folder).map_err(|source| CoreError::Io {
+            action: "create",
+            path: folder.display().to_string(),
+            source,
+        })?;
+        for n in 1..1000 {
+            let name = if n == 1 {
+                format!("{stem}.csv")
+            } else {
+                format!("{stem} ({n}).csv")
+            };
+            let path = folder.join(name);
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    file.write_all(csv.as_bytes())
+                        .and_then(|()| file.sync_all())
+                        .map_err(|source| CoreError::Io {
+                            action: "write",
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(source) => {
+                    return Err(CoreError::Io {
+                        action: "write",
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
+            }
+        }
+        Err(GradebookError::Invalid("too many exports of this class today".into()).into())
+    }
+
     fn now_rfc3339(&self) -> String {
         let seconds = self.clock().unix_now();
         jiff::Timestamp::from_second(seconds)

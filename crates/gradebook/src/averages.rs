@@ -123,6 +123,8 @@ pub struct StudentAverage {
     pub missing: Vec<String>,
     /// Categories with counted work that carry no weight (weighted mode only).
     pub unweighted: Vec<String>,
+    /// The average in sentences ([`StudentAverage::explain`]), for the window.
+    pub explanation: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -282,7 +284,7 @@ pub fn student_average(
     } else {
         (total_possible > 0.0).then(|| total_earned / total_possible * 100.0)
     };
-    StudentAverage {
+    let mut average = StudentAverage {
         percent,
         letter: percent
             .and_then(|p| rules.scale.letter(p))
@@ -292,7 +294,10 @@ pub fn student_average(
         exempt,
         missing,
         unweighted,
-    }
+        explanation: Vec::new(),
+    };
+    average.explanation = average.explain(rules);
+    average
 }
 
 impl StudentAverage {

@@ -1,6 +1,13 @@
 import type {
+  CellState,
+  CellView,
   ClassSummary,
-  Gradebook,
+  GradeChange,
+  GradebookPage,
+  GradingRules,
+  NewLineItem,
+  Resolution,
+  SyncReport,
   LastView,
   Preferences,
   SessionInfo,
@@ -30,7 +37,21 @@ export interface Backend {
   savePreferences(preferences: Preferences): Promise<void>;
   classes(): Promise<ClassSummary[]>;
   roster(classId: string): Promise<Student[]>;
-  gradebook(classId: string): Promise<Gradebook>;
+  /** The class's gradebook read from the district into this computer's store (the saved
+   * copy, with `offlineReason`, when the district cannot be reached). */
+  gradebook(classId: string): Promise<GradebookPage>;
+  /** The copy on this computer, at once; null if the class was never read here. */
+  savedGradebook(classId: string): Promise<GradebookPage | null>;
+  /** Changes a cell; resolves once the change is committed on this computer. */
+  enterGrade(classId: string, lineItemId: string, studentId: string, change: GradeChange): Promise<CellView>;
+  /** Adds an assignment; resolves with its id (chosen here, sent with the next sync). */
+  createAssignment(classId: string, assignment: NewLineItem): Promise<string>;
+  resolveConflict(lineItemId: string, studentId: string, resolution: Resolution): Promise<CellState>;
+  setGradingRules(classId: string, rules: GradingRules): Promise<void>;
+  /** Sends what waits on this computer; says what was sent, refused, in conflict. */
+  syncGrades(): Promise<SyncReport>;
+  /** Writes the gradebook as CSV to the Downloads folder; resolves with the path. */
+  exportGradebook(classId: string): Promise<string>;
   /** Remembers the class page shown (null: the class list), reopened on the next start. */
   rememberView(view: LastView | null): Promise<void>;
   /** Signs out; on a shared computer it says what became of the browser's provider

@@ -1,5 +1,6 @@
 import type { Backend, Unsubscribe } from "./backend";
-import type { AppError, ClassSummary, Gradebook, GradeResult, LastView, LineItem, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
+import type { AppError, CellState, CellView, ClassSummary, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Preferences, Resolution, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student, SyncReport } from "./types";
+import { MockGradebooks, type GradebookScenario } from "./mockGradebook";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -24,6 +25,8 @@ export interface MockScenario {
   /** What a shared-machine sign-out does with the browser's provider session. */
   browserSession: SignedOut["browserSession"];
   delayMs: number;
+  /** The gradebook's district: offline, refusing, conflicting (`?offline=1` …). */
+  gradebook: GradebookScenario;
 }
 
 const GIVEN = ["Aaliyah", "Mateo", "Zoë", "Kenji", "Amara", "Siobhán", "Tomás", "Priya", "Noah", "Thandiwe", "Wei", "Yara"];
@@ -114,6 +117,13 @@ export class MockBackend implements Backend {
       lastView: q.get("lastView") ? { classId: q.get("lastView")!, page: q.get("lastPage") === "gradebook" ? "gradebook" : "roster" } : null,
       holdSignIn: q.get("hold") === "1",
       delayMs: Number(q.get("delay") ?? 150),
+      gradebook: {
+        offline: q.get("offline") === "1",
+        refuseWrites: q.get("refuseWrites") === "1",
+        conflictOnce: q.get("conflict") === "1",
+        rows: Math.min(Number(q.get("gradeRows") ?? q.get("rows") ?? 28), 1000),
+        columns: Number(q.get("gradeColumns") ?? 6),
+      },
     });
   }
 
@@ -198,38 +208,57 @@ export class MockBackend implements Backend {
     return this.wait(mockStudents(Number(classId.replace(/\D/g, "")), this.scenario.rows));
   }
 
-  async gradebook(classId: string): Promise<Gradebook> {
+  private grades: MockGradebooks | null = null;
+  private get books(): MockGradebooks {
+    this.grades ??= new MockGradebooks(this.scenario.gradebook);
+    return this.grades;
+  }
+  /** Classes read at least once (the "saved copy" exists only after that). */
+  private readClasses = new Set<string>();
+
+  async gradebook(classId: string): Promise<GradebookPage> {
     this.calls.push(`gradebook:${classId}`);
-    const students = mockStudents(Number(classId.replace(/\D/g, "")), Math.min(this.scenario.rows, 60));
-    const statuses = ["fully graded", "fully graded", "partially graded", "not submitted", "submitted", "exempt"];
-    const lineItems: LineItem[] = Array.from({ length: 6 }, (_, i) => ({
-      sourcedId: `li-${classId}-${i + 1}`,
-      status: "active",
-      title: i % 3 === 2 ? `Unit ${i + 1} Test` : `Homework ${i + 1}`,
-      assignDate: `2026-09-${String(i * 4 + 1).padStart(2, "0")}`,
-      dueDate: `2026-09-${String(i * 4 + 8).padStart(2, "0")}`,
-      class: { sourcedId: classId, type: "class" },
-      category: { sourcedId: "cat-homework" },
-      resultValueMin: 0,
-      resultValueMax: i % 3 === 2 ? 100 : 10,
-    }));
-    const results: GradeResult[] = [];
-    students.forEach((s, si) =>
-      lineItems.forEach((li, li_i) => {
-        const status = statuses[(si + li_i) % statuses.length]!;
-        if ((si * 3 + li_i) % 11 === 0) return; // no result yet
-        results.push({
-          sourcedId: `${li.sourcedId}.${s.sourcedId}`,
-          status: "active",
-          lineItem: { sourcedId: li.sourcedId },
-          student: { sourcedId: s.sourcedId },
-          scoreStatus: status,
-          score: status === "fully graded" ? Math.round((li.resultValueMax ?? 10) * (0.6 + ((si * 7 + li_i) % 40) / 100)) : status === "partially graded" ? 3 : null,
-          scoreDate: li.dueDate,
-        });
-      }),
-    );
-    return this.wait({ lineItems, results });
+    if (this.scenario.failRoster) throw await this.wait(this.scenario.failRoster);
+    if (this.scenario.gradebook.offline && !this.readClasses.has(classId)) {
+      // Offline and never read: the saved copy is what shows (the mock has one ready).
+    }
+    this.readClasses.add(classId);
+    return this.wait(this.books.page(classId));
+  }
+
+  async savedGradebook(classId: string): Promise<GradebookPage | null> {
+    this.calls.push(`savedGradebook:${classId}`);
+    return this.readClasses.has(classId) ? { ...this.books.page(classId), offlineReason: null } : null;
+  }
+
+  async enterGrade(classId: string, lineItemId: string, studentId: string, change: GradeChange): Promise<CellView> {
+    this.calls.push(`enterGrade:${lineItemId}:${studentId}:${change.kind === "typed" ? change.text : change.kind}`);
+    return this.books.enter(classId, lineItemId, studentId, change);
+  }
+
+  async createAssignment(classId: string, assignment: NewLineItem): Promise<string> {
+    this.calls.push(`createAssignment:${assignment.title}`);
+    return this.books.createAssignment(classId, assignment);
+  }
+
+  async resolveConflict(lineItemId: string, studentId: string, resolution: Resolution): Promise<CellState> {
+    this.calls.push(`resolveConflict:${resolution}`);
+    return this.books.resolve(lineItemId, studentId, resolution);
+  }
+
+  async setGradingRules(classId: string, rules: GradingRules): Promise<void> {
+    this.calls.push("setGradingRules");
+    this.books.setRules(classId, rules);
+  }
+
+  async syncGrades(): Promise<SyncReport> {
+    this.calls.push("syncGrades");
+    return this.wait(this.books.sync());
+  }
+
+  async exportGradebook(classId: string): Promise<string> {
+    this.calls.push(`exportGradebook:${classId}`);
+    return `/home/teacher/Downloads/Class ${classId} gradebook.csv`;
   }
 
   async signInPresets(): Promise<SignInPresets> {

@@ -1,6 +1,6 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
-import type { ClassSummary, Gradebook, LastView, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
+import type { CellState, CellView, ClassSummary, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
@@ -44,8 +44,29 @@ export class TauriBackend implements Backend {
   roster(classId: string): Promise<Student[]> {
     return invoke("roster", { classId });
   }
-  gradebook(classId: string): Promise<Gradebook> {
+  gradebook(classId: string): Promise<GradebookPage> {
     return invoke("gradebook", { classId });
+  }
+  savedGradebook(classId: string): Promise<GradebookPage | null> {
+    return invoke("saved_gradebook", { classId });
+  }
+  enterGrade(classId: string, lineItemId: string, studentId: string, change: GradeChange): Promise<CellView> {
+    return invoke("enter_grade", { classId, lineItemId, studentId, change });
+  }
+  createAssignment(classId: string, assignment: NewLineItem): Promise<string> {
+    return invoke("create_assignment", { classId, assignment });
+  }
+  resolveConflict(lineItemId: string, studentId: string, resolution: Resolution): Promise<CellState> {
+    return invoke("resolve_conflict", { lineItemId, studentId, resolution });
+  }
+  setGradingRules(classId: string, rules: GradingRules): Promise<void> {
+    return invoke("set_grading_rules", { classId, rules });
+  }
+  syncGrades(): Promise<SyncReport> {
+    return invoke("sync_grades");
+  }
+  exportGradebook(classId: string): Promise<string> {
+    return invoke("export_gradebook", { classId });
   }
   rememberView(view: LastView | null): Promise<void> {
     return invoke("remember_view", { view });

@@ -1,0 +1,181 @@
+// The mock backend's gradebook: an in-memory stand-in for the local store and the
+// district, enough for the UI's tests (entry, marks, states, sync outcomes). The real
+// rules (averages, outbox, conflicts) live in Rust and are tested there.
+
+import type { AppError, CellState, CellValue, CellView, ColumnView, GradeChange, GradebookPage, GradingRules, Mark, NewLineItem, StudentAverage, SyncReport } from "./types";
+import { mockStudents } from "./mock";
+
+export interface GradebookScenario {
+  /** The district cannot be reached. */
+  offline: boolean;
+  /** The district refuses every write. */
+  refuseWrites: boolean;
+  /** The first sync finds the first edited cell changed in the district. */
+  conflictOnce: boolean;
+  /** Students per class in the gradebook, and assignments. */
+  rows: number;
+  columns: number;
+}
+
+const MARKS: Record<string, Mark> = { M: "missing", X: "exempt", E: "exempt", L: "late", I: "incomplete" };
+
+function invalid(text: string): AppError {
+  return { code: "grade_invalid", message: `“${text}” is not a score or a mark; type a number, or M (missing), X or E (exempt), L (late), I (incomplete)`, nextStep: "Check what you typed." };
+}
+
+export class MockGradebooks {
+  private books = new Map<string, { columns: ColumnView[]; cells: Map<string, CellView>; rules: GradingRules; syncedAt: string; students: ReturnType<typeof mockStudents> }>();
+  private conflictUsed = false;
+
+  constructor(private readonly scenario: GradebookScenario) {}
+
+  private book(classId: string) {
+    let book = this.books.get(classId);
+    if (book) return book;
+    const n = Number(classId.replace(/\D/g, ""));
+    const students = mockStudents(n, this.scenario.rows);
+    const columns: ColumnView[] = Array.from({ length: this.scenario.columns }, (_, i) => ({
+      sourcedId: `li-${classId}-${i + 1}`,
+      title: i % 3 === 2 ? `Unit ${i + 1} Test` : `Homework ${i + 1}`,
+      categoryId: i % 3 === 2 ? "cat-tests" : "cat-homework",
+      categoryTitle: i % 3 === 2 ? "Tests" : "Homework",
+      maxPoints: i % 3 === 2 ? 100 : 10,
+      assignDate: "2026-09-01",
+      dueDate: "2026-09-08",
+      local: false,
+    }));
+    const cells = new Map<string, CellView>();
+    students.forEach((s, si) =>
+      columns.forEach((c, ci) => {
+        if ((si * 3 + ci) % 11 === 0) return;
+        const kind = (si + ci) % 6;
+        const value: CellValue =
+          kind === 3 ? { score: null, mark: "missing", comment: null } : kind === 5 ? { score: null, mark: "exempt", comment: null } : { score: Math.round(c.maxPoints * (0.6 + ((si * 7 + ci) % 40) / 100)), mark: null, comment: null };
+        cells.set(`${s.sourcedId}|${c.sourcedId}`, { lineItemId: c.sourcedId, studentId: s.sourcedId, value, state: { kind: "synced" }, overMax: false });
+      }),
+    );
+    book = { columns, cells, students, rules: { categories: [], missingCountsAsZero: true, scale: { grades: [{ letter: "A", minPercent: 90 }, { letter: "B", minPercent: 80 }, { letter: "C", minPercent: 70 }, { letter: "D", minPercent: 60 }, { letter: "F", minPercent: 0 }] } }, syncedAt: new Date().toISOString() };
+    this.books.set(classId, book);
+    return book;
+  }
+
+  page(classId: string): GradebookPage {
+    const book = this.book(classId);
+    const cells = [...book.cells.values()];
+    const averages: StudentAverage[] = book.students.map((s) => {
+      let earned = 0;
+      let possible = 0;
+      for (const c of book.columns) {
+        const v = book.cells.get(`${s.sourcedId}|${c.sourcedId}`)?.value;
+        if (!v || v.mark === "exempt") continue;
+        if (v.mark === "missing") possible += c.maxPoints;
+        else if (v.score != null) {
+          earned += v.score;
+          possible += c.maxPoints;
+        }
+      }
+      const percent = possible > 0 ? (earned / possible) * 100 : null;
+      const letter = percent == null ? null : (book.rules.scale.grades.find((g) => percent >= g.minPercent)?.letter ?? null);
+      return { percent, letter, weighted: false, categories: [], exempt: [], missing: [], unweighted: [], explanation: percent == null ? ["No graded work counts yet."] : [`Total points: ${earned} of ${possible} = ${Math.round(percent * 100) / 100}%.`] };
+    });
+    const itemAverages = book.columns.map((c) => {
+      const scores = cells.filter((x) => x.lineItemId === c.sourcedId && x.value.score != null).map((x) => x.value.score!);
+      const mean = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+      return { percent: mean == null ? null : (mean / c.maxPoints) * 100, meanPoints: mean, counted: scores.length };
+    });
+    return {
+      gradebook: {
+        classId,
+        title: `Class ${classId}`,
+        syncedAt: book.syncedAt,
+        students: book.students.map((s) => ({ sourcedId: s.sourcedId, givenName: s.givenName, familyName: s.familyName })),
+        columns: book.columns,
+        cells,
+        rules: book.rules,
+        studentAverages: averages,
+        itemAverages,
+        pending: cells.filter((c) => c.state.kind === "saved").length,
+      },
+      location: { kind: "disk" },
+      offlineReason: this.scenario.offline ? "could not reach the roster server (connection refused); check the network" : null,
+    };
+  }
+
+  enter(classId: string, lineItemId: string, studentId: string, change: GradeChange): CellView {
+    const book = this.book(classId);
+    const column = book.columns.find((c) => c.sourcedId === lineItemId);
+    if (!column || !book.students.some((s) => s.sourcedId === studentId)) throw { code: "gradebook_not_found", message: "That cell is not in this gradebook.", nextStep: "Sync, or check the id." } as AppError;
+    const key = `${studentId}|${lineItemId}`;
+    const current = book.cells.get(key);
+    const before = current?.value ?? { score: null, mark: null, comment: null };
+    let value: CellValue;
+    if (change.kind === "value") value = change.value;
+    else if (change.kind === "comment") value = { ...before, comment: change.comment };
+    else {
+      const text = change.text.trim();
+      const mark = MARKS[text.toUpperCase()];
+      if (!text) value = { score: null, mark: null, comment: before.comment };
+      else if (mark) value = { score: mark === "late" || mark === "incomplete" ? before.score : null, mark, comment: before.comment };
+      else {
+        const score = Number(text.replace(",", "."));
+        if (!Number.isFinite(score) || score < 0) throw invalid(text);
+        value = { score, mark: before.mark === "late" ? "late" : null, comment: before.comment };
+      }
+    }
+    const state: CellState = current?.state.kind === "conflict" ? current.state : { kind: "saved" };
+    const view: CellView = { lineItemId, studentId, value, state, overMax: value.score != null && value.score > column.maxPoints };
+    book.cells.set(key, view);
+    return view;
+  }
+
+  createAssignment(classId: string, item: NewLineItem): string {
+    if (!item.title.trim()) throw { code: "grade_invalid", message: "an assignment needs a title", nextStep: "Give it a title." } as AppError;
+    const book = this.book(classId);
+    const id = `new-${book.columns.length + 1}`;
+    book.columns.push({ sourcedId: id, title: item.title, categoryId: item.categoryId, categoryTitle: item.categoryId ? "Homework" : null, maxPoints: item.maxPoints, assignDate: item.assignDate, dueDate: item.dueDate, local: true });
+    return id;
+  }
+
+  resolve(lineItemId: string, studentId: string, resolution: "keepMine" | "takeTheirs"): CellState {
+    for (const book of this.books.values()) {
+      const cell = book.cells.get(`${studentId}|${lineItemId}`);
+      if (cell?.state.kind !== "conflict") continue;
+      if (resolution === "takeTheirs") cell.value = cell.state.server;
+      cell.state = resolution === "keepMine" ? { kind: "saved" } : { kind: "synced" };
+      return cell.state;
+    }
+    throw { code: "gradebook_not_found", message: "No conflict there.", nextStep: "" } as AppError;
+  }
+
+  setRules(classId: string, rules: GradingRules): void {
+    const total = rules.categories.reduce((a, c) => a + c.weightPercent, 0);
+    if (total > 0 && Math.abs(total - 100) > 0.01) throw { code: "grade_invalid", message: `category weights must add up to 100% (they add up to ${total}%)`, nextStep: "Change the weights." } as AppError;
+    this.book(classId).rules = rules;
+  }
+
+  sync(): SyncReport {
+    const report: SyncReport = { sent: [], refused: [], conflicts: [], retrying: [], offline: this.scenario.offline, waiting: 0, held: 0 };
+    for (const book of this.books.values()) {
+      for (const c of book.cells.values()) {
+        if (c.state.kind !== "saved") continue;
+        const outcome = { kind: "result", sourcedId: `${c.lineItemId}.${c.studentId}`, lineItemId: c.lineItemId, studentId: c.studentId, reason: null };
+        if (this.scenario.offline) {
+          report.waiting++;
+        } else if (this.scenario.conflictOnce && !this.conflictUsed) {
+          this.conflictUsed = true;
+          c.state = { kind: "conflict", server: { score: 3, mark: null, comment: null } };
+          report.conflicts.push(outcome);
+        } else if (this.scenario.refuseWrites) {
+          const reason = "the roster server refused access (HTTP 403): \u201cThis district's student information system does not accept grades from other applications.\u201d";
+          c.state = { kind: "refused", reason };
+          report.refused.push({ ...outcome, reason });
+        } else {
+          c.state = { kind: "sent" };
+          report.sent.push(outcome);
+        }
+      }
+      for (const col of book.columns) if (!this.scenario.offline) col.local = false;
+    }
+    return report;
+  }
+}
