@@ -23,6 +23,8 @@ const COMMANDS: &[&str] = &[
     "export_gradebook",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",
+    // Only with the `test-hooks` feature, granted at run time (see lib.rs).
+    "test_demo_roster",
 ];
 
 fn main() {

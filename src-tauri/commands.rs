@@ -318,6 +318,18 @@ pub async fn sign_out(state: State<'_, AppState>) -> Answer<SignedOut> {
     }
 }
 
+/// Takes the embedded demo district's roster gateway down or brings it back (the
+/// window's offline test). Test builds only, and granted only when the test asks.
+#[cfg(feature = "test-hooks")]
+#[tauri::command]
+pub async fn test_demo_roster(online: bool, state: State<'_, AppState>) -> Answer<()> {
+    let mut demo = state.demo.lock().await;
+    match demo.as_mut() {
+        Some(running) => Ok(running.set_roster_online(online).await?),
+        None => Err(CoreError::DemoFailed("the demo district is not running".into()).into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

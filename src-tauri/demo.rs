@@ -20,7 +20,8 @@ pub const EMBEDDED_GATEWAY_PORT: u16 = 47602;
 #[derive(Debug)]
 pub struct EmbeddedDemo {
     sandbox: Sandbox,
-    gateway: Gateway,
+    /// `None` while a test has taken the roster source down (`test-hooks` builds only).
+    gateway: Option<Gateway>,
 }
 
 impl EmbeddedDemo {
@@ -38,25 +39,56 @@ impl EmbeddedDemo {
         })
         .await
         .map_err(|e| failed(e.to_string()))?;
-        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, EMBEDDED_GATEWAY_PORT));
-        let config = Config::for_demo_district(sandbox.issuer(), listen)
-            .map_err(|e| failed(e.to_string()))?;
-        let gateway = Gateway::start(config)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        Ok(Self { sandbox, gateway })
+        let gateway = start_gateway(&sandbox).await?;
+        Ok(Self {
+            sandbox,
+            gateway: Some(gateway),
+        })
+    }
+
+    /// Stops the roster gateway (the district's rosters and grades are unreachable) or
+    /// starts it again on its port: the window's offline test.
+    #[cfg(feature = "test-hooks")]
+    pub async fn set_roster_online(&mut self, online: bool) -> Result<(), CoreError> {
+        match (online, self.gateway.take()) {
+            (true, None) => self.gateway = Some(start_gateway(&self.sandbox).await?),
+            (false, Some(gateway)) => gateway.shutdown().await,
+            (_, running) => self.gateway = running,
+        }
+        Ok(())
     }
 
     /// Settings that sign in to this demo district and read rosters through its gateway.
     pub fn settings(&self) -> ProviderSettings {
-        ProviderSettings::demo(self.sandbox.issuer(), &self.gateway.oneroster_url())
+        ProviderSettings::demo(self.sandbox.issuer(), &gateway_url())
     }
 
     /// Stops the gateway, then the district.
     pub async fn stop(self) {
-        self.gateway.shutdown().await;
+        if let Some(gateway) = self.gateway {
+            gateway.shutdown().await;
+        }
         self.sandbox.shutdown().await;
     }
+}
+
+fn gateway_address() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, EMBEDDED_GATEWAY_PORT))
+}
+
+fn gateway_url() -> String {
+    format!("http://{}/ims/oneroster/v1p1", gateway_address())
+}
+
+async fn start_gateway(sandbox: &Sandbox) -> Result<Gateway, CoreError> {
+    let failed = |e: String| CoreError::DemoFailed(e);
+    let config = Config::for_demo_district(sandbox.issuer(), gateway_address())
+        .map_err(|e| failed(e.to_string()))?;
+    let gateway = Gateway::start(config)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    debug_assert_eq!(gateway.oneroster_url(), gateway_url());
+    Ok(gateway)
 }
 
 fn token_key(paths: &AppPaths) -> Result<[u8; 32], CoreError> {

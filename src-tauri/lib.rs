@@ -72,6 +72,10 @@ pub fn run() {
             if rollbook_window_marks::enabled() {
                 app.add_capability(BENCH_MARKS_CAPABILITY)?;
             }
+            #[cfg(feature = "test-hooks")]
+            if std::env::var_os("ROLLBOOK_TEST_DEMO_CONTROL").is_some() {
+                app.add_capability(TEST_DEMO_CAPABILITY)?;
+            }
             tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "set up");
             Ok(())
         })
@@ -124,6 +128,18 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
 /// The app's commands, and in benchmark builds the marks command too.
 fn commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     let app_commands = app_commands();
+    #[cfg(feature = "test-hooks")]
+    let app_commands = {
+        let hooks: Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + Sync> =
+            Box::new(tauri::generate_handler![commands::test_demo_roster]);
+        move |invoke: tauri::ipc::Invoke| {
+            if invoke.message.command() == "test_demo_roster" {
+                hooks(invoke)
+            } else {
+                app_commands(invoke)
+            }
+        }
+    };
     #[cfg(feature = "bench-marks")]
     let app_commands = {
         let marks = rollbook_window_marks::handler();
@@ -137,6 +153,11 @@ fn commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     };
     app_commands
 }
+
+/// Test builds grant the demo district's offline switch at run time, when a test asks
+/// (`ROLLBOOK_TEST_DEMO_CONTROL`); the shipped capability file never mentions it.
+#[cfg(feature = "test-hooks")]
+const TEST_DEMO_CAPABILITY: &str = r#"{"identifier": "test-demo-control", "windows": ["main"], "permissions": ["allow-test-demo-roster"]}"#;
 
 /// Benchmark builds grant the marks command at run time, and only when asked to mark;
 /// the shipped capability file never mentions it.

@@ -1,0 +1,93 @@
+// The gradebook in the real window, against the embedded demo district through its
+// roster gateway: enter grades from the keyboard, see them sent; restart and they are
+// there; take the district's roster gateway down (a test-build switch that really stops
+// it: connections are refused), keep entering grades offline, bring it back, and they
+// sync. Runs under Xvfb in the test session, like window.test.mjs.
+
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { button, screenshots, startDriver, steps, waitForExit } from "./webdriver.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
+const shots = join(root, "tests", "window", "screenshots");
+await mkdir(shots, { recursive: true });
+const { driver, stop } = await startDriver({
+  ROLLBOOK_BROWSER: join(root, "target", "debug", "rollbook-test-browser"),
+  ROLLBOOK_TEST_DEMO_CONTROL: "1",
+});
+
+const { step, finish } = steps();
+const save = screenshots(shots);
+const grid = "//div[@role='grid'][@aria-label='Gradebook']";
+const cellText = (row, col) => `//div[@id='cell-${row}-${col}']/span[@class='value']`;
+const cellWithSign = (row, col, sign) => `//div[@id='cell-${row}-${col}'][span[contains(@class,'sign')][normalize-space(.)='${sign}']]`;
+const cellShowing = (row, col, text) => `//div[@id='cell-${row}-${col}'][span[contains(@class,'value')][normalize-space(.)='${text}']]`;
+
+/** Types a score into a cell: the first key opens the editor, the rest go to it. */
+async function enter(session, row, col, score) {
+  await session.clickUntil(`//div[@id='cell-${row}-${col}']`, `//div[@id='cell-${row}-${col}'][contains(@class,'active')]`);
+  await session.type(grid, score[0]);
+  await session.waitFor("//input[contains(@class,'editor')]");
+  await session.type("//input[contains(@class,'editor')]", `${score.slice(1)}\uE007`);
+  await session.waitFor(cellShowing(row, col, score), 20_000);
+}
+
+async function setRosterOnline(session, online) {
+  const answer = await session.run(`return await window.__TAURI_INTERNALS__.invoke("test_demo_roster", { online: ${online} });`);
+  if (answer && answer.rejected) throw new Error(`the offline switch failed: ${answer.rejected}`);
+}
+
+let session;
+let classTitle = "";
+try {
+  await step("sign in to the demo and open a gradebook", async () => {
+    session = await driver.start(app);
+    await session.clickUntil(button("Try the demo district"), "//h1[normalize-space(.)='My classes']", 60_000, 15_000);
+    classTitle = await session.text("(//li[contains(@class,'card')]//h3)[1]");
+    await session.clickUntil(`//button[@aria-label=${JSON.stringify(`Gradebook of ${classTitle}`)}]`, grid, 60_000);
+    await session.waitFor(`${grid}//div[@role='columnheader'][3]`);
+  });
+  let first = "";
+  await step("grades typed from the keyboard are saved, then sent to the district", async () => {
+    first = "7.5";
+    await enter(session, 0, 0, first);
+    await enter(session, 1, 0, "6");
+    // Sent by itself shortly after typing (✓), through the gateway.
+    await session.waitFor(cellWithSign(0, 0, "✓"), 30_000);
+    await session.waitFor(cellWithSign(1, 0, "✓"), 30_000);
+    const metrics = await (await fetch("http://127.0.0.1:47602/metrics")).text();
+    const written = metrics.split("\n").find((l) => l.includes('route="/ims/oneroster/v1p1/results/{id}"') && l.includes('method="PUT"') && /status="20[01]"/.test(l));
+    if (!written) throw new Error(`no grade reached the district through the gateway:\n${metrics.split("\n").filter((l) => l.includes("results")).join("\n")}`);
+    await save(session, "07-gradebook-entered");
+  });
+  await step("after a restart the grades are there, on the same page", async () => {
+    await session.end();
+    await waitForExit(app);
+    session = await driver.start(app);
+    await session.waitFor(grid, 60_000);
+    await session.waitFor(cellShowing(0, 0, first), 30_000);
+    await session.waitFor(cellShowing(1, 0, "6"), 30_000);
+  });
+  await step("offline: the window says so, keeps taking grades, and sends them when the district is back", async () => {
+    await setRosterOnline(session, false);
+    await enter(session, 2, 0, "8.25");
+    await session.clickUntil(button("Sync now"), "//p[@role='status'][contains(.,'Offline')]", 30_000);
+    await session.waitFor(cellWithSign(2, 0, "•"));
+    // Said plainly, with the grade kept here.
+    await session.waitFor("//p[@role='status'][contains(.,'grades are saved on this computer')]");
+    await save(session, "08-gradebook-offline");
+    await setRosterOnline(session, true);
+    await session.clickUntil(button("Sync now"), cellWithSign(2, 0, "✓"), 30_000);
+    const status = await session.text("//p[@role='status']");
+    if (/Offline/.test(status)) throw new Error(`still says offline: ${status}`);
+  });
+} catch {
+  if (session) await save(session, "FAILED-gradebook").catch(() => {});
+} finally {
+  await session?.end().catch(() => {});
+  stop();
+}
+
+finish("window gradebook: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)", 4);
