@@ -117,6 +117,7 @@ const MIGRATIONS: &[&str] = &[
         method TEXT NOT NULL,
         body TEXT,
         base_modified TEXT,
+        class_id TEXT,
         line_item_id TEXT,
         student_id TEXT,
         queued_at INTEGER NOT NULL,
@@ -330,6 +331,8 @@ pub struct OutboxEntry {
     pub attempts: u32,
     /// For results: the cell.
     pub cell: Option<(String, String)>,
+    /// The class it belongs to (one read of the class's results checks them all).
+    pub class_id: Option<String>,
 }
 
 /// The store. One connection; the shell keeps it behind a mutex.
@@ -946,10 +949,10 @@ impl GradeStore {
             )?;
             // REPLACE gives the entry a new revision; its place in the queue stays.
             tx.execute(
-                "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held)
+                "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held, class_id)
                  VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6,
-                         coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8)",
-                params![record_id, method, body, base, line_item_id, student_id, unix_ms(), in_conflict.then_some("conflict")],
+                         coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8, ?9)",
+                params![record_id, method, body, base, line_item_id, student_id, unix_ms(), in_conflict.then_some("conflict"), class_id],
             )?;
             Ok(if in_conflict {
                 CellState::Conflict {
@@ -1065,9 +1068,9 @@ impl GradeStore {
                 params![id, class_id, body],
             )?;
             tx.execute(
-                "INSERT INTO outbox (record_id, kind, method, body, base_modified, queued_at)
-                 VALUES (?1, 'lineItem', 'PUT', ?2, NULL, ?3)",
-                params![format!("lineItems/{id}"), body, unix_ms()],
+                "INSERT INTO outbox (record_id, kind, method, body, base_modified, queued_at, class_id)
+                 VALUES (?1, 'lineItem', 'PUT', ?2, NULL, ?3, ?4)",
+                params![format!("lineItems/{id}"), body, unix_ms(), class_id],
             )?;
             Ok(())
         };
@@ -1082,7 +1085,7 @@ impl GradeStore {
         let mut statement = self
             .conn
             .prepare(
-                "SELECT record_id, kind, method, body, revision, base_modified, attempts, line_item_id, student_id
+                "SELECT record_id, kind, method, body, revision, base_modified, attempts, line_item_id, student_id, class_id
                  FROM outbox WHERE held IS NULL AND not_before <= ?1
                  ORDER BY kind = 'result', queued_at, record_id LIMIT ?2",
             )
@@ -1115,6 +1118,7 @@ impl GradeStore {
                         base_modified: r.get(5)?,
                         attempts: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
                         cell,
+                        class_id: r.get(9)?,
                     })
                 },
             )

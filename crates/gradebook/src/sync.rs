@@ -14,6 +14,7 @@
 //! server's words. 429, 5xx, timeouts and network failures wait and try again with
 //! exponential backoff. A 401 stops the run so the caller can refresh the sign-in.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -52,6 +53,12 @@ pub trait WriteServer: Sync {
         kind: RecordKind,
         id: &str,
     ) -> impl Future<Output = Result<(), RosterError>> + Send;
+    /// Every result of a class as the server has it now, by `sourcedId`: one paged read
+    /// instead of one per write.
+    fn results_of_class(
+        &self,
+        class_id: &str,
+    ) -> impl Future<Output = Result<HashMap<String, ServerRecord>, RosterError>> + Send;
 }
 
 fn record_of<T: Serialize>(record: &T, modified: Option<String>) -> ServerRecord {
@@ -113,6 +120,21 @@ impl WriteServer for RosterClient {
 
     async fn delete(&self, kind: RecordKind, id: &str) -> Result<(), RosterError> {
         RosterClient::delete(self, &[kind.collection(), id]).await
+    }
+
+    async fn results_of_class(
+        &self,
+        class_id: &str,
+    ) -> Result<HashMap<String, ServerRecord>, RosterError> {
+        Ok(self
+            .results_for_class(class_id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let modified = r.date_last_modified.clone();
+                (r.sourced_id.clone(), record_of(&r, modified))
+            })
+            .collect())
     }
 }
 
@@ -233,10 +255,19 @@ fn classify(error: RosterError) -> Outcome {
     }
 }
 
-async fn send_one<S: WriteServer>(server: &S, entry: &OutboxEntry) -> Outcome {
-    let current = match server.current(entry.kind, &entry.id).await {
-        Ok(c) => c,
-        Err(e) => return classify(e),
+/// `known`: the record as a read of its whole class just found it (`Some(None)`: not on
+/// the server); `None` reads it on its own.
+async fn send_one<S: WriteServer>(
+    server: &S,
+    entry: &OutboxEntry,
+    known: Option<Option<ServerRecord>>,
+) -> Outcome {
+    let current = match known {
+        Some(found) => found,
+        None => match server.current(entry.kind, &entry.id).await {
+            Ok(c) => c,
+            Err(e) => return classify(e),
+        },
     };
     let wanted = entry.body.as_deref().and_then(|b| content(entry.kind, b));
     match (&current, &entry.base_modified) {
@@ -287,6 +318,34 @@ fn lock(store: &Mutex<GradeStore>) -> std::sync::MutexGuard<'_, GradeStore> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The current results of each class with several results to write, read once per class
+/// (a class whose read fails is left out: its writes read their records one by one).
+async fn read_classes<S: WriteServer>(
+    server: &S,
+    batch: &[OutboxEntry],
+) -> HashMap<String, HashMap<String, ServerRecord>> {
+    let mut per_class: HashMap<&str, usize> = HashMap::new();
+    for entry in batch.iter().filter(|e| e.kind == RecordKind::Result) {
+        if let Some(class) = entry.class_id.as_deref() {
+            *per_class.entry(class).or_default() += 1;
+        }
+    }
+    let mut known = HashMap::new();
+    for (class, count) in per_class {
+        // One or two writes: reading them singly is cheaper than the class's list.
+        if count < 3 {
+            continue;
+        }
+        match server.results_of_class(class).await {
+            Ok(records) => {
+                known.insert(class.to_owned(), records);
+            }
+            Err(e) => tracing::debug!(code = %e.code(), "reading the class's results failed; checking writes one by one"),
+        }
+    }
+    known
+}
+
 /// Sends what is due in the outbox and records each outcome in the store.
 pub async fn sync<S: WriteServer>(
     store: &Mutex<GradeStore>,
@@ -310,9 +369,17 @@ pub async fn sync<S: WriteServer>(
             if batch.is_empty() {
                 continue;
             }
+            let known = read_classes(server, &batch).await;
+            let known = &known;
             let mut outcomes = futures_util::stream::iter(batch)
                 .map(|entry| async move {
-                    let outcome = send_one(server, &entry).await;
+                    let prefetched = match (entry.kind, entry.class_id.as_ref()) {
+                        (RecordKind::Result, Some(class)) => known
+                            .get(class)
+                            .map(|records| records.get(&entry.id).cloned()),
+                        _ => None,
+                    };
+                    let outcome = send_one(server, &entry, prefetched).await;
                     (entry, outcome)
                 })
                 .buffer_unordered(options.concurrency.max(1));

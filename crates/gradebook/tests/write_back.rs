@@ -414,3 +414,27 @@ async fn a_write_that_landed_before_a_crash_is_not_sent_again() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn many_writes_in_a_class_are_checked_with_one_read_and_a_conflict_among_them_is_found() {
+    let sandbox = district().await;
+    let client = teacher(&sandbox);
+    let class = synced_class(&sandbox, &client).await;
+    let cells = class.first_cells(6);
+    for (i, cell) in cells.iter().enumerate() {
+        class.enter(cell, &format!("{}.25", i + 1));
+    }
+    // One of them changes in the SIS meanwhile.
+    let mut theirs = server_result(&client, &class.id, &cells[2]).await.unwrap_or_else(|| panic!("no result"));
+    theirs.score = Some(0.5);
+    client.put(&["results", &theirs.sourced_id.clone()], &theirs).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let reads_before = sandbox.stats().get("roster").copied().unwrap_or(0);
+    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let reads = sandbox.stats().get("roster").copied().unwrap_or(0) - reads_before;
+    assert_eq!((report.sent.len(), report.conflicts.len()), (5, 1), "{report:?}");
+    assert_eq!(report.conflicts[0].student_id.as_deref(), Some(cells[2].1.as_str()));
+    // The class's results page(s), not one read per write.
+    assert!(reads < 6, "{reads} reads for 6 writes");
+    sandbox.shutdown().await;
+}
