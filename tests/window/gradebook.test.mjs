@@ -83,6 +83,31 @@ try {
     const status = await session.text("//p[@role='status']");
     if (/Offline/.test(status)) throw new Error(`still says offline: ${status}`);
   });
+  await step("measure: a keystroke's grade committed in the store, against a refused IPC call", async () => {
+    // Both go through the same IPC: a grade is parsed, committed (WAL, synchronous=FULL)
+    // and answered; the baseline is a call the window's permissions refuse at once.
+    const timings = await session.run(`
+      const invoke = window.__TAURI_INTERNALS__.invoke;
+      const info = await invoke("session_info");
+      const page = await invoke("saved_gradebook", { classId: info.lastView.classId });
+      const lineItemId = page.gradebook.columns[1].sourcedId;
+      const studentId = page.gradebook.students[5].sourcedId;
+      const grade = [], floor = [];
+      for (let i = 0; i < 60; i++) {
+        let t = performance.now();
+        await invoke("enter_grade", { classId: info.lastView.classId, lineItemId, studentId, change: { kind: "typed", text: String(50 + (i % 40)) } });
+        grade.push(performance.now() - t);
+        t = performance.now();
+        await invoke("plugin:event|listen", { event: "x", target: { kind: "Any" }, handler: 0 }).catch(() => {});
+        floor.push(performance.now() - t);
+      }
+      const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+      const p95 = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length * 0.95)];
+      return { grade: median(grade), gradeP95: p95(grade), floor: median(floor) };
+    `, [], { read: true });
+    if (!timings || timings.rejected) throw new Error(`measuring failed: ${JSON.stringify(timings)}`);
+    console.log(`keystroke to committed grade (debug build): median ${timings.grade.toFixed(2)} ms, p95 ${timings.gradeP95.toFixed(2)} ms; refused IPC call ${timings.floor.toFixed(2)} ms; ratio ${(timings.grade / timings.floor).toFixed(1)}×`);
+  });
 } catch {
   if (session) await save(session, "FAILED-gradebook").catch(() => {});
 } finally {
@@ -90,4 +115,4 @@ try {
   stop();
 }
 
-finish("window gradebook: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)", 4);
+finish("window gradebook: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)", 5);
