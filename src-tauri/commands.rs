@@ -7,9 +7,9 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use rollbook_core::auth::{AuthError, Identity};
-use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution};
 use rollbook_core::grades::{GradingRules, SyncReport};
+use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
     ClassSummary, CoreError, ErrorCode, GradebookPage, LastView, Preferences, RosterSort,
     SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
@@ -252,7 +252,10 @@ pub async fn create_assignment(
     assignment: NewLineItem,
     state: State<'_, AppState>,
 ) -> Answer<String> {
-    Ok(state.account.create_assignment(&class_id, assignment).await?)
+    Ok(state
+        .account
+        .create_assignment(&class_id, assignment)
+        .await?)
 }
 
 #[tauri::command]
@@ -288,7 +291,12 @@ pub async fn sync_grades(state: State<'_, AppState>) -> Answer<SyncReport> {
 /// Writes the gradebook as CSV into the teacher's Downloads folder; answers its path.
 #[tauri::command]
 pub async fn export_gradebook(class_id: String, state: State<'_, AppState>) -> Answer<String> {
-    Ok(state.account.export_gradebook(&class_id).await?.display().to_string())
+    Ok(state
+        .account
+        .export_gradebook(&class_id)
+        .await?
+        .display()
+        .to_string())
 }
 
 /// Remembers the class page the window shows (`null`: the class list) for the next start.

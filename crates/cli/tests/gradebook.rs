@@ -255,8 +255,18 @@ async fn sign_out_deletes_the_local_gradebook_and_its_key() {
     let home = Home::new();
     let (class, cells) = first_class(&home, &sandbox, 4).await;
     grade(&home, &class, &cells[0], "5").await;
-    let db = home.app_paths().data_dir.join("gradebook.db");
-    assert!(db.exists());
+    let data = home.app_paths().data_dir;
+    let db = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "db"))
+        .expect("the gradebook database");
+    assert!(
+        db.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("gradebook-")
+    );
     let service = std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").unwrap();
     let account = format!("{} {}", rollbook_core::STORE_KEY_ACCOUNT, db.display());
     let entry = keyring::Entry::new(&service, &account).unwrap();

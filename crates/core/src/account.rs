@@ -567,7 +567,14 @@ impl Account {
             }
         }
         self.live.lock().await.take();
-        self.delete_local_store().await?;
+        let owner = match &live {
+            Some(live) => Some(live.session.store_key().account()),
+            None => record
+                .as_ref()
+                .and_then(|r| r.store_key().ok())
+                .map(|k| k.account()),
+        };
+        self.delete_local_store(owner.as_deref()).await?;
         let _others_wait = self.process_lock.acquire().await?;
         // A session the keychain holds (or may hold: it could not be opened) is listed
         // before its record goes, so the list always finds what the record named.

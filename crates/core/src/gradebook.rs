@@ -84,8 +84,20 @@ impl From<GradebookError> for CoreError {
     }
 }
 
-fn store_path(account: &Account) -> PathBuf {
-    account.paths().data_dir.join("gradebook.db")
+/// One store per sign-in, named by a digest of its owner (issuer, client and subject):
+/// another teacher on this computer account gets a store of their own, and theirs stays
+/// (encrypted, with its own key) until they sign out.
+fn store_path(account: &Account, owner: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(owner.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    account
+        .paths()
+        .data_dir
+        .join(format!("gradebook-{digest}.db"))
 }
 
 /// Runs a store call off the async runtime (a commit waits for the disk).
@@ -158,7 +170,7 @@ impl Account {
     }
 
     async fn open_disk_store(&self, owner: &str) -> Result<GradeStore, CoreError> {
-        let path = store_path(self);
+        let path = store_path(self, owner);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| CoreError::Io {
                 action: "create",
@@ -201,47 +213,36 @@ impl Account {
         })?;
         let store = match opened {
             Ok(store) => store,
-            Err(e)
-                if e.code() == rollbook_error_code::ErrorCode::LocalStoreFailed
-                    && path.exists() =>
-            {
-                // Damaged, or made with another key: start again rather than never open.
-                tracing::warn!(code = %e.code(), "the local gradebook could not be opened; starting a new one");
-                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| {
-                    CoreError::Io {
-                        action: "delete",
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?;
+            Err(GradebookError::Unreadable) => {
+                // Damaged, or made with another key. It is moved aside, not deleted (with
+                // its key it may still be recovered), and a new store is started: a store
+                // that never opens would stop the teacher from grading at all.
+                let aside = set_aside(&path)?;
+                tracing::warn!(path = %aside.display(), "the local gradebook could not be read; it was set aside and a new one started");
                 GradeStore::open(&path, &key)?
             }
+            // Anything else (busy, disk full, permissions) is reported, never "repaired".
             Err(e) => return Err(e.into()),
         };
-        // Another teacher's store (an earlier sign-in on this computer account).
+        // The file is named after its owner; a store that says otherwise is not read.
         match store.owner()? {
             Some(previous) if previous != owner => {
                 drop(store);
-                tracing::info!(
-                    "the local gradebook belonged to another sign-in; starting a new one"
-                );
-                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| {
-                    CoreError::Io {
-                        action: "delete",
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?;
+                let aside = set_aside(&path)?;
+                tracing::warn!(path = %aside.display(), "the local gradebook belongs to another sign-in; it was set aside");
                 Ok(GradeStore::open(&path, &key)?)
             }
             _ => Ok(store),
         }
     }
 
-    /// Closes the local store and deletes its file and key (sign-out).
-    pub(crate) async fn delete_local_store(&self) -> Result<(), CoreError> {
+    /// Closes the local store and deletes the file and key of `owner`'s (sign-out).
+    pub(crate) async fn delete_local_store(&self, owner: Option<&str>) -> Result<(), CoreError> {
         drop(self.local.lock().await.take());
-        let path = store_path(self);
+        let Some(owner) = owner else {
+            return Ok(());
+        };
+        let path = store_path(self, owner);
         rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
             action: "delete",
             path: path.display().to_string(),
@@ -259,8 +260,11 @@ impl Account {
     /// never opened in this process and has no file).
     pub async fn unsent_grades(&self) -> Result<u32, CoreError> {
         let open_already = self.local.lock().await.is_some();
-        if !open_already && !store_path(self).exists() {
-            return Ok(0);
+        if !open_already {
+            let owner = self.live_session_info().await?.owner;
+            if !store_path(self, &owner).exists() {
+                return Ok(0);
+            }
         }
         let open = self.local_store().await?;
         let (waiting, _) = with_store(&open.store, |s| s.outbox_counts()).await?;
@@ -450,7 +454,13 @@ impl Account {
             .to_path_buf();
         let safe: String = title
             .chars()
-            .map(|c| if c.is_alphanumeric() || " -_".contains(c) { c } else { ' ' })
+            .map(|c| {
+                if c.is_alphanumeric() || " -_".contains(c) {
+                    c
+                } else {
+                    ' '
+                }
+            })
             .collect::<String>()
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -472,7 +482,11 @@ impl Account {
                 format!("{stem} ({n}).csv")
             };
             let path = folder.join(name);
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut file) => {
                     use std::io::Write;
                     file.write_all(csv.as_bytes())
@@ -503,6 +517,36 @@ impl Account {
             .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
             .unwrap_or_default()
     }
+}
+
+/// Renames the store's files to `gradebook.db.unreadable-<unix seconds>` (and its -wal
+/// and -shm files alike); answers the new name.
+fn set_aside(path: &std::path::Path) -> Result<PathBuf, CoreError> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".unreadable-{stamp}"));
+    let aside = PathBuf::from(aside);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = aside.as_os_str().to_owned();
+        to.push(suffix);
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(CoreError::Io {
+                    action: "set aside",
+                    path: PathBuf::from(from).display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(aside)
 }
 
 /// Whether an error means "the roster source or the provider cannot be reached" (work

@@ -14,9 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rollbook_core::auth::{ManualClock, StoreError, StoreKey, StoredCredentials, TokenStore};
+use rollbook_core::grades::CellInput;
+use rollbook_core::grades::store::CellChange;
 use rollbook_core::{
-    Account, AppPaths, ClassPage, CommandBrowser, LastView, ProviderSettings, SignInDesk,
-    SignInProgress, TermFilter,
+    Account, AppPaths, ClassPage, CommandBrowser, GradebookPage, LastView, LocalStorePolicy,
+    ProviderSettings, SignInDesk, SignInProgress, StoreLocation, TermFilter,
 };
 use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenPolicy};
 
@@ -536,8 +538,27 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
         }))
         .await
         .unwrap();
+    // Grades too stay in memory: no database file, no key in the keychain.
+    let class = account.classes(TermFilter::All).await.unwrap()[0]
+        .sourced_id
+        .clone();
+    let page = account.gradebook_page(&class).await.unwrap();
+    assert!(matches!(page.location, StoreLocation::Memory { .. }));
+    let (item, student) = (
+        page.gradebook.columns[0].sourced_id.clone(),
+        page.gradebook.students[0].sourced_id.clone(),
+    );
+    account
+        .enter_grade(
+            &class,
+            &item,
+            &student,
+            CellChange::Input(CellInput::Score(4.5)),
+        )
+        .await
+        .unwrap();
     assert!(
-        store.entries.lock().unwrap().is_empty(),
+        store.entries.lock().unwrap().is_empty() && store.secrets.lock().unwrap().is_empty(),
         "no keychain entry"
     );
     let mut files: Vec<String> = walk(home.path());
@@ -554,6 +575,128 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
     let (personal, _home) = signed_in(&sandbox, MemoryStore::default()).await;
     assert!(personal.end_shared_session().await.is_none());
     assert!(personal.whoami(false).await.is_ok(), "kept");
+}
+
+/// The first class's gradebook read, and a grade entered in its first cell.
+async fn grade_first_cell(account: &Account, score: f64) -> (String, String, String) {
+    let class = account.classes(TermFilter::All).await.unwrap()[0]
+        .sourced_id
+        .clone();
+    let page = account.gradebook_page(&class).await.unwrap();
+    let (item, student) = (
+        page.gradebook.columns[0].sourced_id.clone(),
+        page.gradebook.students[0].sourced_id.clone(),
+    );
+    account
+        .enter_grade(
+            &class,
+            &item,
+            &student,
+            CellChange::Input(CellInput::Score(score)),
+        )
+        .await
+        .unwrap();
+    (class, item, student)
+}
+
+fn saved_score(page: Option<GradebookPage>, item: &str, student: &str) -> Option<f64> {
+    page?
+        .gradebook
+        .cells
+        .into_iter()
+        .find(|c| c.line_item_id == item && c.student_id == student)?
+        .value
+        .score
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_aside() {
+    let sandbox = district(3600).await;
+    let keychain = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    let account = sign_in_at(&sandbox, paths.clone(), Arc::clone(&keychain), None).await;
+    let (class, item, student) = grade_first_cell(&account, 4.25).await;
+    let db = the_store(&paths);
+    assert!(db.exists());
+    assert_eq!(
+        keychain.secrets.lock().unwrap().len(),
+        1,
+        "its key is in the keychain"
+    );
+    drop(account);
+
+    // The next start (a new process) reads it back with the key from the keychain.
+    let again = Account::new(paths.clone(), Arc::clone(&keychain) as Arc<dyn TokenStore>).unwrap();
+    assert_eq!(
+        saved_score(
+            again.saved_gradebook(&class).await.unwrap(),
+            &item,
+            &student
+        ),
+        Some(4.25)
+    );
+    drop(again);
+
+    // Damaged: set aside (not deleted), and a new store opens.
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let _ = std::fs::remove_file(wal);
+    let damaged =
+        Account::new(paths.clone(), Arc::clone(&keychain) as Arc<dyn TokenStore>).unwrap();
+    assert!(damaged.saved_gradebook(&class).await.unwrap().is_none());
+    let aside: Vec<String> = walk(home.path())
+        .into_iter()
+        .filter(|f| f.contains(".db.unreadable-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    damaged
+        .enter_grade(
+            &class,
+            &item,
+            &student,
+            CellChange::Input(CellInput::Score(1.0)),
+        )
+        .await
+        .unwrap_err();
+    grade_first_cell(&damaged, 3.0).await;
+    drop(damaged);
+
+    // Another teacher on the same computer account gets a store of their own; the first
+    // teacher's (with a grade not yet sent) stays, encrypted under its own key.
+    let other = sign_in_as(&sandbox, paths.clone(), Arc::clone(&keychain), None, 1).await;
+    assert!(
+        other.saved_gradebook(&class).await.unwrap().is_none(),
+        "the first teacher's grades are not theirs"
+    );
+    let theirs = the_store(&paths);
+    assert!(theirs != db && theirs.exists() && db.exists());
+    assert_eq!(keychain.secrets.lock().unwrap().len(), 2);
+    // Sign-out deletes that teacher's database and key only.
+    other.sign_out().await.unwrap();
+    assert!(!theirs.exists() && db.exists());
+    assert_eq!(keychain.secrets.lock().unwrap().len(), 1);
+    // The first teacher signs in again: the grade is still there, waiting to be sent.
+    let back = sign_in_at(&sandbox, paths.clone(), Arc::clone(&keychain), None).await;
+    assert_eq!(back.unsent_grades().await.unwrap(), 1);
+    back.sign_out().await.unwrap();
+    assert!(!db.exists());
+    assert!(keychain.secrets.lock().unwrap().is_empty());
+
+    // The district's policy keeps grades in memory only.
+    let fresh = tempfile::tempdir().unwrap();
+    let memory_only = sign_in_at(
+        &sandbox,
+        AppPaths::under(fresh.path()),
+        Arc::new(MemoryStore::default()),
+        None,
+    )
+    .await
+    .with_local_store_policy(LocalStorePolicy::MemoryOnly);
+    grade_first_cell(&memory_only, 2.0).await;
+    let files = walk(fresh.path());
+    assert!(files.iter().all(|f| !f.contains("gradebook")), "{files:?}");
 }
 
 fn walk(root: &std::path::Path) -> Vec<String> {
@@ -575,4 +718,19 @@ fn walk(root: &std::path::Path) -> Vec<String> {
         }
     }
     found
+}
+
+/// The newest gradebook database under `paths` (one per sign-in).
+fn the_store(paths: &AppPaths) -> std::path::PathBuf {
+    let mut found: Vec<_> = std::fs::read_dir(&paths.data_dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("gradebook-") && name.ends_with(".db")
+        })
+        .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))
+        .collect();
+    found.sort();
+    found.pop().unwrap().1
 }

@@ -17,6 +17,11 @@ pub enum GradebookError {
         action: &'static str,
         detail: String,
     },
+    /// The file is not a database this key opens: damaged, or made with another key.
+    #[error(
+        "the gradebook on this computer cannot be read: it is damaged, or its key in the keychain is not the one it was made with"
+    )]
+    Unreadable,
 }
 
 impl GradebookError {
@@ -24,14 +29,21 @@ impl GradebookError {
         match self {
             Self::BadScore(_) | Self::Invalid(_) => ErrorCode::GradeInvalid,
             Self::NotFound { .. } => ErrorCode::GradebookNotFound,
-            Self::Store { .. } => ErrorCode::LocalStoreFailed,
+            Self::Store { .. } | Self::Unreadable => ErrorCode::LocalStoreFailed,
         }
     }
 
     pub(crate) fn store(action: &'static str) -> impl FnOnce(rusqlite::Error) -> GradebookError {
-        move |e| GradebookError::Store {
-            action,
-            detail: describe_sqlite(&e),
+        move |e| match &e {
+            rusqlite::Error::SqliteFailure(code, _)
+                if code.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                GradebookError::Unreadable
+            }
+            _ => GradebookError::Store {
+                action,
+                detail: describe_sqlite(&e),
+            },
         }
     }
 }

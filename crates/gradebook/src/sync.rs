@@ -340,7 +340,9 @@ async fn read_classes<S: WriteServer>(
             Ok(records) => {
                 known.insert(class.to_owned(), records);
             }
-            Err(e) => tracing::debug!(code = %e.code(), "reading the class's results failed; checking writes one by one"),
+            Err(e) => {
+                tracing::debug!(code = %e.code(), "reading the class's results failed; checking writes one by one")
+            }
         }
     }
     known

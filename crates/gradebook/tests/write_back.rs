@@ -425,15 +425,29 @@ async fn many_writes_in_a_class_are_checked_with_one_read_and_a_conflict_among_t
         class.enter(cell, &format!("{}.25", i + 1));
     }
     // One of them changes in the SIS meanwhile.
-    let mut theirs = server_result(&client, &class.id, &cells[2]).await.unwrap_or_else(|| panic!("no result"));
+    let mut theirs = server_result(&client, &class.id, &cells[2])
+        .await
+        .unwrap_or_else(|| panic!("no result"));
     theirs.score = Some(0.5);
-    client.put(&["results", &theirs.sourced_id.clone()], &theirs).await.unwrap_or_else(|e| panic!("{e}"));
+    client
+        .put(&["results", &theirs.sourced_id.clone()], &theirs)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let reads_before = sandbox.stats().get("roster").copied().unwrap_or(0);
-    let report = sync(&class.store, &client, &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = sync(&class.store, &client, &quick())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let reads = sandbox.stats().get("roster").copied().unwrap_or(0) - reads_before;
-    assert_eq!((report.sent.len(), report.conflicts.len()), (5, 1), "{report:?}");
-    assert_eq!(report.conflicts[0].student_id.as_deref(), Some(cells[2].1.as_str()));
+    assert_eq!(
+        (report.sent.len(), report.conflicts.len()),
+        (5, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.conflicts[0].student_id.as_deref(),
+        Some(cells[2].1.as_str())
+    );
     // The class's results page(s), not one read per write.
     assert!(reads < 6, "{reads} reads for 6 writes");
     sandbox.shutdown().await;
