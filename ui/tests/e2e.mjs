@@ -206,7 +206,9 @@ await test("idle sign-out: no activity for the school's time signs the teacher o
   assert(!(await page.evaluate(() => window.rollbookBackend.calls)).includes("signOut"), "signed out despite activity");
   await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor({ timeout: 5000 });
   await page.getByText("You were signed out after a while without activity.").waitFor();
-  assert((await page.evaluate(() => window.rollbookBackend.calls)).includes("signOut"), "idle sign-out did not reach the backend");
+  const calls = await page.evaluate(() => window.rollbookBackend.calls);
+  // The teacher is gone: what waits is sent first, then the sign-out does not wait for them.
+  assert(calls.includes("syncGrades") && calls.includes("signOut:discardUnsent"), `idle sign-out did not reach the backend: ${calls}`);
 });
 
 await test("an unfinished sign-out (locked keychain) is said, not hidden, and Try again finishes it", async (page) => {
@@ -454,6 +456,28 @@ await test("gradebook: a refusing district keeps the grade here with its words; 
   await shot(page, "06c-gradebook-conflict");
   await page.getByRole("button", { name: "Keep mine (send it)" }).click();
   await page.waitForFunction(() => ["•", "✓"].includes(document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent));
+});
+
+await test("sign-out with grades not yet sent asks first: send them, stay, or delete them", async (page) => {
+  await openGradebook(page, "&offline=1");
+  await page.keyboard.type("8");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "•");
+  await page.getByRole("button", { name: /Rosa Martínez-Ortega/ }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  const dialog = page.getByRole("alertdialog", { name: "Grades not yet sent" });
+  await dialog.waitFor();
+  await axe(page, "unsent grades");
+  await shot(page, "06e-unsent-grades");
+  await dialog.getByRole("button", { name: "Stay signed in" }).click();
+  await page.getByRole("grid", { name: "Gradebook" }).waitFor();
+  assert(!(await page.evaluate(() => window.rollbookBackend.calls)).includes("signOut:discardUnsent"), "signed out although the teacher stayed");
+  await page.getByRole("button", { name: /Rosa Martínez-Ortega/ }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await page.getByRole("button", { name: "Send them, then sign out" }).click();
+  await dialog.getByText(/could not be reached/).waitFor();
+  await page.getByRole("button", { name: "Sign out anyway (delete them)" }).click();
+  await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
 });
 
 let gridTimings = null;

@@ -55,6 +55,7 @@ export interface Backend {
   /** Remembers the class page shown (null: the class list), reopened on the next start. */
   rememberView(view: LastView | null): Promise<void>;
   /** Signs out; on a shared computer it says what became of the browser's provider
-   * session. Rejects with `sign_out_unfinished` when the keychain kept the saved sign-in. */
-  signOut(): Promise<SignedOut>;
+   * session. Rejects with `sign_out_unfinished` when the keychain kept the saved sign-in,
+   * and with `unsent_grades` while grades wait to be sent (unless `discardUnsent`). */
+  signOut(discardUnsent?: boolean): Promise<SignedOut>;
 }

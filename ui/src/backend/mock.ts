@@ -283,8 +283,12 @@ export class MockBackend implements Backend {
     this.scenario.lastView = view;
   }
 
-  async signOut(): Promise<SignedOut> {
-    this.calls.push("signOut");
+  async signOut(discardUnsent = false): Promise<SignedOut> {
+    this.calls.push(discardUnsent ? "signOut:discardUnsent" : "signOut");
+    const unsent = this.grades?.unsent() ?? 0;
+    if (unsent > 0 && !discardUnsent) {
+      throw await this.wait<AppError>({ code: "unsent_grades", message: `${unsent} grades saved on this computer are not yet written back to the district; signing out would delete them. Sync them first`, nextStep: "Sync now, or sign out anyway." });
+    }
     const wasSignedIn = this.scenario.signedIn;
     this.scenario.signedIn = false;
     if (this.scenario.unfinishedSignOuts > 0) {

@@ -153,6 +153,13 @@ export class MockGradebooks {
     this.book(classId).rules = rules;
   }
 
+  /** Grades saved here and not yet sent. */
+  unsent(): number {
+    let n = 0;
+    for (const book of this.books.values()) for (const c of book.cells.values()) if (c.state.kind === "saved") n++;
+    return n;
+  }
+
   sync(): SyncReport {
     const report: SyncReport = { sent: [], refused: [], conflicts: [], retrying: [], offline: this.scenario.offline, waiting: 0, held: 0 };
     for (const book of this.books.values()) {

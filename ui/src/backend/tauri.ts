@@ -71,7 +71,7 @@ export class TauriBackend implements Backend {
   rememberView(view: LastView | null): Promise<void> {
     return invoke("remember_view", { view });
   }
-  signOut(): Promise<SignedOut> {
-    return invoke("sign_out");
+  signOut(discardUnsent = false): Promise<SignedOut> {
+    return invoke("sign_out", { discardUnsent });
   }
 }
