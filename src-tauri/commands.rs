@@ -309,7 +309,10 @@ pub async fn remember_view(view: Option<LastView>, state: State<'_, AppState>) -
 /// computer the browser's provider session is ended too (or the teacher is told to
 /// close the browser), so the next person is not signed in silently.
 #[tauri::command]
-pub async fn sign_out(discard_unsent: Option<bool>, state: State<'_, AppState>) -> Answer<SignedOut> {
+pub async fn sign_out(
+    discard_unsent: Option<bool>,
+    state: State<'_, AppState>,
+) -> Answer<SignedOut> {
     // Grades not yet sent would go with the store: the teacher decides (`unsent_grades`).
     if discard_unsent != Some(true) {
         match state.account.unsent_grades().await {

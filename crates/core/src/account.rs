@@ -495,10 +495,15 @@ impl Account {
             // Bounded, so the sign-out (revocation) still happens when the district is down.
             match tokio::time::timeout(Duration::from_secs(4), self.sync_grades(true)).await {
                 Ok(Ok(report)) if report.waiting > 0 => {
-                    tracing::warn!(waiting = report.waiting, "grades not sent before the shared session ended");
+                    tracing::warn!(
+                        waiting = report.waiting,
+                        "grades not sent before the shared session ended"
+                    );
                 }
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(code = %e.code(), "grades could not be sent before the shared session ended"),
+                Ok(Err(e)) => {
+                    tracing::warn!(code = %e.code(), "grades could not be sent before the shared session ended")
+                }
                 Err(_) => tracing::warn!("sending grades took too long; the shared session ends"),
             }
             Some(self.sign_out().await)

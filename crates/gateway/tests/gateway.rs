@@ -561,75 +561,54 @@ async fn new_records_with_client_chosen_ids_are_created_in_the_teachers_own_clas
     let colleague = token(&w.a, &c.colleague);
     let item = "0b9d7c1e-1111-4000-8000-00000000000a";
     let result = "0b9d7c1e-2222-4000-8000-00000000000b";
+    let item_path = format!("{BASE}/lineItems/{item}");
+    let result_path = format!("{BASE}/results/{result}");
+    let expect = async |method: &str, path: &str, who: &str, body: Option<Value>, status: u16| {
+        let answer = call(&gw, method, path, Some(who), body).await;
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
+        answer.body
+    };
     let item_body = json!({"lineItem": {"sourcedId": item, "title": "Lab report", "class": {"sourcedId": c.class}, "resultValueMin": 0.0, "resultValueMax": 20.0, "assignDate": "2026-11-01", "dueDate": "2026-11-08"}});
-    let answer = call(
-        &gw,
-        "PUT",
-        &format!("{BASE}/lineItems/{item}"),
-        Some(&owner),
-        Some(item_body),
-    )
-    .await;
-    assert_eq!(answer.status, 201, "{}", answer.body);
     let result_body = |student: &str| json!({"result": {"sourcedId": result, "lineItem": {"sourcedId": item}, "student": {"sourcedId": student}, "scoreStatus": "fully graded", "score": 18.0}});
+    expect("PUT", &item_path, &owner, Some(item_body), 201).await;
     // A colleague may not add results to it, nor read it.
-    let answer = call(
-        &gw,
+    expect(
         "PUT",
-        &format!("{BASE}/results/{result}"),
-        Some(&colleague),
+        &result_path,
+        &colleague,
         Some(result_body(&c.enrolled_student)),
+        403,
     )
     .await;
-    assert_eq!(answer.status, 403, "{}", answer.body);
-    let answer = call(
-        &gw,
-        "GET",
-        &format!("{BASE}/lineItems/{item}"),
-        Some(&colleague),
-        None,
-    )
-    .await;
-    assert_eq!(answer.status, 403, "{}", answer.body);
+    expect("GET", &item_path, &colleague, None, 403).await;
     // The owner may, for a student of the class only.
-    let answer = call(
-        &gw,
+    expect(
         "PUT",
-        &format!("{BASE}/results/{result}"),
-        Some(&owner),
+        &result_path,
+        &owner,
         Some(result_body(&c.stranger_student)),
+        403,
     )
     .await;
-    assert_eq!(answer.status, 403, "{}", answer.body);
-    let answer = call(
-        &gw,
+    expect(
         "PUT",
-        &format!("{BASE}/results/{result}"),
-        Some(&owner),
+        &result_path,
+        &owner,
         Some(result_body(&c.enrolled_student)),
+        201,
     )
     .await;
-    assert_eq!(answer.status, 201, "{}", answer.body);
-    let answer = call(
-        &gw,
-        "GET",
-        &format!("{BASE}/results/{result}"),
-        Some(&owner),
-        None,
-    )
-    .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(answer.body.contains("\"score\":18.0"), "{}", answer.body);
+    let body = expect("GET", &result_path, &owner, None, 200).await;
+    assert!(body.contains("\"score\":18.0"), "{body}");
     // Writing it again is an update.
-    let answer = call(
-        &gw,
+    expect(
         "PUT",
-        &format!("{BASE}/results/{result}"),
-        Some(&owner),
+        &result_path,
+        &owner,
         Some(result_body(&c.enrolled_student)),
+        200,
     )
     .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
 #[tokio::test]

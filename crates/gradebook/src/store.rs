@@ -415,6 +415,22 @@ impl GradeStore {
         Ok(())
     }
 
+    /// Runs `change` in one IMMEDIATE transaction (other writers wait; nobody ever sees
+    /// half of it), committed before this returns.
+    fn write<T>(
+        &mut self,
+        action: &'static str,
+        change: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(GradebookError::store(action))?;
+        let value = change(&tx).map_err(GradebookError::store(action))?;
+        tx.commit().map_err(GradebookError::store(action))?;
+        Ok(value)
+    }
+
     fn migrate(&mut self, target: usize) -> Result<()> {
         let current: usize = self
             .conn
@@ -500,12 +516,7 @@ impl GradeStore {
     /// Saves what the server has for a class. The teacher's edits and the outbox stay
     /// as they are; edits already sent whose value the server now has are settled.
     pub fn save_snapshot(&mut self, snapshot: &ClassSnapshot) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(GradebookError::store("saved"))?;
-        let store = GradebookError::store("saved");
-        let write = || -> rusqlite::Result<()> {
+        self.write("saved", |tx| {
             tx.execute(
                 "INSERT INTO classes (sourced_id, title, page, synced_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(sourced_id) DO UPDATE SET title = ?2, page = coalesce(?3, page), synced_at = ?4",
@@ -575,9 +586,7 @@ impl GradeStore {
                 }
             }
             Ok(())
-        };
-        write().map_err(store)?;
-        tx.commit().map_err(GradebookError::store("saved"))
+        })
     }
 
     /// The class page saved with the last snapshot, for a warm start.
@@ -1143,12 +1152,8 @@ impl GradeStore {
         server_modified: Option<&str>,
         server_record: Option<&str>,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(GradebookError::store("saved"))?;
         let record_id = format!("{}/{}", entry.kind.collection(), entry.id);
-        let write = || -> rusqlite::Result<()> {
+        self.write("saved", |tx| {
             // Only the revision that was sent is done; a newer edit stays queued, now
             // based on the version this write made.
             let removed = tx.execute(
@@ -1198,9 +1203,7 @@ impl GradeStore {
                 }
             }
             Ok(())
-        };
-        write().map_err(GradebookError::store("saved"))?;
-        tx.commit().map_err(GradebookError::store("saved"))
+        })
     }
 
     /// The server refused `entry`: it is kept in Rollbook only, with the server's words,
@@ -1225,12 +1228,8 @@ impl GradeStore {
         reason: Option<&str>,
         server: Option<(&CellValue, Option<&str>)>,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(GradebookError::store("saved"))?;
         let record_id = format!("{}/{}", entry.kind.collection(), entry.id);
-        let write = || -> rusqlite::Result<()> {
+        self.write("saved", |tx| {
             let held = tx.execute(
                 "UPDATE outbox SET held = ?3 WHERE record_id = ?1 AND revision = ?2",
                 params![record_id, entry.revision, why],
@@ -1251,9 +1250,7 @@ impl GradeStore {
                 )?;
             }
             Ok(())
-        };
-        write().map_err(GradebookError::store("saved"))?;
-        tx.commit().map_err(GradebookError::store("saved"))
+        })
     }
 
     /// Try again later (429, 5xx, no network): after `delay_ms`.

@@ -81,6 +81,13 @@ async fn synced_class(sandbox: &Sandbox, client: &RosterClient) -> Class {
 }
 
 impl Class {
+    /// One write-back run that must not fail as a whole.
+    async fn sync(&self, client: &RosterClient) -> rollbook_gradebook::SyncReport {
+        sync(&self.store, client, &quick())
+            .await
+            .unwrap_or_else(|e| panic!("sync: {e}"))
+    }
+
     fn store(&self) -> std::sync::MutexGuard<'_, GradeStore> {
         self.store
             .lock()
@@ -159,9 +166,7 @@ async fn grades_and_a_new_assignment_reach_the_server() {
         .unwrap_or_else(|e| panic!("{e}"));
     let new_cell = (item.clone(), cells[0].1.clone());
     class.enter(&new_cell, "4");
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("sync: {e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.sent.len(), 5, "{report:?}");
     assert!(
         report.refused.is_empty() && report.conflicts.is_empty(),
@@ -244,9 +249,7 @@ async fn a_change_made_in_the_sis_meanwhile_is_a_conflict_not_overwritten() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.conflicts.len(), 1, "{report:?}");
     assert!(report.sent.is_empty());
     let CellState::Conflict { server } = class.state(&cell) else {
@@ -258,18 +261,14 @@ async fn a_change_made_in_the_sis_meanwhile_is_a_conflict_not_overwritten() {
         .unwrap_or_else(|| panic!("gone"));
     assert_eq!(kept.score, Some(2.0), "nothing was overwritten");
     // Syncing again changes nothing until the teacher chooses.
-    let again = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let again = class.sync(&client).await;
     assert!(again.sent.is_empty() && again.held == 1, "{again:?}");
 
     class
         .store()
         .resolve(&cell.0, &cell.1, Resolution::KeepMine)
         .unwrap_or_else(|e| panic!("{e}"));
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.sent.len(), 1, "{report:?}");
     let mine = server_result(&client, &class.id, &cell)
         .await
@@ -286,9 +285,7 @@ async fn a_district_that_refuses_writes_keeps_the_grade_in_rollbook() {
     let class = synced_class(&sandbox, &client).await;
     let cell = class.first_cells(1).remove(0);
     class.enter(&cell, "8");
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.refused.len(), 1, "{report:?}");
     let reason = report.refused[0].reason.clone().unwrap_or_default();
     assert!(
@@ -317,16 +314,12 @@ async fn a_district_that_refuses_writes_keeps_the_grade_in_rollbook() {
         "the refused grade is in the export: {row}"
     );
     // Refused writes are not retried by themselves (the district said no)…
-    let again = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let again = class.sync(&client).await;
     assert!(again.refused.is_empty() && again.sent.is_empty());
     // …but a new edit is tried again.
     sandbox.update_knobs(|k| k.access.refuse_writes = false);
     class.enter(&cell, "8.5");
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.sent.len(), 1, "{report:?}");
     sandbox.shutdown().await;
 }
@@ -340,9 +333,7 @@ async fn a_failing_or_unreachable_server_is_retried_and_nothing_is_refused() {
     class.enter(&cell, "7");
 
     sandbox.update_knobs(|k| k.faults.server_error_rate = 1.0);
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(
         (report.retrying.len(), report.refused.len(), report.offline),
         (1, 0, false),
@@ -355,9 +346,7 @@ async fn a_failing_or_unreachable_server_is_retried_and_nothing_is_refused() {
     let district = sandbox.district().clone();
     let knobs = sandbox.knobs();
     sandbox.shutdown().await;
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert!(report.offline, "{report:?}");
     assert_eq!(report.waiting, 1);
     assert_eq!(class.state(&cell), CellState::Saved);
@@ -375,9 +364,7 @@ async fn a_failing_or_unreachable_server_is_retried_and_nothing_is_refused() {
     );
     assert_eq!(class.state(&cell), CellState::Saved);
     let client = teacher(&back);
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.sent.len(), 1, "{report:?}");
     back.shutdown().await;
 }
@@ -402,9 +389,7 @@ async fn a_write_that_landed_before_a_crash_is_not_sent_again() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let writes_before = sandbox.stats().get("roster_write").copied().unwrap_or(0);
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     assert_eq!(report.sent.len(), 1, "{report:?}");
     assert!(report.conflicts.is_empty());
     let writes_after = sandbox.stats().get("roster_write").copied().unwrap_or(0);
@@ -435,9 +420,7 @@ async fn many_writes_in_a_class_are_checked_with_one_read_and_a_conflict_among_t
         .unwrap_or_else(|e| panic!("{e}"));
 
     let reads_before = sandbox.stats().get("roster").copied().unwrap_or(0);
-    let report = sync(&class.store, &client, &quick())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = class.sync(&client).await;
     let reads = sandbox.stats().get("roster").copied().unwrap_or(0) - reads_before;
     assert_eq!(
         (report.sent.len(), report.conflicts.len()),
