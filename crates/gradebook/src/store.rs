@@ -576,7 +576,7 @@ impl GradeStore {
                     .collect::<rusqlite::Result<_>>()?
             };
             for (line_item, student, value) in sent {
-                let server = server_cell(&tx, &line_item, &student)?;
+                let server = server_cell(tx, &line_item, &student)?;
                 let mine: CellValue = serde_json::from_str(&value).unwrap_or_default();
                 if server.map(|(v, _, _)| v).unwrap_or_default() == mine {
                     tx.execute(
