@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 failed=0
-for crate in rollbook-core rollbook-auth rollbook-oneroster rollbook-gateway rollbook-oauth1 rollbook-error-code rollbook-cli; do
+for crate in rollbook-core rollbook-gradebook rollbook-auth rollbook-oneroster rollbook-gateway rollbook-oauth1 rollbook-error-code rollbook-cli; do
   tree=$(cargo tree --locked -p "$crate" -e normal --prefix none)
   for forbidden in rollbook-sandbox tauri; do
     if grep -q "^$forbidden v" <<<"$tree"; then
@@ -15,5 +15,5 @@ for crate in rollbook-core rollbook-auth rollbook-oneroster rollbook-gateway rol
     fi
   done
 done
-[ "$failed" -eq 0 ] && echo "check-deps: core, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri"
+[ "$failed" -eq 0 ] && echo "check-deps: core, the gradebook, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri"
 exit "$failed"
