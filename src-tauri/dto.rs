@@ -116,6 +116,13 @@ impl From<CoreError> for AppError {
             (ErrorCode::SignInInProgress, _) => {
                 "Finish the sign-in in your browser, or cancel it first."
             }
+            (ErrorCode::UnsentGrades, _) => {
+                "Send them first, or sign out anyway (they are then deleted)."
+            }
+            (ErrorCode::GradeInvalid, _) => "Check what you typed.",
+            (ErrorCode::GradebookNotFound, _) => {
+                "Open the class's gradebook again while connected, then try again."
+            }
             (_, ErrorClass::SignInRequired) => "Sign in again.",
             (_, ErrorClass::Rejected) => {
                 "Sign in again. If it keeps failing, tell your IT team the code below."

@@ -299,7 +299,13 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
     } = account.sign_out().await?;
     if unsent_grades > 0 {
         note(&format!(
-            "warning: {unsent_grades} grades that were not yet sent were deleted."
+            "warning: {} not yet sent {} deleted.",
+            if unsent_grades == 1 {
+                "1 grade".to_owned()
+            } else {
+                format!("{unsent_grades} grades")
+            },
+            if unsent_grades == 1 { "was" } else { "were" }
         ));
     }
     if json_output {

@@ -285,7 +285,7 @@ async fn sign_out_deletes_the_local_gradebook_and_its_key() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("1 grades that were not yet sent were deleted"),
+            .contains("warning: 1 grade not yet sent was deleted."),
         "{}",
         run.stderr
     );

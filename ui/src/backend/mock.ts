@@ -287,7 +287,7 @@ export class MockBackend implements Backend {
     this.calls.push(discardUnsent ? "signOut:discardUnsent" : "signOut");
     const unsent = this.grades?.unsent() ?? 0;
     if (unsent > 0 && !discardUnsent) {
-      throw await this.wait<AppError>({ code: "unsent_grades", message: `${unsent} grades saved on this computer are not yet written back to the district; signing out would delete them. Sync them first`, nextStep: "Sync now, or sign out anyway." });
+      throw await this.wait<AppError>({ code: "unsent_grades", message: `${unsent === 1 ? "1 grade" : `${unsent} grades`} saved on this computer ${unsent === 1 ? "is" : "are"} not yet written back to the district; signing out would delete ${unsent === 1 ? "it" : "them"}.`, nextStep: "Send them first, or sign out anyway (they are then deleted)." });
     }
     const wasSignedIn = this.scenario.signedIn;
     this.scenario.signedIn = false;
