@@ -22,6 +22,7 @@ use rollbook_gradebook::store::{
 use rollbook_gradebook::{GradebookError, GradingRules, SyncError, SyncOptions, SyncReport};
 use serde::Serialize;
 
+use crate::paths::remove_if_present;
 use crate::{Account, CoreError};
 
 /// The keychain account holding the local store's key is this, then the store's path
@@ -188,13 +189,7 @@ impl Account {
             None => {
                 // No key (first use, or the keychain lost it): a file without its key can
                 // never be read again, so it goes, and a new key is saved before any data.
-                rollbook_gradebook::store::delete_store_files(&path).map_err(|source| {
-                    CoreError::Io {
-                        action: "delete",
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?;
+                delete_store(&path)?;
                 let key = StoreKey::generate();
                 let text = key.to_hex();
                 call_store(self.store(), move |s| s.save_secret(&account, &text)).await?;
@@ -243,11 +238,7 @@ impl Account {
             return Ok(());
         };
         let path = store_path(self, owner);
-        rollbook_gradebook::store::delete_store_files(&path).map_err(|source| CoreError::Io {
-            action: "delete",
-            path: path.display().to_string(),
-            source,
-        })?;
+        delete_store(&path)?;
         let account = key_account(&path);
         if let Err(e) = call_store(self.store(), move |s| s.clear_secret(&account)).await {
             // The file is gone, so the key opens nothing; the next sign-in replaces it.
@@ -519,8 +510,15 @@ impl Account {
     }
 }
 
-/// Renames the store's files to `gradebook.db.unreadable-<unix seconds>` (and its -wal
-/// and -shm files alike); answers the new name.
+/// Deletes the store's files; files already gone are fine.
+fn delete_store(path: &std::path::Path) -> Result<(), CoreError> {
+    rollbook_gradebook::store::store_files(path)
+        .iter()
+        .try_for_each(|file| remove_if_present(file))
+}
+
+/// Renames the store's files to `<name>.unreadable-<unix seconds>` (its -wal and -shm
+/// files alike); answers the new name of the database.
 fn set_aside(path: &std::path::Path) -> Result<PathBuf, CoreError> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -529,18 +527,17 @@ fn set_aside(path: &std::path::Path) -> Result<PathBuf, CoreError> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(format!(".unreadable-{stamp}"));
     let aside = PathBuf::from(aside);
-    for suffix in ["", "-wal", "-shm"] {
-        let mut from = path.as_os_str().to_owned();
-        from.push(suffix);
-        let mut to = aside.as_os_str().to_owned();
-        to.push(suffix);
+    for (from, to) in rollbook_gradebook::store::store_files(path)
+        .into_iter()
+        .zip(rollbook_gradebook::store::store_files(&aside))
+    {
         match std::fs::rename(&from, &to) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(CoreError::Io {
                     action: "set aside",
-                    path: PathBuf::from(from).display().to_string(),
+                    path: from.display().to_string(),
                     source,
                 });
             }

@@ -1450,22 +1450,16 @@ fn create_private_file(path: &Path) -> Result<()> {
     }
 }
 
-/// Deletes the store's files (sign-out). Missing files are fine.
-pub fn delete_store_files(path: &Path) -> std::io::Result<()> {
-    let mut names = vec![path.to_path_buf()];
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        names.push(name.into());
-    }
-    for name in names {
-        match std::fs::remove_file(&name) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+/// Every file of the store at `path`: the database and SQLite's companions (`-wal`,
+/// `-shm`, `-journal`), which belong to it and go or move with it.
+pub fn store_files(path: &Path) -> Vec<std::path::PathBuf> {
+    std::iter::once(path.to_path_buf())
+        .chain(["-wal", "-shm", "-journal"].into_iter().map(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            name.into()
+        }))
+        .collect()
 }
 
 impl CellState {
