@@ -119,7 +119,7 @@ export class Session {
       const found = await this.find(xpath).catch(() => []);
       if (found.length) return found[0];
       if (Date.now() > deadline) {
-        const text = await this.text("//body").catch(() => "?");
+        const text = await this.textNow("//body").catch(() => "?");
         throw new Error(`timed out waiting for ${xpath}; the window shows:\n${text.slice(0, 800)}`);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -155,7 +155,15 @@ export class Session {
     await this.call("POST", `/element/${element}/value`, { text });
   }
 
-  async text(xpath) {
+  /** The text of the first match of `xpath`, once there is one: reading before the page
+   * has rendered it would give "" and send the test after a label that does not exist. */
+  async text(xpath, timeoutMs = 30_000) {
+    const element = await this.waitFor(xpath, timeoutMs);
+    return this.call("GET", `/element/${element}/text`);
+  }
+
+  /** The text of the first match of `xpath` as the page is now ("" without one). */
+  async textNow(xpath) {
     const element = (await this.find(xpath))[0];
     return element ? this.call("GET", `/element/${element}/text`) : "";
   }
