@@ -100,6 +100,17 @@ struct LiveSession {
     record: SessionRecord,
 }
 
+impl LiveSession {
+    async fn who(&self) -> WhoAmI {
+        WhoAmI {
+            identity: self.session.identity().clone(),
+            expires_at: self.session.access_expires_at().await,
+            has_refresh_token: self.session.has_refresh_token().await,
+            shared_machine: self.record.settings.shared_machine,
+        }
+    }
+}
+
 impl Account {
     pub fn new(paths: AppPaths, store: Arc<dyn TokenStore>) -> Result<Self, CoreError> {
         Ok(Self {
@@ -461,11 +472,10 @@ impl Account {
     /// has expired, or always with `force_refresh`).
     pub async fn whoami(&self, force_refresh: bool) -> Result<WhoAmI, CoreError> {
         let live = self.live().await?;
-        let session = live.session;
         let checked = if force_refresh {
-            session.refresh().await
+            live.session.refresh().await
         } else {
-            session.access_token().await.map(|_| ())
+            live.session.access_token().await.map(|_| ())
         };
         if let Err(e) = checked {
             if matches!(e, AuthError::SignInAgain) {
@@ -473,12 +483,18 @@ impl Account {
             }
             return Err(e.into());
         }
-        Ok(WhoAmI {
-            identity: session.identity().clone(),
-            expires_at: session.access_expires_at().await,
-            has_refresh_token: session.has_refresh_token().await,
-            shared_machine: live.record.settings.shared_machine,
-        })
+        Ok(live.who().await)
+    }
+
+    /// Who the saved session belongs to, as the record and the keychain say, without
+    /// asking the provider (the token is neither checked nor refreshed); `None` when
+    /// signed out. For showing a start at once; [`Account::whoami`] confirms it.
+    pub async fn who_is_saved(&self) -> Result<Option<WhoAmI>, CoreError> {
+        match self.live().await {
+            Ok(live) => Ok(Some(live.who().await)),
+            Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Signs out when the session in use is a shared-machine one (the window closing);

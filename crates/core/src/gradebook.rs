@@ -102,7 +102,7 @@ fn store_path(account: &Account, owner: &str) -> PathBuf {
 }
 
 /// Runs a store call off the async runtime (a commit waits for the disk).
-async fn with_store<T, F>(store: &Arc<Mutex<GradeStore>>, call: F) -> Result<T, CoreError>
+pub(crate) async fn with_store<T, F>(store: &Arc<Mutex<GradeStore>>, call: F) -> Result<T, CoreError>
 where
     T: Send + 'static,
     F: FnOnce(&mut GradeStore) -> Result<T, GradebookError> + Send + 'static,
@@ -125,6 +125,19 @@ where
 }
 
 impl Account {
+    /// The local store if it is open already or has a file to open; `None` instead of
+    /// creating one (and its keychain key) just to look inside.
+    pub(crate) async fn existing_local_store(&self) -> Result<Option<OpenStore>, CoreError> {
+        let open_already = self.local.lock().await.is_some();
+        if !open_already {
+            let owner = self.live_session_info().await?.owner;
+            if !store_path(self, &owner).exists() {
+                return Ok(None);
+            }
+        }
+        self.local_store().await.map(Some)
+    }
+
     /// The teacher's local store, opened on first use.
     pub(crate) async fn local_store(&self) -> Result<OpenStore, CoreError> {
         let mut slot = self.local.lock().await;
@@ -250,14 +263,9 @@ impl Account {
     /// How many grades and assignments wait to be written back (0 when the store was
     /// never opened in this process and has no file).
     pub async fn unsent_grades(&self) -> Result<u32, CoreError> {
-        let open_already = self.local.lock().await.is_some();
-        if !open_already {
-            let owner = self.live_session_info().await?.owner;
-            if !store_path(self, &owner).exists() {
-                return Ok(0);
-            }
-        }
-        let open = self.local_store().await?;
+        let Some(open) = self.existing_local_store().await? else {
+            return Ok(0);
+        };
         let (waiting, _) = with_store(&open.store, |s| s.outbox_counts()).await?;
         Ok(waiting)
     }
@@ -502,7 +510,7 @@ impl Account {
         Err(GradebookError::Invalid("too many exports of this class today".into()).into())
     }
 
-    fn now_rfc3339(&self) -> String {
+    pub(crate) fn now_rfc3339(&self) -> String {
         let seconds = self.clock().unix_now();
         jiff::Timestamp::from_second(seconds)
             .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
@@ -548,7 +556,7 @@ fn set_aside(path: &std::path::Path) -> Result<PathBuf, CoreError> {
 
 /// Whether an error means "the roster source or the provider cannot be reached" (work
 /// from the saved copy) rather than "you may not" or "this is wrong".
-fn is_offline(error: &CoreError) -> bool {
+pub(crate) fn is_offline(error: &CoreError) -> bool {
     use rollbook_error_code::ErrorCode as C;
     matches!(
         error.code(),

@@ -15,6 +15,7 @@ pub mod policy;
 mod preferences;
 mod record;
 mod roster;
+mod saved_pages;
 mod settings;
 mod sign_in;
 mod wipe;
@@ -31,6 +32,7 @@ pub use gradebook::{
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};
+pub use saved_pages::{Dated, SavedStart};
 pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
     TermRef, sort_students, sync_school, sync_teacher, today, today_in,

@@ -734,3 +734,79 @@ fn the_store(paths: &AppPaths) -> std::path::PathBuf {
     found.sort();
     found.pop().unwrap().1
 }
+
+/// Whether any gradebook database exists under `paths`.
+fn has_a_store(paths: &AppPaths) -> bool {
+    std::fs::read_dir(&paths.data_dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("gradebook-"))
+    })
+}
+
+/// The class list and the roster the window showed are kept in the encrypted store: the
+/// next start shows them before any network call, and with the district unreachable the
+/// saved copies are shown with the reason. Sign-out takes them with the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
+    let sandbox = district(3600).await;
+    let keychain = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    let account = sign_in_at(&sandbox, paths.clone(), Arc::clone(&keychain), None).await;
+    // A fresh sign-in has nothing saved, and looking creates no store.
+    let start = account.saved_start().await.unwrap().unwrap();
+    assert!(start.classes.is_none() && start.roster.is_none() && start.last_view.is_none());
+    assert!(!has_a_store(&paths), "looking created a store");
+
+    let classes = account.classes_page(TermFilter::Current).await.unwrap();
+    assert!(classes.offline_reason.is_none() && !classes.value.is_empty());
+    let class = classes.value[0].sourced_id.clone();
+    let roster = account.roster_page(&class).await.unwrap();
+    assert!(roster.offline_reason.is_none() && !roster.value.is_empty());
+    account
+        .remember_view(Some(LastView {
+            class_id: class.clone(),
+            page: ClassPage::Roster,
+        }))
+        .await
+        .unwrap();
+    drop(account);
+
+    // The next start, with the district gone: all of it from this computer.
+    let issuer = sandbox.issuer().to_owned();
+    sandbox.shutdown().await;
+    let restarted = Account::new(paths.clone(), keychain.clone()).unwrap();
+    let start = restarted.saved_start().await.unwrap().unwrap();
+    assert_eq!(start.who.identity.issuer, issuer);
+    assert_eq!(start.classes.map(|c| c.value), Some(classes.value.clone()));
+    let saved_roster = start.roster.unwrap();
+    assert_eq!(saved_roster.value, roster.value);
+    assert_eq!(saved_roster.read_at, roster.read_at);
+    assert!(saved_roster.offline_reason.is_none());
+
+    // Offline: the saved copies, with why they are not fresher.
+    let offline = restarted.classes_page(TermFilter::Current).await.unwrap();
+    assert_eq!(offline.value, classes.value);
+    assert!(offline.offline_reason.is_some());
+    let offline = restarted.roster_page(&class).await.unwrap();
+    assert_eq!(offline.value, roster.value);
+    // A class never read here is an error, not an empty roster.
+    let never = restarted.roster_page("cls-never-read").await.unwrap_err();
+    assert_eq!(never.code().as_str(), "roster_unreachable");
+    // The only copy of a student's name on disk is inside the encrypted database.
+    let name = roster.value[0].family_name.as_bytes().to_vec();
+    for file in walk(home.path()) {
+        let bytes = std::fs::read(home.path().join(&file)).unwrap();
+        assert!(
+            !bytes.windows(name.len()).any(|w| w == name),
+            "a student's name is readable in {file}"
+        );
+    }
+
+    // Sign-out takes the copies with the store.
+    let _ = restarted.sign_out().await;
+    assert!(!has_a_store(&paths), "the store outlived the sign-out");
+    let again = Account::new(paths, keychain).unwrap();
+    assert!(again.saved_start().await.unwrap().is_none());
+}

@@ -45,7 +45,6 @@ pub async fn fetch_snapshot(
             .collect(),
         // Categories help the averages but a server without them still has a gradebook.
         categories: categories.unwrap_or_default(),
-        page: None,
         synced_at: synced_at.to_owned(),
     })
 }

@@ -18,6 +18,6 @@ pub use error::GradebookError;
 pub use fetch::fetch_snapshot;
 pub use store::{
     CellChange, CellState, CellView, ClassSnapshot, GradeStore, GradebookView, NewLineItem,
-    Resolution, StoreKey, StudentName,
+    Resolution, SavedPage, StoreKey, StudentName,
 };
 pub use sync::{SyncError, SyncOptions, SyncReport, WriteServer, sync};

@@ -135,6 +135,14 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 3: the pages the window showed (class list, rosters) for a warm start and offline
+    // use, replacing version 1's never-used `classes.page`.
+    "CREATE TABLE saved_pages (
+        name TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        read_at TEXT NOT NULL
+    );
+    ALTER TABLE classes DROP COLUMN page;",
 ];
 
 /// The schema version this build writes.
@@ -149,10 +157,26 @@ pub struct ClassSnapshot {
     pub line_items: Vec<LineItem>,
     pub results: Vec<GradeResult>,
     pub categories: Vec<Category>,
-    /// The shell's class page (roster and details) as JSON, for a warm start.
-    pub page: Option<String>,
     /// When the server answered (RFC 3339).
     pub synced_at: String,
+}
+
+/// A page as the window last showed it, kept for a warm start and offline use.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SavedPage {
+    /// The caller's JSON.
+    pub body: String,
+    /// When the server gave it (RFC 3339).
+    pub read_at: String,
+}
+
+impl std::fmt::Debug for SavedPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body may hold students' names; it never goes into a log.
+        f.debug_struct("SavedPage")
+            .field("read_at", &self.read_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A student as the gradebook needs them.
@@ -518,9 +542,9 @@ impl GradeStore {
     pub fn save_snapshot(&mut self, snapshot: &ClassSnapshot) -> Result<()> {
         self.write("saved", |tx| {
             tx.execute(
-                "INSERT INTO classes (sourced_id, title, page, synced_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(sourced_id) DO UPDATE SET title = ?2, page = coalesce(?3, page), synced_at = ?4",
-                params![snapshot.class_id, snapshot.title, snapshot.page, snapshot.synced_at],
+                "INSERT INTO classes (sourced_id, title, synced_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(sourced_id) DO UPDATE SET title = ?2, synced_at = ?3",
+                params![snapshot.class_id, snapshot.title, snapshot.synced_at],
             )?;
             tx.execute(
                 "DELETE FROM students WHERE class_id = ?1",
@@ -589,13 +613,31 @@ impl GradeStore {
         })
     }
 
-    /// The class page saved with the last snapshot, for a warm start.
-    pub fn class_page(&self, class_id: &str) -> Result<Option<(String, Option<String>)>> {
+    /// Keeps a page the window showed (`body` is the caller's JSON), read from the
+    /// server at `read_at` (RFC 3339), replacing the one saved under `name`.
+    pub fn save_page(&mut self, name: &str, body: &str, read_at: &str) -> Result<()> {
+        self.write("saved", |tx| {
+            tx.execute(
+                "INSERT INTO saved_pages (name, body, read_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name) DO UPDATE SET body = ?2, read_at = ?3",
+                params![name, body, read_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The page saved under `name`, if any.
+    pub fn saved_page(&self, name: &str) -> Result<Option<SavedPage>> {
         self.conn
             .query_row(
-                "SELECT page, synced_at FROM classes WHERE sourced_id = ?1 AND page IS NOT NULL",
-                [class_id],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+                "SELECT body, read_at FROM saved_pages WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(SavedPage {
+                        body: r.get(0)?,
+                        read_at: r.get(1)?,
+                    })
+                },
             )
             .optional()
             .map_err(GradebookError::store("read"))

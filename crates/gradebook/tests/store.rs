@@ -81,6 +81,9 @@ fn the_file_is_encrypted_and_opens_only_with_its_key() {
             .save_snapshot(&snapshot())
             .unwrap_or_else(|e| panic!("{e}"));
         score(&mut store, "li-1", "s2", "9");
+        store
+            .save_page("roster:c1", r#"[{"givenName":"Wenceslas"}]"#, "2026-11-29T10:00:00Z")
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     // WAL pages are checkpointed into the file on close; look at every file.
     let mut bytes = Vec::new();
@@ -95,6 +98,7 @@ fn the_file_is_encrypted_and_opens_only_with_its_key() {
         b"Zanzibar",
         b"SQLite format 3",
         b"Algebra",
+        b"Wenceslas",
     ] {
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret),
@@ -144,6 +148,20 @@ fn every_earlier_schema_is_migrated_with_its_data() {
                 .unwrap_or_else(|| panic!("lost in migration from {from}"));
             assert_eq!(value.score, Some(15.0));
         }
+        // Version 3's saved pages work after the upgrade, and survive reopening.
+        store
+            .save_page("classes:current", "[1]", "2026-11-29T10:00:00Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let mut store = open(&path, &key);
+        let saved = store
+            .saved_page("classes:current")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("the saved page is gone after reopening (from {from})"));
+        assert_eq!(
+            (saved.body.as_str(), saved.read_at.as_str()),
+            ("[1]", "2026-11-29T10:00:00Z")
+        );
         // Version 2's table works after the upgrade.
         let mut rules = store.rules(CLASS).unwrap_or_else(|e| panic!("{e}"));
         rules.missing_counts_as_zero = false;
@@ -157,6 +175,26 @@ fn every_earlier_schema_is_migrated_with_its_data() {
                 .missing_counts_as_zero
         );
     }
+}
+
+#[test]
+fn a_saved_page_is_replaced_whole_and_never_shown_in_debug() {
+    let (_dir, path, key) = fresh();
+    let mut store = open(&path, &key);
+    assert!(store.saved_page("roster:c1").unwrap_or_else(|e| panic!("{e}")).is_none());
+    for (body, at) in [("[\"Ada\"]", "2026-11-29T10:00:00Z"), ("[\"Grace\"]", "2026-11-29T11:00:00Z")] {
+        store
+            .save_page("roster:c1", body, at)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let saved = store
+        .saved_page("roster:c1")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("nothing saved"));
+    assert_eq!(saved.body, "[\"Grace\"]");
+    assert_eq!(saved.read_at, "2026-11-29T11:00:00Z");
+    assert!(!format!("{saved:?}").contains("Grace"));
+    assert!(store.saved_page("roster:c2").unwrap_or_else(|e| panic!("{e}")).is_none());
 }
 
 #[test]

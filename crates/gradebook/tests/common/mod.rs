@@ -56,7 +56,6 @@ pub fn snapshot() -> ClassSnapshot {
             sourced_id: "hw".into(),
             title: "Homework".into(),
         }],
-        page: None,
         synced_at: "2026-09-01T08:00:00Z".into(),
     }
 }
