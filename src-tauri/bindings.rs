@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS};
 
-use crate::dto::{AppError, GradeChange, SessionInfo, SignInPresets, SignedOut};
+use crate::dto::{AppError, GradeChange, SavedStart, SessionInfo, SignInPresets, SignedOut};
 use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution};
 use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::{
@@ -21,6 +21,7 @@ use rollbook_core::{
 /// (`Provider`, `LineItem`, …) come along.
 fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     SessionInfo::export_all(config)?;
+    SavedStart::export_all(config)?;
     SignInRequest::export_all(config)?;
     SignInProgress::export_all(config)?;
     SignInPresets::export_all(config)?;

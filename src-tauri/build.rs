@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "sign_out",
     "sign_in_presets",
     "saved_gradebook",
+    "saved_start",
     "enter_grade",
     "create_assignment",
     "resolve_conflict",

@@ -11,12 +11,14 @@ use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution}
 use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
-    ClassSummary, CoreError, ErrorCode, GradebookPage, LastView, Preferences, RosterSort,
+    ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, LastView, Preferences, RosterSort,
     SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
-use crate::dto::{AppError, BrowserSession, GradeChange, SessionInfo, SignInPresets, SignedOut};
+use crate::dto::{
+    AppError, BrowserSession, GradeChange, SavedStart, SessionInfo, SignInPresets, SignedOut,
+};
 use crate::state::{AppState, focus_main};
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -198,19 +200,47 @@ pub async fn save_preferences(preferences: Preferences, state: State<'_, AppStat
     Ok(())
 }
 
+/// What a signed-in start shows at once, before any network call; `None` when there is
+/// nothing to show yet (signed out, a sign-out to finish, a shared-machine session).
 #[tauri::command]
-pub async fn classes(state: State<'_, AppState>) -> Answer<Vec<ClassSummary>> {
+pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart>> {
+    let Some(start) = state.account.saved_start().await? else {
+        return Ok(None);
+    };
+    let mut roster = start.roster;
+    if let Some(page) = roster.as_mut() {
+        sort_students(&mut page.value, RosterSort::Name, false);
+    }
+    Ok(Some(SavedStart {
+        session: to_info(
+            &start.who.identity,
+            start.who.expires_at,
+            start.who.has_refresh_token,
+            start.who.shared_machine,
+            start.last_view,
+        ),
+        classes: start.classes,
+        roster,
+    }))
+}
+
+/// This term's classes from the district (kept for the next start); offline, the copy
+/// saved on this computer with the reason.
+#[tauri::command]
+pub async fn classes(state: State<'_, AppState>) -> Answer<Dated<Vec<ClassSummary>>> {
     // The UI asks for classes alongside the session at start-up, maybe before the
     // demo district a saved demo session needs is up.
     state.resume_demo_if_needed().await?;
-    Ok(state.account.classes(TermFilter::Current).await?)
+    Ok(state.account.classes_page(TermFilter::Current).await?)
 }
 
+/// A class's roster by name (kept for the next start); offline, the saved copy.
 #[tauri::command]
-pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Vec<Student>> {
-    let mut students = state.account.roster(&class_id).await?;
-    sort_students(&mut students, RosterSort::Name, false);
-    Ok(students)
+pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Dated<Vec<Student>>> {
+    state.resume_demo_if_needed().await?;
+    let mut page = state.account.roster_page(&class_id).await?;
+    sort_students(&mut page.value, RosterSort::Name, false);
+    Ok(page)
 }
 
 /// The class's gradebook read from the district into the local store, with the

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollbook_core::{CoreError, ErrorClass, ErrorCode, LastView};
+use rollbook_core::{ClassSummary, CoreError, Dated, ErrorClass, ErrorCode, LastView, Student};
 
 /// Who is signed in, for the account menu.
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +19,19 @@ pub struct SessionInfo {
     pub last_view: Option<LastView>,
     /// Shared-machine mode: the session ends when the window closes.
     pub shared_machine: bool,
+}
+
+/// What a signed-in start shows at once, from this computer only (no network call):
+/// who was signed in (not yet checked with the provider), the class list and the last
+/// roster as they were last read. `session_info` then confirms the session.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedStart {
+    pub session: SessionInfo,
+    pub classes: Option<Dated<Vec<ClassSummary>>>,
+    /// The last view's roster, when the last view was a roster.
+    pub roster: Option<Dated<Vec<Student>>>,
 }
 
 /// What this build and the district's policy preset for signing in: the window hides

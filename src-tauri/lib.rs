@@ -116,6 +116,7 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::sign_out,
         commands::sign_in_presets,
         commands::saved_gradebook,
+        commands::saved_start,
         commands::enter_grade,
         commands::create_assignment,
         commands::resolve_conflict,

@@ -288,6 +288,37 @@ await test("a signed-in restart reopens the class page shown last; My classes fo
   await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).waitFor();
 });
 
+await test("warm start: the saved copy shows at once, the district's replaces it in place; offline says so", async (page) => {
+  // The district answers after 2 s; what this computer saved an hour and a half ago
+  // shows before that, and the roster keeps its scroll position when it is replaced.
+  await page.goto(`${base}?signedIn=1&saved=90&lastView=cls-2&rows=200&delay=2000`);
+  const table = page.getByRole("table", { name: "Students" });
+  await table.waitFor({ timeout: 1500 });
+  await page.getByText("Last updated 1 hour ago · checking for changes…").waitFor({ timeout: 1500 });
+  const calls = await page.evaluate(() => window.rollbookBackend.calls);
+  assert(calls[0] === "classes" && calls.includes("savedStart"), `asked: ${calls}`);
+  const scroller = page.locator(".scroller");
+  await scroller.evaluate((e) => (e.scrollTop = 1200));
+  const before = await scroller.evaluate((e) => e.scrollTop);
+  await page.getByText("Updated just now").waitFor({ timeout: 10_000 });
+  assert((await scroller.evaluate((e) => e.scrollTop)) === before, "the roster jumped when the fresh copy came");
+  assert((await page.getByText("checking for changes").count()) === 0, "still says it is checking");
+  await shot(page, "05a-warm-start");
+
+  // Offline: the saved class list and roster, said plainly, with why.
+  await page.goto(`${base}?signedIn=1&saved=90&offline=1`);
+  await page.getByText(/^Offline: showing the copy saved on this computer, updated 1 hour ago\. Could not reach the roster server/).waitFor();
+  await page.getByRole("button", { name: "Roster of Geometry - Period 2" }).click();
+  await table.waitFor();
+  await page.getByText(/^Offline: showing the copy saved on this computer/).waitFor();
+  await axe(page, "warm start offline");
+
+  // Nothing saved (the first start after signing in): the district's copy, fresh.
+  await page.goto(`${base}?signedIn=1&delay=600`);
+  await page.getByText("Updated just now").waitFor();
+  await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).waitFor();
+});
+
 await test("roster: search as you type, sort, student detail", async (page) => {
   await page.goto(`${base}?signedIn=1`);
   await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();

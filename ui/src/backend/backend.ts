@@ -2,6 +2,7 @@ import type {
   CellState,
   CellView,
   ClassSummary,
+  Dated,
   GradeChange,
   GradebookPage,
   GradingRules,
@@ -10,6 +11,7 @@ import type {
   SyncReport,
   LastView,
   Preferences,
+  SavedStart,
   SessionInfo,
   SignInPresets,
   SignInProgress,
@@ -25,6 +27,10 @@ export type Unsubscribe = () => void;
 export interface Backend {
   /** The saved session after a silent restore, or null when signed out. */
   session(): Promise<SessionInfo | null>;
+  /** What a signed-in start shows at once, from this computer only (no network call):
+   * the saved session, the class list and the last roster as last read; null when there
+   * is nothing to show yet. `session()` then confirms the session. */
+  savedStart(): Promise<SavedStart | null>;
   /** Resolves once signed in; progress arrives through `onSignInProgress`. */
   signIn(request: SignInRequest): Promise<SessionInfo>;
   onSignInProgress(listener: (progress: SignInProgress) => void): Unsubscribe;
@@ -35,8 +41,11 @@ export interface Backend {
   /** The sign-in options saved on this computer (how the browser returns). */
   preferences(): Promise<Preferences>;
   savePreferences(preferences: Preferences): Promise<void>;
-  classes(): Promise<ClassSummary[]>;
-  roster(classId: string): Promise<Student[]>;
+  /** This term's classes, kept on this computer for the next start; offline, the saved
+   * copy with `offlineReason` (rejects when there is none). */
+  classes(): Promise<Dated<ClassSummary[]>>;
+  /** A class's roster by name, kept like the classes. */
+  roster(classId: string): Promise<Dated<Student[]>>;
   /** The class's gradebook read from the district into this computer's store (the saved
    * copy, with `offlineReason`, when the district cannot be reached). */
   gradebook(classId: string): Promise<GradebookPage>;

@@ -1,5 +1,5 @@
 import type { Backend, Unsubscribe } from "./backend";
-import type { AppError, CellState, CellView, ClassSummary, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Preferences, Resolution, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student, SyncReport } from "./types";
+import type { AppError, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Preferences, Resolution, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student, SyncReport } from "./types";
 import { MockGradebooks, type GradebookScenario } from "./mockGradebook";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
@@ -27,7 +27,12 @@ export interface MockScenario {
   delayMs: number;
   /** The gradebook's district: offline, refusing, conflicting (`?offline=1` …). */
   gradebook: GradebookScenario;
+  /** A copy of the class list and rosters saved on this computer this many minutes ago
+   * (`?saved=N`), shown at once by a signed-in start, and offline (`?offline=1`). */
+  savedMinutesAgo: number | null;
 }
+
+const OFFLINE_REASON = "Could not reach the roster server (connection refused).";
 
 const GIVEN = ["Aaliyah", "Mateo", "Zoë", "Kenji", "Amara", "Siobhán", "Tomás", "Priya", "Noah", "Thandiwe", "Wei", "Yara"];
 const FAMILY = ["Nguyễn", "O'Brien", "García-López", "Okafor", "Kowalski", "Tanaka", "Smith", "Haddad", "Ó Súilleabháin", "Patel", "Begay", "Müller"];
@@ -124,6 +129,7 @@ export class MockBackend implements Backend {
         rows: Math.min(Number(q.get("gradeRows") ?? q.get("rows") ?? 28), 1000),
         columns: Number(q.get("gradeColumns") ?? 6),
       },
+      savedMinutesAgo: q.get("saved") === null ? null : Number(q.get("saved")),
     });
   }
 
@@ -195,17 +201,48 @@ export class MockBackend implements Backend {
     this.calls.push("openSignInAgain");
   }
 
-  async classes(): Promise<ClassSummary[]> {
-    this.calls.push("classes");
-    if (this.scenario.failClasses) throw await this.wait(this.scenario.failClasses);
-    const classes = mockClasses(this.scenario.classes).map((c) => ({ ...c, studentCount: this.scenario.rows }));
-    return this.wait(classes);
+  /** When the saved copies were read (RFC 3339), or null when there are none. */
+  private savedAt(): string | null {
+    const minutes = this.scenario.savedMinutesAgo;
+    return minutes === null ? null : new Date(Date.now() - minutes * 60_000).toISOString();
   }
 
-  async roster(classId: string): Promise<Student[]> {
+  private classList(): ClassSummary[] {
+    return mockClasses(this.scenario.classes).map((c) => ({ ...c, studentCount: this.scenario.rows }));
+  }
+
+  private students(classId: string): Student[] {
+    return mockStudents(Number(classId.replace(/\D/g, "")), this.scenario.rows);
+  }
+
+  /** Fresh from the "district", or offline the saved copy with the reason. */
+  private async dated<T>(read: () => T, failure: AppError | undefined): Promise<Dated<T>> {
+    const savedAt = this.savedAt();
+    if (this.scenario.gradebook.offline && savedAt) return this.wait({ value: read(), readAt: savedAt, offlineReason: OFFLINE_REASON });
+    if (failure) throw await this.wait(failure);
+    return this.wait({ value: read(), readAt: new Date().toISOString(), offlineReason: null });
+  }
+
+  async savedStart(): Promise<SavedStart | null> {
+    this.calls.push("savedStart");
+    const readAt = this.savedAt();
+    if (!this.scenario.signedIn || readAt === null || this.scenario.unfinishedSignOuts > 0) return null;
+    const last = this.scenario.lastView;
+    return {
+      session: this.info(last),
+      classes: { value: this.classList(), readAt, offlineReason: null },
+      roster: last && last.page === "roster" ? { value: this.students(last.classId), readAt, offlineReason: null } : null,
+    };
+  }
+
+  async classes(): Promise<Dated<ClassSummary[]>> {
+    this.calls.push("classes");
+    return this.dated(() => this.classList(), this.scenario.failClasses);
+  }
+
+  async roster(classId: string): Promise<Dated<Student[]>> {
     this.calls.push(`roster:${classId}`);
-    if (this.scenario.failRoster) throw await this.wait(this.scenario.failRoster);
-    return this.wait(mockStudents(Number(classId.replace(/\D/g, "")), this.scenario.rows));
+    return this.dated(() => this.students(classId), this.scenario.failRoster);
   }
 
   private grades: MockGradebooks | null = null;

@@ -1,11 +1,14 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
-import type { CellState, CellView, ClassSummary, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
+import type { CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
   session(): Promise<SessionInfo | null> {
     return invoke("session_info");
+  }
+  savedStart(): Promise<SavedStart | null> {
+    return invoke("saved_start");
   }
   private progressListeners = new Set<(progress: SignInProgress) => void>();
 
@@ -38,10 +41,10 @@ export class TauriBackend implements Backend {
   savePreferences(preferences: Preferences): Promise<void> {
     return invoke("save_preferences", { preferences });
   }
-  classes(): Promise<ClassSummary[]> {
+  classes(): Promise<Dated<ClassSummary[]>> {
     return invoke("classes");
   }
-  roster(classId: string): Promise<Student[]> {
+  roster(classId: string): Promise<Dated<Student[]>> {
     return invoke("roster", { classId });
   }
   gradebook(classId: string): Promise<GradebookPage> {
