@@ -4,7 +4,7 @@
 # `rollbook` command. Shows that:
 #   - user B cannot read A's session record or folders, nor reach A's keychain (A's
 #     session bus refuses B);
-#   - Rollbook's files are 0600 in 0700 folders;
+#   - Rollbook's files are 0600 in 0700 folders, and A's gradebook store is encrypted;
 #   - a loopback callback, or a pasted app link, made by A's sign-in cannot complete B's
 #     (B's sign-in ends in state_mismatch and stores nothing), while it still completes A's.
 # Needs root (useradd, runuser) and a debug build of rollbook, rollbook-sandbox and
@@ -66,6 +66,8 @@ as_user "$user_a" '
   rollbook login --demo --timeout 30 --browser-command "rollbook-test-browser --login tch-00001" >/dev/null 2>&1 || exit 1
   echo "$DBUS_SESSION_BUS_ADDRESS" > '"$work/a/bus"'
   secret-tool search --all service org.rollbook.desktop.test > '"$work/a/entries"' 2>&1
+  class=$(rollbook classes --json 2>/dev/null | grep -o "\"sourcedId\": *\"[^\"]*\"" | head -1 | cut -d\" -f4)
+  rollbook gradebook "$class" --json > /dev/null 2>&1 && echo "$class" > '"$work/a/gradebook"'
   touch '"$work/a/ready"'
   sleep 120' &
 a_session=$!
@@ -80,6 +82,18 @@ modes_ok() {
     [ "$(stat -c %a "$data_a/session.lock")" = 600 ] && [ "$(stat -c %U "$data_a/session.json")" = "$user_a" ]
 }
 expect "A's data folder is 0700 and its files 0600, owned by A" modes_ok
+
+# A's gradebook (students' names and grades) is in its encrypted store: 0600, not a
+# SQLite file to anyone without the key, which lives in A's keychain.
+store_a=$(ls "$data_a"/gradebook-*.db 2>/dev/null | head -1)
+expect "A read a class's gradebook into its local store" test -s "$work/a/gradebook" -a -n "$store_a"
+store_ok() {
+  [ "$(stat -c %a "$store_a")" = 600 ] && [ "$(stat -c %U "$store_a")" = "$user_a" ] &&
+    [ "$(head -c 15 "$store_a")" != "SQLite format 3" ]
+}
+expect "A's store is 0600, owned by A, and encrypted (no SQLite header)" store_ok
+expect "B cannot read A's store" \
+  runuser -u "$user_b" -- bash -c "! cat '$store_a' >/dev/null 2>&1"
 
 # B signs in too, in its own session, then tries to reach A's things.
 as_user "$user_b" 'rollbook login --demo --timeout 30 --browser-command "rollbook-test-browser --login tch-00002" >/dev/null 2>&1' || true

@@ -61,6 +61,8 @@ try {
     // Signed in at once, on the roster that was open when the app quit.
     await session.waitFor(`//h1[normalize-space(.)=${JSON.stringify(opened)}]`, 60_000);
     await session.waitFor("//table[@aria-label='Students']//tbody/tr[not(contains(@class,'spacer'))]");
+    // From the copy saved in the encrypted store, then the district's, said under the title.
+    await session.waitFor("//p[contains(@class,'freshness')][starts-with(normalize-space(.),'Updated just now')]", 60_000);
     // Right after a launch WebKitWebDriver can hand back the previous composited frame
     // (the loading screen) although the DOM is ready; give the compositor a moment.
     await new Promise((resolve) => setTimeout(resolve, 750));

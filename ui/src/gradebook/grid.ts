@@ -203,14 +203,3 @@ export function window1d(offset: number, viewport: number, size: number, count: 
   const end = Math.min(count, Math.ceil((offset + viewport) / size) + overscan);
   return { start, end };
 }
-
-/** "just now", "5 minutes ago", or the time, for "updated …". */
-export function updatedAgo(iso: string | null, now: Date): string {
-  if (!iso) return "never";
-  const then = new Date(iso);
-  const seconds = Math.round((now.getTime() - then.getTime()) / 1000);
-  if (Number.isNaN(seconds)) return "—";
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} minutes ago`;
-  return then.toLocaleString();
-}
