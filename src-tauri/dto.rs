@@ -90,6 +90,11 @@ pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
     pub next_step: String,
+    /// The district or the provider could not be reached: what is saved on this
+    /// computer still works (sent only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub offline: bool,
 }
 
 impl AppError {
@@ -98,6 +103,7 @@ impl AppError {
             code,
             message: message.into(),
             next_step: next_step.to_owned(),
+            offline: false,
         }
     }
 }
@@ -149,7 +155,10 @@ impl From<CoreError> for AppError {
                 "Try again. If it keeps happening, tell your IT team the code below."
             }
         };
-        Self::new(code, sentence(e.to_string()), next_step)
+        Self {
+            offline: e.is_offline(),
+            ..Self::new(code, sentence(e.to_string()), next_step)
+        }
     }
 }
 
@@ -176,5 +185,33 @@ impl GradeChange {
             GradeChange::Value { value } => CellChange::Value(value),
             GradeChange::Comment { comment } => CellChange::Comment(comment),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rollbook_core::auth::AuthError;
+    use rollbook_core::oneroster::RosterError;
+
+    /// The window keeps working from the saved copy only on errors that say "cannot be
+    /// reached"; a refusal or a wrong setting must not look like one.
+    #[test]
+    fn only_unreachable_sources_are_marked_offline() {
+        let offline = AppError::from(CoreError::Roster(RosterError::Unreachable(
+            "connection refused".into(),
+        )));
+        assert!(offline.offline);
+        let json = serde_json::to_value(&offline).unwrap();
+        assert_eq!(json["offline"], true);
+        for refused in [
+            CoreError::Auth(AuthError::SignInAgain),
+            CoreError::RosterNotConfigured,
+        ] {
+            let error = AppError::from(refused);
+            assert!(!error.offline, "{}", error.message);
+            let json = serde_json::to_value(&error).unwrap();
+            assert!(json.get("offline").is_none(), "{json}");
+        }
     }
 }

@@ -313,6 +313,16 @@ await test("warm start: the saved copy shows at once, the district's replaces it
   await page.getByText(/^Offline: showing the copy saved on this computer/).waitFor();
   await axe(page, "warm start offline");
 
+  // The provider down too, so the session cannot be checked: still signed in, offline.
+  await page.goto(`${base}?signedIn=1&saved=90&offline=1&failSession=providerDown&lastView=cls-3`);
+  await page.getByRole("heading", { name: "Biology - Period 3" }).waitFor();
+  await table.waitFor();
+  await page.getByText(/^Offline: showing the copy saved on this computer/).waitFor();
+  assert((await page.getByRole("button", { name: /Try the demo district/ }).count()) === 0, "sent to the sign-in page");
+  // Without a saved copy the same failure is shown on the sign-in page, as before.
+  await page.goto(`${base}?signedIn=1&failSession=providerDown`);
+  await page.getByText("Could not reach the sign-in provider.").waitFor();
+
   // Nothing saved (the first start after signing in): the district's copy, fresh.
   await page.goto(`${base}?signedIn=1&delay=600`);
   await page.getByText("Updated just now").waitFor();

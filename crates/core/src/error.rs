@@ -103,6 +103,22 @@ impl CoreError {
         }
     }
 
+    /// Whether this means "the roster source or the provider cannot be reached right
+    /// now" (unreachable, timed out, failing, rate-limited): what is saved on this
+    /// computer still works, and the same call may succeed later. Not "you may not" or
+    /// "this is wrong".
+    pub fn is_offline(&self) -> bool {
+        matches!(
+            self.code(),
+            ErrorCode::RosterUnreachable
+                | ErrorCode::RosterTimeout
+                | ErrorCode::RosterServerError
+                | ErrorCode::RosterRateLimited
+                | ErrorCode::ProviderUnreachable
+                | ErrorCode::ProviderTimeout
+        )
+    }
+
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::Auth(e) => e.class().into(),

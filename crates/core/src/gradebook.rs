@@ -310,7 +310,7 @@ impl Account {
                 with_store(&open.store, move |s| s.save_snapshot(&snapshot)).await?;
                 None
             }
-            Err(e) if is_offline(&e) => Some(e.to_string()),
+            Err(e) if e.is_offline() => Some(e.to_string()),
             Err(e) => return Err(e),
         };
         let id = class_id.to_owned();
@@ -406,7 +406,7 @@ impl Account {
             .await;
         match reached {
             // No roster source at all (offline before the first call): nothing was sent.
-            Err(e) if is_offline(&e) => {
+            Err(e) if e.is_offline() => {
                 let (waiting, held) = with_store(&open.store, |s| s.outbox_counts()).await?;
                 Ok(SyncReport {
                     offline: true,
@@ -552,19 +552,4 @@ fn set_aside(path: &std::path::Path) -> Result<PathBuf, CoreError> {
         }
     }
     Ok(aside)
-}
-
-/// Whether an error means "the roster source or the provider cannot be reached" (work
-/// from the saved copy) rather than "you may not" or "this is wrong".
-pub(crate) fn is_offline(error: &CoreError) -> bool {
-    use rollbook_error_code::ErrorCode as C;
-    matches!(
-        error.code(),
-        C::RosterUnreachable
-            | C::RosterTimeout
-            | C::RosterServerError
-            | C::RosterRateLimited
-            | C::ProviderUnreachable
-            | C::ProviderTimeout
-    )
 }

@@ -14,7 +14,7 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::gradebook::{is_offline, with_store};
+use crate::gradebook::with_store;
 use crate::{Account, ClassSummary, CoreError, LastView, Student, TermFilter, WhoAmI, wipe};
 
 /// A page's data with when the server gave it.
@@ -114,7 +114,7 @@ impl Account {
                     offline_reason: None,
                 })
             }
-            Err(e) if is_offline(&e) => match self.saved(name).await {
+            Err(e) if e.is_offline() => match self.saved(name).await {
                 Some(saved) => Ok(Dated {
                     offline_reason: Some(e.to_string()),
                     ..saved

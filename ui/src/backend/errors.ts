@@ -10,6 +10,7 @@ export function toAppError(error: unknown): AppError {
       code: typeof e.code === "string" ? (e.code as ErrorCode) : "internal",
       message: String(e.message),
       nextStep: typeof e.nextStep === "string" ? e.nextStep : "Try again. If it keeps happening, tell your IT team the code below.",
+      ...("offline" in e && e.offline === true ? { offline: true } : {}),
     };
   }
   return {

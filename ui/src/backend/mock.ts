@@ -10,6 +10,8 @@ export interface MockScenario {
   classes: number;
   /** Fail these calls with this error. */
   failSignIn?: AppError;
+  /** The session check at start fails (say, `providerDown` with an expired token). */
+  failSession?: AppError;
   failClasses?: AppError;
   failRoster?: AppError;
   failPreferences?: AppError;
@@ -38,7 +40,7 @@ const GIVEN = ["Aaliyah", "Mateo", "Zoë", "Kenji", "Amara", "Siobhán", "Tomás
 const FAMILY = ["Nguyễn", "O'Brien", "García-López", "Okafor", "Kowalski", "Tanaka", "Smith", "Haddad", "Ó Súilleabháin", "Patel", "Begay", "Müller"];
 
 export const ERRORS: Record<string, AppError> = {
-  providerDown: { code: "provider_unreachable", message: "Could not reach the sign-in provider.", nextStep: "Check your network connection, then try again." },
+  providerDown: { code: "provider_unreachable", message: "Could not reach the sign-in provider.", nextStep: "Check your network connection, then try again.", offline: true },
   denied: { code: "authorization_access_denied", message: "Access was not allowed at the provider.", nextStep: "Sign in again and choose Allow." },
   timeout: { code: "sign_in_timeout", message: "The browser did not come back within 5 minutes.", nextStep: "Try again, and finish signing in in the browser." },
   rosterDown: { code: "roster_server_error", message: "The roster server failed (HTTP 503).", nextStep: "Try again in a few minutes." },
@@ -100,6 +102,7 @@ export class MockBackend implements Backend {
       rows: Number(q.get("rows") ?? 28),
       classes: Number(q.get("classes") ?? 5),
       failSignIn: error("failSignIn"),
+      failSession: error("failSession"),
       failClasses: error("failClasses"),
       failRoster: error("failRoster"),
       failPreferences: error("failPreferences"),
@@ -148,6 +151,7 @@ export class MockBackend implements Backend {
       this.scenario.unfinishedSignOuts -= 1;
       throw await this.wait(ERRORS.signOutUnfinished!);
     }
+    if (this.scenario.signedIn && this.scenario.failSession) throw await this.wait(this.scenario.failSession);
     return this.wait(this.scenario.signedIn ? this.info(this.scenario.lastView) : null);
   }
 

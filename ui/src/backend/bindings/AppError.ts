@@ -4,4 +4,9 @@ import type { ErrorCode } from "./ErrorCode";
 /**
  * An error as the UI shows it: what happened, what to do, and the stable code.
  */
-export type AppError = { code: ErrorCode, message: string, nextStep: string, };
+export type AppError = { code: ErrorCode, message: string, nextStep: string, 
+/**
+ * The district or the provider could not be reached: what is saved on this
+ * computer still works (sent only when true).
+ */
+offline?: boolean, };
