@@ -204,9 +204,16 @@ pub async fn save_preferences(preferences: Preferences, state: State<'_, AppStat
 /// nothing to show yet (signed out, a sign-out to finish, a shared-machine session).
 #[tauri::command]
 pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart>> {
+    let started = std::time::Instant::now();
     let Some(start) = state.account.saved_start().await? else {
         return Ok(None);
     };
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        classes = start.classes.is_some(),
+        roster = start.roster.is_some(),
+        "saved start read"
+    );
     let mut roster = start.roster;
     if let Some(page) = roster.as_mut() {
         sort_students(&mut page.value, RosterSort::Name, false);

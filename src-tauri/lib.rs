@@ -44,8 +44,9 @@ pub fn run() {
             let started = std::time::Instant::now();
             let state = AppState::new(app.handle().clone())?;
             app.manage(state);
-            // While the webview loads, start the demo district a saved demo session
-            // needs (60–110 ms), so the UI's first questions find it ready.
+            // While the webview loads, open the saved session and local store and start
+            // the demo district a saved demo session needs, so the UI's first questions
+            // find them ready.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<AppState>().prepare().await;

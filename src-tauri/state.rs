@@ -146,8 +146,15 @@ impl AppState {
     /// keychain is not read here: a locked one would make the UI's first call wait
     /// out a second timeout.)
     pub async fn prepare(&self) {
-        if let Err(e) = self.resume_demo_if_needed().await {
+        // Opening the saved session and the local store (keychain reads, SQLCipher) takes
+        // 40–70 ms here; done now, the window's first question (`saved_start`) finds
+        // them open and is answered at once.
+        let (demo, saved) = tokio::join!(self.resume_demo_if_needed(), self.account.saved_start());
+        if let Err(e) = demo {
             tracing::warn!(code = %e.code(), "the demo district did not start");
+        }
+        if let Err(e) = saved {
+            tracing::debug!(code = %e.code(), "nothing saved could be opened ahead of the window");
         }
     }
 
