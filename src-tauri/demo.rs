@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use rand::RngCore;
 use rollbook_core::{AppPaths, CoreError, ProviderSettings, write_private};
 use rollbook_gateway::{Config, Gateway};
-use rollbook_sandbox::{Sandbox, SandboxConfig};
+use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig};
 
 /// The demo district's port (the standalone sandbox uses 47600).
 pub const EMBEDDED_PORT: u16 = 47601;
@@ -35,6 +35,7 @@ impl EmbeddedDemo {
             port: EMBEDDED_PORT,
             token_key: Some(token_key(paths)?),
             test_controls: false,
+            knobs: demo_knobs(),
             ..SandboxConfig::default()
         })
         .await
@@ -70,6 +71,22 @@ impl EmbeddedDemo {
         }
         self.sandbox.shutdown().await;
     }
+}
+
+/// The demo district as it is, except in test builds, where
+/// `ROLLBOOK_TEST_DEMO_LATENCY_MS` makes its roster API answer that much later (the
+/// window benchmark's "district far away": what a warm start from the store is for).
+fn demo_knobs() -> Knobs {
+    #[allow(unused_mut)]
+    let mut knobs = Knobs::default();
+    #[cfg(feature = "test-hooks")]
+    if let Some(ms) = std::env::var("ROLLBOOK_TEST_DEMO_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        knobs.faults.latency_ms = ms;
+    }
+    knobs
 }
 
 fn gateway_address() -> SocketAddr {
