@@ -102,7 +102,10 @@ fn store_path(account: &Account, owner: &str) -> PathBuf {
 }
 
 /// Runs a store call off the async runtime (a commit waits for the disk).
-pub(crate) async fn with_store<T, F>(store: &Arc<Mutex<GradeStore>>, call: F) -> Result<T, CoreError>
+pub(crate) async fn with_store<T, F>(
+    store: &Arc<Mutex<GradeStore>>,
+    call: F,
+) -> Result<T, CoreError>
 where
     T: Send + 'static,
     F: FnOnce(&mut GradeStore) -> Result<T, GradebookError> + Send + 'static,

@@ -32,11 +32,11 @@ pub use gradebook::{
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};
-pub use saved_pages::{Dated, SavedStart};
 pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
     TermRef, sort_students, sync_school, sync_teacher, today, today_in,
 };
+pub use saved_pages::{Dated, SavedStart};
 pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,
 };

@@ -82,7 +82,11 @@ fn the_file_is_encrypted_and_opens_only_with_its_key() {
             .unwrap_or_else(|e| panic!("{e}"));
         score(&mut store, "li-1", "s2", "9");
         store
-            .save_page("roster:c1", r#"[{"givenName":"Wenceslas"}]"#, "2026-11-29T10:00:00Z")
+            .save_page(
+                "roster:c1",
+                r#"[{"givenName":"Wenceslas"}]"#,
+                "2026-11-29T10:00:00Z",
+            )
             .unwrap_or_else(|e| panic!("{e}"));
     }
     // WAL pages are checkpointed into the file on close; look at every file.
@@ -181,8 +185,16 @@ fn every_earlier_schema_is_migrated_with_its_data() {
 fn a_saved_page_is_replaced_whole_and_never_shown_in_debug() {
     let (_dir, path, key) = fresh();
     let mut store = open(&path, &key);
-    assert!(store.saved_page("roster:c1").unwrap_or_else(|e| panic!("{e}")).is_none());
-    for (body, at) in [("[\"Ada\"]", "2026-11-29T10:00:00Z"), ("[\"Grace\"]", "2026-11-29T11:00:00Z")] {
+    assert!(
+        store
+            .saved_page("roster:c1")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+    for (body, at) in [
+        ("[\"Ada\"]", "2026-11-29T10:00:00Z"),
+        ("[\"Grace\"]", "2026-11-29T11:00:00Z"),
+    ] {
         store
             .save_page("roster:c1", body, at)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -194,7 +206,12 @@ fn a_saved_page_is_replaced_whole_and_never_shown_in_debug() {
     assert_eq!(saved.body, "[\"Grace\"]");
     assert_eq!(saved.read_at, "2026-11-29T11:00:00Z");
     assert!(!format!("{saved:?}").contains("Grace"));
-    assert!(store.saved_page("roster:c2").unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert!(
+        store
+            .saved_page("roster:c2")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
 }
 
 #[test]
