@@ -201,24 +201,26 @@ impl KeychainStore {
     }
 
     fn read(&self, account: &str) -> Result<Option<String>, StoreError> {
-        match self.entry(account)?.get_password() {
+        once_more_if_gone(|| match self.entry(account)?.get_password() {
             Ok(value) => Ok(Some(value)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_keyring(e)),
-        }
+        })
     }
 
     fn write(&self, account: &str, value: &str) -> Result<(), StoreError> {
-        self.entry(account)?
-            .set_password(value)
-            .map_err(map_keyring)
+        once_more_if_gone(|| {
+            self.entry(account)?
+                .set_password(value)
+                .map_err(map_keyring)
+        })
     }
 
     fn delete(&self, account: &str) -> Result<(), StoreError> {
-        match self.entry(account)?.delete_credential() {
+        once_more_if_gone(|| match self.entry(account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_keyring(e)),
-        }
+        })
     }
 
     fn delete_parts(&self, account: &str, head: &str) -> Result<(), StoreError> {
@@ -353,6 +355,26 @@ impl TokenStore for KeychainStore {
     }
 }
 
+/// Makes a keychain call, and once more after a moment when the keychain service went
+/// away in the middle of it. gnome-keyring-daemon can abort when another client dies
+/// mid-request (upstream's "NULL client pointer" assertion); the session bus or systemd
+/// starts it again, and the next call reaches the new one. Every call here is idempotent
+/// (a read, a write of the same value, a delete of what may be gone already).
+fn once_more_if_gone<T>(call: impl Fn() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    match call() {
+        Err(StoreError::Platform(detail)) if service_went_away(&detail) => {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            call()
+        }
+        other => other,
+    }
+}
+
+/// The Secret Service's "the daemon disconnected without replying" (D-Bus `NoReply`).
+fn service_went_away(detail: &str) -> bool {
+    detail.contains("disconnected from message bus") || detail.contains("NoReply")
+}
+
 fn map_keyring(error: keyring::Error) -> StoreError {
     match error {
         keyring::Error::NoStorageAccess(e) => StoreError::Unavailable(e.to_string()),
@@ -365,6 +387,41 @@ fn map_keyring(error: keyring::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_the_keychain_service_dropped_is_made_once_more_and_no_other() {
+        use std::cell::Cell;
+        let gone = "Platform secure storage failure: DBus error: Message recipient disconnected from message bus without replying";
+        let calls = Cell::new(0);
+        let answer = once_more_if_gone(|| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                Err(StoreError::Platform(gone.to_owned()))
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((answer.ok(), calls.get()), (Some(7), 2));
+        // Dropped twice: the second failure is the answer.
+        calls.set(0);
+        let answer: Result<(), _> = once_more_if_gone(|| {
+            calls.set(calls.get() + 1);
+            Err(StoreError::Platform(gone.to_owned()))
+        });
+        assert!(answer.is_err() && calls.get() == 2);
+        // Anything else is not repeated (a locked keychain must not wait twice).
+        calls.set(0);
+        let answer: Result<(), _> = once_more_if_gone(|| {
+            calls.set(calls.get() + 1);
+            Err(StoreError::TimedOut)
+        });
+        assert!(answer.is_err() && calls.get() == 1);
+        let answer: Result<(), _> = once_more_if_gone(|| {
+            calls.set(calls.get() + 1);
+            Err(StoreError::Platform("access denied".into()))
+        });
+        assert!(answer.is_err() && calls.get() == 2);
+    }
 
     #[test]
     fn payload_round_trips_and_debug_hides_secrets() {
