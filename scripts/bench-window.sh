@@ -4,6 +4,8 @@
 # marks), then both .deb sizes.
 #   scripts/bench-window.sh [--rounds N] [--quick] [--no-bundles]
 # --quick: debug builds, one round, no bundles; CI runs it so the harness cannot rot.
+# WEBKIT_DISABLE_COMPOSITING_MODE=1 in the environment measures without WebKit's
+# compositor (under Xvfb it runs on Mesa's software GL; see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=15 quick= bundles=1
@@ -17,6 +19,8 @@ while [ $# -gt 0 ]; do
 done
 
 npm --prefix ui run build --silent >/dev/null
+# The roster page as static HTML, for the bare window (embedded when it is built below).
+node benches/window/snapshot.mjs
 features=rollbook-desktop/custom-protocol,rollbook-desktop/bench-marks,rollbook-bare-window/custom-protocol
 profile=release dir=target/release
 if [ -n "$quick" ]; then profile=dev dir=target/debug; fi
@@ -36,6 +40,8 @@ fi
 if [ -n "$bundles" ]; then
   echo
   echo "bundles (.deb, release):"
+  # The bare window's bundle as it is in git: without the roster page snapshot.
+  rm -rf benches/window/bare/dist/roster-page.html benches/window/bare/dist/assets
   ui/node_modules/.bin/tauri build --bundles deb >/dev/null
   (cd benches/window/bare && ../../../ui/node_modules/.bin/tauri build --bundles deb >/dev/null)
   for deb in target/release/bundle/deb/*.deb; do

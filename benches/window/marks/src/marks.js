@@ -3,8 +3,15 @@
 (clicks, ready) => {
   const report = (name) =>
     window.__TAURI_INTERNALS__.invoke("bench_mark", { name }).catch(() => {});
+  const at = (name) => report(`page:${name}:${Math.round(performance.now())}`);
   const afterPaint = (name) =>
-    requestAnimationFrame(() => requestAnimationFrame(() => report(name)));
+    requestAnimationFrame(() => {
+      at(`${name}-frame-1`);
+      requestAnimationFrame(() => {
+        at(name);
+        report(name);
+      });
+    });
   let painted = false;
   let step = 0;
   const check = () => {
@@ -12,6 +19,7 @@
     if (!painted && document.body && document.body.textContent.trim() !== "") {
       painted = true;
       report("text-in-dom");
+      at("text-in-dom");
       afterPaint("first-paint");
     }
     while (step < clicks.length) {
@@ -24,6 +32,7 @@
     if (ready && document.querySelector(ready)) {
       ready = null;
       report("ready-in-dom");
+      at("ready-in-dom");
       afterPaint("ready");
     }
     if (painted && !ready) observer.disconnect();
