@@ -7,39 +7,25 @@
 //
 //   npm --prefix ui run build && node benches/window/snapshot.mjs
 
-import { createServer } from "node:http";
-import { copyFile, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, extname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { dist, serveDist } from "../../ui/tests/serve-dist.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ui = join(here, "..", "..", "ui");
-const dist = join(ui, "dist");
 const out = join(here, "bare", "dist");
 // playwright-core is the UI's test dependency (ui/package.json).
 const { chromium } = createRequire(join(ui, "package.json"))("playwright-core");
 
-const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, "http://x").pathname;
-  const file = join(dist, path === "/" ? "index.html" : path);
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const { base, server } = await serveDist();
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--headless=new"] });
 try {
   // The size of Rollbook's window (tauri.conf.json), so as many rows are on screen.
   const page = await browser.newPage({ viewport: { width: 1180, height: 780 } });
-  await page.goto(`http://127.0.0.1:${server.address().port}/?signedIn=1&delay=0`);
+  await page.goto(`${base}?signedIn=1&delay=0`);
   await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();
   await page.locator('table[aria-label="Students"] tbody tr[aria-rowindex]').first().waitFor();
   const html = await page.evaluate(() => {

@@ -4,33 +4,18 @@
 //
 // Run: npm --prefix ui run build && npm --prefix ui run e2e
 
-import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
-import { extname, join, dirname } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serveDist } from "./serve-dist.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, "..", "dist");
 const shots = join(here, "..", "test-results");
 const axeSource = await readFile(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
 await mkdir(shots, { recursive: true });
 
-const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, "http://x").pathname;
-  const file = join(dist, path === "/" ? "index.html" : path);
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const base = `http://127.0.0.1:${server.address().port}/`;
+const { base, server } = await serveDist();
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
