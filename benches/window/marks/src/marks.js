@@ -8,6 +8,8 @@
     requestAnimationFrame(() => {
       at(`${name}-frame-1`);
       requestAnimationFrame(() => {
+        // The page-clock copy goes first: the app may exit on the mark itself. Both apps
+        // send the same calls, so the ratios are unaffected.
         at(name);
         report(name);
       });
