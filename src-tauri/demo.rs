@@ -36,6 +36,9 @@ impl EmbeddedDemo {
             token_key: Some(token_key(paths)?),
             test_controls: false,
             knobs: demo_knobs(),
+            // What the teacher wrote to the demo district survives a restart of the
+            // app, as it would in a real district.
+            writes_file: Some(paths.data_dir.join("demo-district-writes.json")),
             ..SandboxConfig::default()
         })
         .await

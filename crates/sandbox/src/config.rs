@@ -65,6 +65,11 @@ pub struct SandboxConfig {
     /// needs for "quit, reopen, still signed in". Without one, tokens live in memory.
     #[serde(skip)]
     pub token_key: Option<[u8; 32]>,
+    /// Where the district keeps what `PUT` and `DELETE` wrote, so a restart serves it
+    /// again (the app's embedded district: its data folder; the standalone one:
+    /// `--data-dir`). `None` keeps writes in memory only (tests, benchmarks).
+    #[serde(default)]
+    pub writes_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -80,6 +85,7 @@ impl Default for SandboxConfig {
             roster_gateway_url: None,
             public_url: None,
             token_key: None,
+            writes_file: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The demo district: a ClassLink-shaped OpenID provider and a OneRoster 1.1 server
 //! over generated data, for demos and tests only. It listens on loopback only, keeps
-//! everything in memory, and never logs a token or a student record.
+//! everything in memory (except the gradebook writes, in a file when given one), and
+//! never logs a token or a student record.
 //!
 //! Embed it with [`Sandbox::start`], or run the `rollbook-sandbox` binary.
 
@@ -92,6 +93,9 @@ impl Sandbox {
             test_controls,
             roster_gateway_url,
             public_url,
+            writes_file,
+            seed,
+            size,
             ..
         } = config;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
@@ -110,6 +114,18 @@ impl Sandbox {
             token_key,
             tenant_id,
         )?);
+        if let Some(file) = writes_file {
+            let district = format!("seed {seed}, size {size:?}, tenant {tenant_id}");
+            let kept = writes::Written::kept_in(file.clone(), district).map_err(|e| {
+                SandboxError::Config(format!(
+                    "the district's writes in {} cannot be read: {e}",
+                    file.display()
+                ))
+            })?;
+            if let Ok(mut writes) = state.writes.write() {
+                *writes = kept;
+            }
+        }
         if let Ok(mut gateway) = state.roster_gateway.write() {
             *gateway = roster_gateway_url;
         }

@@ -1,5 +1,6 @@
 //! `rollbook-sandbox`: the demo district as a standalone server, for demos, tests and
-//! benchmarks. It listens on 127.0.0.1 only and keeps everything in memory.
+//! benchmarks. It listens on 127.0.0.1 only and keeps everything in memory, except
+//! the gradebook writes with `--data-dir` (then a restart serves them again).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool
 
@@ -100,6 +101,11 @@ struct Args {
     /// Also put the teacher's sourcedId in this ID-token and userinfo claim.
     #[arg(long)]
     sourced_id_claim: Option<String>,
+    /// Keep the grades and line items written to the district in this folder
+    /// (`district-writes.json`), so a restart from the same folder serves them again.
+    /// Without it they last until the server stops.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Args {
@@ -177,6 +183,10 @@ async fn main() -> ExitCode {
             .map(|address| format!("http://{address}{}", rollbook_gateway::BASE_PATH)),
         token_key: None,
         public_url: args.public_url.clone(),
+        writes_file: args
+            .data_dir
+            .as_ref()
+            .map(|dir| dir.join("district-writes.json")),
     };
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,

@@ -937,13 +937,26 @@ async fn delete(
     };
     match found {
         Ok(id) => {
-            if let Ok(mut writes) = state.writes.write() {
-                writes.delete(id);
+            let Ok(mut writes) = state.writes.write() else {
+                return demo_failed();
+            };
+            writes.delete(id);
+            if let Err(e) = writes.keep() {
+                tracing::warn!("the demo district could not keep a delete: {e}");
+                return demo_failed();
             }
             StatusCode::NO_CONTENT.into_response()
         }
         Err(r) => r,
     }
+}
+
+fn demo_failed() -> Response {
+    imsx_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The demo district failed.",
+        "server_error",
+    )
 }
 
 fn refused_write() -> Response {
@@ -1097,11 +1110,7 @@ async fn write(
         record[key] = value.clone();
     }
     let Ok(mut writes) = state.writes.write() else {
-        return imsx_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The demo district failed.",
-            "server_error",
-        );
+        return demo_failed();
     };
     record["dateLastModified"] = json!(writes.stamp());
     match placement {
@@ -1124,6 +1133,10 @@ async fn write(
         }
     }
     writes.records.insert(id.to_owned(), record.clone());
+    if let Err(e) = writes.keep() {
+        tracing::warn!("the demo district could not keep a write: {e}");
+        return demo_failed();
+    }
     drop(writes);
     let mut response = single(envelope, record);
     if created {

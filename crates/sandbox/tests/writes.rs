@@ -1,0 +1,143 @@
+//! The demo district keeps what was written to its gradebook across a restart from the
+//! same folder, read back through its OneRoster API with the demo application's
+//! credentials (as the roster gateway reads it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size, demo_credentials};
+use serde_json::{Value, json};
+
+async fn start(writes_file: Option<&Path>) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        seed: 11,
+        size: Size::Tiny,
+        today: Some("2026-11-27".into()),
+        knobs: Knobs::default(),
+        writes_file: writes_file.map(Path::to_path_buf),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(demo_credentials::PROXY_BEARER);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The class's results, by id: (line item id, student id, score).
+async fn results(sandbox: &Sandbox, class: &str) -> Results {
+    let (status, body) = call(
+        reqwest::Method::GET,
+        format!("{}/classes/{class}/results?limit=1000", sandbox.oneroster_url()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut found: Vec<_> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["sourcedId"].as_str().unwrap().to_owned(),
+                r["lineItem"]["sourcedId"].as_str().unwrap().to_owned(),
+                r["student"]["sourcedId"].as_str().unwrap().to_owned(),
+                r["score"].clone(),
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+type Results = Vec<(String, String, String, Value)>;
+
+/// Writes an update, a delete and a new result; answers the class, what it holds, and
+/// the deleted result's id.
+async fn write_some(sandbox: &Sandbox) -> (String, Results, String) {
+    let class = sandbox.district().classes[0].id.clone();
+    let before = results(sandbox, &class).await;
+    assert!(before.len() >= 2, "the class has graded results");
+    let (updated, deleted) = (&before[0], &before[1]);
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        format!("{}/results/{}", sandbox.oneroster_url(), updated.0),
+        Some(json!({ "result": { "score": 88.5, "scoreStatus": "fully graded" } })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        format!("{}/results/{}", sandbox.oneroster_url(), deleted.0),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    // The deleted cell graded again under a new, client-chosen id.
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        format!("{}/results/client-made-1", sandbox.oneroster_url()),
+        Some(json!({ "result": {
+            "lineItem": { "sourcedId": deleted.1 },
+            "student": { "sourcedId": deleted.2 },
+            "score": 7,
+            "scoreStatus": "fully graded",
+        } })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let after = results(sandbox, &class).await;
+    assert!(after.iter().any(|r| r.0 == updated.0 && r.3 == json!(88.5)));
+    assert!(!after.iter().any(|r| r.0 == deleted.0));
+    assert!(after.iter().any(|r| r.0 == "client-made-1" && r.3 == json!(7)));
+    (class, after, deleted.0.clone())
+}
+
+#[tokio::test]
+async fn a_restart_from_the_same_folder_serves_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("district-writes.json");
+    let sandbox = start(Some(&file)).await;
+    let (class, written, deleted) = write_some(&sandbox).await;
+    sandbox.shutdown().await;
+
+    let restarted = start(Some(&file)).await;
+    assert_eq!(results(&restarted, &class).await, written);
+    // The deleted record's id stays spent, as in a district that remembers.
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        format!("{}/results/{deleted}", restarted.oneroster_url()),
+        Some(json!({ "result": { "score": 1 } })),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn without_a_folder_a_restart_serves_the_generated_data() {
+    let sandbox = start(None).await;
+    let class = sandbox.district().classes[0].id.clone();
+    let generated = results(&sandbox, &class).await;
+    let (_, written, _) = write_some(&sandbox).await;
+    assert_ne!(written, generated);
+    sandbox.shutdown().await;
+    let restarted = start(None).await;
+    assert_eq!(results(&restarted, &class).await, generated);
+}
