@@ -17,7 +17,7 @@ pub use entry::{CellInput, CellValue, Mark};
 pub use error::GradebookError;
 pub use fetch::fetch_snapshot;
 pub use store::{
-    CellChange, CellState, CellView, ClassSnapshot, GradeStore, GradebookView, NewLineItem,
-    Resolution, SavedPage, StoreKey, StudentName,
+    CellChange, CellState, CellView, ClassSnapshot, Clock, GradeStore, GradebookView, NewLineItem,
+    Orphan, OrphanAction, OrphanReason, Pause, Resolution, SavedPage, StoreKey, StudentName,
 };
 pub use sync::{SyncError, SyncOptions, SyncReport, WriteServer, sync};

@@ -143,6 +143,10 @@ const MIGRATIONS: &[&str] = &[
         read_at TEXT NOT NULL
     );
     ALTER TABLE classes DROP COLUMN page;",
+    // 4: whether a sync has taken the write to send (it may have reached the server even
+    // if the run never recorded it), so an undo back to the server's value is sent
+    // rather than dropped.
+    "ALTER TABLE outbox ADD COLUMN taken INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.
@@ -359,11 +363,72 @@ pub struct OutboxEntry {
     pub class_id: Option<String>,
 }
 
+/// Where the store reads the time (milliseconds since the Unix epoch) for back-off and
+/// queue order: the system clock, or a test's own so a test controls time.
+pub type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Sending is paused for the whole store until `until_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    pub until_ms: i64,
+    /// The server asked for it (429 `Retry-After`): not even "Sync now" may send before.
+    pub by_server: bool,
+}
+
+/// Why an edit has no cell to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum OrphanReason {
+    /// The assignment is gone from the district (deleted in the SIS).
+    AssignmentGone,
+    /// The student is no longer in the class.
+    StudentLeft,
+}
+
+/// An edit waiting to be sent whose assignment or student is no longer in the class, so
+/// no cell of the grid shows it. The teacher settles it with [`GradeStore::settle_orphan`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Orphan {
+    pub class_id: String,
+    pub line_item_id: String,
+    pub student_id: String,
+    /// The assignment's title as last known, if it is still in the store.
+    pub line_item_title: Option<String>,
+    pub value: CellValue,
+    pub reason: OrphanReason,
+    /// When the teacher made the edit (RFC 3339).
+    pub edited_at: String,
+}
+
+/// What the teacher does with an orphaned edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum OrphanAction {
+    /// Keep it in Rollbook, unsent, and ask again later.
+    Keep,
+    /// Send it with the next sync anyway (the district decides).
+    Retry,
+    /// Drop the edit.
+    Discard,
+}
+
 /// The store. One connection; the shell keeps it behind a mutex.
-#[derive(Debug)]
 pub struct GradeStore {
     conn: Connection,
     in_memory: bool,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for GradeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradeStore")
+            .field("in_memory", &self.in_memory)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GradeStore {
@@ -389,6 +454,7 @@ impl GradeStore {
         let mut store = GradeStore {
             conn,
             in_memory: false,
+            clock: std::sync::Arc::new(unix_ms),
         };
         store.configure()?;
         store.migrate(version)?;
@@ -402,6 +468,7 @@ impl GradeStore {
         let mut store = GradeStore {
             conn,
             in_memory: true,
+            clock: std::sync::Arc::new(unix_ms),
         };
         store.configure()?;
         store.migrate(SCHEMA_VERSION)?;
@@ -412,7 +479,23 @@ impl GradeStore {
         self.in_memory
     }
 
+    /// Replaces the clock the store reads for back-off and queue order.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// Now, by the store's clock (milliseconds since the Unix epoch).
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
     fn configure(&mut self) -> Result<()> {
+        // Before the first read: another process (the window and a CLI command) may hold
+        // the write lock while it commits, and the first read must wait for it too,
+        // not fail with "database is locked".
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(GradebookError::store("opened"))?;
         // Reading the schema is the first read: with a wrong key it fails here with
         // "not a database" rather than later.
         self.conn
@@ -432,10 +515,18 @@ impl GradeStore {
         self.conn
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(GradebookError::store("opened"))?;
-        // The window and a CLI command may both write; wait for each other briefly.
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(GradebookError::store("opened"))?;
+        // On Apple systems fsync() only hands the data to the drive, whose cache may
+        // lose it at power loss; F_FULLFSYNC is what makes synchronous=FULL keep its
+        // promise that a saved grade is on disk.
+        #[cfg(target_vendor = "apple")]
+        {
+            self.conn
+                .pragma_update(None, "fullfsync", "ON")
+                .map_err(GradebookError::store("opened"))?;
+            self.conn
+                .pragma_update(None, "checkpoint_fullfsync", "ON")
+                .map_err(GradebookError::store("opened"))?;
+        }
         Ok(())
     }
 
@@ -588,27 +679,29 @@ impl GradeStore {
                     params![r.sourced_id, r.line_item.sourced_id, r.student.sourced_id, record, r.date_last_modified],
                 )?;
             }
-            // A sent edit the server now shows is settled.
-            let sent: Vec<(String, String, String)> = {
-                let mut statement = tx.prepare(
-                    "SELECT line_item_id, student_id, value FROM edits WHERE class_id = ?1 AND state = 'sent'",
-                )?;
-                statement
-                    .query_map([&snapshot.class_id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            for (line_item, student, value) in sent {
-                let server = server_cell(tx, &line_item, &student)?;
-                let mine: CellValue = serde_json::from_str(&value).unwrap_or_default();
-                if server.map(|(v, _, _)| v).unwrap_or_default() == mine {
-                    tx.execute(
-                        "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
-                        params![line_item, student],
-                    )?;
-                }
-            }
+            // A sent edit is settled by the district's answer: the snapshot now shows
+            // what it holds, whether that is the teacher's value or a later change made
+            // in the SIS (which must show, not stay hidden under "sent"). An edit made
+            // since the send is `saved`, not `sent`, and stays.
+            tx.execute(
+                "DELETE FROM edits WHERE class_id = ?1 AND state = 'sent'",
+                [&snapshot.class_id],
+            )?;
+            // Edits whose assignment or student is gone have no cell: they wait for the
+            // teacher (see `orphans`) instead of being sent outside the class; one whose
+            // assignment or student is back is sent again.
+            tx.execute(
+                "UPDATE outbox SET held = NULL WHERE kind = 'result' AND class_id = ?1 AND held = 'orphan'
+                 AND line_item_id IN (SELECT sourced_id FROM line_items WHERE class_id = ?1)
+                 AND student_id IN (SELECT sourced_id FROM students WHERE class_id = ?1)",
+                [&snapshot.class_id],
+            )?;
+            tx.execute(
+                "UPDATE outbox SET held = 'orphan' WHERE kind = 'result' AND class_id = ?1 AND held IS NULL
+                 AND (line_item_id NOT IN (SELECT sourced_id FROM line_items WHERE class_id = ?1)
+                      OR student_id NOT IN (SELECT sourced_id FROM students WHERE class_id = ?1))",
+                [&snapshot.class_id],
+            )?;
             Ok(())
         })
     }
@@ -813,7 +906,7 @@ impl GradeStore {
                 (&a.student_id, &a.line_item_id).cmp(&(&b.student_id, &b.line_item_id))
             });
             let pending_items: u32 = self.conn.query_row(
-                "SELECT count(*) FROM outbox o JOIN line_items l ON o.kind = 'lineItem' AND l.sourced_id = o.record_id WHERE l.class_id = ?1 AND o.held IS NULL",
+                "SELECT count(*) FROM outbox o JOIN line_items l ON o.kind = 'lineItem' AND o.record_id = 'lineItems/' || l.sourced_id WHERE l.class_id = ?1 AND o.held IS NULL",
                 [class_id],
                 |r| r.get(0),
             )?;
@@ -895,6 +988,7 @@ impl GradeStore {
         change: CellChange,
         now: &str,
     ) -> Result<CellView> {
+        let now_ms = self.now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -968,12 +1062,23 @@ impl GradeStore {
             CellChange::Value(v) => v,
         };
         let in_conflict = previous_state.as_deref() == Some("conflict");
+        let queued: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM outbox WHERE record_id = ?1 AND taken = 1",
+                [format!("results/{result_id}")],
+                |r| r.get(0),
+            )
+            .map_err(GradebookError::store("read"))?;
         let save = || -> rusqlite::Result<CellState> {
             let record_id = format!("results/{result_id}");
             let nothing_on_server = server.is_none() && base.is_none();
             let back_to_server =
                 server.as_ref().is_some_and(|(v, _, _)| *v == value) && !in_conflict;
-            if (value.is_empty() && nothing_on_server) || back_to_server {
+            // A write a sync has taken may be on its way or may have landed: dropping it
+            // here would let the earlier value stand on the server while the grid shows
+            // the cell as synced. The new value is queued instead; if the server already
+            // holds it, the sender finds that and sends nothing.
+            if !queued && ((value.is_empty() && nothing_on_server) || back_to_server) {
                 // Nothing to send: the cell is as the server has it (or as it never was).
                 tx.execute(
                     "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
@@ -1000,10 +1105,11 @@ impl GradeStore {
             )?;
             // REPLACE gives the entry a new revision; its place in the queue stays.
             tx.execute(
-                "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held, class_id)
+                "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held, class_id, taken)
                  VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6,
-                         coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8, ?9)",
-                params![record_id, method, body, base, line_item_id, student_id, unix_ms(), in_conflict.then_some("conflict"), class_id],
+                         coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8, ?9,
+                         coalesce((SELECT taken FROM outbox WHERE record_id = ?1), 0))",
+                params![record_id, method, body, base, line_item_id, student_id, now_ms, in_conflict.then_some("conflict"), class_id],
             )?;
             Ok(if in_conflict {
                 CellState::Conflict {
@@ -1095,6 +1201,7 @@ impl GradeStore {
             date_last_modified: None,
         };
         let body = serde_json::to_string(&item).unwrap_or_default();
+        let now_ms = self.now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -1121,7 +1228,7 @@ impl GradeStore {
             tx.execute(
                 "INSERT INTO outbox (record_id, kind, method, body, base_modified, queued_at, class_id)
                  VALUES (?1, 'lineItem', 'PUT', ?2, NULL, ?3, ?4)",
-                params![format!("lineItems/{id}"), body, unix_ms(), class_id],
+                params![format!("lineItems/{id}"), body, now_ms, class_id],
             )?;
             Ok(())
         };
@@ -1131,19 +1238,21 @@ impl GradeStore {
     }
 
     /// Outbox entries that may be sent now: line items first (results need them), then
-    /// in the order they were queued.
+    /// in the order they were queued. Results of an assignment not yet on the server
+    /// wait for it (they would be refused), neither sent nor refused.
     pub fn due(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
         let mut statement = self
             .conn
             .prepare(
                 "SELECT record_id, kind, method, body, revision, base_modified, attempts, line_item_id, student_id, class_id
                  FROM outbox WHERE held IS NULL AND not_before <= ?1
+                 AND NOT (kind = 'result' AND line_item_id IN (SELECT sourced_id FROM line_items WHERE local = 1))
                  ORDER BY kind = 'result', queued_at, record_id LIMIT ?2",
             )
             .map_err(GradebookError::store("read"))?;
         statement
             .query_map(
-                params![unix_ms(), i64::try_from(limit).unwrap_or(i64::MAX)],
+                params![self.now_ms(), i64::try_from(limit).unwrap_or(i64::MAX)],
                 |r| {
                     let record_id: String = r.get(0)?;
                     let kind = if r.get::<_, String>(1)? == "lineItem" {
@@ -1176,6 +1285,22 @@ impl GradeStore {
             .map_err(GradebookError::store("read"))?
             .collect::<rusqlite::Result<_>>()
             .map_err(GradebookError::store("read"))
+    }
+
+    /// [`GradeStore::due`] for a sender: the entries are marked as taken first (committed
+    /// before any of them can reach the server), so an edit made while they are on their
+    /// way knows an earlier value may have landed.
+    pub fn take_due(&mut self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let due = self.due(limit)?;
+        self.write("saved", |tx| {
+            let mut statement =
+                tx.prepare("UPDATE outbox SET taken = 1 WHERE record_id = ?1 AND taken = 0")?;
+            for entry in &due {
+                statement.execute([format!("{}/{}", entry.kind.collection(), entry.id)])?;
+            }
+            Ok(())
+        })?;
+        Ok(due)
     }
 
     /// How many writes wait, and how many of those wait for the teacher.
@@ -1222,6 +1347,18 @@ impl GradeStore {
                     match (&entry.body, server_record) {
                         (None, _) => {
                             tx.execute("DELETE FROM results WHERE sourced_id = ?1", [&entry.id])?;
+                            // The record is gone for good: a sourcedId is never used
+                            // again after its DELETE (the district answers 404 for it),
+                            // so the cell's next grade is a new record with a new id.
+                            if removed == 1 {
+                                tx.execute(
+                                    "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2 AND result_id = ?3",
+                                    params![line_item, student, entry.id],
+                                )?;
+                            } else {
+                                rekey(tx, &entry.id, line_item, student)?;
+                            }
+                            return Ok(());
                         }
                         (Some(body), record) => {
                             tx.execute(
@@ -1297,22 +1434,207 @@ impl GradeStore {
 
     /// Try again later (429, 5xx, no network): after `delay_ms`.
     pub fn retry_later(&mut self, entry: &OutboxEntry, delay_ms: i64) -> Result<()> {
+        let now = self.now_ms();
         self.conn
             .execute(
                 "UPDATE outbox SET attempts = attempts + 1, not_before = ?3 WHERE record_id = ?1 AND revision = ?2",
-                params![format!("{}/{}", entry.kind.collection(), entry.id), entry.revision, unix_ms() + delay_ms],
+                params![format!("{}/{}", entry.kind.collection(), entry.id), entry.revision, now.saturating_add(delay_ms)],
             )
             .map_err(GradebookError::store("saved"))?;
         Ok(())
     }
 
-    /// Makes every waiting write due now (the teacher pressed "Sync now", or the
-    /// connection came back).
+    /// The teacher asked to send now ("Sync now"), or the connection came back: every
+    /// waiting write is due now, refused ones are tried again (the district may have
+    /// changed its mind, or the refusal was not about the grade), and a back-off Rollbook
+    /// chose is lifted. Conflicts stay for the teacher, and a pause the server asked
+    /// for (429 `Retry-After`) stays: see [`GradeStore::pause`].
     pub fn retry_now(&mut self) -> Result<()> {
+        self.write("saved", |tx| {
+            tx.execute(
+                "UPDATE edits SET state = 'saved', reason = NULL WHERE state = 'refused'",
+                [],
+            )?;
+            tx.execute(
+                "UPDATE outbox SET held = NULL, not_before = 0 WHERE held IS NULL OR held = 'refused'",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM meta WHERE key = 'pause_until' AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'pause_by_server' AND value = '1')",
+                [],
+            )?;
+            tx.execute("DELETE FROM meta WHERE key = 'failures'", [])?;
+            Ok(())
+        })
+    }
+
+    /// Whether sending is paused for the whole store now, and until when.
+    pub fn pause(&self) -> Result<Option<Pause>> {
+        let (until, by_server): (Option<String>, Option<String>) = self
+            .conn
+            .query_row(
+                "SELECT (SELECT value FROM meta WHERE key = 'pause_until'), (SELECT value FROM meta WHERE key = 'pause_by_server')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(GradebookError::store("read"))?;
+        let until = until.and_then(|u| u.parse::<i64>().ok()).unwrap_or(0);
+        Ok((until > self.now_ms()).then(|| Pause {
+            until_ms: until,
+            by_server: by_server.as_deref() == Some("1"),
+        }))
+    }
+
+    /// Pauses all sending for `delay_ms` (never shortening a pause already set). With
+    /// `by_server`, the server asked for it and "Sync now" cannot lift it. Counts one
+    /// more failure in a row unless the server asked (see [`GradeStore::failures`]).
+    pub fn pause_sending(&mut self, delay_ms: i64, by_server: bool) -> Result<Pause> {
+        let now = self.now_ms();
+        let current = self.pause()?;
+        let until = now
+            .saturating_add(delay_ms.max(0))
+            .max(current.map_or(0, |p| p.until_ms));
+        let by_server = by_server || current.is_some_and(|p| p.by_server);
+        self.write("saved", |tx| {
+            for (key, value) in [
+                ("pause_until", until.to_string()),
+                ("pause_by_server", if by_server { "1" } else { "0" }.to_owned()),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                    params![key, value],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('failures', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                [],
+            )?;
+            Ok(())
+        })?;
+        Ok(Pause {
+            until_ms: until,
+            by_server,
+        })
+    }
+
+    /// Failed sends in a row (each doubles the next back-off); reset by a success.
+    pub fn failures(&self) -> Result<u32> {
+        let value: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'failures'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(GradebookError::store("read"))?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// The server took a write: the back-off starts again from its first step.
+    pub fn sending_succeeded(&mut self) -> Result<()> {
         self.conn
-            .execute("UPDATE outbox SET not_before = 0 WHERE held IS NULL", [])
+            .execute("DELETE FROM meta WHERE key = 'failures'", [])
             .map_err(GradebookError::store("saved"))?;
         Ok(())
+    }
+
+    /// Everything the teacher made that the district does not have yet: waiting,
+    /// refused, in conflict, orphaned. Sign-out must not delete a store while this is
+    /// above zero; the shell may keep a copy of this number outside the encryption.
+    pub fn unsent_count(&self) -> Result<u32> {
+        self.conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .map_err(GradebookError::store("read"))
+    }
+
+    /// Edits whose assignment was deleted in the SIS or whose student left the class:
+    /// no cell shows them, yet they are unsent. The teacher settles each one.
+    pub fn orphans(&self) -> Result<Vec<Orphan>> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT o.class_id, o.line_item_id, o.student_id, e.value, e.edited_at, l.record,
+                        l.sourced_id IS NULL
+                 FROM outbox o
+                 JOIN edits e ON e.line_item_id = o.line_item_id AND e.student_id = o.student_id
+                 LEFT JOIN line_items l ON l.sourced_id = o.line_item_id AND l.class_id = o.class_id
+                 LEFT JOIN students s ON s.sourced_id = o.student_id AND s.class_id = o.class_id
+                 WHERE o.kind = 'result' AND (l.sourced_id IS NULL OR s.sourced_id IS NULL)
+                 ORDER BY o.class_id, o.line_item_id, o.student_id",
+            )
+            .map_err(GradebookError::store("read"))?;
+        statement
+            .query_map([], |r| {
+                let record: Option<String> = r.get(5)?;
+                Ok(Orphan {
+                    class_id: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    line_item_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    student_id: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    value: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                    edited_at: r.get(4)?,
+                    line_item_title: record
+                        .and_then(|j| serde_json::from_str::<LineItem>(&j).ok())
+                        .map(|i| i.title),
+                    reason: if r.get::<_, bool>(6)? {
+                        OrphanReason::AssignmentGone
+                    } else {
+                        OrphanReason::StudentLeft
+                    },
+                })
+            })
+            .map_err(GradebookError::store("read"))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(GradebookError::store("read"))
+    }
+
+    /// Settles an orphaned edit (see [`GradeStore::orphans`]).
+    pub fn settle_orphan(
+        &mut self,
+        line_item_id: &str,
+        student_id: &str,
+        action: OrphanAction,
+    ) -> Result<()> {
+        let orphan = self
+            .orphans()?
+            .into_iter()
+            .any(|o| o.line_item_id == line_item_id && o.student_id == student_id);
+        if !orphan {
+            return Err(GradebookError::NotFound {
+                what: "orphaned edit",
+                id: format!("{line_item_id}/{student_id}"),
+            });
+        }
+        self.write("saved", |tx| {
+            match action {
+                OrphanAction::Keep => {
+                    tx.execute(
+                        "UPDATE outbox SET held = 'orphan' WHERE kind = 'result' AND line_item_id = ?1 AND student_id = ?2 AND held IS NULL",
+                        params![line_item_id, student_id],
+                    )?;
+                }
+                OrphanAction::Retry => {
+                    tx.execute(
+                        "UPDATE outbox SET held = NULL, not_before = 0 WHERE kind = 'result' AND line_item_id = ?1 AND student_id = ?2 AND held IN ('orphan', 'refused')",
+                        params![line_item_id, student_id],
+                    )?;
+                    tx.execute(
+                        "UPDATE edits SET state = 'saved', reason = NULL WHERE line_item_id = ?1 AND student_id = ?2 AND state = 'refused'",
+                        params![line_item_id, student_id],
+                    )?;
+                }
+                OrphanAction::Discard => {
+                    tx.execute(
+                        "DELETE FROM outbox WHERE kind = 'result' AND line_item_id = ?1 AND student_id = ?2",
+                        params![line_item_id, student_id],
+                    )?;
+                    tx.execute(
+                        "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
+                        params![line_item_id, student_id],
+                    )?;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Settles a conflict.
@@ -1353,6 +1675,11 @@ impl GradeStore {
                         "UPDATE edits SET state = 'saved', base_modified = ?3, server_value = NULL, server_modified = NULL WHERE line_item_id = ?1 AND student_id = ?2",
                         params![line_item_id, student_id, server_modified],
                     )?;
+                    // The district deleted the record: the teacher's grade goes back as
+                    // a new record (a deleted sourcedId is not written again).
+                    if server_modified.is_none() {
+                        rekey(&tx, &result_id, line_item_id, student_id)?;
+                    }
                     Ok(CellState::Saved)
                 }
                 Resolution::TakeTheirs => {
@@ -1390,6 +1717,41 @@ impl GradeStore {
         tx.commit().map_err(GradebookError::store("saved"))?;
         Ok(state)
     }
+}
+
+/// Moves a cell's queued write (and its edit) to a new client-chosen `sourcedId`, based
+/// on nothing: its record `old_id` was deleted on the server.
+fn rekey(
+    tx: &Connection,
+    old_id: &str,
+    line_item_id: &str,
+    student_id: &str,
+) -> rusqlite::Result<()> {
+    let new_id = uuid::Uuid::new_v4().to_string();
+    let old_record = format!("results/{old_id}");
+    let body: Option<Option<String>> = tx
+        .query_row(
+            "SELECT body FROM outbox WHERE record_id = ?1",
+            [&old_record],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(body) = body {
+        let body = body.and_then(|b| {
+            let mut result: GradeResult = serde_json::from_str(&b).ok()?;
+            result.sourced_id.clone_from(&new_id);
+            serde_json::to_string(&result).ok()
+        });
+        tx.execute(
+            "UPDATE outbox SET record_id = ?2, body = ?3, base_modified = NULL WHERE record_id = ?1",
+            params![old_record, format!("results/{new_id}"), body],
+        )?;
+    }
+    tx.execute(
+        "UPDATE edits SET result_id = ?4, base_modified = NULL WHERE line_item_id = ?1 AND student_id = ?2 AND result_id = ?3",
+        params![line_item_id, student_id, old_id, new_id],
+    )?;
+    Ok(())
 }
 
 /// The server's value of a cell as last synced: (value, result id, dateLastModified).

@@ -2,17 +2,22 @@
 //! a OneRoster server) and records what became of each write.
 //!
 //! For every write, in this order:
-//! 1. Read the server's record. If it already holds exactly what the write would put
-//!    there (a previous run sent it and stopped before recording that), it is done:
-//!    nothing is sent twice.
-//! 2. If its `dateLastModified` is not the one the edit started from (someone changed
+//! 1. Learn what the server holds by reading through the class: the class's results
+//!    (or line items), which the gateway can scope to the teacher. Never by reading the
+//!    record by id: the gateway must answer "not yours" and "not there" alike (403), so
+//!    a by-id read cannot tell a new record from a forbidden one.
+//! 2. If the server already holds exactly what the write would put there (a previous
+//!    run sent it and stopped before recording that), it is done: nothing is sent twice.
+//! 3. If its `dateLastModified` is not the one the edit started from (someone changed
 //!    it in the SIS meanwhile, or deleted it), it is a **conflict**: nothing is sent,
 //!    and the teacher chooses.
-//! 3. Otherwise `PUT` (or `DELETE`) it, by its own `sourcedId`, so a retry is harmless.
+//! 4. Otherwise `PUT` (or `DELETE`) it, by its own `sourcedId`, so a retry is harmless.
 //!
-//! A refusal (403, 405, 4xx, an imsx `unsupported`) keeps the grade in Rollbook with the
-//! server's words. 429, 5xx, timeouts and network failures wait and try again with
-//! exponential backoff. A 401 stops the run so the caller can refresh the sign-in.
+//! A refusal (403, 404, 4xx, an imsx `unsupported`) keeps the grade in Rollbook with the
+//! server's words, until the teacher edits it or asks to sync now. 429, 5xx, 408,
+//! timeouts and network failures stop the run at once and pause all sending: for the
+//! server's `Retry-After` (which even "Sync now" waits out), else exponentially. A 401
+//! stops the run so the caller can refresh the sign-in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,7 +30,7 @@ use serde::Serialize;
 
 use crate::entry::CellValue;
 use crate::error::GradebookError;
-use crate::store::{GradeStore, OutboxEntry, RecordKind};
+use crate::store::{GradeStore, OutboxEntry, Pause, RecordKind};
 
 /// A record as the server has it.
 #[derive(Debug, Clone)]
@@ -37,6 +42,8 @@ pub struct ServerRecord {
 
 /// Where writes go. [`RosterClient`] is the real one; tests may use others.
 pub trait WriteServer: Sync {
+    /// The record by id. Used only right after this client wrote it (a PUT answered
+    /// without a body), never to learn whether a record exists.
     fn current(
         &self,
         kind: RecordKind,
@@ -56,6 +63,11 @@ pub trait WriteServer: Sync {
     /// Every result of a class as the server has it now, by `sourcedId`: one paged read
     /// instead of one per write.
     fn results_of_class(
+        &self,
+        class_id: &str,
+    ) -> impl Future<Output = Result<HashMap<String, ServerRecord>, RosterError>> + Send;
+    /// Every line item of a class as the server has it now, by `sourcedId`.
+    fn line_items_of_class(
         &self,
         class_id: &str,
     ) -> impl Future<Output = Result<HashMap<String, ServerRecord>, RosterError>> + Send;
@@ -136,6 +148,21 @@ impl WriteServer for RosterClient {
             })
             .collect())
     }
+
+    async fn line_items_of_class(
+        &self,
+        class_id: &str,
+    ) -> Result<HashMap<String, ServerRecord>, RosterError> {
+        Ok(self
+            .line_items_for_class(class_id)
+            .await?
+            .into_iter()
+            .map(|i| {
+                let modified = i.date_last_modified.clone();
+                (i.sourced_id.clone(), record_of(&i, modified))
+            })
+            .collect())
+    }
 }
 
 /// What a write's record means, for "does the server already have it?".
@@ -187,6 +214,11 @@ pub struct SyncReport {
     /// Writes still in the outbox after this run, and how many wait for the teacher.
     pub waiting: u32,
     pub held: u32,
+    /// Sending is paused for this many more seconds (the server's `Retry-After`, or
+    /// Rollbook's back-off after failures); nothing was sent while it lasts.
+    pub paused_seconds: Option<u32>,
+    /// The pause is the server's (429): "Sync now" waits it out too.
+    pub paused_by_server: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +257,7 @@ enum Outcome {
         reason: String,
         after: Option<Duration>,
         offline: bool,
+        by_server: bool,
     },
     Unauthorized(RosterError),
 }
@@ -232,6 +265,13 @@ enum Outcome {
 fn classify(error: RosterError) -> Outcome {
     match error {
         RosterError::Unauthorized { .. } => Outcome::Unauthorized(error),
+        // 408: the server gave up waiting for the request; nothing about the grade.
+        RosterError::BadRequest { http: 408, .. } => Outcome::Retry {
+            reason: error.to_string(),
+            after: None,
+            offline: false,
+            by_server: false,
+        },
         RosterError::Forbidden { .. }
         | RosterError::BadRequest { .. }
         | RosterError::NotFound { .. } => Outcome::Refused(error.to_string()),
@@ -239,36 +279,31 @@ fn classify(error: RosterError) -> Outcome {
             reason: error.to_string(),
             after: retry_after,
             offline: false,
+            by_server: true,
         },
         RosterError::Unreachable(_) => Outcome::Retry {
             reason: error.to_string(),
             after: None,
             offline: true,
+            by_server: false,
         },
         RosterError::ServerError { .. } | RosterError::TimedOut | RosterError::Malformed(_) => {
             Outcome::Retry {
                 reason: error.to_string(),
                 after: None,
                 offline: false,
+                by_server: false,
             }
         }
     }
 }
 
-/// `known`: the record as a read of its whole class just found it (`Some(None)`: not on
-/// the server); `None` reads it on its own.
+/// `current`: the record as the read of its whole class found it (`None`: not there).
 async fn send_one<S: WriteServer>(
     server: &S,
     entry: &OutboxEntry,
-    known: Option<Option<ServerRecord>>,
+    current: Option<ServerRecord>,
 ) -> Outcome {
-    let current = match known {
-        Some(found) => found,
-        None => match server.current(entry.kind, &entry.id).await {
-            Ok(c) => c,
-            Err(e) => return classify(e),
-        },
-    };
     let wanted = entry.body.as_deref().and_then(|b| content(entry.kind, b));
     match (&current, &entry.base_modified) {
         // Already there: a previous run's write landed, or the same value was entered
@@ -294,7 +329,8 @@ async fn send_one<S: WriteServer>(
             Err(e) => classify(e),
         },
         None => match server.delete(entry.kind, &entry.id).await {
-            Ok(()) => Outcome::Sent(None),
+            // Gone already (deleted meanwhile): what the teacher wanted.
+            Ok(()) | Err(RosterError::NotFound { .. }) => Outcome::Sent(None),
             Err(e) => classify(e),
         },
     }
@@ -318,37 +354,52 @@ fn lock(store: &Mutex<GradeStore>) -> std::sync::MutexGuard<'_, GradeStore> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The current results of each class with several results to write, read once per class
-/// (a class whose read fails is left out: its writes read their records one by one).
+/// What the server holds of each class in `batch` (its results, or its line items),
+/// read once per class whatever the batch's size; and the first class whose read
+/// failed, with why (no class is read after it).
 async fn read_classes<S: WriteServer>(
     server: &S,
+    kind: RecordKind,
     batch: &[OutboxEntry],
-) -> HashMap<String, HashMap<String, ServerRecord>> {
-    let mut per_class: HashMap<&str, usize> = HashMap::new();
-    for entry in batch.iter().filter(|e| e.kind == RecordKind::Result) {
-        if let Some(class) = entry.class_id.as_deref() {
-            *per_class.entry(class).or_default() += 1;
-        }
-    }
+) -> (
+    HashMap<String, HashMap<String, ServerRecord>>,
+    Option<(String, RosterError)>,
+) {
     let mut known = HashMap::new();
-    for (class, count) in per_class {
-        // One or two writes: reading them singly is cheaper than the class's list.
-        if count < 3 {
+    for entry in batch {
+        let Some(class) = entry.class_id.as_deref() else {
+            continue;
+        };
+        if known.contains_key(class) {
             continue;
         }
-        match server.results_of_class(class).await {
+        let records = match kind {
+            RecordKind::Result => server.results_of_class(class).await,
+            RecordKind::LineItem => server.line_items_of_class(class).await,
+        };
+        match records {
             Ok(records) => {
                 known.insert(class.to_owned(), records);
             }
-            Err(e) => {
-                tracing::debug!(code = %e.code(), "reading the class's results failed; checking writes one by one")
-            }
+            Err(e) => return (known, Some((class.to_owned(), e))),
         }
     }
-    known
+    (known, None)
 }
 
-/// Sends what is due in the outbox and records each outcome in the store.
+/// The pause the store is in, for the report.
+fn paused(report: &mut SyncReport, pause: Option<Pause>, now_ms: i64) {
+    if let Some(p) = pause {
+        let seconds = (p.until_ms.saturating_sub(now_ms) + 999) / 1000;
+        report.paused_seconds = Some(u32::try_from(seconds.max(1)).unwrap_or(u32::MAX));
+        report.paused_by_server = p.by_server;
+    }
+}
+
+/// Sends what is due in the outbox and records each outcome in the store. While the
+/// store's sending is paused (a server's `Retry-After`, or a back-off after failures)
+/// it sends nothing and says so in the report; the caller lifts Rollbook's own back-off
+/// with [`GradeStore::retry_now`] when the teacher asks, never for a timer.
 pub async fn sync<S: WriteServer>(
     store: &Mutex<GradeStore>,
     server: &S,
@@ -356,36 +407,86 @@ pub async fn sync<S: WriteServer>(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let mut unauthorized = None;
-    // Rounds: line items go first, and a write edited while it was being sent is due
-    // again with its new revision. Bounded, so a teacher typing never keeps it going.
-    for _round in 0..8 {
-        let due = lock(store).due(10_000)?;
+    let mut any_sent = false;
+    {
+        let store = lock(store);
+        if let Some(pause) = store.pause()? {
+            paused(&mut report, Some(pause), store.now_ms());
+            let (waiting, held) = store.outbox_counts()?;
+            report.waiting = waiting;
+            report.held = held;
+            return Ok(report);
+        }
+    }
+    // Rounds: line items go first (their results wait for them), and a write edited
+    // while it was being sent is due again with its new revision. Bounded, so a teacher
+    // typing never keeps it going.
+    'rounds: for _round in 0..8 {
+        let due = lock(store).take_due(10_000)?;
         if due.is_empty() {
             break;
         }
         let (items, results): (Vec<_>, Vec<_>) = due
             .into_iter()
             .partition(|e| e.kind == RecordKind::LineItem);
-        let mut stop = false;
-        for batch in [items, results] {
+        for (kind, batch) in [(RecordKind::LineItem, items), (RecordKind::Result, results)] {
             if batch.is_empty() {
                 continue;
             }
-            let known = read_classes(server, &batch).await;
-            let known = &known;
-            let mut outcomes = futures_util::stream::iter(batch)
-                .map(|entry| async move {
-                    let prefetched = match (entry.kind, entry.class_id.as_ref()) {
-                        (RecordKind::Result, Some(class)) => known
-                            .get(class)
-                            .map(|records| records.get(&entry.id).cloned()),
-                        _ => None,
-                    };
-                    let outcome = send_one(server, &entry, prefetched).await;
+            let (known, failed) = read_classes(server, kind, &batch).await;
+            // A class that could not be read: a refusal (not the teacher's class, or a
+            // server that does not offer it) refuses its writes; anything else stops
+            // the run as a failed write would.
+            let (failed_class, mut failed_outcome) = match failed {
+                Some((class, e)) => (Some(class), Some(classify(e))),
+                None => (None, None),
+            };
+            let mut failed_read: Vec<(OutboxEntry, Outcome)> = Vec::new();
+            let mut sendable = Vec::with_capacity(batch.len());
+            for entry in batch {
+                let class = entry.class_id.as_deref();
+                match class.map(|c| known.get(c)) {
+                    Some(Some(records)) => {
+                        let current = records.get(&entry.id).cloned();
+                        sendable.push((entry, current));
+                    }
+                    Some(None) if class == failed_class.as_deref() => match &failed_outcome {
+                        Some(Outcome::Refused(reason)) => {
+                            let reason = reason.clone();
+                            failed_read.push((entry, Outcome::Refused(reason)));
+                        }
+                        Some(_) => {
+                            if let Some(outcome) = failed_outcome.take() {
+                                failed_read.push((entry, outcome));
+                            }
+                        }
+                        None => {}
+                    },
+                    // Not read (an earlier class's read failed): next run.
+                    Some(None) => {}
+                    // Every write is queued with its class; one without cannot be
+                    // checked, so it is never sent blind.
+                    None => {
+                        let reason = "Rollbook does not know this record's class".to_owned();
+                        lock(store).mark_refused(&entry, &reason)?;
+                        report.refused.push(outcome_of(&entry, Some(reason)));
+                    }
+                }
+            }
+            let mut outcomes = futures_util::stream::iter(sendable)
+                .map(|(entry, current)| async move {
+                    let outcome = send_one(server, &entry, current).await;
                     (entry, outcome)
                 })
                 .buffer_unordered(options.concurrency.max(1));
-            while let Some((entry, outcome)) = outcomes.next().await {
+            let mut stop = false;
+            let mut pending_outcomes = failed_read;
+            loop {
+                let next = match pending_outcomes.pop() {
+                    Some(o) => Some(o),
+                    None => outcomes.next().await,
+                };
+                let Some((entry, outcome)) = next else { break };
                 let mut store = lock(store);
                 match outcome {
                     Outcome::Sent(record) => {
@@ -394,6 +495,7 @@ pub async fn sync<S: WriteServer>(
                             record.as_ref().and_then(|r| r.modified.as_deref()),
                             record.as_ref().map(|r| r.json.as_str()),
                         )?;
+                        any_sent = true;
                         report.sent.push(outcome_of(&entry, None));
                     }
                     Outcome::Refused(reason) => {
@@ -416,18 +518,21 @@ pub async fn sync<S: WriteServer>(
                         reason,
                         after,
                         offline,
+                        by_server,
                     } => {
+                        // The whole store waits, not only this write: a server that is
+                        // busy or failing is asked nothing more until the pause ends.
                         let delay = after.unwrap_or_else(|| {
-                            let factor = 1u32 << entry.attempts.min(16);
+                            let failures = store.failures().unwrap_or(0);
+                            let factor = 1u32 << failures.min(16);
                             options
                                 .base_delay
                                 .saturating_mul(factor)
                                 .min(options.max_delay)
                         });
-                        store.retry_later(
-                            &entry,
-                            i64::try_from(delay.as_millis()).unwrap_or(i64::MAX),
-                        )?;
+                        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                        store.retry_later(&entry, delay_ms)?;
+                        store.pause_sending(delay_ms, by_server)?;
                         report.offline |= offline;
                         stop = true;
                         report.retrying.push(outcome_of(&entry, Some(reason)));
@@ -437,16 +542,24 @@ pub async fn sync<S: WriteServer>(
                         unauthorized = Some(e);
                     }
                 }
+                // One 429 (or failure) stops the batch in flight: writes not yet
+                // started are not started, and those on their way are dropped (each
+                // is idempotent and is checked again next run).
+                if stop {
+                    break;
+                }
             }
             if stop {
-                break;
+                break 'rounds;
             }
         }
-        if stop {
-            break;
-        }
     }
-    let (waiting, held) = lock(store).outbox_counts()?;
+    let mut store = lock(store);
+    if any_sent && store.failures()? > 0 {
+        store.sending_succeeded()?;
+    }
+    paused(&mut report, store.pause()?, store.now_ms());
+    let (waiting, held) = store.outbox_counts()?;
     report.waiting = waiting;
     report.held = held;
     match unauthorized {
