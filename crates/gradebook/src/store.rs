@@ -20,7 +20,7 @@ use rollbook_oneroster::models::{Category, GradeResult, GuidRef, LineItem};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use crate::averages::{GradingRules, ItemInfo, StudentAverage, item_average, student_average};
+use crate::averages::{GradingRules, ItemInfo, StudentAverage, class_averages};
 use crate::entry::{CellInput, CellValue, Mark};
 use crate::error::{GradebookError, Result};
 
@@ -276,6 +276,8 @@ pub struct GradebookView {
     pub student_averages: Vec<StudentAverage>,
     /// By column, in `columns` order.
     pub item_averages: Vec<crate::averages::ItemAverage>,
+    /// The mean of the students' averages (the class-average row's average cell).
+    pub class_average: crate::averages::ClassAverage,
     /// Edits waiting to be sent.
     pub pending: u32,
 }
@@ -765,15 +767,7 @@ impl GradeStore {
     }
 
     pub fn set_rules(&mut self, class_id: &str, rules: &GradingRules) -> Result<()> {
-        let total: f64 = rules.categories.iter().map(|c| c.weight_percent).sum();
-        if rules.categories.iter().any(|c| c.weight_percent < 0.0)
-            || (total > 0.0 && (total - 100.0).abs() > 0.01)
-        {
-            return Err(GradebookError::Invalid(format!(
-                "category weights must add up to 100% (they add up to {}%)",
-                crate::entry::format_score(total)
-            )));
-        }
+        rules.validate()?;
         self.conn
             .execute(
                 "INSERT INTO grading_rules (class_id, rules) VALUES (?1, ?2)
@@ -929,42 +923,20 @@ impl GradeStore {
                 id: c.sourced_id.clone(),
                 title: c.title.clone(),
                 category_id: c.category_id.clone(),
+                category_title: c.category_title.clone(),
                 max_points: c.max_points,
             })
             .collect();
-        let mut by_student: HashMap<&str, HashMap<String, CellValue>> = HashMap::new();
-        let mut by_item: HashMap<&str, Vec<&CellValue>> = HashMap::new();
-        for cell in &cells {
-            by_student
-                .entry(cell.student_id.as_str())
-                .or_default()
-                .insert(cell.line_item_id.clone(), cell.value.clone());
-            by_item
-                .entry(cell.line_item_id.as_str())
-                .or_default()
-                .push(&cell.value);
-        }
-        let empty = HashMap::new();
-        let student_averages = students
-            .iter()
-            .map(|s| {
-                student_average(
-                    &rules,
-                    &items,
-                    by_student.get(s.sourced_id.as_str()).unwrap_or(&empty),
-                )
-            })
-            .collect();
-        let item_averages = items
-            .iter()
-            .map(|i| {
-                item_average(
-                    &rules,
-                    i,
-                    by_item.get(i.id.as_str()).into_iter().flatten().copied(),
-                )
-            })
-            .collect();
+        // Only the roster counts: edits kept for a student who left are in no average.
+        let roster: Vec<&str> = students.iter().map(|s| s.sourced_id.as_str()).collect();
+        let averages = class_averages(
+            &rules,
+            &items,
+            &roster,
+            cells
+                .iter()
+                .map(|c| (c.student_id.as_str(), c.line_item_id.as_str(), &c.value)),
+        );
         Ok(Some(GradebookView {
             class_id: class_id.to_owned(),
             title,
@@ -973,8 +945,9 @@ impl GradeStore {
             columns,
             cells,
             rules,
-            student_averages,
-            item_averages,
+            student_averages: averages.students,
+            item_averages: averages.items,
+            class_average: averages.class,
             pending,
         }))
     }
