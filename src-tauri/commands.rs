@@ -11,7 +11,8 @@ use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution}
 use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
-    ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, LastView, Preferences, RosterSort,
+    ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, IfUnsent, LastView, Preferences,
+    RosterSort,
     SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
 };
 
@@ -318,11 +319,13 @@ pub async fn set_grading_rules(
 }
 
 /// Sends the grades waiting on this computer; says what was sent, refused and in
-/// conflict, or that the district could not be reached.
+/// conflict, or that the district could not be reached. `now: true` only for the
+/// teacher's "Sync now" (writes waiting out a district's Retry-After go too); the
+/// window's automatic syncs leave it out, so a back-off is honoured.
 #[tauri::command]
-pub async fn sync_grades(state: State<'_, AppState>) -> Answer<SyncReport> {
+pub async fn sync_grades(now: Option<bool>, state: State<'_, AppState>) -> Answer<SyncReport> {
     state.resume_demo_if_needed().await?;
-    Ok(state.account.sync_grades(true).await?)
+    Ok(state.account.sync_grades(now == Some(true)).await?)
 }
 
 /// Writes the gradebook as CSV into the teacher's Downloads folder; answers its path.
@@ -350,17 +353,23 @@ pub async fn sign_out(
     discard_unsent: Option<bool>,
     state: State<'_, AppState>,
 ) -> Answer<SignedOut> {
-    // Grades not yet sent would go with the store: the teacher decides (`unsent_grades`).
-    if discard_unsent != Some(true) {
-        match state.account.unsent_grades().await {
-            Ok(0) => {}
-            Ok(waiting) => return Err(CoreError::UnsentGrades(waiting).into()),
-            Err(e) => tracing::debug!(code = %e.code(), "could not count unsent grades"),
-        }
-    }
+    // Grades not yet sent would go with the store: the teacher decides. Core refuses
+    // (`unsent_grades`, or `unsent_unknown` when it cannot count them) unless told to
+    // discard them.
+    let if_unsent = if discard_unsent == Some(true) {
+        IfUnsent::Discard
+    } else {
+        IfUnsent::Refuse
+    };
     let was_demo = state.account.saved_issuer()?.as_deref() == Some(crate::demo::EMBEDDED_ISSUER)
         || state.demo.lock().await.is_some();
-    let outcome = state.account.sign_out().await;
+    let outcome = match state.account.sign_out(if_unsent).await {
+        // Nothing happened and the teacher is still signed in: the demo district stays.
+        Err(e @ (CoreError::UnsentGrades(_) | CoreError::UnsentUnknown { .. })) => {
+            return Err(e.into());
+        }
+        other => other,
+    };
     if was_demo {
         state.stop_demo().await;
     }

@@ -138,6 +138,9 @@ impl From<CoreError> for AppError {
             (ErrorCode::UnsentGrades, _) => {
                 "Send them first, or sign out anyway (they are then deleted)."
             }
+            (ErrorCode::UnsentUnknown, _) => {
+                "Unlock your keychain (or sign in to your computer again) and try again, or sign out anyway (anything unsent is then deleted)."
+            }
             (ErrorCode::GradeInvalid, _) => "Check what you typed.",
             (ErrorCode::GradebookNotFound, _) => {
                 "Open the class's gradebook again while connected, then try again."

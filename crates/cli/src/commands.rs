@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore};
 use rollbook_core::{
-    Account, AppPaths, CheckStatus, CoreError, LocalStorePolicy, Profile, ProviderSettings,
-    RedirectMode, SignInDesk, SignInProgress, SignOutReport,
+    Account, AppPaths, CheckStatus, CoreError, IfUnsent, LocalStorePolicy, Profile,
+    ProviderSettings, RedirectMode, SignInDesk, SignInProgress, SignOutReport,
 };
 
 use crate::browser::Browser;
@@ -282,21 +282,23 @@ async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {
 
 async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError> {
     let account = account()?;
-    if !discard_unsent {
-        match account.unsent_grades().await {
-            Ok(0) => {}
-            Ok(waiting) => return Err(CoreError::UnsentGrades(waiting)),
-            // Not signed in, or no store to read: the sign-out below says what is what.
-            Err(e) => tracing::debug!(code = %e.code(), "could not count unsent grades"),
-        }
-    }
+    // Core refuses while grades wait, or while it cannot tell whether they do.
+    let if_unsent = if discard_unsent {
+        IfUnsent::Discard
+    } else {
+        IfUnsent::Refuse
+    };
+    let signed_out = account.sign_out(if_unsent).await;
+    crate::gradebook::say_store_set_aside(&account).await;
     let SignOutReport {
         revoked,
         revocation_problem,
         end_session_url,
         unsent_grades,
+        unsent_unknown,
+        grading_rules_kept,
         ..
-    } = account.sign_out().await?;
+    } = signed_out?;
     if unsent_grades > 0 {
         note(&format!(
             "warning: {} not yet sent {} deleted.",
@@ -307,16 +309,31 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
             },
             if unsent_grades == 1 { "was" } else { "were" }
         ));
+    } else if unsent_unknown {
+        note("warning: any grades not yet sent were deleted (Rollbook could not count them).");
     }
     if json_output {
         print_json(&json!({
             "revoked": revoked,
             "revocation_problem": revocation_problem,
             "end_session_url": end_session_url.as_ref().map(Url::as_str),
+            "unsent_grades_deleted": unsent_grades,
+            "unsent_unknown": unsent_unknown,
+            "grading_rules_kept": grading_rules_kept,
         }));
         return Ok(());
     }
     print_line("Signed out. Nothing of the session is left on this computer.");
+    if grading_rules_kept > 0 {
+        print_line(&format!(
+            "Your grading rules for {} stay here for your next sign-in.",
+            if grading_rules_kept == 1 {
+                "1 class".to_owned()
+            } else {
+                format!("{grading_rules_kept} classes")
+            }
+        ));
+    }
     if let Some(problem) = revocation_problem {
         note(&format!(
             "warning: the provider did not confirm revoking the session ({problem})."
@@ -334,11 +351,13 @@ async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError
     let account = account()?;
     let settings = account.effective_settings();
     let checks = account.doctor(issuer, &settings).await;
+    let set_aside = account.set_aside_stores();
     let failed = checks.iter().any(|c| c.status == CheckStatus::Fail);
     if json_output {
         print_json(&json!({
             "ok": !failed,
             "checks": checks,
+            "set_aside_stores": set_aside,
             "settings": settings.settings,
             "policy_problems": settings.problems,
         }));

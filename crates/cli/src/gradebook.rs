@@ -17,7 +17,9 @@ pub async fn gradebook(
     json: bool,
     csv: bool,
 ) -> Result<(), CoreError> {
-    let page = account.gradebook_page(class).await?;
+    let page = account.gradebook_page(class).await;
+    say_store_set_aside(account).await;
+    let page = page?;
     if let Some(reason) = &page.offline_reason {
         note(&format!(
             "offline: showing the copy on this computer from {} ({reason})",
@@ -153,7 +155,9 @@ pub async fn grade(
 ) -> Result<(), CoreError> {
     let input = CellInput::parse(value)?;
     // The class must be on this computer; read it first when it is not.
-    if account.saved_gradebook(class).await?.is_none() {
+    let saved = account.saved_gradebook(class).await;
+    say_store_set_aside(account).await;
+    if saved?.is_none() {
         account.gradebook_page(class).await?;
     }
     let mut cell = account
@@ -170,9 +174,10 @@ pub async fn grade(
             .await?;
     }
     let page = account.saved_gradebook(class).await?;
-    // A store that lives in memory is gone when this command ends: send now.
+    // A store that lives in memory is gone when this command ends: send now, though
+    // not past a district's Retry-After (the teacher did not ask for a sync).
     let report = match page.as_ref().map(|p| &p.location) {
-        Some(StoreLocation::Memory { .. }) => Some(account.sync_grades(true).await?),
+        Some(StoreLocation::Memory { .. }) => Some(account.sync_grades(false).await?),
         _ => None,
     };
     if json {
@@ -196,14 +201,25 @@ pub async fn grade(
     Ok(())
 }
 
+/// The teacher's "Sync now": writes waiting out a back-off go too.
 pub async fn sync(account: &Account, json: bool) -> Result<(), CoreError> {
-    let report = account.sync_grades(true).await?;
+    let report = account.sync_grades(true).await;
+    say_store_set_aside(account).await;
+    let report = report?;
     if json {
         print_json(&report);
     } else {
         print_sync(&report);
     }
     Ok(())
+}
+
+/// Says on stderr, with its stable code, that this command found the local store
+/// unopenable and set it aside (never deleted), and what it held.
+pub async fn say_store_set_aside(account: &Account) {
+    if let Some(aside) = account.store_set_aside().await {
+        note(&format!("notice: {}: {}", aside.code, aside.message));
+    }
 }
 
 fn print_sync(report: &SyncReport) {

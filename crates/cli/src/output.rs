@@ -32,6 +32,9 @@ pub fn flag_hint(code: rollbook_core::ErrorCode) -> Option<&'static str> {
         ErrorCode::UnsentGrades => Some(
             "hint: `rollbook sync` sends them; `rollbook logout --discard-unsent` signs out and deletes them",
         ),
+        ErrorCode::UnsentUnknown => Some(
+            "hint: unlock the keychain and try again; `rollbook logout --discard-unsent` signs out and deletes whatever waits",
+        ),
         _ => None,
     }
 }

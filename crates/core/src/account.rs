@@ -61,8 +61,26 @@ pub struct SignOutReport {
     pub shared_machine: bool,
     /// The provider signed out of (`None` when only an unfinished sign-out was finished).
     pub issuer: Option<String>,
-    /// Grades not yet written back that the sign-out deleted with the local store.
+    /// Grades not yet written back that the sign-out deleted with the local store
+    /// (the teacher chose to discard them).
     pub unsent_grades: u32,
+    /// The teacher discarded without Rollbook being able to count what waited (a
+    /// locked keychain): `unsent_grades` is then 0 but may not have been.
+    pub unsent_unknown: bool,
+    /// What stays on this computer: the grading rules of this many classes, kept for
+    /// the teacher's next sign-in. (The store goes: unsent grades, saved class lists,
+    /// rosters and gradebooks.)
+    pub grading_rules_kept: u32,
+}
+
+/// What a sign-out does with grades not yet written back to the district.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfUnsent {
+    /// Refuse (`unsent_grades`) while any wait, or (`unsent_unknown`) while Rollbook
+    /// cannot tell: the default everywhere.
+    Refuse,
+    /// The teacher said to delete them (`--discard-unsent`, "Sign out anyway").
+    Discard,
 }
 
 /// The use cases around one computer user's Rollbook session.
@@ -509,7 +527,8 @@ impl Account {
         if shared {
             // Grades live in memory on a shared computer: send what waits before they go.
             // Bounded, so the sign-out (revocation) still happens when the district is down.
-            match tokio::time::timeout(Duration::from_secs(4), self.sync_grades(true)).await {
+            // Not `now`: a district's Retry-After holds here too.
+            match tokio::time::timeout(Duration::from_secs(4), self.sync_grades(false)).await {
                 Ok(Ok(report)) if report.waiting > 0 => {
                     tracing::warn!(
                         waiting = report.waiting,
@@ -522,7 +541,8 @@ impl Account {
                 }
                 Err(_) => tracing::warn!("sending grades took too long; the shared session ends"),
             }
-            Some(self.sign_out().await)
+            // In memory, the grades end with the process anyway: nothing to refuse for.
+            Some(self.sign_out(IfUnsent::Discard).await)
         } else {
             None
         }
@@ -533,7 +553,21 @@ impl Account {
     /// keychain cannot delete the entry (locked, gone), the entry stays listed for the
     /// next start and the answer is `SignOutUnfinished`: the teacher is told the truth,
     /// and nothing is left that Rollbook cannot find again.
-    pub async fn sign_out(&self) -> Result<SignOutReport, CoreError> {
+    ///
+    /// With [`IfUnsent::Refuse`] nothing happens while grades wait to be sent, or while
+    /// Rollbook cannot tell whether they do (fail closed: a locked keychain must not
+    /// read as "none wait"). The grading rules are kept either way.
+    pub async fn sign_out(&self, if_unsent: IfUnsent) -> Result<SignOutReport, CoreError> {
+        // Counted first, while the session is still live (the store belongs to it).
+        let unsent = self.unsent_for_sign_out().await;
+        if if_unsent == IfUnsent::Refuse {
+            match unsent {
+                Ok(0) => {}
+                Ok(waiting) => return Err(CoreError::UnsentGrades(waiting)),
+                Err(e) => return Err(e),
+            }
+        }
+        let grading_rules_kept = self.grading_rules_kept().await;
         // Revoke with the live session's tokens when they can be had; a keychain that
         // cannot be read only means there is nothing to revoke with.
         let live = match self.live().await {
@@ -551,10 +585,9 @@ impl Account {
                 None
             }),
         };
-        // Counted while the session is still live (the store belongs to it).
-        let unsent_grades = match &live {
-            Some(_) => self.unsent_grades().await.unwrap_or(0),
-            None => 0,
+        let (unsent_grades, unsent_unknown) = match &unsent {
+            Ok(n) => (*n, false),
+            Err(_) => (0, true),
         };
         let pending = !wipe::pending(&self.paths).is_empty();
         if live.is_none() && record.is_none() && !pending {
@@ -569,6 +602,8 @@ impl Account {
             shared_machine: record.as_ref().is_some_and(|r| r.settings.shared_machine),
             issuer: record.as_ref().map(|r| r.settings.issuer.clone()),
             unsent_grades,
+            unsent_unknown,
+            grading_rules_kept,
         };
         match &live {
             Some(live) => {

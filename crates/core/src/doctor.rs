@@ -160,7 +160,40 @@ impl Account {
         {
             checks.push(self.roster_check(record).await);
         }
+        checks.extend(self.set_aside_checks());
         checks
+    }
+
+    /// One warning per gradebook store set aside (never deleted), with when and what it
+    /// held, so IT can find the file and the teacher's unsent grades are not forgotten.
+    fn set_aside_checks(&self) -> Vec<Check> {
+        let stores = self.set_aside_stores();
+        if stores.is_empty() {
+            return vec![Check::ok("gradebook", "no gradebook has been set aside")];
+        }
+        stores
+            .into_iter()
+            .map(|store| {
+                let when = jiff::Timestamp::from_second(store.set_aside_at)
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                let held = match store.unsent {
+                    Some(1) => "1 grade not yet sent".to_owned(),
+                    Some(n) => format!("{n} grades not yet sent"),
+                    None => "an unknown number of grades not yet sent".to_owned(),
+                };
+                Check::problem(
+                    "gradebook",
+                    CheckStatus::Warn,
+                    store.code,
+                    format!(
+                        "{} was set aside on {when} because {}; it holds {held}",
+                        store.path,
+                        store.reason.why()
+                    ),
+                )
+            })
+            .collect()
     }
 
     /// Whether the signed-in teacher can read rosters: configured, found, answering.

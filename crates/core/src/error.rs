@@ -72,10 +72,27 @@ pub enum CoreError {
     SignOutUnfinished(StoreError),
     #[error(transparent)]
     Gradebook(rollbook_gradebook::GradebookError),
-    #[error(
-        "{0} grades saved on this computer are not yet written back to the district; signing out would delete them. Sync them first"
-    )]
+    #[error("{}", unsent_message(*.0))]
     UnsentGrades(u32),
+    #[error(
+        "Rollbook cannot tell whether grades saved on this computer are still waiting to be sent ({reason}){last_known}; signing out would delete any that are. Your grading rules stay on this computer either way"
+    )]
+    UnsentUnknown {
+        reason: String,
+        /// ", N were waiting when last counted", or empty.
+        last_known: String,
+    },
+}
+
+fn unsent_message(count: u32) -> String {
+    let (what, are, them) = if count == 1 {
+        ("1 grade".to_owned(), "is", "it")
+    } else {
+        (format!("{count} grades"), "are", "them")
+    };
+    format!(
+        "{what} saved on this computer {are} not yet written back to the district; signing out would delete {them} (your grading rules stay on this computer). Sync first"
+    )
 }
 
 impl From<StoreError> for CoreError {
@@ -100,6 +117,7 @@ impl CoreError {
             Self::SignOutUnfinished(_) => ErrorCode::SignOutUnfinished,
             Self::Gradebook(e) => e.code(),
             Self::UnsentGrades(_) => ErrorCode::UnsentGrades,
+            Self::UnsentUnknown { .. } => ErrorCode::UnsentUnknown,
         }
     }
 
@@ -134,7 +152,7 @@ impl CoreError {
             Self::Gradebook(rollbook_gradebook::GradebookError::BadScore(_))
             | Self::Gradebook(rollbook_gradebook::GradebookError::Invalid(_)) => ErrorClass::Config,
             Self::Gradebook(_) => ErrorClass::Other,
-            Self::UnsentGrades(_) => ErrorClass::Config,
+            Self::UnsentGrades(_) | Self::UnsentUnknown { .. } => ErrorClass::Config,
         }
     }
 }

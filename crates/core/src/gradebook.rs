@@ -10,9 +10,17 @@
 //!   window then says grades are kept only until Rollbook closes).
 //!
 //! A store belongs to one sign-in: another teacher signing in on the same computer
-//! account starts from an empty one. Signing out deletes the file and its key.
+//! account starts from an empty one. Signing out deletes the file and its key (never
+//! while grades wait, unless the teacher says so); the grading rules stay
+//! (`crate::grading_rules`).
+//!
+//! A store that cannot be opened (its key gone from the keychain, damaged, another
+//! sign-in's) is set aside, never deleted (`crate::set_aside`), and the teacher is told
+//! with what it held: beside each store a count of unsent writes is kept outside the
+//! encryption, as a number only.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rollbook_auth::call_store;
@@ -22,7 +30,7 @@ use rollbook_gradebook::store::{
 use rollbook_gradebook::{GradebookError, GradingRules, SyncError, SyncOptions, SyncReport};
 use serde::Serialize;
 
-use crate::paths::remove_if_present;
+use crate::set_aside::{self, SetAsideReason, SetAsideStore};
 use crate::{Account, CoreError};
 
 /// The keychain account holding the local store's key is this, then the store's path
@@ -65,6 +73,25 @@ pub enum MemoryReason {
 pub(crate) struct OpenStore {
     pub(crate) store: Arc<Mutex<GradeStore>>,
     pub(crate) location: StoreLocation,
+    /// The store's file (`None` in memory): its count of unsent writes goes beside it.
+    path: Option<PathBuf>,
+    /// The count last written beside the store (`u64::MAX`: none yet), so an unchanged
+    /// count costs no write.
+    last_unsent: Arc<AtomicU64>,
+    /// The store this process set aside when it opened this one, to tell the teacher.
+    set_aside: Option<SetAsideStore>,
+}
+
+impl OpenStore {
+    fn new(store: GradeStore, location: StoreLocation, path: Option<PathBuf>) -> Self {
+        Self {
+            store: Arc::new(Mutex::new(store)),
+            location,
+            path,
+            last_unsent: Arc::new(AtomicU64::new(u64::MAX)),
+            set_aside: None,
+        }
+    }
 }
 
 /// A class's gradebook for the window or the CLI: the store's view, where the store
@@ -77,6 +104,9 @@ pub struct GradebookPage {
     pub location: StoreLocation,
     /// `None` when the server answered; otherwise why the saved copy is shown.
     pub offline_reason: Option<String>,
+    /// A store set aside when this one was opened (code `store_set_aside`): the window
+    /// tells the teacher, with how many unsent grades it held.
+    pub set_aside: Option<SetAsideStore>,
 }
 
 impl From<GradebookError> for CoreError {
@@ -89,16 +119,20 @@ impl From<GradebookError> for CoreError {
 /// another teacher on this computer account gets a store of their own, and theirs stays
 /// (encrypted, with its own key) until they sign out.
 fn store_path(account: &Account, owner: &str) -> PathBuf {
-    use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(owner.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
     account
         .paths()
         .data_dir
-        .join(format!("gradebook-{digest}.db"))
+        .join(format!("gradebook-{}.db", owner_digest(owner)))
+}
+
+/// A short digest naming a sign-in in file names and files, without naming the teacher.
+pub(crate) fn owner_digest(owner: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(owner.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Runs a store call off the async runtime (a commit waits for the disk).
@@ -156,37 +190,73 @@ impl Account {
             None
         };
         let open = match memory_reason {
-            Some(why) => OpenStore {
-                store: Arc::new(Mutex::new(GradeStore::open_in_memory()?)),
-                location: StoreLocation::Memory { why },
-            },
+            Some(why) => OpenStore::new(
+                GradeStore::open_in_memory()?,
+                StoreLocation::Memory { why },
+                None,
+            ),
             None => match self.open_disk_store(&live.owner).await {
-                Ok(store) => OpenStore {
-                    store: Arc::new(Mutex::new(store)),
-                    location: StoreLocation::Disk,
+                Ok((store, set_aside)) => OpenStore {
+                    set_aside,
+                    ..OpenStore::new(
+                        store,
+                        StoreLocation::Disk,
+                        Some(store_path(self, &live.owner)),
+                    )
                 },
                 Err(e) if matches!(&e, CoreError::Auth(rollbook_auth::AuthError::Store(_))) => {
                     tracing::warn!(code = %e.code(), "the keychain gave no key for the local gradebook; keeping grades in memory");
-                    OpenStore {
-                        store: Arc::new(Mutex::new(GradeStore::open_in_memory()?)),
-                        location: StoreLocation::Memory {
+                    OpenStore::new(
+                        GradeStore::open_in_memory()?,
+                        StoreLocation::Memory {
                             why: MemoryReason::KeychainUnavailable,
                         },
-                    }
+                        None,
+                    )
                 }
                 Err(e) => return Err(e),
             },
         };
+        // The teacher's grading rules come back from outside the store (a new store
+        // after a sign-out, or after one was set aside).
+        let rules = crate::grading_rules::load(self.paths(), &live.owner);
         with_store(&open.store, {
             let owner = live.owner.clone();
-            move |s| s.set_owner(&owner)
+            move |s| {
+                s.set_owner(&owner)?;
+                for (class, rules) in rules {
+                    if let Err(e) = s.set_rules(&class, &rules) {
+                        tracing::warn!(code = %e.code(), "kept grading rules of a class were not valid; ignored");
+                    }
+                }
+                Ok(())
+            }
         })
         .await?;
+        note_unsent(&open).await;
         *slot = Some(open.clone());
         Ok(open)
     }
 
-    async fn open_disk_store(&self, owner: &str) -> Result<GradeStore, CoreError> {
+    /// The store set aside when this process opened the local store, if one was (the
+    /// CLI says so on stderr; the window gets it in [`GradebookPage::set_aside`]).
+    pub async fn store_set_aside(&self) -> Option<SetAsideStore> {
+        self.local
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|open| open.set_aside.clone())
+    }
+
+    /// Every store set aside in the data folder (`rollbook doctor`).
+    pub fn set_aside_stores(&self) -> Vec<SetAsideStore> {
+        set_aside::list(self.paths())
+    }
+
+    async fn open_disk_store(
+        &self,
+        owner: &str,
+    ) -> Result<(GradeStore, Option<SetAsideStore>), CoreError> {
         let path = store_path(self, owner);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| CoreError::Io {
@@ -200,12 +270,25 @@ impl Account {
             let account = account.clone();
             call_store(self.store(), move |s| s.load_secret(&account)).await?
         };
+        let mut set_aside = None;
         let key = match saved.as_deref().and_then(StoreKey::from_hex) {
             Some(key) => key,
             None => {
-                // No key (first use, or the keychain lost it): a file without its key can
-                // never be read again, so it goes, and a new key is saved before any data.
-                delete_store(&path)?;
+                // No key: first use, or the keychain lost it. A file without its key
+                // cannot be read by Rollbook now, but it may hold grades never sent and
+                // the key may come back (a restored keychain), so it is set aside, never
+                // deleted, and the teacher told. A new key is saved before any data.
+                if rollbook_gradebook::store::store_files(&path)
+                    .iter()
+                    .any(|f| f.exists())
+                {
+                    let aside = set_aside::set_aside(&path, SetAsideReason::KeyMissing)?;
+                    tracing::warn!(unsent = ?aside.unsent, "the local gradebook's key is gone from the keychain; the store was set aside");
+                    set_aside = Some(aside);
+                } else {
+                    // A count left beside no store says nothing now.
+                    set_aside::delete(&path)?;
+                }
                 let key = StoreKey::generate();
                 let text = key.to_hex();
                 call_store(self.store(), move |s| s.save_secret(&account, &text)).await?;
@@ -228,8 +311,9 @@ impl Account {
                 // Damaged, or made with another key. It is moved aside, not deleted (with
                 // its key it may still be recovered), and a new store is started: a store
                 // that never opens would stop the teacher from grading at all.
-                let aside = set_aside(&path)?;
-                tracing::warn!(path = %aside.display(), "the local gradebook could not be read; it was set aside and a new one started");
+                let aside = set_aside::set_aside(&path, SetAsideReason::Unreadable)?;
+                tracing::warn!(unsent = ?aside.unsent, "the local gradebook could not be read; it was set aside and a new one started");
+                set_aside = Some(aside);
                 GradeStore::open(&path, &key)?
             }
             // Anything else (busy, disk full, permissions) is reported, never "repaired".
@@ -239,11 +323,11 @@ impl Account {
         match store.owner()? {
             Some(previous) if previous != owner => {
                 drop(store);
-                let aside = set_aside(&path)?;
-                tracing::warn!(path = %aside.display(), "the local gradebook belongs to another sign-in; it was set aside");
-                Ok(GradeStore::open(&path, &key)?)
+                let aside = set_aside::set_aside(&path, SetAsideReason::OtherOwner)?;
+                tracing::warn!(unsent = ?aside.unsent, "the local gradebook belongs to another sign-in; it was set aside");
+                Ok((GradeStore::open(&path, &key)?, Some(aside)))
             }
-            _ => Ok(store),
+            _ => Ok((store, set_aside)),
         }
     }
 
@@ -254,7 +338,7 @@ impl Account {
             return Ok(());
         };
         let path = store_path(self, owner);
-        delete_store(&path)?;
+        set_aside::delete(&path)?;
         let account = key_account(&path);
         if let Err(e) = call_store(self.store(), move |s| s.clear_secret(&account)).await {
             // The file is gone, so the key opens nothing; the next sign-in replaces it.
@@ -264,13 +348,63 @@ impl Account {
     }
 
     /// How many grades and assignments wait to be written back (0 when the store was
-    /// never opened in this process and has no file).
+    /// never opened in this process and has no file). `UnsentUnknown` when the store on
+    /// disk cannot be opened now (the keychain would not give its key): the grades in
+    /// memory can be counted, the ones on disk cannot.
     pub async fn unsent_grades(&self) -> Result<u32, CoreError> {
         let Some(open) = self.existing_local_store().await? else {
             return Ok(0);
         };
         let (waiting, _) = with_store(&open.store, |s| s.outbox_counts()).await?;
+        if open.location
+            == (StoreLocation::Memory {
+                why: MemoryReason::KeychainUnavailable,
+            })
+        {
+            let owner = self.live_session_info().await?.owner;
+            let path = store_path(self, &owner);
+            if path.exists() {
+                return Err(unsent_unknown(
+                    "the keychain would not give the key of the gradebook saved on this computer",
+                    set_aside::read_unsent(&path).map(|n| n.saturating_add(waiting)),
+                ));
+            }
+        }
         Ok(waiting)
+    }
+
+    /// What a sign-out would delete unsent: the count, or `UnsentUnknown` when it cannot
+    /// be told (the session or the store cannot be opened while a store file exists).
+    /// Not signed in, or no store at all, is 0: nothing can be lost then.
+    pub(crate) async fn unsent_for_sign_out(&self) -> Result<u32, CoreError> {
+        match self.unsent_grades().await {
+            Ok(n) => Ok(n),
+            Err(CoreError::Auth(rollbook_auth::AuthError::NotSignedIn)) => Ok(0),
+            Err(e @ CoreError::UnsentUnknown { .. }) => Err(e),
+            Err(e) => {
+                let path = crate::record::SessionRecord::load(self.paths())
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.store_key().ok())
+                    .map(|k| store_path(self, &k.account()));
+                match path {
+                    Some(path) if !path.exists() => Ok(0),
+                    // A record whose owner is unknown, or whose store exists: fail closed.
+                    path => Err(unsent_unknown(
+                        &format!("{}: {e}", e.code()),
+                        path.as_deref().and_then(set_aside::read_unsent),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// How many classes' grading rules this sign-in keeps outside the store.
+    pub(crate) async fn grading_rules_kept(&self) -> u32 {
+        match self.live_session_info().await {
+            Ok(live) => crate::grading_rules::count(self.paths(), &live.owner),
+            Err(_) => 0,
+        }
     }
 
     /// The class's gradebook as last saved on this computer (a warm start, or offline).
@@ -285,6 +419,7 @@ impl Account {
             gradebook,
             location: open.location.clone(),
             offline_reason: None,
+            set_aside: open.set_aside.clone(),
         }))
     }
 
@@ -311,6 +446,7 @@ impl Account {
         let offline_reason = match fetched {
             Ok(snapshot) => {
                 with_store(&open.store, move |s| s.save_snapshot(&snapshot)).await?;
+                note_unsent(&open).await;
                 None
             }
             Err(e) if e.is_offline() => Some(e.to_string()),
@@ -322,6 +458,7 @@ impl Account {
                 gradebook,
                 location: open.location.clone(),
                 offline_reason,
+                set_aside: open.set_aside.clone(),
             }),
             None => Err(GradebookError::NotFound {
                 what: "class",
@@ -346,10 +483,12 @@ impl Account {
             student_id.to_owned(),
             self.now_rfc3339(),
         );
-        with_store(&open.store, move |s| {
+        let cell = with_store(&open.store, move |s| {
             s.enter(&class, &item, &student, change, &now)
         })
-        .await
+        .await?;
+        note_unsent(&open).await;
+        Ok(cell)
     }
 
     /// Adds an assignment (a line item with a client-chosen id) to the class.
@@ -360,7 +499,9 @@ impl Account {
     ) -> Result<String, CoreError> {
         let open = self.local_store().await?;
         let class = class_id.to_owned();
-        with_store(&open.store, move |s| s.create_line_item(&class, &new)).await
+        let id = with_store(&open.store, move |s| s.create_line_item(&class, &new)).await?;
+        note_unsent(&open).await;
+        Ok(id)
     }
 
     pub async fn resolve_conflict(
@@ -371,7 +512,10 @@ impl Account {
     ) -> Result<rollbook_gradebook::CellState, CoreError> {
         let open = self.local_store().await?;
         let (item, student) = (line_item_id.to_owned(), student_id.to_owned());
-        with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await
+        let state =
+            with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await?;
+        note_unsent(&open).await;
+        Ok(state)
     }
 
     pub async fn set_grading_rules(
@@ -381,11 +525,26 @@ impl Account {
     ) -> Result<(), CoreError> {
         let open = self.local_store().await?;
         let class = class_id.to_owned();
-        with_store(&open.store, move |s| s.set_rules(&class, &rules)).await
+        let kept = rules.clone();
+        with_store(&open.store, move |s| s.set_rules(&class, &rules)).await?;
+        // Kept outside the store too, so they outlive a sign-out; not where the rule is
+        // that nothing is kept on this computer (a shared one, or the district's policy).
+        let keep_on_disk = !matches!(
+            open.location,
+            StoreLocation::Memory {
+                why: MemoryReason::SharedMachine | MemoryReason::Policy
+            }
+        );
+        if keep_on_disk {
+            let owner = self.live_session_info().await?.owner;
+            crate::grading_rules::save(self.paths(), &owner, class_id, &kept)?;
+        }
+        Ok(())
     }
 
-    /// Sends every waiting write. With `now`, writes waiting out a backoff go too (the
-    /// teacher asked, or the connection is back).
+    /// Sends every waiting write. With `now`, writes waiting out a backoff go too: only
+    /// for the teacher's own "Sync now" (`rollbook sync`, the window's button). Automatic
+    /// syncs pass `false`, so a district's `Retry-After` is honoured.
     pub async fn sync_grades(&self, now: bool) -> Result<SyncReport, CoreError> {
         let open = self.local_store().await?;
         if now {
@@ -407,6 +566,7 @@ impl Account {
                 }
             })
             .await;
+        note_unsent(&open).await;
         match reached {
             // No roster source at all (offline before the first call): nothing was sent.
             Err(e) if e.is_offline() => {
@@ -521,38 +681,39 @@ impl Account {
     }
 }
 
-/// Deletes the store's files; files already gone are fine.
-fn delete_store(path: &std::path::Path) -> Result<(), CoreError> {
-    rollbook_gradebook::store::store_files(path)
-        .iter()
-        .try_for_each(|file| remove_if_present(file))
+/// Writes the outbox's count beside the store when it changed. A failure is logged,
+/// never returned: the grade is committed already, and the count only serves to tell
+/// the teacher what a store set aside later held.
+async fn note_unsent(open: &OpenStore) {
+    let Some(path) = open.path.clone() else {
+        return;
+    };
+    let counted = with_store(&open.store, |s| s.outbox_counts()).await;
+    let waiting = match counted {
+        Ok((waiting, _)) => waiting,
+        Err(e) => {
+            tracing::warn!(code = %e.code(), "the unsent grades could not be counted");
+            return;
+        }
+    };
+    if open.last_unsent.swap(u64::from(waiting), Ordering::SeqCst) == u64::from(waiting) {
+        return;
+    }
+    let written =
+        tokio::task::spawn_blocking(move || set_aside::write_unsent(&path, waiting)).await;
+    if !matches!(written, Ok(Ok(()))) {
+        open.last_unsent.store(u64::MAX, Ordering::SeqCst);
+        tracing::warn!("the count of unsent grades could not be written beside the store");
+    }
 }
 
-/// Renames the store's files to `<name>.unreadable-<unix seconds>` (its -wal and -shm
-/// files alike); answers the new name of the database.
-fn set_aside(path: &std::path::Path) -> Result<PathBuf, CoreError> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(format!(".unreadable-{stamp}"));
-    let aside = PathBuf::from(aside);
-    for (from, to) in rollbook_gradebook::store::store_files(path)
-        .into_iter()
-        .zip(rollbook_gradebook::store::store_files(&aside))
-    {
-        match std::fs::rename(&from, &to) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(CoreError::Io {
-                    action: "set aside",
-                    path: from.display().to_string(),
-                    source,
-                });
-            }
-        }
+fn unsent_unknown(reason: &str, last_known: Option<u32>) -> CoreError {
+    CoreError::UnsentUnknown {
+        reason: reason.to_owned(),
+        last_known: match last_known {
+            Some(1) => ", 1 was waiting when last counted".to_owned(),
+            Some(n) => format!(", {n} were waiting when last counted"),
+            None => String::new(),
+        },
     }
-    Ok(aside)
 }

@@ -10,17 +10,19 @@ mod defaults;
 mod doctor;
 mod error;
 mod gradebook;
+mod grading_rules;
 mod paths;
 pub mod policy;
 mod preferences;
 mod record;
 mod roster;
 mod saved_pages;
+mod set_aside;
 mod settings;
 mod sign_in;
 mod wipe;
 
-pub use account::{Account, SignInReport, SignOutReport, WhoAmI};
+pub use account::{Account, IfUnsent, SignInReport, SignOutReport, WhoAmI};
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
 pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
@@ -37,6 +39,7 @@ pub use roster::{
     TermRef, sort_students, sync_school, sync_teacher, today, today_in,
 };
 pub use saved_pages::{Dated, SavedStart};
+pub use set_aside::{SetAsideReason, SetAsideStore};
 pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,
 };

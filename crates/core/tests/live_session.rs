@@ -17,8 +17,8 @@ use rollbook_core::auth::{ManualClock, StoreError, StoreKey, StoredCredentials, 
 use rollbook_core::grades::CellInput;
 use rollbook_core::grades::store::CellChange;
 use rollbook_core::{
-    Account, AppPaths, ClassPage, CommandBrowser, GradebookPage, LastView, LocalStorePolicy,
-    ProviderSettings, SignInDesk, SignInProgress, StoreLocation, TermFilter,
+    Account, AppPaths, ClassPage, CommandBrowser, GradebookPage, IfUnsent, LastView,
+    LocalStorePolicy, ProviderSettings, SignInDesk, SignInProgress, StoreLocation, TermFilter,
 };
 use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenPolicy};
 
@@ -212,7 +212,7 @@ async fn a_session_the_keychain_refused_still_works_in_this_process() {
     );
     let classes = account.classes(TermFilter::All).await.unwrap();
     assert!(!classes.is_empty());
-    account.sign_out().await.unwrap();
+    account.sign_out(IfUnsent::Refuse).await.unwrap();
     assert!(
         account.classes(TermFilter::All).await.is_err(),
         "signed out"
@@ -234,7 +234,7 @@ async fn the_last_class_page_lives_and_dies_with_the_session() {
     // Finding the teacher's id rewrites the record; the view must survive that.
     account.classes(TermFilter::All).await.unwrap();
     assert_eq!(account.last_view().await.unwrap(), Some(view));
-    account.sign_out().await.unwrap();
+    account.sign_out(IfUnsent::Refuse).await.unwrap();
     assert!(!home.path().join("data/session.json").exists());
     assert!(
         account.remember_view(None).await.is_err(),
@@ -444,7 +444,7 @@ async fn a_sign_out_the_keychain_refuses_is_reported_and_finished_at_the_next_st
     let pending = home.path().join("data/pending-wipes.json");
 
     store.refuse_clears.store(true, Ordering::SeqCst);
-    let unfinished = account.sign_out().await.unwrap_err();
+    let unfinished = account.sign_out(IfUnsent::Refuse).await.unwrap_err();
     assert_eq!(unfinished.code(), "sign_out_unfinished", "{unfinished}");
     assert!(
         unfinished.to_string().contains("signed out"),
@@ -495,7 +495,7 @@ async fn a_new_sign_in_takes_its_entry_off_the_pending_list() {
     let paths = AppPaths::under(home.path());
     let account = sign_in_at(&sandbox, paths.clone(), store.clone(), None).await;
     store.refuse_clears.store(true, Ordering::SeqCst);
-    account.sign_out().await.unwrap_err();
+    account.sign_out(IfUnsent::Refuse).await.unwrap_err();
     drop(account);
     sign_in_at(&sandbox, paths.clone(), store.clone(), None).await;
     store.refuse_clears.store(false, Ordering::SeqCst);
@@ -648,9 +648,16 @@ async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_a
     assert!(damaged.saved_gradebook(&class).await.unwrap().is_none());
     let aside: Vec<String> = walk(home.path())
         .into_iter()
-        .filter(|f| f.contains(".db.unreadable-"))
+        .filter(|f| f.contains(".db.unreadable-") && !f.ends_with(".unsent"))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
+    // The teacher is told, with what it held (the count kept beside it).
+    let notice = damaged.store_set_aside().await.expect("a notice");
+    assert_eq!(
+        (notice.code.as_str(), notice.unsent),
+        ("store_set_aside", Some(1))
+    );
+    assert_eq!(damaged.set_aside_stores(), vec![notice]);
     damaged
         .enter_grade(
             &class,
@@ -674,13 +681,18 @@ async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_a
     assert!(theirs != db && theirs.exists() && db.exists());
     assert_eq!(keychain.secrets.lock().unwrap().len(), 2);
     // Sign-out deletes that teacher's database and key only.
-    other.sign_out().await.unwrap();
+    other.sign_out(IfUnsent::Refuse).await.unwrap();
     assert!(!theirs.exists() && db.exists());
     assert_eq!(keychain.secrets.lock().unwrap().len(), 1);
     // The first teacher signs in again: the grade is still there, waiting to be sent.
     let back = sign_in_at(&sandbox, paths.clone(), Arc::clone(&keychain), None).await;
     assert_eq!(back.unsent_grades().await.unwrap(), 1);
-    back.sign_out().await.unwrap();
+    assert_eq!(
+        back.sign_out(IfUnsent::Refuse).await.unwrap_err().code(),
+        "unsent_grades"
+    );
+    assert!(db.exists(), "a refused sign-out deletes nothing");
+    back.sign_out(IfUnsent::Discard).await.unwrap();
     assert!(!db.exists());
     assert!(keychain.secrets.lock().unwrap().is_empty());
 
@@ -805,7 +817,7 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     }
 
     // Sign-out takes the copies with the store.
-    let _ = restarted.sign_out().await;
+    let _ = restarted.sign_out(IfUnsent::Refuse).await;
     assert!(!has_a_store(&paths), "the store outlived the sign-out");
     let again = Account::new(paths, keychain).unwrap();
     assert!(again.saved_start().await.unwrap().is_none());

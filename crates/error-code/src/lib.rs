@@ -144,6 +144,12 @@ error_codes! {
     LocalStoreFailed = "local_store_failed",
     /// Signing out would delete grades not yet written back.
     UnsentGrades = "unsent_grades",
+    /// Rollbook cannot tell whether grades wait to be sent (a locked keychain, a store
+    /// that cannot be opened), so signing out, which would delete them, is refused.
+    UnsentUnknown = "unsent_unknown",
+    /// A notice, not a failure: the local store could not be opened and was set aside
+    /// (renamed, never deleted); a new one was started.
+    StoreSetAside = "store_set_aside",
 
     /// The district's managed policy does not allow this here.
     PolicyForbidden = "policy_forbidden",
