@@ -367,8 +367,8 @@ await test("gradebook: keyboard entry, marks, Enter and Tab, and the states in w
   // Marks are single keys.
   await page.keyboard.press("m");
   await page.waitForFunction(() => document.getElementById("cell-1-0")?.querySelector(".value")?.textContent === "M");
-  await page.keyboard.press("Tab");
-  assert((await activeCell(page)).id === "cell-1-1", "Tab moves right");
+  await page.keyboard.press("ArrowRight");
+  assert((await activeCell(page)).id === "cell-1-1", "ArrowRight moves right");
   await page.keyboard.press("x");
   await page.waitForFunction(() => document.getElementById("cell-1-1")?.querySelector(".value")?.textContent === "X");
   // Late keeps the score.
@@ -421,6 +421,203 @@ await test("gradebook: paste a block, fill down, undo and redo across cells", as
   await page.waitForFunction(() => document.getElementById("cell-1-1")?.querySelector(".value")?.textContent !== "M");
   await page.keyboard.press("Control+y");
   await page.waitForFunction(() => document.getElementById("cell-1-1")?.querySelector(".value")?.textContent === "M");
+});
+
+/** Pastes `text` into the grid as a spreadsheet would. */
+const paste = (page, text) => page.evaluate((text) => {
+  const data = new DataTransfer();
+  data.setData("text/plain", text);
+  document.querySelector("[role=grid]").dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}, text);
+/** What the grid puts on the clipboard for the selection. */
+const copy = (page) => page.evaluate(() => {
+  const data = new DataTransfer();
+  document.querySelector("[role=grid]").dispatchEvent(new ClipboardEvent("copy", { clipboardData: data, bubbles: true, cancelable: true }));
+  return data.getData("text/plain");
+});
+const shown = (page, id, text) => page.waitForFunction(([id, text]) => document.getElementById(id)?.querySelector(".value")?.textContent === text, [id, text]);
+
+await test("gradebook: paste starts at the selection's top-left, top-down or bottom-up; blanks keep grades; a late score pastes late", async (page) => {
+  await openGradebook(page);
+  const untouched = (await cellById(page, "cell-4-0")).text;
+  // Top-down: rows 1 to 3 selected, the cursor ends on row 3.
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Shift+ArrowDown");
+  assert((await activeCell(page)).id === "cell-3-0", "the cursor is on the last row selected");
+  await paste(page, "4\n5\n6\n");
+  await shown(page, "cell-3-0", "6");
+  assert((await cellById(page, "cell-1-0")).text === "4" && (await cellById(page, "cell-2-0")).text === "5", "a top-down selection did not paste from its top row");
+  assert((await cellById(page, "cell-4-0")).text === untouched, "the paste ran past the selection into another student's grade");
+  // Bottom-up: from row 3 up to row 1, the cursor ends on row 1.
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Shift+ArrowUp");
+  await page.keyboard.press("Shift+ArrowUp");
+  assert((await activeCell(page)).id === "cell-1-1", "the cursor is on the first row selected");
+  await paste(page, "1\n2\n3");
+  await shown(page, "cell-3-1", "3");
+  assert((await cellById(page, "cell-1-1")).text === "1", "a bottom-up selection did not paste from its top row");
+  // A blank in the block leaves the grade under it alone.
+  const kept = (await cellById(page, "cell-0-2")).text;
+  assert(kept !== "", "the mock should have a grade there");
+  await page.keyboard.press("Control+Home").catch(() => {});
+  await page.locator("#cell-0-1").click();
+  await paste(page, "9\t\t7");
+  await shown(page, "cell-0-3", "7");
+  assert((await cellById(page, "cell-0-2")).text === kept, "a blank pasted cell cleared a grade");
+  // Copy a late score, paste it elsewhere: it stays late.
+  await page.locator("#cell-5-0").click();
+  await page.keyboard.type("8");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("l");
+  await shown(page, "cell-5-0", "8 L");
+  const copied = await copy(page);
+  assert(copied === "8 L", `the clipboard got ${JSON.stringify(copied)}`);
+  await page.locator("#cell-6-1").click();
+  await paste(page, copied);
+  await shown(page, "cell-6-1", "8 L");
+  assert((await cellById(page, "cell-6-1")).label.includes("late"), "the pasted late mark is not spoken");
+});
+
+await test("gradebook: keys typed while a commit is in flight go to the cell the cursor moved to", async (page) => {
+  // Each commit takes 400 ms: every key below is pressed before the first one lands.
+  await openGradebook(page, "&enterDelay=400");
+  await page.keyboard.type("8");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("m");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.type("9");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("x");
+  await shown(page, "cell-3-0", "X");
+  const texts = await Promise.all([0, 1, 2, 3].map((r) => cellById(page, `cell-${r}-0`).then((c) => c.text)));
+  assert(JSON.stringify(texts) === JSON.stringify(["8", "M", "9", "X"]), `keys landed in the wrong cells: ${texts}`);
+  // In the order typed, one commit after another.
+  const entered = (await page.evaluate(() => window.rollbookBackend.calls)).filter((c) => c.startsWith("enterGrade:")).map((c) => c.split(":").pop());
+  assert(JSON.stringify(entered) === JSON.stringify(["8", "M", "9", "X"]), `commits out of order: ${entered}`);
+});
+
+await test("gradebook: Tab leaves the grid (no keyboard trap); in the editor it moves right, and out from the last column", async (page) => {
+  await openGradebook(page);
+  const inGrid = () => page.evaluate(() => document.querySelector("[role=grid]").contains(document.activeElement));
+  await page.keyboard.press("Tab");
+  assert(!(await inGrid()), "Tab did not leave the grid");
+  const after = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  assert(/^Explain the average of /.test(after ?? ""), `Tab went to ${after}`);
+  await page.keyboard.press("Shift+Tab");
+  assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "Shift+Tab did not come back to the grid");
+  await page.keyboard.press("Shift+Tab");
+  assert(!(await inGrid()), "Shift+Tab did not leave the grid");
+  // Typing a score, Tab moves right like a spreadsheet; from the last column it leaves.
+  await page.locator("[role=grid]").focus();
+  await page.keyboard.type("5");
+  await page.keyboard.press("Tab");
+  await shown(page, "cell-0-0", "5");
+  assert((await activeCell(page)).id === "cell-0-1", "Tab in the editor did not move right");
+  await page.keyboard.press("End");
+  await page.keyboard.type("4");
+  await page.keyboard.press("Tab");
+  await shown(page, "cell-0-5", "4");
+  assert(!(await inGrid()), "Tab from the last column did not leave the grid");
+});
+
+await test("gradebook: the average is explained from the keyboard (Enter on it, or the button after the grid)", async (page) => {
+  await openGradebook(page);
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowLeft");
+  const avg = await page.evaluate(() => document.querySelector("[role=grid]").getAttribute("aria-activedescendant"));
+  assert(avg === "avg-1", `the cursor did not reach the average (${avg})`);
+  await page.keyboard.press("Enter");
+  const heading = page.getByRole("heading", { name: /average is worked out/ });
+  await heading.waitFor();
+  assert(await heading.evaluate((h) => h === document.activeElement), "focus did not move to the explanation");
+  await axe(page, "average explained");
+  await page.keyboard.press("Escape");
+  await heading.waitFor({ state: "detached" });
+  assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "focus did not come back to the grid");
+  // Typing on the average does nothing to grades.
+  await page.keyboard.press("m");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Tab");
+  const button = page.getByRole("button", { name: /^Explain the average of / });
+  assert(await button.evaluate((b) => b === document.activeElement), "the explain button is not next in the Tab order");
+  await page.keyboard.press("Enter");
+  await heading.waitFor();
+  assert(!(await page.evaluate(() => window.rollbookBackend.calls)).some((c) => c.startsWith("enterGrade")), "a key on the average changed a grade");
+});
+
+await test("gradebook: after Sync now, typing goes on in the grid; sync only after a pause, and not during the district's wait", async (page) => {
+  await openGradebook(page, "&backoff=300");
+  const syncs = () => page.evaluate(() => window.rollbookBackend.calls.filter((c) => c === "syncGrades").length);
+  await page.keyboard.type("6");
+  await page.keyboard.press("Enter");
+  await page.waitForTimeout(600);
+  assert((await syncs()) === 0, "synced before typing paused");
+  await page.waitForTimeout(1000);
+  assert((await syncs()) === 1, `expected one sync 1.2 s after the edit, got ${await syncs()}`);
+  await page.getByText(/^The district asked us to wait until \d\d:\d\d\./).waitFor();
+  // More edits during the wait: no automatic sync.
+  await page.keyboard.type("7");
+  await page.keyboard.press("Enter");
+  await page.waitForTimeout(2000);
+  assert((await syncs()) === 1, "synced again during the district's wait");
+  // Sync now is the teacher's: it asks, and the grid keeps the keyboard.
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.waitForFunction(() => window.rollbookBackend.calls.filter((c) => c === "syncGrades").length === 2);
+  assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "focus did not return to the grid after Sync now");
+  await page.keyboard.type("3");
+  await page.keyboard.press("Enter");
+  await shown(page, "cell-2-0", "3");
+  await axe(page, "waiting for the district");
+});
+
+await test("gradebook: a set-aside store, orphaned edits and a held assignment are shown and settled by keyboard", async (page) => {
+  await openGradebook(page, "&attention=1");
+  const section = page.getByRole("region", { name: "To settle" });
+  await section.waitFor();
+  await section.getByText(/set aside, not deleted: 3 grades were waiting to be sent/).waitFor();
+  await section.getByText(/“Lab safety quiz” was deleted in the district's system/).waitFor();
+  await section.getByText(/Reyes, Dana is no longer in this class/).waitFor();
+  await section.getByText(/“Poster project” with 4 grades: the district refused it/).waitFor();
+  await axe(page, "things to settle");
+  await shot(page, "06f-gradebook-to-settle");
+  // From the grid, Shift+Tab back to a discard button, then confirm with the keyboard.
+  const focusedText = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+  for (let i = 0; i < 40 && !/^Discard: Reyes, Dana/.test(await focusedText()); i++) await page.keyboard.press("Shift+Tab");
+  assert(/^Discard: Reyes, Dana/.test(await focusedText()), "the discard button cannot be reached by keyboard");
+  await page.keyboard.press("Enter");
+  assert(/^Delete the grade of Reyes, Dana/.test(await focusedText()), "the confirmation did not take focus");
+  await page.keyboard.press("Enter");
+  await section.getByText(/Reyes, Dana is no longer in this class/).waitFor({ state: "detached" });
+  // Try again: the held assignment waits to be created; the set-aside store still cannot open.
+  await section.getByRole("button", { name: "Send “Poster project” again" }).press("Enter");
+  await section.getByText(/“Poster project” with 4 grades: waiting to be created/).waitFor();
+  await section.getByRole("button", { name: "Try to open it again" }).press("Enter");
+  await section.getByRole("alert").getByText(/still cannot be opened/).waitFor();
+  await section.getByRole("button", { name: "Keep: Nguyễn" }).or(section.getByRole("button", { name: /^Keep: .*Lab safety quiz/ })).first().press("Enter");
+  await section.getByText("Kept.").waitFor();
+  const calls = await page.evaluate(() => window.rollbookBackend.calls);
+  for (const c of ["settle:orphan:discard", "settle:held:retry", "settle:setAside:retry", "settle:orphan:keep"]) assert(calls.includes(c), `${c} did not reach the backend: ${calls}`);
+});
+
+await test("gradebook: the letter scale is edited in the grading rules, and checked", async (page) => {
+  await openGradebook(page);
+  await page.getByRole("button", { name: "Grading rules" }).click();
+  await page.getByLabel("Lowest percent for F").fill("5");
+  await page.getByRole("button", { name: "Save rules" }).click();
+  await page.getByRole("alert").getByText(/must start at 0%/).waitFor();
+  await page.getByLabel("Lowest percent for F").fill("0");
+  await page.getByLabel("Lowest percent for B").fill("85");
+  await page.getByRole("button", { name: "Add a letter" }).click();
+  await page.getByLabel("Letter 6", { exact: true }).fill("A+");
+  await page.getByLabel("Lowest percent for A+").fill("97");
+  await axe(page, "letter scale");
+  await page.getByRole("button", { name: "Save rules" }).click();
+  await page.getByRole("button", { name: "Save rules" }).waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Grading rules" }).click();
+  assert((await page.getByLabel("Letter 1", { exact: true }).inputValue()) === "A+", "the scale was not saved highest first");
+  assert((await page.getByLabel("Lowest percent for B").inputValue()) === "85", "B's new minimum was not saved");
 });
 
 await test("gradebook: a comment, a new assignment, the rules, and the average explained", async (page) => {

@@ -20,6 +20,8 @@ import type {
   Student,
 } from "./types";
 
+import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
+
 export type Unsubscribe = () => void;
 
 /** Everything the UI asks of the app. Components get one of these and never import
@@ -59,6 +61,12 @@ export interface Backend {
   setGradingRules(classId: string, rules: GradingRules): Promise<void>;
   /** Sends what waits on this computer; says what was sent, refused, in conflict. */
   syncGrades(): Promise<SyncReport>;
+  /** What waits for the teacher outside the cells: set-aside stores, edits whose
+   * assignment or student is gone, held new assignments. Optional: the shell has no
+   * command for it yet (the mock has), and the window then shows none of it. */
+  attention?(classId: string): Promise<Attention>;
+  /** Keeps, retries or discards one of them. */
+  settle?(item: AttentionItem, action: Settle): Promise<void>;
   /** Writes the gradebook as CSV to the Downloads folder; resolves with the path. */
   exportGradebook(classId: string): Promise<string>;
   /** Remembers the class page shown (null: the class list), reopened on the next start. */

@@ -1,6 +1,7 @@
 import type { Backend, Unsubscribe } from "./backend";
 import type { AppError, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Preferences, Resolution, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student, SyncReport } from "./types";
 import { MockGradebooks, type GradebookScenario } from "./mockGradebook";
+import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -27,6 +28,8 @@ export interface MockScenario {
   /** What a shared-machine sign-out does with the browser's provider session. */
   browserSession: SignedOut["browserSession"];
   delayMs: number;
+  /** How long committing a grade takes (`?enterDelay=N`), to type ahead of it. */
+  enterDelayMs: number;
   /** The gradebook's district: offline, refusing, conflicting (`?offline=1` …). */
   gradebook: GradebookScenario;
   /** A copy of the class list and rosters saved on this computer this many minutes ago
@@ -131,7 +134,10 @@ export class MockBackend implements Backend {
         conflictOnce: q.get("conflict") === "1",
         rows: Math.min(Number(q.get("gradeRows") ?? q.get("rows") ?? 28), 1000),
         columns: Number(q.get("gradeColumns") ?? 6),
+        attention: q.get("attention") === "1",
+        backoffSeconds: Number(q.get("backoff") ?? 0),
       },
+      enterDelayMs: Number(q.get("enterDelay") ?? 0),
       savedMinutesAgo: q.get("saved") === null ? null : Number(q.get("saved")),
     });
   }
@@ -274,6 +280,7 @@ export class MockBackend implements Backend {
 
   async enterGrade(classId: string, lineItemId: string, studentId: string, change: GradeChange): Promise<CellView> {
     this.calls.push(`enterGrade:${lineItemId}:${studentId}:${change.kind === "typed" ? change.text : change.kind}`);
+    if (this.scenario.enterDelayMs) await new Promise((r) => setTimeout(r, this.scenario.enterDelayMs));
     return this.books.enter(classId, lineItemId, studentId, change);
   }
 
@@ -295,6 +302,16 @@ export class MockBackend implements Backend {
   async syncGrades(): Promise<SyncReport> {
     this.calls.push("syncGrades");
     return this.wait(this.books.sync());
+  }
+
+  async attention(classId: string): Promise<Attention> {
+    this.calls.push(`attention:${classId}`);
+    return this.books.attention(classId);
+  }
+
+  async settle(item: AttentionItem, action: Settle): Promise<void> {
+    this.calls.push(`settle:${item.kind}:${action}`);
+    this.books.settle(item, action);
   }
 
   async exportGradebook(classId: string): Promise<string> {

@@ -4,6 +4,7 @@
 
 import type { AppError, CellState, CellValue, CellView, ColumnView, GradeChange, GradebookPage, GradingRules, Mark, NewLineItem, StudentAverage, SyncReport } from "./types";
 import { mockStudents } from "./mock";
+import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
 
 export interface GradebookScenario {
   /** The district cannot be reached. */
@@ -15,6 +16,10 @@ export interface GradebookScenario {
   /** Students per class in the gradebook, and assignments. */
   rows: number;
   columns: number;
+  /** Something to settle: a set-aside store, orphaned edits, a refused new assignment. */
+  attention: boolean;
+  /** The district answers 429 with `Retry-After` this many seconds (0: never). */
+  backoffSeconds: number;
 }
 
 const MARKS: Record<string, Mark> = { M: "missing", X: "exempt", E: "exempt", L: "late", I: "incomplete" };
@@ -26,6 +31,8 @@ function invalid(text: string): AppError {
 export class MockGradebooks {
   private books = new Map<string, { columns: ColumnView[]; cells: Map<string, CellView>; rules: GradingRules; syncedAt: string; students: ReturnType<typeof mockStudents> }>();
   private conflictUsed = false;
+  private notBefore = 0;
+  private attentionState: Attention | null = null;
 
   constructor(private readonly scenario: GradebookScenario) {}
 
@@ -75,7 +82,9 @@ export class MockGradebooks {
         }
       }
       const percent = possible > 0 ? (earned / possible) * 100 : null;
-      const letter = percent == null ? null : (book.rules.scale.grades.find((g) => percent >= g.minPercent)?.letter ?? null);
+      // The letter goes with the value shown (rounded), as the store's does.
+      const shown = percent == null ? null : Math.round(percent * 10) / 10;
+      const letter = shown == null ? null : (book.rules.scale.grades.find((g) => shown >= g.minPercent)?.letter ?? null);
       return { percent, letter, weighted: false, categories: [], exempt: [], missing: [], unweighted: [], explanation: percent == null ? ["No graded work counts yet."] : [`Total points: ${earned} of ${possible} = ${Math.round(percent * 100) / 100}%.`] };
     });
     const itemAverages = book.columns.map((c) => {
@@ -150,18 +159,74 @@ export class MockGradebooks {
   setRules(classId: string, rules: GradingRules): void {
     const total = rules.categories.reduce((a, c) => a + c.weightPercent, 0);
     if (total > 0 && Math.abs(total - 100) > 0.01) throw { code: "grade_invalid", message: `category weights must add up to 100% (they add up to ${total}%)`, nextStep: "Change the weights." } as AppError;
+    const grades = rules.scale.grades;
+    const letters = new Set(grades.map((g) => g.letter.trim()));
+    const bad = (message: string) => ({ code: "grade_invalid", message, nextStep: "Change the letter scale." }) as AppError;
+    if (!grades.length || grades.some((g) => !g.letter.trim())) throw bad("every letter needs a name");
+    if (letters.size !== grades.length) throw bad("each letter may appear only once");
+    if (grades.some((g) => !Number.isFinite(g.minPercent) || g.minPercent < 0)) throw bad("a letter's minimum must be a percent of 0 or more");
+    if (!grades.some((g) => g.minPercent === 0)) throw bad("the lowest letter must start at 0%, so every average has a letter");
+    rules = { ...rules, scale: { grades: [...grades].sort((a, b) => b.minPercent - a.minPercent) } };
     this.book(classId).rules = rules;
   }
 
-  /** Grades saved here and not yet sent. */
+  /** Grades saved here and not yet sent (orphaned edits among them). */
   unsent(): number {
-    let n = 0;
+    let n = this.attentionState?.orphans.length ?? 0;
     for (const book of this.books.values()) for (const c of book.cells.values()) if (c.state.kind === "saved") n++;
     return n;
   }
 
+  attention(classId: string): Attention {
+    const book = this.book(classId);
+    if (!this.scenario.attention) return { setAside: [], orphans: [], held: [] };
+    this.attentionState ??= {
+      setAside: [{ path: "/home/teacher/.local/share/rollbook/gradebook.sqlite.keyless-1796000000", reason: "keyMissing", setAsideAt: 1796000000, unsent: 3, message: "", kept: false }],
+      orphans: [
+        { lineItemId: "li-gone-1", studentId: book.students[0]!.sourcedId, assignment: "Lab safety quiz", student: `${book.students[0]!.familyName}, ${book.students[0]!.givenName}`, why: "assignmentDeleted", value: { score: 9, mark: null, comment: null }, kept: false },
+        { lineItemId: book.columns[0]!.sourcedId, studentId: "stu-left", assignment: book.columns[0]!.title, student: "Reyes, Dana", why: "studentLeft", value: { score: 7, mark: "late", comment: null }, kept: false },
+      ],
+      held: [{ lineItemId: "li-held-1", title: "Poster project", why: "refused", reason: "the roster server refused access (HTTP 403)", grades: 4, kept: false }],
+    };
+    return structuredClone(this.attentionState);
+  }
+
+  settle(item: AttentionItem, action: Settle): void {
+    const a = this.attentionState;
+    if (!a) throw { code: "gradebook_not_found", message: "Nothing of that kind waits.", nextStep: "" } as AppError;
+    if (item.kind === "setAside") {
+      const s = a.setAside.find((x) => x.path === item.path);
+      if (!s) throw { code: "gradebook_not_found", message: "That set-aside gradebook is gone.", nextStep: "" } as AppError;
+      if (action === "retry") throw { code: "keychain_error", message: "The set-aside gradebook still cannot be opened: its key is not in the keychain.", nextStep: "Restore the keychain it was made with, then try again; or keep it for your IT team." } as AppError;
+      if (action === "keep") s.kept = true;
+      else a.setAside = a.setAside.filter((x) => x !== s);
+    } else if (item.kind === "orphan") {
+      const o = a.orphans.find((x) => x.lineItemId === item.lineItemId && x.studentId === item.studentId);
+      if (!o) throw { code: "gradebook_not_found", message: "That edit is gone.", nextStep: "" } as AppError;
+      if (action === "retry") throw { code: "gradebook_not_found", message: o.why === "assignmentDeleted" ? `“${o.assignment}” is still deleted in the district's system.` : `${o.student} is still not in this class.`, nextStep: "Keep the grade (it is in the CSV export) or discard it." } as AppError;
+      if (action === "keep") o.kept = true;
+      else a.orphans = a.orphans.filter((x) => x !== o);
+    } else {
+      const h = a.held.find((x) => x.lineItemId === item.lineItemId);
+      if (!h) throw { code: "gradebook_not_found", message: "That assignment is gone.", nextStep: "" } as AppError;
+      if (action === "keep") h.kept = true;
+      else if (action === "retry") {
+        h.why = "waiting";
+        h.reason = null;
+      } else a.held = a.held.filter((x) => x !== h);
+    }
+  }
+
   sync(): SyncReport {
-    const report: SyncReport = { sent: [], refused: [], conflicts: [], retrying: [], offline: this.scenario.offline, waiting: 0, held: 0 };
+    const report: SyncReport & { notBefore?: string } = { sent: [], refused: [], conflicts: [], retrying: [], offline: this.scenario.offline, waiting: 0, held: 0 };
+    if (this.scenario.backoffSeconds > 0) {
+      // The district answered 429: nothing more is sent until its pause is over.
+      if (Date.now() >= this.notBefore) this.notBefore = Date.now() + this.scenario.backoffSeconds * 1000;
+      report.notBefore = new Date(this.notBefore).toISOString();
+      for (const book of this.books.values()) for (const c of book.cells.values()) if (c.state.kind === "saved") report.waiting++;
+      return report;
+    }
+    if (this.attentionState && !this.scenario.offline) this.attentionState.held = this.attentionState.held.filter((h) => h.why !== "waiting");
     for (const book of this.books.values()) {
       for (const c of book.cells.values()) {
         if (c.state.kind !== "saved") continue;

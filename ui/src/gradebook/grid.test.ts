@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EMPTY, History, cellLabel, cellText, editText, fillDownTargets, markForKey, move, parseTsv, pasteTargets, rangeOf, stateSign, window1d } from "./grid";
-import type { ColumnView } from "../backend/types";
+import { AVERAGE_COL, EMPTY, History, averageText, cellLabel, cellText, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
   it("moves with arrows, Enter down, Tab right, and stays inside the grid", () => {
@@ -8,11 +8,26 @@ describe("keyboard movement", () => {
     expect(move("ArrowUp", false, at, 5, 4, 3)).toEqual({ row: 0, col: 1 });
     expect(move("Enter", false, at, 5, 4, 3)).toEqual({ row: 2, col: 1 });
     expect(move("Enter", true, at, 5, 4, 3)).toEqual({ row: 0, col: 1 });
-    expect(move("Tab", false, at, 5, 4, 3)).toEqual({ row: 1, col: 2 });
-    expect(move("Tab", true, { row: 1, col: 0 }, 5, 4, 3)).toEqual({ row: 1, col: 0 });
     expect(move("ArrowDown", false, { row: 4, col: 3 }, 5, 4, 3)).toEqual({ row: 4, col: 3 });
     expect(move("PageDown", false, at, 5, 4, 3)).toEqual({ row: 4, col: 1 });
     expect(move("x", false, at, 5, 4, 3)).toBeNull();
+  });
+
+  it("lets Tab leave: outside the editor it is not a move; in it, it leaves from the last column", () => {
+    expect(move("Tab", false, { row: 1, col: 1 }, 5, 4, 3)).toBeNull();
+    expect(tabInEditor(false, { row: 1, col: 1 }, 4)).toEqual({ row: 1, col: 2 });
+    expect(tabInEditor(false, { row: 1, col: 3 }, 4)).toBe("leave");
+    expect(tabInEditor(true, { row: 1, col: 1 }, 4)).toEqual({ row: 1, col: 0 });
+    expect(tabInEditor(true, { row: 1, col: 0 }, 4)).toBe("leave");
+  });
+
+  it("reaches the average column from the keyboard, which holds no grade", () => {
+    expect(move("ArrowLeft", false, { row: 2, col: 0 }, 5, 4, 3)).toEqual({ row: 2, col: AVERAGE_COL });
+    expect(move("ArrowLeft", false, { row: 2, col: AVERAGE_COL }, 5, 4, 3)).toEqual({ row: 2, col: AVERAGE_COL });
+    expect(move("Home", false, { row: 2, col: 3 }, 5, 4, 3)).toEqual({ row: 2, col: 0 });
+    expect(move("Home", false, { row: 2, col: 0 }, 5, 4, 3)).toEqual({ row: 2, col: AVERAGE_COL });
+    // A selection that takes in the average column edits only grade cells.
+    expect(gradeCells(rangeOf({ row: 0, col: AVERAGE_COL }, { row: 1, col: 0 }))).toEqual([{ row: 0, col: 0 }, { row: 1, col: 0 }]);
   });
 
   it("maps the mark keys, in either case", () => {
@@ -30,11 +45,59 @@ describe("paste and fill", () => {
   it("reads a spreadsheet block and clips it to the grid", () => {
     const block = parseTsv("8\t9\r\n7\tM\r\n");
     expect(block).toEqual([["8", "9"], ["7", "M"]]);
-    const targets = pasteTargets({ row: 3, col: 2 }, block, 4, 4);
+    const targets = pasteTargets(rangeOf({ row: 3, col: 2 }, { row: 3, col: 2 }), block, 4, 4);
     expect(targets).toEqual([
       { pos: { row: 3, col: 2 }, text: "8" },
       { pos: { row: 3, col: 3 }, text: "9" },
     ]);
+  });
+
+  it("pastes from the selection's top-left corner, whichever way it was selected", () => {
+    const block = parseTsv("1\n2\n3");
+    // Top-down: anchor on row 1, cursor ended on row 3.
+    const down = pasteTargets(rangeOf({ row: 1, col: 1 }, { row: 3, col: 1 }), block, 10, 4);
+    // Bottom-up: anchor on row 3, cursor ended on row 1.
+    const up = pasteTargets(rangeOf({ row: 3, col: 1 }, { row: 1, col: 1 }), block, 10, 4);
+    const rows = [{ pos: { row: 1, col: 1 }, text: "1" }, { pos: { row: 2, col: 1 }, text: "2" }, { pos: { row: 3, col: 1 }, text: "3" }];
+    expect(down).toEqual(rows);
+    expect(up).toEqual(rows);
+    // Right to left as well.
+    expect(pasteTargets(rangeOf({ row: 0, col: 3 }, { row: 0, col: 1 }), [["a", "b"]], 10, 4).map((t) => t.pos.col)).toEqual([1, 2]);
+  });
+
+  it("skips the blank cells of a pasted block instead of clearing grades", () => {
+    const block = parseTsv("8\t\t9\n\t \t7\n");
+    const targets = pasteTargets(rangeOf({ row: 0, col: 0 }, { row: 0, col: 0 }), block, 10, 10);
+    expect(targets).toEqual([
+      { pos: { row: 0, col: 0 }, text: "8" },
+      { pos: { row: 0, col: 2 }, text: "9" },
+      { pos: { row: 1, col: 2 }, text: "7" },
+    ]);
+  });
+
+  it("reads a cell's text as the grid shows it, late and incomplete scores included", () => {
+    expect(parseCellText("8 L")).toEqual({ score: 8, mark: "late" });
+    expect(parseCellText("8,5l")).toEqual({ score: 8.5, mark: "late" });
+    expect(parseCellText("6 I")).toEqual({ score: 6, mark: "incomplete" });
+    expect(parseCellText("m")).toEqual({ score: null, mark: "missing" });
+    expect(parseCellText(" 9.5 ")).toEqual({ score: 9.5, mark: null });
+    expect(parseCellText("")).toEqual({ score: null, mark: null });
+    for (const bad of ["8 M", "-1", "abc", "1e3", "8 L L", "Infinity", "0x10"]) expect(parseCellText(bad), bad).toBeNull();
+    // Whatever the grid shows reads back as the same value.
+    for (const v of [{ score: 8, mark: "late" as const }, { score: 7.25, mark: "incomplete" as const }, { score: null, mark: "exempt" as const }, { score: 3, mark: null }]) {
+      expect(parseCellText(cellText({ ...v, comment: null }))).toEqual(v);
+    }
+  });
+
+  it("pastes the copied value exactly and keeps the comment; types a late score like a paste", () => {
+    const before = { score: 5, mark: "late" as const, comment: "Retake" };
+    expect(pastedChange("8 L", before)).toEqual({ kind: "value", value: { score: 8, mark: "late", comment: "Retake" } });
+    expect(pastedChange("8", before)).toEqual({ kind: "value", value: { score: 8, mark: null, comment: "Retake" } });
+    expect(pastedChange("nonsense", before)).toEqual({ kind: "typed", text: "nonsense" });
+    expect(typedChange("8 L", EMPTY)).toEqual({ kind: "value", value: { score: 8, mark: "late", comment: null } });
+    // A plain score or mark keeps the store's rules (a new score stays late).
+    expect(typedChange("9", before)).toEqual({ kind: "typed", text: "9" });
+    expect(typedChange("m", before)).toEqual({ kind: "typed", text: "m" });
   });
 
   it("fills each column of the selection from its top row", () => {
@@ -73,6 +136,13 @@ describe("how a cell is shown", () => {
     expect(stateSign({ kind: "refused", reason: "no" }).words).toContain("kept in Rollbook only");
     const label = cellLabel("Okafor, Amara", column, { lineItemId: "li", studentId: "s", value: { score: 12, mark: null, comment: "Retake" }, state: { kind: "conflict", server: { score: 3, mark: null, comment: null } }, overMax: true });
     expect(label).toBe("Okafor, Amara, Quiz 1: 12, 12 of 10, above the maximum, extra credit, comment: Retake, changed in the district's system meanwhile (theirs: 3); choose which to keep");
+  });
+
+  it("shows an average one way everywhere: the store's rounded value when it gives one", () => {
+    const average = { percent: 89.96, letter: "B", weighted: false, categories: [], exempt: [], missing: [], unweighted: [], explanation: [] } as StudentAverage;
+    expect(averageText(average)).toBe("90% B");
+    expect(averageText({ ...average, display: "89.96%" } as StudentAverage)).toBe("89.96% B");
+    expect(averageText({ ...average, percent: null, letter: null })).toBe("");
   });
 
   it("renders only the rows in view, with overscan", () => {

@@ -1,7 +1,7 @@
 // The gradebook grid's logic, free of the DOM: which cell a key moves to, what a key
 // does, spreadsheet paste, fill down, undo history, and how a cell is shown and spoken.
 
-import type { CellState, CellValue, CellView, ColumnView, Mark } from "../backend/types";
+import type { CellState, CellValue, CellView, ColumnView, GradeChange, Mark, StudentAverage } from "../backend/types";
 
 export interface Pos {
   row: number;
@@ -20,11 +20,23 @@ export function rangeOf(a: Pos, b: Pos): Range {
   return { top: Math.min(a.row, b.row), bottom: Math.max(a.row, b.row), left: Math.min(a.col, b.col), right: Math.max(a.col, b.col) };
 }
 
+/** The average column, left of the assignments: the cursor can rest there (Enter explains
+ * the average), but it holds no grade, so edits, paste and fill never reach it. */
+export const AVERAGE_COL = -1;
+
 export function clamp(pos: Pos, rows: number, cols: number): Pos {
-  return { row: Math.max(0, Math.min(rows - 1, pos.row)), col: Math.max(0, Math.min(cols - 1, pos.col)) };
+  return { row: Math.max(0, Math.min(rows - 1, pos.row)), col: Math.max(AVERAGE_COL, Math.min(cols - 1, pos.col)) };
 }
 
-/** Where a navigation key moves the active cell (not editing). `null`: not a move. */
+/** The grade cells of a selection (the average column left out). */
+export function gradeCells(range: Range): Pos[] {
+  const out: Pos[] = [];
+  for (let row = range.top; row <= range.bottom; row++) for (let col = Math.max(0, range.left); col <= range.right; col++) out.push({ row, col });
+  return out;
+}
+
+/** Where a navigation key moves the active cell (not editing). `null`: not a move.
+ * Tab is not a move: outside the editor it leaves the grid (see `tabInEditor`). */
 export function move(key: string, shift: boolean, pos: Pos, rows: number, cols: number, page: number): Pos | null {
   const to = (row: number, col: number) => clamp({ row, col }, rows, cols);
   switch (key) {
@@ -38,19 +50,26 @@ export function move(key: string, shift: boolean, pos: Pos, rows: number, cols: 
       return to(pos.row, pos.col + 1);
     case "Enter":
       return to(pos.row + (shift ? -1 : 1), pos.col);
-    case "Tab":
-      return to(pos.row, pos.col + (shift ? -1 : 1));
     case "PageDown":
       return to(pos.row + page, pos.col);
     case "PageUp":
       return to(pos.row - page, pos.col);
     case "Home":
-      return to(pos.row, 0);
+      // Home goes to the first assignment; again, to the average.
+      return to(pos.row, pos.col > 0 ? 0 : AVERAGE_COL);
     case "End":
       return to(pos.row, cols - 1);
     default:
       return null;
   }
+}
+
+/** Tab in the editor, as in a spreadsheet: it commits and moves right (Shift: left), but
+ * from the last column (Shift: the first) it commits and leaves the grid, so the keyboard
+ * is never trapped (WCAG 2.1.2). Outside the editor Tab always leaves the grid. */
+export function tabInEditor(shift: boolean, pos: Pos, cols: number): Pos | "leave" {
+  const col = pos.col + (shift ? -1 : 1);
+  return col < 0 || col >= cols ? "leave" : { row: pos.row, col };
 }
 
 const MARK_KEYS: Record<string, Mark> = { m: "missing", x: "exempt", e: "exempt", l: "late", i: "incomplete" };
@@ -72,16 +91,56 @@ export function parseTsv(text: string): string[][] {
   return lines.map((line) => line.split("\t").map((cell) => cell.trim()));
 }
 
-/** The cells a paste at `at` writes: (position, text), clipped to the grid. */
-export function pasteTargets(at: Pos, block: string[][], rows: number, cols: number): { pos: Pos; text: string }[] {
+/** The cells a paste writes: (position, text), from the selection's top-left corner
+ * whichever way it was selected, clipped to the grid. Blank cells of the block are
+ * skipped: a gap in a spreadsheet column must not clear a grade. */
+export function pasteTargets(selection: Range, block: string[][], rows: number, cols: number): { pos: Pos; text: string }[] {
+  const at = { row: selection.top, col: Math.max(0, selection.left) };
   const out: { pos: Pos; text: string }[] = [];
   block.forEach((line, r) =>
     line.forEach((text, c) => {
       const pos = { row: at.row + r, col: at.col + c };
-      if (pos.row < rows && pos.col < cols) out.push({ pos, text });
+      if (text.trim() !== "" && pos.row < rows && pos.col < cols) out.push({ pos, text });
     }),
   );
   return out;
+}
+
+const MARK_LETTERS: Record<string, Mark> = { M: "missing", X: "exempt", E: "exempt", L: "late", I: "incomplete" };
+// A score as the store reads it: digits with a decimal point or comma, nothing else.
+const SCORE = /^(?:\d+(?:[.,]\d*)?|[.,]\d+)$/;
+
+/** Reads a cell's text as the grid shows it: "8.5", "M", "8.5 L" (a score with the late
+ * or incomplete mark, the two marks that keep a score), or "" (empty). `null`: not a
+ * cell's text; the store then says why. */
+export function parseCellText(text: string): { score: number | null; mark: Mark | null } | null {
+  const t = text.trim();
+  if (t === "") return { score: null, mark: null };
+  const mark = MARK_LETTERS[t.toUpperCase()];
+  if (mark) return { score: null, mark };
+  const scored = /^(.*?)\s*([LlIi])$/.exec(t);
+  const number = scored ? scored[1]! : t;
+  if (!SCORE.test(number)) return null;
+  const score = Number(number.replace(",", "."));
+  if (!Number.isFinite(score)) return null;
+  return { score, mark: scored ? MARK_LETTERS[scored[2]!.toUpperCase()]! : null };
+}
+
+/** What typing `text` into a cell asks of the store. A score with a mark ("8 L") is sent
+ * as that value; anything else as typed, so the store's rules (a new score keeps
+ * "late") and its error words apply. */
+export function typedChange(text: string, before: CellValue): GradeChange {
+  const parsed = parseCellText(text);
+  if (parsed && parsed.score != null && parsed.mark) return { kind: "value", value: { ...parsed, comment: before.comment } };
+  return { kind: "typed", text };
+}
+
+/** What pasting `text` into a cell asks of the store: exactly the copied value (a pasted
+ * "8" is 8, not late), the cell's comment kept. Text that is not a cell's goes as typed,
+ * so the store refuses it with its words. */
+export function pastedChange(text: string, before: CellValue): GradeChange {
+  const parsed = parseCellText(text);
+  return parsed ? { kind: "value", value: { ...parsed, comment: before.comment } } : { kind: "typed", text };
 }
 
 /** Fill down: every cell of the range below its top row takes the top row's value. */
@@ -145,9 +204,19 @@ export function formatScore(score: number): string {
   return String(Math.round(score * 100) / 100);
 }
 
-/** An average as the grid shows it: one decimal ("87.5%"). */
+/** A percent with one decimal ("87.5%"), for a class's item averages. */
 export function formatPercent(percent: number): string {
   return `${Math.round(percent * 10) / 10}%`;
+}
+
+/** A student's average as every place shows it (grid, its spoken name, print): the one
+ * rounded value the store gives when it gives one, else the percent with one decimal;
+ * the letter is the store's (worked out from the same rounded value). */
+export function averageText(average: StudentAverage | undefined): string {
+  if (!average || average.percent == null) return "";
+  const given = (average as StudentAverage & { display?: string | null }).display;
+  const shown = given ?? formatPercent(average.percent);
+  return average.letter ? `${shown} ${average.letter}` : shown;
 }
 
 const MARK_LETTER: Record<Mark, string> = { missing: "M", exempt: "X", late: "L", incomplete: "I" };
