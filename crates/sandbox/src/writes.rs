@@ -222,11 +222,17 @@ mod tests {
         let mut back = Written::kept_in(file.clone(), "7/tiny".into()).unwrap();
         assert_eq!(back.record("r1"), Some(&serde_json::json!({ "score": 8 })));
         assert!(back.result_of_cell("li1", 4).is_some() && back.is_deleted("r0"));
-        assert!(back.stamp() > stamp, "stamps keep moving forward across restarts");
+        assert!(
+            back.stamp() > stamp,
+            "stamps keep moving forward across restarts"
+        );
 
         let other = Written::kept_in(file.clone(), "8/tiny".into()).unwrap();
         assert!(other.records.is_empty());
-        assert!(!file.exists(), "the old file was renamed, not read or deleted");
+        assert!(
+            !file.exists(),
+            "the old file was renamed, not read or deleted"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

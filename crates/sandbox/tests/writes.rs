@@ -39,7 +39,10 @@ async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16
 async fn results(sandbox: &Sandbox, class: &str) -> Results {
     let (status, body) = call(
         reqwest::Method::GET,
-        format!("{}/classes/{class}/results?limit=1000", sandbox.oneroster_url()),
+        format!(
+            "{}/classes/{class}/results?limit=1000",
+            sandbox.oneroster_url()
+        ),
         None,
     )
     .await;
@@ -100,7 +103,11 @@ async fn write_some(sandbox: &Sandbox) -> (String, Results, String) {
     let after = results(sandbox, &class).await;
     assert!(after.iter().any(|r| r.0 == updated.0 && r.3 == json!(88.5)));
     assert!(!after.iter().any(|r| r.0 == deleted.0));
-    assert!(after.iter().any(|r| r.0 == "client-made-1" && r.3 == json!(7)));
+    assert!(
+        after
+            .iter()
+            .any(|r| r.0 == "client-made-1" && r.3 == json!(7))
+    );
     (class, after, deleted.0.clone())
 }
 
