@@ -38,7 +38,11 @@ fn note(title: &str, cell: &CellView) -> Option<String> {
         }
         CellState::Conflict { server } => {
             let theirs = server.display();
-            let theirs = if theirs.is_empty() { "nothing".to_owned() } else { theirs };
+            let theirs = if theirs.is_empty() {
+                "nothing".to_owned()
+            } else {
+                theirs
+            };
             Some(format!(
                 "{title}: conflict, the district has {theirs}; Rollbook keeps {} until you choose",
                 display_or_nothing(&cell.value.display())
@@ -165,7 +169,11 @@ mod tests {
     }
 
     /// A view as the store makes it: averages from `class_averages` over the roster.
-    fn view(students: Vec<StudentName>, columns: Vec<ColumnView>, cells: Vec<CellView>) -> GradebookView {
+    fn view(
+        students: Vec<StudentName>,
+        columns: Vec<ColumnView>,
+        cells: Vec<CellView>,
+    ) -> GradebookView {
         let rules = GradingRules::default();
         let items: Vec<ItemInfo> = columns
             .iter()
@@ -182,7 +190,9 @@ mod tests {
             &rules,
             &items,
             &roster,
-            cells.iter().map(|c| (c.student_id.as_str(), c.line_item_id.as_str(), &c.value)),
+            cells
+                .iter()
+                .map(|c| (c.student_id.as_str(), c.line_item_id.as_str(), &c.value)),
         );
         GradebookView {
             class_id: "class".into(),
@@ -205,7 +215,10 @@ mod tests {
             .from_reader(text.as_bytes());
         reader
             .records()
-            .map(|r| r.map(|r| r.iter().map(str::to_owned).collect()).unwrap_or_default())
+            .map(|r| {
+                r.map(|r| r.iter().map(str::to_owned).collect())
+                    .unwrap_or_default()
+            })
             .collect()
     }
 
@@ -214,32 +227,68 @@ mod tests {
     #[test]
     fn the_export_opens_in_excel_and_says_why_a_grade_is_not_in_the_district() {
         let book = view(
-            vec![
-                student("s1", "José", "Núñez"),
-                student("s2", "=cmd", "Lee"),
-            ],
+            vec![student("s1", "José", "Núñez"), student("s2", "=cmd", "Lee")],
             vec![column("q1", "Quiz 1", 10.0), column("t1", "=Test", 100.0)],
             vec![
-                cell("q1", "s1", 8.0, CellState::Refused { reason: "This district does not accept grades".into() }),
-                cell("t1", "s1", 90.0, CellState::Conflict { server: CellValue { score: Some(88.0), ..CellValue::default() } }),
+                cell(
+                    "q1",
+                    "s1",
+                    8.0,
+                    CellState::Refused {
+                        reason: "This district does not accept grades".into(),
+                    },
+                ),
+                cell(
+                    "t1",
+                    "s1",
+                    90.0,
+                    CellState::Conflict {
+                        server: CellValue {
+                            score: Some(88.0),
+                            ..CellValue::default()
+                        },
+                    },
+                ),
                 cell("q1", "s2", 9.0, CellState::Saved),
-                cell("t1", "s2", 70.0, CellState::Refused { reason: "=HYPERLINK(\"evil\")".into() }),
+                cell(
+                    "t1",
+                    "s2",
+                    70.0,
+                    CellState::Refused {
+                        reason: "=HYPERLINK(\"evil\")".into(),
+                    },
+                ),
                 // An edit kept for a student who left: in no row and no average.
                 cell("q1", "gone", 0.0, CellState::Saved),
             ],
         );
         let text = gradebook_csv(&book).unwrap_or_else(|e| panic!("{e}"));
-        assert!(text.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM first");
+        assert!(
+            text.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF]),
+            "UTF-8 BOM first"
+        );
         let rows = parse(text.trim_start_matches(UTF8_BOM));
         assert_eq!(
             rows[0],
-            ["Family name", "Given name", "Student id", "Quiz 1 (10 pts)", "'=Test (100 pts)", "Average %", "Letter", "Notes"]
+            [
+                "Family name",
+                "Given name",
+                "Student id",
+                "Quiz 1 (10 pts)",
+                "'=Test (100 pts)",
+                "Average %",
+                "Letter",
+                "Notes"
+            ]
         );
         assert_eq!(rows[1][..3], ["Núñez", "José", "s1"]);
         assert_eq!(rows[1][3..5], ["8", "90"]);
         // 98 of 110 = 89.0909…: the grid's text, the letter of that text.
         assert_eq!(rows[1][5..7], ["89.1", "B"]);
-        assert_eq!(book.student_averages[0].percent_text.as_deref(), Some("89.1"));
+        assert_eq!(
+            book.student_averages[0].percent_text.as_deref(),
+            Some("89.1")
+        );
         assert_eq!(
             rows[1][7],
             "Quiz 1: refused by the district: This district does not accept grades; =Test: conflict, the district has 88; Rollbook keeps 90 until you choose"
@@ -261,7 +310,11 @@ mod tests {
             vec![column("q1", "=Quiz", 10.0)],
             vec![cell("q1", "s1", 8.0, CellState::Saved)],
         );
-        let rows = parse(gradebook_csv(&only).unwrap_or_default().trim_start_matches(UTF8_BOM));
+        let rows = parse(
+            gradebook_csv(&only)
+                .unwrap_or_default()
+                .trim_start_matches(UTF8_BOM),
+        );
         assert_eq!(rows[1][6], "'=Quiz: not sent to the district yet");
     }
 
@@ -273,7 +326,11 @@ mod tests {
             vec![column("q1", "Quiz \"1\", part 2", 10.0)],
             vec![cell("q1", "s1", 8.5, CellState::Synced)],
         );
-        let rows = parse(gradebook_csv(&book).unwrap_or_default().trim_start_matches(UTF8_BOM));
+        let rows = parse(
+            gradebook_csv(&book)
+                .unwrap_or_default()
+                .trim_start_matches(UTF8_BOM),
+        );
         assert_eq!(rows[0][3], "Quiz \"1\", part 2 (10 pts)");
         assert_eq!(rows[1][..4], ["O\"Brien\nSmith", "Mary, Jo", "s1", "8.5"]);
         assert_eq!(rows[1][6], "", "a synced grade needs no note");
