@@ -378,6 +378,8 @@ pub async fn sign_out(
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(SignedOut {
             browser_session: BrowserSession::Kept,
             issuer: None,
+            unsent_grades_deleted: 0,
+            grading_rules_kept: 0,
         }),
         Err(e) => Err(e.into()),
     }

@@ -80,6 +80,11 @@ pub struct SignedOut {
     pub browser_session: BrowserSession,
     /// The provider, for "close the browser to sign out of …".
     pub issuer: Option<String>,
+    /// What went: grades not yet sent that the teacher chose to discard (with the saved
+    /// class lists, rosters and gradebooks, which the district still has).
+    pub unsent_grades_deleted: u32,
+    /// What stayed: the grading rules of this many classes, for the next sign-in.
+    pub grading_rules_kept: u32,
 }
 
 /// An error as the UI shows it: what happened, what to do, and the stable code.

@@ -70,6 +70,8 @@ impl AppState {
             return SignedOut {
                 browser_session: BrowserSession::Kept,
                 issuer,
+                unsent_grades_deleted: report.unsent_grades,
+                grading_rules_kept: report.grading_rules_kept,
             };
         }
         let opened = report.end_session_url.as_ref().is_some_and(|url| {
@@ -88,6 +90,8 @@ impl AppState {
                 BrowserSession::CloseBrowser
             },
             issuer,
+            unsent_grades_deleted: report.unsent_grades,
+            grading_rules_kept: report.grading_rules_kept,
         }
     }
 

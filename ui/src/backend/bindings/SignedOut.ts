@@ -8,4 +8,13 @@ export type SignedOut = { browserSession: BrowserSession,
 /**
  * The provider, for "close the browser to sign out of …".
  */
-issuer: string | null, };
+issuer: string | null, 
+/**
+ * What went: grades not yet sent that the teacher chose to discard (with the saved
+ * class lists, rosters and gradebooks, which the district still has).
+ */
+unsentGradesDeleted: number, 
+/**
+ * What stayed: the grading rules of this many classes, for the next sign-in.
+ */
+gradingRulesKept: number, };
