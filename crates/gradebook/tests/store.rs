@@ -482,3 +482,59 @@ fn averages_come_with_the_gradebook() {
     assert_eq!(view.student_averages[1].percent, None);
     assert_eq!(view.pending, 2);
 }
+
+// Issue 18: class averages counted students no longer enrolled; the store gives the
+// averages its roster, so an edit kept for a student who left counts nowhere.
+#[test]
+fn class_averages_count_only_the_students_enrolled_now() {
+    let (_dir, path, key) = fresh();
+    let mut store = open(&path, &key);
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
+    score(&mut store, "li-1", "s2", "0");
+    let mut left = snapshot();
+    left.students.retain(|s| s.sourced_id != "s2");
+    store
+        .save_snapshot(&left)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let view = store
+        .gradebook(CLASS)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no view"));
+    assert!(
+        view.cells.iter().any(|c| c.student_id == "s2"),
+        "the edit is kept (to be settled), so the average must leave it out itself"
+    );
+    // s1's 7 of 10 only, not (7 + 0) / 2.
+    assert_eq!(view.item_averages[0].percent, Some(70.0));
+    assert_eq!(view.item_averages[0].counted, 1);
+    assert_eq!(view.class_average.percent_text.as_deref(), Some("70.0"));
+    assert_eq!(view.class_average.counted, 1);
+}
+
+#[test]
+fn rules_that_cannot_work_are_refused_in_words() {
+    use rollbook_gradebook::averages::{GradingRules, LetterGrade, LetterScale};
+    let (_dir, path, key) = fresh();
+    let mut store = open(&path, &key);
+    let grade = |letter: &str, min_percent: f64| LetterGrade {
+        letter: letter.into(),
+        min_percent,
+    };
+    let rules = GradingRules {
+        scale: LetterScale {
+            grades: vec![grade("A", 90.0), grade("B", 95.0), grade("F", 0.0)],
+        },
+        ..GradingRules::default()
+    };
+    let refused = store.set_rules(CLASS, &rules).err().map(|e| e.to_string());
+    assert_eq!(
+        refused.as_deref(),
+        Some(
+            "Each letter needs a lower minimum than the one above it: B (95%) is not below A (90%)."
+        )
+    );
+    assert_eq!(store.rules(CLASS).ok(), Some(GradingRules::default()));
+}
