@@ -495,9 +495,7 @@ fn class_averages_count_only_the_students_enrolled_now() {
     score(&mut store, "li-1", "s2", "0");
     let mut left = snapshot();
     left.students.retain(|s| s.sourced_id != "s2");
-    store
-        .save_snapshot(&left)
-        .unwrap_or_else(|e| panic!("{e}"));
+    store.save_snapshot(&left).unwrap_or_else(|e| panic!("{e}"));
     let view = store
         .gradebook(CLASS)
         .ok()
