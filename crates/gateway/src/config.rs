@@ -132,6 +132,8 @@ struct FileTenant {
     name: Option<String>,
     oneroster_url: String,
     auth: FileUpstreamAuth,
+    #[serde(default)]
+    creates: Creates,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +263,27 @@ pub struct TenantConfig {
     pub name: String,
     pub oneroster_url: Url,
     pub auth: UpstreamAuth,
+    pub creates: Creates,
+}
+
+/// What the gateway does with a PUT to a record the district says is not there (a
+/// create). Whether it really is a create is the district's word alone: a server that
+/// answers 404 for an ungraded cell but then updates that cell, or that cannot read a
+/// record by id at all, would let a teacher write into another class. So by default
+/// only ids that cannot be another record's alias are created. See docs/gateway.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Creates {
+    /// Creates only at ids the gateway can tie to the body: a UUID (the app's own new
+    /// ids) or, for a grade, `{lineItem}.{student}` of its own references; and only once
+    /// the district has been seen to read records by id. The district's answer must be
+    /// a create (201) with the body's references, or creates stop for the tenant.
+    #[default]
+    Checked,
+    /// Any id: the operator vouches that this district's 404 means "no such record".
+    Trusted,
+    /// No creates through the gateway for this district.
+    Refused,
 }
 
 /// ClassLink's partner API, which lists the districts that granted access.
@@ -361,6 +384,7 @@ impl Config {
                 id,
                 oneroster_url: https_url(&key("oneroster_url"), &t.oneroster_url)?,
                 auth,
+                creates: t.creates,
             });
         }
         let classlink_partner = file

@@ -21,6 +21,10 @@ pub enum Denied {
     /// The tenant list has not been loaded yet.
     NotReady,
     Forbidden(&'static str),
+    /// A write this district's server cannot be trusted with (see `Creates`).
+    Unsupported(&'static str),
+    /// The district did something other than what was asked; already alerted.
+    Misbehaved,
     BadRequest(String),
     RateLimited(Duration),
     /// The district's server failed or refused; `tenant` is for the metrics.
@@ -62,6 +66,8 @@ impl Denied {
             Self::UnknownTenant => "unknown_tenant",
             Self::NotReady => "not_ready",
             Self::Forbidden(_) => "forbidden",
+            Self::Unsupported(_) => "unsupported",
+            Self::Misbehaved => "upstream_misbehaved",
             Self::BadRequest(_) => "bad_request",
             Self::RateLimited(_) => "rate_limited",
             Self::Upstream(e) => e.code().as_str(),
@@ -107,6 +113,12 @@ impl IntoResponse for Denied {
                 Duration::from_secs(5),
             ),
             Self::Forbidden(why) => imsx(StatusCode::FORBIDDEN, why, "forbidden"),
+            Self::Unsupported(why) => imsx(StatusCode::CONFLICT, why, "unsupported"),
+            Self::Misbehaved => imsx(
+                StatusCode::BAD_GATEWAY,
+                "Your district's roster server did not store this the way Rollbook sent it. Rollbook's gateway has alerted its operators and stopped creating records there; check this grade in your district's system.",
+                "server_busy",
+            ),
             Self::BadRequest(why) => imsx(StatusCode::BAD_REQUEST, &why, "invalid_data"),
             Self::RateLimited(wait) => with_retry_after(
                 imsx(

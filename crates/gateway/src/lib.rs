@@ -21,6 +21,7 @@ pub mod identity;
 pub mod ops;
 pub mod routes;
 pub mod scope;
+mod strict_json;
 pub mod tenants;
 pub mod upstream;
 
@@ -36,7 +37,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, ConfigError, IdentityConfig, Limits, Secret, TenantConfig, UpstreamAuth};
+pub use config::{
+    Config, ConfigError, Creates, IdentityConfig, Limits, Secret, TenantConfig, UpstreamAuth,
+};
 pub use routes::BASE_PATH;
 
 use crate::identity::Identities;

@@ -142,7 +142,11 @@ pub struct AuditFields {
     pub tenant: Option<String>,
     pub teacher: Option<String>,
     pub class: Option<String>,
+    /// The student whose grade a write changes (an id, never a name).
+    pub student: Option<String>,
     pub reason: Option<&'static str>,
+    /// Set when the district did something other than what was asked: logged at error.
+    pub alert: Option<&'static str>,
 }
 
 /// The request's audit record, shared between the middleware and the handler.
@@ -161,6 +165,22 @@ impl Audit {
     }
 }
 
+/// The method as a metrics label: the verbs the gateway knows, everything else one
+/// bucket, so a client sending made-up methods cannot grow the series without bound.
+pub fn known_method(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts, times and logs every request: one JSON line with the route template (never
 /// the raw path, which can hold student ids), who, tenant, class and outcome.
 pub async fn observe(
@@ -173,7 +193,11 @@ pub async fn observe(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = known_method(request.method());
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let audit = std::sync::Arc::new(Audit::default());
     request
         .extensions_mut()
@@ -185,7 +209,7 @@ pub async fn observe(
         .requests
         .get_or_create(&RequestLabels {
             route: route.clone(),
-            method: method.clone(),
+            method: method.to_owned(),
             status,
         })
         .inc();
@@ -197,17 +221,37 @@ pub async fn observe(
         .observe(elapsed.as_secs_f64());
     if route != "/healthz" && route != "/readyz" && route != "/metrics" {
         let fields = audit.snapshot();
-        tracing::info!(
-            target: "audit",
-            tenant = fields.tenant.as_deref(),
-            teacher = fields.teacher.as_deref(),
-            class = fields.class.as_deref(),
-            action = %format!("{method} {route}"),
-            outcome = status,
-            reason = fields.reason,
-            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            "request"
-        );
+        let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let action = format!("{method} {route}");
+        match fields.alert {
+            Some(alert) => tracing::error!(
+                target: "audit",
+                tenant = fields.tenant.as_deref(),
+                teacher = fields.teacher.as_deref(),
+                class = fields.class.as_deref(),
+                student = fields.student.as_deref(),
+                client = client.map(tracing::field::display),
+                action = %action,
+                outcome = status,
+                reason = fields.reason,
+                alert,
+                elapsed_ms,
+                "request"
+            ),
+            None => tracing::info!(
+                target: "audit",
+                tenant = fields.tenant.as_deref(),
+                teacher = fields.teacher.as_deref(),
+                class = fields.class.as_deref(),
+                student = fields.student.as_deref(),
+                client = client.map(tracing::field::display),
+                action = %action,
+                outcome = status,
+                reason = fields.reason,
+                elapsed_ms,
+                "request"
+            ),
+        }
     }
     response
 }

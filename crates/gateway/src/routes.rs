@@ -23,10 +23,11 @@ use reqwest::Method;
 use rollbook_oneroster::{Fetched, GradeResult, LineItem, RosterError};
 use serde_json::Value;
 
+use crate::config::Creates;
 use crate::error::Denied;
 use crate::identity::{Caller, Identities, Role};
 use crate::ops::{Audit, Metrics};
-use crate::scope::{self, Decision, Resource, Scopes, TeacherScope, WriteTarget};
+use crate::scope::{self, Decision, Resource, Scopes, TeacherScope};
 use crate::tenants::Tenants;
 use crate::upstream::Upstream;
 
@@ -267,29 +268,176 @@ impl Teacher {
             .and_then(|li| li.class.map(|c| c.sourced_id)))
     }
 
-    /// Forwards a write only when [`scope::may_write`] allows `target`; the upstream
-    /// status (200, 201, 204, or its refusal) comes back.
-    async fn write_if_allowed(
+    /// The caller's classes, for a caller who may have some: anyone but a teacher is
+    /// refused here, before any upstream read whose outcome could show in the answer.
+    async fn teaching_scope(&self) -> Result<Arc<TeacherScope>, Response> {
+        if self.caller.role != Role::Teacher {
+            return Err(self.deny(Denied::Forbidden(scope::NOT_A_TEACHER)));
+        }
+        self.scope().await
+    }
+
+    /// The one answer for a record that is not there and one that is not the caller's.
+    fn not_there(&self) -> Response {
+        self.deny(Denied::Forbidden(scope::NO_SUCH_RECORD))
+    }
+
+    /// Whether a PUT to `id`, which the district says is not there, may be sent as a
+    /// create under the tenant's [`Creates`] setting. `cell` is a grade's line item and
+    /// student; `class` the (checked) class the new record names.
+    async fn may_create(
         &self,
-        target: &WriteTarget<'_>,
+        collection: &'static str,
+        id: &str,
+        cell: Option<(&str, &str)>,
+        class: &str,
+    ) -> Result<(), Response> {
+        let refuse = |why| Err(self.deny(Denied::Unsupported(why)));
+        match self.upstream.creates {
+            Creates::Refused => return refuse(scope::CREATES_REFUSED),
+            Creates::Trusted => return Ok(()),
+            Creates::Checked => {}
+        }
+        if self.upstream.creates_stopped() {
+            return refuse(scope::CREATES_STOPPED);
+        }
+        // The id must not be able to name some other record the district hides behind a
+        // 404 (a blank grade cell): a UUID, or the grade's own `{lineItem}.{student}`.
+        let tied = is_uuid(id) || cell.is_some_and(|(li, st)| id == format!("{li}.{st}"));
+        if !tied {
+            return refuse(scope::CREATE_ID_UNCHECKABLE);
+        }
+        match self.upstream.reads_by_id(collection) {
+            Some(true) => Ok(()),
+            Some(false) => refuse(scope::READS_BY_ID_BROKEN),
+            None => {
+                // A 404 means "not there" only from a district that can read by id:
+                // try one record of the teacher's own class it lists.
+                let listed = self
+                    .upstream
+                    .roster
+                    .fetch(
+                        Method::GET,
+                        &["classes", class, collection],
+                        &[("limit".to_owned(), "1".to_owned())],
+                        None,
+                    )
+                    .await
+                    .map_err(|e| self.upstream_failed(e))?;
+                let first = serde_json::from_slice::<Value>(&listed.body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get(collection)?
+                            .as_array()?
+                            .first()?
+                            .get("sourcedId")?
+                            .as_str()
+                            .map(str::to_owned)
+                    });
+                let Some(first) = first else {
+                    // Nothing to try yet: the create is checked when it comes back.
+                    return Ok(());
+                };
+                match self
+                    .upstream
+                    .roster
+                    .fetch(Method::GET, &[collection, &first], &[], None)
+                    .await
+                {
+                    Ok(_) => {
+                        self.upstream.saw_read_by_id(collection, true);
+                        Ok(())
+                    }
+                    Err(RosterError::NotFound { .. } | RosterError::BadRequest { .. }) => {
+                        self.upstream.saw_read_by_id(collection, false);
+                        tracing::warn!(
+                            tenant = %self.upstream.tenant,
+                            collection,
+                            "the district's roster server lists records it cannot read by id; creates are refused for this tenant"
+                        );
+                        refuse(scope::READS_BY_ID_BROKEN)
+                    }
+                    Err(e) => Err(self.upstream_failed(e)),
+                }
+            }
+        }
+    }
+
+    /// Sends a checked PUT, then checks what the district says it did: a create must come
+    /// back as one (201) and the stored references must be the body's. Anything else is
+    /// an alert in the audit log, stops creates for the tenant, and is answered 502.
+    async fn write_checked(
+        &self,
         method: Method,
         segments: &[&str],
         body: Option<Vec<u8>>,
+        expected: &Expected<'_>,
     ) -> Response {
-        if let Some(class) = target.new_class.or(target.existing_class) {
-            self.note_class(class);
-        }
-        let scope = match self.scope().await {
-            Ok(s) => s,
-            Err(r) => return r,
+        let fetched = match self
+            .upstream
+            .writer
+            .fetch(method, segments, &[], body)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => return self.upstream_failed(e),
         };
-        if let Decision::Deny(why) = scope::may_write(&self.caller, &scope, target) {
-            return self.deny(Denied::Forbidden(why));
+        let envelope = if expected.collection == "results" {
+            "result"
+        } else {
+            "lineItem"
+        };
+        let returned = serde_json::from_slice::<Value>(&fetched.body)
+            .ok()
+            .and_then(|v| v.get(envelope).cloned());
+        let refs_differ = returned.as_ref().is_some_and(|r| {
+            expected.refs.iter().any(|(field, want)| {
+                r.get(*field)
+                    .and_then(|x| x.get("sourcedId"))
+                    .and_then(Value::as_str)
+                    != Some(*want)
+            })
+        });
+        let anomaly = if expected.create && fetched.status != 201 {
+            Some("a create was answered as a change to an existing record")
+        } else if refs_differ {
+            Some("the district stored other references than the body's")
+        } else {
+            None
+        };
+        if let Some(alert) = anomaly {
+            self.upstream.stop_creates();
+            self.audit.update(|a| a.alert = Some(alert));
+            tracing::error!(
+                tenant = %self.upstream.tenant,
+                collection = expected.collection,
+                alert,
+                "the district's roster server did not do what the gateway asked; creates through the gateway are stopped for this tenant until it is restarted or reloaded"
+            );
+            return self.deny(Denied::Misbehaved);
         }
+        if expected.create
+            && self.upstream.creates == Creates::Checked
+            && self.upstream.reads_by_id(expected.collection).is_none()
+        {
+            // Its first create: can the district read back what it just made?
+            let found = self
+                .upstream
+                .roster
+                .fetch(Method::GET, segments, &[], None)
+                .await
+                .is_ok();
+            self.upstream.saw_read_by_id(expected.collection, found);
+        }
+        json_response(fetched)
+    }
+
+    /// Forwards a DELETE of a record already checked to be in the caller's class.
+    async fn delete(&self, segments: &[&str]) -> Response {
         match self
             .upstream
-            .roster
-            .fetch(method, segments, &[], body)
+            .writer
+            .fetch(Method::DELETE, segments, &[], None)
             .await
         {
             Ok(fetched) => json_response(fetched),
@@ -399,7 +547,11 @@ fn complete_scope(fetched: &Fetched, q: &Params) -> Option<TeacherScope> {
     if !complete {
         return None;
     }
-    let mut scope = TeacherScope::default();
+    // Remembered only after the route saw the teacher's own record active.
+    let mut scope = TeacherScope {
+        active: true,
+        ..TeacherScope::default()
+    };
     for class in classes {
         let id = class.get("sourcedId")?.as_str()?;
         let status = class.get("status").and_then(Value::as_str);
@@ -494,15 +646,17 @@ async fn read_line_item(teacher: Teacher, Path(id): Path<String>) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
+    // Decided before any read: what follows would tell "not there" from "not yours".
+    let scope = match teacher.teaching_scope().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let class = match teacher.class_of_line_item(&id).await {
-        Ok(Some(class)) => class,
-        Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
+        Ok(Some(class)) if scope.teaches(&class) => class,
+        Ok(_) => return teacher.not_there(),
         Err(r) => return r,
     };
     teacher.note_class(&class);
-    if let Err(r) = teacher.allow(Resource::Class(&class)).await {
-        return r;
-    }
     teacher.pass_on(&["lineItems", &id], &Params::new()).await
 }
 
@@ -510,23 +664,16 @@ async fn read_result(teacher: Teacher, Path(id): Path<String>) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    let result = match teacher.record::<GradeResult>(&["results", &id]).await {
-        Ok(Some(result)) => result,
-        Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
+    let scope = match teacher.teaching_scope().await {
+        Ok(s) => s,
         Err(r) => return r,
     };
-    let class = match teacher
-        .class_of_line_item(&result.line_item.sourced_id)
-        .await
-    {
-        Ok(Some(class)) => class,
-        Ok(None) => return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD)),
+    let class = match class_of_result(&teacher, &id).await {
+        Ok(Some((class, _))) if scope.teaches(&class) => class,
+        Ok(_) => return teacher.not_there(),
         Err(r) => return r,
     };
     teacher.note_class(&class);
-    if let Err(r) = teacher.allow(Resource::Class(&class)).await {
-        return r;
-    }
     teacher.pass_on(&["results", &id], &Params::new()).await
 }
 
@@ -568,15 +715,52 @@ fn reference_id<'a>(
         })
 }
 
-fn parse_json(body: &Bytes) -> Result<Value, Denied> {
-    serde_json::from_slice(body).map_err(|_| Denied::BadRequest("The body is not JSON.".into()))
+/// A write's body parsed strictly and re-serialised: what is checked is what is sent.
+/// A key given twice, or in two spellings (`class` and `Class`), is refused, since a
+/// lenient server may bind the one the gateway did not check.
+fn canonical_body(body: &Bytes) -> Result<(Value, Vec<u8>), Denied> {
+    let parsed = crate::strict_json::parse(body).map_err(|e| match e {
+        crate::strict_json::StrictError::RepeatedKey(key) => Denied::BadRequest(format!(
+            "The body names `{key}` twice (or in two spellings); send each field once."
+        )),
+        crate::strict_json::StrictError::NotJson => {
+            Denied::BadRequest("The body is not JSON.".into())
+        }
+    })?;
+    let bytes = serde_json::to_vec(&parsed)
+        .map_err(|_| Denied::BadRequest("The body is not JSON.".into()))?;
+    Ok((parsed, bytes))
+}
+
+/// Whether `id` is in the form the app gives new records (a UUID): no district derives
+/// such an id from other records, so a create there cannot be an alias of a grade cell.
+fn is_uuid(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// What a write is about, for the checks after the district answers.
+struct Expected<'a> {
+    collection: &'static str,
+    /// `lineItem.class`, or `result.lineItem` and `result.student`.
+    refs: &'a [(&'static str, &'a str)],
+    /// The gateway believed it a create (the district said the record is not there).
+    create: bool,
 }
 
 async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    let parsed = match parse_json(&body) {
+    let scope = match teacher.teaching_scope().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (parsed, canonical) = match canonical_body(&body) {
         Ok(v) => v,
         Err(d) => return teacher.deny(d),
     };
@@ -585,22 +769,38 @@ async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) ->
             Ok(class) => class.to_owned(),
             Err(d) => return teacher.deny(d),
         };
+    if let Err(r) = checked_id(&teacher, &new_class) {
+        return r;
+    }
+    teacher.note_class(&new_class);
+    if !scope.teaches(&new_class) {
+        return teacher.not_there();
+    }
     let existing = match teacher.class_of_line_item(&id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let target = WriteTarget {
-        existing_class: existing.as_deref(),
-        new_class: Some(&new_class),
-        student_enrolled: None,
+    match existing.as_deref() {
+        Some(class) if !scope.teaches(class) => return teacher.not_there(),
+        // Moving a line item would take its grades, of students who may not be in the
+        // other class, with it.
+        Some(class) if class != new_class => {
+            return teacher.deny(Denied::Unsupported(scope::NO_MOVES));
+        }
+        Some(_) => {}
+        None => {
+            if let Err(r) = teacher.may_create("lineItems", &id, None, &new_class).await {
+                return r;
+            }
+        }
+    }
+    let expected = Expected {
+        collection: "lineItems",
+        refs: &[("class", &new_class)],
+        create: existing.is_none(),
     };
     teacher
-        .write_if_allowed(
-            &target,
-            Method::PUT,
-            &["lineItems", &id],
-            Some(body.to_vec()),
-        )
+        .write_checked(Method::PUT, &["lineItems", &id], Some(canonical), &expected)
         .await
 }
 
@@ -608,56 +808,43 @@ async fn delete_line_item(teacher: Teacher, Path(id): Path<String>) -> Response 
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
+    let scope = match teacher.teaching_scope().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     match teacher.class_of_line_item(&id).await {
-        Ok(existing) => delete_in_class(&teacher, "lineItems", &id, existing.as_deref()).await,
+        Ok(Some(class)) if scope.teaches(&class) => {
+            teacher.note_class(&class);
+            teacher.delete(&["lineItems", &id]).await
+        }
+        Ok(_) => teacher.not_there(),
         Err(r) => r,
     }
 }
 
-/// Forwards a DELETE of a record whose class (now, upstream) must be the teacher's.
-async fn delete_in_class(
-    teacher: &Teacher,
-    collection: &str,
-    id: &str,
-    existing_class: Option<&str>,
-) -> Response {
-    let target = WriteTarget {
-        existing_class,
-        new_class: None,
-        student_enrolled: None,
-    };
-    teacher
-        .write_if_allowed(&target, Method::DELETE, &[collection, id], None)
-        .await
-}
-
-/// The class a result belongs to now, upstream (through its line item). `known` is a
-/// line item whose class was just read, so it is not asked for twice.
+/// The class and student of a result, upstream (its class through its line item).
 async fn class_of_result(
     teacher: &Teacher,
     id: &str,
-    known: Option<(&str, &str)>,
-) -> Result<Option<String>, Response> {
-    match teacher.record::<GradeResult>(&["results", id]).await? {
-        Some(result) => match known {
-            Some((line_item, class)) if line_item == result.line_item.sourced_id => {
-                Ok(Some(class.to_owned()))
-            }
-            _ => {
-                teacher
-                    .class_of_line_item(&result.line_item.sourced_id)
-                    .await
-            }
-        },
-        None => Ok(None),
-    }
+) -> Result<Option<(String, GradeResult)>, Response> {
+    let Some(result) = teacher.record::<GradeResult>(&["results", id]).await? else {
+        return Ok(None);
+    };
+    Ok(teacher
+        .class_of_line_item(&result.line_item.sourced_id)
+        .await?
+        .map(|class| (class, result)))
 }
 
 async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    let parsed = match parse_json(&body) {
+    let scope = match teacher.teaching_scope().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (parsed, canonical) = match canonical_body(&body) {
         Ok(v) => v,
         Err(d) => return teacher.deny(d),
     };
@@ -676,41 +863,51 @@ async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Re
             return r;
         }
     }
-    let Some(new_class) = (match teacher.class_of_line_item(&line_item).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    }) else {
-        return teacher.deny(Denied::Forbidden(scope::NO_SUCH_RECORD));
-    };
-    let existing = match class_of_result(&teacher, &id, Some((&line_item, &new_class))).await {
-        Ok(c) => c,
+    teacher.audit.update(|a| a.student = Some(student.clone()));
+    let new_class = match teacher.class_of_line_item(&line_item).await {
+        Ok(Some(class)) if scope.teaches(&class) => class,
+        Ok(_) => return teacher.not_there(),
         Err(r) => return r,
     };
-    // Only look up a roster the teacher may see.
-    let scope = match teacher.scope().await {
-        Ok(s) => s,
+    teacher.note_class(&new_class);
+    match teacher
+        .shared
+        .scopes
+        .students_of(&teacher.upstream, &new_class)
+        .await
+    {
+        Ok(students) if students.contains(&student) => {}
+        Ok(_) => return teacher.deny(Denied::Forbidden(scope::STUDENT_NOT_IN_CLASS)),
+        Err(e) => return teacher.deny(Denied::Upstream(e)),
+    }
+    let existing = match class_of_result(&teacher, &id).await {
+        Ok(e) => e,
         Err(r) => return r,
     };
-    let enrolled = if scope.teaches(&new_class) {
-        match teacher
-            .shared
-            .scopes
-            .students_of(&teacher.upstream, &new_class)
-            .await
+    match &existing {
+        Some((class, _)) if !scope.teaches(class) => return teacher.not_there(),
+        Some((_, result))
+            if result.line_item.sourced_id != line_item || result.student.sourced_id != student =>
         {
-            Ok(students) => students.contains(&student),
-            Err(e) => return teacher.deny(Denied::Upstream(e)),
+            return teacher.deny(Denied::Unsupported(scope::NO_CELL_MOVES));
         }
-    } else {
-        false
-    };
-    let target = WriteTarget {
-        existing_class: existing.as_deref(),
-        new_class: Some(&new_class),
-        student_enrolled: Some(enrolled),
+        Some(_) => {}
+        None => {
+            if let Err(r) = teacher
+                .may_create("results", &id, Some((&line_item, &student)), &new_class)
+                .await
+            {
+                return r;
+            }
+        }
+    }
+    let expected = Expected {
+        collection: "results",
+        refs: &[("lineItem", &line_item), ("student", &student)],
+        create: existing.is_none(),
     };
     teacher
-        .write_if_allowed(&target, Method::PUT, &["results", &id], Some(body.to_vec()))
+        .write_checked(Method::PUT, &["results", &id], Some(canonical), &expected)
         .await
 }
 
@@ -718,8 +915,19 @@ async fn delete_result(teacher: Teacher, Path(id): Path<String>) -> Response {
     if let Err(r) = checked_id(&teacher, &id) {
         return r;
     }
-    match class_of_result(&teacher, &id, None).await {
-        Ok(existing) => delete_in_class(&teacher, "results", &id, existing.as_deref()).await,
+    let scope = match teacher.teaching_scope().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match class_of_result(&teacher, &id).await {
+        Ok(Some((class, result))) if scope.teaches(&class) => {
+            teacher.note_class(&class);
+            teacher
+                .audit
+                .update(|a| a.student = Some(result.student.sourced_id.clone()));
+            teacher.delete(&["results", &id]).await
+        }
+        Ok(_) => teacher.not_there(),
         Err(r) => r,
     }
 }

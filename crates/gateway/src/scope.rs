@@ -17,6 +17,8 @@ use crate::upstream::Upstream;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TeacherScope {
     pub classes: HashMap<String, Option<String>>,
+    /// The teacher's own user record is active and says `teacher`.
+    pub active: bool,
 }
 
 impl TeacherScope {
@@ -50,7 +52,7 @@ impl Resource<'_> {
     /// Whether the decision depends on the classes the caller teaches (the others are
     /// decided from the caller alone, so no upstream call is made for them).
     pub fn needs_scope(self) -> bool {
-        matches!(self, Self::Class(_) | Self::School(_))
+        matches!(self, Self::Class(_) | Self::School(_) | Self::User(_))
     }
 }
 
@@ -61,8 +63,7 @@ pub enum Decision {
 }
 
 pub const NOT_A_TEACHER: &str = "Only teachers can read class rosters through Rollbook.";
-pub const NOT_YOUR_CLASS: &str =
-    "You can only see your own classes, their students and their grades.";
+pub const NOT_YOUR_CLASS: &str = NO_SUCH_RECORD;
 pub const NOT_ACTIVE: &str =
     "Your account is not active in your district's roster; ask your school office.";
 pub const NOT_SERVED: &str =
@@ -77,47 +78,25 @@ pub fn may_read(caller: &Caller, scope: &TeacherScope, resource: Resource<'_>) -
         Resource::ClassesOfTeacher(id) if id == caller.sourced_id => Decision::Allow,
         Resource::Class(id) if scope.teaches(id) => Decision::Allow,
         Resource::School(id) if scope.has_school(id) => Decision::Allow,
-        Resource::User(id) if id == caller.sourced_id => Decision::Allow,
+        Resource::User(id) if id == caller.sourced_id && scope.active => Decision::Allow,
         Resource::Reference => Decision::Allow,
         Resource::Other => Decision::Deny(NOT_SERVED),
         _ => Decision::Deny(NOT_YOUR_CLASS),
     }
 }
 
-/// What a write touches, as read from upstream and from the body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteTarget<'a> {
-    /// The class the record belongs to now (upstream), when it exists.
-    pub existing_class: Option<&'a str>,
-    /// The class the record will belong to (from the body's references, checked
-    /// against upstream: for a result, its line item's class). `None` for a DELETE.
-    pub new_class: Option<&'a str>,
-    /// For results: whether the student the record is (or will be) about is enrolled
-    /// in `new_class` (or `existing_class` for a DELETE). `None` for line items.
-    pub student_enrolled: Option<bool>,
-}
-
+/// One answer for a record that does not exist and one that is not the caller's, so
+/// no answer tells who is enrolled or graded where.
 pub const NO_SUCH_RECORD: &str = "There is no such record in your classes.";
 pub const STUDENT_NOT_IN_CLASS: &str =
     "That student is not enrolled in the class this grade belongs to.";
-
-/// Whether `caller` may create, replace or delete a line item or result.
-pub fn may_write(caller: &Caller, scope: &TeacherScope, target: &WriteTarget<'_>) -> Decision {
-    if caller.role != Role::Teacher {
-        return Decision::Deny(NOT_A_TEACHER);
-    }
-    let owned = |class: Option<&str>| class.is_none_or(|c| scope.teaches(c));
-    match (
-        target.existing_class,
-        target.new_class,
-        target.student_enrolled,
-    ) {
-        (None, None, _) => Decision::Deny(NO_SUCH_RECORD),
-        (existing, new, _) if !owned(existing) || !owned(new) => Decision::Deny(NOT_YOUR_CLASS),
-        (_, _, Some(false)) => Decision::Deny(STUDENT_NOT_IN_CLASS),
-        (_, _, Some(true) | None) => Decision::Allow,
-    }
-}
+pub const NO_MOVES: &str = "A line item cannot move to another class through Rollbook: its grades would go with it. Create it in the other class instead.";
+pub const NO_CELL_MOVES: &str =
+    "A grade cannot move to another assignment or student; write the grade in its own cell.";
+pub const CREATES_REFUSED: &str = "Your district's roster server is set up in Rollbook's gateway to take no new records (tenants.creates = \"refused\"); ask your district's IT.";
+pub const CREATES_STOPPED: &str = "Your district's roster server answered a new record as a change to an existing one, so Rollbook's gateway has stopped creating records there until your district's IT checks it.";
+pub const CREATE_ID_UNCHECKABLE: &str = "Rollbook's gateway creates records in your district only under ids it can check (a UUID, or a grade's own lineItem.student id).";
+pub const READS_BY_ID_BROKEN: &str = "Your district's roster server cannot read records by id, so Rollbook's gateway cannot check that a new record is new; ask your district's IT.";
 
 /// Teachers' scopes and classes' students, cached briefly per instance.
 pub struct Scopes {
@@ -169,6 +148,7 @@ impl Scopes {
                 }
                 let classes = classes.map_err(Arc::new)?;
                 Ok::<_, Arc<RosterError>>(Arc::new(TeacherScope {
+                    active: true,
                     classes: classes
                         .into_iter()
                         .filter(|c| is_active(c.status.as_deref()))
@@ -238,7 +218,11 @@ fn short_lived<V: Clone + Send + Sync + 'static>(
 /// The teacher's own user record, read upstream: active or not.
 async fn fetch_active(upstream: &Upstream, teacher: &str) -> Result<bool, RosterError> {
     match upstream.roster.get::<User>(&["users", teacher]).await {
-        Ok(user) => Ok(is_active(user.status.as_deref()) && user.enabled_user),
+        // The district's own word on the role, in both identity profiles: a provider's
+        // claim alone does not make a student a teacher.
+        Ok(user) => {
+            Ok(is_active(user.status.as_deref()) && user.enabled_user && user.has_role("teacher"))
+        }
         // A teacher the roster does not know teaches nothing.
         Err(RosterError::NotFound { .. }) => Ok(false),
         Err(e) => Err(e),
@@ -264,6 +248,7 @@ mod tests {
 
     fn scope() -> TeacherScope {
         TeacherScope {
+            active: true,
             classes: HashMap::from([
                 ("c-mine".to_owned(), Some("s-1".to_owned())),
                 ("c-mine-2".to_owned(), None),
@@ -310,34 +295,5 @@ mod tests {
             ),
             Allow
         );
-    }
-
-    #[test]
-    fn writes_as_a_table() {
-        let t = |existing, new, enrolled| WriteTarget {
-            existing_class: existing,
-            new_class: new,
-            student_enrolled: enrolled,
-        };
-        let table = [
-            (t(None, Some("c-mine"), None), true), // create a line item
-            (t(Some("c-mine"), Some("c-mine-2"), None), true), // move between my classes
-            (t(Some("c-mine"), None, None), true), // delete mine
-            (t(None, None, None), false),          // delete nothing
-            (t(None, Some("c-other"), None), false), // create in another class
-            (t(Some("c-other"), Some("c-mine"), None), false), // steal another's record
-            (t(Some("c-mine"), Some("c-other"), None), false), // move mine away
-            (t(Some("c-other"), None, None), false), // delete another's
-            (t(None, Some("c-mine"), Some(true)), true), // grade my student
-            (t(None, Some("c-mine"), Some(false)), false), // grade a stranger
-            (t(Some("c-mine"), Some("c-mine"), Some(false)), false),
-        ];
-        for (target, allowed) in table {
-            let got = may_write(&caller(Role::Teacher), &scope(), &target);
-            assert_eq!(got == Decision::Allow, allowed, "{target:?}: {got:?}");
-            for role in [Role::Student, Role::Administrator, Role::Other] {
-                assert_ne!(may_write(&caller(role), &scope(), &target), Decision::Allow);
-            }
-        }
     }
 }

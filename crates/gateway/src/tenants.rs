@@ -121,6 +121,7 @@ impl Tenants {
                     client_id,
                     client_secret: crate::config::Secret::new(secret),
                 },
+                creates: crate::config::Creates::default(),
             });
         }
         let count = found.len();

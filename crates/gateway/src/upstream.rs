@@ -2,7 +2,9 @@
 //! proxy bearer, OAuth 1.0a HMAC-SHA256 signatures, or OAuth 2 client credentials. The
 //! teacher's token never goes upstream.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
@@ -14,7 +16,7 @@ use rollbook_oneroster::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{Limits, Secret, TenantConfig, UpstreamAuth};
+use crate::config::{Creates, Limits, Secret, TenantConfig, UpstreamAuth};
 
 /// One tenant's upstream: its name and a client that signs as the gateway.
 #[derive(Debug)]
@@ -22,6 +24,16 @@ pub struct Upstream {
     pub tenant: String,
     pub name: String,
     pub roster: RosterClient,
+    /// The same server for PUT and DELETE: never retried after a 5xx or a timeout (the
+    /// district may have acted on it; the app decides whether to send it again).
+    pub writer: RosterClient,
+    pub creates: Creates,
+    /// Set when the district answered a create with something else: from then on this
+    /// instance creates nothing more in the district until it is restarted or reloaded.
+    pub creates_stopped: AtomicBool,
+    /// Whether the district was seen to read a record by id, per collection: `Some(false)`
+    /// when a record it listed (or just created) was not found by id.
+    reads_by_id: Mutex<HashMap<&'static str, bool>>,
     /// What the client was built from, so a refresh of the tenant list can keep it.
     fingerprint: String,
 }
@@ -63,17 +75,52 @@ impl Upstream {
             },
             max_body_bytes: 64 << 20,
         };
+        let mut write_settings = settings.clone();
+        write_settings.retry.max_transient_retries = 0;
         Self {
             tenant: tenant.id.clone(),
             name: tenant.name.clone(),
-            roster: RosterClient::with_auth(http.clone(), tenant.oneroster_url.clone(), auth)
-                .with_settings(settings),
+            roster: RosterClient::with_auth(
+                http.clone(),
+                tenant.oneroster_url.clone(),
+                Arc::clone(&auth),
+            )
+            .with_settings(settings),
+            writer: RosterClient::with_auth(http.clone(), tenant.oneroster_url.clone(), auth)
+                .with_settings(write_settings),
+            creates: tenant.creates,
+            creates_stopped: AtomicBool::new(false),
+            reads_by_id: Mutex::new(HashMap::new()),
             fingerprint: fingerprint(tenant),
         }
     }
 
     pub fn same_as(&self, tenant: &TenantConfig) -> bool {
         self.fingerprint == fingerprint(tenant)
+    }
+
+    /// What is known of the district reading `collection` records by id.
+    pub fn reads_by_id(&self, collection: &'static str) -> Option<bool> {
+        self.reads_by_id
+            .lock()
+            .ok()
+            .and_then(|m| m.get(collection).copied())
+    }
+
+    /// Records whether a record known to exist was found by id. A failure is final.
+    pub fn saw_read_by_id(&self, collection: &'static str, found: bool) {
+        if let Ok(mut m) = self.reads_by_id.lock() {
+            let known = m.entry(collection).or_insert(found);
+            *known &= found;
+        }
+    }
+
+    pub fn creates_stopped(&self) -> bool {
+        self.creates_stopped.load(Ordering::SeqCst)
+    }
+
+    pub fn stop_creates(&self) {
+        self.creates_stopped.store(true, Ordering::SeqCst);
     }
 }
 
@@ -97,9 +144,10 @@ fn fingerprint(tenant: &TenantConfig) -> String {
         ),
     };
     let digest = Sha256::digest(format!(
-        "{}\n{}\n{secret}",
+        "{}\n{}\n{:?}\n{secret}",
         tenant.oneroster_url,
-        tenant.auth.kind()
+        tenant.auth.kind(),
+        tenant.creates
     ));
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

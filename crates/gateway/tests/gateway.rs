@@ -90,6 +90,7 @@ fn oauth1_tenant(d: &Sandbox) -> TenantConfig {
             client_id: demo_credentials::ONEROSTER_CLIENT_ID.into(),
             client_secret: Secret::new(demo_credentials::ONEROSTER_CLIENT_SECRET),
         },
+        creates: rollbook_gateway::Creates::default(),
     }
 }
 
@@ -104,6 +105,7 @@ fn oauth2_tenant(d: &Sandbox) -> TenantConfig {
             client_secret: Secret::new(demo_credentials::ONEROSTER_CLIENT_SECRET),
             scopes: vec!["https://purl.imsglobal.org/spec/or/v1p1/scope/roster.readonly".into()],
         },
+        creates: rollbook_gateway::Creates::default(),
     }
 }
 
@@ -113,6 +115,7 @@ fn bearer_tenant(d: &Sandbox) -> TenantConfig {
         name: "A (proxy)".into(),
         oneroster_url: Url::parse(&d.oneroster_url()).unwrap(),
         auth: UpstreamAuth::Bearer(Secret::new(demo_credentials::PROXY_BEARER)),
+        creates: rollbook_gateway::Creates::default(),
     }
 }
 
@@ -549,6 +552,105 @@ async fn writes_must_stay_inside_the_teachers_classes() {
     )
     .await;
     assert_eq!(answer.status, 413);
+    assert_eq!(writes(&w.a), 0);
+}
+
+/// The demo district answers 404 for an ungraded cell (`{lineItem}.{student}`) but
+/// treats a PUT there as an update of that cell, keeping the cell's own references. A
+/// PUT to a colleague's blank cell with a body naming the teacher's own line item and
+/// student used to land in the colleague's class (issue 19, found by tests/differential.rs).
+#[tokio::test]
+async fn a_blank_cell_of_a_colleagues_class_cannot_be_written_through_a_body_naming_mine() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let owner = token(&w.a, &c.owner);
+    let d = w.a.district();
+    let foreign_class = d.classes_of_staff[1][0];
+    // An ungraded cell of the colleague's: the district itself answers 404 for it.
+    let mut blank = None;
+    let cells = d
+        .line_items(foreign_class)
+        .into_iter()
+        .rev()
+        .flat_map(|item| {
+            d.classes[foreign_class]
+                .students
+                .iter()
+                .map(move |st| (item.id.clone(), *st))
+        });
+    for (item, st) in cells {
+        let cell = format!("{item}.{}", d.students[st as usize].id);
+        let status = client()
+            .get(format!("{}/results/{cell}", w.a.oneroster_url()))
+            .bearer_auth(demo_credentials::PROXY_BEARER)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_ne!(status, 401, "the proxy bearer opens the demo district");
+        if status == 404 {
+            blank = Some(format!("{BASE}/results/{cell}"));
+            break;
+        }
+    }
+    let blank = blank.expect("the colleague's class has an ungraded cell");
+    let mine = json!({"result": {"lineItem": {"sourcedId": c.line_item}, "student": {"sourcedId": c.enrolled_student}, "scoreStatus": "fully graded", "score": 1.0}});
+    let before = writes(&w.a);
+    let answer = call(&gw, "PUT", &blank, Some(&owner), Some(mine.clone())).await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert!(answer.body.contains("\"unsupported\""), "{}", answer.body);
+    assert_eq!(writes(&w.a), before, "the PUT reached the district");
+    // The teacher's own cell, under its own id, is still created.
+    let own_cell = format!("{BASE}/results/{}.{}", c.line_item, c.enrolled_student);
+    let answer = call(&gw, "PUT", &own_cell, Some(&owner), Some(mine)).await;
+    assert!(
+        [200, 201].contains(&answer.status),
+        "{} {}",
+        answer.status,
+        answer.body
+    );
+}
+
+/// A lenient server may bind `Class` (or the first of two `class` keys) where the
+/// gateway checked `class`: such bodies are refused, and what goes upstream is the
+/// body re-serialised from what was checked.
+#[tokio::test]
+async fn bodies_with_repeated_or_case_variant_reference_keys_are_refused() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let owner = token(&w.a, &c.owner);
+    let d = w.a.district();
+    let foreign = &d.classes[d.classes_of_staff[1][0]].id;
+    let item = "7f4c1f9e-0000-4000-8000-0000000000aa";
+    for raw in [
+        format!(
+            r#"{{"lineItem": {{"title": "x", "class": {{"sourcedId": "{}"}}, "Class": {{"sourcedId": "{foreign}"}}}}}}"#,
+            c.class
+        ),
+        format!(
+            r#"{{"lineItem": {{"title": "x", "class": {{"sourcedId": "{foreign}"}}, "class": {{"sourcedId": "{}"}}}}}}"#,
+            c.class
+        ),
+        format!(
+            r#"{{"lineItem": {{"title": "x", "class": {{"sourcedId": "{foreign}", "sourcedId": "{}"}}}}}}"#,
+            c.class
+        ),
+    ] {
+        let response = client()
+            .put(format!("{gw}{BASE}/lineItems/{item}"))
+            .bearer_auth(&owner)
+            .header("content-type", "application/json")
+            .body(raw.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 400, "{raw}: {body}");
+        assert!(body.contains("twice"), "{body}");
+    }
     assert_eq!(writes(&w.a), 0);
 }
 
