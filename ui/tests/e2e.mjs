@@ -193,7 +193,7 @@ await test("idle sign-out: no activity for the school's time signs the teacher o
   await page.getByText("You were signed out after a while without activity.").waitFor();
   const calls = await page.evaluate(() => window.rollbookBackend.calls);
   // The teacher is gone: what waits is sent first, then the sign-out does not wait for them.
-  assert(calls.includes("syncGrades") && calls.includes("signOut:discardUnsent"), `idle sign-out did not reach the backend: ${calls}`);
+  assert(calls.includes("syncGrades:now") && calls.includes("signOut:discardUnsent"), `idle sign-out did not reach the backend: ${calls}`);
 });
 
 await test("an unfinished sign-out (locked keychain) is said, not hidden, and Try again finishes it", async (page) => {
@@ -496,6 +496,25 @@ await test("gradebook: keys typed while a commit is in flight go to the cell the
   // In the order typed, one commit after another.
   const entered = (await page.evaluate(() => window.rollbookBackend.calls)).filter((c) => c.startsWith("enterGrade:")).map((c) => c.split(":").pop());
   assert(JSON.stringify(entered) === JSON.stringify(["8", "M", "9", "X"]), `commits out of order: ${entered}`);
+
+  // A key on the cell just committed sees that commit: "5⏎↑m" then undo gives back the
+  // 5 (not the value before it), and "6⏎↑F2" edits the 6.
+  await page.locator("#cell-0-2").click();
+  await page.keyboard.type("5");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("m");
+  await page.keyboard.press("Control+z");
+  await page.waitForFunction(() => window.rollbookBackend.calls.filter((c) => c.startsWith("enterGrade:")).length === 7);
+  await shown(page, "cell-0-2", "5");
+  await page.locator("#cell-0-3").click();
+  await page.keyboard.type("6");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("F2");
+  await page.locator("input.editor").waitFor();
+  const editing = await page.locator("input.editor").inputValue();
+  assert(editing === "6", `F2 opened the cell's old value (${editing}), not the one just typed`);
 });
 
 await test("gradebook: Tab leaves the grid (no keyboard trap); in the editor it moves right, and out from the last column", async (page) => {
@@ -564,7 +583,7 @@ await test("gradebook: after Sync now, typing goes on in the grid; sync only aft
   assert((await syncs()) === 1, "synced again during the district's wait");
   // Sync now is the teacher's: it asks, and the grid keeps the keyboard.
   await page.getByRole("button", { name: "Sync now" }).click();
-  await page.waitForFunction(() => window.rollbookBackend.calls.filter((c) => c === "syncGrades").length === 2);
+  await page.waitForFunction(() => window.rollbookBackend.calls.includes("syncGrades:now"));
   assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "focus did not return to the grid after Sync now");
   await page.keyboard.type("3");
   await page.keyboard.press("Enter");

@@ -59,8 +59,10 @@ export interface Backend {
   createAssignment(classId: string, assignment: NewLineItem): Promise<string>;
   resolveConflict(lineItemId: string, studentId: string, resolution: Resolution): Promise<CellState>;
   setGradingRules(classId: string, rules: GradingRules): Promise<void>;
-  /** Sends what waits on this computer; says what was sent, refused, in conflict. */
-  syncGrades(): Promise<SyncReport>;
+  /** Sends what waits on this computer; says what was sent, refused, in conflict, and
+   * any pause before the next try. `now`: the teacher asked (Sync now), so Rollbook's own
+   * back-off is skipped; a pause the district asked for (429) still holds. */
+  syncGrades(now?: boolean): Promise<SyncReport>;
   /** What waits for the teacher outside the cells: set-aside stores, edits whose
    * assignment or student is gone, held new assignments. Optional: the shell has no
    * command for it yet (the mock has), and the window then shows none of it. */

@@ -299,8 +299,8 @@ export class MockBackend implements Backend {
     this.books.setRules(classId, rules);
   }
 
-  async syncGrades(): Promise<SyncReport> {
-    this.calls.push("syncGrades");
+  async syncGrades(now = false): Promise<SyncReport> {
+    this.calls.push(now ? "syncGrades:now" : "syncGrades");
     return this.wait(this.books.sync());
   }
 
@@ -354,6 +354,6 @@ export class MockBackend implements Backend {
       throw await this.wait(ERRORS.signOutUnfinished!);
     }
     const shared = wasSignedIn && this.scenario.preferences.sharedMachine;
-    return this.wait({ browserSession: shared ? this.scenario.browserSession : "kept", issuer: wasSignedIn ? "http://127.0.0.1:47600" : null });
+    return this.wait({ browserSession: shared ? this.scenario.browserSession : "kept", issuer: wasSignedIn ? "http://127.0.0.1:47600" : null, unsentGradesDeleted: discardUnsent ? unsent : 0, gradingRulesKept: this.grades?.ruledClasses() ?? 0 });
   }
 }

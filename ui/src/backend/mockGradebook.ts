@@ -28,11 +28,26 @@ function invalid(text: string): AppError {
   return { code: "grade_invalid", message: `“${text}” is not a score or a mark; type a number, or M (missing), X or E (exempt), L (late), I (incomplete)`, nextStep: "Check what you typed." };
 }
 
+/** An average cut to the class's decimal places, its way (as the store does). */
+function round(percent: number, rules: GradingRules): number {
+  const scale = 10 ** rules.precision;
+  // The small nudge keeps 89.95 from reading as 89.94999… before it is cut.
+  const scaled = percent * scale + 1e-9;
+  return (rules.rounding === "truncate" ? Math.floor(scaled) : Math.round(scaled)) / scale;
+}
+
+function letterOf(percent: number, rules: GradingRules): string | null {
+  return [...rules.scale.grades].sort((a, b) => b.minPercent - a.minPercent).find((g) => percent >= g.minPercent)?.letter ?? null;
+}
+
+const SET_ASIDE_PATH = "/home/teacher/.local/share/rollbook/gradebook.sqlite.keyless-1796000000";
+
 export class MockGradebooks {
   private books = new Map<string, { columns: ColumnView[]; cells: Map<string, CellView>; rules: GradingRules; syncedAt: string; students: ReturnType<typeof mockStudents> }>();
   private conflictUsed = false;
   private notBefore = 0;
   private attentionState: Attention | null = null;
+  private setAsideGone = false;
 
   constructor(private readonly scenario: GradebookScenario) {}
 
@@ -61,7 +76,7 @@ export class MockGradebooks {
         cells.set(`${s.sourcedId}|${c.sourcedId}`, { lineItemId: c.sourcedId, studentId: s.sourcedId, value, state: { kind: "synced" }, overMax: false });
       }),
     );
-    book = { columns, cells, students, rules: { categories: [], missingCountsAsZero: true, scale: { grades: [{ letter: "A", minPercent: 90 }, { letter: "B", minPercent: 80 }, { letter: "C", minPercent: 70 }, { letter: "D", minPercent: 60 }, { letter: "F", minPercent: 0 }] } }, syncedAt: new Date().toISOString() };
+    book = { columns, cells, students, rules: { categories: [], missingCountsAsZero: true, precision: 1, rounding: "halfUp", uncategorised: { weightPercent: 0, dropLowest: 0 }, scale: { grades: [{ letter: "A", minPercent: 90 }, { letter: "B", minPercent: 80 }, { letter: "C", minPercent: 70 }, { letter: "D", minPercent: 60 }, { letter: "F", minPercent: 0 }] } }, syncedAt: new Date().toISOString() };
     this.books.set(classId, book);
     return book;
   }
@@ -81,17 +96,22 @@ export class MockGradebooks {
           possible += c.maxPoints;
         }
       }
-      const percent = possible > 0 ? (earned / possible) * 100 : null;
-      // The letter goes with the value shown (rounded), as the store's does.
-      const shown = percent == null ? null : Math.round(percent * 10) / 10;
-      const letter = shown == null ? null : (book.rules.scale.grades.find((g) => shown >= g.minPercent)?.letter ?? null);
-      return { percent, letter, weighted: false, categories: [], exempt: [], missing: [], unweighted: [], explanation: percent == null ? ["No graded work counts yet."] : [`Total points: ${earned} of ${possible} = ${Math.round(percent * 100) / 100}%.`] };
+      const unrounded = possible > 0 ? (earned / possible) * 100 : null;
+      // One rounded value, and the letter of it, as the store gives them.
+      const percent = unrounded == null ? null : round(unrounded, book.rules);
+      const letter = percent == null ? null : letterOf(percent, book.rules);
+      const percentText = percent == null ? null : percent.toFixed(book.rules.precision);
+      return { percent, percentText, unroundedPercent: unrounded, letter, weighted: false, categories: [], exempt: [], missing: [], unweighted: [], extraCreditPoints: 0, explanation: percent == null ? ["No graded work counts yet."] : [`Total points: ${earned} of ${possible} = ${percentText}%.`] };
     });
     const itemAverages = book.columns.map((c) => {
       const scores = cells.filter((x) => x.lineItemId === c.sourcedId && x.value.score != null).map((x) => x.value.score!);
       const mean = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
-      return { percent: mean == null ? null : (mean / c.maxPoints) * 100, meanPoints: mean, counted: scores.length };
+      const percent = mean == null ? null : round((mean / c.maxPoints) * 100, book.rules);
+      return { percent, percentText: percent == null ? null : percent.toFixed(book.rules.precision), meanPoints: mean, counted: scores.length };
     });
+    const shown = averages.flatMap((a) => (a.percent == null ? [] : [a.percent]));
+    const classPercent = shown.length ? round(shown.reduce((a, b) => a + b, 0) / shown.length, book.rules) : null;
+    const classAverage = { percent: classPercent, percentText: classPercent == null ? null : classPercent.toFixed(book.rules.precision), letter: classPercent == null ? null : letterOf(classPercent, book.rules), counted: shown.length };
     return {
       gradebook: {
         classId,
@@ -103,8 +123,10 @@ export class MockGradebooks {
         rules: book.rules,
         studentAverages: averages,
         itemAverages,
+        classAverage,
         pending: cells.filter((c) => c.state.kind === "saved").length,
       },
+      setAside: this.scenario.attention && !this.setAsideGone ? { code: "store_set_aside", path: SET_ASIDE_PATH, reason: "keyMissing", setAsideAt: 1796000000, unsent: 3, message: "" } : null,
       location: { kind: "disk" },
       offlineReason: this.scenario.offline ? "could not reach the roster server (connection refused); check the network" : null,
     };
@@ -156,18 +178,26 @@ export class MockGradebooks {
     throw { code: "gradebook_not_found", message: "No conflict there.", nextStep: "" } as AppError;
   }
 
+  /** Classes whose grading rules the teacher set (they outlive a sign-out). */
+  ruledClasses(): number {
+    return this.ruled.size;
+  }
+  private ruled = new Set<string>();
+
   setRules(classId: string, rules: GradingRules): void {
     const total = rules.categories.reduce((a, c) => a + c.weightPercent, 0);
     if (total > 0 && Math.abs(total - 100) > 0.01) throw { code: "grade_invalid", message: `category weights must add up to 100% (they add up to ${total}%)`, nextStep: "Change the weights." } as AppError;
     const grades = rules.scale.grades;
     const letters = new Set(grades.map((g) => g.letter.trim()));
     const bad = (message: string) => ({ code: "grade_invalid", message, nextStep: "Change the letter scale." }) as AppError;
+    if (!Number.isInteger(rules.precision) || rules.precision < 0 || rules.precision > 3) throw { code: "grade_invalid", message: `averages can be shown with 0 to 3 decimal places (not ${rules.precision})`, nextStep: "Change the decimal places." } as AppError;
     if (!grades.length || grades.some((g) => !g.letter.trim())) throw bad("every letter needs a name");
     if (letters.size !== grades.length) throw bad("each letter may appear only once");
     if (grades.some((g) => !Number.isFinite(g.minPercent) || g.minPercent < 0)) throw bad("a letter's minimum must be a percent of 0 or more");
     if (!grades.some((g) => g.minPercent === 0)) throw bad("the lowest letter must start at 0%, so every average has a letter");
     rules = { ...rules, scale: { grades: [...grades].sort((a, b) => b.minPercent - a.minPercent) } };
     this.book(classId).rules = rules;
+    this.ruled.add(classId);
   }
 
   /** Grades saved here and not yet sent (orphaned edits among them). */
@@ -179,9 +209,8 @@ export class MockGradebooks {
 
   attention(classId: string): Attention {
     const book = this.book(classId);
-    if (!this.scenario.attention) return { setAside: [], orphans: [], held: [] };
+    if (!this.scenario.attention) return { orphans: [], held: [] };
     this.attentionState ??= {
-      setAside: [{ path: "/home/teacher/.local/share/rollbook/gradebook.sqlite.keyless-1796000000", reason: "keyMissing", setAsideAt: 1796000000, unsent: 3, message: "", kept: false }],
       orphans: [
         { lineItemId: "li-gone-1", studentId: book.students[0]!.sourcedId, assignment: "Lab safety quiz", student: `${book.students[0]!.familyName}, ${book.students[0]!.givenName}`, why: "assignmentDeleted", value: { score: 9, mark: null, comment: null }, kept: false },
         { lineItemId: book.columns[0]!.sourcedId, studentId: "stu-left", assignment: book.columns[0]!.title, student: "Reyes, Dana", why: "studentLeft", value: { score: 7, mark: "late", comment: null }, kept: false },
@@ -193,14 +222,14 @@ export class MockGradebooks {
 
   settle(item: AttentionItem, action: Settle): void {
     const a = this.attentionState;
-    if (!a) throw { code: "gradebook_not_found", message: "Nothing of that kind waits.", nextStep: "" } as AppError;
     if (item.kind === "setAside") {
-      const s = a.setAside.find((x) => x.path === item.path);
-      if (!s) throw { code: "gradebook_not_found", message: "That set-aside gradebook is gone.", nextStep: "" } as AppError;
+      if (item.path !== SET_ASIDE_PATH || this.setAsideGone) throw { code: "gradebook_not_found", message: "That set-aside gradebook is gone.", nextStep: "" } as AppError;
       if (action === "retry") throw { code: "keychain_error", message: "The set-aside gradebook still cannot be opened: its key is not in the keychain.", nextStep: "Restore the keychain it was made with, then try again; or keep it for your IT team." } as AppError;
-      if (action === "keep") s.kept = true;
-      else a.setAside = a.setAside.filter((x) => x !== s);
-    } else if (item.kind === "orphan") {
+      if (action === "discard") this.setAsideGone = true;
+      return;
+    }
+    if (!a) throw { code: "gradebook_not_found", message: "Nothing of that kind waits.", nextStep: "" } as AppError;
+    if (item.kind === "orphan") {
       const o = a.orphans.find((x) => x.lineItemId === item.lineItemId && x.studentId === item.studentId);
       if (!o) throw { code: "gradebook_not_found", message: "That edit is gone.", nextStep: "" } as AppError;
       if (action === "retry") throw { code: "gradebook_not_found", message: o.why === "assignmentDeleted" ? `“${o.assignment}” is still deleted in the district's system.` : `${o.student} is still not in this class.`, nextStep: "Keep the grade (it is in the CSV export) or discard it." } as AppError;
@@ -218,11 +247,12 @@ export class MockGradebooks {
   }
 
   sync(): SyncReport {
-    const report: SyncReport & { notBefore?: string } = { sent: [], refused: [], conflicts: [], retrying: [], offline: this.scenario.offline, waiting: 0, held: 0 };
+    const report: SyncReport = { sent: [], refused: [], conflicts: [], retrying: [], offline: this.scenario.offline, waiting: 0, held: 0, pausedSeconds: null, pausedByServer: false };
     if (this.scenario.backoffSeconds > 0) {
       // The district answered 429: nothing more is sent until its pause is over.
       if (Date.now() >= this.notBefore) this.notBefore = Date.now() + this.scenario.backoffSeconds * 1000;
-      report.notBefore = new Date(this.notBefore).toISOString();
+      report.pausedSeconds = Math.ceil((this.notBefore - Date.now()) / 1000);
+      report.pausedByServer = true;
       for (const book of this.books.values()) for (const c of book.cells.values()) if (c.state.kind === "saved") report.waiting++;
       return report;
     }

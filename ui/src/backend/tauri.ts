@@ -65,8 +65,8 @@ export class TauriBackend implements Backend {
   setGradingRules(classId: string, rules: GradingRules): Promise<void> {
     return invoke("set_grading_rules", { classId, rules });
   }
-  syncGrades(): Promise<SyncReport> {
-    return invoke("sync_grades");
+  syncGrades(now = false): Promise<SyncReport> {
+    return invoke("sync_grades", { now });
   }
   exportGradebook(classId: string): Promise<string> {
     return invoke("export_gradebook", { classId });

@@ -42,3 +42,7 @@ export type { StudentAverage } from "./bindings/StudentAverage";
 export type { StudentName } from "./bindings/StudentName";
 export type { SyncReport } from "./bindings/SyncReport";
 export type { WriteOutcome } from "./bindings/WriteOutcome";
+export type { SetAsideStore } from "./bindings/SetAsideStore";
+export type { SetAsideReason } from "./bindings/SetAsideReason";
+export type { ClassAverage } from "./bindings/ClassAverage";
+export type { Rounding } from "./bindings/Rounding";

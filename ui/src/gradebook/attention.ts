@@ -2,20 +2,11 @@
 // aside, edits whose assignment or student is gone, and new assignments the district
 // has not taken. Each can be kept, tried again or discarded.
 //
-// These shapes are the UI's until the shell's generated bindings carry them (the set-
-// aside store mirrors core's `SetAsideStore`); see `Backend.attention`.
+// A set-aside store comes with the gradebook page (`GradebookPage.setAside`). The other
+// shapes are the UI's until the shell's generated bindings carry them; see
+// `Backend.attention`.
 
-import type { CellValue } from "../backend/types";
-
-export interface SetAsideStore {
-  path: string;
-  reason: "keyMissing" | "unreadable" | "otherOwner";
-  /** Unix seconds. */
-  setAsideAt: number;
-  /** Grades that were waiting when last counted; null when no count was kept. */
-  unsent: number | null;
-  message: string;
-}
+import type { CellValue, SetAsideStore } from "../backend/types";
 
 export interface OrphanEdit {
   lineItemId: string;
@@ -40,7 +31,6 @@ export interface HeldAssignment {
 }
 
 export interface Attention {
-  setAside: (SetAsideStore & { kept: boolean })[];
   orphans: OrphanEdit[];
   held: HeldAssignment[];
 }
@@ -54,8 +44,8 @@ export type AttentionItem =
  * discard: delete it, after the teacher confirmed. */
 export type Settle = "keep" | "retry" | "discard";
 
-export function isEmpty(a: Attention): boolean {
-  return !a.setAside.length && !a.orphans.length && !a.held.length;
+export function isEmpty(a: Attention | null, setAside: SetAsideStore | null): boolean {
+  return !setAside && !a?.orphans.length && !a?.held.length;
 }
 
 const grades = (n: number) => (n === 1 ? "1 grade" : `${n} grades`);

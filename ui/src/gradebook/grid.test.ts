@@ -138,11 +138,12 @@ describe("how a cell is shown", () => {
     expect(label).toBe("Okafor, Amara, Quiz 1: 12, 12 of 10, above the maximum, extra credit, comment: Retake, changed in the district's system meanwhile (theirs: 3); choose which to keep");
   });
 
-  it("shows an average one way everywhere: the store's rounded value when it gives one", () => {
-    const average = { percent: 89.96, letter: "B", weighted: false, categories: [], exempt: [], missing: [], unweighted: [], explanation: [] } as StudentAverage;
-    expect(averageText(average)).toBe("90% B");
-    expect(averageText({ ...average, display: "89.96%" } as StudentAverage)).toBe("89.96% B");
-    expect(averageText({ ...average, percent: null, letter: null })).toBe("");
+  it("shows an average one way everywhere: the store's rounded text, never rounded again", () => {
+    const average = { percent: 89.9, percentText: "89.9", unroundedPercent: 89.96, letter: "B" } as StudentAverage;
+    expect(averageText(average)).toBe("89.9% B");
+    expect(averageText({ ...average, percentText: "90", letter: "A" })).toBe("90% A");
+    expect(averageText({ ...average, letter: null })).toBe("89.9%");
+    expect(averageText({ ...average, percentText: null, letter: null })).toBe("");
   });
 
   it("renders only the rows in view, with overscan", () => {

@@ -1,7 +1,7 @@
 // The gradebook grid's logic, free of the DOM: which cell a key moves to, what a key
 // does, spreadsheet paste, fill down, undo history, and how a cell is shown and spoken.
 
-import type { CellState, CellValue, CellView, ColumnView, GradeChange, Mark, StudentAverage } from "../backend/types";
+import type { CellState, CellValue, CellView, ColumnView, GradeChange, Mark } from "../backend/types";
 
 export interface Pos {
   row: number;
@@ -204,21 +204,13 @@ export function formatScore(score: number): string {
   return String(Math.round(score * 100) / 100);
 }
 
-/** A percent with one decimal ("87.5%"), for a class's item averages. */
-export function formatPercent(percent: number): string {
-  return `${Math.round(percent * 10) / 10}%`;
+/** An average as every face shows it (grid, its spoken name, the explanation, print):
+ * the store's text, already rounded the class's way ("89.9%"), with the letter of that
+ * rounded value. Never rounded again here. "" when nothing counts yet. */
+export function averageText(average: { percentText: string | null; letter?: string | null } | undefined): string {
+  if (!average || average.percentText == null) return "";
+  return average.letter ? `${average.percentText}% ${average.letter}` : `${average.percentText}%`;
 }
-
-/** A student's average as every place shows it (grid, its spoken name, print): the one
- * rounded value the store gives when it gives one, else the percent with one decimal;
- * the letter is the store's (worked out from the same rounded value). */
-export function averageText(average: StudentAverage | undefined): string {
-  if (!average || average.percent == null) return "";
-  const given = (average as StudentAverage & { display?: string | null }).display;
-  const shown = given ?? formatPercent(average.percent);
-  return average.letter ? `${shown} ${average.letter}` : shown;
-}
-
 const MARK_LETTER: Record<Mark, string> = { missing: "M", exempt: "X", late: "L", incomplete: "I" };
 
 /** What the cell shows: "8.5", "M", "8.5 L". */

@@ -12,13 +12,19 @@ export function autoSyncAt(lastEditAt: number, notBefore: number | null): number
   return Math.max(lastEditAt + QUIET_MS, notBefore ?? 0);
 }
 
-/** The district's pause carried by a sync report (ms since the epoch), if one is pending.
- * The engine reports it as `notBefore` (RFC 3339); a report without it has no pause. */
-export function notBeforeOf(report: SyncReport, now: number): number | null {
-  const text = (report as SyncReport & { notBefore?: string | null }).notBefore;
-  if (!text) return null;
-  const at = Date.parse(text);
-  return Number.isFinite(at) && at > now ? at : null;
+/** A pause the engine reported: sending waits until `at` (ms since the epoch); `byServer`:
+ * the district asked for it (429 `Retry-After`), else it is Rollbook's own back-off after
+ * failures. */
+export interface Pause {
+  at: number;
+  byServer: boolean;
+}
+
+/** The pause carried by a sync report, if one is pending, from the report's arrival. */
+export function pauseOf(report: SyncReport, now: number): Pause | null {
+  const seconds = report.pausedSeconds;
+  if (seconds == null || !(seconds > 0)) return null;
+  return { at: now + seconds * 1000, byServer: report.pausedByServer };
 }
 
 /** "HH:MM" on this computer's clock. */
@@ -28,6 +34,8 @@ export function clockTime(at: number): string {
 }
 
 /** The pause in words, for the status line. */
-export function waitWords(notBefore: number): string {
-  return `The district asked us to wait until ${clockTime(notBefore)}. Grades stay saved on this computer and are sent then.`;
+export function waitWords(pause: Pause): string {
+  return pause.byServer
+    ? `The district asked us to wait until ${clockTime(pause.at)}. Grades stay saved on this computer and are sent then.`
+    : `The district did not answer; Rollbook tries again at ${clockTime(pause.at)}. Grades stay saved on this computer.`;
 }
