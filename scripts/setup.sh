@@ -16,8 +16,10 @@ packages=(
   curl
   haproxy                                                 # the gateway's scale-out test
   tzdata                                                  # the time-zone database ("today" is local)
-  gcc-mingw-w64-x86-64                                    # CI's Windows type-check (C parts of dependencies)
+  gcc-mingw-w64-x86-64                                    # CI's Windows type-check and build (C parts of dependencies)
+  wine64 nsis                                             # the Windows suite (tests/windows/) and the NSIS installer
   python3-xlib                                            # the window test closes the window as a window manager would
+  python3-oauthlib                                        # the gateway's OAuth 1.0a signatures checked by an independent implementation
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -42,10 +44,11 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "setup: installing tauri-driver (WebDriver for the app window)"
   cargo install tauri-driver --version 2.1.0 --locked --quiet
 fi
-# The Windows standard library, so CI type-checks and lints the Windows-only code
-# (Credential Manager, WebView2, the registry) in every run (.ci/run asks for it; the app
-# and the tests do not need it). rustup's downloads are slow from here: give them minutes.
-if [ "${ROLLBOOK_SETUP_WINDOWS_CHECK:-0}" = 1 ] && ! rustup target list --installed 2>/dev/null | grep -q '^x86_64-pc-windows-gnu$'; then
+# The Windows standard library: CI type-checks and lints the Windows-only code
+# (Credential Manager, WebView2, the registry), and the Windows suite (tests/windows/)
+# builds and runs the Windows executables under Wine, in every run. rustup's downloads
+# are slow from here: give them minutes.
+if ! rustup target list --installed 2>/dev/null | grep -q '^x86_64-pc-windows-gnu$'; then
   echo "setup: adding the x86_64-pc-windows-gnu target (slow: a few minutes)"
   for attempt in 1 2 3; do
     rustup target add x86_64-pc-windows-gnu && break

@@ -204,6 +204,10 @@ struct HmacSha256;
 
 struct HmacSha256Sign {
     context: hmac::Context,
+    /// Each parameter's encoded name and value, held until all are known: RFC 5849
+    /// §3.4.1.3.2 sorts the *encoded* forms, which oauth1-request does not (it sorts
+    /// before encoding, so `z` and `{`, or non-ASCII text, come out in another order).
+    parameters: Vec<(String, String)>,
 }
 
 /// The signature, base64 then percent-encoded as the header carries it.
@@ -227,6 +231,7 @@ impl SignatureMethod for HmacSha256 {
         );
         HmacSha256Sign {
             context: hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes())),
+            parameters: Vec::new(),
         }
     }
 }
@@ -240,8 +245,11 @@ impl HmacSha256Sign {
     }
 }
 
-/// The pieces arrive already percent-encoded by oauth1-request; this only joins them
-/// into the base string (RFC 5849 §3.4.1.1) and MACs it.
+/// The pieces arrive already percent-encoded by oauth1-request; this sorts the
+/// parameters by their encoded forms, joins everything into the base string (RFC 5849
+/// §3.4.1.1) and MACs it. (Sorting the base string's doubly encoded forms gives the
+/// same order as sorting the encoded ones: `%` sorts below every unreserved character
+/// both ways.)
 impl Sign for HmacSha256Sign {
     type Signature = Signature;
 
@@ -260,16 +268,26 @@ impl Sign for HmacSha256Sign {
     }
 
     fn parameter<V: Display>(&mut self, key: &str, value: V) {
-        self.write(key);
-        self.write("%3D");
-        self.write(value);
+        // oauth1-request encodes values but hands names over as given; in the base
+        // string both are encoded twice (once as a parameter, once as part of it).
+        let once = utf8_percent_encode(key, UNRESERVED).to_string();
+        let twice = utf8_percent_encode(&once, UNRESERVED).to_string();
+        self.parameters.push((twice, value.to_string()));
     }
 
-    fn delimiter(&mut self) {
-        self.write("%26");
-    }
+    fn delimiter(&mut self) {}
 
-    fn end(self) -> Signature {
+    fn end(mut self) -> Signature {
+        let mut parameters = std::mem::take(&mut self.parameters);
+        parameters.sort();
+        for (i, (key, value)) in parameters.iter().enumerate() {
+            if i > 0 {
+                self.write("%26");
+            }
+            self.write(key);
+            self.write("%3D");
+            self.write(value);
+        }
         let tag = self.context.sign();
         Signature(utf8_percent_encode(&STANDARD.encode(tag.as_ref()), UNRESERVED).to_string())
     }
