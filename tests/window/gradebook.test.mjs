@@ -2,7 +2,10 @@
 // roster gateway: enter grades from the keyboard, see them sent; restart and they are
 // there; take the district's roster gateway down (a test-build switch that really stops
 // it: connections are refused), keep entering grades offline, bring it back, and they
-// sync. Runs under Xvfb in the test session, like window.test.mjs.
+// sync. Issue 18's two stories: a grade changed in the district (through its OneRoster
+// API, with the demo application's credentials) shows after the next Sync now; a
+// cleared grade graded again lands. Runs under Xvfb in the test session, like
+// window.test.mjs.
 
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -40,6 +43,32 @@ async function enter(session, row, col, score) {
     if (stuck === score[0]) await session.type(editor, `${score.slice(1)}\uE007`);
     await session.waitFor(cellShowing(row, col, score), 20_000);
   }
+}
+
+// The embedded demo district's own OneRoster API (not the gateway), with the demo
+// application's published bearer (crates/sandbox/src/config.rs, `PROXY_BEARER`): what the
+// SIS's own screens and a department head's edit go through.
+const district = "http://127.0.0.1:47601/ims/oneroster/v1p1";
+const appAuth = { Authorization: "Bearer demo-proxy-bearer-not-a-secret" };
+
+/** The class shown and the ids of the cell at (row, col), as the window has them. */
+async function cellIds(session, row, col) {
+  const ids = await session.run(`
+    const invoke = window.__TAURI_INTERNALS__.invoke;
+    const info = await invoke("session_info");
+    const page = await invoke("saved_gradebook", { classId: info.lastView.classId });
+    return { classId: info.lastView.classId, lineItemId: page.gradebook.columns[${col}].sourcedId, studentId: page.gradebook.students[${row}].sourcedId };
+  `, [], { read: true });
+  if (!ids || ids.rejected) throw new Error(`could not read the cell's ids: ${JSON.stringify(ids)}`);
+  return ids;
+}
+
+/** The district's result for a cell, or null when it has none. */
+async function districtResult({ classId, lineItemId, studentId }) {
+  const response = await fetch(`${district}/classes/${classId}/results?limit=1000`, { headers: appAuth });
+  if (!response.ok) throw new Error(`the district answered ${response.status} to reading the class's results`);
+  const { results } = await response.json();
+  return results.find((r) => r.lineItem?.sourcedId === lineItemId && r.student?.sourcedId === studentId && r.status !== "tobedeleted") ?? null;
 }
 
 async function setRosterOnline(session, online) {
@@ -91,6 +120,43 @@ try {
     const status = await session.text("//p[@role='status']");
     if (/Offline/.test(status)) throw new Error(`still says offline: ${status}`);
   });
+  await step("a grade changed in the district after it was sent shows after the next Sync now", async () => {
+    await enter(session, 3, 0, "5");
+    await session.clickUntil(button("Sync now"), cellWithSign(3, 0, "✓"), 30_000);
+    const ids = await cellIds(session, 3, 0);
+    const sent = await districtResult(ids);
+    if (sent?.score !== 5) throw new Error(`the district does not hold the grade sent: ${JSON.stringify(sent)}`);
+    // A department head changes 5 to 9.25 in the SIS.
+    const changed = await fetch(`${district}/results/${sent.sourcedId}`, {
+      method: "PUT",
+      headers: { ...appAuth, "Content-Type": "application/json" },
+      body: JSON.stringify({ result: { ...sent, score: 9.25, scoreStatus: "fully graded", dateLastModified: new Date().toISOString() } }),
+    });
+    if (changed.status !== 200) throw new Error(`the district refused the change: ${changed.status} ${await changed.text()}`);
+    await session.clickUntil(button("Sync now"), cellShowing(3, 0, "9.25"), 30_000);
+    const label = await session.run(`return document.getElementById("cell-3-0").getAttribute("aria-label");`, [], { read: true });
+    if (/conflict|not yet sent/.test(label)) throw new Error(`the district's value is not shown as the district's: ${label}`);
+    await save(session, "09-gradebook-district-change");
+  });
+  await step("a cleared grade, synced, graded again and synced, lands in the district", async () => {
+    await enter(session, 4, 0, "6");
+    await session.clickUntil(button("Sync now"), cellWithSign(4, 0, "✓"), 30_000);
+    const ids = await cellIds(session, 4, 0);
+    if ((await districtResult(ids))?.score !== 6) throw new Error("the first grade did not reach the district");
+    // Clear it (Delete on the cell), and sync: the district's result goes.
+    await session.clickUntil(`//div[@id='cell-4-0']`, `//div[@id='cell-4-0'][contains(@class,'active')]`);
+    await session.type(grid, "\uE017");
+    await session.waitFor(cellShowing(4, 0, ""), 20_000);
+    await session.clickUntil(button("Sync now"), "//p[@role='status'][not(contains(.,'not yet sent'))][not(contains(.,'Sending'))]", 30_000);
+    for (let i = 0; (await districtResult(ids)) && i < 50; i++) await new Promise((r) => setTimeout(r, 200));
+    if (await districtResult(ids)) throw new Error("the cleared grade is still in the district");
+    // Graded again: a new record, sent, not refused.
+    await enter(session, 4, 0, "7.5");
+    await session.clickUntil(button("Sync now"), cellWithSign(4, 0, "✓"), 30_000);
+    const landed = await districtResult(ids);
+    if (landed?.score !== 7.5) throw new Error(`the new grade did not land: ${JSON.stringify(landed)}`);
+    await save(session, "10-gradebook-graded-again");
+  });
   await step("measure: a keystroke's grade committed in the store, against a refused IPC call", async () => {
     // Both go through the same IPC: a grade is parsed, committed (WAL, synchronous=FULL)
     // and answered; the baseline is a call the window's permissions refuse at once.
@@ -123,4 +189,4 @@ try {
   stop();
 }
 
-finish("window gradebook: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)", 5);
+finish("window gradebook: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in tests/window/screenshots/)", 7);

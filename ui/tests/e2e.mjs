@@ -584,6 +584,8 @@ await test("gradebook: after Sync now, typing goes on in the grid; sync only aft
   // Sync now is the teacher's: it asks, and the grid keeps the keyboard.
   await page.getByRole("button", { name: "Sync now" }).click();
   await page.waitForFunction(() => window.rollbookBackend.calls.includes("syncGrades:now"));
+  // Sync now reads the district's copy after sending (a change made in the SIS shows).
+  await page.waitForFunction(() => window.rollbookBackend.calls.slice(window.rollbookBackend.calls.indexOf("syncGrades:now")).includes("gradebook:cls-2"));
   assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "focus did not return to the grid after Sync now");
   await page.keyboard.type("3");
   await page.keyboard.press("Enter");
