@@ -191,6 +191,10 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// How long a teacher's list of classes (and a class's students) is reused.
     pub scope_ttl_seconds: u64,
+    /// Sign-in checks (calls to my/info or userinfo for a token not already known) one
+    /// client address may cause per minute; 0 turns the limit off. Behind a load
+    /// balancer every client has its address, so size this for all sign-ins at once.
+    pub identity_lookups_per_minute_per_address: u32,
 }
 
 impl Default for Limits {
@@ -203,6 +207,7 @@ impl Default for Limits {
             upstream_concurrency: 64,
             max_in_flight: 2_048,
             scope_ttl_seconds: 60,
+            identity_lookups_per_minute_per_address: 600,
         }
     }
 }

@@ -94,8 +94,15 @@ pub struct Identities {
     config: IdentityConfig,
     http: reqwest::Client,
     cache: moka::future::Cache<[u8; 32], Arc<Resolved>>,
+    /// Tokens the provider refused, by digest, briefly: a client retrying a bad token
+    /// costs no further provider call (each one counts against the gateway's own limit
+    /// at the provider).
+    refused: moka::future::Cache<[u8; 32], &'static str>,
     metrics: Arc<Metrics>,
 }
+
+/// How long a refused token is answered from memory.
+pub const REFUSED_TTL: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Identities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,8 +123,23 @@ impl Identities {
             config,
             http,
             cache,
+            refused: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(REFUSED_TTL)
+                .build(),
             metrics,
         }
+    }
+
+    /// Whether the caller behind `authorization` is already known (answered from memory,
+    /// with no call to the provider): lookups that would call it are the ones limited
+    /// per client address.
+    pub async fn is_known(&self, authorization: Option<&str>) -> bool {
+        let Ok(token) = bearer_token(authorization) else {
+            return true;
+        };
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.cache.contains_key(&key) || self.refused.contains_key(&key)
     }
 
     /// The caller behind `Authorization: Bearer …`.
@@ -137,6 +159,10 @@ impl Identities {
             self.metrics.identity_lookup("hit");
             return Ok(Arc::clone(&hit.caller));
         }
+        if let Some(why) = self.refused.get(&key).await {
+            self.metrics.identity_lookup("refused_hit");
+            return Err(IdentityError::InvalidToken(why));
+        }
         let resolved = self
             .cache
             .try_get_with(key, async {
@@ -148,8 +174,15 @@ impl Identities {
                 }))
             })
             .await
-            .map_err(|e| (*e).clone())?;
-        Ok(Arc::clone(&resolved.caller))
+            .map_err(|e| (*e).clone());
+        match resolved {
+            Ok(resolved) => Ok(Arc::clone(&resolved.caller)),
+            Err(IdentityError::InvalidToken(why)) => {
+                self.refused.insert(key, why).await;
+                Err(IdentityError::InvalidToken(why))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn ask_provider(&self, token: &str) -> Result<Caller, IdentityError> {

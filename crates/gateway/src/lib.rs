@@ -155,17 +155,29 @@ impl Gateway {
             limiter: governor::RateLimiter::keyed(
                 governor::Quota::per_minute(per_minute).allow_burst(burst),
             ),
+            lookups_per_address: NonZeroU32::new(limits.identity_lookups_per_minute_per_address)
+                .map(|per_minute| {
+                    let burst =
+                        NonZeroU32::new((per_minute.get() / 4).max(1)).unwrap_or(NonZeroU32::MIN);
+                    governor::RateLimiter::keyed(
+                        governor::Quota::per_minute(per_minute).allow_burst(burst),
+                    )
+                }),
         });
         let sweeper = Arc::clone(&shared);
         background.push(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(routes::LIMITER_SWEEP).await;
                 sweeper.limiter.retain_recent();
+                if let Some(l) = &sweeper.lookups_per_address {
+                    l.retain_recent();
+                }
             }
         }));
         let app = router(Arc::clone(&shared), &limits);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
@@ -241,8 +253,9 @@ fn router(shared: Arc<Shared>, limits: &Limits) -> Router {
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(limits.request_timeout_seconds),
         ))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(
-            limits.max_in_flight,
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
+            ops::shed,
         ))
         .layer(axum::middleware::from_fn_with_state(metrics, ops::observe))
 }

@@ -165,6 +165,46 @@ impl Audit {
     }
 }
 
+/// Past `max_in_flight` requests at once (across every route: the semaphore is one
+/// for the instance), a request is answered 503 with `Retry-After` at once rather than
+/// queued, so a load balancer can send it elsewhere. Health and metrics are never shed.
+pub async fn shed(
+    axum::extract::State(slots): axum::extract::State<std::sync::Arc<tokio::sync::Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return next.run(request).await;
+    }
+    match std::sync::Arc::clone(&slots).try_acquire_owned() {
+        Ok(_slot) => {
+            let response = next.run(request).await;
+            if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                // The body limit answers in plain text; the app reads imsx.
+                return crate::error::imsx(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body is larger than the roster gateway accepts.",
+                    "invalid_data",
+                );
+            }
+            response
+        }
+        Err(_) => {
+            let mut response = crate::error::imsx(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "The roster gateway is at capacity; try again in a moment.",
+                "server_busy",
+            );
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            response
+        }
+    }
+}
+
 /// The method as a metrics label: the verbs the gateway knows, everything else one
 /// bucket, so a client sending made-up methods cannot grow the series without bound.
 pub fn known_method(method: &axum::http::Method) -> &'static str {

@@ -37,6 +37,7 @@ pub const BASE_PATH: &str = "/ims/oneroster/v1p1";
 const PASSED_PARAMS: [&str; 6] = ["limit", "offset", "filter", "sort", "orderBy", "fields"];
 
 pub type TeacherLimiter = governor::DefaultKeyedRateLimiter<String>;
+pub type AddressLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
 /// What every handler shares.
 pub struct Shared {
@@ -45,6 +46,8 @@ pub struct Shared {
     pub scopes: Scopes,
     pub metrics: Arc<Metrics>,
     pub limiter: TeacherLimiter,
+    /// Sign-in checks per client address, before the provider is asked (`None`: off).
+    pub lookups_per_address: Option<AddressLimiter>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -154,6 +157,17 @@ impl FromRequestParts<Arc<Shared>> for Teacher {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        let client = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let (Some(limiter), Some(client)) = (&shared.lookups_per_address, client)
+            && !shared.identities.is_known(authorization).await
+            && let Err(not_until) = limiter.check_key(&client)
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(refuse(Denied::RateLimited(wait)));
+        }
         let caller = match shared.identities.caller(authorization).await {
             Ok(c) => c,
             Err(crate::identity::IdentityError::InvalidToken(why)) => {
