@@ -6,9 +6,22 @@ import type { CategoryBreakdown } from "./CategoryBreakdown";
  */
 export type StudentAverage = { 
 /**
- * `None` when nothing counts yet.
+ * The average, already rounded by the class's rules; `None` when nothing counts yet.
  */
-percent: number | null, letter: string | null, weighted: boolean, categories: Array<CategoryBreakdown>, 
+percent: number | null, 
+/**
+ * `percent` as every face shows it: exactly the class's decimal places, no `%` sign
+ * ("89.9"). Show this, never a re-rounded `percent`.
+ */
+percentText: string | null, 
+/**
+ * The average before rounding (for the explanation and tests).
+ */
+unroundedPercent: number | null, 
+/**
+ * The letter of the rounded `percent`.
+ */
+letter: string | null, weighted: boolean, categories: Array<CategoryBreakdown>, 
 /**
  * Line items left out because they are exempt.
  */
@@ -18,9 +31,13 @@ exempt: Array<string>,
  */
 missing: Array<string>, 
 /**
- * Categories with counted work that carry no weight (weighted mode only).
+ * Groups with counted work that carry no weight, so are not counted (weighted mode).
  */
 unweighted: Array<string>, 
+/**
+ * Percentage points added by extra-credit-only groups (weighted mode).
+ */
+extraCreditPoints: number, 
 /**
  * The average in sentences ([`StudentAverage::explain`]), for the window.
  */

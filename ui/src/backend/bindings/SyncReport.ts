@@ -16,4 +16,13 @@ offline: boolean,
 /**
  * Writes still in the outbox after this run, and how many wait for the teacher.
  */
-waiting: number, held: number, };
+waiting: number, held: number, 
+/**
+ * Sending is paused for this many more seconds (the server's `Retry-After`, or
+ * Rollbook's back-off after failures); nothing was sent while it lasts.
+ */
+pausedSeconds: number | null, 
+/**
+ * The pause is the server's (429): "Sync now" waits it out too.
+ */
+pausedByServer: boolean, };
