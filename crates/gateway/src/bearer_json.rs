@@ -39,11 +39,13 @@ pub async fn get_json(
         .send()
         .await
         .map_err(|e| {
-            unavailable(if e.is_timeout() {
-                "timed out"
-            } else {
-                "unreachable"
-            })
+            if e.is_timeout() {
+                return unavailable("timed out");
+            }
+            // The cause chain names a certificate problem ("invalid peer certificate:
+            // UnknownIssuer") that the operator needs and the teacher does not.
+            tracing::warn!(error = %error_chain(&e), "the sign-in provider cannot be reached");
+            unavailable("unreachable")
         })?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -67,4 +69,15 @@ pub async fn get_json(
         body.extend_from_slice(&chunk);
     }
     serde_json::from_slice(&body).map_err(|_| unavailable("the answer is not JSON"))
+}
+
+/// An error and every cause under it, on one line.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }

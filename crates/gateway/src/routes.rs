@@ -208,6 +208,23 @@ impl Teacher {
             self.shared
                 .metrics
                 .upstream_error(&self.upstream.tenant, e.code().as_str());
+            match &**e {
+                RosterError::Unauthorized { .. } => {
+                    // A cached client-credentials token the district no longer takes is
+                    // dropped, so the next request fetches a new one.
+                    self.upstream.credentials_refused();
+                    tracing::warn!(
+                        tenant = %self.upstream.tenant,
+                        "the district's roster server refused the gateway's credentials; check the tenant's auth settings"
+                    );
+                }
+                RosterError::Unreachable(detail) => tracing::warn!(
+                    tenant = %self.upstream.tenant,
+                    error = %detail,
+                    "the district's roster server cannot be reached (a certificate problem is named here; see docs/gateway.md on adding a CA)"
+                ),
+                _ => {}
+            }
         }
         self.audit.update(|a| a.reason = Some(denied.reason()));
         denied.into_response()
@@ -517,7 +534,8 @@ async fn classes_of_teacher(
             .upstream
             .roster
             .fetch(Method::GET, &segments, &query, None),
-        teacher.shared.scopes.is_active(&teacher.upstream, &id)
+        // Fresh, since the scope remembered below lives `scope_ttl` from now.
+        teacher.shared.scopes.refresh_active(&teacher.upstream, &id)
     );
     match active {
         Ok(true) => {}

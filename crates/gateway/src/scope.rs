@@ -139,9 +139,12 @@ impl Scopes {
                 self.metrics.cache_lookup("scope", "miss");
                 // The teacher's own record through its cache: the class-list route
                 // may have read it already.
+                // The user record read afresh with the classes, not from its own cache:
+                // a scope built now on an answer cached earlier would outlive it, keeping
+                // a deactivated teacher in for up to twice `scope_ttl`.
                 let (classes, active) = tokio::join!(
                     upstream.roster.classes_for_teacher(teacher),
-                    self.is_active(upstream, teacher)
+                    self.refresh_active(upstream, teacher)
                 );
                 if !active? {
                     return Ok(Arc::new(TeacherScope::default()));
@@ -173,6 +176,19 @@ impl Scopes {
         self.active
             .try_get_with(key, fetch_active(upstream, teacher))
             .await
+    }
+
+    /// Reads the teacher's user record now and caches the answer from now.
+    pub async fn refresh_active(
+        &self,
+        upstream: &Upstream,
+        teacher: &str,
+    ) -> Result<bool, Arc<RosterError>> {
+        let active = fetch_active(upstream, teacher).await.map_err(Arc::new)?;
+        self.active
+            .insert((upstream.tenant.clone(), teacher.to_owned()), active)
+            .await;
+        Ok(active)
     }
 
     /// Keeps a teacher's scope read from a complete, unfiltered `/teachers/{id}/classes`

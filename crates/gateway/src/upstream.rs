@@ -34,12 +34,15 @@ pub struct Upstream {
     /// Whether the district was seen to read a record by id, per collection: `Some(false)`
     /// when a record it listed (or just created) was not found by id.
     reads_by_id: Mutex<HashMap<&'static str, bool>>,
+    /// The OAuth 2 token cache, to drop after the district refuses the token.
+    client_credentials: Option<Arc<ClientCredentials>>,
     /// What the client was built from, so a refresh of the tenant list can keep it.
     fingerprint: String,
 }
 
 impl Upstream {
     pub fn new(http: &reqwest::Client, tenant: &TenantConfig, limits: &Limits) -> Self {
+        let mut client_credentials = None;
         let auth: Arc<dyn Authorize> = match &tenant.auth {
             UpstreamAuth::Bearer(token) => Arc::new(ProxyBearer(token.clone())),
             UpstreamAuth::OAuth1 {
@@ -54,14 +57,18 @@ impl Upstream {
                 client_id,
                 client_secret,
                 scopes,
-            } => Arc::new(ClientCredentials {
-                http: http.clone(),
-                token_url: token_url.clone(),
-                client_id: client_id.clone(),
-                client_secret: client_secret.clone(),
-                scopes: scopes.join(" "),
-                cached: tokio::sync::Mutex::new(None),
-            }),
+            } => {
+                let credentials = Arc::new(ClientCredentials {
+                    http: http.clone(),
+                    token_url: token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    scopes: scopes.join(" "),
+                    cached: tokio::sync::Mutex::new(None),
+                });
+                client_credentials = Some(Arc::clone(&credentials));
+                credentials
+            }
         };
         let settings = ClientSettings {
             page_size: 1_000,
@@ -91,6 +98,7 @@ impl Upstream {
             creates: tenant.creates,
             creates_stopped: AtomicBool::new(false),
             reads_by_id: Mutex::new(HashMap::new()),
+            client_credentials,
             fingerprint: fingerprint(tenant),
         }
     }
@@ -112,6 +120,15 @@ impl Upstream {
         if let Ok(mut m) = self.reads_by_id.lock() {
             let known = m.entry(collection).or_insert(found);
             *known &= found;
+        }
+    }
+
+    /// The district answered 401: a cached OAuth 2 token is not used again.
+    pub fn credentials_refused(&self) {
+        if let Some(c) = &self.client_credentials
+            && let Ok(mut cached) = c.cached.try_lock()
+        {
+            *cached = None;
         }
     }
 
@@ -256,6 +273,11 @@ impl ClientCredentials {
             .await
             .map_err(|_| RosterError::Unreachable("the token answer broke off".into()))?;
         if !status.is_success() {
+            tracing::warn!(
+                token_url = %self.token_url,
+                status = status.as_u16(),
+                "the district's token endpoint refused the gateway's client credentials"
+            );
             return Err(RosterError::Unauthorized { status: None });
         }
         let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {

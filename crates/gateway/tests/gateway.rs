@@ -1453,3 +1453,40 @@ async fn a_teacher_whose_roster_record_ended_reads_nothing() {
         200
     );
 }
+
+/// A teacher deactivated in the roster loses access within `scope_ttl` of it, not up to
+/// twice that: a scope built late on an "active" answer cached early used to outlive it.
+#[tokio::test]
+async fn a_deactivated_teacher_is_out_within_one_scope_ttl() {
+    let a = district(TENANT_A, Size::Pair).await;
+    let c = cast(&a);
+    let owner = token(&a, &c.owner);
+    let mut cfg = config(&format!("{}/", a.issuer()), vec![oauth1_tenant(&a)]);
+    cfg.limits.scope_ttl_seconds = 2;
+    let gateway = Gateway::start(cfg).await.unwrap();
+    let gw = format!("http://{}", gateway.address());
+    let students = format!("{BASE}/classes/{}/students", c.class);
+    // A filtered class list reads (and caches) the teacher's record but keeps no scope.
+    let filtered = format!(
+        "{BASE}/teachers/{}/classes?filter=status%3D%27active%27",
+        c.owner
+    );
+    assert_eq!(
+        call(&gw, "GET", &filtered, Some(&owner), None).await.status,
+        200
+    );
+    a.deactivate_user(&c.owner);
+    let deactivated = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Late in the first window, the scope is built.
+    let _ = call(&gw, "GET", &students, Some(&owner), None).await;
+    tokio::time::sleep(Duration::from_millis(2_100).saturating_sub(deactivated.elapsed())).await;
+    let answer = call(&gw, "GET", &students, Some(&owner), None).await;
+    assert_eq!(
+        answer.status,
+        403,
+        "{:?} after deactivation: {}",
+        deactivated.elapsed(),
+        answer.body.chars().take(200).collect::<String>()
+    );
+}
