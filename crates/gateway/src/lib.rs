@@ -17,6 +17,7 @@
 mod bearer_json;
 pub mod config;
 mod error;
+mod fields;
 pub mod identity;
 pub mod ops;
 pub mod routes;

@@ -263,18 +263,17 @@ impl Teacher {
         }
     }
 
-    /// GET upstream with the passed-through query, the answer streamed on as the server
-    /// sends it (only its head is held here).
+    /// GET upstream with the passed-through query; the answer is held whole, since only
+    /// its allowed fields go on (see `fields`).
     async fn pass_on(&self, segments: &[&str], params: &Params) -> Response {
         let query = passed_query(params);
-        match self.upstream.roster.fetch_streamed(segments, &query).await {
-            Ok(streamed) => {
-                let status = StatusCode::from_u16(streamed.status).unwrap_or(StatusCode::OK);
-                let body = axum::body::Body::from_stream(streamed.response.bytes_stream());
-                let mut response = (status, body).into_response();
-                set_json_headers(&mut response, streamed.total_count);
-                response
-            }
+        match self
+            .upstream
+            .roster
+            .fetch(Method::GET, segments, &query, None)
+            .await
+        {
+            Ok(fetched) => json_response(fetched),
             Err(e) => self.upstream_failed(e),
         }
     }
@@ -477,9 +476,25 @@ impl Teacher {
     }
 }
 
+/// A district's answer as the teacher gets it: only the allowed fields of each record.
+/// An answer that is not a JSON object (other than an empty one, as after a DELETE) is
+/// not passed on.
 fn json_response(fetched: Fetched) -> Response {
     let status = StatusCode::from_u16(fetched.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, fetched.body).into_response();
+    let body = if fetched.body.iter().all(u8::is_ascii_whitespace) {
+        Vec::new()
+    } else {
+        match crate::fields::filter(&fetched.body) {
+            Some(body) => body,
+            None => {
+                return crate::error::Denied::Upstream(Arc::new(RosterError::Malformed(
+                    "the answer is not a JSON object".into(),
+                )))
+                .into_response();
+            }
+        }
+    };
+    let mut response = (status, body).into_response();
     set_json_headers(&mut response, fetched.total_count);
     response
 }

@@ -1467,6 +1467,13 @@ async fn run(rig: &Rig, behaviour: Behaviour, requests: &[Request]) -> Result<()
         }
         // 3. Reads return nothing outside scope.
         if r.method == "GET" && (200..300).contains(&status) {
+            // Fields the app has no use for never pass (the district sends both).
+            if body.contains("\"password\"") || body.contains("sis.example") {
+                fail(
+                    2,
+                    format!("a read passed on a password or a district href: {body}"),
+                );
+            }
             let other = if caller.tenant == "A" { "\"B:" } else { "\"A:" };
             if body.contains(other) {
                 fail(2, "another tenant's record reached the caller".into());
