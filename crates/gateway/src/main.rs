@@ -92,10 +92,33 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stdout)
         .try_init();
     tracing::info!(address = %gateway.address(), "roster gateway started");
+    ignore_sighup();
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     gateway.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// SIGHUP's default action ends the process at once (exit 129, nothing drained), and
+/// service managers send it to mean "reload". The configuration and secrets are read
+/// at start only, so it is logged and ignored: restart (SIGTERM drains) to reload.
+fn ignore_sighup() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::warn!(
+                            "SIGHUP ignored: the gateway reads its configuration and secrets at start; restart it to reload them (SIGTERM finishes requests in flight first)"
+                        );
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM from a container runtime or service manager.

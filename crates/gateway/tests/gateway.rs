@@ -1490,3 +1490,33 @@ async fn a_deactivated_teacher_is_out_within_one_scope_ttl() {
         answer.body.chars().take(200).collect::<String>()
     );
 }
+
+/// SIGHUP (a service manager's "reload") used to end the gateway at once with exit 129.
+#[tokio::test]
+async fn sighup_is_logged_and_never_ends_the_binary() {
+    let a = district(TENANT_A, Size::Tiny).await;
+    let d = a.district();
+    let owner = token(&a, &d.staff[0].id);
+    let mut gateway = spawn_gateway(&["--demo-district", a.issuer()]).await;
+    let base = format!("http://{}", gateway.address);
+    let path = format!("{BASE}/teachers/{}/classes", d.staff[0].id);
+    let pid = gateway.child.id().unwrap().to_string();
+    for _ in 0..2 {
+        let sent = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            gateway.child.try_wait().unwrap().is_none(),
+            "SIGHUP ended the gateway"
+        );
+        assert_eq!(
+            call(&base, "GET", &path, Some(&owner), None).await.status,
+            200
+        );
+    }
+    let log = gateway.log.lock().await.join("\n");
+    assert!(log.contains("SIGHUP ignored"), "{log}");
+}
