@@ -689,6 +689,27 @@ impl GradeStore {
                 "DELETE FROM edits WHERE class_id = ?1 AND state = 'sent'",
                 [&snapshot.class_id],
             )?;
+            // An edit that was to create the cell's result, where the district now has
+            // one under another id (made in the SIS meanwhile), is re-pointed at that
+            // record: still based on "nothing there", so the sender finds it changed and
+            // asks the teacher, unless it already holds the teacher's value.
+            let adopt: Vec<(String, String, String, String)> = {
+                let mut statement = tx.prepare(
+                    "SELECT e.line_item_id, e.student_id, e.result_id, r.sourced_id FROM edits e
+                     JOIN results r ON r.line_item_id = e.line_item_id AND r.student_id = e.student_id
+                     WHERE e.class_id = ?1 AND r.sourced_id != e.result_id
+                     AND NOT EXISTS (SELECT 1 FROM results o WHERE o.sourced_id = e.result_id)
+                     AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.record_id = 'results/' || r.sourced_id)",
+                )?;
+                statement
+                    .query_map([&snapshot.class_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for (line_item, student, ours, theirs) in adopt {
+                repoint(tx, &ours, &theirs, &line_item, &student)?;
+            }
             // Edits whose assignment or student is gone have no cell: they wait for the
             // teacher (see `orphans`) instead of being sent outside the class; one whose
             // assignment or student is back is sent again.
@@ -1701,6 +1722,19 @@ fn rekey(
     student_id: &str,
 ) -> rusqlite::Result<()> {
     let new_id = uuid::Uuid::new_v4().to_string();
+    repoint(tx, old_id, &new_id, line_item_id, student_id)
+}
+
+/// Moves a cell's queued write (and its edit) from record `old_id` to `new_id`, based on
+/// nothing there (the sender checks what `new_id` holds before writing it).
+fn repoint(
+    tx: &Connection,
+    old_id: &str,
+    new_id: &str,
+    line_item_id: &str,
+    student_id: &str,
+) -> rusqlite::Result<()> {
+    let new_id = new_id.to_owned();
     let old_record = format!("results/{old_id}");
     let body: Option<Option<String>> = tx
         .query_row(

@@ -536,3 +536,26 @@ fn rules_that_cannot_work_are_refused_in_words() {
     );
     assert_eq!(store.rules(CLASS).ok(), Some(GradingRules::default()));
 }
+
+/// The window and a CLI command share the store: an open while the other holds the
+/// database locked waits for it (busy_timeout is set before the first read) instead of
+/// failing with "database is locked".
+#[test]
+fn an_open_waits_for_another_process_holding_the_lock() {
+    let (_dir, path, key) = fresh();
+    drop(open(&path, &key));
+    let conn = rusqlite_raw(&path, &key);
+    conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; INSERT INTO meta (key, value) VALUES ('x', 'y'); COMMIT;")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let holder = std::thread::spawn(move || {
+        // Longer than rusqlite's own default wait (5 s), which is what the first read
+        // had before the store's busy_timeout was set ahead of it.
+        std::thread::sleep(std::time::Duration::from_millis(5500));
+        drop(conn);
+    });
+    let started = std::time::Instant::now();
+    let opened = GradeStore::open(&path, &key);
+    holder.join().unwrap_or_else(|_| panic!("holder"));
+    assert!(opened.is_ok(), "{:?}", opened.err());
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+}
