@@ -36,6 +36,11 @@ pub fn account() -> Result<Account, CoreError> {
 }
 
 pub async fn run(command: Command) -> Result<(), CoreError> {
+    // Every command but `doctor` (which reports, and changes nothing) starts by holding
+    // the saved session to the policy in force now, not the policy at its sign-in.
+    if !matches!(command, Command::Doctor { .. }) {
+        apply_policy().await?;
+    }
     match command {
         Command::Login(args) => login(*args).await,
         Command::Whoami { refresh, json } => whoami(refresh, json).await,
@@ -80,6 +85,21 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
     }
 }
 
+/// Acts on a policy change since the saved session began, and says what it did.
+async fn apply_policy() -> Result<(), CoreError> {
+    let account = account()?;
+    match account.apply_policy().await {
+        Ok(Some(action)) => note(&format!("note: {}", action.describe())),
+        Ok(None) => {}
+        // The command's own restore meets the same policy and refuses with its code.
+        Err(e) => note(&format!(
+            "warning: the saved sign-in could not be brought in line with your school's policy ({}: {e})",
+            e.code()
+        )),
+    }
+    Ok(())
+}
+
 async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let browser =
         Browser::from_command(args.browser_command.as_deref()).map_err(AuthError::InvalidConfig)?;
@@ -88,6 +108,7 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let account = account()?;
     let resolved = account.effective_settings();
     if args.demo {
+        // Before the district is contacted.
         rollbook_core::allow_demo(&resolved)?;
     }
     let mut settings = if args.demo {
@@ -119,10 +140,9 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
         );
     }
     settings.client_secret = args.client_secret;
+    // The flag can only add shared-machine mode; policy that sets it wins over its absence.
     settings.shared_machine = args.shared_machine;
-    if !args.demo {
-        settings = resolved.enforce(settings)?;
-    }
+    let settings = resolved.enforce(settings)?;
 
     let desk = SignInDesk::new();
     let attempt = desk.begin()?;

@@ -82,12 +82,13 @@ impl Account {
             ));
         }
         for problem in &settings.problems {
-            checks.push(Check::problem(
-                "policy",
-                CheckStatus::Warn,
-                "policy_invalid",
-                problem.to_string(),
-            ));
+            // Unreadable policy fails closed, and IT must hear of it (H7).
+            let (status, code) = if problem.unreadable {
+                (CheckStatus::Fail, "policy_unreadable")
+            } else {
+                (CheckStatus::Warn, "policy_invalid")
+            };
+            checks.push(Check::problem("policy", status, code, problem.to_string()));
         }
         let record = match SessionRecord::load(self.paths()) {
             Ok(record) => {

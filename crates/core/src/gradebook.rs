@@ -331,6 +331,40 @@ impl Account {
         }
     }
 
+    /// `LocalStoreAllowed` is off but a gradebook is still on disk (policy changed since):
+    /// opens it, sends what waits (for at most `budget`), and deletes it once nothing
+    /// waits. The count still waiting (the file then stays); `None` when there is no file.
+    /// Added for policy on restore (H7).
+    pub(crate) async fn drain_disk_store(
+        &self,
+        budget: std::time::Duration,
+    ) -> Result<Option<u32>, CoreError> {
+        let owner = self.live_session_info().await?.owner;
+        let path = store_path(self, &owner);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let (store, _) = self.open_disk_store(&owner).await?;
+        let open = OpenStore::new(store, StoreLocation::Disk, Some(path));
+        *self.local.lock().await = Some(open.clone());
+        match tokio::time::timeout(budget, self.sync_grades(false)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(code = %e.code(), "grades could not be sent before the local gradebook is emptied")
+            }
+            Err(_) => {
+                tracing::warn!("sending grades took too long; the local gradebook stays for now")
+            }
+        }
+        let (waiting, _) = with_store(&open.store, |s| s.outbox_counts()).await?;
+        if waiting == 0 {
+            self.delete_local_store(Some(&owner)).await?;
+        } else {
+            drop(self.local.lock().await.take());
+        }
+        Ok(Some(waiting))
+    }
+
     /// Closes the local store and deletes the file and key of `owner`'s (sign-out).
     pub(crate) async fn delete_local_store(&self, owner: Option<&str>) -> Result<(), CoreError> {
         drop(self.local.lock().await.take());

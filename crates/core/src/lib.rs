@@ -22,7 +22,9 @@ mod settings;
 mod sign_in;
 mod wipe;
 
-pub use account::{Account, IfUnsent, SignInReport, SignOutReport, WhoAmI};
+pub use account::{
+    Account, IfUnsent, PolicyAction, PolicyActionKind, SignInReport, SignOutReport, WhoAmI,
+};
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
 pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};

@@ -70,6 +70,10 @@ pub struct ProviderSettings {
     /// An ID-token or userinfo claim that holds the teacher's OneRoster `sourcedId`.
     #[serde(default)]
     pub teacher_id_claim: Option<String>,
+    /// The demo district (its own policy, `DemoDistrictAllowed`, applies instead of the
+    /// provider rules).
+    #[serde(default)]
+    pub demo: bool,
 }
 
 impl ProviderSettings {
@@ -90,7 +94,21 @@ impl ProviderSettings {
             oneroster_url: None,
             classlink_api_url: None,
             teacher_id_claim: None,
+            demo: false,
         }
+    }
+
+    /// Whether this is the demo district: marked so since sessions remember it, and
+    /// before that recognised by its registration on a loopback address (no real
+    /// provider may use plain http off loopback).
+    pub fn is_demo(&self) -> bool {
+        self.demo
+            || (self.client_id == DEMO_CLIENT_ID
+                && Url::parse(&self.issuer).is_ok_and(|u| {
+                    u.scheme() == "http"
+                        && u.host_str()
+                            .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]")
+                }))
     }
 
     /// The demo district at `base` (`http://127.0.0.1:{port}`): the ClassLink profile
@@ -105,6 +123,7 @@ impl ProviderSettings {
             profile: Profile::ClassLink,
             oneroster_url: Some(oneroster_url.to_owned()),
             classlink_api_url: Some(base.to_owned()),
+            demo: true,
             ..Self::new(base, DEMO_CLIENT_ID)
         }
     }

@@ -427,7 +427,7 @@ mod tests {
             fn level(&self) -> PolicyLevel {
                 PolicyLevel::Machine
             }
-            fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+            fn read(&self) -> Result<BTreeMap<String, RawValue>, crate::policy::SourceProblem> {
                 Ok(self.0.clone())
             }
         }

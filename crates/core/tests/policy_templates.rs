@@ -58,6 +58,28 @@ fn the_admx_template_offers_every_setting_with_values_rollbook_accepts() {
         }
     }
 
+    // Intune's ADMX import refuses a namespace the template declares but never uses.
+    for using in admx.descendants().filter(|n| n.has_tag_name("using")) {
+        let prefix = using.attribute("prefix").unwrap();
+        assert!(
+            admx_text.contains(&format!("\"{prefix}:")),
+            "the ADMX declares the namespace prefix {prefix} and never uses it"
+        );
+    }
+    // Every explain text says what "Disabled" (or "Not configured") means.
+    for policy in admx.descendants().filter(|n| n.has_tag_name("policy")) {
+        let id = reference(policy.attribute("explainText").unwrap(), "string");
+        let text = adml
+            .descendants()
+            .find(|n| n.has_tag_name("string") && n.attribute("id") == Some(id))
+            .and_then(|n| n.text())
+            .unwrap();
+        assert!(
+            text.contains("Disabled"),
+            "{id} does not say what Disabled means"
+        );
+    }
+
     let mut offered = BTreeMap::new();
     for policy in admx.descendants().filter(|n| n.has_tag_name("policy")) {
         assert_eq!(policy.attribute("key"), Some(r"Software\Policies\Rollbook"));
@@ -158,7 +180,7 @@ impl PolicySource for Fixed {
     fn level(&self) -> rollbook_core::policy::PolicyLevel {
         rollbook_core::policy::PolicyLevel::Machine
     }
-    fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+    fn read(&self) -> Result<BTreeMap<String, RawValue>, rollbook_core::policy::SourceProblem> {
         Ok(self.0.iter().cloned().collect())
     }
 }
@@ -216,8 +238,16 @@ fn the_configuration_profile_sets_known_settings_to_values_rollbook_accepts() {
 
 #[test]
 fn the_example_policy_file_is_one_rollbook_accepts() {
-    let sources: Vec<Box<dyn PolicySource>> =
-        vec![Box::new(PolicyFile::new(packaging("policy.example.json")))];
+    // The file's content is checked here, not its owner (the checkout's user's).
+    let owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(packaging("policy.example.json"))
+            .unwrap()
+            .uid()
+    };
+    let sources: Vec<Box<dyn PolicySource>> = vec![Box::new(
+        PolicyFile::new(packaging("policy.example.json")).trusting_owner(owner),
+    )];
     let resolved = resolve(&sources, &Preferences::default(), &BuildDefaults::default());
     assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
     assert_eq!(resolved.idle_sign_out_minutes(), 15);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{PolicyLevel, PolicySource, RawValue};
+use super::{PolicyLevel, PolicySource, RawValue, SourceProblem};
 
 /// Where the policy file lives.
 pub const POLICY_FILE: &str = "/etc/rollbook/policy.json";
@@ -11,24 +11,69 @@ pub const POLICY_FILE: &str = "/etc/rollbook/policy.json";
 /// ignores it: a user who could point Rollbook at a file of their own would escape the
 /// lab's policy.
 pub const POLICY_FILE_ENV: &str = "ROLLBOOK_POLICY_FILE";
+/// With [`POLICY_FILE_ENV`], debug builds only: the uid trusted to own that file instead
+/// of root.
+pub const POLICY_FILE_OWNER_ENV: &str = "ROLLBOOK_POLICY_FILE_OWNER";
 
 /// `/etc/rollbook/policy.json`: an object of setting names to values. No file means no
-/// policy.
+/// policy. It is obeyed only when root owns it and neither group nor others may write
+/// it: a file a teacher could edit is no lock at all.
 #[derive(Debug, Clone)]
 pub struct PolicyFile {
     path: PathBuf,
+    /// The one owner trusted (root; tests name another to see the refusal).
+    trusted_owner: u32,
 }
 
 impl PolicyFile {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            trusted_owner: 0,
+        }
+    }
+
+    /// Trusts `uid` instead of root as the file's owner.
+    pub fn trusting_owner(mut self, uid: u32) -> Self {
+        self.trusted_owner = uid;
+        self
+    }
+
+    /// Why the file is not to be trusted, if it is not.
+    #[cfg(unix)]
+    fn untrusted(&self, metadata: &std::fs::Metadata) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        if metadata.uid() != self.trusted_owner {
+            return Some(format!(
+                "it is owned by user {} rather than root, so someone other than IT could have written it",
+                metadata.uid()
+            ));
+        }
+        let mode = metadata.mode();
+        if mode & 0o022 != 0 {
+            return Some(format!(
+                "group or others may write it (mode {:o}); make it `chmod 644` and owned by root",
+                mode & 0o7777
+            ));
+        }
+        None
+    }
+
+    #[cfg(not(unix))]
+    fn untrusted(&self, _metadata: &std::fs::Metadata) -> Option<String> {
+        None
     }
 
     /// The standard file; in a debug build, the one the environment names instead.
     pub fn from_env() -> Self {
         #[cfg(debug_assertions)]
         if let Some(path) = std::env::var_os(POLICY_FILE_ENV) {
-            return Self::new(path);
+            // Tests that do not run as root name the owner they trust.
+            let owner = std::env::var(POLICY_FILE_OWNER_ENV)
+                .ok()
+                .and_then(|uid| uid.parse().ok())
+                .unwrap_or(0);
+            return Self::new(path).trusting_owner(owner);
         }
         Self::new(POLICY_FILE)
     }
@@ -43,18 +88,25 @@ impl PolicySource for PolicyFile {
         PolicyLevel::Machine
     }
 
-    fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(bytes) => bytes,
+    fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
+        // The file's own metadata (not a link's target's owner): a root-owned link to a
+        // file anyone may write is no better than that file.
+        let metadata = match std::fs::metadata(&self.path) {
+            Ok(metadata) => metadata,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => {
-                return Err(format!(
-                    "it cannot be read ({e}); no policy from it applies"
-                ));
+                return Err(SourceProblem::Unreadable(format!(
+                    "it cannot be read ({e})"
+                )));
             }
         };
+        if let Some(why) = self.untrusted(&metadata) {
+            return Err(SourceProblem::Untrusted(why));
+        }
+        let bytes = std::fs::read(&self.path)
+            .map_err(|e| SourceProblem::Unreadable(format!("it cannot be read ({e})")))?;
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("it is not a JSON object ({e}); no policy from it applies"))?;
+            .map_err(|e| SourceProblem::Unreadable(format!("it is not a JSON object ({e})")))?;
         Ok(object
             .into_iter()
             .map(|(key, value)| {
@@ -82,21 +134,51 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("policy.json");
         assert!(PolicyFile::new(&path).read().unwrap().is_empty());
+        let trusted = |path: &std::path::Path| PolicyFile::new(path).trusting_owner(owner(path));
         std::fs::write(
             &path,
             br#"{"ClientId": "abc", "SharedMachine": true, "IdleSignOutMinutes": 15}"#,
         )
         .unwrap();
-        let values = PolicyFile::new(&path).read().unwrap();
+        let values = trusted(&path).read().unwrap();
         assert_eq!(values["ClientId"], RawValue::Text("abc".into()));
         assert_eq!(values["SharedMachine"], RawValue::Bool(true));
         assert_eq!(values["IdleSignOutMinutes"], RawValue::Number(15));
         std::fs::write(&path, b"[1, 2]").unwrap();
-        assert!(
-            PolicyFile::new(&path)
-                .read()
-                .unwrap_err()
-                .contains("JSON object")
-        );
+        assert!(matches!(
+            PolicyFile::new(&path).trusting_owner(owner(&path)).read(),
+            Err(SourceProblem::Unreadable(m)) if m.contains("JSON object")
+        ));
+    }
+
+    fn owner(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).unwrap().uid()
+    }
+
+    #[test]
+    fn a_file_someone_else_could_write_is_not_obeyed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.json");
+        std::fs::write(&path, br#"{"SharedMachine": false}"#).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let uid = owner(&path);
+        assert!(PolicyFile::new(&path).trusting_owner(uid).read().is_ok());
+        // Owned by someone other than the trusted owner (root, in a real install).
+        assert!(matches!(
+            PolicyFile::new(&path).trusting_owner(uid.wrapping_add(1)).read(),
+            Err(SourceProblem::Untrusted(m)) if m.contains("rather than root")
+        ));
+        for mode in [0o664, 0o646, 0o666] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(
+                matches!(
+                    PolicyFile::new(&path).trusting_owner(uid).read(),
+                    Err(SourceProblem::Untrusted(m)) if m.contains("may write it")
+                ),
+                "mode {mode:o}"
+            );
+        }
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{Key, PolicyLevel, PolicySource, RawValue};
+use super::{Key, PolicyLevel, PolicySource, RawValue, SourceProblem};
 
 /// The preferences domain (the app's bundle identifier).
 pub const PREFERENCES_DOMAIN: &str = "org.rollbook.desktop";
@@ -48,7 +48,7 @@ impl<P: ManagedPreferences> PolicySource for ManagedPreferencesPolicy<P> {
 
     /// Looks up each known setting by name (a domain's key list would mix in the user's
     /// own defaults, which are not policy).
-    fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+    fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
         let mut values = BTreeMap::new();
         for key in Key::ALL {
             let name = key.name();

@@ -31,7 +31,7 @@ use crate::{
     BuildDefaults, CLASSLINK_ISSUER, CoreError, Preferences, ProviderSettings, RedirectMode,
 };
 
-pub use linux::{POLICY_FILE, POLICY_FILE_ENV, PolicyFile};
+pub use linux::{POLICY_FILE, POLICY_FILE_ENV, POLICY_FILE_OWNER_ENV, PolicyFile};
 #[cfg(target_os = "macos")]
 pub use macos::CoreFoundationPreferences;
 pub use macos::{ManagedPreferences, ManagedPreferencesPolicy, PREFERENCES_DOMAIN};
@@ -71,8 +71,28 @@ pub trait PolicySource: Send + Sync + fmt::Debug {
     fn location(&self) -> String;
     fn level(&self) -> PolicyLevel;
     /// Every value set here, by key name. An unreadable source is one problem, not a
-    /// crash: the error text says why.
-    fn read(&self) -> Result<BTreeMap<String, RawValue>, String>;
+    /// crash: the error says why, and whether the source was unreadable (then the
+    /// settings that protect data take their most protective values) or untrusted
+    /// (ignored).
+    fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem>;
+}
+
+/// Why a source gave no values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceProblem {
+    /// Policy is there but cannot be read or parsed. IT meant something, so the data
+    /// protecting settings (shared machine, local store, export) fail closed until it
+    /// is fixed.
+    Unreadable(String),
+    /// Anyone but IT could have written it (a Linux file not owned by root, or writable by
+    /// group or others): nothing from it applies, as if it were absent.
+    Untrusted(String),
+}
+
+impl From<String> for SourceProblem {
+    fn from(message: String) -> Self {
+        Self::Unreadable(message)
+    }
 }
 
 /// The policy sources of this computer, machine first.
@@ -110,6 +130,9 @@ pub enum AllowedProviders {
     Classlink,
     /// ClassLink and any other OpenID provider.
     Any,
+    /// Only the provider the `Issuer` policy names (the district's own); nothing when no
+    /// policy names one.
+    Issuer,
 }
 
 /// A setting's name, as policy spells it (registry value, JSON key).
@@ -124,10 +147,11 @@ pub enum Key {
     IdleSignOutMinutes,
     LocalStoreAllowed,
     DemoDistrictAllowed,
+    ExportAllowed,
 }
 
 impl Key {
-    pub const ALL: [Key; 9] = [
+    pub const ALL: [Key; 10] = [
         Key::AllowedProviders,
         Key::Issuer,
         Key::ClientId,
@@ -137,6 +161,7 @@ impl Key {
         Key::IdleSignOutMinutes,
         Key::LocalStoreAllowed,
         Key::DemoDistrictAllowed,
+        Key::ExportAllowed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -150,6 +175,7 @@ impl Key {
             Key::IdleSignOutMinutes => "IdleSignOutMinutes",
             Key::LocalStoreAllowed => "LocalStoreAllowed",
             Key::DemoDistrictAllowed => "DemoDistrictAllowed",
+            Key::ExportAllowed => "ExportAllowed",
         }
     }
 
@@ -176,6 +202,7 @@ impl fmt::Display for Value {
         match self {
             Value::Providers(AllowedProviders::Classlink) => f.write_str("classlink"),
             Value::Providers(AllowedProviders::Any) => f.write_str("any"),
+            Value::Providers(AllowedProviders::Issuer) => f.write_str("issuer"),
             Value::Text(t) => f.write_str(t),
             Value::Redirect(RedirectMode::Loopback) => f.write_str("loopback"),
             Value::Redirect(RedirectMode::Scheme) => f.write_str("scheme"),
@@ -190,10 +217,19 @@ impl fmt::Display for Value {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Origin {
-    MachinePolicy { location: String },
-    UserPolicy { location: String },
+    MachinePolicy {
+        location: String,
+    },
+    UserPolicy {
+        location: String,
+    },
     TeacherSetting,
     BuildDefault,
+    /// Policy is present at `location` but cannot be read: this data-protecting setting
+    /// takes its most protective value until IT fixes it.
+    UnreadablePolicy {
+        location: String,
+    },
 }
 
 impl Origin {
@@ -201,7 +237,9 @@ impl Origin {
     pub fn is_policy(&self) -> bool {
         matches!(
             self,
-            Origin::MachinePolicy { .. } | Origin::UserPolicy { .. }
+            Origin::MachinePolicy { .. }
+                | Origin::UserPolicy { .. }
+                | Origin::UnreadablePolicy { .. }
         )
     }
 }
@@ -213,6 +251,10 @@ impl fmt::Display for Origin {
             Origin::UserPolicy { location } => write!(f, "user policy ({location})"),
             Origin::TeacherSetting => f.write_str("the teacher's setting"),
             Origin::BuildDefault => f.write_str("this build's default"),
+            Origin::UnreadablePolicy { location } => write!(
+                f,
+                "the most protective value, because the policy at {location} is present but unreadable"
+            ),
         }
     }
 }
@@ -232,6 +274,10 @@ pub struct PolicyProblem {
     pub key: Option<String>,
     pub location: String,
     pub message: String,
+    /// The whole source is present but unreadable ("policy present but unreadable"):
+    /// louder than one bad value, since the data-protecting settings fail closed.
+    #[serde(default)]
+    pub unreadable: bool,
 }
 
 impl fmt::Display for PolicyProblem {
@@ -283,36 +329,26 @@ impl ResolvedSettings {
         }
     }
 
-    /// Applies policy to settings a face built (the window's form, the CLI's flags):
-    /// refuses a provider policy does not allow, and replaces what policy fixes. The
-    /// client id and roster address policy sets belong to the provider it names (its
-    /// `Issuer`, else ClassLink), so they never travel to another provider.
+    /// Applies policy to settings a face built (the window's form, the CLI's flags, the
+    /// demo district): refuses what [`Self::provider_permitted`] refuses, and replaces
+    /// what policy fixes. The client id and roster address policy sets belong to the
+    /// provider it names (its `Issuer`, else ClassLink), so they never travel to another
+    /// provider.
     pub fn enforce(&self, mut settings: ProviderSettings) -> Result<ProviderSettings, CoreError> {
-        let classlink = settings.issuer.trim_end_matches('/') == CLASSLINK_ISSUER;
-        if !classlink && self.allowed_providers() == AllowedProviders::Classlink {
-            return Err(CoreError::ForbiddenByPolicy(
-                "your school allows signing in with ClassLink only".into(),
-            ));
-        }
-        let policy_issuer = self.locked_text(Key::Issuer);
-        if let Some(issuer) = &policy_issuer
-            && !classlink
-            && issuer.trim_end_matches('/') != settings.issuer.trim_end_matches('/')
-        {
-            return Err(CoreError::ForbiddenByPolicy(format!(
-                "your school sets the sign-in provider to {issuer}"
-            )));
-        }
-        let describes_this = match &policy_issuer {
-            Some(_) => !classlink,
-            None => classlink,
-        };
-        if describes_this {
-            if let Some(client_id) = self.locked_text(Key::ClientId) {
-                settings.client_id = client_id;
-            }
-            if let Some(roster) = self.locked_text(Key::RosterUrl) {
-                settings.oneroster_url = Some(roster);
+        self.provider_permitted(&settings)?;
+        if !settings.is_demo() {
+            let classlink = is_classlink(&settings.issuer);
+            let describes_this = match self.locked_text(Key::Issuer) {
+                Some(_) => !classlink,
+                None => classlink,
+            };
+            if describes_this {
+                if let Some(client_id) = self.locked_text(Key::ClientId) {
+                    settings.client_id = client_id;
+                }
+                if let Some(roster) = self.locked_text(Key::RosterUrl) {
+                    settings.oneroster_url = Some(roster);
+                }
             }
         }
         if self.is_locked(Key::RedirectMode) {
@@ -322,6 +358,74 @@ impl ResolvedSettings {
             settings.shared_machine = true;
         }
         Ok(settings)
+    }
+
+    /// Whether policy lets a session with `settings` exist on this computer: the one
+    /// decision behind every sign-in (window, CLI, demo district) and every restore of
+    /// a saved session ([`Self::session_permitted`]).
+    pub fn provider_permitted(&self, settings: &ProviderSettings) -> Result<(), CoreError> {
+        if settings.is_demo() {
+            return crate::allow_demo(self);
+        }
+        let forbidden = |message: String| Err(CoreError::ForbiddenByPolicy(message));
+        let classlink = is_classlink(&settings.issuer);
+        let policy_issuer = self.locked_text(Key::Issuer);
+        let is_policy_issuer = policy_issuer
+            .as_deref()
+            .is_some_and(|issuer| same_issuer(issuer, &settings.issuer));
+        match (self.allowed_providers(), &policy_issuer) {
+            (AllowedProviders::Classlink, _) if !classlink => {
+                forbidden("your school allows signing in with ClassLink only".into())
+            }
+            (AllowedProviders::Issuer, Some(issuer)) if !is_policy_issuer => forbidden(format!(
+                "your school allows signing in with its own provider only ({issuer})"
+            )),
+            (AllowedProviders::Issuer, None) => forbidden(
+                "your school allows signing in only with the provider its policy names, and its policy names none (Issuer); ask your IT team"
+                    .into(),
+            ),
+            (AllowedProviders::Any, Some(issuer)) if !classlink && !is_policy_issuer => {
+                forbidden(format!(
+                    "your school sets the sign-in provider to {issuer}"
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a saved session may go on: its provider is still permitted, and it is
+    /// not a kept (keychain) session on a computer policy now makes shared.
+    pub fn session_permitted(&self, settings: &ProviderSettings) -> Result<(), CoreError> {
+        self.provider_permitted(settings)?;
+        if self.shared_machine() && self.is_locked(Key::SharedMachine) && !settings.shared_machine {
+            return Err(CoreError::ForbiddenByPolicy(
+                "your school has made this a shared computer, where sign-ins are not kept".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether grades may be kept on disk (`LocalStoreAllowed`).
+    pub fn local_store_allowed(&self) -> bool {
+        self.flag(Key::LocalStoreAllowed) != Some(false)
+    }
+
+    /// Whether a gradebook may leave the store as a file or on paper (`ExportAllowed`):
+    /// `policy_forbidden` when not.
+    pub fn allow_export(&self) -> Result<(), CoreError> {
+        if self.flag(Key::ExportAllowed) == Some(false) {
+            return Err(CoreError::ForbiddenByPolicy(
+                "your school has turned off exporting and printing gradebooks on this computer"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Any problem that made a whole policy source unreadable ("policy present but
+    /// unreadable").
+    pub fn unreadable(&self) -> impl Iterator<Item = &PolicyProblem> {
+        self.problems.iter().filter(|p| p.unreadable)
     }
 
     /// How the browser returns to the app.
@@ -353,6 +457,22 @@ impl ResolvedSettings {
     }
 }
 
+fn is_classlink(issuer: &str) -> bool {
+    issuer.trim_end_matches('/') == CLASSLINK_ISSUER
+}
+
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// The settings that keep student data safe, at their most protective: what applies
+/// while policy is present but unreadable.
+const PROTECTIVE: [(Key, bool); 3] = [
+    (Key::SharedMachine, true),
+    (Key::LocalStoreAllowed, false),
+    (Key::ExportAllowed, false),
+];
+
 /// Checks one raw value for `key`.
 fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
     let text = |raw: &RawValue| match raw {
@@ -378,7 +498,10 @@ fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
         Key::AllowedProviders => match text(raw)?.to_ascii_lowercase().as_str() {
             "classlink" => Ok(Value::Providers(AllowedProviders::Classlink)),
             "any" => Ok(Value::Providers(AllowedProviders::Any)),
-            other => Err(format!("{other:?} is not one of \"classlink\", \"any\"")),
+            "issuer" => Ok(Value::Providers(AllowedProviders::Issuer)),
+            other => Err(format!(
+                "{other:?} is not one of \"classlink\", \"issuer\", \"any\""
+            )),
         },
         Key::Issuer | Key::RosterUrl => https_url(raw).map(Value::Text),
         Key::ClientId => text(raw).map(Value::Text),
@@ -387,9 +510,10 @@ fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
             "scheme" => Ok(Value::Redirect(RedirectMode::Scheme)),
             other => Err(format!("{other:?} is not one of \"loopback\", \"scheme\"")),
         },
-        Key::SharedMachine | Key::LocalStoreAllowed | Key::DemoDistrictAllowed => {
-            flag(raw).map(Value::Flag)
-        }
+        Key::SharedMachine
+        | Key::LocalStoreAllowed
+        | Key::DemoDistrictAllowed
+        | Key::ExportAllowed => flag(raw).map(Value::Flag),
         Key::IdleSignOutMinutes => match raw {
             // A week at most: anything longer is a typo for "never" (0).
             RawValue::Number(n) if (0..=10_080).contains(n) => {
@@ -415,11 +539,34 @@ pub fn resolve(
         let location = source.location();
         let values = match source.read() {
             Ok(values) => values,
-            Err(message) => {
+            Err(SourceProblem::Untrusted(message)) => {
                 resolved.problems.push(PolicyProblem {
                     key: None,
                     location,
-                    message,
+                    message: format!("{message}; it was ignored"),
+                    unreadable: false,
+                });
+                continue;
+            }
+            Err(SourceProblem::Unreadable(message)) => {
+                // Ranked where the source is: a readable machine policy still wins over
+                // an unreadable user one.
+                for (key, value) in PROTECTIVE {
+                    found.entry(key).or_insert(Effective {
+                        key,
+                        value: Value::Flag(value),
+                        origin: Origin::UnreadablePolicy {
+                            location: location.clone(),
+                        },
+                    });
+                }
+                resolved.problems.push(PolicyProblem {
+                    key: None,
+                    location,
+                    message: format!(
+                        "policy present but unreadable: {message}. Until it is fixed, shared-machine mode is on and local storage and export are off"
+                    ),
+                    unreadable: true,
                 });
                 continue;
             }
@@ -430,6 +577,7 @@ pub fn resolve(
                     key: Some(name),
                     location: location.clone(),
                     message: "Rollbook has no such setting; it was ignored".into(),
+                    unreadable: false,
                 });
                 continue;
             };
@@ -449,6 +597,7 @@ pub fn resolve(
                     key: Some(name),
                     location: location.clone(),
                     message: format!("{message}; it was ignored"),
+                    unreadable: false,
                 }),
             }
         }
@@ -498,6 +647,17 @@ pub fn resolve(
         Some(Value::Flag(true)),
         Origin::BuildDefault,
     );
+    // Default on, but off on a shared computer: a CSV in a shared account's Downloads is
+    // read by the next person.
+    let shared = matches!(
+        found.get(&Key::SharedMachine).map(|e| &e.value),
+        Some(Value::Flag(true))
+    );
+    found.entry(Key::ExportAllowed).or_insert(Effective {
+        key: Key::ExportAllowed,
+        value: Value::Flag(!shared),
+        origin: Origin::BuildDefault,
+    });
     resolved.settings = found.into_values().collect();
     resolved
 }
@@ -520,10 +680,11 @@ mod tests {
         fn level(&self) -> PolicyLevel {
             self.level
         }
-        fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+        fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
             self.values
                 .clone()
                 .map(|v| v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                .map_err(SourceProblem::Unreadable)
         }
     }
 
@@ -719,5 +880,216 @@ mod tests {
             minutes.get(Key::IdleSignOutMinutes).unwrap().value,
             Value::Minutes(15)
         );
+    }
+}
+
+#[cfg(test)]
+mod every_path_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[derive(Debug)]
+    struct Json(&'static str, PolicyLevel);
+
+    impl PolicySource for Json {
+        fn location(&self) -> String {
+            "test policy".into()
+        }
+        fn level(&self) -> PolicyLevel {
+            self.1
+        }
+        fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(self.0).unwrap();
+            Ok(object
+                .into_iter()
+                .map(|(k, v)| {
+                    let raw = match v {
+                        serde_json::Value::Bool(b) => RawValue::Bool(b),
+                        serde_json::Value::Number(n) => RawValue::Number(n.as_i64().unwrap()),
+                        serde_json::Value::String(s) => RawValue::Text(s),
+                        other => RawValue::Text(other.to_string()),
+                    };
+                    (k, raw)
+                })
+                .collect())
+        }
+    }
+
+    fn with(json: &'static str) -> ResolvedSettings {
+        with_teacher(json, &Preferences::default())
+    }
+
+    fn with_teacher(json: &'static str, teacher: &Preferences) -> ResolvedSettings {
+        let sources: Vec<Box<dyn PolicySource>> = vec![Box::new(Json(json, PolicyLevel::Machine))];
+        resolve(&sources, teacher, &BuildDefaults::default())
+    }
+
+    const DISTRICT: &str = "https://login.district.example";
+
+    fn classlink() -> ProviderSettings {
+        ProviderSettings::new(CLASSLINK_ISSUER, "x")
+    }
+
+    fn demo() -> ProviderSettings {
+        ProviderSettings::demo("http://127.0.0.1:4000", "http://127.0.0.1:4000/or")
+    }
+
+    #[test]
+    fn issuer_and_allowed_providers_lock_teachers_to_exactly_the_districts_provider() {
+        let locked =
+            with(r#"{"Issuer": "https://login.district.example", "AllowedProviders": "issuer"}"#);
+        assert!(locked.enforce(ProviderSettings::new(DISTRICT, "x")).is_ok());
+        assert!(
+            locked
+                .enforce(ProviderSettings::new(format!("{DISTRICT}/"), "x"))
+                .is_ok()
+        );
+        for other in [
+            classlink(),
+            ProviderSettings::new("https://op.example", "x"),
+        ] {
+            let refused = locked.enforce(other.clone()).unwrap_err();
+            assert_eq!(refused.code().to_string(), "policy_forbidden", "{other:?}");
+            assert!(locked.session_permitted(&other).is_err());
+        }
+        // Without an Issuer, "issuer" allows nothing at all rather than everything.
+        let nameless = with(r#"{"AllowedProviders": "issuer"}"#);
+        assert!(nameless.enforce(classlink()).is_err());
+        assert!(
+            nameless
+                .enforce(ProviderSettings::new(DISTRICT, "x"))
+                .is_err()
+        );
+        // "any" with an Issuer still allows ClassLink (as before), not another provider.
+        let any = with(r#"{"Issuer": "https://login.district.example"}"#);
+        assert!(any.enforce(classlink()).is_ok());
+        assert!(
+            any.enforce(ProviderSettings::new("https://op.example", "x"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_saved_session_is_held_to_the_policy_in_force() {
+        let personal = ProviderSettings::new(DISTRICT, "x");
+        assert!(with("{}").session_permitted(&personal).is_ok());
+        assert!(with("{}").session_permitted(&demo()).is_ok());
+        assert!(
+            with(r#"{"AllowedProviders": "classlink"}"#)
+                .session_permitted(&personal)
+                .is_err()
+        );
+        // The demo district has its own switch, and is not a "provider" to the others.
+        assert!(
+            with(r#"{"AllowedProviders": "classlink"}"#)
+                .session_permitted(&demo())
+                .is_ok()
+        );
+        assert!(
+            with(r#"{"DemoDistrictAllowed": false}"#)
+                .session_permitted(&demo())
+                .is_err()
+        );
+        // A kept session on a computer policy made shared ends; the teacher's own
+        // shared-machine choice applies from the next sign-in only.
+        assert!(
+            with(r#"{"SharedMachine": true}"#)
+                .session_permitted(&personal)
+                .is_err()
+        );
+        let mut shared = personal.clone();
+        shared.shared_machine = true;
+        assert!(
+            with(r#"{"SharedMachine": true}"#)
+                .session_permitted(&shared)
+                .is_ok()
+        );
+        let chose_shared = Preferences {
+            shared_machine: true,
+            ..Preferences::default()
+        };
+        assert!(
+            with_teacher("{}", &chose_shared)
+                .session_permitted(&personal)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn demo_sign_ins_meet_policy_too() {
+        let shared = with(r#"{"SharedMachine": true, "RedirectMode": "scheme"}"#);
+        let settings = shared.enforce(demo()).unwrap();
+        assert!(
+            settings.shared_machine,
+            "policy's shared mode, not the flag's"
+        );
+        assert_eq!(settings.redirect, RedirectMode::Scheme);
+        assert!(
+            with(r#"{"DemoDistrictAllowed": 0}"#)
+                .enforce(demo())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn export_is_allowed_by_default_but_not_on_shared_machines_unless_policy_says() {
+        assert!(with("{}").allow_export().is_ok());
+        assert!(with(r#"{"SharedMachine": 1}"#).allow_export().is_err());
+        let chose_shared = Preferences {
+            shared_machine: true,
+            ..Preferences::default()
+        };
+        assert!(with_teacher("{}", &chose_shared).allow_export().is_err());
+        assert!(
+            with(r#"{"SharedMachine": 1, "ExportAllowed": 1}"#)
+                .allow_export()
+                .is_ok()
+        );
+        let off = with(r#"{"ExportAllowed": 0}"#);
+        assert!(off.allow_export().is_err() && off.is_locked(Key::ExportAllowed));
+    }
+
+    #[derive(Debug)]
+    struct Broken(SourceProblem);
+
+    impl PolicySource for Broken {
+        fn location(&self) -> String {
+            "/etc/rollbook/policy.json".into()
+        }
+        fn level(&self) -> PolicyLevel {
+            PolicyLevel::Machine
+        }
+        fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
+            Err(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn untrusted_policy_is_ignored_and_unreadable_policy_fails_closed() {
+        let resolve_one = |problem: SourceProblem| {
+            let sources: Vec<Box<dyn PolicySource>> = vec![Box::new(Broken(problem))];
+            resolve(&sources, &Preferences::default(), &BuildDefaults::default())
+        };
+        let untrusted = resolve_one(SourceProblem::Untrusted("owned by user 1000".into()));
+        assert_eq!(untrusted.problems.len(), 1);
+        assert!(!untrusted.problems[0].unreadable);
+        assert!(!untrusted.shared_machine() && untrusted.local_store_allowed());
+        assert!(untrusted.allow_export().is_ok());
+
+        let unreadable = resolve_one(SourceProblem::Unreadable("not JSON".into()));
+        assert_eq!(unreadable.unreadable().count(), 1);
+        assert!(
+            unreadable.problems[0]
+                .to_string()
+                .contains("policy present but unreadable")
+        );
+        assert!(unreadable.shared_machine() && unreadable.is_locked(Key::SharedMachine));
+        assert!(!unreadable.local_store_allowed());
+        assert!(unreadable.allow_export().is_err());
+        assert!(matches!(
+            unreadable.get(Key::LocalStoreAllowed).unwrap().origin,
+            Origin::UnreadablePolicy { .. }
+        ));
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{PolicyLevel, PolicySource, RawValue};
+use super::{PolicyLevel, PolicySource, RawValue, SourceProblem};
 
 /// Where Rollbook's policy lives under each hive.
 pub const REGISTRY_PATH: &str = r"SOFTWARE\Policies\Rollbook";
@@ -70,16 +70,16 @@ impl<H: RegistryHive> PolicySource for RegistryPolicy<H> {
         self.level
     }
 
-    fn read(&self) -> Result<BTreeMap<String, RawValue>, String> {
+    fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
         match self.hive.values(REGISTRY_PATH) {
             Ok(None) => Ok(BTreeMap::new()),
             Ok(Some(values)) => Ok(values
                 .into_iter()
                 .map(|(name, data)| (name, to_raw(data)))
                 .collect()),
-            Err(e) => Err(format!(
-                "it cannot be read ({e}); no policy from it applies"
-            )),
+            Err(e) => Err(SourceProblem::Unreadable(format!(
+                "it cannot be read ({e})"
+            ))),
         }
     }
 }
@@ -156,7 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_key_is_no_policy_and_an_unreadable_one_is_one_problem() {
+    fn a_missing_key_is_no_policy_and_an_unreadable_one_fails_closed() {
         let missing = FakeHive {
             name: "HKLM",
             key: Ok(None),
@@ -172,7 +172,20 @@ mod tests {
         let resolved = resolve(&sources, &Preferences::default(), &BuildDefaults::default());
         assert_eq!(resolved.problems.len(), 1);
         assert!(resolved.problems[0].location.starts_with("HKCU"));
-        assert!(!resolved.is_locked(Key::SharedMachine));
+        assert!(resolved.problems[0].unreadable);
+        assert!(
+            resolved.problems[0]
+                .message
+                .contains("policy present but unreadable"),
+            "{}",
+            resolved.problems[0]
+        );
+        // IT meant something: the data-protecting settings take their safest values.
+        assert!(resolved.shared_machine() && resolved.is_locked(Key::SharedMachine));
+        assert!(!resolved.local_store_allowed());
+        assert!(resolved.allow_export().is_err());
+        // Nothing else is invented: the provider rules stay as they were.
+        assert!(!resolved.is_locked(Key::AllowedProviders));
     }
 
     #[test]
