@@ -60,6 +60,8 @@ fn load(args: &Args) -> Result<Config, config::ConfigError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // First: a SIGHUP at any moment after this must not end the process.
+    ignore_sighup();
     let args = Args::parse();
     let config = match load(&args) {
         Ok(c) => c,
@@ -92,7 +94,6 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stdout)
         .try_init();
     tracing::info!(address = %gateway.address(), "roster gateway started");
-    ignore_sighup();
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     gateway.shutdown().await;

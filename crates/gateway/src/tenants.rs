@@ -27,6 +27,9 @@ pub struct Tenants {
     ready: AtomicBool,
 }
 
+/// How long a tenant's reachability answer is reused by `/readyz`.
+pub const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
     #[error("the partner API refused the developer key (HTTP {0})")]
@@ -61,6 +64,31 @@ impl Tenants {
             return Some(Arc::clone(upstream));
         }
         self.discovered.read().ok()?.get(tenant).cloned()
+    }
+
+    /// Every tenant known now, listed and discovered.
+    pub fn all(&self) -> Vec<Arc<Upstream>> {
+        let mut all: Vec<Arc<Upstream>> = self.listed.values().cloned().collect();
+        if let Ok(discovered) = self.discovered.read() {
+            all.extend(
+                discovered
+                    .iter()
+                    .filter(|(id, _)| !self.listed.contains_key(*id))
+                    .map(|(_, u)| Arc::clone(u)),
+            );
+        }
+        all
+    }
+
+    /// Whether each tenant's server answers at all (TLS included), checked at most every
+    /// [`PROBE_EVERY`] per tenant: any HTTP answer is reachable; a failure carries its
+    /// cause chain, which names a certificate the gateway does not trust.
+    pub async fn reachability(&self) -> Vec<(String, Result<(), String>)> {
+        let probes = self.all().into_iter().map(|u| async move {
+            let result = u.reachable(&self.http).await;
+            (u.tenant.clone(), result)
+        });
+        futures_util::future::join_all(probes).await
     }
 
     pub fn is_ready(&self) -> bool {

@@ -36,6 +36,8 @@ pub struct Upstream {
     reads_by_id: Mutex<HashMap<&'static str, bool>>,
     /// The OAuth 2 token cache, to drop after the district refuses the token.
     client_credentials: Option<Arc<ClientCredentials>>,
+    /// The last reachability probe (for `/readyz`) and when it was made.
+    probed: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
     /// What the client was built from, so a refresh of the tenant list can keep it.
     fingerprint: String,
 }
@@ -99,6 +101,7 @@ impl Upstream {
             creates_stopped: AtomicBool::new(false),
             reads_by_id: Mutex::new(HashMap::new()),
             client_credentials,
+            probed: tokio::sync::Mutex::new(None),
             fingerprint: fingerprint(tenant),
         }
     }
@@ -121,6 +124,32 @@ impl Upstream {
             let known = m.entry(collection).or_insert(found);
             *known &= found;
         }
+    }
+
+    /// Whether the district's server answers (any HTTP status), reusing a recent answer.
+    /// A failure is logged at warn with its causes (a certificate problem is named).
+    pub async fn reachable(&self, http: &reqwest::Client) -> Result<(), String> {
+        let mut probed = self.probed.lock().await;
+        if let Some((at, result)) = probed.as_ref()
+            && at.elapsed() < crate::tenants::PROBE_EVERY
+        {
+            return result.clone();
+        }
+        let result = match tokio::time::timeout(
+            Duration::from_secs(5),
+            http.get(self.roster.base().clone()).send(),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(crate::bearer_json::error_chain(&e)),
+            Err(_) => Err("no answer within 5 s".to_owned()),
+        };
+        if let Err(why) = &result {
+            tracing::warn!(tenant = %self.tenant, error = %why, "the district's roster server cannot be reached");
+        }
+        *probed = Some((Instant::now(), result.clone()));
+        result
     }
 
     /// The district answered 401: a cached OAuth 2 token is not used again.

@@ -1520,3 +1520,92 @@ async fn sighup_is_logged_and_never_ends_the_binary() {
     let log = gateway.log.lock().await.join("\n");
     assert!(log.contains("SIGHUP ignored"), "{log}");
 }
+
+/// A district behind TLS with a certificate the gateway does not trust: `/readyz` names
+/// the certificate problem for that tenant (it used to stay 200, with nothing logged).
+#[tokio::test]
+async fn readyz_names_an_untrusted_district_certificate_per_tenant() {
+    let Ok(openssl) = which("openssl") else {
+        panic!("openssl is needed for this test (scripts/setup.sh)");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new(&openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=district.invalid",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = tokio::process::Command::new(&openssl)
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let a = district(TENANT_A, Size::Tiny).await;
+    let tls_tenant = TenantConfig {
+        id: "4242".into(),
+        name: "Behind TLS".into(),
+        oneroster_url: Url::parse(&format!("https://127.0.0.1:{port}{BASE}")).unwrap(),
+        auth: UpstreamAuth::Bearer(Secret::new("x")),
+        creates: rollbook_gateway::Creates::default(),
+    };
+    let gateway = Gateway::start(config(
+        &format!("{}/", a.issuer()),
+        vec![oauth1_tenant(&a), tls_tenant],
+    ))
+    .await
+    .unwrap();
+    let base = format!("http://{}", gateway.address());
+    let one = call(&base, "GET", "/readyz?tenant=4242", None, None).await;
+    assert_eq!(one.status, 503, "{}", one.body);
+    assert!(one.body.contains("certificate"), "{}", one.body);
+    // The instance stays ready: the other district is fine.
+    let all = call(&base, "GET", "/readyz", None, None).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let states: Value = serde_json::from_str(&all.body).unwrap();
+    assert_eq!(states["tenants"][TENANT_A.to_string()], "ok");
+    assert!(
+        states["tenants"]["4242"]
+            .as_str()
+            .unwrap()
+            .contains("certificate")
+    );
+}
