@@ -31,6 +31,9 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   echo "== isolation: two OS users (skipped: needs root, which CI has)"
 fi
+# The Windows build (rollbook.exe, the gateway, the demo district) on Windows APIs under
+# Wine: registry policy, Credential Manager, %APPDATA%.
+suite "windows: the Windows build under Wine (policy, Credential Manager, grades, gateway)" tests/windows/windows.test.sh
 # The .deb as IT installs it, with both commands (it rebuilds the debug app without the
 # test hooks, so after the window suites).
 suite "packaging: the .deb installs rollbook and rollbook-desktop" tests/packaging/deb.test.sh

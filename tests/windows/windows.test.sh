@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Rollbook's Windows build on Windows APIs, under Wine (Debian's wine64, Wine 8): the
+# registry (Group Policy), Credential Manager, %APPDATA%, security descriptors. The demo
+# district, rollbook.exe and rollbook-gateway.exe are all the Windows builds
+# (scripts/windows-build.sh), each in a fresh Wine prefix made for this run.
+# Wine 8 lacks bcryptprimitives.dll, which every Rust executable loads: a test-only shim
+# (bcryptprimitives.c) is built here and put beside the executables in the prefix; it
+# is never shipped (../shared/DESIGN.md, "Windows on these Linux machines").
+# wincheck.c reads back, through the Win32 APIs, what Rollbook left in Credential
+# Manager. Wine's own chatter goes to the run's log files;
+# the output is one line per check.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+started=$(date +%s)
+passed=0 failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; failed=$((failed + 1)); }
+expect() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+
+wine64=/usr/lib/wine/wine64
+[ -x "$wine64" ] || { echo "windows: wine64 is missing (scripts/setup.sh installs it)" >&2; exit 2; }
+exe_dir=$(scripts/windows-build.sh | tail -1)
+
+work=$(mktemp -d /tmp/rollbook-windows-XXXXXX)
+export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+sandbox_pid="" gateway_pid=""
+cleanup() {
+  [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
+  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null || true
+  "${wine64%/*}/wineserver64" -k 2>/dev/null || true
+  if [ "$failed" -gt 0 ]; then echo "windows: logs kept in $work/logs"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+mkdir -p "$work/logs"
+log=$work/logs
+
+"$wine64" wineboot -i >"$log/wineboot.log" 2>&1
+bin=$WINEPREFIX/drive_c/rollbook
+mkdir -p "$bin"
+for exe in rollbook rollbook-gateway rollbook-sandbox rollbook-test-browser; do
+  cp "$exe_dir/$exe.exe" "$bin/"
+done
+x86_64-w64-mingw32-gcc -O2 -shared -o "$bin/bcryptprimitives.dll" \
+  tests/windows/bcryptprimitives.c tests/windows/bcryptprimitives.def -ladvapi32
+x86_64-w64-mingw32-gcc -O2 -municode -o "$bin/wincheck.exe" tests/windows/wincheck.c -ladvapi32
+
+# Runs a Windows program of $bin with the prefix's environment; stderr to the step's log.
+# Wine's console turns "\n" into "\r\n"; the checks read Unix lines.
+win() { local step=$1 exe=$2; shift 2; "$wine64" "$bin/$exe.exe" "$@" 2>>"$log/$step.log" | tr -d '\r'; }
+rb() { local step=$1; shift; win "$step" rollbook "$@"; }
+reg() { "$wine64" reg "$@" >>"$log/reg.log" 2>&1; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+winuser=$(id -un)
+appdata='C:\users\'"$winuser"'\AppData\Roaming'
+appdata_unix=$WINEPREFIX/drive_c/users/$winuser/AppData/Roaming
+data_unix=$appdata_unix/rollbook/Rollbook/data
+data_win=$appdata'\rollbook\Rollbook\data'
+
+# The demo district: the Windows build, on Windows' sockets.
+"$wine64" "$bin/rollbook-sandbox.exe" --port 0 --size pair --json --gateway-port 0 \
+  >"$work/sandbox.json" 2>"$log/sandbox.log" &
+sandbox_pid=$!
+for _ in $(seq 300); do [ -s "$work/sandbox.json" ] && break; sleep 0.1; done
+demo=$(json 'd["issuer"]' <"$work/sandbox.json")
+export ROLLBOOK_DEMO_URL=$demo
+expect "the demo district (rollbook-sandbox.exe) starts under Wine at $demo" \
+  curl -fsS -o /dev/null "$demo/.well-known/openid-configuration"
+
+# --- Policy from the registry -------------------------------------------------------
+machine='HKLM\SOFTWARE\Policies\Rollbook' user='HKCU\SOFTWARE\Policies\Rollbook'
+reg add "$machine" /v RedirectMode /t REG_SZ /d loopback /f
+reg add "$user" /v RedirectMode /t REG_SZ /d scheme /f
+reg add "$user" /v IdleSignOutMinutes /t REG_DWORD /d 30 /f
+reg add "$machine" /v SharedMachine /t REG_DWORD /d 0 /f
+reg add "$user" /v SharedMachine /t REG_DWORD /d 1 /f
+reg add "$machine" /v Issuer /t REG_SZ /d http://idp.example.org /f
+rb doctor doctor --json >"$work/doctor.json" || true
+setting() { # KEY -> "value origin"
+  json "next(((str(s['value']) + ' ' + s['origin']['kind']) for s in d['settings'] if s['key'] == '$1'), '')" <"$work/doctor.json"
+}
+expect "doctor: machine policy RedirectMode (REG_SZ) wins over user policy's" \
+  test "$(setting RedirectMode)" = "loopback machine_policy"
+expect "doctor: user policy IdleSignOutMinutes (REG_DWORD) is read with origin user_policy" \
+  test "$(setting IdleSignOutMinutes)" = "30 user_policy"
+expect "doctor: machine policy SharedMachine=0 (REG_DWORD) wins over user policy's 1" \
+  test "$(setting SharedMachine)" = "False machine_policy"
+bad_named() { json "any(p['key'] == 'Issuer' and 'HKLM' in str(p) for p in d['policy_problems'])" <"$work/doctor.json" | grep -qx True; }
+issuer_not_policy() { ! setting Issuer | grep -q policy; }
+expect "doctor: a plain-http Issuer under HKLM is named as a problem" bad_named
+expect "doctor: ... and ignored (Issuer does not come from policy)" issuer_not_policy
+reg add "$machine" /v DemoDistrictAllowed /t REG_DWORD /d 0 /f
+refused() { ! rb login-refused login --demo --timeout 10 >/dev/null && grep -q 'policy_forbidden.*demo district' "$log/login-refused.log"; }
+expect "DemoDistrictAllowed=0 under HKLM refuses login --demo" refused
+reg delete "$machine" /f
+reg delete "$user" /f
+
+# --- Sign-in, Credential Manager, a second process, sign-out -------------------------
+login() { rb "login-$1" login --demo --timeout 60 --json --browser-command "rollbook-test-browser --login $1" >"$work/login-$1.json"; }
+expect "login --demo signs in through the loopback redirect (test browser)" login tch-00001
+# keyring names a credential "{account}.{service}"; Wine's CredEnumerateW takes no
+# leading wildcard, so all are listed and filtered here.
+creds() { win creds wincheck creds '*' | grep -F '.org.rollbook.desktop'$'\t' || true; }
+creds >"$work/creds.txt"
+session_entries() { grep -v "local-store-key" "$work/creds.txt" || true; }
+expect "Credential Manager holds the session (read back with CredEnumerateW)" \
+  test -n "$(session_entries)"
+fits() { awk -F'\t' '$2 > 2560 { bad = 1 } END { exit bad }' "$work/creds.txt"; }
+expect "every credential fits Windows' 2,560-byte blob" fits
+: >"$work/session.txt"
+while IFS=$'\t' read -r target _; do
+  win blob wincheck blob "$target" >>"$work/session.txt" 2>/dev/null || true
+done < <(session_entries)
+field() { grep -o "\"$1\":\"[^\"]*\"" "$work/session.txt" | head -1 | cut -d'"' -f4 || true; }
+refresh_token=$(field rt) access_token=$(field at)
+expect "the refresh token is read back from Credential Manager" test -n "$refresh_token"
+not_in_files() { [ -n "$refresh_token" ] && ! grep -rqF "$refresh_token" "$WINEPREFIX/drive_c"; }
+expect "the refresh token is in no file of the prefix's drive" not_in_files
+sub=$(json 'd["sub"]' <"$work/login-tch-00001.json" || true)
+whoami_refresh() {
+  rb whoami whoami --refresh --json >"$work/whoami.json" && [ "$(json 'd["sub"]' <"$work/whoami.json")" = "$sub" ] || return 1
+  # The renewed access token is back in Credential Manager for the next process.
+  : >"$work/session.txt"
+  while IFS=$'\t' read -r target _; do win blob wincheck blob "$target" >>"$work/session.txt" || true; done < <(session_entries)
+  [ -n "$(field at)" ] && [ "$(field at)" != "$access_token" ]
+}
+expect "whoami --refresh in a second process renews the session" whoami_refresh
+
+# --- Grades against the demo district -----------------------------------------------
+rb classes classes --json >"$work/classes.json"
+class=$(json 'd[0]["sourcedId"]' <"$work/classes.json")
+rb gradebook gradebook "$class" --json >"$work/gradebook.json"
+line_item=$(json 'd["gradebook"]["columns"][0]["sourcedId"]' <"$work/gradebook.json")
+student=$(json 'd["gradebook"]["students"][0]["sourcedId"]' <"$work/gradebook.json")
+graded() { rb grade grade "$class" "$line_item" "$student" 9.5 >/dev/null; }
+expect "grade saves a score in the local store" graded
+synced() { rb sync sync --json >"$work/sync.json" && json 'd' <"$work/sync.json" | grep -q -i sent; }
+expect "sync writes it back to the demo district" synced
+csv() { rb csv gradebook "$class" --csv >"$work/gradebook.csv" && grep -q '9\.5' "$work/gradebook.csv"; }
+expect "gradebook --csv shows the synced grade" csv
+store=$(ls "$data_unix"/gradebook-*.db 2>/dev/null | head -1 || true)
+encrypted() { [ -n "$store" ] && [ "$(head -c 15 "$store")" != "SQLite format 3" ]; }
+expect "the store is under %APPDATA%\\rollbook\\Rollbook\\data and has no plain SQLite header" encrypted
+
+# --- The gateway ---------------------------------------------------------------------
+"$wine64" "$bin/rollbook-gateway.exe" --demo-district "$demo" >"$work/gateway.out" 2>"$log/gateway.log" &
+gateway_pid=$!
+for _ in $(seq 300); do grep -q '^listening on' "$work/gateway.out" 2>/dev/null && break; sleep 0.1; done
+gateway=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$work/gateway.out" | head -1)
+via_gateway() { # TEACHER: signs in with the roster read through rollbook-gateway.exe
+  rb logout logout --discard-unsent >/dev/null || true
+  rb "gw-login-$1" login --issuer "$demo" --client-id rollbook-desktop --profile classlink \
+    --classlink-api-url "$demo" --oneroster-url "$gateway/ims/oneroster/v1p1" \
+    --scope "profile email oneroster" --timeout 60 \
+    --browser-command "rollbook-test-browser --login $1" >/dev/null
+}
+via_gateway tch-00002 || true
+other_class=$(rb gw-classes classes --json | json 'd[0]["sourcedId"]' || true)
+via_gateway tch-00001 || true
+own_class=$(rb gw-classes classes --json | json 'd[0]["sourcedId"]' || true)
+expect "rollbook-gateway.exe serves a teacher their classes" test -n "$own_class" -a -n "$gateway"
+own_roster() { rb gw-roster roster "$own_class" --json >/dev/null; }
+expect "... and their roster" own_roster
+refuses() { [ -n "$other_class" ] && ! rb gw-other roster "$other_class" --json >/dev/null; }
+expect "... and refuses another teacher's roster" refuses
+
+# --- Sign-out ------------------------------------------------------------------------
+signed_out() { rb logout logout --discard-unsent >/dev/null; }
+expect "logout signs out" signed_out
+gone() { ! creds | grep -q .; }
+expect "logout removes the session's credentials" gone
+
+echo "windows: $passed passed, $failed failed in $(( $(date +%s) - started )) s (Wine $("$wine64" --version 2>/dev/null))"
+[ "$failed" -eq 0 ]
