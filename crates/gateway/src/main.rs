@@ -74,16 +74,8 @@ async fn main() -> ExitCode {
         println!("{}", config.redacted());
         return ExitCode::SUCCESS;
     }
-    let gateway = match Gateway::start(config).await {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("error: gateway_failed: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // The contract: this is the first line on stdout. Logs start after it.
-    println!("listening on http://{}", gateway.address());
-    let _ = std::io::stdout().flush();
+    // Logging starts now, so nothing said while starting (a failed first tenant
+    // discovery) is lost; lines are held until the address line is out.
     let _ = tracing_subscriber::fmt()
         .json()
         .with_current_span(false)
@@ -91,13 +83,59 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_GATEWAY_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stdout)
+        .with_writer(|| HeldStdout)
         .try_init();
+    let gateway = match Gateway::start(config).await {
+        Ok(g) => g,
+        Err(e) => {
+            HeldStdout::release();
+            eprintln!("error: gateway_failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The contract: this is the first line on stdout. Logs follow it.
+    println!("listening on http://{}", gateway.address());
+    let _ = std::io::stdout().flush();
+    HeldStdout::release();
     tracing::info!(address = %gateway.address(), "roster gateway started");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     gateway.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Stdout for log lines, holding them until [`HeldStdout::release`]: the first line on
+/// stdout must be the address.
+struct HeldStdout;
+
+static HELD: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(Some(Vec::new()));
+
+impl HeldStdout {
+    fn release() {
+        if let Ok(mut held) = HELD.lock()
+            && let Some(lines) = held.take()
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&lines);
+            let _ = out.flush();
+        }
+    }
+}
+
+impl std::io::Write for HeldStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut held) = HELD.lock()
+            && let Some(lines) = held.as_mut()
+        {
+            lines.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        std::io::stdout().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
 }
 
 /// SIGHUP's default action ends the process at once (exit 129, nothing drained), and

@@ -116,6 +116,7 @@ impl Tenants {
             _ => Vec::new(),
         };
         let mut found = Vec::new();
+        let mut kept = Vec::new();
         for app in apps {
             let text = |v: Option<&Value>| v.and_then(json_text);
             let (Some(tenant), Some(app_id)) = (
@@ -126,9 +127,19 @@ impl Tenants {
             };
             let name = text(app.get("tenant_name")).unwrap_or_else(|| tenant.clone());
             let encoded: String = url::form_urlencoded::byte_serialize(app_id.as_bytes()).collect();
-            let server = self
+            // One district's failing server call keeps that district as it was; it
+            // does not abort the refresh for all.
+            let server = match self
                 .partner_get(partner, &format!("applications/{encoded}/server"))
-                .await?;
+                .await
+            {
+                Ok(server) => server,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant, error = %e, "the partner API failed for one tenant; its previous settings stay in use");
+                    kept.push(tenant);
+                    continue;
+                }
+            };
             let (Some(client_id), Some(secret), Some(endpoint)) = (
                 text(server.get("client_id")),
                 text(server.get("client_secret")),
@@ -164,6 +175,11 @@ impl Tenants {
                 _ => Arc::new(Upstream::new(&self.http, &tenant, &self.limits)),
             };
             next.insert(tenant.id.clone(), upstream);
+        }
+        for id in kept {
+            if let Some(existing) = discovered.get(&id) {
+                next.insert(id, Arc::clone(existing));
+            }
         }
         *discovered = next;
         self.ready.store(true, Ordering::SeqCst);

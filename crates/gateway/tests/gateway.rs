@@ -1609,3 +1609,33 @@ async fn readyz_names_an_untrusted_district_certificate_per_tenant() {
             .contains("certificate")
     );
 }
+
+/// What the gateway says while starting (here: the first tenant discovery failing) is
+/// logged after the address line, not lost.
+#[tokio::test]
+async fn the_first_discovery_warning_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("developer-key");
+    std::fs::write(&key, "k").unwrap();
+    let file = dir.path().join("gateway.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[identity]\nprofile = \"classlink\"\nclasslink_api_url = \"http://127.0.0.1:9/\"\n\n\
+             [classlink_partner]\napi_url = \"http://127.0.0.1:9/\"\n\
+             developer_api_key = {{ file = \"{}\" }}\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+    let gateway = spawn_gateway(&["--config", file.to_str().unwrap()]).await;
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = gateway.log.lock().await.join("\n");
+        if log.contains("first tenant discovery failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(log.contains("first tenant discovery failed"), "{log}");
+}
