@@ -12,8 +12,7 @@ use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
     ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, IfUnsent, LastView, Preferences,
-    RosterSort,
-    SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
+    RosterSort, SignInProgress, SignInProvider, SignInRequest, Student, TermFilter, sort_students,
 };
 
 use crate::browser::Browser;
@@ -32,6 +31,7 @@ fn to_info(
     renews: bool,
     shared_machine: bool,
     last_view: Option<LastView>,
+    export_allowed: bool,
 ) -> SessionInfo {
     SessionInfo {
         name: identity.display_name().to_owned(),
@@ -42,6 +42,7 @@ fn to_info(
         demo: identity.issuer == crate::demo::EMBEDDED_ISSUER,
         last_view,
         shared_machine,
+        export_allowed,
     }
 }
 
@@ -50,6 +51,7 @@ fn to_info(
 #[tauri::command]
 pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionInfo>> {
     let started = std::time::Instant::now();
+    state.apply_policy().await;
     state.account.finish_pending_sign_out().await?;
     state.resume_demo_if_needed().await?;
     tracing::debug!(
@@ -68,6 +70,7 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
             me.has_refresh_token,
             me.shared_machine,
             state.account.last_view().await?,
+            state.account.allow_export().is_ok(),
         ))),
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(None),
         Err(e) => Err(e.into()),
@@ -77,15 +80,17 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
 /// What this build and the district's policy preset, so the window asks only for the
 /// rest (nothing, in a vendor build or a managed lab) and hides what policy forbids.
 #[tauri::command]
-pub fn sign_in_presets(state: State<'_, AppState>) -> SignInPresets {
+pub async fn sign_in_presets(state: State<'_, AppState>) -> Answer<SignInPresets> {
+    let policy_notice = state.apply_policy().await;
     let resolved = state.account.effective_settings();
     for problem in &resolved.problems {
         tracing::warn!("ignored policy value: {problem}");
     }
-    SignInPresets {
+    Ok(SignInPresets {
         classlink_client_id: resolved.text(Key::ClientId).is_some(),
         classlink_roster: resolved.text(Key::RosterUrl).is_some(),
-        other_providers_allowed: resolved.allowed_providers() == AllowedProviders::Any,
+        classlink_allowed: resolved.allowed_providers() != AllowedProviders::Issuer,
+        other_providers_allowed: resolved.allowed_providers() != AllowedProviders::Classlink,
         demo_allowed: rollbook_core::allow_demo(&resolved).is_ok(),
         redirect_set_by_school: resolved.is_locked(Key::RedirectMode),
         shared_machine_set_by_school: resolved.is_locked(Key::SharedMachine),
@@ -93,7 +98,8 @@ pub fn sign_in_presets(state: State<'_, AppState>) -> SignInPresets {
             .idle_sign_out_minutes()
             .saturating_mul(seconds_per_minute()),
         policy_problems: resolved.problems.iter().map(ToString::to_string).collect(),
-    }
+        policy_notice,
+    })
 }
 
 /// 60; builds with the `test-hooks` feature take `ROLLBOOK_TEST_SECONDS_PER_MINUTE`, so
@@ -127,7 +133,7 @@ pub async fn sign_in(
         let mut settings = state.demo_settings().await?;
         settings.redirect = resolved.redirect();
         settings.shared_machine = resolved.shared_machine();
-        settings
+        resolved.enforce(settings)?
     } else {
         // Switching providers: the embedded demo district is no longer needed.
         state.stop_demo().await;
@@ -159,6 +165,7 @@ pub async fn sign_in(
         report.has_refresh_token,
         report.shared_machine,
         None,
+        state.account.allow_export().is_ok(),
     ))
 }
 
@@ -226,6 +233,7 @@ pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart
             start.who.has_refresh_token,
             start.who.shared_machine,
             start.last_view,
+            state.account.allow_export().is_ok(),
         ),
         classes: start.classes,
         roster,

@@ -19,6 +19,9 @@ pub struct SessionInfo {
     pub last_view: Option<LastView>,
     /// Shared-machine mode: the session ends when the window closes.
     pub shared_machine: bool,
+    /// Export (CSV) and printing are allowed (`ExportAllowed`; off by default on shared
+    /// computers). Core refuses an export either way; the window hides the buttons.
+    pub export_allowed: bool,
 }
 
 /// What a signed-in start shows at once, from this computer only (no network call):
@@ -43,6 +46,8 @@ pub struct SavedStart {
 pub struct SignInPresets {
     pub classlink_client_id: bool,
     pub classlink_roster: bool,
+    /// ClassLink may be used (not when policy allows only the district's own `Issuer`).
+    pub classlink_allowed: bool,
     /// Providers other than ClassLink may be used.
     pub other_providers_allowed: bool,
     /// The built-in demo district may be used.
@@ -57,6 +62,9 @@ pub struct SignInPresets {
     /// Policy values that were ignored, each naming the setting, where it was set and
     /// why ("Issuer in /etc/rollbook/policy.json: …"), for the teacher to pass on to IT.
     pub policy_problems: Vec<String>,
+    /// What the policy in force did to the saved session at this start (ended it, or
+    /// emptied the gradebook kept on this computer), in a sentence; `None` when nothing.
+    pub policy_notice: Option<String>,
 }
 
 /// What the browser's provider session needs after a sign-out.

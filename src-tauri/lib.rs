@@ -95,11 +95,68 @@ pub fn run() {
             }
         })
         .invoke_handler(commands());
-    if let Err(e) = builder.run(tauri::generate_context!()) {
-        tracing::error!("Rollbook could not start: {e}");
-        std::process::exit(1);
+    let app = match builder.build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("Rollbook could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(on_run_event);
+}
+
+/// Every way the app ends runs the shared-machine clean-up (send what waits, end the
+/// provider session, forget everything). Closing the window does it in
+/// `on_window_event`; the rest arrive here:
+/// - `ExitRequested`: `AppHandle::exit` and the last window going. The exit waits for
+///   the clean-up, then goes ahead.
+/// - `Exit`: the event loop is ending and cannot be held. macOS's Quit (menu, Cmd+Q,
+///   Dock) reaches only this (tao ends the loop from `applicationWillTerminate`), and so
+///   does a Windows logoff or shutdown (tao ends the loop on `WM_ENDSESSION`). The
+///   clean-up runs here on the spot, bounded well inside Windows' few seconds.
+///
+/// A crash or a kill skips all of these; the next start finishes the job
+/// (`AppState::apply_policy` opens the provider's end-session page).
+fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
+    match event {
+        tauri::RunEvent::ExitRequested { api, code, .. } => {
+            let Some(state) = app.try_state::<AppState>() else {
+                return;
+            };
+            if state.shared_session_ended() {
+                return;
+            }
+            api.prevent_exit();
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                app.state::<AppState>().end_shared_session().await;
+                app.exit(code.unwrap_or(0));
+            });
+        }
+        tauri::RunEvent::Exit => {
+            let Some(state) = app.try_state::<AppState>() else {
+                return;
+            };
+            if state.shared_session_ended() {
+                return;
+            }
+            let ended = tauri::async_runtime::block_on(tokio::time::timeout(
+                EXIT_CLEAN_UP,
+                state.end_shared_session(),
+            ));
+            if ended.is_err() {
+                tracing::warn!(
+                    "the shared-machine clean-up did not finish as the app ended; the next start finishes it"
+                );
+            }
+        }
+        _ => {}
     }
 }
+
+/// How long the last-moment clean-up may hold the app's end (Windows gives an app about
+/// five seconds after `WM_ENDSESSION`).
+const EXIT_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// The commands the UI may call (`src-tauri/build.rs` declares their permissions).
 fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {

@@ -23,6 +23,12 @@ pub struct AppState {
     pub account: Account,
     pub demo: tokio::sync::Mutex<Option<EmbeddedDemo>>,
     pub sign_ins: SignInDesk,
+    /// What the policy in force did to the saved session at this start, for the
+    /// sign-in page to tell the teacher (once checked, `Some` even when nothing).
+    pub policy_checked: tokio::sync::Mutex<Option<Option<String>>>,
+    /// The ending clean-up has run (window close, quit, logoff): the later exit events
+    /// let the app go at once.
+    ended: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -40,6 +46,67 @@ impl AppState {
             account: account.with_local_store_policy(policy),
             demo: tokio::sync::Mutex::new(None),
             sign_ins: SignInDesk::new(),
+            policy_checked: tokio::sync::Mutex::new(None),
+            ended: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the ending clean-up ([`Self::end_shared_session`]) has run.
+    pub fn shared_session_ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Holds the saved session to the policy in force, once per start, before anything
+    /// restores it (core refuses to restore a session policy forbids until this ran).
+    /// What it did, in a sentence for the teacher.
+    pub async fn apply_policy(&self) -> Option<String> {
+        let mut checked = self.policy_checked.lock().await;
+        if let Some(notice) = checked.as_ref() {
+            return notice.clone();
+        }
+        // A saved demo session needs its district running to send its grades first.
+        if let Err(e) = self.resume_demo_if_needed().await {
+            tracing::debug!(code = %e.code(), "the demo district did not start before policy was applied");
+        }
+        let unended = self.finish_unended_shared_session();
+        let notice = match self.account.apply_policy().await {
+            Ok(Some(action)) => {
+                tracing::warn!(kind = ?action.kind, unsent_kept = action.unsent_kept, "policy ended or emptied what was saved");
+                if action.kind == rollbook_core::PolicyActionKind::SessionEnded {
+                    self.stop_demo().await;
+                }
+                Some(action.describe())
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(code = %e.code(), "the saved session could not be brought in line with policy");
+                None
+            }
+        };
+        let notice = match (unended, notice) {
+            (Some(a), Some(b)) => Some(format!("{a} {b}")),
+            (a, b) => a.or(b),
+        };
+        *checked = Some(notice.clone());
+        notice
+    }
+
+    /// A shared-machine session Rollbook could not end last time (a crash, a kill): ends
+    /// the browser's provider session now, and says so.
+    fn finish_unended_shared_session(&self) -> Option<String> {
+        let unended = self.account.take_unended_shared_session()?;
+        let opened = unended.end_session_url.as_ref().is_some_and(|url| {
+            Browser::new(self.app.clone())
+                .and_then(|b| b.open(url))
+                .map_err(|e| {
+                    tracing::warn!("the provider's end-session page could not be opened: {e}")
+                })
+                .is_ok()
+        });
+        Some(if opened {
+            "Rollbook closed last time before the shared-computer session ended: your browser now shows the provider's sign-out page to finish it.".to_owned()
+        } else {
+            "Rollbook closed last time before the shared-computer session ended: close your web browser to finish signing out of the provider.".to_owned()
         })
     }
 
@@ -121,6 +188,7 @@ impl AppState {
             }
         }
         self.stop_demo().await;
+        self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Starts the embedded demo district if it is not running; its settings.
@@ -153,6 +221,7 @@ impl AppState {
         // Opening the saved session and the local store (keychain reads, SQLCipher) takes
         // 40–70 ms here; done now, the window's first question (`saved_start`) finds
         // them open and is answered at once.
+        self.apply_policy().await;
         let (demo, saved) = tokio::join!(self.resume_demo_if_needed(), self.account.saved_start());
         if let Err(e) = demo {
             tracing::warn!(code = %e.code(), "the demo district did not start");

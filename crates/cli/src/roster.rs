@@ -68,6 +68,10 @@ pub async fn roster(
     json: bool,
     csv: bool,
 ) -> Result<(), CoreError> {
+    if csv {
+        // A roster as CSV is an export too (ExportAllowed).
+        account.allow_export()?;
+    }
     let mut students = account.roster(class).await?;
     sort_students(&mut students, sort, descending);
     if json {

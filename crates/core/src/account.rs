@@ -391,6 +391,16 @@ impl Account {
         };
         if session.is_persisted() {
             record.save(&self.paths)?;
+        } else if shared_machine {
+            // Should Rollbook stop without ending it (a crash, a kill at logoff), the next
+            // start ends the browser's provider session from this note.
+            crate::shared_session::note_open(
+                &self.paths,
+                &crate::UnendedSharedSession {
+                    issuer: record.settings.issuer.clone(),
+                    end_session_url: provider.end_session_url(),
+                },
+            )?;
         }
         let session = Arc::new(session);
         *self.live.lock().await = Some(LiveSession {
@@ -709,6 +719,9 @@ impl Account {
             }
         }
         self.live.lock().await.take();
+        if report.shared_machine {
+            crate::shared_session::note_ended(&self.paths)?;
+        }
         let owner = match &live {
             Some(live) => Some(live.session.store_key().account()),
             None => record
@@ -795,6 +808,20 @@ impl Account {
             }
         }
         Ok(None)
+    }
+
+    /// A shared-machine session that was open when Rollbook last stopped without ending
+    /// it (a crash, a kill at logoff): the face ends the browser's provider session now
+    /// (opens `end_session_url`, or tells the teacher to close the browser). Taken once.
+    pub fn take_unended_shared_session(&self) -> Option<crate::UnendedSharedSession> {
+        crate::shared_session::take_unended(&self.paths)
+    }
+
+    /// Whether a gradebook or roster may leave Rollbook as a file or on paper (CSV
+    /// export, printing): `policy_forbidden` when `ExportAllowed` is off (by default on
+    /// shared computers).
+    pub fn allow_export(&self) -> Result<(), CoreError> {
+        self.effective_settings().allow_export()
     }
 
     /// Sends what waits (bounded), then signs out; unsent grades left are kept. The

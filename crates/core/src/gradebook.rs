@@ -618,6 +618,8 @@ impl Account {
 
     /// The class's gradebook as CSV (from this computer's copy, edits included).
     pub async fn gradebook_csv(&self, class_id: &str) -> Result<String, CoreError> {
+        // ExportAllowed (H7): every export, the CLI's and the window's, passes here.
+        self.allow_export()?;
         let page =
             self.saved_gradebook(class_id)
                 .await?

@@ -19,6 +19,7 @@ mod roster;
 mod saved_pages;
 mod set_aside;
 mod settings;
+mod shared_session;
 mod sign_in;
 mod wipe;
 
@@ -45,6 +46,7 @@ pub use set_aside::{SetAsideReason, SetAsideStore};
 pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,
 };
+pub use shared_session::UnendedSharedSession;
 pub use sign_in::{
     DeepLink, SignInAttempt, SignInDesk, SignInProgress, SignInProvider, SignInRequest, allow_demo,
 };

@@ -565,13 +565,25 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
     files.sort();
     assert_eq!(
         files,
-        vec!["data/session.lock".to_owned()],
-        "only the (empty) lock file"
+        vec![
+            "data/session.lock".to_owned(),
+            "data/shared-session-open.json".to_owned()
+        ],
+        "only the (empty) lock file, and the note that a shared session is open"
+    );
+    let note = std::fs::read_to_string(home.path().join("data/shared-session-open.json")).unwrap();
+    assert!(
+        !note.contains(&teacher) && !note.contains("token"),
+        "the note names the provider only: {note}"
     );
     // Closing the window ends it; a personal session would outlive the window.
     let signed_out = account.end_shared_session().await.unwrap().unwrap();
     assert!(signed_out.shared_machine);
     assert!(account.end_shared_session().await.is_none(), "ended once");
+    assert!(
+        account.take_unended_shared_session().is_none(),
+        "ended properly: nothing for the next start to finish"
+    );
     let (personal, _home) = signed_in(&sandbox, MemoryStore::default()).await;
     assert!(personal.end_shared_session().await.is_none());
     assert!(personal.whoami(false).await.is_ok(), "kept");
@@ -821,4 +833,38 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     assert!(!has_a_store(&paths), "the store outlived the sign-out");
     let again = Account::new(paths, keychain).unwrap();
     assert!(again.saved_start().await.unwrap().is_none());
+}
+
+/// A shared-machine session that never ended (the app crashed or was killed at logoff):
+/// the next start learns of it once, to end the browser's provider session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_session_that_never_ended_is_finished_at_the_next_start() {
+    let sandbox = district(3600).await;
+    let home = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let account = Account::new(AppPaths::under(home.path()), store.clone()).unwrap();
+    let mut settings = ProviderSettings::demo(sandbox.issuer(), &sandbox.oneroster_url());
+    settings.shared_machine = true;
+    let teacher = sandbox.district().staff[0].id.clone();
+    account
+        .sign_in(
+            settings,
+            &test_browser(&teacher),
+            &SignInDesk::new().begin().unwrap(),
+            Duration::from_secs(20),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    // The process dies: nothing ends the session.
+    drop(account);
+    let next = Account::new(AppPaths::under(home.path()), store).unwrap();
+    let unended = next
+        .take_unended_shared_session()
+        .expect("the note survives");
+    assert_eq!(
+        unended.issuer.trim_end_matches('/'),
+        sandbox.issuer().trim_end_matches('/')
+    );
+    assert!(next.take_unended_shared_session().is_none(), "taken once");
 }

@@ -122,6 +122,9 @@ export class MockBackend implements Backend {
         idleSignOutSeconds: Number(q.get("idle") ?? 0),
         // `?policyProblem=1`: the lab's policy file has a plain-http issuer.
         policyProblems: q.get("policyProblem") ? ['Issuer in /etc/rollbook/policy.json: Issuer must use https (got "http://login.district.example"); it was ignored'] : [],
+        classlinkAllowed: q.get("policy") !== "district",
+        // `?policyNotice=1`: policy ended the saved session at this start.
+        policyNotice: q.get("policyNotice") ? "Your saved sign-in with https://login.district.example was ended: your school allows signing in with ClassLink only. Everything waiting was sent to the district first." : null,
       },
       unfinishedSignOuts: Number(q.get("unfinishedSignOuts") ?? 0),
       browserSession: q.get("browserSession") === "ending" ? "ending" : q.get("browserSession") === "closeBrowser" ? "closeBrowser" : "kept",
@@ -148,7 +151,7 @@ export class MockBackend implements Backend {
 
   private info(lastView: LastView | null = null): SessionInfo {
     const sharedMachine = this.scenario.preferences.sharedMachine;
-    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: !sharedMachine, demo: true, lastView, sharedMachine };
+    return { name: "Rosa Martínez-Ortega", email: "rosa.martinez@demo-district.example", issuer: "http://127.0.0.1:47600", expiresAt: null, renews: !sharedMachine, demo: true, lastView, sharedMachine, exportAllowed: !sharedMachine };
   }
 
   async session(): Promise<SessionInfo | null> {

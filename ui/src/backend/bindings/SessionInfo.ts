@@ -12,4 +12,9 @@ lastView: LastView | null,
 /**
  * Shared-machine mode: the session ends when the window closes.
  */
-sharedMachine: boolean, };
+sharedMachine: boolean, 
+/**
+ * Export (CSV) and printing are allowed (`ExportAllowed`; off by default on shared
+ * computers). Core refuses an export either way; the window hides the buttons.
+ */
+exportAllowed: boolean, };

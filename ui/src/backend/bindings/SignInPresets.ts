@@ -7,6 +7,10 @@
  */
 export type SignInPresets = { classlinkClientId: boolean, classlinkRoster: boolean, 
 /**
+ * ClassLink may be used (not when policy allows only the district's own `Issuer`).
+ */
+classlinkAllowed: boolean, 
+/**
  * Providers other than ClassLink may be used.
  */
 otherProvidersAllowed: boolean, 
@@ -31,4 +35,9 @@ idleSignOutSeconds: number,
  * Policy values that were ignored, each naming the setting, where it was set and
  * why ("Issuer in /etc/rollbook/policy.json: …"), for the teacher to pass on to IT.
  */
-policyProblems: Array<string>, };
+policyProblems: Array<string>, 
+/**
+ * What the policy in force did to the saved session at this start (ended it, or
+ * emptied the gradebook kept on this computer), in a sentence; `None` when nothing.
+ */
+policyNotice: string | null, };
