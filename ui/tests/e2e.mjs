@@ -23,10 +23,10 @@ const browser = await chromium.launch({
 });
 
 const results = [];
-async function test(name, body, { colorScheme = "light" } = {}) {
+async function test(name, body, { colorScheme = "light", viewport = { width: 1200, height: 800 } } = {}) {
   // E2E_ONLY=words runs only the tests whose name contains them (while working on one).
   if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, colorScheme, permissions: ["clipboard-read", "clipboard-write"] });
+  const context = await browser.newContext({ viewport, colorScheme, permissions: ["clipboard-read", "clipboard-write"] });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -51,6 +51,36 @@ async function axe(page, label) {
   const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations);
   assert(found.length === 0, `${label}: axe violations: ${found.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0]?.target}`).join("; ")}`);
 }
+
+
+// Text that does not fit its box: each element's own text, measured against the element.
+// Text cut on purpose (a two-line header, an ellipsis) counts only when the whole of it is
+// not in a `title` on the element or an ancestor (shown on hover).
+async function overflowingText(page) {
+  return page.evaluate(() => {
+    const bad = [];
+    for (const el of document.querySelectorAll("body *")) {
+      if (el.closest("[aria-hidden=true], .visually-hidden, script, style")) continue;
+      const texts = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+      if (!texts.length) continue;
+      const box = el.getBoundingClientRect();
+      if (!box.width || !box.height) continue;
+      const range = document.createRange();
+      for (const t of texts) {
+        range.selectNodeContents(t);
+        const out = [...range.getClientRects()].some((r) => r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1 || r.bottom > box.bottom + 1 || r.top < box.top - 1));
+        const hover = el.closest("[title]")?.getAttribute("title") ?? "";
+        if (out && !hover.includes(t.textContent.trim())) bad.push(`${el.tagName.toLowerCase()}.${el.className}: “${t.textContent.trim().slice(0, 60)}”`);
+      }
+    }
+    return bad;
+  });
+}
+
+const gridBox = (page) => page.evaluate(() => {
+  const r = document.querySelector("[role=grid]").getBoundingClientRect();
+  return { x: r.x, y: r.y, width: r.width, height: r.height };
+});
 
 const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 
@@ -134,6 +164,7 @@ await test("sign-in options: the redirect choice is saved, and a failed save kee
   await loaded.waitFor();
   assert(await scheme.isChecked(), "the saved choice was not shown");
   await loopback.click();
+  await page.getByRole("alert").getByText("Details").click();
   await page.getByText("file_error").waitFor();
   assert(await scheme.isChecked(), "a failed save changed the shown choice");
 });
@@ -200,6 +231,7 @@ await test("an unfinished sign-out (locked keychain) is said, not hidden, and Tr
   await page.goto(`${base}?signedIn=1&unfinishedSignOuts=1`);
   // The first answer of the restart is the unfinished sign-out of an earlier run.
   await page.getByRole("heading", { name: "Sign-out is not finished" }).waitFor();
+  await page.getByRole("alert").getByText("Details").click();
   await page.getByText("sign_out_unfinished").waitFor();
   assert(!(await page.getByRole("heading", { name: "Welcome to Rollbook" }).count()), "the window claimed a clean sign-out");
   await axe(page, "sign-out unfinished");
@@ -226,7 +258,7 @@ await test("demo sign-in by keyboard: waiting screen, then classes grouped by te
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert(outline !== "none", "focus is not visible");
   await page.keyboard.press("Enter");
-  await page.getByRole("heading", { name: "Waiting for your browser…" }).waitFor();
+  await page.getByRole("heading", { name: "Sign in with your browser" }).waitFor();
   for (const name of ["Cancel", "Open again", "Copy link"]) {
     await page.getByRole("button", { name }).waitFor();
   }
@@ -244,6 +276,27 @@ await test("demo sign-in by keyboard: waiting screen, then classes grouped by te
   assert(await page.getByText("Maple Grove High School").first().isVisible(), "school missing");
   await axe(page, "classes");
   await shot(page, "04-classes");
+});
+
+await test("the browser died at once: within 5 s the waiting page offers Copy link and Open again, and says what to do", async (page) => {
+  // hold=1: the browser command "succeeded" but no sign-in ever comes back.
+  await page.goto(`${base}?hold=1`);
+  await page.getByRole("button", { name: "Try the demo district" }).click();
+  await page.getByRole("heading", { name: "Sign in with your browser" }).waitFor();
+  const opened = Date.now();
+  const help = page.getByRole("alert").filter({ hasText: "No sign-in page?" });
+  await help.waitFor({ timeout: 5000 });
+  assert(Date.now() - opened < 5000, "the help came too late");
+  await help.getByText(/paste it into your web browser's address bar/).waitFor();
+  const copy = help.getByRole("button", { name: "Copy link" });
+  assert((await copy.getAttribute("class"))?.includes("primary"), "Copy link is not prominent");
+  assert((await page.evaluate(() => document.activeElement?.textContent?.trim())) === "Copy link", "the keyboard is not on Copy link");
+  await copy.click();
+  assert((await page.evaluate(() => navigator.clipboard.readText())).startsWith("http://127.0.0.1:47600/oauth2/v2/auth"), "the link was not copied");
+  await help.getByRole("button", { name: "Open again" }).click();
+  assert((await page.evaluate(() => window.rollbookBackend.calls)).includes("openSignInAgain"), "Open again did not reach the backend");
+  await axe(page, "waiting, stalled");
+  await shot(page, "03b-waiting-no-browser");
 });
 
 await test("cancel returns to the choices without an error", async (page) => {
@@ -678,6 +731,139 @@ await test("gradebook: a comment, a new assignment, the rules, and the average e
   await axe(page, "gradebook panels");
 });
 
+for (const viewport of [{ width: 1280, height: 800 }, { width: 1440, height: 900 }]) {
+  const size = `${viewport.width}×${viewport.height}`;
+  await test(`gradebook at ${size}: the grid holds still across an edit and a sync, fills the window, and no text overflows`, async (page) => {
+    const grid = await openGradebook(page, "&longTitles=1&delay=50");
+    await page.getByText(/Updated/).first().waitFor();
+    const before = await gridBox(page);
+    // The grid takes the window's height below the toolbar (the status bar under it), and
+    // the page itself does not scroll: one scrollbar per axis, the grid's.
+    assert(before.y + before.height > viewport.height - 110, `the grid ends at ${before.y + before.height} of ${viewport.height}`);
+    // …and its width, when no panel is open (an empty side column takes nothing).
+    assert(before.width > viewport.width - 60, `the grid is ${before.width} px wide in a ${viewport.width} px window`);
+    const pageScrolls = await page.evaluate(() => document.scrollingElement.scrollHeight > document.scrollingElement.clientHeight || document.scrollingElement.scrollWidth > document.scrollingElement.clientWidth);
+    assert(!pageScrolls, "the page scrolls beside the grid");
+    await page.keyboard.type("7");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "•");
+    await page.getByText(/saved on this computer, not yet sent/).waitFor();
+    const edited = await gridBox(page);
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "✓");
+    await page.getByText(/All grades sent/).waitFor();
+    const synced = await gridBox(page);
+    for (const [when, box] of [["after an edit", edited], ["after a sync", synced]]) {
+      assert(JSON.stringify(box) === JSON.stringify(before), `the grid moved ${when}: ${JSON.stringify(before)} → ${JSON.stringify(box)}`);
+    }
+    // Focus is back in the grid after Sync now: typing goes on there.
+    assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "focus left the grid after Sync now");
+    await page.keyboard.type("8");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.getElementById("cell-1-0")?.querySelector(".value")?.textContent === "8");
+    // A panel sits beside the grid: the grid keeps its top-left corner.
+    await page.getByRole("button", { name: "Grading rules" }).click();
+    await page.getByRole("heading", { name: "Grading rules" }).waitFor();
+    const withPanel = await gridBox(page);
+    assert(withPanel.x === before.x && withPanel.y === before.y, `a panel moved the grid: ${JSON.stringify(withPanel)}`);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    // Every column's whole title is on its header (two lines, the rest on hover).
+    const headers = await page.evaluate(() => [...document.querySelectorAll("[role=columnheader].col")].map((h) => ({ text: h.querySelector(".title").textContent, title: h.getAttribute("title") ?? "", clipped: h.querySelector(".title").scrollHeight > h.querySelector(".title").clientHeight + 1 })));
+    assert(headers.length === 6, `${headers.length} column headers`);
+    for (const h of headers) assert(h.title.startsWith(h.text), `the header “${h.text}” does not show its whole title on hover (${h.title})`);
+    assert(headers.some((h) => h.text.startsWith("Participation") && h.clipped), "the long title is not the case this test is about");
+    const overflow = await overflowingText(page);
+    assert(overflow.length === 0, `text overflows its box: ${overflow.join("; ")}`);
+    await axe(page, `gradebook ${size}`);
+    await shot(page, `06g-gradebook-${viewport.width}`);
+    await grid.focus();
+  }, { viewport });
+
+  await test(`roster and classes at ${size}: no text overflows, one scrollbar`, async (page) => {
+    await page.goto(`${base}?signedIn=1&delay=0`);
+    await page.getByRole("heading", { name: "My classes" }).waitFor();
+    let overflow = await overflowingText(page);
+    assert(overflow.length === 0, `classes: text overflows its box: ${overflow.join("; ")}`);
+    await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();
+    await page.getByRole("columnheader", { name: "Grade level" }).waitFor();
+    await page.getByRole("row").nth(1).getByRole("button").click();
+    await page.getByRole("heading", { name: /./, level: 2 }).first().waitFor();
+    overflow = await overflowingText(page);
+    assert(overflow.length === 0, `roster: text overflows its box: ${overflow.join("; ")}`);
+    const pageScrolls = await page.evaluate(() => document.scrollingElement.scrollHeight > document.scrollingElement.clientHeight);
+    assert(!pageScrolls, "the roster page scrolls beside its list");
+    await page.getByRole("button", { name: /Rosa Martínez-Ortega/ }).click();
+    const menu = await page.locator("#account-menu").innerText();
+    assert(!menu.includes("http"), `the account menu shows an address: ${menu}`);
+    assert(menu.includes("Signed in with the demo district"), `the account menu does not name the provider: ${menu}`);
+  }, { viewport });
+}
+
+await test("print: landscape, the class, teacher, term, date and rules above every column, averages and the class average; no app chrome", async (page) => {
+  await openGradebook(page, "&longTitles=1");
+  await page.getByText(/Updated/).first().waitFor();
+  await page.emulateMedia({ media: "print" });
+  const printed = await page.evaluate(() => {
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    const table = document.querySelector(".print-only table");
+    return {
+      buttons: [...document.querySelectorAll("button, nav, [role=grid], input")].filter(visible).map((b) => b.textContent.trim() || b.tagName),
+      heading: document.querySelector(".print-only")?.innerText ?? "",
+      headers: table ? [...table.querySelectorAll("thead th")].map((th) => th.textContent) : [],
+      rows: table ? table.querySelectorAll("tbody tr").length : 0,
+      foot: table?.querySelector("tfoot")?.innerText ?? "",
+      visibleTable: table ? visible(table) : false,
+    };
+  });
+  assert(printed.visibleTable, "the print table is not shown when printing");
+  assert(printed.buttons.length === 0, `app chrome printed: ${printed.buttons.join(", ")}`);
+  for (const part of ["Class cls-2: gradebook", "Teacher: Rosa Martínez-Ortega", "Term: Fall 2026", "Printed ", "Rules: Total points", "Letters from: A 90%"]) {
+    assert(printed.heading.includes(part), `the print-out lacks “${part}”: ${printed.heading.slice(0, 300)}`);
+  }
+  assert(printed.headers.length === 6 + 2 && printed.headers.some((h) => h.startsWith("Participation and discussion, week 4")), `not every column is printed: ${printed.headers}`);
+  assert(printed.rows === 28, `${printed.rows} students printed`);
+  assert(/^Class average/.test(printed.foot) && /\d%/.test(printed.foot), `no class-average row: ${printed.foot}`);
+  // The page is landscape: Chromium lays the PDF out by the stylesheet's @page.
+  const pdf = (await page.pdf({ preferCSSPageSize: true })).toString("latin1");
+  const [, w, h] = pdf.match(/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/) ?? [];
+  assert(Number(w) > Number(h), `the printed page is not landscape (${w} × ${h})`);
+  await page.emulateMedia({ media: "screen" });
+  await page.getByRole("grid", { name: "Gradebook" }).waitFor();
+});
+
+await test("new assignment: the title focused, the last category, the cursor on the new column's first student; ? shows the keys", async (page) => {
+  const grid = await openGradebook(page);
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  await page.getByRole("button", { name: "New assignment" }).click();
+  await page.getByRole("heading", { name: "New assignment" }).waitFor();
+  assert((await page.evaluate(() => document.activeElement?.closest("label")?.textContent?.trim())) === "Title", "the title is not focused");
+  // The last column is a test: its category is the default, not "No category".
+  assert((await page.getByLabel("Category").inputValue()) === "cat-tests", "the category does not default to the last column's");
+  await page.getByLabel("Category").selectOption("cat-homework");
+  await page.keyboard.type("Quiz 1");
+  await page.getByRole("button", { name: "Add assignment" }).click();
+  await page.getByRole("columnheader", { name: /Quiz 1/ }).waitFor();
+  const cursor = await activeCell(page);
+  assert(cursor.id === "cell-0-6", `the cursor is on ${cursor.id}, not the new column's first student`);
+  await page.keyboard.type("9");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("cell-0-6")?.querySelector(".value")?.textContent === "9");
+  await page.getByRole("button", { name: "New assignment" }).click();
+  assert((await page.getByLabel("Category").inputValue()) === "cat-homework", "the last used category is not remembered");
+  const aligned = await page.evaluate(() => new Set([...document.querySelectorAll("form[aria-labelledby=assignment-title] label > :is(input, select)")].map((el) => Math.round(el.getBoundingClientRect().left))).size);
+  assert(aligned === 1, "the form's fields do not line up");
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await grid.focus();
+  await page.keyboard.press("?");
+  await page.getByRole("heading", { name: "Keys in the gradebook" }).waitFor();
+  assert(await page.getByRole("rowheader", { name: "Ctrl+D" }).isVisible(), "the keys sheet lacks fill down");
+  await axe(page, "keys sheet");
+  await shot(page, "06h-keys");
+  await page.keyboard.press("Escape");
+  assert((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "grid", "Escape did not go back to the grid");
+});
+
 await test("gradebook offline: the saved copy, edits kept, and said plainly", async (page) => {
   await openGradebook(page, "&offline=1");
   await page.getByText(/Offline: grades are saved on this computer/).waitFor();
@@ -697,7 +883,7 @@ await test("gradebook: a refusing district keeps the grade here with its words; 
   await page.getByRole("button", { name: "Sync now" }).click();
   await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "⚠");
   assert((await cellById(page, "cell-0-0")).label.includes("does not accept grades"), "the district's words are not on the cell");
-  await page.getByText(/need your attention/).waitFor();
+  await page.getByText(/needs? your attention/).waitFor();
 
   await openGradebook(page, "&conflict=1");
   await page.keyboard.type("6");
@@ -784,6 +970,7 @@ await test("errors say what happened, what to do, and the code", async (page) =>
   await page.getByRole("button", { name: "Try the demo district" }).click();
   const alert = page.getByRole("alert");
   await alert.waitFor();
+  await alert.getByText("Details").click();
   const text = await alert.innerText();
   for (const part of ["Could not reach the sign-in provider.", "Check your network", "provider_unreachable"]) {
     assert(text.includes(part), `missing "${part}" in ${text}`);
@@ -792,16 +979,19 @@ await test("errors say what happened, what to do, and the code", async (page) =>
   await shot(page, "07-error-provider-down");
 
   await page.goto(`${base}?signedIn=1&failClasses=rosterDown`);
+  await page.getByRole("alert").getByText("Details").click();
   await page.getByText("roster_server_error").waitFor();
   assert(await page.getByRole("button", { name: "Try again" }).isVisible(), "no retry");
   await shot(page, "08-error-roster-down");
 
   await page.goto(`${base}?signedIn=1&failClasses=expired`);
   await page.getByRole("heading", { name: "Welcome to Rollbook" }).waitFor();
+  await page.getByRole("alert").getByText("Details").click();
   await page.getByText("sign_in_again").waitFor();
 
   await page.goto(`${base}?signedIn=1&failRoster=keychainLocked`);
   await page.getByRole("button", { name: "Roster of Algebra I - Period 1" }).click();
+  await page.getByRole("alert").getByText("Details").click();
   await page.getByText("keychain_locked").waitFor();
 });
 

@@ -138,6 +138,7 @@ export class MockBackend implements Backend {
         rows: Math.min(Number(q.get("gradeRows") ?? q.get("rows") ?? 28), 1000),
         columns: Number(q.get("gradeColumns") ?? 6),
         attention: q.get("attention") === "1",
+        longTitles: q.get("longTitles") === "1",
         backoffSeconds: Number(q.get("backoff") ?? 0),
       },
       enterDelayMs: Number(q.get("enterDelay") ?? 0),

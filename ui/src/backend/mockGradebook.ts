@@ -18,6 +18,8 @@ export interface GradebookScenario {
   columns: number;
   /** Something to settle: a set-aside store, orphaned edits, a refused new assignment. */
   attention: boolean;
+  /** The fourth assignment has a title too long for its header (wraps, then clips). */
+  longTitles?: boolean;
   /** The district answers 429 with `Retry-After` this many seconds (0: never). */
   backoffSeconds: number;
 }
@@ -58,7 +60,7 @@ export class MockGradebooks {
     const students = mockStudents(n, this.scenario.rows);
     const columns: ColumnView[] = Array.from({ length: this.scenario.columns }, (_, i) => ({
       sourcedId: `li-${classId}-${i + 1}`,
-      title: i % 3 === 2 ? `Unit ${i + 1} Test` : `Homework ${i + 1}`,
+      title: i === 3 && this.scenario.longTitles ? "Participation and discussion, week 4" : i % 3 === 2 ? `Unit ${i + 1} Test` : `Homework ${i + 1}`,
       categoryId: i % 3 === 2 ? "cat-tests" : "cat-homework",
       categoryTitle: i % 3 === 2 ? "Tests" : "Homework",
       maxPoints: i % 3 === 2 ? 100 : 10,
@@ -163,7 +165,7 @@ export class MockGradebooks {
     if (!item.title.trim()) throw { code: "grade_invalid", message: "an assignment needs a title", nextStep: "Give it a title." } as AppError;
     const book = this.book(classId);
     const id = `new-${book.columns.length + 1}`;
-    book.columns.push({ sourcedId: id, title: item.title, categoryId: item.categoryId, categoryTitle: item.categoryId ? "Homework" : null, maxPoints: item.maxPoints, assignDate: item.assignDate, dueDate: item.dueDate, local: true });
+    book.columns.push({ sourcedId: id, title: item.title, categoryId: item.categoryId, categoryTitle: book.columns.find((c) => c.categoryId === item.categoryId)?.categoryTitle ?? null, maxPoints: item.maxPoints, assignDate: item.assignDate, dueDate: item.dueDate, local: true });
     return id;
   }
 

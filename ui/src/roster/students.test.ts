@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mockStudents } from "../backend/mock";
 import type { ClassSummary, Student } from "../backend/types";
-import { displayName, fold, groupByTerm, indexStudents, initials, search, sortRows, visibleRange } from "./students";
+import { displayName, emailParts, fold, gradeLevels, groupByTerm, indexStudents, initials, search, sortRows, visibleRange } from "./students";
 
 const student = (given: string, family: string, extra: Partial<Student> = {}): Student => ({
   sourcedId: `${given}-${family}`,
@@ -62,5 +62,16 @@ describe("terms", () => {
     const groups = groupByTerm([c("b", "Fall", "3"), c("a", "Fall", "1"), c("x", "Spring", ""), c("y", "Fall", "")]);
     expect(groups.map((g) => g.title)).toEqual(["Fall", "Spring"]);
     expect(groups[0]!.classes.map((k) => k.sourcedId)).toEqual(["a", "b", "y"]);
+  });
+});
+
+describe("roster words", () => {
+  it("says grade levels without OneRoster's leading zero", () => {
+    expect(gradeLevels(["09"])).toBe("9");
+    expect(gradeLevels(["KG", "01"])).toBe("KG, 1");
+  });
+  it("cuts an address only before its @ and after dots", () => {
+    expect(emailParts("rosa.ortega@school.example")).toEqual(["rosa.", "ortega", "@school.", "example"]);
+    expect(emailParts("rosa.ortega@school.example").join("")).toBe("rosa.ortega@school.example");
   });
 });

@@ -86,3 +86,13 @@ export function groupByTerm(classes: ClassSummary[]): TermGroup[] {
     classes: list.sort((a, b) => period(a) - period(b) || collator.compare(a.title, b.title)),
   }));
 }
+
+/** Grade levels as a teacher says them: OneRoster's "09" is "9"; "KG" and "PK" stay. */
+export function gradeLevels(grades: string[]): string {
+  return grades.map((g) => (/^\d+$/.test(g) ? String(Number(g)) : g)).join(", ");
+}
+
+/** An e-mail address cut where it may wrap: before the @ and after each dot. */
+export function emailParts(email: string): string[] {
+  return email.split(/(?=@)|(?<=\.)/);
+}
