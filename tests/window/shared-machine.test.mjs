@@ -7,6 +7,7 @@
 // Needs what window.test.mjs needs (a test-hooks build, tauri-driver, Xvfb, a keyring).
 
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -65,6 +66,7 @@ function keychainEntries() {
  * a token or a student. Anything else fails the test. */
 const ALLOWED = [
   [/^data\/rollbook\/session\.lock$/, "the empty lock file Rollbook processes coordinate on"],
+  [/^data\/rollbook\/shared-session-open\.json$/, "while a shared session is open: the provider's name and end-session page (no account, no token), so a start after a crash can end the browser's provider session"],
   [/^data\/rollbook\/demo-district\.key$/, "the demo district's own signing key (the made-up district's, not the teacher's)"],
   [/^config\/mimeapps\.list$|^data\/applications\//, "development builds register the app-link scheme for this user"],
   [/^data\/org\.rollbook\.desktop\/([^/]+\/)*(salt|origin)$|^data\/org\.rollbook\.desktop\/hsts-storage\.sqlite$/, "WebKit's own salts, origin names and HSTS list (the UI is served from the app, over no network, and stores nothing: no local storage, no IndexedDB)"],
@@ -81,6 +83,24 @@ async function assertNothingKept(when) {
   const entries = keychainEntries();
   if (entries) throw new Error(`${when}: keychain entries left:\n${entries}`);
   return files;
+}
+
+/** Kills this test's app (found by its own HOME among the processes running `app`), as
+ * a crash or a kill at logoff would end it: no clean-up runs. */
+function killThisApp() {
+  let pids = [];
+  try {
+    pids = execFileSync("pgrep", ["-f", `^${app}`], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {}
+  const ours = pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`HOME=${env.HOME}`);
+    } catch {
+      return false;
+    }
+  });
+  if (!ours.length) throw new Error("this test's app is not running");
+  for (const pid of ours) process.kill(pid, "SIGKILL");
 }
 
 let session;
@@ -128,6 +148,18 @@ try {
     await save(session, "08-shared-reopened");
     await assertNothingKept("after closing");
   });
+  await step("killed while signed in (a crash): the next start finishes the sign-out and says so", async () => {
+    await session.clickUntil(button("Try the demo district"), "//h1[normalize-space(.)='My classes']");
+    killThisApp();
+    await session.end().catch(() => {});
+    await waitForExit(app, 20_000);
+    session = await driver.start(app);
+    // The demo district has no end-session page: the teacher is told to close the browser.
+    await session.waitFor("//*[contains(normalize-space(.),'Rollbook closed last time before the shared-computer session ended')]", 20_000);
+    await session.waitFor("//*[contains(normalize-space(.),'close your web browser to finish signing out')]");
+    await save(session, "09-shared-after-crash");
+    await assertNothingKept("after the crash and a new start");
+  });
 } catch {
   if (session) await save(session, "FAILED-shared").catch(() => {});
 } finally {
@@ -135,4 +167,4 @@ try {
   stop();
 }
 
-finish("shared-machine window e2e: {passed} passed, {failed} failed", 4);
+finish("shared-machine window e2e: {passed} passed, {failed} failed", 5);
