@@ -3,6 +3,9 @@
 //! `userIds`, `agents`, `phone`, metadata); none of it is the app's to see. References
 //! keep `sourcedId` and `type` only. An envelope the gateway does not know is dropped.
 
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// A reference field: a single reference or a list of them.
@@ -11,6 +14,8 @@ const REF: &[&str] = &["sourcedId", "type"];
 struct Allowed {
     plain: &'static [&'static str],
     refs: &'static [&'static str],
+    /// A user's OneRoster 1.2 `roles` list.
+    roles: bool,
 }
 
 const USER: Allowed = Allowed {
@@ -31,6 +36,7 @@ const USER: Allowed = Allowed {
         "grades",
     ],
     refs: &["orgs"],
+    roles: true,
 };
 const CLASS: Allowed = Allowed {
     plain: &[
@@ -46,6 +52,7 @@ const CLASS: Allowed = Allowed {
         "periods",
     ],
     refs: &["course", "school", "terms"],
+    roles: false,
 };
 const SESSION: Allowed = Allowed {
     plain: &[
@@ -59,6 +66,7 @@ const SESSION: Allowed = Allowed {
         "schoolYear",
     ],
     refs: &["parent"],
+    roles: false,
 };
 const ORG: Allowed = Allowed {
     plain: &[
@@ -70,10 +78,12 @@ const ORG: Allowed = Allowed {
         "identifier",
     ],
     refs: &[],
+    roles: false,
 };
 const CATEGORY: Allowed = Allowed {
     plain: &["sourcedId", "status", "dateLastModified", "title", "weight"],
     refs: &[],
+    roles: false,
 };
 const LINE_ITEM: Allowed = Allowed {
     plain: &[
@@ -88,6 +98,7 @@ const LINE_ITEM: Allowed = Allowed {
         "resultValueMax",
     ],
     refs: &["class", "category", "gradingPeriod"],
+    roles: false,
 };
 const RESULT: Allowed = Allowed {
     plain: &[
@@ -103,6 +114,7 @@ const RESULT: Allowed = Allowed {
         "missing",
     ],
     refs: &["lineItem", "student"],
+    roles: false,
 };
 
 fn allowed_for(envelope: &str) -> Option<&'static Allowed> {
@@ -118,77 +130,174 @@ fn allowed_for(envelope: &str) -> Option<&'static Allowed> {
     })
 }
 
-fn reference(value: &Value) -> Value {
-    match value {
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .filter(|(k, _)| REF.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(reference).collect()),
-        _ => Value::Null,
+/// The records of one envelope, parsed keeping only allowed fields: what is dropped is
+/// skipped in the parser (never allocated), which keeps the filter cheap next to the
+/// HTTP work around it.
+struct Records(&'static Allowed);
+
+/// One record, or a list of them.
+impl<'de> DeserializeSeed<'de> for Records {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-fn record(value: &Value, allowed: &Allowed) -> Value {
-    let Value::Object(o) = value else {
-        return Value::Null;
-    };
-    let mut out = Map::new();
-    for (k, v) in o {
-        if allowed.plain.contains(&k.as_str()) {
-            out.insert(k.clone(), v.clone());
-        } else if allowed.refs.contains(&k.as_str()) {
-            out.insert(k.clone(), reference(v));
-        } else if k == "roles" && std::ptr::eq(allowed, &USER) {
-            // OneRoster 1.2's role list: each entry's role, type and org reference.
-            let roles = v.as_array().map(|roles| {
-                roles
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .map(|r| {
-                        let mut kept = Map::new();
-                        for (k, v) in r {
-                            match k.as_str() {
-                                "roleType" | "role" => {
-                                    kept.insert(k.clone(), v.clone());
-                                }
-                                "org" => {
-                                    kept.insert(k.clone(), reference(v));
-                                }
-                                _ => {}
-                            }
-                        }
-                        Value::Object(kept)
-                    })
-                    .collect()
-            });
-            out.insert(k.clone(), Value::Array(roles.unwrap_or_default()));
-        }
+impl<'de> Visitor<'de> for Records {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record or a list of records")
     }
-    Value::Object(out)
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(Record(self.0))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        Record(self.0).visit_map(map)
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+struct Record(&'static Allowed);
+
+impl<'de> DeserializeSeed<'de> for Record {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Record {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if self.0.plain.contains(&key.as_str()) {
+                out.insert(key, map.next_value()?);
+            } else if self.0.refs.contains(&key.as_str()) {
+                out.insert(key, map.next_value_seed(Refs)?);
+            } else if key == "roles" && self.0.roles {
+                out.insert(key, map.next_value_seed(Records(&ROLE))?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    // Anything but an object where a record belongs is dropped.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Value::Null)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// A 1.2 role assignment inside a user: its role, type and org reference.
+const ROLE: Allowed = Allowed {
+    plain: &["roleType", "role"],
+    refs: &["org"],
+    roles: false,
+};
+
+/// A reference (or a list of them): `sourcedId` and `type` only.
+const REFERENCE: Allowed = Allowed {
+    plain: REF,
+    refs: &[],
+    roles: false,
+};
+
+struct Refs;
+
+impl<'de> DeserializeSeed<'de> for Refs {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Records(&REFERENCE).deserialize(d)
+    }
+}
+
+/// The whole answer: known envelopes kept, each reduced; the rest skipped.
+struct Answer;
+
+impl<'de> DeserializeSeed<'de> for Answer {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Answer {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(envelope) = map.next_key::<String>()? {
+            match allowed_for(&envelope) {
+                Some(allowed) => {
+                    let records = map.next_value_seed(Records(allowed))?;
+                    out.insert(envelope, records);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// The body as the teacher may see it: each known envelope's records reduced to their
-/// allowed fields. `None` when the body is not a JSON object (passed on unchanged only
-/// if it is empty).
+/// allowed fields. `None` when the body is not a JSON object.
 pub fn filter(body: &[u8]) -> Option<Vec<u8>> {
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else {
-        return None;
-    };
-    let mut out = Map::new();
-    for (envelope, value) in &top {
-        let Some(allowed) = allowed_for(envelope) else {
-            continue;
-        };
-        let kept = match value {
-            Value::Array(items) => Value::Array(items.iter().map(|r| record(r, allowed)).collect()),
-            other => record(other, allowed),
-        };
-        out.insert(envelope.clone(), kept);
-    }
-    serde_json::to_vec(&Value::Object(out)).ok()
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let kept = Answer.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    serde_json::to_vec(&kept).ok()
 }
 
 #[cfg(test)]

@@ -457,7 +457,7 @@ impl Loose {
         });
         match behaviour {
             Behaviour::CaseInsensitiveFirst => hits.next().map(|(_, v)| v),
-            _ => hits.last().map(|(_, v)| v),
+            _ => hits.next_back().map(|(_, v)| v),
         }
     }
 
@@ -1295,12 +1295,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -1372,14 +1373,18 @@ struct Step {
     body: String,
 }
 
+/// (token, route template, verb)
+type RefusalKey = (String, String, String);
+/// The first "not there"/"not yours" answer seen for a key, and at which step.
+type FirstRefusal = (Refusable, u16, String, usize);
+
 /// Runs `requests` from a fresh district and returns the first violation, if any.
 async fn run(rig: &Rig, behaviour: Behaviour, requests: &[Request]) -> Result<(), Violation> {
     let mut worst: Option<Violation> = None;
     rig.reset(behaviour);
     let callers: BTreeMap<&str, Caller> = callers().into_iter().collect();
     // (token, route, verb) → the one refusal answer seen for "not there"/"not yours".
-    let mut refusals: BTreeMap<(String, String, String), (Refusable, u16, String, usize)> =
-        BTreeMap::new();
+    let mut refusals: BTreeMap<RefusalKey, FirstRefusal> = BTreeMap::new();
     let mut steps = Vec::new();
     for (i, r) in requests.iter().enumerate() {
         let caller = callers.get(r.token);
