@@ -152,6 +152,11 @@ impl Account {
                 }
             }
         }
+        // Why a sign-in page might not open (the window offers the link after a few seconds).
+        checks.push(match crate::browser::browser_problem() {
+            None => Check::ok("browser", "sign-in pages can open in a browser"),
+            Some((code, detail)) => Check::problem("browser", CheckStatus::Warn, code, detail),
+        });
         checks.push(match call_store(self.store(), |s| s.probe()).await {
             Ok(()) => Check::ok("keychain", "the system keychain stores and returns secrets"),
             Err(e) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
