@@ -18,6 +18,7 @@ suite "ui: vitest" npm --prefix ui run --silent test
 suite "ui: Chromium e2e" node ui/tests/e2e.mjs
 suite "window: tauri-driver e2e" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/window.test.mjs
 suite "window: shared-machine mode from a lab's policy" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/shared-machine.test.mjs
+suite "window: policy pushed after sign-in ends the saved session" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/policy.test.mjs
 suite "window: gradebook entry, restart and offline" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/gradebook.test.mjs
 suite "window: deep link to a second instance" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/deep-link.test.mjs
 # A minute of the fault soak (docs/benchmarks.md has the 10-minute figures).

@@ -213,6 +213,8 @@ pub async fn save_preferences(preferences: Preferences, state: State<'_, AppStat
 #[tauri::command]
 pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart>> {
     let started = std::time::Instant::now();
+    // Nothing saved is shown before the policy in force has had its say about it.
+    state.apply_policy().await;
     let Some(start) = state.account.saved_start().await? else {
         return Ok(None);
     };

@@ -168,9 +168,14 @@ pub struct Account {
     /// The teacher's local gradebook store, opened on first use (`crate::gradebook`).
     pub(crate) local: tokio::sync::Mutex<Option<crate::gradebook::OpenStore>>,
     pub(crate) local_store_policy: crate::gradebook::LocalStorePolicy,
-    /// Set while [`Account::apply_policy`] ends a session policy forbids: only then may
-    /// such a session be restored (to send its grades first).
-    ending_for_policy: std::sync::atomic::AtomicBool,
+}
+
+tokio::task_local! {
+    /// Set in the task of [`Account::apply_policy`] while it ends a session policy
+    /// forbids: only there may such a session be restored (to send its grades first).
+    /// Other calls meanwhile (the window asks for several things at start) are refused,
+    /// so none of them shows a session that is ending.
+    static ENDING_FOR_POLICY: ();
 }
 
 pub(crate) struct LiveSessionInfo {
@@ -208,7 +213,6 @@ impl Account {
             live: tokio::sync::Mutex::new(None),
             local: tokio::sync::Mutex::new(None),
             local_store_policy: crate::gradebook::LocalStorePolicy::default(),
-            ending_for_policy: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -445,10 +449,7 @@ impl Account {
             let mut record = SessionRecord::load(&self.paths)?.ok_or(AuthError::NotSignedIn)?;
             // Policy in force now, not at sign-in: a session it forbids is not restored
             // (`apply_policy` ends it, sending its grades first).
-            if !self
-                .ending_for_policy
-                .load(std::sync::atomic::Ordering::SeqCst)
-            {
+            if ENDING_FOR_POLICY.try_with(|_| ()).is_err() {
                 self.effective_settings()
                     .session_permitted(&record.settings)?;
             }
@@ -772,12 +773,9 @@ impl Account {
                 other => other.to_string(),
             };
             tracing::warn!(%reason, "policy ends the saved session");
-            self.ending_for_policy
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            let ended = self.end_session_for_policy().await;
-            self.ending_for_policy
-                .store(false, std::sync::atomic::Ordering::SeqCst);
-            let (unsent_kept, unsent_unknown) = ended?;
+            let (unsent_kept, unsent_unknown) = ENDING_FOR_POLICY
+                .scope((), self.end_session_for_policy())
+                .await?;
             return Ok(Some(PolicyAction {
                 kind: PolicyActionKind::SessionEnded,
                 reason,
