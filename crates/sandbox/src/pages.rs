@@ -64,18 +64,12 @@ pub fn picker(district: &District, action: &str, search: &str, error: Option<&st
             _ => "Teacher",
         };
         options.push_str(&format!(
-            r#"<label><input type="radio" name="teacher" value="{id}"{checked} required> {name} <small>{role}, {school} · {classes} classes</small></label>"#,
+            r#"<label><input type="radio" name="teacher" value="{id}"{checked} required> {name} <small>{role}, {school} · {classes}</small></label>"#,
             id = escape(&person.id),
             checked = if i == 0 { " checked" } else { "" },
             name = escape(&person.display_name()),
             school = escape(&district.schools[person.school].name),
-            classes = district
-                .lookup(&person.id)
-                .and_then(|e| match e {
-                    crate::district::Entity::Staff(s) => Some(district.classes_of_staff[s].len()),
-                    _ => None,
-                })
-                .unwrap_or(0),
+            classes = class_count(district, person),
         ));
     }
     if matches.is_empty() {
@@ -98,10 +92,48 @@ pub fn picker(district: &District, action: &str, search: &str, error: Option<&st
     )
 }
 
+/// The classes a teacher has as Rollbook counts them (this term's, the class list's
+/// default), and the year's when that is more: "4 classes this term (5 this year)".
+fn class_count(district: &District, person: &Person) -> String {
+    let classes: &[usize] = match district.lookup(&person.id) {
+        Some(crate::district::Entity::Staff(s)) => &district.classes_of_staff[s],
+        _ => &[],
+    };
+    let today = district.today;
+    let current = classes
+        .iter()
+        .filter(|&&c| {
+            district.classes[c].terms.iter().any(|&t| {
+                let term = &district.terms[t];
+                term.start <= today && today <= term.end
+            })
+        })
+        .count();
+    let plural = |n: usize| {
+        if n == 1 {
+            "1 class".to_owned()
+        } else {
+            format!("{n} classes")
+        }
+    };
+    if current == classes.len() {
+        format!("{} this term", plural(current))
+    } else {
+        format!(
+            "{} this term ({} this year)",
+            plural(current),
+            classes.len()
+        )
+    }
+}
+
 pub fn consent(person: &Person, scopes: &[String], action: &str) -> String {
     let mut asks = vec!["Know your name and email address"];
     if scopes.iter().any(|s| s == "oneroster" || s == "full") {
-        asks.push("Read your classes, class rosters and gradebook");
+        // Rollbook writes grades back, so the teacher is told so before allowing it.
+        asks.push(
+            "Read your classes and class rosters, and read and write grades in your gradebook",
+        );
     }
     if scopes.iter().any(|s| s == "offline_access") {
         asks.push("Stay signed in on this computer until you sign out");
@@ -151,4 +183,49 @@ pub fn home(district: &District, issuer: &str) -> String {
             classes = district.classes.len(),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Size;
+
+    fn district() -> District {
+        District::generate(7, Size::Tiny, time::macros::date!(2026 - 11 - 20))
+    }
+
+    #[test]
+    fn consent_says_grades_are_written_too() {
+        let d = district();
+        let page = consent(&d.staff[0], &["oneroster".to_owned()], "/consent");
+        assert!(page.contains("read and write grades"), "{page}");
+    }
+
+    #[test]
+    fn the_picker_counts_classes_as_the_app_shows_them() {
+        // A teacher with a class outside today's terms: the app lists this term's only,
+        // so the picker says both counts.
+        let d = district();
+        let current = |c: usize| {
+            d.classes[c]
+                .terms
+                .iter()
+                .any(|&t| d.terms[t].start <= d.today && d.today <= d.terms[t].end)
+        };
+        let (teacher, classes) = d
+            .classes_of_staff
+            .iter()
+            .enumerate()
+            .find(|(_, cs)| cs.iter().any(|&c| !current(c)) && cs.iter().any(|&c| current(c)))
+            .expect("the demo district has a teacher with a class in another term");
+        let now = classes.iter().filter(|&&c| current(c)).count();
+        let expected = format!(
+            "{now} class{} this term ({} this year)",
+            if now == 1 { "" } else { "es" },
+            classes.len()
+        );
+        assert_eq!(class_count(&d, &d.staff[teacher]), expected);
+        let page = picker(&d, "/pick", &d.staff[teacher].username, None);
+        assert!(page.contains(&expected), "{page}");
+    }
 }
