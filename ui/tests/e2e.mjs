@@ -909,6 +909,7 @@ await test("sign-out with grades not yet sent asks first: send them, stay, or de
   await page.getByRole("button", { name: "Sign out", exact: true }).click();
   const dialog = page.getByRole("alertdialog", { name: "Grades not yet sent" });
   await dialog.waitFor();
+  await page.waitForFunction(() => document.activeElement?.textContent === "Send them, then sign out");
   await axe(page, "unsent grades");
   await shot(page, "06e-unsent-grades");
   await dialog.getByRole("button", { name: "Stay signed in" }).click();
