@@ -16,13 +16,7 @@ use tauri_plugin_deep_link::DeepLinkExt;
 use crate::state::AppState;
 
 pub fn run() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging();
 
     let builder = tauri::Builder::default()
         // First, so a second instance (say, started by the OS for a deep link) hands its
@@ -157,6 +151,35 @@ fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
 /// How long the last-moment clean-up may hold the app's end (Windows gives an app about
 /// five seconds after `WM_ENDSESSION`).
 const EXIT_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// Logs to stderr (`ROLLBOOK_LOG`, for development) and to the per-user log file at the
+/// `LogLevel` policy's level: release Windows builds have no console, so the file is
+/// where IT finds what happened (`rollbook doctor` prints its path).
+fn init_logging() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        );
+    let file = rollbook_core::AppPaths::from_os().ok().and_then(|paths| {
+        let level = rollbook_core::policy::in_force(&paths).log_level();
+        let log = rollbook_core::LogFile::open(&rollbook_core::log_dir(&paths)).ok()?;
+        Some(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || log.clone())
+                .with_filter(tracing_subscriber::filter::LevelFilter::from_level(level)),
+        )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .try_init();
+}
 
 /// The commands the UI may call (`src-tauri/build.rs` declares their permissions).
 fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {

@@ -18,6 +18,9 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub user_agent: String,
+    /// Every call goes through this proxy (the `ProxyUrl` policy) instead of the system's
+    /// proxy settings. Added for H7's proxy policy.
+    pub proxy: Option<url::Url>,
 }
 
 impl Default for HttpSettings {
@@ -26,17 +29,26 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             user_agent: concat!("Rollbook/", env!("CARGO_PKG_VERSION")).to_owned(),
+            proxy: None,
         }
     }
 }
 
 /// Builds the one client used for discovery, JWKS, token, userinfo and revocation calls.
 pub fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Client, AuthError> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.request_timeout)
-        .user_agent(settings.user_agent.clone())
+        .user_agent(settings.user_agent.clone());
+    if let Some(proxy) = &settings.proxy {
+        // This computer's own addresses (the demo district) never go through it.
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| AuthError::InvalidConfig(format!("the proxy address is not usable: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_string("localhost,127.0.0.1,::1"));
+        builder = builder.proxy(proxy);
+    }
+    builder
         .build()
         .map_err(|e| AuthError::InvalidConfig(format!("could not set up HTTPS: {e}")))
 }

@@ -380,6 +380,7 @@ async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError
             "set_aside_stores": set_aside,
             "settings": settings.settings,
             "policy_problems": settings.problems,
+            "log_file": rollbook_core::log_dir(account.paths()).join(rollbook_core::LOG_FILE_NAME),
         }));
     } else {
         for check in &checks {

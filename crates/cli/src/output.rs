@@ -3,12 +3,30 @@
 use rollbook_core::{CoreError, ErrorClass};
 
 pub fn init_logging() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("ROLLBOOK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_filter(filter);
+    // The per-user log file at the `LogLevel` policy's level (H7); none when the folder
+    // cannot be had (the command still works).
+    let file = rollbook_core::AppPaths::from_os().ok().and_then(|paths| {
+        let level = rollbook_core::policy::in_force(&paths).log_level();
+        let log = rollbook_core::LogFile::open(&rollbook_core::log_dir(&paths)).ok()?;
+        Some(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || log.clone())
+                .with_filter(tracing_subscriber::filter::LevelFilter::from_level(level)),
+        )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
         .try_init();
 }
 

@@ -334,3 +334,116 @@ async fn the_linux_policy_file_must_be_trustworthy_and_readable() {
         );
     }
 }
+
+/// The log file (`LogLevel` = debug, the most it holds) after a whole session: sign-in,
+/// classes, a roster, a gradebook, a grade and a sync. It has lines, and no token, no
+/// student's or teacher's name, no email; `doctor` says where it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_file_holds_no_secret_and_no_name() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let policy = write_policy(&home, r#"{"LogLevel": "debug"}"#);
+    let teacher_id = sandbox.district().staff[5].id.clone();
+    let browser = browser_for(&teacher_id);
+    let run = run_with_policy(&home, &policy, &login_args(&browser, &sandbox)).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let me = run_with_policy(&home, &policy, &["whoami", "--json"])
+        .await
+        .json();
+    let classes = run_with_policy(&home, &policy, &["classes", "--json"])
+        .await
+        .json();
+    let class = classes[0]["sourcedId"].as_str().unwrap().to_owned();
+    let roster = run_with_policy(&home, &policy, &["roster", &class, "--json"])
+        .await
+        .json();
+    let page = run_with_policy(&home, &policy, &["gradebook", &class, "--json"])
+        .await
+        .json();
+    let item = page["gradebook"]["columns"][0]["sourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let student = roster[0]["sourcedId"].as_str().unwrap().to_owned();
+    let run = run_with_policy(&home, &policy, &["grade", &class, &item, &student, "8"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run_with_policy(&home, &policy, &["sync"]).await.code, 0);
+
+    let doctor = run_with_policy(&home, &policy, &["doctor", "--json"])
+        .await
+        .json();
+    let path = PathBuf::from(doctor["log_file"].as_str().unwrap());
+    assert!(
+        path.starts_with(home.app_paths().data_dir),
+        "{}",
+        path.display()
+    );
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        log.contains("DEBUG"),
+        "debug lines at LogLevel=debug:\n{log}"
+    );
+
+    let mut forbidden: Vec<String> = vec!["eyJ".into(), "Bearer ".into()];
+    for field in ["name", "email", "given_name", "family_name"] {
+        if let Some(v) = me[field].as_str() {
+            forbidden.push(v.to_owned());
+        }
+    }
+    for student in roster.as_array().unwrap() {
+        for field in ["givenName", "familyName", "email"] {
+            if let Some(v) = student[field].as_str().filter(|v| v.len() >= 3) {
+                forbidden.push(v.to_owned());
+            }
+        }
+    }
+    assert!(forbidden.len() > 10, "{forbidden:?}");
+    for word in &forbidden {
+        assert!(
+            !log.contains(word.as_str()),
+            "the log holds {word:?}:\n{log}"
+        );
+    }
+}
+
+/// `ProxyUrl` sends provider calls through the district's proxy: a proxy of our own
+/// (a listener that records what it is asked, then refuses) sees `doctor`'s discovery
+/// call for the issuer, which it would not without the policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_url_policy_carries_provider_calls() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = proxy.local_addr().unwrap();
+    let asked = tokio::spawn(async move {
+        let (mut stream, _) = proxy.accept().await.unwrap();
+        let mut request = vec![0u8; 1024];
+        let n = stream.read(&mut request).await.unwrap();
+        let _ = stream
+            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+            .await;
+        String::from_utf8_lossy(&request[..n]).into_owned()
+    });
+    let home = Home::new();
+    let policy_json = format!(r#"{{"ProxyUrl": "http://{address}"}}"#);
+    let policy = write_policy(&home, &policy_json);
+    let run = run_with_policy(
+        &home,
+        &policy,
+        &[
+            "doctor",
+            "--json",
+            "--issuer",
+            "https://login.district.example",
+        ],
+    )
+    .await;
+    let request = tokio::time::timeout(std::time::Duration::from_secs(20), asked)
+        .await
+        .expect("the proxy was never asked")
+        .unwrap();
+    assert!(
+        request.starts_with("CONNECT login.district.example:443"),
+        "{request}\n{}",
+        run.stderr
+    );
+}

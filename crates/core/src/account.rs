@@ -202,11 +202,16 @@ impl LiveSession {
 
 impl Account {
     pub fn new(paths: AppPaths, store: Arc<dyn TokenStore>) -> Result<Self, CoreError> {
+        // `ProxyUrl` policy: every provider and roster call goes through it.
+        let proxy = crate::policy::in_force(&paths).proxy_url();
         Ok(Self {
             process_lock: ProcessLock::new(paths.session_lock()),
             paths,
             store,
-            http: build_http_client(&HttpSettings::default())?,
+            http: build_http_client(&HttpSettings {
+                proxy,
+                ..HttpSettings::default()
+            })?,
             clock: Arc::new(SystemClock),
             roster_settings: ClientSettings::default(),
             time_zone: jiff::tz::TimeZone::system(),

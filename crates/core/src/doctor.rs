@@ -90,6 +90,21 @@ impl Account {
             };
             checks.push(Check::problem("policy", status, code, problem.to_string()));
         }
+        // Where IT finds what happened (H7).
+        checks.push(Check::ok(
+            "log",
+            format!(
+                "log file: {} (level {}, from {})",
+                crate::log_dir(self.paths())
+                    .join(crate::LOG_FILE_NAME)
+                    .display(),
+                settings.log_level(),
+                settings
+                    .get(crate::policy::Key::LogLevel)
+                    .map(|e| e.origin.to_string())
+                    .unwrap_or_default()
+            ),
+        ));
         let record = match SessionRecord::load(self.paths()) {
             Ok(record) => {
                 checks.push(Check::ok(

@@ -11,6 +11,7 @@ mod doctor;
 mod error;
 mod gradebook;
 mod grading_rules;
+mod log_file;
 mod paths;
 pub mod policy;
 mod preferences;
@@ -34,6 +35,7 @@ pub use error::{CoreError, ErrorClass, ErrorCode};
 pub use gradebook::{
     GradebookPage, LocalStorePolicy, MemoryReason, STORE_KEY_ACCOUNT, StoreLocation,
 };
+pub use log_file::{LOG_FILE_NAME, LogFile, log_dir};
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
 pub use record::{ClassPage, LastView};

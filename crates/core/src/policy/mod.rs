@@ -148,10 +148,12 @@ pub enum Key {
     LocalStoreAllowed,
     DemoDistrictAllowed,
     ExportAllowed,
+    LogLevel,
+    ProxyUrl,
 }
 
 impl Key {
-    pub const ALL: [Key; 10] = [
+    pub const ALL: [Key; 12] = [
         Key::AllowedProviders,
         Key::Issuer,
         Key::ClientId,
@@ -162,6 +164,8 @@ impl Key {
         Key::LocalStoreAllowed,
         Key::DemoDistrictAllowed,
         Key::ExportAllowed,
+        Key::LogLevel,
+        Key::ProxyUrl,
     ];
 
     pub fn name(self) -> &'static str {
@@ -176,6 +180,8 @@ impl Key {
             Key::LocalStoreAllowed => "LocalStoreAllowed",
             Key::DemoDistrictAllowed => "DemoDistrictAllowed",
             Key::ExportAllowed => "ExportAllowed",
+            Key::LogLevel => "LogLevel",
+            Key::ProxyUrl => "ProxyUrl",
         }
     }
 
@@ -405,6 +411,23 @@ impl ResolvedSettings {
         Ok(())
     }
 
+    /// How much goes into the log file (`LogLevel`; `info` unless policy says).
+    pub fn log_level(&self) -> tracing::Level {
+        match self.text(Key::LogLevel) {
+            Some("error") => tracing::Level::ERROR,
+            Some("warn") => tracing::Level::WARN,
+            Some("debug") => tracing::Level::DEBUG,
+            _ => tracing::Level::INFO,
+        }
+    }
+
+    /// The proxy every provider and roster call goes through (`ProxyUrl`), instead of
+    /// the system's settings.
+    pub fn proxy_url(&self) -> Option<Url> {
+        self.locked_text(Key::ProxyUrl)
+            .and_then(|t| Url::parse(&t).ok())
+    }
+
     /// Whether grades may be kept on disk (`LocalStoreAllowed`).
     pub fn local_store_allowed(&self) -> bool {
         self.flag(Key::LocalStoreAllowed) != Some(false)
@@ -514,6 +537,22 @@ fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
         | Key::LocalStoreAllowed
         | Key::DemoDistrictAllowed
         | Key::ExportAllowed => flag(raw).map(Value::Flag),
+        Key::LogLevel => match text(raw)?.to_ascii_lowercase().as_str() {
+            level @ ("error" | "warn" | "info" | "debug") => Ok(Value::Text(level.to_owned())),
+            other => Err(format!(
+                "{other:?} is not one of \"error\", \"warn\", \"info\", \"debug\""
+            )),
+        },
+        Key::ProxyUrl => {
+            let text = text(raw)?;
+            let url = Url::parse(&text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+            match url.scheme() {
+                "http" | "https" if url.host_str().is_some() => Ok(Value::Text(text)),
+                _ => Err(format!(
+                    "{text:?} must be an http:// or https:// proxy address, like http://proxy.district.example:3128"
+                )),
+            }
+        }
         Key::IdleSignOutMinutes => match raw {
             // A week at most: anything longer is a typo for "never" (0).
             RawValue::Number(n) if (0..=10_080).contains(n) => {
@@ -524,6 +563,15 @@ fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
             )),
         },
     }
+}
+
+/// The settings in force on this computer for the user whose folders are `paths`.
+pub fn in_force(paths: &crate::AppPaths) -> ResolvedSettings {
+    resolve(
+        &system_sources(),
+        &Preferences::load(paths),
+        &BuildDefaults::of_this_build(),
+    )
 }
 
 /// Resolves every setting: policy sources in order (machine first), then the teacher's
@@ -647,6 +695,11 @@ pub fn resolve(
         Some(Value::Flag(true)),
         Origin::BuildDefault,
     );
+    found.entry(Key::LogLevel).or_insert(Effective {
+        key: Key::LogLevel,
+        value: Value::Text("info".into()),
+        origin: Origin::BuildDefault,
+    });
     // Default on, but off on a shared computer: a CSV in a shared account's Downloads is
     // read by the next person.
     let shared = matches!(
@@ -745,8 +798,8 @@ mod tests {
         assert!(resolved.problems.is_empty());
         assert_eq!(
             resolved.settings.len(),
-            Key::ALL.len() - 2,
-            "all but the issuer and the roster address, which nothing sets here"
+            Key::ALL.len() - 3,
+            "all but the issuer, the roster address and the proxy, which nothing sets here"
         );
     }
 
@@ -1048,6 +1101,25 @@ mod every_path_tests {
         );
         let off = with(r#"{"ExportAllowed": 0}"#);
         assert!(off.allow_export().is_err() && off.is_locked(Key::ExportAllowed));
+    }
+
+    #[test]
+    fn log_level_and_proxy_are_checked_and_a_bad_one_is_ignored() {
+        assert_eq!(with("{}").log_level(), tracing::Level::INFO);
+        assert_eq!(
+            with(r#"{"LogLevel": "Debug"}"#).log_level(),
+            tracing::Level::DEBUG
+        );
+        let bad = with(r#"{"LogLevel": "everything", "ProxyUrl": "socks5://proxy:1080"}"#);
+        assert_eq!(bad.log_level(), tracing::Level::INFO);
+        assert_eq!(bad.proxy_url(), None);
+        assert_eq!(bad.problems.len(), 2, "{:?}", bad.problems);
+        let proxied = with(r#"{"ProxyUrl": "http://proxy.district.example:3128"}"#);
+        assert_eq!(
+            proxied.proxy_url().unwrap().as_str(),
+            "http://proxy.district.example:3128/"
+        );
+        assert_eq!(with("{}").proxy_url(), None);
     }
 
     #[derive(Debug)]
