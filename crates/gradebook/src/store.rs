@@ -1297,6 +1297,35 @@ impl GradeStore {
         Ok(due)
     }
 
+    /// The district holds a result for `entry`'s cell under another id (`record_id`,
+    /// made in the SIS since the edit began): the write is moved to that record, still
+    /// based on "nothing there", so the sender sees the SIS's value before writing.
+    pub fn adopt(&mut self, entry: &OutboxEntry, record_id: &str) -> Result<OutboxEntry> {
+        let Some((line_item, student)) = entry.cell.clone() else {
+            return Ok(entry.clone());
+        };
+        self.write("saved", |tx| {
+            let taken: bool = tx.query_row(
+                "SELECT count(*) > 0 FROM outbox WHERE record_id = ?1",
+                [format!("results/{record_id}")],
+                |r| r.get(0),
+            )?;
+            if !taken {
+                repoint(tx, &entry.id, record_id, &line_item, &student)?;
+            }
+            Ok(())
+        })?;
+        let mut adopted = entry.clone();
+        adopted.id = record_id.to_owned();
+        adopted.base_modified = None;
+        adopted.body = entry.body.as_deref().and_then(|b| {
+            let mut result: GradeResult = serde_json::from_str(b).ok()?;
+            result.sourced_id = record_id.to_owned();
+            serde_json::to_string(&result).ok()
+        });
+        Ok(adopted)
+    }
+
     /// How many writes wait, and how many of those wait for the teacher.
     pub fn outbox_counts(&self) -> Result<(u32, u32)> {
         self.conn

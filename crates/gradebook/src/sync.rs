@@ -329,8 +329,9 @@ async fn send_one<S: WriteServer>(
             Err(e) => classify(e),
         },
         None => match server.delete(entry.kind, &entry.id).await {
-            // Gone already (deleted meanwhile): what the teacher wanted.
-            Ok(()) | Err(RosterError::NotFound { .. }) => Outcome::Sent(None),
+            // A 404 is not taken as "gone already": the class's read just found the
+            // record, so it is the server's refusal, kept for the teacher to retry.
+            Ok(()) => Outcome::Sent(None),
             Err(e) => classify(e),
         },
     }
@@ -447,7 +448,23 @@ pub async fn sync<S: WriteServer>(
                 let class = entry.class_id.as_deref();
                 match class.map(|c| known.get(c)) {
                     Some(Some(records)) => {
-                        let current = records.get(&entry.id).cloned();
+                        let mut entry = entry;
+                        let mut current = records.get(&entry.id).cloned();
+                        // Not under its own id, but the cell has a result: the SIS made
+                        // one meanwhile. Writing ours beside it would duplicate the cell
+                        // (or delete nothing); the write moves to the SIS's record.
+                        if current.is_none()
+                            && let Some((line_item, student)) = entry.cell.clone()
+                            && let Some((other, record)) = records.iter().find(|(_, r)| {
+                                serde_json::from_str::<GradeResult>(&r.json).is_ok_and(|g| {
+                                    g.line_item.sourced_id == line_item
+                                        && g.student.sourced_id == student
+                                })
+                            })
+                        {
+                            entry = lock(store).adopt(&entry, other)?;
+                            current = Some(record.clone());
+                        }
                         sendable.push((entry, current));
                     }
                     Some(None) if class == failed_class.as_deref() => match &failed_outcome {

@@ -40,15 +40,16 @@ fn typed() -> impl Strategy<Value = Typed> {
 
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        Just(Fault::TimeoutApplied),
-        Just(Fault::TimeoutNotApplied),
-        prop_oneof![Just(5u64), Just(120)].prop_map(Fault::RateLimited),
-        Just(Fault::ServerError),
-        Just(Fault::RequestTimeout),
-        Just(Fault::NotFound),
-        Just(Fault::Forbidden),
-        Just(Fault::Unauthorized),
-        any::<bool>().prop_map(|applied| Fault::Hang { applied }),
+        4 => Just(Fault::Pass),
+        1 => Just(Fault::TimeoutApplied),
+        1 => Just(Fault::TimeoutNotApplied),
+        1 => prop_oneof![Just(5u64), Just(120)].prop_map(Fault::RateLimited),
+        1 => Just(Fault::ServerError),
+        1 => Just(Fault::RequestTimeout),
+        1 => Just(Fault::NotFound),
+        1 => Just(Fault::Forbidden),
+        1 => Just(Fault::Unauthorized),
+        1 => any::<bool>().prop_map(|applied| Fault::Hang { applied }),
     ]
 }
 
@@ -74,7 +75,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::SisAddItem),
         1 => (0usize..6).prop_map(|item| Action::SisDeleteItem { item }),
         1 => (0usize..4).prop_map(|student| Action::StudentLeaves { student }),
-        4 => proptest::collection::vec(fault(), 1..4).prop_map(Action::Faults),
+        4 => proptest::collection::vec(fault(), 1..6).prop_map(Action::Faults),
         3 => prop_oneof![Just(1u32), Just(3), Just(30), Just(130), Just(600)].prop_map(Action::Wait),
     ]
 }

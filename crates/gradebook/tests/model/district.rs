@@ -26,6 +26,8 @@ pub type Cell = (String, String);
 /// How the district answers the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// This request is answered normally (so a later fault lands on a later request).
+    Pass,
     /// The write is applied, and the answer is lost (the client times out).
     TimeoutApplied,
     TimeoutNotApplied,
@@ -224,7 +226,7 @@ impl State {
                 self.backoff_until = now + 2000;
             }
             // A server that answers again ends the back-off.
-            None => self.backoff_until = 0,
+            None | Some(Fault::Pass) => self.backoff_until = 0,
             _ => {}
         }
         fault
@@ -374,14 +376,14 @@ fn failure(fault: Option<Fault>) -> Option<RosterError> {
         Fault::NotFound => Some(RosterError::NotFound { status: None }),
         Fault::Forbidden => Some(RosterError::Forbidden { status: None }),
         Fault::Unauthorized => Some(RosterError::Unauthorized { status: None }),
-        Fault::Hang { .. } => None,
+        Fault::Hang { .. } | Fault::Pass => None,
     }
 }
 
 fn applies(fault: Option<Fault>) -> bool {
     matches!(
         fault,
-        None | Some(Fault::TimeoutApplied) | Some(Fault::Hang { applied: true })
+        None | Some(Fault::Pass) | Some(Fault::TimeoutApplied) | Some(Fault::Hang { applied: true })
     )
 }
 

@@ -554,7 +554,19 @@ impl World {
         }
         // What the district holds now is settled.
         {
-            let d = self.district.lock();
+            let mut d = self.district.lock();
+            // A version the SIS wrote that holds exactly the teacher's value is one the
+            // teacher has seen in the cell (the engine finds it "already there").
+            let coincide: Vec<(String, String)> = self
+                .intents
+                .iter()
+                .filter_map(|(cell, v)| {
+                    d.cell_result(cell)
+                        .filter(|(_, r)| r.value == *v)
+                        .map(|(id, r)| (id.clone(), r.modified.clone()))
+                })
+                .collect();
+            d.seen.extend(coincide);
             self.intents.retain(|cell, v| match d.cell_result(cell) {
                 None => !v.is_empty(),
                 Some((id, r)) => {
@@ -676,6 +688,14 @@ impl World {
                     ));
                 }
                 continue;
+            }
+            // With faults stopped the model district refuses nothing in the class: a
+            // refusal that "Sync now" cannot clear is a cell the teacher cannot settle.
+            if let CellState::Refused { reason } = &cell.state {
+                return fail(format!(
+                    "invariant 4: ({}, {}) is still refused after Sync now with no faults: {reason}",
+                    cell.line_item_id, cell.student_id
+                ));
             }
             if cell.state == CellState::Saved {
                 return fail(format!(
