@@ -790,6 +790,13 @@ for (const viewport of [{ width: 1280, height: 800 }, { width: 1440, height: 900
     await page.getByRole("heading", { name: /./, level: 2 }).first().waitFor();
     overflow = await overflowingText(page);
     assert(overflow.length === 0, `roster: text overflows its box: ${overflow.join("; ")}`);
+    // An e-mail address wraps only at its @ and dots: no piece of it spans two lines.
+    const broken = await page.evaluate(() => [...document.querySelectorAll("dd.email")].flatMap((dd) => [...dd.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).filter((t) => {
+      const r = document.createRange();
+      r.selectNodeContents(t);
+      return r.getClientRects().length > 1;
+    }).map((t) => t.textContent)));
+    assert(broken.length === 0, `an e-mail address breaks inside a word: ${broken.join(", ")}`);
     const pageScrolls = await page.evaluate(() => document.scrollingElement.scrollHeight > document.scrollingElement.clientHeight);
     assert(!pageScrolls, "the roster page scrolls beside its list");
     await page.getByRole("button", { name: /Rosa Martínez-Ortega/ }).click();

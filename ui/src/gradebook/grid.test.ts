@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AVERAGE_COL, EMPTY, History, averageText, cellLabel, cellText, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import { AVERAGE_COL, EMPTY, History, averageText, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
 import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
@@ -150,5 +150,16 @@ describe("how a cell is shown", () => {
     expect(window1d(0, 360, 36, 200)).toEqual({ start: 0, end: 13 });
     expect(window1d(3600, 360, 36, 200)).toEqual({ start: 97, end: 113 });
     expect(window1d(7000, 360, 36, 200).end).toBe(200);
+  });
+});
+
+describe("a cell's tooltip", () => {
+  const cell = (over: Partial<import("../backend/types").CellView>) => ({ lineItemId: "li", studentId: "s", value: { score: 9, mark: null, comment: null }, state: { kind: "synced" as const }, overMax: false, ...over });
+  it("says nothing the cell already shows", () => {
+    expect(cellTip(cell({}))).toBeUndefined();
+    expect(cellTip(undefined)).toBeUndefined();
+  });
+  it("gives the state, extra credit and the comment in sentences", () => {
+    expect(cellTip(cell({ state: { kind: "saved" }, overMax: true, value: { score: 12, mark: null, comment: "Retake" } }))).toBe("Saved on this computer, not yet sent. Above the maximum (extra credit). Comment: Retake");
   });
 });

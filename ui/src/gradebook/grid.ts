@@ -258,6 +258,19 @@ export function cellLabel(student: string, column: ColumnView, cell: CellView | 
   return `${student}, ${column.title}: ${parts.join(", ")}`;
 }
 
+/** The cell's tooltip: only what the cell does not show already (its comment, its state
+ * in words, extra credit), for a teacher's eyes; `undefined` for a plain grade. The
+ * screen reader's whole sentence is `cellLabel`. */
+export function cellTip(cell: CellView | undefined): string | undefined {
+  if (!cell) return undefined;
+  const parts: string[] = [];
+  const state = stateSign(cell.state).words;
+  if (state) parts.push(state.charAt(0).toUpperCase() + state.slice(1));
+  if (cell.overMax) parts.push("Above the maximum (extra credit)");
+  if (cell.value.comment) parts.push(`Comment: ${cell.value.comment}`);
+  return parts.length ? parts.join(". ") : undefined;
+}
+
 /** Rows or columns to render for a scroll position (with a small overscan). */
 export function window1d(offset: number, viewport: number, size: number, count: number, overscan = 3): { start: number; end: number } {
   const start = Math.max(0, Math.floor(offset / size) - overscan);
