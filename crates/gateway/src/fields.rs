@@ -187,15 +187,21 @@ impl<'de> Visitor<'de> for Record {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if self.0.plain.contains(&key.as_str()) {
-                out.insert(key, map.next_value()?);
-            } else if self.0.refs.contains(&key.as_str()) {
-                out.insert(key, map.next_value_seed(Refs)?);
-            } else if key == "roles" && self.0.roles {
-                out.insert(key, map.next_value_seed(Records(&ROLE))?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
+        // Keys are matched without allocating; only kept ones become Strings.
+        while let Some(field) = map.next_key_seed(FieldOf(self.0))? {
+            match field {
+                Field::Plain(key) => {
+                    out.insert(key.to_owned(), map.next_value()?);
+                }
+                Field::Reference(key) => {
+                    out.insert(key.to_owned(), map.next_value_seed(Refs)?);
+                }
+                Field::Roles => {
+                    out.insert("roles".to_owned(), map.next_value_seed(Records(&ROLE))?);
+                }
+                Field::Dropped => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         Ok(Value::Object(out))
@@ -229,6 +235,44 @@ impl<'de> Visitor<'de> for Record {
 
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
+    }
+}
+
+/// What a record's key is to the filter, named by the allow-list's own `'static` text.
+enum Field {
+    Plain(&'static str),
+    Reference(&'static str),
+    Roles,
+    Dropped,
+}
+
+struct FieldOf(&'static Allowed);
+
+impl<'de> DeserializeSeed<'de> for FieldOf {
+    type Value = Field;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldOf {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Field, E> {
+        if let Some(k) = self.0.plain.iter().find(|k| **k == key) {
+            Ok(Field::Plain(k))
+        } else if let Some(k) = self.0.refs.iter().find(|k| **k == key) {
+            Ok(Field::Reference(k))
+        } else if self.0.roles && key == "roles" {
+            Ok(Field::Roles)
+        } else {
+            Ok(Field::Dropped)
+        }
     }
 }
 
