@@ -447,3 +447,33 @@ async fn proxy_url_policy_carries_provider_calls() {
         run.stderr
     );
 }
+
+/// `ExportAllowed` off: core refuses the gradebook's and the roster's CSV with
+/// `policy_forbidden`; the table on screen is still shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn export_allowed_policy_refuses_csv_exports() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    login_demo(&home, &sandbox, &sandbox.district().staff[6].id.clone()).await;
+    let classes = home.run(&["classes", "--json"]).await.json();
+    let class = classes[0]["sourcedId"].as_str().unwrap().to_owned();
+    assert_eq!(home.run(&["gradebook", &class, "--csv"]).await.code, 0);
+
+    let policy = write_policy(&home, r#"{"ExportAllowed": false}"#);
+    for args in [["gradebook", &class, "--csv"], ["roster", &class, "--csv"]] {
+        let run = run_with_policy(&home, &policy, &args).await;
+        assert_eq!(
+            run.error_code(),
+            Some("policy_forbidden"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stdout.trim().is_empty(),
+            "nothing exported: {}",
+            run.stdout
+        );
+    }
+    let run = run_with_policy(&home, &policy, &["roster", &class]).await;
+    assert_eq!(run.code, 0, "the roster is still shown: {}", run.stderr);
+}
