@@ -691,8 +691,8 @@ impl GradeStore {
             )?;
             // An edit that was to create the cell's result, where the district now has
             // one under another id (made in the SIS meanwhile), is re-pointed at that
-            // record: still based on "nothing there", so the sender finds it changed and
-            // asks the teacher, unless it already holds the teacher's value.
+            // record, based on no version of it (`ADOPTED`), so the sender asks the
+            // teacher unless it already holds the teacher's value.
             let adopt: Vec<(String, String, String, String)> = {
                 let mut statement = tx.prepare(
                     "SELECT e.line_item_id, e.student_id, e.result_id, r.sourced_id FROM edits e
@@ -708,7 +708,7 @@ impl GradeStore {
                     .collect::<rusqlite::Result<_>>()?
             };
             for (line_item, student, ours, theirs) in adopt {
-                repoint(tx, &ours, &theirs, &line_item, &student)?;
+                repoint(tx, &ours, &theirs, Some(ADOPTED), &line_item, &student)?;
             }
             // Edits whose assignment or student is gone have no cell: they wait for the
             // teacher (see `orphans`) instead of being sent outside the class; one whose
@@ -1298,8 +1298,8 @@ impl GradeStore {
     }
 
     /// The district holds a result for `entry`'s cell under another id (`record_id`,
-    /// made in the SIS since the edit began): the write is moved to that record, still
-    /// based on "nothing there", so the sender sees the SIS's value before writing.
+    /// made in the SIS since the edit began): the write is moved to that record, based on
+    /// no version of it, so the sender sees the SIS's value before writing.
     pub fn adopt(&mut self, entry: &OutboxEntry, record_id: &str) -> Result<OutboxEntry> {
         let Some((line_item, student)) = entry.cell.clone() else {
             return Ok(entry.clone());
@@ -1311,13 +1311,20 @@ impl GradeStore {
                 |r| r.get(0),
             )?;
             if !taken {
-                repoint(tx, &entry.id, record_id, &line_item, &student)?;
+                repoint(
+                    tx,
+                    &entry.id,
+                    record_id,
+                    Some(ADOPTED),
+                    &line_item,
+                    &student,
+                )?;
             }
             Ok(())
         })?;
         let mut adopted = entry.clone();
         adopted.id = record_id.to_owned();
-        adopted.base_modified = None;
+        adopted.base_modified = Some(ADOPTED.to_owned());
         adopted.body = entry.body.as_deref().and_then(|b| {
             let mut result: GradeResult = serde_json::from_str(b).ok()?;
             result.sourced_id = record_id.to_owned();
@@ -1751,15 +1758,22 @@ fn rekey(
     student_id: &str,
 ) -> rusqlite::Result<()> {
     let new_id = uuid::Uuid::new_v4().to_string();
-    repoint(tx, old_id, &new_id, line_item_id, student_id)
+    repoint(tx, old_id, &new_id, None, line_item_id, student_id)
 }
 
+/// The base of a write moved onto a record the SIS made: no `dateLastModified` matches it,
+/// so the sender finds a conflict whatever the record holds (unless it already holds the
+/// teacher's value) and, if the record is deleted meanwhile, a conflict too (never a
+/// write to a deleted id).
+const ADOPTED: &str = "";
+
 /// Moves a cell's queued write (and its edit) from record `old_id` to `new_id`, based on
-/// nothing there (the sender checks what `new_id` holds before writing it).
+/// `base` (the sender checks what `new_id` holds before writing it).
 fn repoint(
     tx: &Connection,
     old_id: &str,
     new_id: &str,
+    base: Option<&str>,
     line_item_id: &str,
     student_id: &str,
 ) -> rusqlite::Result<()> {
@@ -1779,13 +1793,13 @@ fn repoint(
             serde_json::to_string(&result).ok()
         });
         tx.execute(
-            "UPDATE outbox SET record_id = ?2, body = ?3, base_modified = NULL WHERE record_id = ?1",
-            params![old_record, format!("results/{new_id}"), body],
+            "UPDATE outbox SET record_id = ?2, body = ?3, base_modified = ?4 WHERE record_id = ?1",
+            params![old_record, format!("results/{new_id}"), body, base],
         )?;
     }
     tx.execute(
-        "UPDATE edits SET result_id = ?4, base_modified = NULL WHERE line_item_id = ?1 AND student_id = ?2 AND result_id = ?3",
-        params![line_item_id, student_id, old_id, new_id],
+        "UPDATE edits SET result_id = ?4, base_modified = ?5 WHERE line_item_id = ?1 AND student_id = ?2 AND result_id = ?3",
+        params![line_item_id, student_id, old_id, new_id, base],
     )?;
     Ok(())
 }

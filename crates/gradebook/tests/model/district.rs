@@ -234,7 +234,7 @@ impl State {
 
     /// Invariants 2 and 3 for a write of `cell` (`None` deletes).
     fn check_result_write(&mut self, id: &str, cell: &Cell, value: Option<&CellValue>) {
-        if !self.items.get(&cell.0).is_none_or(|i| i.class == CLASS) || cell.0 == OTHER_ITEM {
+        if self.items.get(&cell.0).is_some_and(|i| i.class != CLASS) || cell.0 == OTHER_ITEM {
             self.violation(format!(
                 "invariant 2: a write outside the teacher's class ({id})"
             ));
@@ -383,7 +383,9 @@ fn failure(fault: Option<Fault>) -> Option<RosterError> {
 fn applies(fault: Option<Fault>) -> bool {
     matches!(
         fault,
-        None | Some(Fault::Pass) | Some(Fault::TimeoutApplied) | Some(Fault::Hang { applied: true })
+        None | Some(Fault::Pass)
+            | Some(Fault::TimeoutApplied)
+            | Some(Fault::Hang { applied: true })
     )
 }
 
@@ -448,9 +450,10 @@ impl WriteServer for District {
                     );
                     let value = CellValue::from_result(&record);
                     s.check_result_write(id, &cell, Some(&value));
-                    if s.deleted.contains(id) {
-                        Err(RosterError::NotFound { status: None })
-                    } else if !s.items.get(&cell.0).is_some_and(|i| i.class == CLASS) {
+                    // A deleted id, or a line item not in the class: 404.
+                    if s.deleted.contains(id)
+                        || s.items.get(&cell.0).is_none_or(|i| i.class != CLASS)
+                    {
                         Err(RosterError::NotFound { status: None })
                     } else if !s.enrolled.contains(&cell.1) {
                         Err(RosterError::Forbidden { status: None })

@@ -366,11 +366,10 @@ impl World {
                 self.check_shown()?;
             }
             Action::Restart => self.reopen()?,
-            Action::SignOut => match {
+            Action::SignOut => {
                 let count = self.store().unsent_count();
-                count
-            } {
-                Ok(0) => {
+                // Fails closed: unsent grades, or no way to tell, keep the store.
+                if let Ok(0) = count {
                     if !self.intents.is_empty() {
                         return fail(format!(
                             "invariant 6: sign-out would delete the store holding {} unsent grades (it counts 0)",
@@ -379,9 +378,7 @@ impl World {
                     }
                     self.sign_out()?;
                 }
-                // Fails closed: unsent grades, or no way to tell, keep the store.
-                Ok(_) | Err(_) => {}
-            },
+            }
             Action::KeyLost => self.key_lost()?,
             Action::Resolve { which, keep_mine } => {
                 let conflicts: Vec<_> = self
@@ -402,18 +399,16 @@ impl World {
                         .resolve(&cell.0, &cell.1, resolution)
                         .map_err(|e| e.to_string())?;
                     let mut d = self.district.lock();
-                    if *keep_mine {
-                        // The teacher saw the district's value in the conflict and chose:
-                        // that version may now be overwritten.
-                        let CellState::Conflict { server } = &c.state else {
-                            return Ok(());
-                        };
+                    // The teacher saw the district's value in the conflict and chose:
+                    // that version may now be overwritten (by this or a later edit).
+                    if let CellState::Conflict { server } = &c.state {
                         let seen = d
                             .cell_result(&cell)
                             .filter(|(_, r)| &r.value == server)
                             .map(|(id, r)| (id.clone(), r.modified.clone()));
                         d.seen.extend(seen);
-                    } else {
+                    }
+                    if !*keep_mine {
                         d.latest.remove(&cell);
                         drop(d);
                         self.intents.remove(&cell);
