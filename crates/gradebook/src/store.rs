@@ -418,6 +418,18 @@ pub enum OrphanAction {
     Discard,
 }
 
+/// An assignment made in Rollbook that the district refused (or found changed): it and
+/// the grades behind it wait for the teacher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLineItem {
+    pub line_item_id: String,
+    pub title: String,
+    /// Held as a conflict (the district has a record by that id) rather than refused.
+    pub conflict: bool,
+    /// Grades of it waiting behind it.
+    pub grades: u32,
+}
+
 /// The store. One connection; the shell keeps it behind a mutex.
 pub struct GradeStore {
     conn: Connection,
@@ -1661,6 +1673,89 @@ impl GradeStore {
                         "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
                         params![line_item_id, student_id],
                     )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Assignments made in Rollbook whose write the district refused (or found in
+    /// conflict): held, with the grades that wait behind them, until the teacher settles
+    /// them with [`GradeStore::settle_held_line_item`].
+    pub fn held_line_items(&self, class_id: &str) -> Result<Vec<HeldLineItem>> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT substr(o.record_id, 11), o.body, o.held,
+                        (SELECT count(*) FROM outbox r WHERE r.kind = 'result' AND r.line_item_id = substr(o.record_id, 11))
+                 FROM outbox o
+                 WHERE o.kind = 'lineItem' AND o.class_id = ?1 AND o.held IS NOT NULL
+                 ORDER BY o.queued_at, o.record_id",
+            )
+            .map_err(GradebookError::store("read"))?;
+        statement
+            .query_map([class_id], |r| {
+                let body: Option<String> = r.get(1)?;
+                Ok(HeldLineItem {
+                    line_item_id: r.get(0)?,
+                    title: body
+                        .and_then(|b| serde_json::from_str::<LineItem>(&b).ok())
+                        .map(|i| i.title)
+                        .unwrap_or_default(),
+                    conflict: r.get::<_, String>(2)? == "conflict",
+                    grades: r.get(3)?,
+                })
+            })
+            .map_err(GradebookError::store("read"))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(GradebookError::store("read"))
+    }
+
+    /// Settles a held assignment (see [`GradeStore::held_line_items`]): keep changes
+    /// nothing; retry sends it with the next sync; discard drops it, and with it, when it
+    /// was made here, its column and the grades waiting behind it.
+    pub fn settle_held_line_item(
+        &mut self,
+        line_item_id: &str,
+        action: OrphanAction,
+    ) -> Result<()> {
+        let record = format!("lineItems/{line_item_id}");
+        let held: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM outbox WHERE record_id = ?1 AND held IS NOT NULL",
+                [&record],
+                |r| r.get(0),
+            )
+            .map_err(GradebookError::store("read"))?;
+        if !held {
+            return Err(GradebookError::NotFound {
+                what: "held assignment",
+                id: line_item_id.to_owned(),
+            });
+        }
+        self.write("saved", |tx| {
+            match action {
+                OrphanAction::Keep => {}
+                OrphanAction::Retry => {
+                    tx.execute(
+                        "UPDATE outbox SET held = NULL, not_before = 0 WHERE record_id = ?1",
+                        [&record],
+                    )?;
+                }
+                OrphanAction::Discard => {
+                    tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&record])?;
+                    let made_here = tx.execute(
+                        "DELETE FROM line_items WHERE sourced_id = ?1 AND local = 1",
+                        [line_item_id],
+                    )?;
+                    if made_here == 1 {
+                        tx.execute(
+                            "DELETE FROM outbox WHERE kind = 'result' AND line_item_id = ?1",
+                            [line_item_id],
+                        )?;
+                        tx.execute("DELETE FROM edits WHERE line_item_id = ?1", [line_item_id])?;
+                    }
                 }
             }
             Ok(())
