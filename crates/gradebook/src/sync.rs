@@ -326,6 +326,17 @@ async fn send_one<S: WriteServer>(
                 Ok(now) => Outcome::Sent(now),
                 Err(_) => Outcome::Sent(None),
             },
+            // A create answered "no such record": the id was used and deleted (an
+            // earlier run's write landed, unrecorded, and the SIS deleted it). A deleted
+            // id is never written again, and the SIS's deletion is the teacher's to
+            // judge: a conflict; "keep mine" writes a new record.
+            Err(RosterError::NotFound { .. })
+                if entry.kind == RecordKind::Result
+                    && entry.base_modified.is_none()
+                    && current.is_none() =>
+            {
+                Outcome::Conflict(None)
+            }
             Err(e) => classify(e),
         },
         None => match server.delete(entry.kind, &entry.id).await {

@@ -185,6 +185,26 @@ fn a_grade_moved_onto_an_sis_record_that_is_then_deleted_is_not_refused_for_good
     ]);
 }
 
+/// Found by the long run: a new grade's PUT landed but its answer was lost, then the
+/// SIS deleted the record; every later PUT to that id was refused (404) for good. Now a
+/// create answered 404 is a conflict, and "keep mine" writes a new record.
+#[test]
+fn a_landed_create_the_sis_then_deleted_is_a_conflict_not_a_permanent_refusal() {
+    story(&[
+        Action::Faults(vec![Fault::Pass, Fault::TimeoutApplied]),
+        Action::Enter {
+            item: 1,
+            student: 3,
+            typed: Typed::Score(0),
+        },
+        Action::Sync,
+        Action::SisDelete {
+            item: 1,
+            student: 3,
+        },
+    ]);
+}
+
 fn world() -> World {
     World::new().unwrap_or_else(|e| panic!("{e}"))
 }
