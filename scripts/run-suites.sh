@@ -21,6 +21,8 @@ suite "window: tauri-driver e2e" xvfb-run -a -s "-screen 0 1280x900x24" node tes
 suite "window: shared-machine mode from a lab's policy" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/shared-machine.test.mjs
 suite "window: policy pushed after sign-in ends the saved session" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/policy.test.mjs
 suite "window: gradebook entry, restart and offline" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/gradebook.test.mjs
+suite "window: a teacher's tour at 1440x900 (screenshots in target/screenshots)" env ROLLBOOK_SCREENSHOTS_DIR=target/screenshots \
+  xvfb-run -a -s "-screen 0 1600x1000x24" node tests/window/tour.test.mjs
 suite "window: deep link to a second instance" xvfb-run -a -s "-screen 0 1280x900x24" node tests/window/deep-link.test.mjs
 # A minute of the fault soak (docs/benchmarks.md has the 10-minute figures).
 suite "fault soak: flapping provider and roster source (60 s)" env SOAK_SECONDS=60 SOAK_PHASE_SECONDS=6 \

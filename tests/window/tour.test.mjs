@@ -15,7 +15,9 @@ import { button, screenshots, startDriver, steps, waitForExit } from "./webdrive
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const app = process.env.ROLLBOOK_APP ?? join(root, "target", "debug", "rollbook-desktop");
-const shots = join(root, "docs", "screenshots");
+// The suite writes elsewhere (ROLLBOOK_SCREENSHOTS_DIR) so a test run leaves the tree clean;
+// run it without the variable to refresh the README's pictures.
+const shots = process.env.ROLLBOOK_SCREENSHOTS_DIR ?? join(root, "docs", "screenshots");
 await mkdir(shots, { recursive: true });
 
 // A browser that dies at once the first time (the command succeeds, nothing opens) and
@@ -140,4 +142,4 @@ try {
   stop();
 }
 
-finish("window tour: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in docs/screenshots/)", 10);
+finish(`window tour: {passed} passed, {failed} failed (tauri-driver + WebKitWebDriver; screenshots in ${shots})`, 10);
