@@ -1390,6 +1390,8 @@ async fn run(rig: &Rig, behaviour: Behaviour, requests: &[Request]) -> Result<()
         let caller = callers.get(r.token);
         let state = |t: &str| if t == "A" { &rig.a } else { &rig.b };
         let before = caller.map(|c| state(c.tenant).lock().unwrap().store.clone());
+        // What the district's reads show (behind the store under slow-consistency).
+        let shown_before = caller.map(|c| state(c.tenant).lock().unwrap().view.clone());
         let marks = (
             rig.a.lock().unwrap().changes.len(),
             rig.b.lock().unwrap().changes.len(),
@@ -1503,7 +1505,12 @@ async fn run(rig: &Rig, behaviour: Behaviour, requests: &[Request]) -> Result<()
             }
         }
         // 4. "Not yours" answers exactly as "not there".
-        if let Some(kind) = classify(&before, caller, r) {
+        // Judged only where the district's reads and its store agree: a record it still
+        // shows after a delete is stale, not a leak.
+        let shown_before = shown_before.unwrap();
+        let kind =
+            classify(&before, caller, r).filter(|k| classify(&shown_before, caller, r) == Some(*k));
+        if let Some(kind) = kind {
             let key = (r.token.to_owned(), route_of(&r.path), r.method.to_owned());
             match refusals.get(&key) {
                 None => {
