@@ -14,7 +14,8 @@ use crate::dto::{AppError, GradeChange, SavedStart, SessionInfo, SignInPresets, 
 use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution};
 use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::{
-    ClassSummary, GradebookPage, Preferences, SignInProgress, SignInRequest, Student,
+    Attention, AttentionItem, ClassSummary, GradebookPage, Preferences, SettleAction,
+    SignInProgress, SignInRequest, Student,
 };
 
 /// Every type a command takes or returns, or an event carries. Their dependencies
@@ -38,6 +39,9 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     Resolution::export_all(config)?;
     GradingRules::export_all(config)?;
     SyncReport::export_all(config)?;
+    Attention::export_all(config)?;
+    AttentionItem::export_all(config)?;
+    SettleAction::export_all(config)?;
     Ok(())
 }
 

@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "set_grading_rules",
     "sync_grades",
     "export_gradebook",
+    "gradebook_attention",
+    "settle_attention",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",
     // Only with the `test-hooks` feature, granted at run time (see lib.rs).

@@ -204,6 +204,8 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::set_grading_rules,
         commands::sync_grades,
         commands::export_gradebook,
+        commands::gradebook_attention,
+        commands::settle_attention,
     ]
 }
 

@@ -678,7 +678,8 @@ await test("gradebook: a set-aside store, orphaned edits and a held assignment a
   await section.getByText(/Reyes, Dana is no longer in this class/).waitFor({ state: "detached" });
   // Try again: the held assignment waits to be created; the set-aside store still cannot open.
   await section.getByRole("button", { name: "Send “Poster project” again" }).press("Enter");
-  await section.getByText(/“Poster project” with 4 grades: waiting to be created/).waitFor();
+  await section.getByRole("status").getByText("Trying again with the next sync: Poster project").waitFor();
+  await section.getByText(/“Poster project” with 4 grades/).waitFor({ state: "detached" });
   await section.getByRole("button", { name: "Try to open it again" }).press("Enter");
   await section.getByRole("alert").getByText(/still cannot be opened/).waitFor();
   await section.getByRole("button", { name: "Keep: Nguyễn" }).or(section.getByRole("button", { name: /^Keep: .*Lab safety quiz/ })).first().press("Enter");

@@ -72,6 +72,10 @@ pub enum CoreError {
     SignOutUnfinished(StoreError),
     #[error(transparent)]
     Gradebook(rollbook_gradebook::GradebookError),
+    /// Something to settle could not be settled as asked (a set-aside store no key opens);
+    /// the words say what to do instead.
+    #[error("{0}")]
+    NotSettled(String),
     #[error("{}", unsent_message(*.0))]
     UnsentGrades(u32),
     #[error(
@@ -116,6 +120,7 @@ impl CoreError {
             Self::DemoFailed(_) => ErrorCode::DemoFailed,
             Self::SignOutUnfinished(_) => ErrorCode::SignOutUnfinished,
             Self::Gradebook(e) => e.code(),
+            Self::NotSettled(_) => ErrorCode::LocalStoreFailed,
             Self::UnsentGrades(_) => ErrorCode::UnsentGrades,
             Self::UnsentUnknown { .. } => ErrorCode::UnsentUnknown,
         }
@@ -148,7 +153,8 @@ impl CoreError {
             Self::Io { .. }
             | Self::SignInInProgress
             | Self::DemoFailed(_)
-            | Self::SignOutUnfinished(_) => ErrorClass::Other,
+            | Self::SignOutUnfinished(_)
+            | Self::NotSettled(_) => ErrorClass::Other,
             Self::Gradebook(rollbook_gradebook::GradebookError::BadScore(_))
             | Self::Gradebook(rollbook_gradebook::GradebookError::Invalid(_)) => ErrorClass::Config,
             Self::Gradebook(_) => ErrorClass::Other,

@@ -19,16 +19,20 @@
 //! with what it held: beside each store a count of unsent writes is kept outside the
 //! encryption, as a number only.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rollbook_auth::call_store;
 use rollbook_gradebook::store::{
-    CellChange, CellView, GradeStore, GradebookView, NewLineItem, Resolution, StoreKey,
+    CellChange, CellView, GradeStore, GradebookView, NewLineItem, OrphanAction, OrphanReason,
+    Resolution, StoreKey,
 };
-use rollbook_gradebook::{GradebookError, GradingRules, SyncError, SyncOptions, SyncReport};
-use serde::Serialize;
+use rollbook_gradebook::{
+    CellValue, GradebookError, GradingRules, SyncError, SyncOptions, SyncReport,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::set_aside::{self, SetAsideReason, SetAsideStore};
 use crate::{Account, CoreError};
@@ -37,8 +41,59 @@ use crate::{Account, CoreError};
 /// (one key per store file: side-by-side installs and test homes never share one).
 pub const STORE_KEY_ACCOUNT: &str = "local-store-key";
 
-fn key_account(path: &std::path::Path) -> String {
+/// The keychain account of the store at `path`, named after its canonical path: the same
+/// data folder reached by another spelling (a symlink, `a/../a`) finds the same key
+/// instead of setting the store aside as keyless.
+pub fn store_key_account(path: &Path) -> String {
+    format!("{STORE_KEY_ACCOUNT} {}", canonical(path).display())
+}
+
+/// The account as releases before it named it: the path as spelled. Read once to move
+/// an existing install's key to [`store_key_account`].
+fn spelled_key_account(path: &Path) -> String {
     format!("{STORE_KEY_ACCOUNT} {}", path.display())
+}
+
+/// `path` with its nearest existing ancestor canonicalized (the store file, or even its
+/// folder, may not exist yet) and the rest appended, so a spelling that names the same
+/// place gives the same text whether or not the folder exists yet.
+fn canonical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    canonical_from(&absolute).unwrap_or_else(|| {
+        // A `..` after a folder that does not exist: resolved by hand, then the part
+        // that exists is asked again.
+        let lexical = lexical(&absolute);
+        canonical_from(&lexical).unwrap_or(lexical)
+    })
+}
+
+fn canonical_from(path: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut base = path;
+    loop {
+        if let Ok(mut real) = std::fs::canonicalize(base) {
+            real.extend(rest.iter().rev());
+            return Some(real);
+        }
+        // `file_name` is `None` for a path ending in `..`: nothing sound to build on.
+        rest.push(base.file_name()?.to_owned());
+        base = base.parent()?;
+    }
+}
+
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Whether this computer may keep grades on disk (the `LocalStoreAllowed` policy).
@@ -80,6 +135,9 @@ pub(crate) struct OpenStore {
     last_unsent: Arc<AtomicU64>,
     /// The store this process set aside when it opened this one, to tell the teacher.
     set_aside: Option<SetAsideStore>,
+    /// Orphans and held assignments the teacher chose to keep in this process (`o:` or
+    /// `h:` then their ids), shown as kept instead of asked about again.
+    kept: Arc<Mutex<HashSet<String>>>,
 }
 
 impl OpenStore {
@@ -90,6 +148,35 @@ impl OpenStore {
             path,
             last_unsent: Arc::new(AtomicU64::new(u64::MAX)),
             set_aside: None,
+            kept: Arc::default(),
+        }
+    }
+
+    /// The store set aside when this one opened, while it still waits for the teacher
+    /// (not kept, not discarded, not restored).
+    fn set_aside_notice(&self) -> Option<SetAsideStore> {
+        self.set_aside.clone().filter(|s| {
+            let path = Path::new(&s.path);
+            path.exists() && !set_aside::is_kept(path)
+        })
+    }
+
+    fn is_kept(&self, key: &str) -> bool {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(key)
+    }
+
+    fn mark_kept(&self, key: String, kept: bool) {
+        let mut set = self
+            .kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept {
+            set.insert(key);
+        } else {
+            set.remove(&key);
         }
     }
 }
@@ -107,6 +194,102 @@ pub struct GradebookPage {
     /// A store set aside when this one was opened (code `store_set_aside`): the window
     /// tells the teacher, with how many unsent grades it held.
     pub set_aside: Option<SetAsideStore>,
+}
+
+/// What waits for the teacher outside the grid's cells: stores set aside, edits whose
+/// assignment or student is gone, and new assignments the district refused. Each is
+/// settled with [`Account::settle_attention`].
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Attention {
+    /// This sign-in's set-aside stores the teacher has not kept or discarded.
+    pub set_aside: Vec<SetAsideStore>,
+    pub orphans: Vec<OrphanEdit>,
+    pub held: Vec<HeldAssignment>,
+}
+
+/// An edit with no cell to show it (see [`rollbook_gradebook::store::Orphan`]).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct OrphanEdit {
+    pub line_item_id: String,
+    pub student_id: String,
+    /// The assignment's title as last known; `None` when the store never had it.
+    pub assignment: Option<String>,
+    /// "Family, Given" while the student is on the roster; `None` once they left.
+    pub student: Option<String>,
+    pub why: OrphanReason,
+    pub value: CellValue,
+    /// When the teacher made the edit (RFC 3339).
+    pub edited_at: String,
+    /// The teacher chose to keep it (in this window's life): shown, not asked again.
+    pub kept: bool,
+}
+
+/// A new assignment the district refused (or found in conflict), with the grades
+/// waiting behind it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct HeldAssignment {
+    pub line_item_id: String,
+    pub title: String,
+    pub why: HeldReason,
+    pub grades: u32,
+    pub kept: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum HeldReason {
+    /// The district refused to create it.
+    Refused,
+    /// The district holds another record under its id.
+    Conflict,
+}
+
+/// One thing to settle, as the window names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum AttentionItem {
+    /// A set-aside store, by the path [`SetAsideStore::path`] gave.
+    #[serde(rename_all = "camelCase")]
+    SetAside { path: String },
+    #[serde(rename_all = "camelCase")]
+    Orphan {
+        line_item_id: String,
+        student_id: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Held { line_item_id: String },
+}
+
+/// What the teacher does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum SettleAction {
+    /// Leave it as it is (still counted as unsent); stop asking.
+    Keep,
+    /// A set-aside store: open it again with a key found in the keychain. An edit or
+    /// assignment: send it with the next sync.
+    Retry,
+    /// Delete it (the window asks twice first).
+    Discard,
+}
+
+impl From<SettleAction> for OrphanAction {
+    fn from(action: SettleAction) -> Self {
+        match action {
+            SettleAction::Keep => OrphanAction::Keep,
+            SettleAction::Retry => OrphanAction::Retry,
+            SettleAction::Discard => OrphanAction::Discard,
+        }
+    }
 }
 
 impl From<GradebookError> for CoreError {
@@ -265,11 +448,8 @@ impl Account {
                 source,
             })?;
         }
-        let account = key_account(&path);
-        let saved = {
-            let account = account.clone();
-            call_store(self.store(), move |s| s.load_secret(&account)).await?
-        };
+        let account = store_key_account(&path);
+        let saved = self.load_store_key(&path).await?;
         let mut set_aside = None;
         let key = match saved.as_deref().and_then(StoreKey::from_hex) {
             Some(key) => key,
@@ -373,12 +553,45 @@ impl Account {
         };
         let path = store_path(self, owner);
         set_aside::delete(&path)?;
-        let account = key_account(&path);
-        if let Err(e) = call_store(self.store(), move |s| s.clear_secret(&account)).await {
+        let accounts = [store_key_account(&path), spelled_key_account(&path)];
+        if let Err(e) = call_store(self.store(), move |s| {
+            accounts.iter().try_for_each(|a| s.clear_secret(a))
+        })
+        .await
+        {
             // The file is gone, so the key opens nothing; the next sign-in replaces it.
             tracing::warn!(code = %e.code(), "the local gradebook's key could not be deleted from the keychain");
         }
         Ok(())
+    }
+
+    /// The key saved for the store at `path`. A key saved by an earlier release under the
+    /// path as spelled is moved to the canonical account (and read from there on).
+    async fn load_store_key(&self, path: &Path) -> Result<Option<String>, CoreError> {
+        let account = store_key_account(path);
+        let spelled = spelled_key_account(path);
+        call_store(self.store(), move |s| {
+            if let Some(key) = s.load_secret(&account)? {
+                return Ok(Some(key));
+            }
+            if account == spelled {
+                return Ok(None);
+            }
+            let Some(key) = s.load_secret(&spelled)? else {
+                return Ok(None);
+            };
+            s.save_secret(&account, &key)?;
+            // Only once the key is safe under its new name; a failure here leaves a
+            // copy behind, which the next sign-out clears.
+            if s.clear_secret(&spelled).is_err() {
+                tracing::warn!(
+                    "the local gradebook's key under its old keychain name could not be deleted"
+                );
+            }
+            Ok(Some(key))
+        })
+        .await
+        .map_err(CoreError::from)
     }
 
     /// How many grades and assignments wait to be written back (0 when the store was
@@ -453,7 +666,7 @@ impl Account {
             gradebook,
             location: open.location.clone(),
             offline_reason: None,
-            set_aside: open.set_aside.clone(),
+            set_aside: open.set_aside_notice(),
         }))
     }
 
@@ -492,7 +705,7 @@ impl Account {
                 gradebook,
                 location: open.location.clone(),
                 offline_reason,
-                set_aside: open.set_aside.clone(),
+                set_aside: open.set_aside_notice(),
             }),
             None => Err(GradebookError::NotFound {
                 what: "class",
@@ -709,6 +922,204 @@ impl Account {
         Err(GradebookError::Invalid("too many exports of this class today".into()).into())
     }
 
+    /// What waits for the teacher outside the class's cells (see [`Attention`]).
+    pub async fn gradebook_attention(&self, class_id: &str) -> Result<Attention, CoreError> {
+        let open = self.local_store().await?;
+        let class = class_id.to_owned();
+        let (orphans, held, names) = with_store(&open.store, move |s| {
+            let orphans: Vec<_> = s
+                .orphans()?
+                .into_iter()
+                .filter(|o| o.class_id == class)
+                .collect();
+            let held = s.held_line_items(&class)?;
+            let names: std::collections::HashMap<String, String> = s
+                .gradebook(&class)?
+                .map(|g| {
+                    g.students
+                        .into_iter()
+                        .map(|n| (n.sourced_id, format!("{}, {}", n.family_name, n.given_name)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((orphans, held, names))
+        })
+        .await?;
+        let orphans = orphans
+            .into_iter()
+            .map(|o| OrphanEdit {
+                kept: open.is_kept(&orphan_key(&o.line_item_id, &o.student_id)),
+                student: names.get(&o.student_id).cloned(),
+                assignment: o.line_item_title,
+                line_item_id: o.line_item_id,
+                student_id: o.student_id,
+                why: o.reason,
+                value: o.value,
+                edited_at: o.edited_at,
+            })
+            .collect();
+        let held = held
+            .into_iter()
+            .map(|h| HeldAssignment {
+                kept: open.is_kept(&held_key(&h.line_item_id)),
+                why: if h.conflict {
+                    HeldReason::Conflict
+                } else {
+                    HeldReason::Refused
+                },
+                line_item_id: h.line_item_id,
+                title: h.title,
+                grades: h.grades,
+            })
+            .collect();
+        Ok(Attention {
+            set_aside: self.own_set_aside_stores().await?,
+            orphans,
+            held,
+        })
+    }
+
+    /// Keeps, retries or discards one thing waiting for the teacher.
+    pub async fn settle_attention(
+        &self,
+        item: AttentionItem,
+        action: SettleAction,
+    ) -> Result<(), CoreError> {
+        match item {
+            AttentionItem::SetAside { path } => self.settle_set_aside(&path, action).await,
+            AttentionItem::Orphan {
+                line_item_id,
+                student_id,
+            } => {
+                let open = self.local_store().await?;
+                let key = orphan_key(&line_item_id, &student_id);
+                with_store(&open.store, move |s| {
+                    s.settle_orphan(&line_item_id, &student_id, action.into())
+                })
+                .await?;
+                open.mark_kept(key, action == SettleAction::Keep);
+                note_unsent(&open).await;
+                Ok(())
+            }
+            AttentionItem::Held { line_item_id } => {
+                let open = self.local_store().await?;
+                let key = held_key(&line_item_id);
+                with_store(&open.store, move |s| {
+                    s.settle_held_line_item(&line_item_id, action.into())
+                })
+                .await?;
+                open.mark_kept(key, action == SettleAction::Keep);
+                note_unsent(&open).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// This sign-in's set-aside stores (named after its store) not yet kept.
+    async fn own_set_aside_stores(&self) -> Result<Vec<SetAsideStore>, CoreError> {
+        let owner = self.live_session_info().await?.owner;
+        let store = store_path(self, &owner);
+        Ok(set_aside::list(self.paths())
+            .into_iter()
+            .filter(|s| set_aside::store_of(Path::new(&s.path)).as_deref() == Some(&*store))
+            .filter(|s| !set_aside::is_kept(Path::new(&s.path)))
+            .collect())
+    }
+
+    async fn settle_set_aside(&self, path: &str, action: SettleAction) -> Result<(), CoreError> {
+        // Only a path Rollbook itself listed for this sign-in: the window's word alone
+        // never names a file to delete.
+        let owner = self.live_session_info().await?.owner;
+        let store = store_path(self, &owner);
+        let Some(aside) = set_aside::list(self.paths()).into_iter().find(|s| {
+            s.path == path && set_aside::store_of(Path::new(&s.path)).as_deref() == Some(&*store)
+        }) else {
+            return Err(GradebookError::NotFound {
+                what: "set-aside gradebook",
+                id: path.to_owned(),
+            }
+            .into());
+        };
+        let aside_path = PathBuf::from(&aside.path);
+        match action {
+            SettleAction::Keep => set_aside::keep(&aside_path),
+            SettleAction::Discard => set_aside::discard(&aside_path),
+            SettleAction::Retry => self.reopen_set_aside(&aside, &store, &owner).await,
+        }
+    }
+
+    /// Opens a set-aside store again with a key the keychain holds now (restored, or
+    /// saved under another spelling of the data folder), and makes it the store in use
+    /// again; the one started in its place must hold nothing unsent.
+    async fn reopen_set_aside(
+        &self,
+        aside: &SetAsideStore,
+        store: &Path,
+        owner: &str,
+    ) -> Result<(), CoreError> {
+        if aside.reason == SetAsideReason::OtherOwner {
+            return Err(CoreError::NotSettled(
+                "This set-aside gradebook belongs to another sign-in, so it cannot be opened as yours. Keep it for your IT team, or discard it.".into(),
+            ));
+        }
+        let aside_path = PathBuf::from(&aside.path);
+        let mut keys = Vec::new();
+        for account in [store_key_account(store), spelled_key_account(store)] {
+            let found = call_store(self.store(), move |s| s.load_secret(&account)).await?;
+            if let Some(key) = found.as_deref().and_then(StoreKey::from_hex)
+                && !keys.contains(&key)
+            {
+                keys.push(key);
+            }
+        }
+        let opens = {
+            let (aside_path, owner) = (aside_path.clone(), owner.to_owned());
+            tokio::task::spawn_blocking(move || {
+                keys.into_iter().find(|key| {
+                    GradeStore::open(&aside_path, key)
+                        .and_then(|s| s.owner())
+                        .is_ok_and(|o| o.is_none_or(|o| o == owner))
+                })
+            })
+            .await
+            .map_err(|e| GradebookError::Store {
+                action: "opened",
+                detail: e.to_string(),
+            })?
+        };
+        let Some(key) = opens else {
+            return Err(CoreError::NotSettled(format!(
+                "The set-aside gradebook still cannot be opened: {}, and no key in this computer's keychain opens it. Restore the keychain it was made with and try again, or keep it for your IT team.",
+                aside.reason.why()
+            )));
+        };
+        let mut slot = self.local.lock().await;
+        if let Some(open) = slot.as_ref() {
+            let unsent = with_store(&open.store, |s| s.unsent_count()).await?;
+            if unsent > 0 {
+                return Err(CoreError::NotSettled(format!(
+                    "The gradebook in use holds {} not yet sent. Send {} (Sync now) or settle {} first, then try again.",
+                    if unsent == 1 {
+                        "1 grade".to_owned()
+                    } else {
+                        format!("{unsent} grades")
+                    },
+                    if unsent == 1 { "it" } else { "them" },
+                    if unsent == 1 { "it" } else { "them" },
+                )));
+            }
+        }
+        // The store started in its place holds nothing unsent: it goes, the set-aside
+        // one takes its name, and its key is saved as the store's. The next call opens it.
+        drop(slot.take());
+        set_aside::delete(store)?;
+        set_aside::restore(&aside_path, store)?;
+        let (account, text) = (store_key_account(store), key.to_hex());
+        call_store(self.store(), move |s| s.save_secret(&account, &text)).await?;
+        tracing::info!("a set-aside gradebook was opened again with a key from the keychain");
+        Ok(())
+    }
+
     pub(crate) fn now_rfc3339(&self) -> String {
         let seconds = self.clock().unix_now();
         jiff::Timestamp::from_second(seconds)
@@ -741,6 +1152,14 @@ async fn note_unsent(open: &OpenStore) {
         open.last_unsent.store(u64::MAX, Ordering::SeqCst);
         tracing::warn!("the count of unsent grades could not be written beside the store");
     }
+}
+
+fn orphan_key(line_item_id: &str, student_id: &str) -> String {
+    format!("o:{line_item_id}\u{1f}{student_id}")
+}
+
+fn held_key(line_item_id: &str) -> String {
+    format!("h:{line_item_id}")
 }
 
 fn unsent_unknown(reason: &str, last_known: Option<u32>) -> CoreError {

@@ -33,7 +33,8 @@ pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass, ErrorCode};
 pub use gradebook::{
-    GradebookPage, LocalStorePolicy, MemoryReason, STORE_KEY_ACCOUNT, StoreLocation,
+    Attention, AttentionItem, GradebookPage, HeldAssignment, HeldReason, LocalStorePolicy,
+    MemoryReason, OrphanEdit, STORE_KEY_ACCOUNT, SettleAction, StoreLocation, store_key_account,
 };
 pub use log_file::{LOG_FILE_NAME, LogFile, log_dir};
 pub use paths::{AppPaths, write_private};

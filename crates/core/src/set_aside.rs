@@ -185,6 +185,53 @@ pub(crate) fn list(paths: &AppPaths) -> Vec<SetAsideStore> {
     found
 }
 
+/// The store a set-aside file was renamed from (`<store>.<reason>-<seconds>`).
+pub(crate) fn store_of(aside: &Path) -> Option<PathBuf> {
+    let name = aside.file_name()?.to_str()?;
+    let (store, _) = name.rsplit_once('.')?;
+    Some(aside.with_file_name(store))
+}
+
+/// The marker a kept store leaves beside itself: the teacher saw it and chose to leave
+/// it on disk, so the window stops showing it (doctor still lists it).
+fn kept_file(aside: &Path) -> PathBuf {
+    let mut name = aside.as_os_str().to_owned();
+    name.push(".kept");
+    PathBuf::from(name)
+}
+
+pub(crate) fn keep(aside: &Path) -> Result<(), CoreError> {
+    write_private(&kept_file(aside), b"")
+}
+
+pub(crate) fn is_kept(aside: &Path) -> bool {
+    kept_file(aside).exists()
+}
+
+/// Deletes a set-aside store (the teacher confirmed it twice): its files, count and mark.
+pub(crate) fn discard(aside: &Path) -> Result<(), CoreError> {
+    delete(aside)?;
+    remove_if_present(&kept_file(aside))
+}
+
+/// Moves a set-aside store's files back to `store` (whose own files are gone).
+pub(crate) fn restore(aside: &Path, store: &Path) -> Result<(), CoreError> {
+    for (from, to) in files_of(aside).into_iter().zip(files_of(store)) {
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(CoreError::Io {
+                    action: "restore",
+                    path: from.display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    remove_if_present(&kept_file(aside))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +260,26 @@ mod tests {
 
         let listed = list(&paths);
         assert_eq!(listed, vec![aside], "only the database is listed, once");
+    }
+
+    #[test]
+    fn a_kept_store_is_still_listed_and_a_discarded_one_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(root.path());
+        std::fs::create_dir_all(&paths.data_dir).unwrap();
+        let store = paths.data_dir.join("gradebook-0011223344556677.db");
+        std::fs::write(&store, b"encrypted").unwrap();
+        write_unsent(&store, 2).unwrap();
+        let aside = set_aside(&store, SetAsideReason::KeyMissing).unwrap();
+        let aside_path = Path::new(&aside.path);
+
+        keep(aside_path).unwrap();
+        assert!(is_kept(aside_path));
+        assert_eq!(list(&paths), vec![aside.clone()], "doctor still lists it");
+
+        discard(aside_path).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&paths.data_dir).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[cfg(unix)]

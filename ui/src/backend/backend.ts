@@ -1,4 +1,6 @@
 import type {
+  Attention,
+  AttentionItem,
   CellState,
   CellView,
   ClassSummary,
@@ -16,11 +18,10 @@ import type {
   SignInPresets,
   SignInProgress,
   SignInRequest,
+  SettleAction,
   SignedOut,
   Student,
 } from "./types";
-
-import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
 
 export type Unsubscribe = () => void;
 
@@ -63,12 +64,13 @@ export interface Backend {
    * any pause before the next try. `now`: the teacher asked (Sync now), so Rollbook's own
    * back-off is skipped; a pause the district asked for (429) still holds. */
   syncGrades(now?: boolean): Promise<SyncReport>;
-  /** What waits for the teacher outside the cells: set-aside stores, edits whose
-   * assignment or student is gone, held new assignments. Optional: the shell has no
-   * command for it yet (the mock has), and the window then shows none of it. */
-  attention?(classId: string): Promise<Attention>;
-  /** Keeps, retries or discards one of them. */
-  settle?(item: AttentionItem, action: Settle): Promise<void>;
+  /** What waits for the teacher outside the cells: this sign-in's set-aside stores,
+   * edits whose assignment or student is gone, new assignments the district refused. */
+  attention(classId: string): Promise<Attention>;
+  /** Keeps, retries or discards one of them. Retrying a set-aside store opens it again
+   * when a key in the keychain opens it (rejects with words when none does, or while the
+   * gradebook in use holds unsent grades); discarding deletes it (the window asks twice). */
+  settle(item: AttentionItem, action: SettleAction): Promise<void>;
   /** Writes the gradebook as CSV to the Downloads folder; resolves with the path. */
   exportGradebook(classId: string): Promise<string>;
   /** Remembers the class page shown (null: the class list), reopened on the next start. */

@@ -2,7 +2,7 @@
 // district, enough for the UI's tests (entry, marks, states, sync outcomes). The real
 // rules (averages, outbox, conflicts) live in Rust and are tested there.
 
-import type { AppError, CellState, CellValue, CellView, ColumnView, GradeChange, GradebookPage, GradingRules, Mark, NewLineItem, StudentAverage, SyncReport } from "./types";
+import type { AppError, CellState, CellValue, CellView, ColumnView, GradeChange, GradebookPage, GradingRules, Mark, NewLineItem, SetAsideStore, StudentAverage, SyncReport } from "./types";
 import { mockStudents } from "./mock";
 import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
 
@@ -128,7 +128,7 @@ export class MockGradebooks {
         classAverage,
         pending: cells.filter((c) => c.state.kind === "saved").length,
       },
-      setAside: this.scenario.attention && !this.setAsideGone ? { code: "store_set_aside", path: SET_ASIDE_PATH, reason: "keyMissing", setAsideAt: 1796000000, unsent: 3, message: "" } : null,
+      setAside: this.setAsideStore(),
       location: { kind: "disk" },
       offlineReason: this.scenario.offline ? "could not reach the roster server (connection refused); check the network" : null,
     };
@@ -209,17 +209,24 @@ export class MockGradebooks {
     return n;
   }
 
+  /** The store set aside in the attention scenario, until kept, discarded or opened. */
+  private setAsideStore(): SetAsideStore | null {
+    return this.scenario.attention && !this.setAsideGone ? { code: "store_set_aside", path: SET_ASIDE_PATH, reason: "keyMissing", setAsideAt: 1796000000, unsent: 3, message: "" } : null;
+  }
+
   attention(classId: string): Attention {
     const book = this.book(classId);
-    if (!this.scenario.attention) return { orphans: [], held: [] };
+    if (!this.scenario.attention) return { setAside: [], orphans: [], held: [] };
     this.attentionState ??= {
+      setAside: [],
       orphans: [
-        { lineItemId: "li-gone-1", studentId: book.students[0]!.sourcedId, assignment: "Lab safety quiz", student: `${book.students[0]!.familyName}, ${book.students[0]!.givenName}`, why: "assignmentDeleted", value: { score: 9, mark: null, comment: null }, kept: false },
-        { lineItemId: book.columns[0]!.sourcedId, studentId: "stu-left", assignment: book.columns[0]!.title, student: "Reyes, Dana", why: "studentLeft", value: { score: 7, mark: "late", comment: null }, kept: false },
+        { lineItemId: "li-gone-1", studentId: book.students[0]!.sourcedId, assignment: "Lab safety quiz", student: `${book.students[0]!.familyName}, ${book.students[0]!.givenName}`, why: "assignmentGone", value: { score: 9, mark: null, comment: null }, editedAt: "2026-11-30T09:00:00.000Z", kept: false },
+        { lineItemId: book.columns[0]!.sourcedId, studentId: "stu-left", assignment: book.columns[0]!.title, student: "Reyes, Dana", why: "studentLeft", value: { score: 7, mark: "late", comment: null }, editedAt: "2026-11-30T09:00:00.000Z", kept: false },
       ],
-      held: [{ lineItemId: "li-held-1", title: "Poster project", why: "refused", reason: "the roster server refused access (HTTP 403)", grades: 4, kept: false }],
+      held: [{ lineItemId: "li-held-1", title: "Poster project", why: "refused", grades: 4, kept: false }],
     };
-    return structuredClone(this.attentionState);
+    const setAside = this.setAsideStore();
+    return structuredClone({ ...this.attentionState, setAside: setAside ? [setAside] : [] });
   }
 
   settle(item: AttentionItem, action: Settle): void {
@@ -227,24 +234,23 @@ export class MockGradebooks {
     if (item.kind === "setAside") {
       if (item.path !== SET_ASIDE_PATH || this.setAsideGone) throw { code: "gradebook_not_found", message: "That set-aside gradebook is gone.", nextStep: "" } as AppError;
       if (action === "retry") throw { code: "keychain_error", message: "The set-aside gradebook still cannot be opened: its key is not in the keychain.", nextStep: "Restore the keychain it was made with, then try again; or keep it for your IT team." } as AppError;
-      if (action === "discard") this.setAsideGone = true;
+      // Kept: it stays on disk and the window stops showing it.
+      this.setAsideGone = true;
       return;
     }
     if (!a) throw { code: "gradebook_not_found", message: "Nothing of that kind waits.", nextStep: "" } as AppError;
     if (item.kind === "orphan") {
       const o = a.orphans.find((x) => x.lineItemId === item.lineItemId && x.studentId === item.studentId);
       if (!o) throw { code: "gradebook_not_found", message: "That edit is gone.", nextStep: "" } as AppError;
-      if (action === "retry") throw { code: "gradebook_not_found", message: o.why === "assignmentDeleted" ? `“${o.assignment}” is still deleted in the district's system.` : `${o.student} is still not in this class.`, nextStep: "Keep the grade (it is in the CSV export) or discard it." } as AppError;
+      if (action === "retry") throw { code: "gradebook_not_found", message: o.why === "assignmentGone" ? `“${o.assignment}” is still deleted in the district's system.` : `${o.student} is still not in this class.`, nextStep: "Keep the grade (it is in the CSV export) or discard it." } as AppError;
       if (action === "keep") o.kept = true;
       else a.orphans = a.orphans.filter((x) => x !== o);
     } else {
       const h = a.held.find((x) => x.lineItemId === item.lineItemId);
       if (!h) throw { code: "gradebook_not_found", message: "That assignment is gone.", nextStep: "" } as AppError;
+      // Retried, it goes with the next sync, no longer held.
       if (action === "keep") h.kept = true;
-      else if (action === "retry") {
-        h.why = "waiting";
-        h.reason = null;
-      } else a.held = a.held.filter((x) => x !== h);
+      else a.held = a.held.filter((x) => x !== h);
     }
   }
 
@@ -258,7 +264,6 @@ export class MockGradebooks {
       for (const book of this.books.values()) for (const c of book.cells.values()) if (c.state.kind === "saved") report.waiting++;
       return report;
     }
-    if (this.attentionState && !this.scenario.offline) this.attentionState.held = this.attentionState.held.filter((h) => h.why !== "waiting");
     for (const book of this.books.values()) {
       for (const c of book.cells.values()) {
         if (c.state.kind !== "saved") continue;

@@ -1,6 +1,6 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
-import type { CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student } from "./types";
+import type { Attention, AttentionItem, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SettleAction, SignedOut, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
 export class TauriBackend implements Backend {
@@ -67,6 +67,12 @@ export class TauriBackend implements Backend {
   }
   syncGrades(now = false): Promise<SyncReport> {
     return invoke("sync_grades", { now });
+  }
+  attention(classId: string): Promise<Attention> {
+    return invoke("gradebook_attention", { classId });
+  }
+  settle(item: AttentionItem, action: SettleAction): Promise<void> {
+    return invoke("settle_attention", { item, action });
   }
   exportGradebook(classId: string): Promise<string> {
     return invoke("export_gradebook", { classId });

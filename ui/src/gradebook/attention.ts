@@ -1,51 +1,27 @@
-// What waits for the teacher to settle outside the grid's cells: a store that was set
+// What waits for the teacher to settle outside the grid's cells: stores that were set
 // aside, edits whose assignment or student is gone, and new assignments the district
-// has not taken. Each can be kept, tried again or discarded.
+// refused. Each can be kept, tried again or discarded.
 //
-// A set-aside store comes with the gradebook page (`GradebookPage.setAside`). The other
-// shapes are the UI's until the shell's generated bindings carry them; see
-// `Backend.attention`.
+// The shapes are the shell's, generated from Rust (`gradebook_attention`,
+// `settle_attention`); this module only words them.
 
-import type { CellValue, SetAsideStore } from "../backend/types";
+import type { Attention, AttentionItem, HeldAssignment, OrphanEdit, SetAsideStore, SettleAction } from "../backend/types";
 
-export interface OrphanEdit {
-  lineItemId: string;
-  studentId: string;
-  /** The assignment and student as they were when the edit was made. */
-  assignment: string;
-  student: string;
-  why: "assignmentDeleted" | "studentLeft";
-  value: CellValue;
-  kept: boolean;
+export type { Attention, AttentionItem, HeldAssignment, OrphanEdit };
+
+/** keep: leave it as it is (still counted as unsent) and stop asking; retry: open or
+ * send it again; discard: delete it, after the teacher confirmed. */
+export type Settle = SettleAction;
+
+/** The set-aside stores to show: the shell's list once read, else the one the page
+ * reported when it opened the store. */
+export function setAsideStores(a: Attention | null, fromPage: SetAsideStore | null): SetAsideStore[] {
+  if (a) return a.setAside;
+  return fromPage ? [fromPage] : [];
 }
 
-export interface HeldAssignment {
-  lineItemId: string;
-  title: string;
-  /** Refused by the district (with its words), or waiting to be sent. */
-  why: "refused" | "waiting";
-  reason: string | null;
-  /** Grades of it that wait with it. */
-  grades: number;
-  kept: boolean;
-}
-
-export interface Attention {
-  orphans: OrphanEdit[];
-  held: HeldAssignment[];
-}
-
-export type AttentionItem =
-  | { kind: "setAside"; path: string }
-  | { kind: "orphan"; lineItemId: string; studentId: string }
-  | { kind: "held"; lineItemId: string };
-
-/** keep: leave it as it is (still counted as unsent); retry: open or send it again;
- * discard: delete it, after the teacher confirmed. */
-export type Settle = "keep" | "retry" | "discard";
-
-export function isEmpty(a: Attention | null, setAside: SetAsideStore | null): boolean {
-  return !setAside && !a?.orphans.length && !a?.held.length;
+export function isEmpty(a: Attention | null, fromPage: SetAsideStore | null): boolean {
+  return !setAsideStores(a, fromPage).length && !a?.orphans.length && !a?.held.length;
 }
 
 const grades = (n: number) => (n === 1 ? "1 grade" : `${n} grades`);
@@ -57,12 +33,22 @@ export function setAsideWords(s: SetAsideStore): string {
   return `A gradebook saved on this computer could not be opened (${why}); it was set aside, not deleted: ${held}.`;
 }
 
+/** The student as the teacher knows them; a student who left is no longer on the roster
+ * read here, so only their id is known. */
+export function orphanStudent(o: OrphanEdit): string {
+  return o.student ?? `A student no longer in this class (${o.studentId})`;
+}
+
+export function orphanAssignment(o: OrphanEdit): string {
+  return o.assignment ?? "an assignment no longer in this class";
+}
+
 export function orphanWords(o: OrphanEdit, shown: string): string {
-  const gone = o.why === "assignmentDeleted" ? `“${o.assignment}” was deleted in the district's system` : `${o.student} is no longer in this class`;
-  return `${o.student}, ${o.assignment}: ${shown || "a cleared grade"}, not sent because ${gone}.`;
+  const gone = o.why === "assignmentGone" ? `“${orphanAssignment(o)}” was deleted in the district's system` : o.student ? `${o.student} is no longer in this class` : "they are no longer in this class";
+  return `${orphanStudent(o)}, ${orphanAssignment(o)}: ${shown || "a cleared grade"}, not sent because ${gone}.`;
 }
 
 export function heldWords(h: HeldAssignment): string {
   const with_ = h.grades ? ` with ${grades(h.grades)}` : "";
-  return h.why === "refused" ? `“${h.title}”${with_}: the district refused it (${h.reason ?? "no reason given"}).` : `“${h.title}”${with_}: waiting to be created in the district.`;
+  return h.why === "refused" ? `“${h.title}”${with_}: the district refused it.` : `“${h.title}”${with_}: the district already has another assignment by its id.`;
 }
