@@ -582,6 +582,22 @@ await test("gradebook: keys typed while a commit is in flight go to the cell the
   assert(editing === "6", `F2 opened the cell's old value (${editing}), not the one just typed`);
 });
 
+await test("gradebook: an arrow after a typed score commits it and moves, as in a spreadsheet; after F2 it moves the caret", async (page) => {
+  // "8 ↓ 9 ↓ 7 ⏎" used to leave 897 in the first cell: the arrows moved the caret.
+  await openGradebook(page);
+  for (const key of ["8", "ArrowDown", "9", "ArrowDown", "7", "ArrowRight", "6", "ArrowLeft"]) await page.keyboard.press(key);
+  await shown(page, "cell-0-0", "8");
+  await shown(page, "cell-1-0", "9");
+  await shown(page, "cell-2-0", "7");
+  await shown(page, "cell-2-1", "6");
+  assert((await activeCell(page)).id === "cell-2-0", "the last arrow moved back left");
+  // F2 edits the text: the arrows stay in it.
+  await page.keyboard.press("F2");
+  await page.locator("input.editor").waitFor();
+  for (const key of ["ArrowLeft", "5", "ArrowDown", "Enter"]) await page.keyboard.press(key);
+  await shown(page, "cell-2-0", "57");
+});
+
 await test("gradebook: Tab leaves the grid (no keyboard trap); in the editor it moves right, and out from the last column", async (page) => {
   await openGradebook(page);
   const inGrid = () => page.evaluate(() => document.querySelector("[role=grid]").contains(document.activeElement));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AVERAGE_COL, EMPTY, History, averageText, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
 import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
@@ -19,6 +19,19 @@ describe("keyboard movement", () => {
     expect(tabInEditor(false, { row: 1, col: 3 }, 4)).toBe("leave");
     expect(tabInEditor(true, { row: 1, col: 1 }, 4)).toEqual({ row: 1, col: 0 });
     expect(tabInEditor(true, { row: 1, col: 0 }, 4)).toBe("leave");
+  });
+
+  // Review of issues 18/22: "8 ↓ 9 ↓ 7 ⏎" typed fast left 897 in the first cell (the
+  // arrows moved the caret in the editor), a grade for three students in one.
+  it("commits and moves on an arrow in an editor opened by typing, not in one opened to edit the text", () => {
+    const at = { row: 1, col: 1 };
+    expect(arrowInEditor("ArrowDown", true, at, 5, 4)).toEqual({ row: 2, col: 1 });
+    expect(arrowInEditor("ArrowUp", true, at, 5, 4)).toEqual({ row: 0, col: 1 });
+    expect(arrowInEditor("ArrowRight", true, at, 5, 4)).toEqual({ row: 1, col: 2 });
+    expect(arrowInEditor("ArrowLeft", true, { row: 1, col: 0 }, 5, 4)).toEqual({ row: 1, col: 0 });
+    expect(arrowInEditor("ArrowDown", false, at, 5, 4)).toBeNull();
+    expect(arrowInEditor("Home", true, at, 5, 4)).toBeNull();
+    expect(arrowInEditor("5", true, at, 5, 4)).toBeNull();
   });
 
   it("reaches the average column from the keyboard, which holds no grade", () => {

@@ -72,6 +72,17 @@ export function tabInEditor(shift: boolean, pos: Pos, cols: number): Pos | "leav
   return col < 0 || col >= cols ? "leave" : { row: pos.row, col };
 }
 
+/** An arrow key in the editor, as in a spreadsheet: when the editor was opened by typing
+ * into the cell, the arrow commits and moves (so "8 ↓ 9 ↓" grades two students, never
+ * one with 89); when it was opened to edit the text (F2, a double click), the arrows move
+ * the caret in the text. `null`: the key stays the editor's. */
+export function arrowInEditor(key: string, typedIn: boolean, pos: Pos, rows: number, cols: number): Pos | null {
+  if (!typedIn || !key.startsWith("Arrow")) return null;
+  const to = move(key, false, pos, rows, cols, 1);
+  // Left from the first assignment stays in the grade cells: the average holds no grade.
+  return to && to.col < 0 ? { ...to, col: 0 } : to;
+}
+
 const MARK_KEYS: Record<string, Mark> = { m: "missing", x: "exempt", e: "exempt", l: "late", i: "incomplete" };
 
 /** A mark key pressed on a cell that is not being edited. */
