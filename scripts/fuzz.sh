@@ -26,6 +26,15 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --
 # No sanitizer: the code under test is safe Rust (the crates forbid `unsafe`), so
 # AddressSanitizer would find nothing and cost half the executions. Optimised with
 # debug assertions, so overflow checks stay on.
+# The fuzz workspace has its own lock file. It must be current (the test command must not
+# rewrite tracked files); after a dependency change, refresh it and commit it:
+#   cargo metadata --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null
+if ! cargo metadata --locked --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null 2>&1; then
+  echo "fuzz/Cargo.lock is out of date with the workspace's dependencies; refresh it with" >&2
+  echo "  cargo metadata --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null" >&2
+  echo "and commit it" >&2
+  exit 1
+fi
 build=(cargo "+$toolchain" fuzz build --sanitizer none --release --debug-assertions)
 "${build[@]}"
 
