@@ -236,6 +236,12 @@ pub enum Origin {
     UnreadablePolicy {
         location: String,
     },
+    /// Policy at `location` sets this data-protecting setting to a value Rollbook cannot
+    /// use (a `REG_BINARY`, `"yes"`): IT meant to set it, so it takes its most protective
+    /// value rather than the teacher's choice.
+    InvalidPolicy {
+        location: String,
+    },
 }
 
 impl Origin {
@@ -246,6 +252,7 @@ impl Origin {
             Origin::MachinePolicy { .. }
                 | Origin::UserPolicy { .. }
                 | Origin::UnreadablePolicy { .. }
+                | Origin::InvalidPolicy { .. }
         )
     }
 }
@@ -260,6 +267,10 @@ impl fmt::Display for Origin {
             Origin::UnreadablePolicy { location } => write!(
                 f,
                 "the most protective value, because the policy at {location} is present but unreadable"
+            ),
+            Origin::InvalidPolicy { location } => write!(
+                f,
+                "the most protective value, because the policy at {location} sets it to a value that is not valid"
             ),
         }
     }
@@ -507,8 +518,10 @@ fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
         RawValue::Bool(b) => Ok(*b),
         RawValue::Number(0) => Ok(false),
         RawValue::Number(1) => Ok(true),
-        RawValue::Text(t) if t.eq_ignore_ascii_case("true") => Ok(true),
-        RawValue::Text(t) if t.eq_ignore_ascii_case("false") => Ok(false),
+        // Text too: a registry preference or a profile written by hand often stores
+        // `"1"` as `REG_SZ` or `<string>`.
+        RawValue::Text(t) if t.eq_ignore_ascii_case("true") || t.trim() == "1" => Ok(true),
+        RawValue::Text(t) if t.eq_ignore_ascii_case("false") || t.trim() == "0" => Ok(false),
         other => Err(format!("it must be true or false (1 or 0), not {other}")),
     };
     let https_url = |raw: &RawValue| -> Result<String, String> {
@@ -641,12 +654,32 @@ pub fn resolve(
                     };
                     found.entry(key).or_insert(Effective { key, value, origin });
                 }
-                Err(message) => resolved.problems.push(PolicyProblem {
-                    key: Some(name),
-                    location: location.clone(),
-                    message: format!("{message}; it was ignored"),
-                    unreadable: false,
-                }),
+                Err(message) => {
+                    // A bad value of a data-protecting setting must not hand the choice
+                    // back to the teacher (a lab left in personal mode by a `REG_SZ` typo):
+                    // it fails closed, ranked where the source is.
+                    let protective = PROTECTIVE.iter().find(|(k, _)| *k == key);
+                    if let Some(&(key, value)) = protective {
+                        found.entry(key).or_insert(Effective {
+                            key,
+                            value: Value::Flag(value),
+                            origin: Origin::InvalidPolicy {
+                                location: location.clone(),
+                            },
+                        });
+                    }
+                    let consequence = match protective {
+                        Some((_, true)) => "it was ignored, and the setting is on until it is fixed",
+                        Some((_, false)) => "it was ignored, and the setting is off until it is fixed",
+                        None => "it was ignored",
+                    };
+                    resolved.problems.push(PolicyProblem {
+                        key: Some(name),
+                        location: location.clone(),
+                        message: format!("{message}; {consequence}"),
+                        unreadable: false,
+                    });
+                }
             }
         }
     }
@@ -880,12 +913,63 @@ mod tests {
         );
         // The bad machine value does not fall back to "any": the user policy's applies.
         assert_eq!(resolved.allowed_providers(), AllowedProviders::Classlink);
-        assert_eq!(resolved.flag(Key::SharedMachine), Some(false));
+        // IT meant to set shared-machine mode: a value Rollbook cannot read fails closed.
+        assert_eq!(resolved.flag(Key::SharedMachine), Some(true));
         let issuer = resolved
             .problems
             .iter()
             .find(|p| p.key.as_deref() == Some("Issuer"));
         assert!(issuer.unwrap().to_string().contains("https"), "{issuer:?}");
+    }
+
+    #[test]
+    fn a_bad_value_of_a_data_protecting_setting_fails_closed_not_to_the_teacher() {
+        // The teacher chose a personal computer; IT's value is mistyped.
+        let teacher = Preferences {
+            shared_machine: false,
+            ..Preferences::default()
+        };
+        let sources = vec![
+            source(
+                PolicyLevel::Machine,
+                &[
+                    ("SharedMachine", text("yes")),
+                    ("LocalStoreAllowed", RawValue::Number(2)),
+                    ("ExportAllowed", text("<a REG_BINARY value>")),
+                    ("DemoDistrictAllowed", text("nope")),
+                ],
+            ),
+            // A valid user value does not win over the machine's (mistyped) intent.
+            source(PolicyLevel::User, &[("SharedMachine", RawValue::Number(0))]),
+        ];
+        let resolved = resolve(&sources, &teacher, &BuildDefaults::default());
+        assert!(resolved.shared_machine() && resolved.is_locked(Key::SharedMachine));
+        assert!(matches!(
+            resolved.get(Key::SharedMachine).unwrap().origin,
+            Origin::InvalidPolicy { .. }
+        ));
+        assert!(!resolved.local_store_allowed());
+        assert!(resolved.allow_export().is_err());
+        // Not a data-protecting setting: ignored as before, the default applies.
+        assert_eq!(resolved.flag(Key::DemoDistrictAllowed), Some(true));
+        let shared = resolved
+            .problems
+            .iter()
+            .find(|p| p.key.as_deref() == Some("SharedMachine"))
+            .unwrap();
+        assert!(shared.message.contains("on until it is fixed"), "{shared}");
+
+        // A bad user value under a valid machine one changes nothing.
+        let sources = vec![
+            source(PolicyLevel::Machine, &[("SharedMachine", RawValue::Number(0))]),
+            source(PolicyLevel::User, &[("SharedMachine", text("yes"))]),
+        ];
+        let resolved = resolve(&sources, &teacher, &BuildDefaults::default());
+        assert!(!resolved.shared_machine());
+        assert!(matches!(
+            resolved.get(Key::SharedMachine).unwrap().origin,
+            Origin::MachinePolicy { .. }
+        ));
     }
 
     #[test]
@@ -919,6 +1003,16 @@ mod tests {
                 &Preferences::default(),
                 &BuildDefaults::default(),
             );
+            assert_eq!(resolved.flag(Key::SharedMachine), Some(expected));
+        }
+        // `REG_SZ` "1"/"0" (Group Policy Preferences, a hand-written profile's <string>).
+        for (shared, expected) in [(text("1"), true), (text("0"), false)] {
+            let resolved = resolve(
+                &[source(PolicyLevel::Machine, &[("SharedMachine", shared)])],
+                &Preferences::default(),
+                &BuildDefaults::default(),
+            );
+            assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
             assert_eq!(resolved.flag(Key::SharedMachine), Some(expected));
         }
         let minutes = resolve(

@@ -216,6 +216,7 @@ mod tests {
                 "SharedMachine"
             ]
         );
-        assert!(!resolved.shared_machine());
+        // A data-protecting setting IT set to something unreadable fails closed.
+        assert!(resolved.shared_machine());
     }
 }
