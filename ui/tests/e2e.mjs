@@ -598,6 +598,26 @@ await test("gradebook: an arrow after a typed score commits it and moves, as in 
   await shown(page, "cell-2-0", "57");
 });
 
+await test("gradebook: undo after 'Take theirs' leaves the district's grade and says so", async (page) => {
+  // It used to write the value from before the teacher's entry over the district's.
+  const grid = await openGradebook(page, "&conflict=1");
+  await page.keyboard.type("8");
+  await page.keyboard.press("Enter");
+  await shown(page, "cell-0-0", "8");
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "⇄");
+  await page.locator("#cell-0-0").click();
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "Take theirs" }).click();
+  await shown(page, "cell-0-0", "3");
+  await grid.focus();
+  await page.keyboard.press("Control+z");
+  await page.getByRole("alert").getByText(/Undo left a grade as it is: changed since/).waitFor();
+  await shown(page, "cell-0-0", "3");
+  const writes = (await page.evaluate(() => window.rollbookBackend.calls)).filter((c) => c.startsWith("enterGrade:"));
+  assert(writes.length === 1, `the undo wrote over the district's grade: ${writes}`);
+});
+
 await test("gradebook: Tab leaves the grid (no keyboard trap); in the editor it moves right, and out from the last column", async (page) => {
   await openGradebook(page);
   const inGrid = () => page.evaluate(() => document.querySelector("[role=grid]").contains(document.activeElement));

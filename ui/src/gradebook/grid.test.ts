@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
 import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
@@ -174,5 +174,26 @@ describe("a cell's tooltip", () => {
   });
   it("gives the state, extra credit and the comment in sentences", () => {
     expect(cellTip(cell({ state: { kind: "saved" }, overMax: true, value: { score: 12, mark: null, comment: "Retake" } }))).toBe("Saved on this computer, not yet sent. Above the maximum (extra credit). Comment: Retake");
+  });
+});
+
+describe("undo and redo after the district changed a cell", () => {
+  // Review of issues 18/22: 8 typed in an empty cell, a conflict (the district has 3),
+  // "Take theirs", then Ctrl+Z cleared the district's 3 (the undo wrote the value from
+  // before the 8 over it).
+  const v = (score: number | null): import("../backend/types").CellValue => ({ score, mark: null, comment: null });
+  const mine = { lineItemId: "li", studentId: "s0", before: EMPTY, after: v(8) };
+  const other = { lineItemId: "li", studentId: "s1", before: v(4), after: v(5) };
+  it("undoes only the cells that still hold what the step left", () => {
+    const now = new Map([["s0", v(3)], ["s1", v(5)]]);
+    const { apply, changedSince } = historyTargets([mine, other], "before", (r) => now.get(r.studentId) ?? EMPTY);
+    expect(apply).toEqual([other]);
+    expect(changedSince).toEqual([mine]);
+  });
+  it("redoes only the cells that still hold what the undo left", () => {
+    const now = new Map([["s0", EMPTY], ["s1", v(9)]]);
+    const { apply, changedSince } = historyTargets([mine, other], "after", (r) => now.get(r.studentId) ?? EMPTY);
+    expect(apply).toEqual([mine]);
+    expect(changedSince).toEqual([other]);
   });
 });

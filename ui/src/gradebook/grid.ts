@@ -205,6 +205,23 @@ export class History {
   }
 }
 
+/** What undo (`which: "before"`) or redo (`"after"`) of a step may write: only the cells
+ * that still hold what the step left them with. A cell changed since (the district's
+ * value came in, a conflict was settled, a later sync took theirs) is left alone and
+ * listed in `changedSince`, so an undo never writes over a grade the teacher did not
+ * see replace theirs (a "take theirs" then Ctrl+Z used to clear the district's grade). */
+export function historyTargets(
+  step: CellChangeRecord[],
+  which: "before" | "after",
+  current: (record: CellChangeRecord) => CellValue,
+): { apply: CellChangeRecord[]; changedSince: CellChangeRecord[] } {
+  const expected = which === "before" ? "after" : "before";
+  const apply: CellChangeRecord[] = [];
+  const changedSince: CellChangeRecord[] = [];
+  for (const record of step) (sameValue(current(record), record[expected]) ? apply : changedSince).push(record);
+  return { apply, changedSince };
+}
+
 export const EMPTY: CellValue = { score: null, mark: null, comment: null };
 
 export function sameValue(a: CellValue, b: CellValue): boolean {
