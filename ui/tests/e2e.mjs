@@ -618,6 +618,19 @@ await test("gradebook: undo after 'Take theirs' leaves the district's grade and 
   assert(writes.length === 1, `the undo wrote over the district's grade: ${writes}`);
 });
 
+await test("gradebook: a paste past the last assignment enters what fits and says what did not", async (page) => {
+  await openGradebook(page);
+  await page.keyboard.press("End");
+  const last = (await activeCell(page)).id;
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.setData("text/plain", "1\t2\t3\n4\t5\t6\n");
+    document.querySelector("[role=grid]").dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  });
+  await shown(page, last, "1");
+  await page.getByRole("alert").getByText(/4 pasted grades were not entered: the block reaches 2 columns right of the last assignment/).waitFor();
+});
+
 await test("gradebook: Tab leaves the grid (no keyboard trap); in the editor it moves right, and out from the last column", async (page) => {
   await openGradebook(page);
   const inGrid = () => page.evaluate(() => document.querySelector("[role=grid]").contains(document.activeElement));

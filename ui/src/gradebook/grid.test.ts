@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteCut, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
 import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
@@ -195,5 +195,18 @@ describe("undo and redo after the district changed a cell", () => {
     const { apply, changedSince } = historyTargets([mine, other], "after", (r) => now.get(r.studentId) ?? EMPTY);
     expect(apply).toEqual([mine]);
     expect(changedSince).toEqual([other]);
+  });
+});
+
+describe("a paste past the grid's edge", () => {
+  // Review of issues 18/22: the part of a block past the last student or assignment was
+  // dropped without a word.
+  it("counts the grades that fall outside, by rows and columns, blanks not counted", () => {
+    const sel = rangeOf({ row: 3, col: 2 }, { row: 3, col: 2 });
+    // 5 rows x 4 columns into a 6 x 4 grid from (3, 2): rows 6 and 7 and columns 4 and 5 fall out.
+    const block = parseTsv("1\t2\t3\t4\n1\t2\t3\t\n1\t2\t\t\n1\t2\t3\t4\n\t\t\t\n");
+    expect(pasteCut(sel, block, 6, 4)).toEqual({ rows: 1, cols: 2, cells: 4 + 2 + 1 });
+    expect(pasteCut(sel, parseTsv("1\t2\n3\t4"), 6, 4)).toEqual({ rows: 0, cols: 0, cells: 0 });
+    expect(pasteTargets(sel, block, 6, 4).length + pasteCut(sel, block, 6, 4).cells).toBe(13);
   });
 });

@@ -117,6 +117,29 @@ export function pasteTargets(selection: Range, block: string[][], rows: number, 
   return out;
 }
 
+/** How much of a pasted block falls past the grid's last student or assignment (and is
+ * not pasted): the teacher is told, rather than left to believe the whole block landed. */
+export function pasteCut(selection: Range, block: string[][], rows: number, cols: number): { rows: number; cols: number; cells: number } {
+  const at = { row: selection.top, col: Math.max(0, selection.left) };
+  let cells = 0;
+  let cutRows = 0;
+  let cutCols = 0;
+  block.forEach((line, r) => {
+    const rowOut = at.row + r >= rows;
+    let lineOut = 0;
+    line.forEach((text, c) => {
+      if (text.trim() === "") return;
+      if (rowOut || at.col + c >= cols) {
+        cells++;
+        if (!rowOut) lineOut = Math.max(lineOut, at.col + c - cols + 1);
+      }
+    });
+    if (rowOut && line.some((t) => t.trim() !== "")) cutRows++;
+    cutCols = Math.max(cutCols, lineOut);
+  });
+  return { rows: cutRows, cols: cutCols, cells };
+}
+
 const MARK_LETTERS: Record<string, Mark> = { M: "missing", X: "exempt", E: "exempt", L: "late", I: "incomplete" };
 // A score as the store reads it: digits with a decimal point or comma, nothing else.
 const SCORE = /^(?:\d+(?:[.,]\d*)?|[.,]\d+)$/;
