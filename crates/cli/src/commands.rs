@@ -218,7 +218,33 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
             report.persisted,
         ));
     }
+    if report.shared_machine {
+        end_shared_login(&account).await;
+    }
     Ok(())
+}
+
+/// A shared-computer sign-in lives in this process only, so it ends with the command:
+/// as the window does on closing, it is revoked at the provider, the note kept for a
+/// crash goes, and the teacher is told how to end the browser's session too (or the next
+/// person at this computer could be signed in by the browser).
+async fn end_shared_login(account: &Account) {
+    match account.end_shared_session().await {
+        Some(Ok(ended)) => {
+            note("This is a shared computer: the session ended with this command.");
+            match ended.end_session_url {
+                Some(url) => note(&format!(
+                    "To sign out of the provider in your browser too, open:\n  {url}"
+                )),
+                None => note("Close your web browser to finish signing out."),
+            }
+        }
+        Some(Err(e)) => note(&format!(
+            "warning: the shared session could not be ended cleanly ({}: {e})",
+            e.code()
+        )),
+        None => {}
+    }
 }
 
 /// The identity as `login --json` and `whoami --json` print it (`sub`, not `subject`).

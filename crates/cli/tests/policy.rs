@@ -236,6 +236,14 @@ async fn login_demo_obeys_shared_machine_policy() {
         Some("not_signed_in"),
         "nothing of a shared session is kept"
     );
+    // The session ended with the command, as the window's does on closing: nothing is
+    // left for the shared account's next user, not even the note kept for a crash.
+    assert!(run.stderr.contains("session ended"), "{}", run.stderr);
+    let data = home.app_paths().data_dir;
+    assert!(
+        !data.join("shared-session-open.json").exists(),
+        "the shared session was left open"
+    );
 }
 
 /// A saved personal session on a computer IT later makes shared ends at the next start.
