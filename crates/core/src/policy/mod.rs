@@ -669,8 +669,12 @@ pub fn resolve(
                         });
                     }
                     let consequence = match protective {
-                        Some((_, true)) => "it was ignored, and the setting is on until it is fixed",
-                        Some((_, false)) => "it was ignored, and the setting is off until it is fixed",
+                        Some((_, true)) => {
+                            "it was ignored, and the setting is on until it is fixed"
+                        }
+                        Some((_, false)) => {
+                            "it was ignored, and the setting is off until it is fixed"
+                        }
                         None => "it was ignored",
                     };
                     resolved.problems.push(PolicyProblem {
@@ -961,7 +965,10 @@ mod tests {
 
         // A bad user value under a valid machine one changes nothing.
         let sources = vec![
-            source(PolicyLevel::Machine, &[("SharedMachine", RawValue::Number(0))]),
+            source(
+                PolicyLevel::Machine,
+                &[("SharedMachine", RawValue::Number(0))],
+            ),
             source(PolicyLevel::User, &[("SharedMachine", text("yes"))]),
         ];
         let resolved = resolve(&sources, &teacher, &BuildDefaults::default());
