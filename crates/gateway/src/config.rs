@@ -13,6 +13,7 @@ use url::Url;
 
 /// Environment variables that override the file (for containers).
 pub const ENV_LISTEN: &str = "ROLLBOOK_GATEWAY_LISTEN";
+pub const ENV_METRICS_LISTEN: &str = "ROLLBOOK_GATEWAY_METRICS_LISTEN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -24,6 +25,14 @@ pub enum ConfigError {
     },
     #[error("the configuration file is not valid TOML: {0}")]
     Syntax(String),
+    /// Valid TOML, but a key the gateway does not know or a value of the wrong type.
+    #[error("`{key}`: {problem}{at}")]
+    Shape {
+        key: String,
+        problem: String,
+        /// ` (line N)` when the place is known.
+        at: String,
+    },
     #[error("`{key}`: {problem}")]
     Invalid { key: String, problem: String },
 }
@@ -88,6 +97,8 @@ impl SecretSource {
 struct FileConfig {
     #[serde(default)]
     listen: Option<String>,
+    #[serde(default)]
+    metrics_listen: Option<String>,
     identity: FileIdentity,
     #[serde(default)]
     tenants: Vec<FileTenant>,
@@ -303,6 +314,9 @@ pub struct PartnerConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// A second listener for `/metrics` only; when set, the public port does not serve
+    /// `/metrics` (its answer there is the ordinary 404).
+    pub metrics_listen: Option<SocketAddr>,
     pub identity: IdentityConfig,
     pub tenants: Vec<TenantConfig>,
     pub classlink_partner: Option<PartnerConfig>,
@@ -323,15 +337,23 @@ impl Config {
     }
 
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let file: FileConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let file = parse(text)?;
         let listen = std::env::var(ENV_LISTEN)
             .ok()
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen
-            .parse()
-            .map_err(|_| invalid("listen", format!("`{listen}` is not an address:port")))?;
+        let listen = address("listen", &listen)?;
+        let metrics_listen = std::env::var(ENV_METRICS_LISTEN)
+            .ok()
+            .or(file.metrics_listen)
+            .map(|a| address("metrics_listen", &a))
+            .transpose()?;
+        if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
+            return Err(invalid(
+                "metrics_listen",
+                "must differ from `listen` (leave it out to serve /metrics on the public port)",
+            ));
+        }
         let identity = match file.identity {
             FileIdentity::ClassLink {
                 classlink_api_url,
@@ -420,6 +442,7 @@ impl Config {
         check_limits(&limits)?;
         Ok(Self {
             listen,
+            metrics_listen,
             identity,
             tenants,
             classlink_partner,
@@ -427,10 +450,141 @@ impl Config {
         })
     }
 
-    /// The configuration with secrets redacted, for `--check-config`.
+    /// What the gateway will do, for a person (`--check-config`): every setting that
+    /// matters, secrets shown only as where they come from being loaded, `[redacted]`.
     pub fn redacted(&self) -> String {
-        format!("{self:#?}")
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "listen          {}", self.listen);
+        let _ = match self.metrics_listen {
+            Some(m) => writeln!(
+                out,
+                "metrics         {m} (/metrics only there, not on the public port)"
+            ),
+            None => writeln!(
+                out,
+                "metrics         on the public port at /metrics (set metrics_listen to move it)"
+            ),
+        };
+        let _ = match &self.identity {
+            IdentityConfig::ClassLink { api_url, cache_ttl } => writeln!(
+                out,
+                "identity        ClassLink, {api_url} (v2/my/info); a sign-in is trusted for {} s",
+                cache_ttl.as_secs()
+            ),
+            IdentityConfig::Oidc {
+                userinfo_url,
+                teacher_id_claim,
+                role_claim,
+                tenant,
+                cache_ttl,
+            } => writeln!(
+                out,
+                "identity        OpenID userinfo, {userinfo_url}; OneRoster id from claim `{teacher_id_claim}`; role from {}; every user in tenant {tenant}; a sign-in is trusted for {} s",
+                role_claim.as_ref().map_or_else(
+                    || "the user record".to_owned(),
+                    |c| format!("claim `{c}` and the user record")
+                ),
+                cache_ttl.as_secs()
+            ),
+        };
+        let _ = writeln!(out, "tenants         {} listed", self.tenants.len());
+        for t in &self.tenants {
+            let auth = match &t.auth {
+                UpstreamAuth::Bearer(_) => "bearer token [redacted]".to_owned(),
+                UpstreamAuth::OAuth1 { client_id, .. } => {
+                    format!("OAuth 1.0a, client id {client_id}, secret [redacted]")
+                }
+                UpstreamAuth::OAuth2 {
+                    token_url,
+                    client_id,
+                    scopes,
+                    ..
+                } => format!(
+                    "OAuth 2 client credentials at {token_url}, client id {client_id}, secret [redacted], scopes [{}]",
+                    scopes.join(" ")
+                ),
+            };
+            let creates = match t.creates {
+                Creates::Checked => "checked",
+                Creates::Trusted => "trusted",
+                Creates::Refused => "refused",
+            };
+            let named = if t.name == t.id {
+                String::new()
+            } else {
+                format!(" ({})", t.name)
+            };
+            let _ = writeln!(
+                out,
+                "  {}{named}: {}\n    {auth}; creates {creates}",
+                t.id, t.oneroster_url
+            );
+        }
+        let _ = match &self.classlink_partner {
+            Some(p) => writeln!(
+                out,
+                "discovery       ClassLink partner API {}, developer key [redacted], every {} s",
+                p.api_url,
+                p.refresh.as_secs()
+            ),
+            None => writeln!(out, "discovery       off (only the tenants listed)"),
+        };
+        let l = &self.limits;
+        let _ = writeln!(
+            out,
+            "limits          {} requests/min per teacher; {} sign-in checks/min per address{}; body {} bytes; upstream timeout {} s; request timeout {} s; {} upstream calls at once per tenant; {} requests in flight; scopes reused {} s",
+            l.requests_per_minute_per_teacher,
+            l.identity_lookups_per_minute_per_address,
+            if l.identity_lookups_per_minute_per_address == 0 {
+                " (off)"
+            } else {
+                ""
+            },
+            l.max_body_bytes,
+            l.upstream_timeout_seconds,
+            l.request_timeout_seconds,
+            l.upstream_concurrency,
+            l.max_in_flight,
+            l.scope_ttl_seconds
+        );
+        out
     }
+}
+
+/// The file into its shape, an error naming the key that does not fit (serde's own
+/// message names only the field, not where it sits: `tenants[1].auth`, not `auth`).
+fn parse(text: &str) -> Result<FileConfig, ConfigError> {
+    let deserializer = toml::de::Deserializer::parse(text)
+        .map_err(|e| ConfigError::Syntax(format!("{}{}", e.message(), at_line(text, e.span()))))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let at = at_line(text, inner.span());
+        if key.is_empty() || key == "." {
+            // A missing top-level table or a top-level unknown key: serde's message
+            // names it.
+            ConfigError::Syntax(format!("{}{at}", inner.message()))
+        } else {
+            ConfigError::Shape {
+                key,
+                problem: inner.message().to_owned(),
+                at,
+            }
+        }
+    })
+}
+
+fn at_line(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.and_then(|s| text.get(..s.start))
+        .map(|before| format!(" (line {})", before.matches('\n').count() + 1))
+        .unwrap_or_default()
+}
+
+fn address(key: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+    text.trim()
+        .parse()
+        .map_err(|_| invalid(key, format!("`{text}` is not an address:port")))
 }
 
 fn check_limits(limits: &Limits) -> Result<(), ConfigError> {

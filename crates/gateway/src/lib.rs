@@ -73,6 +73,7 @@ impl Config {
         let base = url.trim_end_matches('/');
         Ok(Self {
             listen,
+            metrics_listen: None,
             identity: IdentityConfig::ClassLink {
                 api_url: config::https_url("demo-district", &format!("{base}/"))?,
                 cache_ttl: Duration::from_secs(300),
@@ -92,6 +93,7 @@ impl Config {
 #[derive(Debug)]
 pub struct Gateway {
     address: SocketAddr,
+    metrics_address: Option<SocketAddr>,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -117,6 +119,18 @@ impl Gateway {
             address: config.listen,
             source,
         })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(at) => Some(
+                TcpListener::bind(at)
+                    .await
+                    .map_err(|source| GatewayError::Bind {
+                        address: at,
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
+        let metrics_address = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
         let limits = config.limits.clone();
         let http = reqwest::Client::builder()
             // A redirect would carry the gateway's credentials elsewhere.
@@ -175,7 +189,13 @@ impl Gateway {
                 }
             }
         }));
-        let app = router(Arc::clone(&shared), &limits);
+        if let Some(listener) = metrics_listener {
+            background.push(tokio::spawn(ops::serve_metrics(
+                listener,
+                Arc::clone(&metrics),
+            )));
+        }
+        let app = router(Arc::clone(&shared), &limits, metrics_address.is_none());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -187,6 +207,7 @@ impl Gateway {
         });
         Ok(Self {
             address,
+            metrics_address,
             shared,
             stop: Some(stop),
             task: Some(task),
@@ -196,6 +217,12 @@ impl Gateway {
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `/metrics` is served when `metrics_listen` is set (on the public address
+    /// otherwise).
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// The OneRoster 1.1 base the app uses: `http://{address}/ims/oneroster/v1p1`.
@@ -230,16 +257,20 @@ impl Drop for Gateway {
     }
 }
 
-/// The whole surface, with the cross-cutting limits as layers.
-fn router(shared: Arc<Shared>, limits: &Limits) -> Router {
+/// The whole surface, with the cross-cutting limits as layers. `/metrics` is left out
+/// when it has a listener of its own.
+fn router(shared: Arc<Shared>, limits: &Limits, with_metrics: bool) -> Router {
     use tower_http::limit::RequestBodyLimitLayer;
     use tower_http::timeout::TimeoutLayer;
     let metrics = Arc::clone(&shared.metrics);
-    Router::new()
+    let mut public = Router::new()
         .merge(routes::roster_routes())
         .route("/healthz", get(routes::health))
-        .route("/readyz", get(routes::ready))
-        .route("/metrics", get(routes::metrics))
+        .route("/readyz", get(routes::ready));
+    if with_metrics {
+        public = public.route("/metrics", get(routes::metrics));
+    }
+    public
         .fallback(|| async {
             error::imsx(
                 axum::http::StatusCode::NOT_FOUND,

@@ -32,7 +32,11 @@ struct Args {
     /// Where to listen (default 127.0.0.1:0; overrides the file and ROLLBOOK_GATEWAY_LISTEN).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
-    /// Validate the configuration, print it with secrets redacted, and exit.
+    /// Serve /metrics here only, not on the public port (overrides the file's
+    /// metrics_listen and ROLLBOOK_GATEWAY_METRICS_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Validate the configuration, print a summary with secrets redacted, and exit.
     #[arg(long)]
     check_config: bool,
 }
@@ -55,6 +59,9 @@ fn load(args: &Args) -> Result<Config, config::ConfigError> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(at) = args.metrics_listen {
+        config.metrics_listen = Some(at);
+    }
     Ok(config)
 }
 
@@ -71,7 +78,7 @@ async fn main() -> ExitCode {
         }
     };
     if args.check_config {
-        println!("{}", config.redacted());
+        print!("configuration OK\n{}", config.redacted());
         return ExitCode::SUCCESS;
     }
     // Logging starts now, so nothing said while starting (a failed first tenant
@@ -97,7 +104,14 @@ async fn main() -> ExitCode {
     println!("listening on http://{}", gateway.address());
     let _ = std::io::stdout().flush();
     HeldStdout::release();
-    tracing::info!(address = %gateway.address(), "roster gateway started");
+    match gateway.metrics_address() {
+        Some(metrics) => tracing::info!(
+            address = %gateway.address(),
+            metrics_address = %metrics,
+            "roster gateway started; /metrics on its own listener"
+        ),
+        None => tracing::info!(address = %gateway.address(), "roster gateway started"),
+    }
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     gateway.shutdown().await;

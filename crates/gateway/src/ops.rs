@@ -295,3 +295,27 @@ pub async fn observe(
     }
     response
 }
+
+/// The metrics listener (`metrics_listen`): `/metrics` and nothing else, so a scraper
+/// on an internal network reaches the counters and teachers' port does not.
+pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
+    async fn scrape(
+        axum::extract::State(metrics): axum::extract::State<std::sync::Arc<Metrics>>,
+    ) -> Response {
+        use axum::response::IntoResponse as _;
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            metrics.encode(),
+        )
+            .into_response()
+    }
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state(metrics);
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "the metrics listener stopped");
+    }
+}

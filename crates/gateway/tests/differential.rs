@@ -1225,6 +1225,7 @@ async fn rig(behaviour: Behaviour) -> Rig {
     };
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
         identity: IdentityConfig::ClassLink {
             api_url: Url::parse(&format!("http://{id}/")).unwrap(),
             cache_ttl: Duration::from_secs(300),

@@ -122,6 +122,7 @@ fn bearer_tenant(d: &Sandbox) -> TenantConfig {
 fn config(identity_api: &str, tenants: Vec<TenantConfig>) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
         identity: IdentityConfig::ClassLink {
             api_url: Url::parse(identity_api).unwrap(),
             cache_ttl: Duration::from_secs(300),
