@@ -1172,3 +1172,39 @@ fn unsent_unknown(reason: &str, last_known: Option<u32>) -> CoreError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same store reached through a symlink, through `a/../a`, or before its folder
+    /// exists has one keychain account; a store elsewhere has another.
+    #[cfg(unix)]
+    #[test]
+    fn the_key_account_is_the_same_for_every_spelling_of_the_folder() {
+        let top = tempfile::tempdir().unwrap();
+        let real = top.path().join("a");
+        let link = top.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let named = |root: &Path| store_key_account(&root.join("data").join("gradebook-1.db"));
+
+        // Before the folder exists (the symlink dangles), and after.
+        let before = named(&real);
+        assert_eq!(named(&top.path().join("a/../a")), before);
+        std::fs::create_dir_all(real.join("data")).unwrap();
+        for spelling in [
+            real.clone(),
+            link.clone(),
+            top.path().join("a/../a"),
+            top.path().join("./a/."),
+            top.path().join("link/../a"),
+        ] {
+            assert_eq!(named(&spelling), before, "{spelling:?}");
+        }
+        assert_ne!(named(&top.path().join("b")), before);
+        assert_ne!(
+            spelled_key_account(&link.join("data/gradebook-1.db")),
+            before
+        );
+    }
+}
