@@ -89,21 +89,40 @@ impl PolicySource for PolicyFile {
     }
 
     fn read(&self) -> Result<BTreeMap<String, RawValue>, SourceProblem> {
-        // The file's own metadata (not a link's target's owner): a root-owned link to a
-        // file anyone may write is no better than that file.
-        let metadata = match std::fs::metadata(&self.path) {
-            Ok(metadata) => metadata,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        use std::io::Read;
+        // Opened once, and the opened file is both checked and read: a path swapped
+        // between a check and a read cannot slip another file in. Its metadata is the
+        // link's target's (a root-owned link to a file anyone may write is no better
+        // than that file).
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A link whose target is gone (a configuration share that did not mount)
+                // is IT's policy missing, not "no policy": it fails closed.
+                if std::fs::symlink_metadata(&self.path).is_ok() {
+                    let target = std::fs::read_link(&self.path)
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    return Err(SourceProblem::Unreadable(format!(
+                        "it is a link to {target}, which does not exist"
+                    )));
+                }
+                return Ok(BTreeMap::new());
+            }
             Err(e) => {
                 return Err(SourceProblem::Unreadable(format!(
                     "it cannot be read ({e})"
                 )));
             }
         };
+        let metadata = file
+            .metadata()
+            .map_err(|e| SourceProblem::Unreadable(format!("it cannot be read ({e})")))?;
         if let Some(why) = self.untrusted(&metadata) {
             return Err(SourceProblem::Untrusted(why));
         }
-        let bytes = std::fs::read(&self.path)
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
             .map_err(|e| SourceProblem::Unreadable(format!("it cannot be read ({e})")))?;
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes)
             .map_err(|e| SourceProblem::Unreadable(format!("it is not a JSON object ({e})")))?;
@@ -154,6 +173,17 @@ mod tests {
     fn owner(path: &std::path::Path) -> u32 {
         use std::os::unix::fs::MetadataExt;
         std::fs::metadata(path).unwrap().uid()
+    }
+
+    #[test]
+    fn a_link_to_a_missing_file_is_unreadable_policy_not_no_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.json");
+        std::os::unix::fs::symlink(dir.path().join("share/rollbook.json"), &path).unwrap();
+        assert!(matches!(
+            PolicyFile::new(&path).read(),
+            Err(SourceProblem::Unreadable(m)) if m.contains("does not exist")
+        ));
     }
 
     #[test]
