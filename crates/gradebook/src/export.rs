@@ -1,6 +1,6 @@
 //! The gradebook as CSV: one row per student, a column per line item, the average, the
-//! letter and a note of every grade the district does not hold as shown (refused, in
-//! conflict, not sent yet), and a last row of class averages. Marks are written as the
+//! letter, a note of every grade the district does not hold as shown (refused, in
+//! conflict, not sent yet) and of every comment, and a last row of class averages. Marks are written as the
 //! grid shows them (`M`, `X`, `8 L`), so nothing a teacher entered is lost, sent or not.
 //! Averages are the rounded text the grid shows ([`crate::averages`]), never re-rounded.
 
@@ -92,6 +92,14 @@ pub fn gradebook_csv(view: &GradebookView) -> Result<String, csv::Error> {
             let cell = cells.get(&(student.sourced_id.as_str(), column.sourced_id.as_str()));
             row.push(cell.map(|c| c.value.display()).unwrap_or_default());
             notes.extend(cell.and_then(|c| note(&column.title, c)));
+            // The comment is the teacher's too: an export kept as the copy of what was
+            // typed must not lose it.
+            if let Some(comment) = cell.and_then(|c| c.value.comment.as_deref()) {
+                let comment = comment.trim();
+                if !comment.is_empty() {
+                    notes.push(format!("{}: comment: {comment}", column.title));
+                }
+            }
         }
         row.push(average.percent_text.clone().unwrap_or_default());
         row.push(guard_formula(average.letter.as_deref().unwrap_or_default()));
@@ -110,7 +118,8 @@ pub fn gradebook_csv(view: &GradebookView) -> Result<String, csv::Error> {
     }
     last.extend([
         view.class_average.percent_text.clone().unwrap_or_default(),
-        String::new(),
+        // The letter the grid and the print-out show beside the class average.
+        guard_formula(view.class_average.letter.as_deref().unwrap_or_default()),
         "Students enrolled now only".to_owned(),
     ]);
     writer.write_record(&last)?;
@@ -302,6 +311,9 @@ mod tests {
         // the class's average is the mean of the averages shown, (89.1 + 71.8) / 2.
         assert_eq!(rows[3][0], "Class average");
         assert_eq!(rows[3][3..6], ["85.0%", "80.0%", "80.5"]);
+        // Review of issues 18/22: the grid and the print-out show "80.5% B" for the class,
+        // the CSV showed no letter.
+        assert_eq!(rows[3][6], "B");
         assert_eq!(rows.len(), 4, "no row for a student who left");
 
         // A note that would start a formula is defused as a whole.
@@ -334,5 +346,23 @@ mod tests {
         assert_eq!(rows[0][3], "Quiz \"1\", part 2 (10 pts)");
         assert_eq!(rows[1][..4], ["O\"Brien\nSmith", "Mary, Jo", "s1", "8.5"]);
         assert_eq!(rows[1][6], "", "a synced grade needs no note");
+    }
+
+    // Review of issues 18/22: a comment typed on a cell was in no column of the export.
+    #[test]
+    fn a_comment_is_in_the_notes() {
+        let mut commented = cell("q1", "s1", 8.0, CellState::Synced);
+        commented.value.comment = Some("Retake on Friday, \"ok\"".into());
+        let book = view(
+            vec![student("s1", "Ana", "Ruiz")],
+            vec![column("q1", "Quiz 1", 10.0)],
+            vec![commented],
+        );
+        let rows = parse(
+            gradebook_csv(&book)
+                .unwrap_or_default()
+                .trim_start_matches(UTF8_BOM),
+        );
+        assert_eq!(rows[1][6], "Quiz 1: comment: Retake on Friday, \"ok\"");
     }
 }
