@@ -414,6 +414,25 @@ impl ResolvedSettings {
     /// not a kept (keychain) session on a computer policy now makes shared.
     pub fn session_permitted(&self, settings: &ProviderSettings) -> Result<(), CoreError> {
         self.provider_permitted(settings)?;
+        // The roster server and client id policy now sets for this provider: a session
+        // begun elsewhere (before IT put a roster gateway in front of the SIS, or moved
+        // Rollbook to another client) would go on reading and writing grades where
+        // policy no longer sends them.
+        let held = self.enforce(settings.clone())?;
+        let same = |a: &Option<String>, b: &Option<String>| {
+            a.as_deref().map(|u| u.trim_end_matches('/'))
+                == b.as_deref().map(|u| u.trim_end_matches('/'))
+        };
+        if !same(&held.oneroster_url, &settings.oneroster_url) {
+            return Err(CoreError::ForbiddenByPolicy(
+                "your school has changed the roster server Rollbook uses (RosterUrl); sign in again".into(),
+            ));
+        }
+        if held.client_id != settings.client_id {
+            return Err(CoreError::ForbiddenByPolicy(
+                "your school has changed Rollbook's client id at your provider (ClientId); sign in again".into(),
+            ));
+        }
         if self.shared_machine() && self.is_locked(Key::SharedMachine) && !settings.shared_machine {
             return Err(CoreError::ForbiddenByPolicy(
                 "your school has made this a shared computer, where sign-ins are not kept".into(),
@@ -1120,6 +1139,32 @@ mod every_path_tests {
         assert!(any.enforce(classlink()).is_ok());
         assert!(
             any.enforce(ProviderSettings::new("https://op.example", "x"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_saved_session_meets_the_roster_server_and_client_policy_now_sets() {
+        let mut before = ProviderSettings::new(DISTRICT, "old-client");
+        before.oneroster_url = Some("https://sis.district.example/ims/oneroster/v1p1".into());
+        let gateway = r#"{"Issuer": "https://login.district.example", "RosterUrl": "https://gateway.district.example/ims/oneroster/v1p1", "ClientId": "old-client"}"#;
+        let refused = with(gateway).session_permitted(&before).unwrap_err();
+        assert!(refused.to_string().contains("RosterUrl"), "{refused}");
+        let moved = r#"{"Issuer": "https://login.district.example", "ClientId": "new-client", "RosterUrl": "https://sis.district.example/ims/oneroster/v1p1/"}"#;
+        let refused = with(moved).session_permitted(&before).unwrap_err();
+        assert!(refused.to_string().contains("ClientId"), "{refused}");
+        // A session begun under the same policy goes on (a trailing slash is no change).
+        let same = r#"{"Issuer": "https://login.district.example", "ClientId": "old-client", "RosterUrl": "https://sis.district.example/ims/oneroster/v1p1/"}"#;
+        assert!(with(same).session_permitted(&before).is_ok());
+        // Policy that describes ClassLink says nothing about another provider's session,
+        // and the demo district has its own roster server.
+        let classlink_only = r#"{"RosterUrl": "https://gateway.district.example/ims/oneroster/v1p1", "ClientId": "cl"}"#;
+        assert!(with(classlink_only).session_permitted(&demo()).is_ok());
+        let mut at_classlink = classlink();
+        at_classlink.oneroster_url = Some("https://old.example/ims/oneroster/v1p1".into());
+        assert!(
+            with(classlink_only)
+                .session_permitted(&at_classlink)
                 .is_err()
         );
     }
