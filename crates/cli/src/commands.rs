@@ -334,8 +334,21 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
     } else {
         IfUnsent::Refuse
     };
+    // Counted first: a sign-out the keychain leaves unfinished has deleted them too.
+    let discarding = if discard_unsent {
+        Some(account.unsent_to_discard().await)
+    } else {
+        None
+    };
     let signed_out = account.sign_out(if_unsent).await;
     crate::gradebook::say_store_set_aside(&account).await;
+    let signed_out = match (signed_out, &discarding) {
+        (Err(e @ CoreError::SignOutUnfinished(_)), Some(counted)) => {
+            crate::gradebook::say_discarded(counted);
+            return Err(e);
+        }
+        (other, _) => other,
+    };
     let SignOutReport {
         revoked,
         revocation_problem,
@@ -345,18 +358,13 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
         grading_rules_kept,
         ..
     } = signed_out?;
-    if unsent_grades > 0 {
-        note(&format!(
-            "warning: {} not yet sent {} deleted.",
-            if unsent_grades == 1 {
-                "1 grade".to_owned()
-            } else {
-                format!("{unsent_grades} grades")
-            },
-            if unsent_grades == 1 { "was" } else { "were" }
-        ));
-    } else if unsent_unknown {
-        note("warning: any grades not yet sent were deleted (Rollbook could not count them).");
+    match (unsent_unknown, discarding) {
+        // Its words, with the last count kept beside the store.
+        (true, Some(counted @ Err(_))) => crate::gradebook::say_discarded(&counted),
+        (true, _) => {
+            note("warning: any grades not yet sent were deleted (Rollbook could not count them).")
+        }
+        (false, _) => crate::gradebook::say_discarded(&Ok(unsent_grades)),
     }
     if json_output {
         print_json(&json!({

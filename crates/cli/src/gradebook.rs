@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rollbook_core::grades::entry::format_score;
 use rollbook_core::grades::store::{CellChange, CellState, GradebookView};
 use rollbook_core::grades::{CellInput, SyncReport};
-use rollbook_core::{Account, CoreError, GradebookPage, StoreLocation};
+use rollbook_core::{Account, AttentionCounts, CoreError, GradebookPage, StoreLocation};
 
 use crate::output::{note, print_json, print_line};
 use crate::table::render;
@@ -76,10 +76,13 @@ fn print_table(view: &GradebookView) {
                     None => "·".into(),
                 }
             }));
+            // The store's rounded text, as the window and CSV show it: re-rounding
+            // `percent` here could print 90% beside a B.
             row.push(
                 average
-                    .percent
-                    .map(|p| format!("{}%", format_score(p)))
+                    .percent_text
+                    .as_deref()
+                    .map(|p| format!("{p}%"))
                     .unwrap_or_default(),
             );
             row.push(average.letter.clone().unwrap_or_default());
@@ -89,6 +92,15 @@ fn print_table(view: &GradebookView) {
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let right: Vec<usize> = (1..headers.len() - 1).collect();
     print_line(&render(&header_refs, &rows, &right));
+    if let Some(text) = &view.class_average.percent_text {
+        let letter = view
+            .class_average
+            .letter
+            .as_deref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        print_line(&format!("Class average: {text}%{letter}"));
+    }
     print_line("");
     for (i, (column, average)) in view.columns.iter().zip(&view.item_averages).enumerate() {
         let due = column
@@ -97,8 +109,9 @@ fn print_table(view: &GradebookView) {
             .map(|d| format!(", due {d}"))
             .unwrap_or_default();
         let mean = average
-            .percent
-            .map(|p| format!(", class average {}%", format_score(p)))
+            .percent_text
+            .as_deref()
+            .map(|p| format!(", class average {p}%"))
             .unwrap_or_default();
         let local = if column.local {
             " (new, not yet sent)"
@@ -210,8 +223,98 @@ pub async fn sync(account: &Account, json: bool) -> Result<(), CoreError> {
         print_json(&report);
     } else {
         print_sync(&report);
+        // What no cell shows: said so the teacher knows why writes still wait.
+        match account.attention_counts().await {
+            Ok(counts) => print_attention(&counts),
+            Err(e) => {
+                tracing::warn!(code = %e.code(), "what waits for the teacher could not be counted")
+            }
+        }
     }
     Ok(())
+}
+
+fn print_attention(counts: &AttentionCounts) {
+    let n = |count: u32, one: &str, many: &str| {
+        if count == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{count} {many}")
+        }
+    };
+    if counts.orphans > 0 {
+        print_line(&format!(
+            "{} not sent: {} assignment was deleted in the district's system, or the student left the class. They are kept here; settle them under \"To settle\" in the Rollbook window.",
+            n(counts.orphans, "grade is", "grades are"),
+            if counts.orphans == 1 { "its" } else { "their" },
+        ));
+    }
+    if counts.held_assignments > 0 {
+        print_line(&format!(
+            "{} refused by the district and held here with {}; settle {} under \"To settle\" in the Rollbook window.",
+            n(
+                counts.held_assignments,
+                "new assignment was",
+                "new assignments were"
+            ),
+            if counts.held_assignments == 1 {
+                "its grades"
+            } else {
+                "their grades"
+            },
+            if counts.held_assignments == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        ));
+    }
+}
+
+/// "45 seconds", "2 minutes", "1 hour 5 minutes": a pause as the teacher reads it.
+fn duration_words(seconds: u32) -> String {
+    let unit = |n: u32, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    match seconds {
+        0..60 => unit(seconds, "second"),
+        60..3600 => unit(seconds.div_ceil(60), "minute"),
+        _ => {
+            let (hours, minutes) = (seconds / 3600, (seconds % 3600).div_ceil(60));
+            if minutes == 0 {
+                unit(hours, "hour")
+            } else {
+                format!("{} {}", unit(hours, "hour"), unit(minutes, "minute"))
+            }
+        }
+    }
+}
+
+/// Says on stderr what a sign-out with `--discard-unsent` deleted unsent: the count, or
+/// that it could not be counted (with the last count kept beside the store, if any).
+pub fn say_discarded(counted: &Result<u32, CoreError>) {
+    match counted {
+        Ok(0) => {}
+        Ok(n) => note(&format!(
+            "warning: {} not yet sent {} deleted.",
+            if *n == 1 {
+                "1 grade".to_owned()
+            } else {
+                format!("{n} grades")
+            },
+            if *n == 1 { "was" } else { "were" }
+        )),
+        Err(CoreError::UnsentUnknown { last_known, .. }) => note(&format!(
+            "warning: any grades not yet sent were deleted (Rollbook could not count them{last_known})."
+        )),
+        Err(_) => {
+            note("warning: any grades not yet sent were deleted (Rollbook could not count them).")
+        }
+    }
 }
 
 /// Says on stderr, with its stable code, that this command found the local store
@@ -246,6 +349,18 @@ fn print_sync(report: &SyncReport) {
             "{} could not be sent yet (the district is busy or failing); they will be tried again.",
             report.retrying.len()
         ));
+    }
+    if let Some(seconds) = report.paused_seconds {
+        let wait = duration_words(seconds);
+        print_line(&if report.paused_by_server {
+            format!(
+                "Sending is paused: the district asked Rollbook to wait {wait} before sending more (it was busy). Your grades are kept here; sync again after that."
+            )
+        } else {
+            format!(
+                "Sending is paused for {wait} after the district failed to answer; your grades are kept here and `rollbook sync` tries again at once."
+            )
+        });
     }
     if report.waiting > 0 {
         note(&format!(

@@ -295,6 +295,13 @@ async fn sign_out_refuses_when_it_cannot_tell_whether_grades_wait() {
         run.stderr
     );
     assert!(!db.exists());
+    // Unfinished or not, the teacher is told what went unsent.
+    assert!(
+        run.stderr.contains("grades not yet sent were deleted")
+            && run.stderr.contains("1 was waiting when last counted"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Grading rules are the teacher's settings, not student records: they outlive a

@@ -304,3 +304,91 @@ async fn sign_out_deletes_the_local_gradebook_and_its_key() {
         "the key is gone"
     );
 }
+
+/// The table prints averages as the store rounded them (`percentText`, never `percent`
+/// re-rounded: 85.0 stays "85.0%", not "85%"), with the class average; the sync report
+/// says in words what no cell shows (a grade whose assignment the district deleted)
+/// and a pause the district asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_shows_the_stores_rounding_and_sync_says_what_waits_and_why() {
+    let sandbox = district(Knobs::default()).await;
+    let home = Home::new();
+    let (class, cells) = first_class(&home, &sandbox, 4).await;
+    // A round average: every item of the first student graded at full marks.
+    let page = home.run(&["gradebook", &class, "--json"]).await.json();
+    let student = cells[0].1.clone();
+    for column in page["gradebook"]["columns"].as_array().unwrap() {
+        let item = column["sourcedId"].as_str().unwrap().to_owned();
+        let max = column["maxPoints"].as_f64().unwrap();
+        grade(&home, &class, &(item, student.clone()), &max.to_string()).await;
+    }
+    let page = home.run(&["gradebook", &class, "--json"]).await.json();
+    let first = &page["gradebook"]["studentAverages"][0];
+    assert_eq!(first["percentText"], "100.0", "{first}");
+    let table = home.run(&["gradebook", &class]).await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| {
+            let name = &page["gradebook"]["students"][0];
+            l.contains(name["familyName"].as_str().unwrap())
+                && l.contains(name["givenName"].as_str().unwrap())
+        })
+        .unwrap();
+    assert!(row.contains("100.0%"), "{row}");
+    let class_average = page["gradebook"]["classAverage"]["percentText"]
+        .as_str()
+        .unwrap();
+    assert!(
+        table
+            .stdout
+            .contains(&format!("Class average: {class_average}%")),
+        "{}",
+        table.stdout
+    );
+
+    // The district deletes an assignment while a grade of it waits.
+    sync(&home).await;
+    grade(&home, &class, &cells[1], "1").await;
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/lineItems/{}",
+            sandbox.oneroster_url(),
+            cells[1].0
+        ))
+        .bearer_auth(rollbook_sandbox::demo_credentials::PROXY_BEARER)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    assert_eq!(home.run(&["gradebook", &class]).await.code, 0);
+    let run = home.run(&["sync"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("1 grade is not sent: its assignment was deleted in the district's system")
+            && run.stdout.contains("To settle"),
+        "{}",
+        run.stdout
+    );
+
+    // The district asks Rollbook to wait two minutes (429 Retry-After).
+    sandbox.update_knobs(|k| {
+        k.faults.rate_limit_rate = 1.0;
+        k.faults.retry_after_seconds = 120;
+    });
+    let other_item = page["gradebook"]["columns"][1]["sourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    grade(&home, &class, &(other_item, cells[2].1.clone()), "2").await;
+    let run = home.run(&["sync"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Sending is paused: the district asked Rollbook to wait 2 minutes"),
+        "{}",
+        run.stdout
+    );
+}

@@ -251,6 +251,14 @@ pub enum HeldReason {
     Conflict,
 }
 
+/// What waits for the teacher outside the cells, counted over every class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttentionCounts {
+    pub orphans: u32,
+    pub held_assignments: u32,
+}
+
 /// One thing to settle, as the window names it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
@@ -646,6 +654,13 @@ impl Account {
         }
     }
 
+    /// What `sign_out(IfUnsent::Discard)` would delete unsent, asked before it: a
+    /// sign-out the keychain leaves unfinished (`sign_out_unfinished`) has deleted them
+    /// all the same, and the teacher is told how many.
+    pub async fn unsent_to_discard(&self) -> Result<u32, CoreError> {
+        self.unsent_for_sign_out().await
+    }
+
     /// How many classes' grading rules this sign-in keeps outside the store.
     pub(crate) async fn grading_rules_kept(&self) -> u32 {
         match self.live_session_info().await {
@@ -977,6 +992,25 @@ impl Account {
             orphans,
             held,
         })
+    }
+
+    /// How many orphaned edits and held new assignments wait, over every class (the
+    /// CLI's sync report); set-aside stores are told apart (`store_set_aside`).
+    pub async fn attention_counts(&self) -> Result<AttentionCounts, CoreError> {
+        let open = self.local_store().await?;
+        with_store(&open.store, |s| {
+            let orphans = u32::try_from(s.orphans()?.len()).unwrap_or(u32::MAX);
+            let mut held_assignments = 0u32;
+            for (class, _, _) in s.classes()? {
+                let held = u32::try_from(s.held_line_items(&class)?.len()).unwrap_or(u32::MAX);
+                held_assignments = held_assignments.saturating_add(held);
+            }
+            Ok(AttentionCounts {
+                orphans,
+                held_assignments,
+            })
+        })
+        .await
     }
 
     /// Keeps, retries or discards one thing waiting for the teacher.

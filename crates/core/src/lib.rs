@@ -33,8 +33,9 @@ pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass, ErrorCode};
 pub use gradebook::{
-    Attention, AttentionItem, GradebookPage, HeldAssignment, HeldReason, LocalStorePolicy,
-    MemoryReason, OrphanEdit, STORE_KEY_ACCOUNT, SettleAction, StoreLocation, store_key_account,
+    Attention, AttentionCounts, AttentionItem, GradebookPage, HeldAssignment, HeldReason,
+    LocalStorePolicy, MemoryReason, OrphanEdit, STORE_KEY_ACCOUNT, SettleAction, StoreLocation,
+    store_key_account,
 };
 pub use log_file::{LOG_FILE_NAME, LogFile, log_dir};
 pub use paths::{AppPaths, write_private};
