@@ -95,7 +95,7 @@ impl<'de> Visitor<'de> for Strict {
         let mut out = Map::new();
         let mut folded = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !folded.insert(key.to_lowercase()) {
+            if !folded.insert(fold(&key)) {
                 return Err(de::Error::custom(format!("{REPEATED}{key}{REPEATED}")));
             }
             let value = map.next_value_seed(Strict)?;
@@ -103,6 +103,29 @@ impl<'de> Visitor<'de> for Strict {
         }
         Ok(Value::Object(out))
     }
+}
+
+/// A key as a lenient binder may match it. Besides ASCII case, Java's
+/// `equalsIgnoreCase` and .NET's `OrdinalIgnoreCase` compare characters through their
+/// single-character upper and lower case, so `ſ` (long s) binds as `s`, `ı` and `İ` as
+/// `i`, the Kelvin sign as `k`: a character whose case mapping starts with an ASCII
+/// letter folds to that letter.
+fn fold(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                return c.to_ascii_lowercase();
+            }
+            c.to_lowercase()
+                .next()
+                .filter(char::is_ascii_alphabetic)
+                .or_else(|| c.to_uppercase().next().filter(char::is_ascii_alphabetic))
+                .map_or_else(
+                    || c.to_lowercase().next().unwrap_or(c),
+                    |a| a.to_ascii_lowercase(),
+                )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,6 +146,21 @@ mod tests {
         );
         // An escaped spelling is the same key once decoded.
         assert_eq!(repeated(r#"{"class": 1, "cl\u0061ss": 2}"#), "class");
+        // Spellings a Java or .NET binder matches case-insensitively.
+        assert_eq!(
+            repeated(r#"{"student": 1, "\u017ftudent": 2}"#),
+            "\u{17f}tudent"
+        );
+        assert_eq!(
+            repeated(r#"{"lineItem": 1, "l\u0131neItem": 2}"#),
+            "l\u{131}neItem"
+        );
+        assert_eq!(
+            repeated(r#"{"l\u0130neItem": 1, "lineItem": 2}"#),
+            "lineItem"
+        );
+        assert_eq!(repeated(r#"{"\u212aey": 1, "key": 2}"#), "key");
+        assert!(parse("{\"cl\u{e4}ss\": 1, \"class\": 2}".as_bytes()).is_ok());
         assert_eq!(parse(b"{\"a\": 1} x"), Err(StrictError::NotJson));
         assert_eq!(parse(b"{"), Err(StrictError::NotJson));
         let fine = parse(
