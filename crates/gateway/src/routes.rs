@@ -340,56 +340,123 @@ impl Teacher {
         match self.upstream.reads_by_id(collection) {
             Some(true) => Ok(()),
             Some(false) => refuse(scope::READS_BY_ID_BROKEN),
+            None => self.learn_reads_by_id(collection, id, class).await,
+        }
+    }
+
+    /// The `sourcedId`s of the first records a list answers, `None` when it lists none.
+    async fn listed(
+        &self,
+        segments: &[&str],
+        query: &[(String, String)],
+        collection: &str,
+    ) -> Result<Option<Vec<String>>, RosterError> {
+        let listed = self
+            .upstream
+            .roster
+            .fetch(Method::GET, segments, query, None)
+            .await?;
+        let ids: Vec<String> = serde_json::from_slice::<Value>(&listed.body)
+            .ok()
+            .and_then(|v| {
+                Some(
+                    v.get(collection)?
+                        .as_array()?
+                        .iter()
+                        .filter_map(|r| r.get("sourcedId")?.as_str().map(str::to_owned))
+                        .collect(),
+                )
+            })
+            .unwrap_or_default();
+        Ok((!ids.is_empty()).then_some(ids))
+    }
+
+    /// Whether the district reads `collection` records by id, learnt once per tenant by
+    /// reading one it lists: then its 404 for `id` means "not there". With nothing in the
+    /// teacher's class to try, the district-wide list filtered on `id` is asked: a district
+    /// that lists `id` holds it (and cannot read it by id); one that lists nothing holds no
+    /// such record. A district that answers neither is refused creates until it can be
+    /// checked: a create sent on trust could move a colleague's record there (caught only
+    /// after the write).
+    async fn learn_reads_by_id(
+        &self,
+        collection: &'static str,
+        id: &str,
+        class: &str,
+    ) -> Result<(), Response> {
+        let refuse = |why| Err(self.deny(Denied::Unsupported(why)));
+        let one = [("limit".to_owned(), "1".to_owned())];
+        let mine = self
+            .listed(&["classes", class, collection], &one, collection)
+            .await
+            .map_err(|e| self.upstream_failed(e))?;
+        let first = match mine {
+            Some(ids) => ids.into_iter().next(),
             None => {
-                // A 404 means "not there" only from a district that can read by id:
-                // try one record of the teacher's own class it lists.
-                let listed = self
-                    .upstream
-                    .roster
-                    .fetch(
-                        Method::GET,
-                        &["classes", class, collection],
-                        &[("limit".to_owned(), "1".to_owned())],
-                        None,
-                    )
-                    .await
-                    .map_err(|e| self.upstream_failed(e))?;
-                let first = serde_json::from_slice::<Value>(&listed.body)
-                    .ok()
-                    .and_then(|v| {
-                        v.get(collection)?
-                            .as_array()?
-                            .first()?
-                            .get("sourcedId")?
-                            .as_str()
-                            .map(str::to_owned)
-                    });
-                let Some(first) = first else {
-                    // Nothing to try yet: the create is checked when it comes back.
-                    return Ok(());
-                };
-                match self
-                    .upstream
-                    .roster
-                    .fetch(Method::GET, &[collection, &first], &[], None)
-                    .await
-                {
-                    Ok(_) => {
-                        self.upstream.saw_read_by_id(collection, true);
-                        Ok(())
+                let filter = [
+                    (
+                        "filter".to_owned(),
+                        format!("sourcedId='{}'", id.replace('\'', "''")),
+                    ),
+                    ("limit".to_owned(), "2".to_owned()),
+                ];
+                match self.listed(&[collection], &filter, collection).await {
+                    // Nothing by that id anywhere in the district.
+                    Ok(None) => return Ok(()),
+                    Ok(Some(ids)) if ids.iter().any(|listed| listed == id) => {
+                        // Listed, yet "not there" by id.
+                        self.reads_by_id_broken(collection);
+                        return refuse(scope::READS_BY_ID_BROKEN);
                     }
-                    Err(RosterError::NotFound { .. } | RosterError::BadRequest { .. }) => {
-                        self.upstream.saw_read_by_id(collection, false);
-                        tracing::warn!(
-                            tenant = %self.upstream.tenant,
-                            collection,
-                            "the district's roster server lists records it cannot read by id; creates are refused for this tenant"
-                        );
-                        refuse(scope::READS_BY_ID_BROKEN)
-                    }
-                    Err(e) => Err(self.upstream_failed(e)),
+                    // A district ignoring the filter lists others: try one of them.
+                    Ok(Some(ids)) => ids.into_iter().next(),
+                    Err(_) => None,
                 }
             }
+        };
+        let Some(first) = first else {
+            return refuse(scope::CREATE_NOT_YET_CHECKABLE);
+        };
+        match self
+            .upstream
+            .roster
+            .fetch(Method::GET, &[collection, &first], &[], None)
+            .await
+        {
+            Ok(_) => {
+                self.upstream.saw_read_by_id(collection, true);
+                Ok(())
+            }
+            Err(RosterError::NotFound { .. } | RosterError::BadRequest { .. }) => {
+                self.reads_by_id_broken(collection);
+                refuse(scope::READS_BY_ID_BROKEN)
+            }
+            Err(e) => Err(self.upstream_failed(e)),
+        }
+    }
+
+    fn reads_by_id_broken(&self, collection: &'static str) {
+        self.upstream.saw_read_by_id(collection, false);
+        tracing::warn!(
+            tenant = %self.upstream.tenant,
+            collection,
+            "the district's roster server lists records it cannot read by id; creates are refused for this tenant"
+        );
+    }
+
+    /// The answer for a PUT to a record in someone else's class: what a PUT to an id
+    /// that is not there gets when the create would be refused, else "no such record",
+    /// so the answer never tells which ids exist elsewhere.
+    async fn not_yours_put(
+        &self,
+        collection: &'static str,
+        id: &str,
+        cell: Option<(&str, &str)>,
+        class: &str,
+    ) -> Response {
+        match self.may_create(collection, id, cell, class).await {
+            Err(refused) => refused,
+            Ok(()) => self.not_there(),
         }
     }
 
@@ -828,7 +895,11 @@ async fn put_line_item(teacher: Teacher, Path(id): Path<String>, body: Bytes) ->
         Err(r) => return r,
     };
     match existing.as_deref() {
-        Some(class) if !scope.teaches(class) => return teacher.not_there(),
+        Some(class) if !scope.teaches(class) => {
+            return teacher
+                .not_yours_put("lineItems", &id, None, &new_class)
+                .await;
+        }
         // Moving a line item would take its grades, of students who may not be in the
         // other class, with it.
         Some(class) if class != new_class => {
@@ -932,7 +1003,11 @@ async fn put_result(teacher: Teacher, Path(id): Path<String>, body: Bytes) -> Re
         Err(r) => return r,
     };
     match &existing {
-        Some((class, _)) if !scope.teaches(class) => return teacher.not_there(),
+        Some((class, _)) if !scope.teaches(class) => {
+            return teacher
+                .not_yours_put("results", &id, Some((&line_item, &student)), &new_class)
+                .await;
+        }
         Some((_, result))
             if result.line_item.sourced_id != line_item || result.student.sourced_id != student =>
         {

@@ -96,6 +96,7 @@ pub const NO_CELL_MOVES: &str =
 pub const CREATES_REFUSED: &str = "Your district's roster server is set up in Rollbook's gateway to take no new records (tenants.creates = \"refused\"); ask your district's IT.";
 pub const CREATES_STOPPED: &str = "Your district's roster server answered a new record as a change to an existing one, so Rollbook's gateway has stopped creating records there until your district's IT checks it.";
 pub const CREATE_ID_UNCHECKABLE: &str = "Rollbook's gateway creates records in your district only under ids it can check (a UUID, or a grade's own lineItem.student id).";
+pub const CREATE_NOT_YET_CHECKABLE: &str = "Rollbook's gateway cannot yet check that this record is new in your district (the district lists no record it could read back); ask your district's IT whether its server lists lineItems and results.";
 pub const READS_BY_ID_BROKEN: &str = "Your district's roster server cannot read records by id, so Rollbook's gateway cannot check that a new record is new; ask your district's IT.";
 
 /// Teachers' scopes and classes' students, cached briefly per instance.
