@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rollbook's Windows build on Windows APIs, under Wine (Debian's wine64, Wine 8): the
-# registry (Group Policy), Credential Manager, %APPDATA%, security descriptors. The demo
+# registry (Group Policy), Credential Manager, %LOCALAPPDATA%, security descriptors. The demo
 # district, rollbook.exe and rollbook-gateway.exe are all the Windows builds
 # (scripts/windows-build.sh), each in a fresh Wine prefix made for this run.
 # Wine 8 lacks bcryptprimitives.dll, which every Rust executable loads: a test-only shim
@@ -53,10 +53,12 @@ rb() { local step=$1; shift; win "$step" rollbook "$@"; }
 reg() { "$wine64" reg "$@" >>"$log/reg.log" 2>&1; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 winuser=$(id -un)
-appdata='C:\users\'"$winuser"'\AppData\Roaming'
-appdata_unix=$WINEPREFIX/drive_c/users/$winuser/AppData/Roaming
-data_unix=$appdata_unix/rollbook/Rollbook/data
-data_win=$appdata'\rollbook\Rollbook\data'
+# Rollbook's data is in %LOCALAPPDATA% (never roaming); releases before wrote it to
+# %APPDATA%, and the first start moves it.
+roaming_data_unix=$WINEPREFIX/drive_c/users/$winuser/AppData/Roaming/rollbook/Rollbook/data
+data_unix=$WINEPREFIX/drive_c/users/$winuser/AppData/Local/rollbook/Rollbook/data
+mkdir -p "$roaming_data_unix/logs"
+echo "an older release's log" >"$roaming_data_unix/logs/rollbook.1.log"
 
 # The demo district: the Windows build, on Windows' sockets.
 "$wine64" "$bin/rollbook-sandbox.exe" --port 0 --size pair --json --gateway-port 0 \
@@ -67,6 +69,11 @@ demo=$(json 'd["issuer"]' <"$work/sandbox.json")
 export ROLLBOOK_DEMO_URL=$demo
 expect "the demo district (rollbook-sandbox.exe) starts under Wine at $demo" \
   curl -fsS -o /dev/null "$demo/.well-known/openid-configuration"
+
+# --- Data moved out of the roaming profile ------------------------------------------
+rb doctor-first doctor >/dev/null 2>&1 || true
+moved() { [ -f "$data_unix/logs/rollbook.1.log" ] && [ ! -e "$roaming_data_unix/logs" ]; }
+expect "the first start moves an older release's data from %APPDATA% to %LOCALAPPDATA%" moved
 
 # --- Policy from the registry -------------------------------------------------------
 machine='HKLM\SOFTWARE\Policies\Rollbook' user='HKCU\SOFTWARE\Policies\Rollbook'
@@ -141,7 +148,9 @@ csv() { rb csv gradebook "$class" --csv >"$work/gradebook.csv" && grep -q '9\.5'
 expect "gradebook --csv shows the synced grade" csv
 store=$(ls "$data_unix"/gradebook-*.db 2>/dev/null | head -1 || true)
 encrypted() { [ -n "$store" ] && [ "$(head -c 15 "$store")" != "SQLite format 3" ]; }
-expect "the store is under %APPDATA%\\rollbook\\Rollbook\\data and has no plain SQLite header" encrypted
+expect "the store is under %LOCALAPPDATA%\\rollbook\\Rollbook\\data (not roaming) and has no plain SQLite header" encrypted
+not_roaming() { ! ls "$roaming_data_unix"/gradebook-* >/dev/null 2>&1; }
+expect "nothing of the store is in the roaming %APPDATA%" not_roaming
 
 # --- The gateway ---------------------------------------------------------------------
 "$wine64" "$bin/rollbook-gateway.exe" --demo-district "$demo" >"$work/gateway.out" 2>"$log/gateway.log" &

@@ -204,6 +204,9 @@ impl Account {
     pub fn new(paths: AppPaths, store: Arc<dyn TokenStore>) -> Result<Self, CoreError> {
         // `ProxyUrl` policy: every provider and roster call goes through it.
         let proxy = crate::policy::in_force(&paths).proxy_url();
+        // Before any store opens: a store moved from the roaming folder needs its key
+        // under its new path's name.
+        crate::paths::move_store_keys(&paths, store.as_ref());
         Ok(Self {
             process_lock: ProcessLock::new(paths.session_lock()),
             paths,
