@@ -797,7 +797,7 @@ for (const viewport of [{ width: 1280, height: 800 }, { width: 1440, height: 900
     await page.keyboard.type("7");
     await page.keyboard.press("Enter");
     await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "•");
-    await page.getByText(/saved on this computer, not yet sent/).waitFor();
+    await page.getByText(/1 grade in this class not yet sent/).waitFor();
     const edited = await gridBox(page);
     await page.getByRole("button", { name: "Sync now" }).click();
     await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "✓");
@@ -923,7 +923,7 @@ await test("new assignment: the title focused, the last category, the cursor on 
 
 await test("gradebook offline: the saved copy, edits kept, and said plainly", async (page) => {
   await openGradebook(page, "&offline=1");
-  await page.getByText(/Offline: grades are saved on this computer/).waitFor();
+  await page.getByText(/Offline: .*[Gg]rades are saved on this computer/).waitFor();
   await page.keyboard.type("8");
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "•");
@@ -1103,6 +1103,74 @@ await test("5,000 students: virtualised, and search timed per keystroke", async 
     return { median: median(times), max: Math.max(...times), baseline: median(baseline) };
   });
   await shot(page, "09-roster-5000");
+});
+
+// Issue 22, a teacher's review of the gradebook.
+const printedCells = (page) => page.evaluate(() => ({
+  rows: [...document.querySelectorAll(".print-only tbody tr")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())),
+  text: document.querySelector(".print-only")?.innerText ?? "",
+}));
+
+await test("review: the print-out marks grades the district does not have (* saved here, ⚠ refused) and says what the signs mean", async (page) => {
+  await openGradebook(page, "&refuseWrites=1");
+  await page.keyboard.type("6");
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "⚠");
+  await page.emulateMedia({ media: "print" });
+  let printed = await printedCells(page);
+  assert(printed.rows[0][0] === "6 ⚠", `a refused grade prints as ${JSON.stringify(printed.rows[0][0])}`);
+  // A grade the district sent back prints bare.
+  assert(printed.rows[2].every((t) => !/[*⚠⇄]/.test(t)), `a sent grade printed with a sign: ${printed.rows[2]}`);
+  assert(printed.text.includes("* saved on this computer, not yet in the district") && printed.text.includes("⚠ refused by the district") && printed.text.includes("⇄ in conflict"), "the print-out does not say what its signs mean");
+  await page.emulateMedia({ media: "screen" });
+
+  await openGradebook(page, "&offline=1");
+  await page.keyboard.type("7");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".sign")?.textContent === "•");
+  await page.emulateMedia({ media: "print" });
+  printed = await printedCells(page);
+  assert(printed.rows[0][0] === "7 *", `a grade saved here prints as ${JSON.stringify(printed.rows[0][0])}`);
+});
+
+await test("review: F2 on “8 L” opens “8 L”, and deleting the L makes it not late", async (page) => {
+  await openGradebook(page);
+  await page.keyboard.type("8 L");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".value")?.textContent === "8 L");
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("F2");
+  const editor = page.locator("#cell-0-0 input.editor");
+  await editor.waitFor();
+  const opened = await editor.inputValue();
+  assert(opened === "8 L", `the editor opened on ${JSON.stringify(opened)}`);
+  await page.keyboard.press("End");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("cell-0-0")?.querySelector(".value")?.textContent === "8");
+  assert(!(await cellById(page, "cell-0-0")).label.includes("late"), "the cell is still late");
+});
+
+await test("review: a paste with several bad cells names them all, not only the last", async (page) => {
+  await openGradebook(page);
+  await paste(page, "abc\nxyz\n5");
+  const alert = page.getByRole("alert");
+  await alert.getByText(/2 pasted cells were not entered: .*“abc”.*; .*“xyz”/).waitFor();
+  assert((await cellById(page, "cell-2-0")).text === "5", "the good cell of the paste was not entered");
+  await axe(page, "paste errors");
+});
+
+await test("review: the status line calls a new assignment an assignment, not a grade", async (page) => {
+  await openGradebook(page, "&offline=1");
+  await page.getByRole("button", { name: "New assignment" }).click();
+  await page.getByLabel("Title").fill("Lab report");
+  await page.getByRole("button", { name: "Add assignment" }).click();
+  const status = page.getByRole("status").first();
+  await status.getByText(/1 new assignment in this class not yet sent/).waitFor();
+  const said = await status.innerText();
+  assert(!/1 grade/.test(said), `a new assignment with no grades is counted as a grade: ${said}`);
 });
 
 await browser.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, fillDownTargets, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteCut, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, editedChange, fillDownTargets, pasteFailureWords, printSign, problemCounts, unsentHere, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteCut, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
 import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
@@ -208,5 +208,49 @@ describe("a paste past the grid's edge", () => {
     expect(pasteCut(sel, block, 6, 4)).toEqual({ rows: 1, cols: 2, cells: 4 + 2 + 1 });
     expect(pasteCut(sel, parseTsv("1\t2\n3\t4"), 6, 4)).toEqual({ rows: 0, cols: 0, cells: 0 });
     expect(pasteTargets(sel, block, 6, 4).length + pasteCut(sel, block, 6, 4).cells).toBe(13);
+  });
+});
+
+describe("teacher's review (issue 22)", () => {
+  const late = { score: 8, mark: "late" as const, comment: "Retake" };
+  it("opens the editor on the cell's whole text, so the L can be deleted", () => {
+    expect(editText(late)).toBe("8 L");
+    // F2 on "8 L", the L deleted: 8, no longer late, the comment kept.
+    expect(editedChange("8", late, false)).toEqual({ kind: "value", value: { score: 8, mark: null, comment: "Retake" } });
+    expect(editedChange("8 L", late, false)).toBeNull();
+    // Typed over the cell: as typed (the store keeps "late" on a new score).
+    expect(editedChange("9", late, true)).toEqual({ kind: "typed", text: "9" });
+    expect(editedChange("abc", late, false)).toEqual({ kind: "typed", text: "abc" });
+  });
+
+  it("prints a sign on every grade the district does not have", () => {
+    expect(printSign({ kind: "saved" })).toBe("*");
+    expect(printSign({ kind: "refused", reason: "no" })).toBe("⚠");
+    expect(printSign({ kind: "conflict", server: EMPTY })).toBe("⇄");
+    expect(printSign({ kind: "sent" })).toBe("");
+    expect(printSign(undefined)).toBe("");
+  });
+
+  const cell = (studentId: string, lineItemId: string, kind: "saved" | "sent" | "refused") =>
+    ({ lineItemId, studentId, value: { score: 1, mark: null, comment: null }, state: kind === "refused" ? { kind, reason: "no" } : { kind }, overMax: false }) as const;
+
+  it("counts refused grades no cell shows apart, for the To-settle list", () => {
+    const cells = [cell("s1", "li1", "refused"), cell("gone", "li1", "refused"), cell("s1", "deleted", "refused"), cell("s1", "li1", "saved")];
+    expect(problemCounts(cells, new Set(["s1"]), new Set(["li1"]))).toEqual({ shown: 1, left: 1, gone: 1 });
+  });
+
+  it("counts what sign-out counts in this class: grades not sent in any state, and new assignments apart", () => {
+    const column = (local: boolean) => ({ sourcedId: "li", title: "Quiz", categoryId: null, categoryTitle: null, maxPoints: 10, assignDate: null, dueDate: null, local });
+    // A new assignment with no grades is one assignment, not one grade.
+    expect(unsentHere([], [column(true)])).toEqual({ grades: 0, assignments: 1 });
+    expect(unsentHere([cell("s1", "li", "saved"), cell("s2", "li", "refused"), cell("s3", "li", "sent")], [column(false)])).toEqual({ grades: 2, assignments: 0 });
+  });
+
+  it("says every refused cell of a paste, not only the last", () => {
+    const failures = [1, 2, 3, 4].map((k) => ({ where: `Student ${k}, Quiz 1`, text: `x${k}`, reason: `“x${k}” is not a score or a mark.` }));
+    const words = pasteFailureWords(failures);
+    expect(words).toMatch(/^4 pasted cells were not entered: Student 1, Quiz 1 “x1”: “x1” is not a score or a mark; Student 2/);
+    expect(words).toContain("; and 1 more.");
+    expect(pasteFailureWords(failures.slice(0, 1))).toMatch(/^1 pasted cell was not entered/);
   });
 });

@@ -271,10 +271,72 @@ export function cellText(value: CellValue): string {
   return [score, mark].filter(Boolean).join(" ");
 }
 
-/** The text a cell is edited from. */
+/** The text a cell is edited from: all of what it shows ("8 L"), as copy and paste
+ * carry it, so the teacher can delete the L (an editor opened on "8" could not). */
 export function editText(value: CellValue): string {
-  if (value.score != null) return formatScore(value.score);
-  return value.mark ? MARK_LETTER[value.mark] : "";
+  return cellText(value);
+}
+
+/** What ending an edit asks of the store. Typed into the cell (the editor opened by a
+ * key): as typed, so the store's rules apply (a new score keeps "late"). Opened on the
+ * cell's text (F2, a double click): the text is the whole value, so "8 L" edited to "8"
+ * is no longer late. `null`: nothing changed. */
+export function editedChange(text: string, before: CellValue, typedIn: boolean): GradeChange | null {
+  if (text.trim() === editText(before)) return null;
+  return typedIn ? typedChange(text, before) : pastedChange(text, before);
+}
+
+/** The words of a print-out cell's state: a sign beside the value, the same signs as
+ * the grid's, so a grade the district does not have never prints like one it has. The
+ * print-out's legend (`PRINT_SIGNS`) says what each means. "" for a sent grade. */
+export function printSign(state: CellState | undefined): string {
+  switch (state?.kind) {
+    case "saved":
+      return "*";
+    case "refused":
+      return "⚠";
+    case "conflict":
+      return "⇄";
+    default:
+      return "";
+  }
+}
+export const PRINT_SIGNS = "* saved on this computer, not yet in the district · ⚠ refused by the district · ⇄ in conflict (changed in the district meanwhile)";
+
+/** Refused and in-conflict grades, split into those a cell shows (the grid's ⚠ and ⇄)
+ * and those no cell shows: the student left (`left`), the assignment was deleted
+ * (`gone`). The teacher settles those in the To-settle list, so the status line points
+ * there rather than counting a sign nobody can find. */
+export function problemCounts(cells: CellView[], studentIds: Set<string>, columnIds: Set<string>): { shown: number; left: number; gone: number } {
+  const out = { shown: 0, left: 0, gone: 0 };
+  for (const c of cells) {
+    if (c.state.kind !== "refused" && c.state.kind !== "conflict") continue;
+    if (!columnIds.has(c.lineItemId)) out.gone++;
+    else if (!studentIds.has(c.studentId)) out.left++;
+    else out.shown++;
+  }
+  return out;
+}
+
+/** What this class has that the district does not: grades saved here, refused or in
+ * conflict (every edit sign-out would count, shown in a cell or not), and assignments
+ * made here and not yet sent. The status line says these; sign-out the same in every
+ * class. */
+export function unsentHere(cells: CellView[], columns: ColumnView[]): { grades: number; assignments: number } {
+  const grades = cells.filter((c) => c.state.kind === "saved" || c.state.kind === "refused" || c.state.kind === "conflict").length;
+  return { grades, assignments: columns.filter((c) => c.local).length };
+}
+
+/** One paste's cells the store would not take, said once: each error used to replace
+ * the one before, so only the last showed. `where` names the cell ("Adeyemi, Malak,
+ * Quiz 1"); `reason` is the store's words. At most `limit` are spelled out. */
+export function pasteFailureWords(failures: { where: string; text: string; reason: string }[], limit = 3): string {
+  if (!failures.length) return "";
+  const n = failures.length;
+  const head = `${n === 1 ? "1 pasted cell was" : `${n} pasted cells were`} not entered: `;
+  const listed = failures.slice(0, limit).map((f) => `${f.where} “${f.text}”: ${f.reason.replace(/[.\s]+$/, "")}`);
+  const more = n > limit ? `; and ${n - limit} more` : "";
+  return `${head}${listed.join("; ")}${more}.`;
 }
 
 /** The state's sign (never colour alone) and its words. */

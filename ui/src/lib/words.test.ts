@@ -1,11 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { attentionWords, plainMessage, providerName, waitingWords } from "./words";
+import { attentionWords, hiddenProblemWords, plainMessage, providerName, unsentWords } from "./words";
 
 describe("words for teachers", () => {
   it("counts one grade as one", () => {
-    expect(waitingWords(1)).toBe("1 grade saved on this computer, not yet sent.");
-    expect(waitingWords(5)).toBe("5 grades saved on this computer, not yet sent.");
+    expect(unsentWords({ grades: 1, assignments: 0 })).toBe("1 grade in this class not yet sent.");
+    expect(unsentWords({ grades: 5, assignments: 0 })).toBe("5 grades in this class not yet sent.");
     expect(attentionWords(1)).toMatch(/^1 grade needs your attention/);
+  });
+  it("calls a new assignment an assignment, never a grade", () => {
+    expect(unsentWords({ grades: 0, assignments: 1 })).toBe("1 new assignment in this class not yet sent.");
+    expect(unsentWords({ grades: 2, assignments: 3 })).toBe("2 grades and 3 new assignments in this class not yet sent.");
+    expect(unsentWords({ grades: 0, assignments: 0 })).toBe("");
+  });
+  it("points at To settle for grades no cell shows", () => {
+    expect(hiddenProblemWords(1, 0)).toBe("1 grade for a student no longer in the class — see To settle.");
+    expect(hiddenProblemWords(0, 2)).toBe("2 grades for assignments deleted in the district — see To settle.");
+    expect(hiddenProblemWords(0, 0)).toBe("");
   });
   it("names the provider, not its address", () => {
     expect(providerName("http://127.0.0.1:47601", true)).toBe("the demo district");

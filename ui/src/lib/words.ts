@@ -5,14 +5,28 @@ export function grades(n: number): string {
   return n === 1 ? "1 grade" : `${n} grades`;
 }
 
-/** The status line's count of grades kept here until they are sent. */
-export function waitingWords(n: number): string {
-  return `${grades(n)} saved on this computer, not yet sent.`;
+/** The status line's count of what this class has that the district does not (yet):
+ * grades waiting, refused or in conflict (as sign-out counts them), and new assignments,
+ * called assignments. "" when nothing. Sign-out counts the same things in every class. */
+export function unsentWords(n: { grades: number; assignments: number }): string {
+  const assignments = n.assignments === 1 ? "1 new assignment" : `${n.assignments} new assignments`;
+  const what = [n.grades > 0 && grades(n.grades), n.assignments > 0 && assignments].filter(Boolean).join(" and ");
+  return what ? `${what} in this class not yet sent.` : "";
 }
 
 /** The grades the teacher has to look at: refused, or changed in the district meanwhile. */
 export function attentionWords(n: number): string {
   return `${grades(n)} ${n === 1 ? "needs" : "need"} your attention (⚠ refused, ⇄ changed in the district).`;
+}
+
+/** Refused or in-conflict grades no cell shows, pointed at the list where they are
+ * settled: "1 grade for a student no longer in the class — see To settle." */
+export function hiddenProblemWords(left: number, gone: number): string {
+  const parts = [
+    left > 0 && `${grades(left)} for ${left === 1 ? "a student" : "students"} no longer in the class`,
+    gone > 0 && `${grades(gone)} for ${gone === 1 ? "an assignment" : "assignments"} deleted in the district`,
+  ].filter(Boolean);
+  return parts.length ? `${parts.join(", ")} — see To settle.` : "";
 }
 
 /** Where a sign-in was made, as a teacher names it: the district's provider, not a URL. */
