@@ -1129,7 +1129,17 @@ impl Account {
         };
         let mut slot = self.local.lock().await;
         if let Some(open) = slot.as_ref() {
-            let unsent = with_store(&open.store, |s| s.unsent_count()).await?;
+            // Counted and closed under one hold of the store's lock: a grade entered by a
+            // call that picked this store up before the swap is either counted (and the
+            // swap refused) or fails, never written into files about to be deleted.
+            let unsent = with_store(&open.store, |s| {
+                let unsent = s.unsent_count()?;
+                if unsent == 0 {
+                    s.close_for_good()?;
+                }
+                Ok(unsent)
+            })
+            .await?;
             if unsent > 0 {
                 return Err(CoreError::NotSettled(format!(
                     "The gradebook in use holds {} not yet sent. Send {} (Sync now) or settle {} first, then try again.",

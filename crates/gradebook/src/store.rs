@@ -489,6 +489,16 @@ impl GradeStore {
         Ok(store)
     }
 
+    /// Closes the store for good: its file is let go, and every later call fails with
+    /// `local_store_failed` (the tables are gone from the connection it now holds). Core
+    /// calls it under the store's lock before replacing the store's files, so a call that
+    /// picked the store up just before can never write into a deleted file and have its
+    /// grade shown as saved.
+    pub fn close_for_good(&mut self) -> Result<()> {
+        self.conn = Connection::open_in_memory().map_err(GradebookError::store("closed"))?;
+        Ok(())
+    }
+
     pub fn is_in_memory(&self) -> bool {
         self.in_memory
     }

@@ -559,3 +559,27 @@ fn an_open_waits_for_another_process_holding_the_lock() {
     assert!(opened.is_ok(), "{:?}", opened.err());
     assert!(started.elapsed() >= std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn a_store_closed_for_good_refuses_every_edit_and_lets_its_file_go() {
+    let (_dir, path, key) = fresh();
+    let mut store = open(&path, &key);
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(score(&mut store, "li-1", "s2", "9"), CellState::Saved);
+    store.close_for_good().unwrap_or_else(|e| panic!("{e}"));
+    // A caller still holding the store (picked up before core replaced it) gets an
+    // error, so the window never shows this grade as saved.
+    let input = CellInput::parse("7").unwrap_or_else(|e| panic!("{e}"));
+    let refused = store.enter(CLASS, "li-1", "s3", CellChange::Input(input), NOW);
+    assert!(
+        refused.is_err(),
+        "an edit went into a closed store: {refused:?}"
+    );
+    assert!(store.unsent_count().is_err());
+    drop(store);
+    // What was committed before closing is in the file, which another opener can use.
+    let again = open(&path, &key);
+    assert_eq!(again.unsent_count().unwrap_or_else(|e| panic!("{e}")), 1);
+}
