@@ -1651,3 +1651,51 @@ async fn the_first_discovery_warning_reaches_the_log() {
     }
     assert!(log.contains("first tenant discovery failed"), "{log}");
 }
+
+/// A class with nothing in it yet gives the gateway no record to learn the district's
+/// reads by id from; it asks the district-wide list filtered on the new id instead. The
+/// demo district did not serve that list, so the first assignment of an empty class was
+/// refused (409, "cannot yet check").
+#[tokio::test]
+async fn the_first_line_item_of_an_empty_class_is_created_in_the_demo_district() {
+    let w = world().await;
+    let gw = format!("http://{}", w.gateway.address());
+    let c = cast(&w.a);
+    let owner = token(&w.a, &c.owner);
+    let district = client();
+    for item in w.a.district().line_items(
+        w.a.district()
+            .classes
+            .iter()
+            .position(|k| k.id == c.class)
+            .unwrap(),
+    ) {
+        let gone = district
+            .delete(format!("{}/lineItems/{}", w.a.oneroster_url(), item.id))
+            .bearer_auth(demo_credentials::PROXY_BEARER)
+            .send()
+            .await
+            .unwrap();
+        assert!(gone.status().is_success(), "{}", gone.status());
+    }
+    let listed = call(
+        &gw,
+        "GET",
+        &format!("{BASE}/classes/{}/lineItems", c.class),
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert!(listed.body.contains("\"lineItems\":[]"), "{}", listed.body);
+    let item = "0b9d7c1e-3333-4000-8000-00000000000c";
+    let body = json!({"lineItem": {"sourcedId": item, "title": "First", "class": {"sourcedId": c.class}, "resultValueMin": 0.0, "resultValueMax": 10.0, "assignDate": "2026-11-01", "dueDate": "2026-11-08"}});
+    let answer = call(
+        &gw,
+        "PUT",
+        &format!("{BASE}/lineItems/{item}"),
+        Some(&owner),
+        Some(body),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+}

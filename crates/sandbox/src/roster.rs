@@ -618,63 +618,37 @@ async fn read(
             Err(r) => r,
         },
         ["classes", id, "lineItems"] => match class_of(id) {
-            Ok(c) => {
-                let mut records = with_writes(
-                    &state,
-                    district
-                        .line_items(c)
-                        .iter()
-                        .map(|li| render.line_item(li))
-                        .collect(),
-                );
-                if let Ok(writes) = state.writes.read() {
-                    records.extend(writes.new_line_items_of(c));
-                }
-                list("lineItems", "lineItems", records)
-            }
+            Ok(c) => list("lineItems", "lineItems", line_items_of(&state, &render, c)),
             Err(r) => r,
         },
         ["classes", id, "results"] => match class_of(id) {
-            Ok(c) => {
-                let Ok(writes) = state.writes.read() else {
-                    return imsx_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "The demo district failed.",
-                        "server_error",
-                    );
-                };
-                let students = &district.classes[c].students;
-                let mut records: Vec<Value> = district
-                    .line_items(c)
-                    .iter()
-                    .filter(|li| !writes.is_deleted(&li.id))
-                    .flat_map(|li| {
-                        students
-                            .iter()
-                            .filter_map(|st| match writes.result_of_cell(&li.id, *st) {
-                                Some(written) => Some(written.clone()),
-                                None => render.result(li, *st).filter(|r| {
-                                    !r["sourcedId"]
-                                        .as_str()
-                                        .is_some_and(|id| writes.is_deleted(id))
-                                }),
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                for item in writes.new_line_items_of(c) {
-                    let item_id = item["sourcedId"].as_str().unwrap_or_default();
-                    records.extend(
-                        students
-                            .iter()
-                            .filter_map(|st| writes.result_of_cell(item_id, *st).cloned()),
-                    );
-                }
-                drop(writes);
-                list("results", "results", records)
-            }
+            Ok(c) => match results_of(&state, &render, c) {
+                Some(records) => list("results", "results", records),
+                None => demo_failed(),
+            },
             Err(r) => r,
         },
+        // District-wide, over the classes the caller sees (every class for the gateway's
+        // whole-district credentials), paged and filtered like every list: a client asks
+        // `filter=sourcedId='…'` to learn whether an id is taken anywhere.
+        ["lineItems"] => {
+            let records = viewer
+                .classes()
+                .into_iter()
+                .flat_map(|c| line_items_of(&state, &render, c))
+                .collect();
+            list("lineItems", "lineItems", records)
+        }
+        ["results"] => {
+            let mut records = Vec::new();
+            for c in viewer.classes() {
+                match results_of(&state, &render, c) {
+                    Some(more) => records.extend(more),
+                    None => return demo_failed(),
+                }
+            }
+            list("results", "results", records)
+        }
         ["users"] => list(
             "users",
             "users",
@@ -739,6 +713,59 @@ async fn read(
             "unknownobject",
         ),
     }
+}
+
+/// Class `c`'s line items as a reader sees them: generated ones not deleted (with their
+/// written changes), then the ones a PUT created.
+fn line_items_of(state: &State, render: &Render<'_>, c: usize) -> Vec<Value> {
+    let mut records = with_writes(
+        state,
+        state
+            .district
+            .line_items(c)
+            .iter()
+            .map(|li| render.line_item(li))
+            .collect(),
+    );
+    if let Ok(writes) = state.writes.read() {
+        records.extend(writes.new_line_items_of(c));
+    }
+    records
+}
+
+/// Class `c`'s grades: generated or written, for its line items and enrolled students;
+/// `None` when the written state cannot be read.
+fn results_of(state: &State, render: &Render<'_>, c: usize) -> Option<Vec<Value>> {
+    let district = &*state.district;
+    let writes = state.writes.read().ok()?;
+    let students = &district.classes[c].students;
+    let mut records: Vec<Value> = district
+        .line_items(c)
+        .iter()
+        .filter(|li| !writes.is_deleted(&li.id))
+        .flat_map(|li| {
+            students
+                .iter()
+                .filter_map(|st| match writes.result_of_cell(&li.id, *st) {
+                    Some(written) => Some(written.clone()),
+                    None => render.result(li, *st).filter(|r| {
+                        !r["sourcedId"]
+                            .as_str()
+                            .is_some_and(|id| writes.is_deleted(id))
+                    }),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for item in writes.new_line_items_of(c) {
+        let item_id = item["sourcedId"].as_str().unwrap_or_default();
+        records.extend(
+            students
+                .iter()
+                .filter_map(|st| writes.result_of_cell(item_id, *st).cloned()),
+        );
+    }
+    Some(records)
 }
 
 /// A result a `PUT` wrote (`None` when none was written under this id), if the

@@ -148,3 +148,68 @@ async fn without_a_folder_a_restart_serves_the_generated_data() {
     let restarted = start(None).await;
     assert_eq!(results(&restarted, &class).await, generated);
 }
+
+/// The district-wide `/lineItems` and `/results`, filtered on `sourcedId` (how the roster
+/// gateway learns whether an id is taken anywhere before a first create), and paged.
+#[tokio::test]
+async fn district_wide_grade_lists_answer_a_sourced_id_filter() {
+    let sandbox = start(None).await;
+    let base = sandbox.oneroster_url();
+    let get = |path: String| call(reqwest::Method::GET, format!("{base}{path}"), None);
+    let (_, classes) = get("/classes?limit=1".into()).await;
+    let class = classes["classes"][0]["sourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, items) = get(format!("/classes/{class}/lineItems?limit=1")).await;
+    let item = items["lineItems"][0]["sourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, grades) = get(format!("/classes/{class}/results?limit=1")).await;
+    let grade = grades["results"][0]["sourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (collection, id) in [("lineItems", &item), ("results", &grade)] {
+        let (status, body) = get(format!("/{collection}?filter=sourcedId%3D%27{id}%27")).await;
+        assert_eq!(status, 200, "{body}");
+        let listed: Vec<&str> = body[collection]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["sourcedId"].as_str())
+            .collect();
+        assert_eq!(listed, [id.as_str()], "{collection}");
+        let (status, body) =
+            get(format!("/{collection}?filter=sourcedId%3D%27no-such-id%27")).await;
+        assert_eq!(
+            (status, body[collection].as_array().map(Vec::len)),
+            (200, Some(0))
+        );
+        let (status, body) = get(format!("/{collection}?limit=2")).await;
+        assert_eq!(
+            (status, body[collection].as_array().map(Vec::len)),
+            (200, Some(2))
+        );
+    }
+    // A line item created by a PUT is listed too.
+    let (_, categories) = get("/categories".into()).await;
+    let category = categories["categories"][0]["sourcedId"].clone();
+    let new = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        format!("{base}/lineItems/{new}"),
+        Some(json!({"lineItem": {"sourcedId": new, "title": "New", "class": {"sourcedId": class, "type": "class"},
+            "category": {"sourcedId": category, "type": "category"}, "resultValueMin": 0, "resultValueMax": 10,
+            "assignDate": "2026-11-01", "dueDate": "2026-11-20", "status": "active"}})),
+    )
+    .await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+    let (_, body) = get(format!("/lineItems?filter=sourcedId%3D%27{new}%27")).await;
+    assert_eq!(
+        body["lineItems"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+}
