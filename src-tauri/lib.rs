@@ -38,6 +38,8 @@ pub fn run() {
             let started = std::time::Instant::now();
             let state = AppState::new(app.handle().clone())?;
             app.manage(state);
+            #[cfg(unix)]
+            exit_on_end_signal(app.handle().clone());
             // While the webview loads, open the saved session and local store and start
             // the demo district a saved demo session needs, so the UI's first questions
             // find them ready.
@@ -148,6 +150,70 @@ fn on_run_event(app: &tauri::AppHandle, event: tauri::RunEvent) {
     }
 }
 
+/// A Linux desktop's logout (and `systemctl stop`, `kill`, a closed terminal) ends the
+/// window with SIGTERM or SIGHUP, which by default kills it on the spot: no `Exit`
+/// event, so a shared session's clean-up never ran. Caught here, they ask the app to
+/// exit, which runs the clean-up through `ExitRequested`. Bounded: if the app has not
+/// ended after the clean-up's time, or a second signal comes, it ends anyway (the next
+/// start finishes the clean-up, as after a crash).
+#[cfg(unix)]
+fn exit_on_end_signal(app: tauri::AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let mut signals = match EndSignals::listen() {
+            Ok(signals) => signals,
+            Err(e) => {
+                tracing::warn!(
+                    "termination signals cannot be caught ({e}); a logout ends Rollbook without its clean-up"
+                );
+                return;
+            }
+        };
+        let name = signals.recv().await;
+        tracing::info!(
+            signal = name,
+            "asked to end; exiting through the usual clean-up"
+        );
+        app.exit(0);
+        let _ = tokio::time::timeout(
+            EXIT_CLEAN_UP + std::time::Duration::from_secs(1),
+            signals.recv(),
+        )
+        .await;
+        tracing::warn!("the clean-up did not end the app in time; ending now");
+        std::process::exit(0);
+    });
+}
+
+/// SIGTERM, SIGHUP and SIGINT, caught from the moment [`EndSignals::listen`] returns.
+#[cfg(unix)]
+struct EndSignals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl EndSignals {
+    /// Needs a Tokio runtime (Tauri's async runtime is one).
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The name of the next one to arrive.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
 /// How long the last-moment clean-up may hold the app's end (Windows gives an app about
 /// five seconds after `WM_ENDSESSION`).
 const EXIT_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(4);
@@ -248,3 +314,25 @@ const TEST_DEMO_CAPABILITY: &str = r#"{"identifier": "test-demo-control", "windo
 #[cfg(feature = "bench-marks")]
 const BENCH_MARKS_CAPABILITY: &str =
     r#"{"identifier": "bench-marks", "windows": ["main"], "permissions": ["allow-bench-mark"]}"#;
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::EndSignals;
+
+    /// Without the handler, SIGTERM kills this test process (the test run fails).
+    #[tokio::test]
+    async fn a_termination_signal_is_caught_instead_of_killing_the_process() {
+        let mut signals = EndSignals::listen().unwrap();
+        for (flag, name) in [("-HUP", "SIGHUP"), ("-TERM", "SIGTERM")] {
+            let sent = std::process::Command::new("kill")
+                .args([flag, &std::process::id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let caught = tokio::time::timeout(std::time::Duration::from_secs(10), signals.recv())
+                .await
+                .expect("the signal reaches the handler");
+            assert_eq!(caught, name);
+        }
+    }
+}

@@ -17,11 +17,20 @@ use crate::browser::Browser;
 use crate::output::{format_time, note, print_json, print_line};
 use crate::{Command, LoginArgs};
 
+/// The keychain service name. Debug builds (the tests) take `ROLLBOOK_KEYCHAIN_SERVICE`,
+/// so a test run never touches a real session; a release build always uses the
+/// product's, as the window does, so nobody can point a lab's `rollbook` at entries
+/// another program keeps (or hide its own from IT's `cmdkey`/`secret-tool` clean-up).
+fn keychain_service() -> String {
+    #[cfg(debug_assertions)]
+    if let Ok(service) = std::env::var("ROLLBOOK_KEYCHAIN_SERVICE") {
+        return service;
+    }
+    KEYCHAIN_SERVICE.to_owned()
+}
+
 pub fn account() -> Result<Account, CoreError> {
-    // Tests and side-by-side installs keep their entries apart with another service name.
-    let service =
-        std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").unwrap_or_else(|_| KEYCHAIN_SERVICE.to_owned());
-    let store = KeychainStore::new().with_service(service);
+    let store = KeychainStore::new().with_service(keychain_service());
     let account = Account::new(AppPaths::from_os()?, Arc::new(store))?;
     let policy = if account
         .effective_settings()
@@ -114,7 +123,7 @@ async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let mut settings = if args.demo {
         // Rosters go through the roster gateway the demo district runs, as for a real
         // ClassLink district.
-        let roster = rollbook_core::demo_roster_url(&args.demo_url).await?;
+        let roster = rollbook_core::demo_roster_url(account.http(), &args.demo_url).await?;
         ProviderSettings::demo(&args.demo_url, &roster)
     } else {
         let mut settings = ProviderSettings::new(

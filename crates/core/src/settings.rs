@@ -198,13 +198,15 @@ impl ProviderSettings {
 /// Where a running standalone demo district at `base` serves rosters: the roster gateway
 /// it publishes at `/.well-known/rollbook-demo`, or (a district started with
 /// `--no-gateway`) its own OneRoster API.
-pub async fn demo_roster_url(base: &str) -> Result<String, CoreError> {
+///
+/// `http` is the account's client ([`crate::Account::http`]), so the `ProxyUrl` policy
+/// applies to this call as to every other.
+pub async fn demo_roster_url(http: &reqwest::Client, base: &str) -> Result<String, CoreError> {
     let base = base.trim_end_matches('/');
     let url = checked_url(
         &format!("{base}/.well-known/rollbook-demo"),
         "demo district URL",
     )?;
-    let http = rollbook_auth::build_http_client(&rollbook_auth::HttpSettings::default())?;
     let unreachable = |detail: String| {
         CoreError::Auth(AuthError::ProviderUnreachable {
             what: "demo district",
@@ -239,6 +241,40 @@ pub(crate) fn checked_url(text: &str, what: &str) -> Result<Url, CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lab behind `ProxyUrl` with no direct route out: the lookup of a demo district
+    /// must go to the proxy (`.example` names never resolve, so a direct call fails
+    /// before anyone is asked).
+    #[tokio::test]
+    async fn the_demo_lookup_goes_through_the_configured_proxy() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = format!("http://{}", listener.local_addr().unwrap());
+        let asked = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 1024];
+            let n = socket.read(&mut request).await.unwrap();
+            let _ = socket
+                .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+                .await;
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let http = rollbook_auth::build_http_client(&rollbook_auth::HttpSettings {
+            proxy: Some(Url::parse(&proxy).unwrap()),
+            ..rollbook_auth::HttpSettings::default()
+        })
+        .unwrap();
+        let result = demo_roster_url(&http, "https://demo-district.example").await;
+        assert!(result.is_err(), "the proxy refused: {result:?}");
+        let request = tokio::time::timeout(std::time::Duration::from_secs(10), asked)
+            .await
+            .expect("the proxy was asked")
+            .unwrap();
+        assert!(
+            request.starts_with("CONNECT demo-district.example:443"),
+            "{request}"
+        );
+    }
 
     #[test]
     fn offline_access_comes_with_consent_and_not_on_shared_machines() {

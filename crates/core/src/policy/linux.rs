@@ -64,6 +64,36 @@ impl PolicyFile {
         None
     }
 
+    /// Why the folder holding the file is not to be trusted, if it is not. Whoever may
+    /// write the folder may delete or replace the file (a lab's policy gone without a
+    /// trace), so such a folder fails closed, file or no file. No folder is no policy:
+    /// only root can create one in `/etc`.
+    #[cfg(unix)]
+    fn folder_problem(&self) -> Option<SourceProblem> {
+        use std::os::unix::fs::MetadataExt;
+        let folder = self.path.parent()?;
+        let metadata = std::fs::metadata(folder).ok()?;
+        let why = if metadata.uid() != self.trusted_owner {
+            format!("is owned by user {} rather than root", metadata.uid())
+        } else if metadata.mode() & 0o022 != 0 {
+            format!(
+                "may be written by group or others (mode {:o}; make it `chmod 755`)",
+                metadata.mode() & 0o7777
+            )
+        } else {
+            return None;
+        };
+        Some(SourceProblem::Unreadable(format!(
+            "its folder {} {why}, so someone other than IT could have changed or removed the policy",
+            folder.display()
+        )))
+    }
+
+    #[cfg(not(unix))]
+    fn folder_problem(&self) -> Option<SourceProblem> {
+        None
+    }
+
     /// The standard file; in a debug build, the one the environment names instead.
     pub fn from_env() -> Self {
         #[cfg(debug_assertions)]
@@ -107,7 +137,10 @@ impl PolicySource for PolicyFile {
                         "it is a link to {target}, which does not exist"
                     )));
                 }
-                return Ok(BTreeMap::new());
+                return match self.folder_problem() {
+                    Some(problem) => Err(problem),
+                    None => Ok(BTreeMap::new()),
+                };
             }
             Err(e) => {
                 return Err(SourceProblem::Unreadable(format!(
@@ -120,6 +153,9 @@ impl PolicySource for PolicyFile {
             .map_err(|e| SourceProblem::Unreadable(format!("it cannot be read ({e})")))?;
         if let Some(why) = self.untrusted(&metadata) {
             return Err(SourceProblem::Untrusted(why));
+        }
+        if let Some(problem) = self.folder_problem() {
+            return Err(problem);
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
@@ -210,5 +246,46 @@ mod tests {
                 "mode {mode:o}"
             );
         }
+    }
+
+    #[test]
+    fn a_folder_someone_else_could_write_fails_closed_with_or_without_the_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("rollbook");
+        std::fs::create_dir(&folder).unwrap();
+        let path = folder.join("policy.json");
+        let uid = owner(dir.path());
+        let read = || PolicyFile::new(&path).trusting_owner(uid).read();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(
+            read().unwrap().is_empty(),
+            "a trusted folder without the file: no policy"
+        );
+        for mode in [0o775, 0o757, 0o1777] {
+            std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode)).unwrap();
+            // The file deleted by whoever may write the folder is not "no policy".
+            assert!(
+                matches!(read(), Err(SourceProblem::Unreadable(m)) if m.contains("group or others")),
+                "mode {mode:o}"
+            );
+        }
+        std::fs::write(&path, br#"{"SharedMachine": true}"#).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(read(), Err(SourceProblem::Unreadable(m)) if m.contains("its folder")));
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(read().is_ok());
+        // A folder owned by someone other than the trusted owner (root, in a real install).
+        assert!(matches!(
+            PolicyFile::new(&path)
+                .trusting_owner(uid.wrapping_add(1))
+                .read(),
+            Err(SourceProblem::Untrusted(_))
+        ));
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            PolicyFile::new(&path).trusting_owner(uid.wrapping_add(1)).read(),
+            Err(SourceProblem::Unreadable(m)) if m.contains("rather than root")
+        ));
     }
 }
