@@ -49,10 +49,15 @@ pub enum Resource<'a> {
 }
 
 impl Resource<'_> {
-    /// Whether the decision depends on the classes the caller teaches (the others are
-    /// decided from the caller alone, so no upstream call is made for them).
+    /// Whether the decision depends on the caller's scope: the classes they teach, or
+    /// (for reference lists) their own user record saying an active teacher, since an
+    /// OIDC provider without a role claim calls everyone a teacher. The others are
+    /// decided from the caller alone, so no upstream call is made for them.
     pub fn needs_scope(self) -> bool {
-        matches!(self, Self::Class(_) | Self::School(_) | Self::User(_))
+        matches!(
+            self,
+            Self::Class(_) | Self::School(_) | Self::User(_) | Self::Reference
+        )
     }
 }
 
@@ -79,7 +84,9 @@ pub fn may_read(caller: &Caller, scope: &TeacherScope, resource: Resource<'_>) -
         Resource::Class(id) if scope.teaches(id) => Decision::Allow,
         Resource::School(id) if scope.has_school(id) => Decision::Allow,
         Resource::User(id) if id == caller.sourced_id && scope.active => Decision::Allow,
-        Resource::Reference => Decision::Allow,
+        // The same role decision as every other route: the district's own record.
+        Resource::Reference if scope.active => Decision::Allow,
+        Resource::Reference => Decision::Deny(NOT_A_TEACHER),
         Resource::Other => Decision::Deny(NOT_SERVED),
         _ => Decision::Deny(NOT_YOUR_CLASS),
     }
@@ -304,13 +311,14 @@ mod tests {
             assert_eq!(got == Allow, *allowed, "{resource:?}: {got:?}");
             deny_all(*resource);
         }
-        assert_ne!(
-            may_read(
-                &caller(Role::Teacher),
-                &TeacherScope::default(),
-                Resource::Class("c-mine")
-            ),
-            Allow
-        );
+        // A caller the provider calls a teacher whose own user record does not say an
+        // active teacher (no scope): not even the reference lists.
+        for resource in [Resource::Class("c-mine"), Resource::Reference] {
+            assert_ne!(
+                may_read(&caller(Role::Teacher), &TeacherScope::default(), resource),
+                Allow,
+                "{resource:?}"
+            );
+        }
     }
 }

@@ -205,12 +205,16 @@ struct Caller {
     role: &'static str,
 }
 
+/// Whether both the provider and the district's own user record say an active teacher.
+fn is_teacher(d: &District, caller: &Caller) -> bool {
+    d.users
+        .get(caller.id)
+        .is_some_and(|(role, active)| caller.role == "Teacher" && *role == "teacher" && *active)
+}
+
 /// The classes `caller` may see and change in `d`: an active teacher's active classes.
 fn taught(d: &District, caller: &Caller) -> BTreeSet<String> {
-    let Some((role, active)) = d.users.get(caller.id) else {
-        return BTreeSet::new();
-    };
-    if caller.role != "Teacher" || *role != "teacher" || !active {
+    if !is_teacher(d, caller) {
         return BTreeSet::new();
     }
     d.classes
@@ -223,6 +227,10 @@ fn taught(d: &District, caller: &Caller) -> BTreeSet<String> {
 /// Every id a caller may see a record of.
 fn visible_ids(d: &District, caller: &Caller) -> BTreeSet<String> {
     let classes = taught(d, caller);
+    // Reference lists have no people in them, but are still for teachers only.
+    if !is_teacher(d, caller) {
+        return BTreeSet::new();
+    }
     let mut ids: BTreeSet<String> = ["cat1", "as1"].map(str::to_owned).into();
     if classes.is_empty() {
         return ids;

@@ -1354,6 +1354,17 @@ async fn another_openid_provider_through_userinfo_and_a_claim() {
         call(&gw, "GET", &path, Some(&colleague), None).await.status,
         403
     );
+    // Without a role claim every caller looks like a teacher to the provider; the
+    // district's own user record decides, on the reference lists as everywhere. (The
+    // demo provider gives students no userinfo, so its principal stands in: a user
+    // record that does not say teacher.)
+    let principal = token(&a, &c.principal);
+    for list in ["/categories", "/terms", "/academicSessions"] {
+        let answer = call(&gw, "GET", &format!("{BASE}{list}"), Some(&principal), None).await;
+        assert_eq!(answer.status, 403, "{list}: {}", answer.body);
+        let answer = call(&gw, "GET", &format!("{BASE}{list}"), Some(&owner), None).await;
+        assert_eq!(answer.status, 200, "{list}: {}", answer.body);
+    }
     // A provider that does not put the claim in userinfo: no OneRoster id, so 401.
     a.update_knobs(|k| k.tokens.sourced_id_claim = None);
     let fresh = token(&a, &c.owner);
