@@ -1905,3 +1905,61 @@ async fn a_put_to_a_record_elsewhere_answers_as_one_to_no_record() {
     assert_eq!(elsewhere, nowhere);
     assert!(rig.a.lock().unwrap().changes.is_empty());
 }
+
+/// The district requests one gateway request cost, counted at the upstream.
+async fn upstream_reads(rig: &Rig, r: &Request) -> (u64, u16, String) {
+    let before = rig.a.lock().unwrap().tick;
+    let (status, body) = rig.send(r).await;
+    (rig.a.lock().unwrap().tick - before, status, body)
+}
+
+/// "Not yours" cost one more district read than "not there" (the result, then its line
+/// item, against the result alone): its time told which ids are graded elsewhere. Both
+/// now make the same reads, for every verb on a result and a line item.
+#[tokio::test]
+async fn not_yours_and_not_there_cost_the_same_district_reads() {
+    let rig = rig(Behaviour::Careful).await;
+    let grade = json!({"result": {"lineItem": {"sourcedId": "li1"}, "student": {"sourcedId": "s1"}, "score": 1}});
+    let item = json!({"lineItem": {"class": {"sourcedId": "c1"}, "title": "x"}});
+    let request = |method: &'static str, path: String, body: Option<&Value>| Request {
+        token: "tok-a-t1",
+        method,
+        path,
+        body: body.map(Value::to_string),
+        content_type: "application/json",
+        intent: None,
+    };
+    // The teacher's scope and the class's students, read once and cached.
+    rig.send(&request("GET", "/results/li1.s1".into(), None))
+        .await;
+    rig.send(&request("PUT", "/results/li1.s1".into(), Some(&grade)))
+        .await;
+    let warmed = rig.a.lock().unwrap().changes.len();
+    let cases: [(&str, &str, &str, Option<&Value>); 6] = [
+        ("GET", "results", "li2.s3", None),
+        ("DELETE", "results", "li2.s3", None),
+        ("PUT", "results", "li2.s3", Some(&grade)),
+        ("GET", "lineItems", "li2", None),
+        ("DELETE", "lineItems", "li2", None),
+        ("PUT", "lineItems", "li2", Some(&item)),
+    ];
+    for (method, collection, elsewhere, body) in cases {
+        let mine = upstream_reads(
+            &rig,
+            &request(method, format!("/{collection}/{elsewhere}"), body),
+        )
+        .await;
+        for nowhere in ["r-none", "li2.s2"] {
+            let none = upstream_reads(
+                &rig,
+                &request(method, format!("/{collection}/{nowhere}"), body),
+            )
+            .await;
+            assert_eq!(
+                mine, none,
+                "{method} /{collection}: {elsewhere} (not yours) and {nowhere} (not there)"
+            );
+        }
+    }
+    assert_eq!(rig.a.lock().unwrap().changes.len(), warmed);
+}
