@@ -7,7 +7,7 @@
 // boxing every one would only add noise on the refusal path.
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,9 +32,6 @@ use crate::tenants::Tenants;
 use crate::upstream::Upstream;
 
 pub const BASE_PATH: &str = "/ims/oneroster/v1p1";
-
-/// Query parameters passed upstream; the rest are dropped.
-const PASSED_PARAMS: [&str; 6] = ["limit", "offset", "filter", "sort", "orderBy", "fields"];
 
 pub type TeacherLimiter = governor::DefaultKeyedRateLimiter<String>;
 pub type AddressLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -263,10 +260,20 @@ impl Teacher {
         }
     }
 
-    /// GET upstream with the passed-through query; the answer is held whole, since only
-    /// its allowed fields go on (see `fields`).
-    async fn pass_on(&self, segments: &[&str], params: &Params) -> Response {
-        let query = passed_query(params);
+    /// The caller's query as passed upstream (see [`scope::checked_query`]), or the
+    /// refusal. `filter` is kept on lists only.
+    fn query(&self, params: &Params, list: bool) -> Result<Vec<(String, String)>, Response> {
+        scope::checked_query(params, list)
+            .map_err(|why| self.deny(Denied::BadRequest(why.to_owned())))
+    }
+
+    /// GET upstream with the checked query; the answer is held whole, since only its
+    /// allowed fields go on (see `fields`).
+    async fn pass_on(&self, segments: &[&str], params: &Params, list: bool) -> Response {
+        let query = match self.query(params, list) {
+            Ok(q) => q,
+            Err(r) => return r,
+        };
         match self
             .upstream
             .roster
@@ -276,6 +283,91 @@ impl Teacher {
             Ok(fetched) => json_response(fetched),
             Err(e) => self.upstream_failed(e),
         }
+    }
+
+    /// A list asked with a filter, its records checked one by one against `keep`: a
+    /// careless district that glues the filter into its query (`… AND a OR b`) answers
+    /// more than the class. Records outside are dropped and alerted in the audit log,
+    /// and the district's count (which would count them) is not passed on.
+    async fn pass_on_kept(
+        &self,
+        segments: &[&str],
+        query: &[(String, String)],
+        keep: &Keep,
+    ) -> Response {
+        let fetched = match self
+            .upstream
+            .roster
+            .fetch(Method::GET, segments, query, None)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => return self.upstream_failed(e),
+        };
+        let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&fetched.body) else {
+            return json_response(Fetched {
+                total_count: None,
+                ..fetched
+            });
+        };
+        let mut dropped = 0usize;
+        for records in body.values_mut() {
+            if let Value::Array(records) = records {
+                let before = records.len();
+                records.retain(|r| keep.keeps(r));
+                dropped += before - records.len();
+            }
+        }
+        if dropped > 0 {
+            self.audit
+                .update(|a| a.alert = Some("the district listed records outside the class for a filtered request; they were dropped"));
+            tracing::warn!(
+                tenant = %self.upstream.tenant,
+                dropped,
+                "the district's roster server answered a filtered class list with records outside the class (it may build its query from the filter); they were not passed on"
+            );
+        }
+        let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+        json_response(Fetched {
+            status: fetched.status,
+            total_count: None,
+            body,
+        })
+    }
+
+    /// What a filtered list of `part` of `class` may hold, read unfiltered upstream.
+    async fn members(&self, class: &str, part: &str) -> Result<Keep, Response> {
+        let ids = |users: Vec<rollbook_oneroster::User>| -> HashSet<String> {
+            users.into_iter().map(|u| u.sourced_id).collect()
+        };
+        let roster = &self.upstream.roster;
+        let failed = |e| self.upstream_failed(e);
+        Ok(match part {
+            "lineItems" => Keep::InClass(class.to_owned()),
+            "students" => Keep::Ids(ids(roster
+                .students_for_class(class)
+                .await
+                .map_err(failed)?)),
+            "teachers" => Keep::Ids(ids(roster
+                .teachers_for_class(class)
+                .await
+                .map_err(failed)?)),
+            _ => {
+                let (items, students) = tokio::join!(
+                    roster.line_items_for_class(class),
+                    roster.students_for_class(class)
+                );
+                Keep::Grades {
+                    line_items: items
+                        .map_err(failed)?
+                        .into_iter()
+                        .filter(|li| li.class.as_ref().is_some_and(|c| c.sourced_id == class))
+                        .map(|li| li.sourced_id)
+                        .collect(),
+                    students: ids(students.map_err(failed)?),
+                }
+            }
+        })
     }
 
     /// A record read upstream with the gateway's credentials, `None` when it does not exist.
@@ -608,7 +700,21 @@ async fn classes_of_teacher(
     if let Err(r) = teacher.allow(Resource::ClassesOfTeacher(&id)).await {
         return r;
     }
-    let query = passed_query(&q);
+    let query = match teacher.query(&q, true) {
+        Ok(query) => query,
+        Err(r) => return r,
+    };
+    if query.iter().any(|(k, _)| k == "filter") {
+        // Checked record by record against the scope read unfiltered.
+        let scope = match teacher.scope().await {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let segments = ["teachers", id.as_str(), "classes"];
+        return teacher
+            .pass_on_kept(&segments, &query, &Keep::Classes(scope))
+            .await;
+    }
     // The teacher's own record is checked alongside, in the same round trip.
     let segments = ["teachers", id.as_str(), "classes"];
     let (fetched, active) = tokio::join!(
@@ -682,11 +788,42 @@ fn complete_scope(fetched: &Fetched, q: &Params) -> Option<TeacherScope> {
     Some(scope)
 }
 
-fn passed_query(params: &Params) -> Vec<(String, String)> {
-    PASSED_PARAMS
-        .iter()
-        .filter_map(|k| params.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-        .collect()
+/// What a record of a filtered list must be to be passed on.
+enum Keep {
+    /// A line item of this class.
+    InClass(String),
+    /// One of these records (a class's students or teachers).
+    Ids(HashSet<String>),
+    /// A grade of one of these line items, about one of these students.
+    Grades {
+        line_items: HashSet<String>,
+        students: HashSet<String>,
+    },
+    /// A class the teacher teaches.
+    Classes(Arc<TeacherScope>),
+}
+
+impl Keep {
+    fn keeps(&self, record: &Value) -> bool {
+        let id = |r: &Value| {
+            r.get("sourcedId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let reference = |field: &str| record.get(field).and_then(id);
+        match self {
+            Self::InClass(class) => reference("class").as_deref() == Some(class.as_str()),
+            Self::Ids(ids) => id(record).is_some_and(|i| ids.contains(&i)),
+            Self::Grades {
+                line_items,
+                students,
+            } => {
+                reference("lineItem").is_some_and(|l| line_items.contains(&l))
+                    && reference("student").is_some_and(|s| students.contains(&s))
+            }
+            Self::Classes(scope) => id(record).is_some_and(|c| scope.teaches(&c)),
+        }
+    }
 }
 
 async fn class(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
@@ -701,9 +838,22 @@ async fn class_part_of(teacher: Teacher, id: String, q: Params, part: Option<&st
     if let Err(r) = teacher.allow(Resource::Class(&id)).await {
         return r;
     }
-    match part {
-        Some(part) => teacher.pass_on(&["classes", &id, part], &q).await,
-        None => teacher.pass_on(&["classes", &id], &q).await,
+    let Some(part) = part else {
+        return teacher.pass_on(&["classes", &id], &q, false).await;
+    };
+    let query = match teacher.query(&q, true) {
+        Ok(query) => query,
+        Err(r) => return r,
+    };
+    let segments = ["classes", id.as_str(), part];
+    if !query.iter().any(|(k, _)| k == "filter") {
+        // Unfiltered, the answer is the district's own list of the class, the same the
+        // scope is read from; limit, offset, sort and fields cannot widen it.
+        return teacher.pass_on(&segments, &q, true).await;
+    }
+    match teacher.members(&id, part).await {
+        Ok(keep) => teacher.pass_on_kept(&segments, &query, &keep).await,
+        Err(r) => r,
     }
 }
 
@@ -714,7 +864,7 @@ async fn school(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params
     if let Err(r) = teacher.allow(Resource::School(&id)).await {
         return r;
     }
-    teacher.pass_on(&["schools", &id], &q).await
+    teacher.pass_on(&["schools", &id], &q, false).await
 }
 
 async fn user(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
@@ -724,7 +874,7 @@ async fn user(teacher: Teacher, Path(id): Path<String>, Query(q): Query<Params>)
     if let Err(r) = teacher.allow(Resource::User(&id)).await {
         return r;
     }
-    teacher.pass_on(&["users", &id], &q).await
+    teacher.pass_on(&["users", &id], &q, false).await
 }
 
 async fn reference(
@@ -743,7 +893,9 @@ async fn reference(
     }
     let mut segments = vec![collection];
     segments.extend(ids.iter().map(String::as_str));
-    teacher.pass_on(&segments, &q).await
+    // A reference list's filter is passed on: widened, it lists more of the same
+    // district-wide records, with no people in them.
+    teacher.pass_on(&segments, &q, ids.is_empty()).await
 }
 
 /// Authenticated first (so a missing token is still a 401), then refused: the decision
@@ -771,7 +923,9 @@ async fn read_line_item(teacher: Teacher, Path(id): Path<String>) -> Response {
         Err(r) => return r,
     };
     teacher.note_class(&class);
-    teacher.pass_on(&["lineItems", &id], &Params::new()).await
+    teacher
+        .pass_on(&["lineItems", &id], &Params::new(), false)
+        .await
 }
 
 async fn read_result(teacher: Teacher, Path(id): Path<String>) -> Response {
@@ -788,7 +942,9 @@ async fn read_result(teacher: Teacher, Path(id): Path<String>) -> Response {
         Err(r) => return r,
     };
     teacher.note_class(&class);
-    teacher.pass_on(&["results", &id], &Params::new()).await
+    teacher
+        .pass_on(&["results", &id], &Params::new(), false)
+        .await
 }
 
 /// The `{"<envelope>": {…}}` body of a write, checked against the path's id.

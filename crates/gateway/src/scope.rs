@@ -106,6 +106,128 @@ pub const CREATE_ID_UNCHECKABLE: &str = "Rollbook's gateway creates records in y
 pub const CREATE_NOT_YET_CHECKABLE: &str = "Rollbook's gateway cannot yet check that this record is new in your district (the district lists no record it could read back); ask your district's IT whether its server lists lineItems and results.";
 pub const READS_BY_ID_BROKEN: &str = "Your district's roster server cannot read records by id, so Rollbook's gateway cannot check that a new record is new; ask your district's IT.";
 
+/// The OneRoster fields a caller may name in `filter`, `sort` and `fields`: plain names a
+/// district can look up, never text it could take for more of its own query.
+const QUERY_FIELDS: &[&str] = &[
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "title",
+    "name",
+    "type",
+    "description",
+    "givenName",
+    "familyName",
+    "middleName",
+    "role",
+    "username",
+    "email",
+    "identifier",
+    "enabledUser",
+    "classCode",
+    "classType",
+    "location",
+    "grades",
+    "subjects",
+    "assignDate",
+    "dueDate",
+    "resultValueMin",
+    "resultValueMax",
+    "score",
+    "scoreStatus",
+    "scoreDate",
+    "comment",
+    "startDate",
+    "endDate",
+    "schoolYear",
+];
+
+pub const BAD_QUERY: &str = "Rollbook's gateway passes on only plain OneRoster queries: limit and offset as numbers, sort and fields naming known fields, orderBy asc or desc, and a filter of one or two predicates (field, one of = != > >= < <= ~, a value in single quotes without quotes inside) joined by AND or OR.";
+
+/// The query parameters passed upstream, each checked against a grammar no district
+/// can read as more than it says (a careless one glues them into its SQL). `filter` is
+/// kept only where `filter_allowed` (lists; a filter on one record means nothing).
+pub fn checked_query(
+    params: &HashMap<String, String>,
+    filter_allowed: bool,
+) -> Result<Vec<(String, String)>, &'static str> {
+    let mut query = Vec::new();
+    for key in ["limit", "offset", "filter", "sort", "orderBy", "fields"] {
+        let Some(value) = params.get(key) else {
+            continue;
+        };
+        let ok = match key {
+            "limit" | "offset" => {
+                !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit())
+            }
+            "sort" => QUERY_FIELDS.contains(&value.as_str()),
+            "orderBy" => matches!(value.as_str(), "asc" | "desc"),
+            "fields" => value.split(',').all(|f| QUERY_FIELDS.contains(&f)),
+            _ if !filter_allowed => continue,
+            _ => safe_filter(value),
+        };
+        if !ok {
+            return Err(BAD_QUERY);
+        }
+        query.push((key.to_owned(), value.clone()));
+    }
+    Ok(query)
+}
+
+/// OneRoster 1.1's filter as the gateway passes it on: `field op 'value'`, once or twice
+/// joined by ` AND ` or ` OR `. The value holds no quote (so no `''` escape either),
+/// backslash or control character.
+pub fn safe_filter(filter: &str) -> bool {
+    fn predicate(p: &str) -> bool {
+        let Some(field_end) = p.find(|c: char| !c.is_ascii_alphabetic()) else {
+            return false;
+        };
+        let (field, rest) = p.split_at(field_end);
+        let rest = rest.trim_start();
+        let Some(value) = [">=", "<=", "!=", "=", ">", "<", "~"]
+            .iter()
+            .find_map(|op| rest.strip_prefix(op))
+        else {
+            return false;
+        };
+        let Some(value) = value.trim_start().strip_prefix('\'') else {
+            return false;
+        };
+        let Some(value) = value.strip_suffix('\'') else {
+            return false;
+        };
+        QUERY_FIELDS.contains(&field)
+            && value.len() <= 256
+            && !value
+                .chars()
+                .any(|c| c == '\'' || c == '\\' || c.is_control())
+    }
+    if filter.len() > 600 {
+        return false;
+    }
+    // The joiner is found outside quotes only: a value may hold " AND ".
+    let mut quoted = false;
+    let mut join = None;
+    for (i, c) in filter.char_indices() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if !quoted && c == ' ' {
+            for word in [" AND ", " OR "] {
+                if filter[i..].starts_with(word) {
+                    if join.is_some() {
+                        return false;
+                    }
+                    join = Some((i, word.len()));
+                }
+            }
+        }
+    }
+    match join {
+        None => predicate(filter.trim()),
+        Some((at, len)) => predicate(filter[..at].trim()) && predicate(filter[at + len..].trim()),
+    }
+}
+
 /// Teachers' scopes and classes' students, cached briefly per instance.
 pub struct Scopes {
     teachers: moka::future::Cache<(String, String), Arc<TeacherScope>>,
@@ -320,5 +442,62 @@ mod tests {
                 "{resource:?}"
             );
         }
+    }
+    #[test]
+    fn filters_pass_only_in_the_plain_grammar() {
+        for good in [
+            "sourcedId='li1'",
+            "status = 'active'",
+            "dateLastModified>'2026-01-01T00:00:00Z' AND status='active'",
+            "familyName~'jo' OR givenName='Ann Marie'",
+            "title='cats AND dogs'",
+            "score>='9.5'",
+        ] {
+            assert!(safe_filter(good), "{good}");
+        }
+        for bad in [
+            "1=1",
+            "sourcedId='x' OR 1=1",
+            "sourcedId='x'' OR ''1''=''1'",
+            "sourcedId='a' OR sourcedId='b' OR sourcedId='c'",
+            "password='x'",
+            "class.sourcedId='c2'",
+            "sourcedId='x\\' OR 1=1 -- '",
+            "sourcedId='x');DROP TABLE results;--'",
+            "sourcedId=x",
+            "sourcedId='x' or sourcedId='y'x",
+            "sourcedId='\u{0}'",
+            "",
+        ] {
+            assert!(!safe_filter(bad), "{bad}");
+        }
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        assert!(
+            checked_query(
+                &q(&[
+                    ("limit", "100"),
+                    ("sort", "familyName"),
+                    ("orderBy", "desc"),
+                    ("fields", "sourcedId,title")
+                ]),
+                true
+            )
+            .is_ok()
+        );
+        for bad in [
+            ("limit", "1 OR 1=1"),
+            ("sort", "(SELECT 1)"),
+            ("orderBy", "asc;"),
+            ("fields", "sourcedId,password"),
+        ] {
+            assert!(checked_query(&q(&[bad]), true).is_err(), "{bad:?}");
+        }
+        let one_record = checked_query(&q(&[("filter", "1=1")]), false).unwrap();
+        assert!(one_record.is_empty(), "a filter on one record is dropped");
     }
 }

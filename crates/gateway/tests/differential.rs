@@ -317,9 +317,12 @@ enum Behaviour {
     /// No reads by id, and a PUT moves the record to whatever its body names: a record
     /// the gateway cannot read looks new, and the district moves it.
     NoGetByIdMoves,
+    /// Builds a list's query by gluing the caller's filter on (`WHERE class = ? AND ` +
+    /// filter), so an `OR` in it reaches the whole district.
+    GluedFilter,
 }
 
-const ALL_BEHAVIOURS: [Behaviour; 8] = [
+const ALL_BEHAVIOURS: [Behaviour; 9] = [
     Behaviour::Careful,
     Behaviour::BlankCells,
     Behaviour::NoGetById,
@@ -328,6 +331,7 @@ const ALL_BEHAVIOURS: [Behaviour; 8] = [
     Behaviour::Moves,
     Behaviour::SlowConsistency,
     Behaviour::NoGetByIdMoves,
+    Behaviour::GluedFilter,
 ];
 
 impl Behaviour {
@@ -345,6 +349,7 @@ impl Behaviour {
             Self::Moves => "moves",
             Self::SlowConsistency => "slow-consistency",
             Self::NoGetByIdMoves => "no-get-by-id-moves",
+            Self::GluedFilter => "glued-filter",
         }
     }
 }
@@ -611,8 +616,10 @@ async fn upstream_handler(
             "classes",
             v.classes
                 .iter()
-                .filter(|(_, c)| c.teachers.contains(id))
-                .filter_map(|(c, _)| class_json(v, c))
+                .filter_map(|(c, rec)| {
+                    let record = class_json(v, c)?;
+                    glued(behaviour, &query, rec.teachers.contains(id), &record).then_some(record)
+                })
                 .collect(),
         ),
         ("GET", ["classes", id]) => class_json(v, id).map_or_else(imsx_404, |c| {
@@ -622,37 +629,45 @@ async fn upstream_handler(
             let Some(class) = v.classes.get(id) else {
                 return imsx_404();
             };
+            // Every record of the kind, kept when in the class (and, glued, the filter).
+            let keep = |in_class: bool, record: Value| {
+                glued(behaviour, &query, in_class, &record).then_some(record)
+            };
+            let role = |u: &str, want: &str| v.users.get(u).is_some_and(|(r, _)| *r == want);
             match *part {
                 "students" => list(
                     "users",
-                    class
-                        .students
-                        .iter()
-                        .filter_map(|u| user_json(v, u))
+                    v.users
+                        .keys()
+                        .filter(|u| role(u, "student"))
+                        .filter_map(|u| keep(class.students.contains(u), user_json(v, u)?))
                         .collect(),
                 ),
                 "teachers" => list(
                     "users",
-                    class
-                        .teachers
-                        .iter()
-                        .filter_map(|u| user_json(v, u))
+                    v.users
+                        .keys()
+                        .filter(|u| role(u, "teacher"))
+                        .filter_map(|u| keep(class.teachers.contains(u), user_json(v, u)?))
                         .collect(),
                 ),
                 "lineItems" => list(
                     "lineItems",
                     v.line_items
                         .iter()
-                        .filter(|(_, l)| l.class == *id)
-                        .filter_map(|(l, _)| line_item_json(v, l))
+                        .filter_map(|(l, rec)| keep(rec.class == *id, line_item_json(v, l)?))
                         .collect(),
                 ),
                 "results" => list(
                     "results",
                     v.results
                         .keys()
-                        .filter(|r| v.class_of_result(r).as_deref() == Some(id))
-                        .filter_map(|r| result_json(v, r))
+                        .filter_map(|r| {
+                            keep(
+                                v.class_of_result(r).as_deref() == Some(id),
+                                result_json(v, r)?,
+                            )
+                        })
                         .collect(),
                 ),
                 _ => imsx_404(),
@@ -764,6 +779,39 @@ async fn upstream_handler(
             StatusCode::NO_CONTENT.into_response()
         }
         _ => imsx_404(),
+    }
+}
+
+/// Whether a list keeps `record`: the list's own condition `in_class`, and under
+/// glued-filter the caller's filter glued on as text would be (`in_class AND p1 OR p2`,
+/// SQL's precedence). Other behaviours ignore filters on these lists.
+fn glued(
+    behaviour: Behaviour,
+    query: &BTreeMap<String, String>,
+    in_class: bool,
+    record: &Value,
+) -> bool {
+    let Some(filter) = query
+        .get("filter")
+        .filter(|_| behaviour == Behaviour::GluedFilter)
+    else {
+        return in_class;
+    };
+    let holds = |p: &str| {
+        let Some((field, value)) = p.split_once('=') else {
+            return false;
+        };
+        let field = field.trim().trim_end_matches('!');
+        let value = value.trim().trim_matches('\'');
+        let equal = record.get(field).and_then(Value::as_str) == Some(value);
+        if p.contains("!=") { !equal } else { equal }
+    };
+    if let Some((a, b)) = filter.split_once(" OR ") {
+        (in_class && holds(a)) || holds(b)
+    } else if let Some((a, b)) = filter.split_once(" AND ") {
+        in_class && holds(a) && holds(b)
+    } else {
+        in_class && holds(filter)
     }
 }
 
@@ -1164,14 +1212,19 @@ fn generate(rng: &mut Rng) -> Request {
         intent: None,
     };
     match rng.below(16) {
-        0 => get(format!("/teachers/{}/classes", rng.pick(&USER_IDS))),
+        0 => get(format!(
+            "/teachers/{}/classes{}",
+            rng.pick(&USER_IDS),
+            filter_query(rng)
+        )),
         1 => {
             let id = rng.clone_pick(&CLASS_IDS);
             get(format!("/classes/{}", enc(rng, id)))
         }
         2 => {
             let part = *rng.pick(&["students", "teachers", "lineItems", "results"]);
-            get(format!("/classes/{}/{part}", rng.clone_pick(&CLASS_IDS)))
+            let class = rng.clone_pick(&CLASS_IDS);
+            get(format!("/classes/{class}/{part}{}", filter_query(rng)))
         }
         3 => get(format!("/users/{}", rng.pick(&USER_IDS))),
         4 => get(format!("/schools/{}", rng.pick(&["k1", "k2", "k-none"]))),
@@ -1247,6 +1300,34 @@ fn generate(rng: &mut Rng) -> Request {
             }),
         },
     }
+}
+
+/// Half the time, a `?filter=` for a list: plain ones, ones whose `OR` widens a query a
+/// district builds by gluing the filter on, and ones outside OneRoster's grammar.
+fn filter_query(rng: &mut Rng) -> String {
+    if rng.chance(50) {
+        return String::new();
+    }
+    let filter = *rng.pick(&[
+        "status='active'",
+        "sourcedId='li1'",
+        "status='active' AND sourcedId='s1'",
+        "status='active' OR status='active'",
+        "sourcedId='none' OR sourcedId='li2.s3'",
+        "sourcedId='none' OR sourcedId='s3'",
+        "sourcedId='none' OR sourcedId='c2'",
+        "sourcedId='none' OR status!='x'",
+        "status='active' OR 1=1",
+        "sourcedId='x'' OR ''1''=''1'",
+    ]);
+    let encoded: String = filter
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("?filter={encoded}")
 }
 
 impl Rng {
@@ -1369,6 +1450,7 @@ enum Refusable {
 }
 
 fn route_of(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
         [coll, _] => format!("{coll}/{{id}}"),
