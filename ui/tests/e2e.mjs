@@ -1173,6 +1173,42 @@ await test("review: the status line calls a new assignment an assignment, not a 
   assert(!/1 grade/.test(said), `a new assignment with no grades is counted as a grade: ${said}`);
 });
 
+await test("issue 22: the status line and the sign-out dialog count the same grades, in two classes, assignments apart", async (page) => {
+  await openGradebook(page, "&offline=1");
+  for (const key of ["8", "9"]) {
+    await page.keyboard.type(key);
+    await page.keyboard.press("Enter");
+  }
+  const status = page.getByRole("status").first();
+  await status.getByText(/2 grades in this class not yet sent/).waitFor();
+  await page.getByRole("button", { name: "My classes" }).click();
+  await page.getByRole("button", { name: "Gradebook of Algebra I - Period 1" }).click();
+  const grid = page.getByRole("grid", { name: "Gradebook" });
+  await grid.waitFor();
+  await grid.focus();
+  await page.keyboard.type("7");
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "New assignment" }).click();
+  await page.getByLabel("Title").fill("Lab report");
+  await page.getByRole("button", { name: "Add assignment" }).click();
+  await status.getByText("1 grade and 1 new assignment in this class not yet sent · 2 grades in other classes.").waitFor();
+  const said = await status.innerText();
+  // What the status line adds up to, grades and assignments apart…
+  const count = (text, what) => [...text.matchAll(new RegExp(`(\\d+) ${what}`, "g"))].reduce((a, m) => a + Number(m[1]), 0);
+  const line = { grades: count(said, "grades?\\b"), assignments: count(said, "new assignments?") };
+  assert(line.grades === 3 && line.assignments === 1, `the status line counts ${JSON.stringify(line)}: ${said}`);
+  // …is what the sign-out dialog says, with the assignment never called a grade.
+  await page.getByRole("button", { name: /Rosa Martínez-Ortega/ }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  const dialog = page.getByRole("alertdialog", { name: "Grades not yet sent" });
+  await dialog.waitFor();
+  const text = await dialog.locator("#unsent-text").innerText();
+  assert(text.startsWith("3 grades and 1 new assignment saved on this computer are not yet sent"), `the dialog says: ${text}`);
+  const box = { grades: count(text, "grades?\\b"), assignments: count(text, "new assignments?") };
+  assert(JSON.stringify(box) === JSON.stringify(line), `the dialog counts ${JSON.stringify(box)}, the status line ${JSON.stringify(line)}`);
+  await axe(page, "unsent in two classes");
+});
+
 await browser.close();
 server.close();
 

@@ -657,7 +657,7 @@ impl Account {
         let unsent = self.unsent_for_sign_out().await;
         if if_unsent == IfUnsent::Refuse {
             match unsent {
-                Ok(0) => {}
+                Ok(waiting) if waiting.total() == 0 => {}
                 Ok(waiting) => return Err(CoreError::UnsentGrades(waiting)),
                 Err(e) => return Err(e),
             }
@@ -681,7 +681,7 @@ impl Account {
             }),
         };
         let (unsent_grades, unsent_unknown) = match &unsent {
-            Ok(n) => (*n, false),
+            Ok(n) => (n.total(), false),
             Err(_) => (0, true),
         };
         let pending = !wipe::pending(&self.paths).is_empty();
@@ -840,7 +840,10 @@ impl Account {
             }
             Err(_) => tracing::warn!("sending grades took too long; policy ends the session"),
         }
-        let unsent = self.unsent_for_sign_out().await;
+        let unsent = self
+            .unsent_for_sign_out()
+            .await
+            .map(rollbook_gradebook::Unsent::total);
         let if_unsent = match unsent {
             Ok(0) => IfUnsent::Refuse,
             _ => IfUnsent::Keep,

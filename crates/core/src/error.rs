@@ -76,8 +76,9 @@ pub enum CoreError {
     /// the words say what to do instead.
     #[error("{0}")]
     NotSettled(String),
+    /// Grades and new assignments apart: the status line counts the same two.
     #[error("{}", unsent_message(*.0))]
-    UnsentGrades(u32),
+    UnsentGrades(rollbook_gradebook::Unsent),
     #[error(
         "Rollbook cannot tell whether grades saved on this computer are still waiting to be sent ({reason}){last_known}; signing out would delete any that are. Your grading rules stay on this computer either way"
     )]
@@ -88,14 +89,33 @@ pub enum CoreError {
     },
 }
 
-fn unsent_message(count: u32) -> String {
-    let (what, are, them) = if count == 1 {
-        ("1 grade".to_owned(), "is", "it")
+/// "2 grades and 1 new assignment saved on this computer are not yet sent…": a new
+/// assignment is never called a grade, and the numbers are the ones the window's status
+/// line adds up to. What to do is the caller's to say (the CLI's hint, the dialog's
+/// buttons), not repeated here.
+fn unsent_message(unsent: rollbook_gradebook::Unsent) -> String {
+    let grades = match unsent.grades {
+        0 => None,
+        1 => Some("1 grade".to_owned()),
+        n => Some(format!("{n} grades")),
+    };
+    let assignments = match unsent.assignments {
+        0 => None,
+        1 => Some("1 new assignment".to_owned()),
+        n => Some(format!("{n} new assignments")),
+    };
+    let what = match (grades, assignments) {
+        (Some(g), Some(a)) => format!("{g} and {a}"),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => "Nothing".to_owned(),
+    };
+    let (are, them) = if unsent.total() == 1 {
+        ("is", "it")
     } else {
-        (format!("{count} grades"), "are", "them")
+        ("are", "them")
     };
     format!(
-        "{what} saved on this computer {are} not yet written back to the district; signing out would delete {them} (your grading rules stay on this computer). Sync first"
+        "{what} saved on this computer {are} not yet sent to the district; signing out would delete {them} (your grading rules stay on this computer)"
     )
 }
 
@@ -181,6 +201,29 @@ mod tests {
             let text = error.to_string();
             assert!(!text.contains("--"), "{text}");
         }
+    }
+
+    /// Said as the status line says it: assignments are not grades, and the total is
+    /// what the status line's parts add up to.
+    #[test]
+    fn unsent_grades_name_assignments_apart_and_agree_in_number() {
+        use rollbook_gradebook::Unsent;
+        let say = |grades, assignments| {
+            CoreError::UnsentGrades(Unsent {
+                grades,
+                assignments,
+            })
+            .to_string()
+        };
+        assert_eq!(
+            say(5, 1),
+            "5 grades and 1 new assignment saved on this computer are not yet sent to the district; signing out would delete them (your grading rules stay on this computer)"
+        );
+        assert!(say(1, 0).starts_with("1 grade saved on this computer is not yet sent"));
+        assert!(say(0, 1).starts_with("1 new assignment saved on this computer is not"));
+        assert!(say(0, 2).starts_with("2 new assignments saved on this computer are not"));
+        assert!(!say(0, 2).contains("grade "), "{}", say(0, 2));
+        assert!(say(1, 0).contains("delete it "));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use rollbook_auth::call_store;
 use rollbook_gradebook::store::{
     CellChange, CellView, GradeStore, GradebookView, NewLineItem, OrphanAction, OrphanReason,
-    Resolution, StoreKey,
+    Resolution, StoreKey, Unsent,
 };
 use rollbook_gradebook::{
     CellValue, GradebookError, GradingRules, SyncError, SyncOptions, SyncReport,
@@ -607,10 +607,16 @@ impl Account {
     /// disk cannot be opened now (the keychain would not give its key): the grades in
     /// memory can be counted, the ones on disk cannot.
     pub async fn unsent_grades(&self) -> Result<u32, CoreError> {
+        Ok(self.unsent().await?.total())
+    }
+
+    /// [`Self::unsent_grades`], grades apart from new assignments (as the status line
+    /// counts them).
+    pub async fn unsent(&self) -> Result<Unsent, CoreError> {
         let Some(open) = self.existing_local_store().await? else {
-            return Ok(0);
+            return Ok(Unsent::default());
         };
-        let (waiting, _) = with_store(&open.store, |s| s.outbox_counts()).await?;
+        let waiting = with_store(&open.store, |s| s.unsent()).await?;
         if open.location
             == (StoreLocation::Memory {
                 why: MemoryReason::KeychainUnavailable,
@@ -621,7 +627,7 @@ impl Account {
             if path.exists() {
                 return Err(unsent_unknown(
                     "the keychain would not give the key of the gradebook saved on this computer",
-                    set_aside::read_unsent(&path).map(|n| n.saturating_add(waiting)),
+                    set_aside::read_unsent(&path).map(|n| n.saturating_add(waiting.total())),
                 ));
             }
         }
@@ -630,11 +636,11 @@ impl Account {
 
     /// What a sign-out would delete unsent: the count, or `UnsentUnknown` when it cannot
     /// be told (the session or the store cannot be opened while a store file exists).
-    /// Not signed in, or no store at all, is 0: nothing can be lost then.
-    pub(crate) async fn unsent_for_sign_out(&self) -> Result<u32, CoreError> {
-        match self.unsent_grades().await {
+    /// Not signed in, or no store at all, is none: nothing can be lost then.
+    pub(crate) async fn unsent_for_sign_out(&self) -> Result<Unsent, CoreError> {
+        match self.unsent().await {
             Ok(n) => Ok(n),
-            Err(CoreError::Auth(rollbook_auth::AuthError::NotSignedIn)) => Ok(0),
+            Err(CoreError::Auth(rollbook_auth::AuthError::NotSignedIn)) => Ok(Unsent::default()),
             Err(e @ CoreError::UnsentUnknown { .. }) => Err(e),
             Err(e) => {
                 let path = crate::record::SessionRecord::load(self.paths())
@@ -643,7 +649,7 @@ impl Account {
                     .and_then(|r| r.store_key().ok())
                     .map(|k| store_path(self, &k.account()));
                 match path {
-                    Some(path) if !path.exists() => Ok(0),
+                    Some(path) if !path.exists() => Ok(Unsent::default()),
                     // A record whose owner is unknown, or whose store exists: fail closed.
                     path => Err(unsent_unknown(
                         &format!("{}: {e}", e.code()),
@@ -658,7 +664,7 @@ impl Account {
     /// sign-out the keychain leaves unfinished (`sign_out_unfinished`) has deleted them
     /// all the same, and the teacher is told how many.
     pub async fn unsent_to_discard(&self) -> Result<u32, CoreError> {
-        self.unsent_for_sign_out().await
+        Ok(self.unsent_for_sign_out().await?.total())
     }
 
     /// How many classes' grading rules this sign-in keeps outside the store.

@@ -215,6 +215,7 @@ mod tests {
             item_averages: averages.items,
             class_average: averages.class,
             pending: 0,
+            unsent: Default::default(),
         }
     }
 

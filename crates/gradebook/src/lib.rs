@@ -19,5 +19,6 @@ pub use fetch::fetch_snapshot;
 pub use store::{
     CellChange, CellState, CellView, ClassSnapshot, Clock, GradeStore, GradebookView, NewLineItem,
     Orphan, OrphanAction, OrphanReason, Pause, Resolution, SavedPage, StoreKey, StudentName,
+    Unsent, UnsentByClass,
 };
 pub use sync::{SyncError, SyncOptions, SyncReport, WriteServer, sync};

@@ -280,6 +280,53 @@ pub struct GradebookView {
     pub class_average: crate::averages::ClassAverage,
     /// Edits waiting to be sent.
     pub pending: u32,
+    /// What the district does not have yet, here and in the teacher's other classes:
+    /// the same count sign-out refuses on, so the status line and the sign-out dialog
+    /// add up to one number.
+    pub unsent: UnsentByClass,
+}
+
+/// Writes the district does not have yet (waiting, refused, in conflict, orphaned),
+/// told apart so that a new assignment is never called a grade.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Unsent {
+    /// Grades (a cell's value, or its removal).
+    pub grades: u32,
+    /// Assignments made in Rollbook.
+    pub assignments: u32,
+}
+
+impl Unsent {
+    pub fn total(self) -> u32 {
+        self.grades.saturating_add(self.assignments)
+    }
+}
+
+/// [`Unsent`] in one class and in all the others; together, [`GradeStore::unsent_count`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnsentByClass {
+    pub this_class: Unsent,
+    pub other_classes: Unsent,
+}
+
+impl UnsentByClass {
+    /// Both halves added up: what sign-out counts.
+    pub fn all(self) -> Unsent {
+        Unsent {
+            grades: self
+                .this_class
+                .grades
+                .saturating_add(self.other_classes.grades),
+            assignments: self
+                .this_class
+                .assignments
+                .saturating_add(self.other_classes.assignments),
+        }
+    }
 }
 
 /// A class's rows, columns and cells as read, before the averages.
@@ -288,6 +335,7 @@ struct Loaded {
     columns: Vec<ColumnView>,
     cells: Vec<CellView>,
     pending: u32,
+    unsent: UnsentByClass,
 }
 
 /// What a teacher does to a cell.
@@ -952,6 +1000,7 @@ impl GradeStore {
                 columns,
                 cells,
                 pending: pending + pending_items,
+                unsent: unsent_by_class(&self.conn, class_id)?,
             })
         };
         let Loaded {
@@ -959,6 +1008,7 @@ impl GradeStore {
             columns,
             cells,
             pending,
+            unsent,
         } = load().map_err(read)?;
         let items: Vec<ItemInfo> = columns
             .iter()
@@ -992,6 +1042,7 @@ impl GradeStore {
             item_averages: averages.items,
             class_average: averages.class,
             pending,
+            unsent,
         }))
     }
 
@@ -1599,6 +1650,28 @@ impl GradeStore {
             .map_err(GradebookError::store("read"))
     }
 
+    /// [`GradeStore::unsent_count`] split into grades and new assignments.
+    pub fn unsent(&self) -> Result<Unsent> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(sum(kind <> 'lineItem'), 0), coalesce(sum(kind = 'lineItem'), 0) FROM outbox",
+                [],
+                |r| {
+                    Ok(Unsent {
+                        grades: r.get(0)?,
+                        assignments: r.get(1)?,
+                    })
+                },
+            )
+            .map_err(GradebookError::store("read"))
+    }
+
+    /// [`GradeStore::unsent_count`] split into grades and new assignments, in
+    /// `class_id` and in the other classes (a class this store does not know has none).
+    pub fn unsent_by_class(&self, class_id: &str) -> Result<UnsentByClass> {
+        unsent_by_class(&self.conn, class_id).map_err(GradebookError::store("read"))
+    }
+
     /// Edits whose assignment was deleted in the SIS or whose student left the class:
     /// no cell shows them, yet they are unsent. The teacher settles each one.
     pub fn orphans(&self) -> Result<Vec<Orphan>> {
@@ -1962,6 +2035,32 @@ pub fn result_record(
         incomplete: flag(value.mark == Some(Mark::Incomplete)),
         missing: flag(value.mark == Some(Mark::Missing)),
     }
+}
+
+/// Every outbox entry counted once, as [`GradeStore::unsent_count`] counts them: an
+/// assignment's entry is an assignment, any other a grade; an entry of no class (none
+/// should be) is another class's, so the two halves always add up to the whole.
+fn unsent_by_class(conn: &Connection, class_id: &str) -> rusqlite::Result<UnsentByClass> {
+    conn.query_row(
+        "SELECT coalesce(sum(kind <> 'lineItem' AND class_id IS ?1), 0),
+                coalesce(sum(kind = 'lineItem' AND class_id IS ?1), 0),
+                coalesce(sum(kind <> 'lineItem' AND class_id IS NOT ?1), 0),
+                coalesce(sum(kind = 'lineItem' AND class_id IS NOT ?1), 0)
+         FROM outbox",
+        [class_id],
+        |r| {
+            Ok(UnsentByClass {
+                this_class: Unsent {
+                    grades: r.get(0)?,
+                    assignments: r.get(1)?,
+                },
+                other_classes: Unsent {
+                    grades: r.get(2)?,
+                    assignments: r.get(3)?,
+                },
+            })
+        },
+    )
 }
 
 fn decode_state(state: &str, reason: Option<String>, server_value: Option<String>) -> CellState {

@@ -583,3 +583,134 @@ fn a_store_closed_for_good_refuses_every_edit_and_lets_its_file_go() {
     let again = open(&path, &key);
     assert_eq!(again.unsent_count().unwrap_or_else(|e| panic!("{e}")), 1);
 }
+
+/// One count of what the district does not have yet, for the status line and sign-out
+/// alike: grades (waiting, refused, in conflict, orphaned) apart from new assignments,
+/// in the class shown and in the others, adding up to what sign-out counts.
+#[test]
+fn unsent_is_counted_by_class_with_assignments_apart_from_grades() {
+    use rollbook_gradebook::store::{Unsent, UnsentByClass};
+    const OTHER: &str = "class-2";
+    let (_dir, path, key) = fresh();
+    let mut store = open(&path, &key);
+    store
+        .save_snapshot(&snapshot())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut other = snapshot();
+    other.class_id = OTHER.into();
+    other.line_items = vec![common::line_item("lb-1", 10.0)];
+    other.results.clear();
+    store
+        .save_snapshot(&other)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let new = |title: &str| NewLineItem {
+        title: title.into(),
+        category_id: None,
+        max_points: 10.0,
+        assign_date: "2026-09-01".into(),
+        due_date: "2026-09-08".into(),
+    };
+    let enter = |store: &mut GradeStore, class: &str, item: &str, student: &str, text: &str| {
+        let input = CellInput::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .enter(class, item, student, CellChange::Input(input), NOW)
+            .unwrap_or_else(|e| panic!("enter: {e}"));
+    };
+    let entry_for = |store: &GradeStore, item: &str, student: &str| {
+        store
+            .due(100)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|e| e.cell == Some((item.into(), student.into())))
+            .unwrap_or_else(|| panic!("no entry for {item}/{student}"))
+    };
+
+    // This class: one waiting, one refused, one in conflict, one for a student who
+    // then leaves (an orphan no cell shows), one sent; a new assignment with a grade.
+    enter(&mut store, CLASS, "li-1", "s1", "9");
+    enter(&mut store, CLASS, "li-1", "s2", "8");
+    enter(&mut store, CLASS, "li-1", "s3", "7");
+    enter(&mut store, CLASS, "li-2", "s3", "15");
+    enter(&mut store, CLASS, "li-2", "s1", "12");
+    let refused = entry_for(&store, "li-1", "s2");
+    store
+        .mark_refused(&refused, "no")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let conflict = entry_for(&store, "li-1", "s3");
+    store
+        .mark_conflict(&conflict, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sent = entry_for(&store, "li-2", "s1");
+    store
+        .mark_sent(&sent, Some("2026-09-03T00:00:01.000Z"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lab = store
+        .create_line_item(CLASS, &new("Lab"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    enter(&mut store, CLASS, &lab, "s2", "6");
+    let mut left = snapshot();
+    left.students.retain(|s| s.sourced_id != "s3");
+    store.save_snapshot(&left).unwrap_or_else(|e| panic!("{e}"));
+    let orphans = store.orphans().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        orphans
+            .iter()
+            .any(|o| (o.line_item_id.as_str(), o.student_id.as_str()) == ("li-2", "s3")),
+        "{orphans:?}"
+    );
+
+    // The other class: two grades, and a new assignment the district refused.
+    enter(&mut store, OTHER, "lb-1", "s1", "5");
+    enter(&mut store, OTHER, "lb-1", "s2", "4");
+    let quiz = store
+        .create_line_item(OTHER, &new("Quiz"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let quiz_entry = store
+        .due(100)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .find(|e| e.id == quiz)
+        .unwrap_or_else(|| panic!("the new assignment is not queued"));
+    store
+        .mark_refused(&quiz_entry, "no")
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let here = Unsent {
+        grades: 5,
+        assignments: 1,
+    };
+    let there = Unsent {
+        grades: 2,
+        assignments: 1,
+    };
+    let view = |class: &str| {
+        store
+            .gradebook(class)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no view of {class}"))
+    };
+    assert_eq!(
+        view(CLASS).unsent,
+        UnsentByClass {
+            this_class: here,
+            other_classes: there
+        }
+    );
+    assert_eq!(
+        view(OTHER).unsent,
+        UnsentByClass {
+            this_class: there,
+            other_classes: here
+        }
+    );
+    // The halves add up to what sign-out counts, whichever class is shown.
+    let all = store
+        .unsent_by_class("no-such-class")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.this_class, Unsent::default());
+    assert_eq!(all.other_classes.total(), 9);
+    assert_eq!(store.unsent_count().ok(), Some(all.all().total()));
+    assert_eq!(view(CLASS).unsent.all(), all.other_classes);
+    assert_eq!(store.unsent().ok(), Some(all.other_classes));
+}

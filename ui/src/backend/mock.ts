@@ -2,6 +2,7 @@ import type { Backend, Unsubscribe } from "./backend";
 import type { AppError, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Preferences, Resolution, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student, SyncReport } from "./types";
 import { MockGradebooks, type GradebookScenario } from "./mockGradebook";
 import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
+import { unsentThings } from "../lib/words";
 
 /** How the mock behaves; tests pick one with `?scenario=…` (see `fromLocation`). */
 export interface MockScenario {
@@ -347,9 +348,11 @@ export class MockBackend implements Backend {
 
   async signOut(discardUnsent = false): Promise<SignedOut> {
     this.calls.push(discardUnsent ? "signOut:discardUnsent" : "signOut");
-    const unsent = this.grades?.unsent() ?? 0;
+    const waiting = this.grades?.unsent() ?? { grades: 0, assignments: 0 };
+    const unsent = waiting.grades + waiting.assignments;
     if (unsent > 0 && !discardUnsent) {
-      throw await this.wait<AppError>({ code: "unsent_grades", message: `${unsent === 1 ? "1 grade" : `${unsent} grades`} saved on this computer ${unsent === 1 ? "is" : "are"} not yet written back to the district; signing out would delete ${unsent === 1 ? "it" : "them"}.`, nextStep: "Send them first, or sign out anyway (they are then deleted)." });
+      // Core's words (error.rs, `unsent_message`), from the same count as the status line.
+      throw await this.wait<AppError>({ code: "unsent_grades", message: `${unsentThings(waiting)} saved on this computer ${unsent === 1 ? "is" : "are"} not yet sent to the district; signing out would delete ${unsent === 1 ? "it" : "them"} (your grading rules stay on this computer)`, nextStep: "Send them first, or sign out anyway (they are then deleted)." });
     }
     const wasSignedIn = this.scenario.signedIn;
     this.scenario.signedIn = false;

@@ -5,6 +5,8 @@
 import type { AppError, CellState, CellValue, CellView, ColumnView, GradeChange, GradebookPage, GradingRules, Mark, NewLineItem, SetAsideStore, StudentAverage, SyncReport } from "./types";
 import { mockStudents } from "./mock";
 import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
+import type { Unsent } from "./bindings/Unsent";
+import type { UnsentByClass } from "./bindings/UnsentByClass";
 
 export interface GradebookScenario {
   /** The district cannot be reached. */
@@ -50,6 +52,8 @@ export class MockGradebooks {
   private notBefore = 0;
   private attentionState: Attention | null = null;
   private setAsideGone = false;
+  /** The class the attention scenario's orphans and held assignment belong to. */
+  private attentionClass: string | null = null;
 
   constructor(private readonly scenario: GradebookScenario) {}
 
@@ -127,6 +131,7 @@ export class MockGradebooks {
         itemAverages,
         classAverage,
         pending: cells.filter((c) => c.state.kind === "saved").length,
+        unsent: this.unsentByClass(classId),
       },
       setAside: this.setAsideStore(),
       location: { kind: "disk" },
@@ -202,11 +207,44 @@ export class MockGradebooks {
     this.ruled.add(classId);
   }
 
-  /** Grades saved here and not yet sent (orphaned edits among them). */
-  unsent(): number {
-    let n = this.attentionState?.orphans.length ?? 0;
-    for (const book of this.books.values()) for (const c of book.cells.values()) if (c.state.kind === "saved") n++;
+  /** What the district does not have in one class, as the store's outbox counts it:
+   * grades waiting, refused or in conflict, new assignments, and the attention
+   * scenario's orphaned edits and held assignment (with its grades), in the class they
+   * were first shown in. */
+  private unsentIn(classId: string): Unsent {
+    const n = { grades: 0, assignments: 0 };
+    const book = this.books.get(classId);
+    if (book) {
+      for (const c of book.cells.values()) if (c.state.kind === "saved" || c.state.kind === "refused" || c.state.kind === "conflict") n.grades++;
+      n.assignments += book.columns.filter((c) => c.local).length;
+    }
+    if (this.attentionState && this.attentionClass === classId) {
+      n.grades += this.attentionState.orphans.length;
+      for (const h of this.attentionState.held) {
+        n.assignments++;
+        n.grades += h.grades;
+      }
+    }
     return n;
+  }
+
+  /** The page's count: this class and the others. */
+  unsentByClass(classId: string): UnsentByClass {
+    const others = { grades: 0, assignments: 0 };
+    const classes = new Set([...this.books.keys(), ...(this.attentionClass ? [this.attentionClass] : [])]);
+    for (const id of classes) {
+      if (id === classId) continue;
+      const n = this.unsentIn(id);
+      others.grades += n.grades;
+      others.assignments += n.assignments;
+    }
+    return { thisClass: this.unsentIn(classId), otherClasses: others };
+  }
+
+  /** What sign-out counts: every class. */
+  unsent(): Unsent {
+    const all = this.unsentByClass("");
+    return all.otherClasses;
   }
 
   /** The store set aside in the attention scenario, until kept, discarded or opened. */
@@ -217,6 +255,7 @@ export class MockGradebooks {
   attention(classId: string): Attention {
     const book = this.book(classId);
     if (!this.scenario.attention) return { setAside: [], orphans: [], held: [] };
+    this.attentionClass ??= classId;
     this.attentionState ??= {
       setAside: [],
       orphans: [

@@ -1,17 +1,29 @@
 // Counts said the same way on every face (the status line, the dialogs).
 
+import type { Unsent } from "../backend/bindings/Unsent";
+import type { UnsentByClass } from "../backend/bindings/UnsentByClass";
+
 /** "1 grade", "5 grades". */
 export function grades(n: number): string {
   return n === 1 ? "1 grade" : `${n} grades`;
 }
 
-/** The status line's count of what this class has that the district does not (yet):
- * grades waiting, refused or in conflict (as sign-out counts them), and new assignments,
- * called assignments. "" when nothing. Sign-out counts the same things in every class. */
-export function unsentWords(n: { grades: number; assignments: number }): string {
+/** "2 grades and 1 new assignment": a new assignment is never called a grade. "" when
+ * nothing. Core's sign-out message says the same numbers the same way. */
+export function unsentThings(n: Unsent): string {
   const assignments = n.assignments === 1 ? "1 new assignment" : `${n.assignments} new assignments`;
-  const what = [n.grades > 0 && grades(n.grades), n.assignments > 0 && assignments].filter(Boolean).join(" and ");
-  return what ? `${what} in this class not yet sent.` : "";
+  return [n.grades > 0 && grades(n.grades), n.assignments > 0 && assignments].filter(Boolean).join(" and ");
+}
+
+/** The status line's count of what the district does not have yet, from the store's one
+ * count (the one sign-out refuses on): this class first, then the teacher's other
+ * classes, so what it adds up to is what the sign-out dialog says. "" when nothing. */
+export function unsentWords(n: UnsentByClass): string {
+  const here = unsentThings(n.thisClass);
+  const there = unsentThings(n.otherClasses);
+  if (here && there) return `${here} in this class not yet sent · ${there} in other classes.`;
+  if (here) return `${here} in this class not yet sent.`;
+  return there ? `${there} in other classes not yet sent.` : "";
 }
 
 /** The grades the teacher has to look at: refused, or changed in the district meanwhile. */

@@ -6,6 +6,7 @@ import type { GradingRules } from "./GradingRules";
 import type { ItemAverage } from "./ItemAverage";
 import type { StudentAverage } from "./StudentAverage";
 import type { StudentName } from "./StudentName";
+import type { UnsentByClass } from "./UnsentByClass";
 
 /**
  * A class's gradebook with the teacher's edits on top, and its averages.
@@ -26,4 +27,10 @@ classAverage: ClassAverage,
 /**
  * Edits waiting to be sent.
  */
-pending: number, };
+pending: number, 
+/**
+ * What the district does not have yet, here and in the teacher's other classes:
+ * the same count sign-out refuses on, so the status line and the sign-out dialog
+ * add up to one number.
+ */
+unsent: UnsentByClass, };
