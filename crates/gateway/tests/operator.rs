@@ -277,3 +277,344 @@ fn metrics_listen_moves_metrics_off_the_public_port() {
     let (status, _) = get(&format!("http://{}/metrics", flag.address));
     assert_eq!(status, 404);
 }
+
+/// The code block after `<!-- doc-test: NAME -->` in docs/gateway.md.
+fn doc_block(name: &str) -> String {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/gateway.md"
+    ))
+    .unwrap();
+    let marker = format!("<!-- doc-test: {name} -->");
+    let after = doc
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("docs/gateway.md has no {marker}"))
+        .1;
+    let fenced = after.trim_start().strip_prefix("```").unwrap();
+    let body = fenced.split_once('\n').unwrap().1;
+    format!("{}\n", body.split_once("\n```").unwrap().0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn repository() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Replaces `from` (which must be there: the doc and this test change together).
+fn substitute(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the doc block lost `{from}`:\n{text}");
+    text.replace(from, to)
+}
+
+/// docs/gateway.md's trial, as written: the demo district, the gateway in front of it,
+/// and the smoke test; only the ports are changed to free ones.
+#[test]
+fn the_docs_trial_and_smoke_test_run_as_written() {
+    for tool in ["curl", "jq", "openssl"] {
+        assert!(
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .unwrap()
+                .status
+                .success(),
+            "{tool} is not installed (scripts/setup.sh installs it)"
+        );
+    }
+    // The district's binary, beside the gateway's.
+    let built = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "rollbook-sandbox",
+            "--bin",
+            "rollbook-sandbox",
+        ])
+        .current_dir(repository())
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let block = doc_block("trial");
+    let script = substitute(
+        &substitute(&block, "47600", &free_port().to_string()),
+        "127.0.0.1:8080",
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    let logs = tempfile::tempdir().unwrap();
+    let mut shell = Command::new("bash");
+    shell
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(repository())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        // Files, not pipes: the servers left in the background would hold a pipe open.
+        .stdout(std::fs::File::create(logs.path().join("stdout")).unwrap())
+        .stderr(std::fs::File::create(logs.path().join("stderr")).unwrap());
+    // Its own process group, so the servers it starts in the background end with it.
+    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+    let mut child = shell.spawn().unwrap();
+    let group = child.id();
+    let status = child.wait().unwrap();
+    let _ = Command::new("kill")
+        .args(["--", &format!("-{group}")])
+        .status();
+    let stdout = std::fs::read_to_string(logs.path().join("stdout")).unwrap();
+    let stderr = std::fs::read_to_string(logs.path().join("stderr")).unwrap();
+    assert!(
+        status.success() && stdout.contains("smoke test passed"),
+        "the trial failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    for check in [
+        "ok: ready: {\"status\":\"ready\",\"tenants\":{\"2718\":\"ok\"}}",
+        "ok: the teacher's classes: 5",
+        "ok: refused: no token (401), /users (403)",
+    ] {
+        assert!(stdout.contains(check), "{check} missing:\n{stdout}");
+    }
+}
+
+/// docs/gateway.md's haproxy example, read from the doc and run in front of two gateway
+/// binaries with only the addresses changed (and TLS left out: the test has no cert).
+#[test]
+fn the_docs_haproxy_example_balances_two_gateways() {
+    let haproxy = [
+        "/usr/sbin/haproxy",
+        "/usr/bin/haproxy",
+        "/usr/local/sbin/haproxy",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("haproxy is not installed: scripts/setup.sh installs it (apt install haproxy)");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let district = runtime
+        .block_on(rollbook_sandbox::Sandbox::start(
+            rollbook_sandbox::SandboxConfig {
+                size: rollbook_sandbox::Size::Pair,
+                test_controls: true,
+                ..rollbook_sandbox::SandboxConfig::default()
+            },
+        ))
+        .unwrap();
+    let one = start(&["--demo-district", district.issuer()]);
+    let two = start(&["--demo-district", district.issuer()]);
+    let front = free_port();
+    let config = substitute(
+        &substitute(
+            &substitute(
+                &doc_block("haproxy"),
+                "bind :443 ssl crt /etc/haproxy/certs/roster.pem",
+                &format!("bind 127.0.0.1:{front}"),
+            ),
+            "10.0.0.11:8080",
+            &one.address.to_string(),
+        ),
+        "10.0.0.12:8080",
+        &two.address.to_string(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, &config).unwrap();
+    let checked = Command::new(haproxy)
+        .args(["-c", "-f", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "haproxy -c refused the doc's example: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let mut lb = Command::new(haproxy)
+        .args(["-f", cfg.to_str().unwrap(), "-db"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{front}");
+    let teacher = district
+        .district()
+        .staff
+        .iter()
+        .find(|p| p.id.starts_with("tch-"))
+        .unwrap()
+        .id
+        .clone();
+    let token = district
+        .issue_access_token(&teacher, &["openid", "profile", "oneroster"])
+        .unwrap();
+    let outcome = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        // Both servers up: haproxy's check needs two passes (rise 2, inter 2s).
+        let mut statuses = Vec::new();
+        for _ in 0..100 {
+            let r = client.get(format!("{base}/healthz")).send().await;
+            if r.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for _ in 0..6 {
+            let r = client
+                .get(format!(
+                    "{base}/ims/oneroster/v1p1/teachers/{teacher}/classes"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        let metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        (statuses, metrics)
+    });
+    let _ = lb.kill();
+    let _ = lb.wait();
+    let (statuses, metrics) = outcome;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(metrics, 403, "the example keeps /metrics inside");
+    // Round robin: each instance served the teacher.
+    for (name, instance) in [("one", &one), ("two", &two)] {
+        let served = instance
+            .log
+            .try_iter()
+            .filter(|l| l.contains("\"target\":\"audit\"") && l.contains("\"outcome\":200"))
+            .count();
+        assert!(served > 0, "instance {name} served nothing");
+    }
+}
+
+/// What crates/gateway/Dockerfile.dockerignore lets into the build context is enough for
+/// the Dockerfile's `cargo build --locked -p rollbook-gateway` to load the workspace,
+/// and keeps out what must not go: the UI, history, build output, databases.
+#[test]
+fn the_docker_context_holds_the_workspace_and_nothing_else() {
+    let root = repository();
+    let rules: Vec<(bool, String)> =
+        std::fs::read_to_string(root.join("crates/gateway/Dockerfile.dockerignore"))
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| match l.strip_prefix('!') {
+                Some(kept) => (true, kept.to_owned()),
+                None => (false, l.to_owned()),
+            })
+            .collect();
+    let files = Command::new("git")
+        .args(["ls-files", "--cached", "--others", "--exclude-standard"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let files = String::from_utf8(files.stdout).unwrap();
+    let sent: Vec<&str> = files
+        .lines()
+        .filter(|f| root.join(f).is_file() && in_context(&rules, f))
+        .collect();
+    for must in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "crates/gateway/Cargo.toml",
+        "crates/gateway/src/main.rs",
+        "crates/oneroster/src/lib.rs",
+        "crates/oauth1/src/lib.rs",
+    ] {
+        assert!(sent.contains(&must), "{must} is not sent");
+    }
+    for kept_out in [
+        "ui/",
+        ".git/",
+        "target/",
+        "docs/",
+        "rust-toolchain.toml",
+        "scripts/",
+    ] {
+        assert!(
+            !sent.iter().any(|f| f.starts_with(kept_out)),
+            "{kept_out} is sent"
+        );
+    }
+    assert!(!in_context(&rules, "target/debug/rollbook-gateway"));
+    assert!(!in_context(&rules, "crates/core/target/x"));
+    assert!(!in_context(&rules, "crates/gateway/local.db"));
+    // The workspace loads from exactly those files, with the lock file as it is.
+    let context = tempfile::tempdir().unwrap();
+    for f in &sent {
+        let to = context.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(f), to).unwrap();
+    }
+    let metadata = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .current_dir(context.path())
+        .env("CARGO_TARGET_DIR", context.path().join("target"))
+        .output()
+        .unwrap();
+    assert!(
+        metadata.status.success(),
+        "the workspace does not load from the docker context: {}",
+        String::from_utf8_lossy(&metadata.stderr)
+    );
+}
+
+/// Docker's rule for a path: the last pattern matching it or one of its parent folders
+/// decides (`!` sends it after all).
+fn in_context(rules: &[(bool, String)], path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut sent = true;
+    for (keep, pattern) in rules {
+        let pattern: Vec<&str> = pattern.split('/').collect();
+        if (1..=segments.len()).any(|n| glob(&pattern, &segments[..n])) {
+            sent = *keep;
+        }
+    }
+    sent
+}
+
+/// Path segments against pattern segments: `**` any number of segments, `*` any run of
+/// characters within one.
+fn glob(pattern: &[&str], path: &[&str]) -> bool {
+    match (pattern.first(), path.first()) {
+        (None, None) => true,
+        (Some(&"**"), _) => {
+            glob(&pattern[1..], path) || (!path.is_empty() && glob(pattern, &path[1..]))
+        }
+        (Some(p), Some(s)) => {
+            segment(p.as_bytes(), s.as_bytes()) && glob(&pattern[1..], &path[1..])
+        }
+        _ => false,
+    }
+}
+
+fn segment(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.first(), text.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            segment(&pattern[1..], text) || (!text.is_empty() && segment(pattern, &text[1..]))
+        }
+        (Some(p), Some(t)) => p == t && segment(&pattern[1..], &text[1..]),
+        _ => false,
+    }
+}
