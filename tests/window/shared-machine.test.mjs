@@ -67,6 +67,7 @@ function keychainEntries() {
 const ALLOWED = [
   [/^data\/rollbook\/session\.lock$/, "the empty lock file Rollbook processes coordinate on"],
   [/^data\/rollbook\/shared-session-open\.json$/, "while a shared session is open: the provider's name and end-session page (no account, no token), so a start after a crash can end the browser's provider session"],
+  [/^data\/rollbook\/logs\/rollbook\.log(\.\d+)?$/, "the log file IT reads (the LogLevel policy): codes and events, never a token, an e-mail address or a name (checked below, and by the CLI's log test at debug level)"],
   [/^data\/rollbook\/demo-district\.key$/, "the demo district's own signing key (the made-up district's, not the teacher's)"],
   [/^config\/mimeapps\.list$|^data\/applications\//, "development builds register the app-link scheme for this user"],
   [/^data\/org\.rollbook\.desktop\/([^/]+\/)*(salt|origin)$|^data\/org\.rollbook\.desktop\/hsts-storage\.sqlite$/, "WebKit's own salts, origin names and HSTS list (the UI is served from the app, over no network, and stores nothing: no local storage, no IndexedDB)"],
@@ -79,6 +80,12 @@ async function assertNothingKept(when) {
   const files = await filesOf(env.HOME);
   const unexpected = files.filter((f) => !ALLOWED.some(([pattern]) => pattern.test(f.path)));
   const lock = files.find((f) => f.path === "data/rollbook/session.lock");
+  for (const log of files.filter((f) => f.path.startsWith("data/rollbook/logs/"))) {
+    const text = readFileSync(join(env.HOME, log.path), "utf8");
+    // A JWT (access or ID token), a bearer header or an e-mail address would be a trace.
+    const leak = /eyJ[\w-]{10,}\.|Bearer\s+\S|[\w.+-]+@[\w-]+\.[\w.]+/.exec(text);
+    if (leak) throw new Error(`${when}: the log file holds ${JSON.stringify(leak[0].slice(0, 12))}…`);
+  }
   if (unexpected.length || (lock && lock.size)) throw new Error(`${when}: files kept: ${JSON.stringify(unexpected)}${lock?.size ? "; the lock file has content" : ""}`);
   const entries = keychainEntries();
   if (entries) throw new Error(`${when}: keychain entries left:\n${entries}`);
