@@ -23,6 +23,10 @@ wine64=/usr/lib/wine/wine64
 exe_dir=$(scripts/windows-build.sh | tail -1)
 
 work=$(mktemp -d /tmp/rollbook-windows-XXXXXX)
+# The prefix is a throwaway Windows of its own, so Rollbook keeps its credentials under
+# the product's service name, as on a teacher's computer (the Linux test session's
+# ROLLBOOK_KEYCHAIN_SERVICE would rename them, and debug builds obey it).
+unset ROLLBOOK_KEYCHAIN_SERVICE
 export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 sandbox_pid="" gateway_pid=""
 cleanup() {
