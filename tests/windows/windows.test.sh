@@ -167,6 +167,13 @@ via_gateway() { # TEACHER: signs in with the roster read through rollbook-gatewa
     --classlink-api-url "$demo" --oneroster-url "$gateway/ims/oneroster/v1p1" \
     --scope "profile email oneroster" --timeout 60 \
     --browser-command "rollbook-test-browser --login $1" >/dev/null
+  # Once in CI this second sign-in left no session and printed nothing (not yet
+  # diagnosed; docs/it-admins.md's Windows notes and the stop's closing note): it is
+  # tried once more, and the first failure is kept in the log.
+  rb "gw-whoami-$1" whoami --json >/dev/null || rb "gw-login-again-$1" login --issuer "$demo" \
+    --client-id rollbook-desktop --profile classlink --classlink-api-url "$demo" \
+    --oneroster-url "$gateway/ims/oneroster/v1p1" --scope "profile email oneroster" \
+    --timeout 60 --browser-command "rollbook-test-browser --login $1" >/dev/null
 }
 via_gateway tch-00002 || true
 other_class=$(rb gw-classes classes --json | json 'd[0]["sourcedId"]' || true)
