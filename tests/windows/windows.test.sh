@@ -168,7 +168,7 @@ via_gateway() { # TEACHER: signs in with the roster read through rollbook-gatewa
     --scope "profile email oneroster" --timeout 60 \
     --browser-command "rollbook-test-browser --login $1" >/dev/null
   # Once in CI this second sign-in left no session and printed nothing (not yet
-  # diagnosed; docs/it-admins.md's Windows notes and the stop's closing note): it is
+  # diagnosed; see the closing note of stop 17): it is
   # tried once more, and the first failure is kept in the log.
   rb "gw-whoami-$1" whoami --json >/dev/null || rb "gw-login-again-$1" login --issuer "$demo" \
     --client-id rollbook-desktop --profile classlink --classlink-api-url "$demo" \
