@@ -105,6 +105,20 @@ impl Account {
                     .unwrap_or_default()
             ),
         ));
+        // Whether the window asks for updates, and where (IT's first question when a lab
+        // pushes its own installs).
+        checks.push(Check::ok(
+            "updates",
+            match settings.update_check() {
+                policy::UpdateCheck::Off { why } => why,
+                policy::UpdateCheck::Check { mirror: Some(url) } => format!(
+                    "the window looks for updates when it starts, at {url} (UpdateUrl); the teacher installs them"
+                ),
+                policy::UpdateCheck::Check { mirror: None } => {
+                    "the window looks for updates when it starts, at Rollbook's releases; the teacher installs them".to_owned()
+                }
+            },
+        ));
         let record = match SessionRecord::load(self.paths()) {
             Ok(record) => {
                 checks.push(Check::ok(

@@ -150,10 +150,12 @@ pub enum Key {
     ExportAllowed,
     LogLevel,
     ProxyUrl,
+    AutoUpdate,
+    UpdateUrl,
 }
 
 impl Key {
-    pub const ALL: [Key; 12] = [
+    pub const ALL: [Key; 14] = [
         Key::AllowedProviders,
         Key::Issuer,
         Key::ClientId,
@@ -166,6 +168,8 @@ impl Key {
         Key::ExportAllowed,
         Key::LogLevel,
         Key::ProxyUrl,
+        Key::AutoUpdate,
+        Key::UpdateUrl,
     ];
 
     pub fn name(self) -> &'static str {
@@ -182,6 +186,8 @@ impl Key {
             Key::ExportAllowed => "ExportAllowed",
             Key::LogLevel => "LogLevel",
             Key::ProxyUrl => "ProxyUrl",
+            Key::AutoUpdate => "AutoUpdate",
+            Key::UpdateUrl => "UpdateUrl",
         }
     }
 
@@ -510,6 +516,61 @@ impl ResolvedSettings {
     }
 }
 
+/// Whether and where the window looks for a newer Rollbook at start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UpdateCheck {
+    /// No request at all; `why` says which setting chose it, for `rollbook doctor`.
+    Off { why: String },
+    /// Ask `mirror` (the `UpdateUrl` policy), or this build's own address when `None`.
+    Check { mirror: Option<Url> },
+}
+
+impl ResolvedSettings {
+    /// The one decision behind the window's check at start, its Install button, and
+    /// `rollbook-desktop --update`: `AutoUpdate = 0` asks nothing (labs that push each
+    /// release as an MSI or a package), and an `UpdateUrl` IT set but Rollbook cannot use
+    /// asks nothing either, rather than going to an address IT did not choose.
+    pub fn update_check(&self) -> UpdateCheck {
+        if self.flag(Key::AutoUpdate) == Some(false) {
+            let by = self
+                .get(Key::AutoUpdate)
+                .map(|e| e.origin.to_string())
+                .unwrap_or_default();
+            return UpdateCheck::Off {
+                why: format!(
+                    "updates are turned off (AutoUpdate = 0, from {by}); IT installs each release"
+                ),
+            };
+        }
+        if let Some(problem) = self.problems.iter().find(|p| {
+            p.key
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(Key::UpdateUrl.name()))
+        }) {
+            return UpdateCheck::Off {
+                why: format!(
+                    "the update address policy cannot be used ({problem}), so Rollbook asks no other"
+                ),
+            };
+        }
+        UpdateCheck::Check {
+            mirror: self
+                .locked_text(Key::UpdateUrl)
+                .and_then(|t| Url::parse(&t).ok()),
+        }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 fn is_classlink(issuer: &str) -> bool {
     issuer.trim_end_matches('/') == CLASSLINK_ISSUER
 }
@@ -568,7 +629,21 @@ fn check(key: Key, raw: &RawValue) -> Result<Value, String> {
         Key::SharedMachine
         | Key::LocalStoreAllowed
         | Key::DemoDistrictAllowed
-        | Key::ExportAllowed => flag(raw).map(Value::Flag),
+        | Key::ExportAllowed
+        | Key::AutoUpdate => flag(raw).map(Value::Flag),
+        Key::UpdateUrl => {
+            let text = text(raw)?;
+            let url = Url::parse(&text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+            match url.scheme() {
+                "https" if url.host_str().is_some() => Ok(Value::Text(text)),
+                // The .deb suite's local update server; nothing on the network. The
+                // update itself is still checked against the release key.
+                "http" if is_loopback(&url) => Ok(Value::Text(text)),
+                _ => Err(format!(
+                    "{text:?} must be an https:// address of the update manifest, like https://updates.district.example/rollbook/latest.json"
+                )),
+            }
+        }
         Key::LogLevel => match text(raw)?.to_ascii_lowercase().as_str() {
             level @ ("error" | "warn" | "info" | "debug") => Ok(Value::Text(level.to_owned())),
             other => Err(format!(
@@ -751,6 +826,11 @@ pub fn resolve(
         Some(Value::Flag(true)),
         Origin::BuildDefault,
     );
+    fallback(
+        Key::AutoUpdate,
+        Some(Value::Flag(true)),
+        Origin::BuildDefault,
+    );
     found.entry(Key::LogLevel).or_insert(Effective {
         key: Key::LogLevel,
         value: Value::Text("info".into()),
@@ -854,8 +934,8 @@ mod tests {
         assert!(resolved.problems.is_empty());
         assert_eq!(
             resolved.settings.len(),
-            Key::ALL.len() - 3,
-            "all but the issuer, the roster address and the proxy, which nothing sets here"
+            Key::ALL.len() - 4,
+            "all but the issuer, the roster address, the proxy and the update mirror, which nothing sets here"
         );
     }
 
@@ -1266,6 +1346,50 @@ mod every_path_tests {
             "http://proxy.district.example:3128/"
         );
         assert_eq!(with("{}").proxy_url(), None);
+    }
+
+    #[test]
+    fn updates_are_checked_unless_policy_turns_them_off_and_go_only_where_it_says() {
+        assert_eq!(
+            with("{}").update_check(),
+            UpdateCheck::Check { mirror: None }
+        );
+        assert!(matches!(
+            with(r#"{"AutoUpdate": 0}"#).update_check(),
+            UpdateCheck::Off { why } if why.contains("AutoUpdate = 0")
+        ));
+        assert_eq!(
+            with(r#"{"AutoUpdate": 1, "UpdateUrl": "https://updates.district.example/rollbook/latest.json"}"#)
+                .update_check(),
+            UpdateCheck::Check {
+                mirror: Some(
+                    Url::parse("https://updates.district.example/rollbook/latest.json").unwrap()
+                )
+            }
+        );
+        // A local test server only; plain http elsewhere could be swapped on the way.
+        assert!(matches!(
+            with(r#"{"UpdateUrl": "http://127.0.0.1:8123/latest.json"}"#).update_check(),
+            UpdateCheck::Check { mirror: Some(_) }
+        ));
+        for bad in [
+            r#"{"UpdateUrl": "http://updates.district.example/latest.json"}"#,
+            r#"{"UpdateUrl": "ftp://updates.district.example/latest.json"}"#,
+            r#"{"UpdateUrl": "not a url"}"#,
+        ] {
+            let resolved = with(bad);
+            assert_eq!(resolved.problems.len(), 1, "{bad}");
+            assert!(
+                matches!(resolved.update_check(), UpdateCheck::Off { ref why } if why.contains("UpdateUrl")),
+                "a mirror IT set but Rollbook cannot use sends no request elsewhere: {bad}"
+            );
+        }
+        // Off wins over a mirror.
+        assert!(matches!(
+            with(r#"{"AutoUpdate": false, "UpdateUrl": "https://u.example/latest.json"}"#)
+                .update_check(),
+            UpdateCheck::Off { .. }
+        ));
     }
 
     #[derive(Debug)]
