@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+pub use crate::client_address::{AddressRange, TrustedProxies};
+
 /// Environment variables that override the file (for containers).
 pub const ENV_LISTEN: &str = "ROLLBOOK_GATEWAY_LISTEN";
 pub const ENV_METRICS_LISTEN: &str = "ROLLBOOK_GATEWAY_METRICS_LISTEN";
@@ -99,6 +101,8 @@ struct FileConfig {
     listen: Option<String>,
     #[serde(default)]
     metrics_listen: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     identity: FileIdentity,
     #[serde(default)]
     tenants: Vec<FileTenant>,
@@ -317,6 +321,8 @@ pub struct Config {
     /// A second listener for `/metrics` only; when set, the public port does not serve
     /// `/metrics` (its answer there is the ordinary 404).
     pub metrics_listen: Option<SocketAddr>,
+    /// Load balancers whose `X-Forwarded-For` names the client (empty: trust nobody's).
+    pub trusted_proxies: TrustedProxies,
     pub identity: IdentityConfig,
     pub tenants: Vec<TenantConfig>,
     pub classlink_partner: Option<PartnerConfig>,
@@ -354,6 +360,15 @@ impl Config {
                 "must differ from `listen` (leave it out to serve /metrics on the public port)",
             ));
         }
+        let trusted_proxies = TrustedProxies::new(
+            file.trusted_proxies
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    AddressRange::parse(r).map_err(|e| invalid(format!("trusted_proxies[{i}]"), e))
+                })
+                .collect::<Result<_, _>>()?,
+        );
         let identity = match file.identity {
             FileIdentity::ClassLink {
                 classlink_api_url,
@@ -443,6 +458,7 @@ impl Config {
         Ok(Self {
             listen,
             metrics_listen,
+            trusted_proxies,
             identity,
             tenants,
             classlink_partner,
@@ -465,6 +481,23 @@ impl Config {
                 out,
                 "metrics         on the public port at /metrics (set metrics_listen to move it)"
             ),
+        };
+        let _ = if self.trusted_proxies.ranges().is_empty() {
+            writeln!(
+                out,
+                "client address  the TCP peer (X-Forwarded-For ignored: no trusted_proxies)"
+            )
+        } else {
+            writeln!(
+                out,
+                "client address  X-Forwarded-For from {} only, else the TCP peer",
+                self.trusted_proxies
+                    .ranges()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         let _ = match &self.identity {
             IdentityConfig::ClassLink { api_url, cache_ttl } => writeln!(
@@ -719,6 +752,13 @@ auth = {{ kind = "oauth1", client_id = "abc", client_secret = {{ file = "{}" }} 
                 "tenants[0].auth.client_id",
             ),
             (good.replace("9000", "nine"), "listen"),
+            (
+                good.replace(
+                    "listen =",
+                    "trusted_proxies = [\"10.0.0.0/8\", \"lb.example\"]\nlisten =",
+                ),
+                "trusted_proxies[1]",
+            ),
             (
                 good.replace("[[tenants]]", "[limits]\nmax_body_bytes = 0\n[[tenants]]"),
                 "limits.max_body_bytes",

@@ -15,6 +15,7 @@
 //! any load balancer. See docs/gateway.md.
 
 mod bearer_json;
+pub mod client_address;
 pub mod config;
 mod error;
 mod fields;
@@ -74,6 +75,7 @@ impl Config {
         Ok(Self {
             listen,
             metrics_listen: None,
+            trusted_proxies: config::TrustedProxies::default(),
             identity: IdentityConfig::ClassLink {
                 api_url: config::https_url("demo-district", &format!("{base}/"))?,
                 cache_ttl: Duration::from_secs(300),
@@ -195,7 +197,12 @@ impl Gateway {
                 Arc::clone(&metrics),
             )));
         }
-        let app = router(Arc::clone(&shared), &limits, metrics_address.is_none());
+        let app = router(
+            Arc::clone(&shared),
+            &limits,
+            Arc::new(config.trusted_proxies.clone()),
+            metrics_address.is_none(),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -259,7 +266,12 @@ impl Drop for Gateway {
 
 /// The whole surface, with the cross-cutting limits as layers. `/metrics` is left out
 /// when it has a listener of its own.
-fn router(shared: Arc<Shared>, limits: &Limits, with_metrics: bool) -> Router {
+fn router(
+    shared: Arc<Shared>,
+    limits: &Limits,
+    proxies: Arc<config::TrustedProxies>,
+    with_metrics: bool,
+) -> Router {
     use tower_http::limit::RequestBodyLimitLayer;
     use tower_http::timeout::TimeoutLayer;
     let metrics = Arc::clone(&shared.metrics);
@@ -289,5 +301,8 @@ fn router(shared: Arc<Shared>, limits: &Limits, with_metrics: bool) -> Router {
             Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
             ops::shed,
         ))
-        .layer(axum::middleware::from_fn_with_state(metrics, ops::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            ops::Observer { metrics, proxies },
+            ops::observe,
+        ))
 }

@@ -36,6 +36,10 @@ struct Args {
     /// metrics_listen and ROLLBOOK_GATEWAY_METRICS_LISTEN).
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// A load balancer (address or address/prefix) whose X-Forwarded-For names the
+    /// client; repeat for several. Adds to the file's trusted_proxies.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
     /// Validate the configuration, print a summary with secrets redacted, and exit.
     #[arg(long)]
     check_config: bool,
@@ -61,6 +65,18 @@ fn load(args: &Args) -> Result<Config, config::ConfigError> {
     }
     if let Some(at) = args.metrics_listen {
         config.metrics_listen = Some(at);
+    }
+    if !args.trusted_proxies.is_empty() {
+        let mut ranges = config.trusted_proxies.ranges().to_vec();
+        for text in &args.trusted_proxies {
+            ranges.push(config::AddressRange::parse(text).map_err(|problem| {
+                config::ConfigError::Invalid {
+                    key: "--trusted-proxy".into(),
+                    problem,
+                }
+            })?);
+        }
+        config.trusted_proxies = config::TrustedProxies::new(ranges);
     }
     Ok(config)
 }

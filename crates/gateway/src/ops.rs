@@ -221,10 +221,19 @@ pub fn known_method(method: &axum::http::Method) -> &'static str {
     }
 }
 
+/// What [`observe`] needs: where to count, and whose `X-Forwarded-For` to believe.
+#[derive(Debug, Clone)]
+pub struct Observer {
+    pub metrics: std::sync::Arc<Metrics>,
+    pub proxies: std::sync::Arc<crate::client_address::TrustedProxies>,
+}
+
 /// Counts, times and logs every request: one JSON line with the route template (never
-/// the raw path, which can hold student ids), who, tenant, class and outcome.
+/// the raw path, which can hold student ids), who, tenant, class and outcome. Decides
+/// the request's [`ClientAddress`](crate::client_address::ClientAddress) first, so the
+/// sign-in limit and the audit line agree on it.
 pub async fn observe(
-    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<Metrics>>,
+    axum::extract::State(Observer { metrics, proxies }): axum::extract::State<Observer>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -237,7 +246,12 @@ pub async fn observe(
     let client = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| proxies.client(c.0.ip(), request.headers()));
+    if let Some(client) = client {
+        request
+            .extensions_mut()
+            .insert(crate::client_address::ClientAddress(client));
+    }
     let audit = std::sync::Arc::new(Audit::default());
     request
         .extensions_mut()

@@ -156,8 +156,8 @@ impl FromRequestParts<Arc<Shared>> for Teacher {
             .and_then(|v| v.to_str().ok());
         let client = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+            .get::<crate::client_address::ClientAddress>()
+            .map(|c| c.0);
         if let (Some(limiter), Some(client)) = (&shared.lookups_per_address, client)
             && !shared.identities.is_known(authorization).await
             && let Err(not_until) = limiter.check_key(&client)

@@ -1397,6 +1397,7 @@ async fn rig(behaviour: Behaviour) -> Rig {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: None,
+        trusted_proxies: Default::default(),
         identity: IdentityConfig::ClassLink {
             api_url: Url::parse(&format!("http://{id}/")).unwrap(),
             cache_ttl: Duration::from_secs(300),

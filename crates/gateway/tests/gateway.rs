@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
+#[path = "support/doc.rs"]
+mod doc;
+
 const BASE: &str = "/ims/oneroster/v1p1";
 const TENANT_A: u64 = 2718;
 const TENANT_B: u64 = 3141;
@@ -123,6 +126,7 @@ fn config(identity_api: &str, tenants: Vec<TenantConfig>) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: None,
+        trusted_proxies: Default::default(),
         identity: IdentityConfig::ClassLink {
             api_url: Url::parse(identity_api).unwrap(),
             cache_ttl: Duration::from_secs(300),
@@ -1151,31 +1155,22 @@ async fn spawn_gateway(args: &[&str]) -> GatewayProcess {
 
 #[tokio::test]
 async fn two_instances_behind_haproxy_serve_one_teacher_and_leak_nothing() {
-    let Ok(haproxy) = which("haproxy") else {
-        panic!("haproxy is not installed: scripts/setup.sh installs it (apt install haproxy)");
-    };
+    let haproxy = doc::haproxy();
     let a = district(TENANT_A, Size::Pair).await;
-    let one = spawn_gateway(&["--demo-district", a.issuer()]).await;
-    let two = spawn_gateway(&["--demo-district", a.issuer(), "--listen", "127.0.0.1:0"]).await;
+    let trusted = ["--trusted-proxy", doc::HAPROXY_ADDRESS];
+    let one = spawn_gateway(&[&["--demo-district", a.issuer()][..], &trusted].concat()).await;
+    let two = spawn_gateway(&[&["--demo-district", a.issuer()][..], &trusted].concat()).await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("haproxy.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global\n  maxconn 256\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
-             frontend roster\n  bind 127.0.0.1:{port}\n  default_backend gateways\n\
-             backend gateways\n  balance roundrobin\n  option httpchk GET /readyz\n\
-             server one {} check inter 500ms\n  server two {} check inter 500ms\n",
-            one.address, two.address
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, doc::haproxy_config(port, one.address, two.address)).unwrap();
     let mut lb = tokio::process::Command::new(haproxy)
         .args(["-f", cfg.to_str().unwrap(), "-db"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();

@@ -71,12 +71,23 @@ async fn slow_district() -> SocketAddr {
 }
 
 async fn gateway(limits: Limits) -> (Gateway, Arc<AtomicU64>) {
+    gateway_behind(limits, &[]).await
+}
+
+/// A gateway that believes `X-Forwarded-For` from `trusted_proxies`.
+async fn gateway_behind(limits: Limits, trusted_proxies: &[&str]) -> (Gateway, Arc<AtomicU64>) {
     let calls = Arc::new(AtomicU64::new(0));
     let id = provider(Arc::clone(&calls)).await;
     let district = slow_district().await;
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: None,
+        trusted_proxies: rollbook_gateway::config::TrustedProxies::new(
+            trusted_proxies
+                .iter()
+                .map(|r| rollbook_gateway::config::AddressRange::parse(r).unwrap())
+                .collect(),
+        ),
         identity: IdentityConfig::ClassLink {
             api_url: Url::parse(&format!("http://{id}/")).unwrap(),
             cache_ttl: Duration::from_secs(300),
@@ -145,6 +156,78 @@ async fn a_refused_token_is_asked_about_once_and_new_tokens_are_limited_per_addr
         assert_eq!(get_with(&gw, "good").await.0, 200);
     }
     assert_eq!(calls.load(Ordering::SeqCst), before);
+}
+
+async fn made_up_token_from(gw: &Gateway, i: usize, forwarded_for: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/users/t1", gw.oneroster_url()))
+        .bearer_auth(format!("made-up-{i}"))
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The sign-in limit is per client: behind a trusted balancer, per the address it
+/// forwards; from anyone else, per TCP peer, whatever `X-Forwarded-For` claims.
+#[tokio::test]
+async fn forwarded_for_names_the_client_only_when_a_trusted_proxy_sends_it() {
+    let limits = Limits {
+        identity_lookups_per_minute_per_address: 8,
+        ..Limits::default()
+    };
+    // Trusting nobody (the default), a new forged address per request changes nothing.
+    let (gw, calls) = gateway_behind(limits.clone(), &[]).await;
+    let mut limited = 0;
+    for i in 0..20 {
+        if made_up_token_from(&gw, i, &format!("203.0.113.{i}")).await == 429 {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 15,
+        "forged X-Forwarded-For escaped the limit: {limited} of 20 limited"
+    );
+    assert!(calls.load(Ordering::SeqCst) <= 3, "{calls:?}");
+    // A peer outside the trusted range is not believed either.
+    let (gw, _) = gateway_behind(limits.clone(), &["10.0.0.0/8"]).await;
+    let mut limited = 0;
+    for i in 0..20 {
+        if made_up_token_from(&gw, i, &format!("203.0.113.{i}")).await == 429 {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 15,
+        "an untrusted peer's header was believed: {limited} of 20 limited"
+    );
+
+    // Behind a trusted balancer (this test's 127.0.0.1), each client has its own bucket:
+    // twenty clients signing in at once are not limited ...
+    let (gw, calls) = gateway_behind(limits, &["127.0.0.1/32"]).await;
+    for i in 0..20 {
+        assert_eq!(
+            made_up_token_from(&gw, i, &format!("203.0.113.{i}")).await,
+            401,
+            "client {i} was limited for the others' sign-ins"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 20);
+    // ... while one client behind it is, even prepending a forged hop of its own (the
+    // balancer appends the address it saw, which is the one believed).
+    let mut limited = 0;
+    for i in 100..120 {
+        let forged = format!("198.51.100.{i}, 203.0.113.200");
+        if made_up_token_from(&gw, i, &forged).await == 429 {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 15,
+        "one client behind the balancer: {limited} of 20 limited"
+    );
 }
 
 #[tokio::test]

@@ -11,6 +11,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+#[path = "support/doc.rs"]
+mod doc;
+use doc::{doc_block, substitute};
+
 const BIN: &str = env!("CARGO_BIN_EXE_rollbook-gateway");
 const SECRET: &str = "operator-test-secret-value";
 
@@ -279,22 +283,6 @@ fn metrics_listen_moves_metrics_off_the_public_port() {
 }
 
 /// The code block after `<!-- doc-test: NAME -->` in docs/gateway.md.
-fn doc_block(name: &str) -> String {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/gateway.md"
-    ))
-    .unwrap();
-    let marker = format!("<!-- doc-test: {name} -->");
-    let after = doc
-        .split_once(&marker)
-        .unwrap_or_else(|| panic!("docs/gateway.md has no {marker}"))
-        .1;
-    let fenced = after.trim_start().strip_prefix("```").unwrap();
-    let body = fenced.split_once('\n').unwrap().1;
-    format!("{}\n", body.split_once("\n```").unwrap().0)
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -308,12 +296,6 @@ fn repository() -> std::path::PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-/// Replaces `from` (which must be there: the doc and this test change together).
-fn substitute(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "the doc block lost `{from}`:\n{text}");
-    text.replace(from, to)
 }
 
 /// docs/gateway.md's trial, as written: the demo district, the gateway in front of it,
@@ -393,16 +375,11 @@ fn the_docs_trial_and_smoke_test_run_as_written() {
 
 /// docs/gateway.md's haproxy example, read from the doc and run in front of two gateway
 /// binaries with only the addresses changed (and TLS left out: the test has no cert).
+/// The gateways trust haproxy's `X-Forwarded-For` (`--trusted-proxy`), so the audit line
+/// names the teacher's own address, not haproxy's nor one the teacher forged.
 #[test]
 fn the_docs_haproxy_example_balances_two_gateways() {
-    let haproxy = [
-        "/usr/sbin/haproxy",
-        "/usr/bin/haproxy",
-        "/usr/local/sbin/haproxy",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .expect("haproxy is not installed: scripts/setup.sh installs it (apt install haproxy)");
+    let haproxy = doc::haproxy();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let district = runtime
         .block_on(rollbook_sandbox::Sandbox::start(
@@ -413,26 +390,15 @@ fn the_docs_haproxy_example_balances_two_gateways() {
             },
         ))
         .unwrap();
-    let one = start(&["--demo-district", district.issuer()]);
-    let two = start(&["--demo-district", district.issuer()]);
+    let trusted = ["--trusted-proxy", doc::HAPROXY_ADDRESS];
+    let one = start(&[&["--demo-district", district.issuer()][..], &trusted].concat());
+    let two = start(&[&["--demo-district", district.issuer()][..], &trusted].concat());
     let front = free_port();
-    let config = substitute(
-        &substitute(
-            &substitute(
-                &doc_block("haproxy"),
-                "bind :443 ssl crt /etc/haproxy/certs/roster.pem",
-                &format!("bind 127.0.0.1:{front}"),
-            ),
-            "10.0.0.11:8080",
-            &one.address.to_string(),
-        ),
-        "10.0.0.12:8080",
-        &two.address.to_string(),
-    );
+    let config = doc::haproxy_config(front, one.address, two.address);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("haproxy.cfg");
     std::fs::write(&cfg, &config).unwrap();
-    let checked = Command::new(haproxy)
+    let checked = Command::new(&haproxy)
         .args(["-c", "-f", cfg.to_str().unwrap()])
         .output()
         .unwrap();
@@ -460,7 +426,11 @@ fn the_docs_haproxy_example_balances_two_gateways() {
         .issue_access_token(&teacher, &["openid", "profile", "oneroster"])
         .unwrap();
     let outcome = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        // The teacher's machine: another loopback address than haproxy's 127.0.0.1.
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()
+            .unwrap();
         // Both servers up: haproxy's check needs two passes (rise 2, inter 2s).
         let mut statuses = Vec::new();
         for _ in 0..100 {
@@ -476,6 +446,7 @@ fn the_docs_haproxy_example_balances_two_gateways() {
                     "{base}/ims/oneroster/v1p1/teachers/{teacher}/classes"
                 ))
                 .bearer_auth(&token)
+                .header("x-forwarded-for", "203.0.113.9")
                 .send()
                 .await
                 .unwrap();
@@ -495,14 +466,20 @@ fn the_docs_haproxy_example_balances_two_gateways() {
     let (statuses, metrics) = outcome;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(metrics, 403, "the example keeps /metrics inside");
-    // Round robin: each instance served the teacher.
+    // Round robin: each instance served the teacher, and knew them by their address.
     for (name, instance) in [("one", &one), ("two", &two)] {
-        let served = instance
+        let served: Vec<String> = instance
             .log
             .try_iter()
             .filter(|l| l.contains("\"target\":\"audit\"") && l.contains("\"outcome\":200"))
-            .count();
-        assert!(served > 0, "instance {name} served nothing");
+            .collect();
+        assert!(!served.is_empty(), "instance {name} served nothing");
+        for line in &served {
+            assert!(
+                line.contains("\"client\":\"127.0.0.2\""),
+                "instance {name} did not name the teacher's address: {line}"
+            );
+        }
     }
 }
 

@@ -1,0 +1,257 @@
+//! Which address a request comes from, for the per-address sign-in limit and the audit
+//! line: the TCP peer, unless the peer is a proxy the operator listed in
+//! `trusted_proxies`; then the nearest hop of `X-Forwarded-For` that is not itself a
+//! trusted proxy. Anyone can write `X-Forwarded-For`, so it is read only from peers the
+//! operator vouches for, and only up to the first hop no trusted proxy wrote.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+
+/// The address a request is accounted to (an extension set by [`crate::ops::observe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// One address or network (`10.0.0.5`, `10.0.0.0/24`, `fd00::/8`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AddressRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl AddressRange {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("`{text}` is not an IP address or address/prefix"))?;
+        let network = network.to_canonical();
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => bits,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= bits => p,
+                _ => return Err(format!("`{text}`: the prefix must be 0 to {bits}")),
+            },
+        };
+        let range = Self { network, prefix };
+        if range.masked(network) != network {
+            return Err(format!(
+                "`{text}` has bits set past its prefix (did you mean {}/{prefix}?)",
+                range.masked(network)
+            ));
+        }
+        Ok(range)
+    }
+
+    fn masked(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(v4) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V4((u32::from(v4) & mask).into())
+            }
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        ip.is_ipv4() == self.network.is_ipv4() && self.masked(ip) == self.network
+    }
+}
+
+impl fmt::Debug for AddressRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+impl fmt::Display for AddressRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// The proxies whose `X-Forwarded-For` is believed. Empty (the default): nobody's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<AddressRange>);
+
+impl TrustedProxies {
+    pub fn new(ranges: Vec<AddressRange>) -> Self {
+        Self(ranges)
+    }
+
+    pub fn ranges(&self) -> &[AddressRange] {
+        &self.0
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|r| r.contains(ip))
+    }
+
+    /// The client behind `peer`: `peer` itself unless it is trusted; then, reading
+    /// `X-Forwarded-For` from the right (each proxy appends the address it saw), the
+    /// first hop that is not a trusted proxy. A hop that does not parse stops the walk
+    /// at the last trusted address: what lies left of it was written by the client.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        let mut nearest = peer;
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop) else {
+                return nearest;
+            };
+            if !self.trusts(ip) {
+                return ip;
+            }
+            nearest = ip;
+        }
+        nearest
+    }
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|a| a.ip().to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn trusting(ranges: &[&str]) -> TrustedProxies {
+        TrustedProxies::new(
+            ranges
+                .iter()
+                .map(|r| AddressRange::parse(r).unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn ranges_parse_and_match() {
+        let r = AddressRange::parse("10.1.0.0/16").unwrap();
+        assert!(r.contains(ip("10.1.200.3")));
+        assert!(!r.contains(ip("10.2.0.1")));
+        assert!(
+            r.contains(ip("::ffff:10.1.0.9")),
+            "v4-mapped v6 is the v4 address"
+        );
+        assert!(
+            AddressRange::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
+        assert!(
+            !AddressRange::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("::1"))
+        );
+        assert!(
+            AddressRange::parse("fd00::/8")
+                .unwrap()
+                .contains(ip("fd12::1"))
+        );
+        assert!(
+            AddressRange::parse("127.0.0.1")
+                .unwrap()
+                .contains(ip("127.0.0.1"))
+        );
+        assert!(
+            !AddressRange::parse("127.0.0.1")
+                .unwrap()
+                .contains(ip("127.0.0.2"))
+        );
+        for bad in [
+            "",
+            "10.0.0.1/33",
+            "10.0.0.1/24",
+            "example.org",
+            "10.0.0.0/-1",
+            "::/129",
+        ] {
+            assert!(AddressRange::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_peers() {
+        let none = TrustedProxies::default();
+        let lb = trusting(&["10.0.0.0/24"]);
+        let cases: &[(&TrustedProxies, &str, &[&str], &str)] = &[
+            // Trust nobody: the header is ignored, whatever it says.
+            (&none, "198.51.100.7", &["203.0.113.1"], "198.51.100.7"),
+            (&none, "10.0.0.5", &["203.0.113.1"], "10.0.0.5"),
+            // A peer outside the trusted range forging the header: ignored.
+            (&lb, "198.51.100.7", &["203.0.113.1"], "198.51.100.7"),
+            // The balancer's hop is the client.
+            (&lb, "10.0.0.5", &["203.0.113.1"], "203.0.113.1"),
+            // A client's own forged hop left of the balancer's: the balancer's wins.
+            (&lb, "10.0.0.5", &["1.1.1.1, 203.0.113.1"], "203.0.113.1"),
+            // Two headers (haproxy adds its own line): read in order, rightmost first.
+            (&lb, "10.0.0.5", &["1.1.1.1", "203.0.113.1"], "203.0.113.1"),
+            // Chained trusted proxies are skipped.
+            (&lb, "10.0.0.5", &["203.0.113.1, 10.0.0.9"], "203.0.113.1"),
+            // Garbage where a trusted proxy should have written: stop at the last trusted.
+            (
+                &lb,
+                "10.0.0.5",
+                &["203.0.113.1, garbage, 10.0.0.9"],
+                "10.0.0.9",
+            ),
+            // No header from a trusted peer: the peer.
+            (&lb, "10.0.0.5", &[], "10.0.0.5"),
+            // Ports and brackets.
+            (&lb, "10.0.0.5", &["[2001:db8::1]:443"], "2001:db8::1"),
+            (&lb, "10.0.0.5", &["203.0.113.1:5000"], "203.0.113.1"),
+            // A v4-mapped peer is the v4 peer.
+            (&lb, "::ffff:10.0.0.5", &["203.0.113.1"], "203.0.113.1"),
+        ];
+        for (proxies, peer, xff, want) in cases {
+            assert_eq!(
+                proxies.client(ip(peer), &headers(xff)),
+                ip(want),
+                "peer {peer}, XFF {xff:?}"
+            );
+        }
+    }
+}
