@@ -49,136 +49,15 @@ impl GradeStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(GradebookError::store("saved"))?;
-        let item: Option<(String, bool)> = tx
-            .query_row(
-                "SELECT record, local FROM line_items WHERE sourced_id = ?1 AND class_id = ?2",
-                params![line_item_id, class_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(GradebookError::store("read"))?;
-        let Some((item, _)) = item else {
-            return Err(GradebookError::NotFound {
-                what: "line item",
-                id: line_item_id.to_owned(),
-            });
+        let cell = CellRef {
+            class_id,
+            line_item_id,
+            student_id,
         };
-        let enrolled: bool = tx
-            .query_row(
-                "SELECT count(*) > 0 FROM students WHERE class_id = ?1 AND sourced_id = ?2",
-                params![class_id, student_id],
-                |r| r.get(0),
-            )
-            .map_err(GradebookError::store("read"))?;
-        if !enrolled {
-            return Err(GradebookError::NotFound {
-                what: "student",
-                id: student_id.to_owned(),
-            });
-        }
-        let max = serde_json::from_str::<LineItem>(&item)
-            .ok()
-            .and_then(|i| i.result_value_max)
-            .unwrap_or(0.0);
-        let edit: Option<(String, String, Option<String>, String)> = tx
-            .query_row(
-                "SELECT result_id, value, base_modified, state FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
-                params![line_item_id, student_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(GradebookError::store("read"))?;
-        let server =
-            server_cell(&tx, line_item_id, student_id).map_err(GradebookError::store("read"))?;
-        let (result_id, current, base, previous_state) = match (edit, &server) {
-            (Some((id, value, base, state)), _) => (
-                id,
-                serde_json::from_str(&value).unwrap_or_default(),
-                base,
-                Some(state),
-            ),
-            (None, Some((value, id, modified))) => {
-                (id.clone(), value.clone(), modified.clone(), None)
-            }
-            (None, None) => (
-                uuid::Uuid::new_v4().to_string(),
-                CellValue::default(),
-                None,
-                None,
-            ),
-        };
-        let value = match change {
-            CellChange::Input(input) => current.with_input(input),
-            CellChange::Comment(comment) => CellValue {
-                comment: comment
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty()),
-                ..current
-            },
-            CellChange::Value(v) => v,
-        };
-        let in_conflict = previous_state.as_deref() == Some("conflict");
-        let queued: bool = tx
-            .query_row(
-                "SELECT count(*) > 0 FROM outbox WHERE record_id = ?1 AND taken = 1",
-                [format!("results/{result_id}")],
-                |r| r.get(0),
-            )
-            .map_err(GradebookError::store("read"))?;
-        let save = || -> rusqlite::Result<CellState> {
-            let record_id = format!("results/{result_id}");
-            let nothing_on_server = server.is_none() && base.is_none();
-            let back_to_server =
-                server.as_ref().is_some_and(|(v, _, _)| *v == value) && !in_conflict;
-            // A write a sync has taken may be on its way or may have landed: dropping it
-            // here would let the earlier value stand on the server while the grid shows
-            // the cell as synced. The new value is queued instead; if the server already
-            // holds it, the sender finds that and sends nothing.
-            if !queued && ((value.is_empty() && nothing_on_server) || back_to_server) {
-                // Nothing to send: the cell is as the server has it (or as it never was).
-                tx.execute(
-                    "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
-                    params![line_item_id, student_id],
-                )?;
-                tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&record_id])?;
-                return Ok(CellState::Synced);
-            }
-            let (method, body) = if value.is_empty() {
-                ("DELETE", None)
-            } else {
-                let result = result_record(&result_id, line_item_id, student_id, &value, now);
-                (
-                    "PUT",
-                    Some(serde_json::to_string(&result).unwrap_or_default()),
-                )
-            };
-            let state = if in_conflict { "conflict" } else { "saved" };
-            tx.execute(
-                "INSERT INTO edits (line_item_id, student_id, class_id, result_id, value, base_modified, state, edited_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(line_item_id, student_id) DO UPDATE SET value = ?5, state = ?7, reason = NULL, edited_at = ?8",
-                params![line_item_id, student_id, class_id, result_id, serde_json::to_string(&value).unwrap_or_default(), base, state, now],
-            )?;
-            // REPLACE gives the entry a new revision; its place in the queue stays.
-            tx.execute(
-                "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held, class_id, taken)
-                 VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6,
-                         coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8, ?9,
-                         coalesce((SELECT taken FROM outbox WHERE record_id = ?1), 0))",
-                params![record_id, method, body, base, line_item_id, student_id, now_ms, in_conflict.then_some("conflict"), class_id],
-            )?;
-            Ok(if in_conflict {
-                CellState::Conflict {
-                    server: server
-                        .as_ref()
-                        .map(|(v, _, _)| v.clone())
-                        .unwrap_or_default(),
-                }
-            } else {
-                CellState::Saved
-            })
-        };
-        let state = save().map_err(GradebookError::store("saved"))?;
+        let before = read_cell(&tx, &cell)?;
+        let value = changed(before.current.clone(), change);
+        let state = save_edit(&tx, &cell, &before, &value, now, now_ms)
+            .map_err(GradebookError::store("saved"))?;
         tx.commit().map_err(GradebookError::store("saved"))?;
         let state = match state {
             CellState::Conflict { .. } => self.cell_state(line_item_id, student_id)?,
@@ -187,7 +66,7 @@ impl GradeStore {
         Ok(CellView {
             line_item_id: line_item_id.to_owned(),
             student_id: student_id.to_owned(),
-            over_max: max > 0.0 && value.score.is_some_and(|s| s > max),
+            over_max: before.max > 0.0 && value.score.is_some_and(|s| s > before.max),
             value,
             state,
         })
@@ -292,6 +171,201 @@ impl GradeStore {
         tx.commit().map_err(GradebookError::store("saved"))?;
         Ok(id)
     }
+}
+
+/// The cell a change is for.
+struct CellRef<'a> {
+    class_id: &'a str,
+    line_item_id: &'a str,
+    student_id: &'a str,
+}
+
+/// A cell as it stands before a change.
+struct CellBefore {
+    /// The result record the cell writes (a new client-chosen id if it has none yet).
+    result_id: String,
+    current: CellValue,
+    /// The server's `dateLastModified` the edit is based on.
+    base: Option<String>,
+    in_conflict: bool,
+    /// The server's value as last synced: (value, result id, dateLastModified).
+    server: Option<(CellValue, String, Option<String>)>,
+    /// A sync has taken the cell's write: it may be on its way, or may have landed.
+    taken: bool,
+    /// The assignment's points possible (0: none).
+    max: f64,
+}
+
+/// Reads what a change needs, checking the assignment is in the class and the student
+/// enrolled in it.
+fn read_cell(tx: &Connection, cell: &CellRef<'_>) -> Result<CellBefore> {
+    let CellRef {
+        class_id,
+        line_item_id,
+        student_id,
+    } = *cell;
+    let item: Option<(String, bool)> = tx
+        .query_row(
+            "SELECT record, local FROM line_items WHERE sourced_id = ?1 AND class_id = ?2",
+            params![line_item_id, class_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(GradebookError::store("read"))?;
+    let Some((item, _)) = item else {
+        return Err(GradebookError::NotFound {
+            what: "line item",
+            id: line_item_id.to_owned(),
+        });
+    };
+    let enrolled: bool = tx
+        .query_row(
+            "SELECT count(*) > 0 FROM students WHERE class_id = ?1 AND sourced_id = ?2",
+            params![class_id, student_id],
+            |r| r.get(0),
+        )
+        .map_err(GradebookError::store("read"))?;
+    if !enrolled {
+        return Err(GradebookError::NotFound {
+            what: "student",
+            id: student_id.to_owned(),
+        });
+    }
+    let max = serde_json::from_str::<LineItem>(&item)
+        .ok()
+        .and_then(|i| i.result_value_max)
+        .unwrap_or(0.0);
+    let edit: Option<(String, String, Option<String>, String)> = tx
+        .query_row(
+            "SELECT result_id, value, base_modified, state FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
+            params![line_item_id, student_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(GradebookError::store("read"))?;
+    let server =
+        server_cell(tx, line_item_id, student_id).map_err(GradebookError::store("read"))?;
+    let (result_id, current, base, previous_state) = match (edit, &server) {
+        (Some((id, value, base, state)), _) => (
+            id,
+            serde_json::from_str(&value).unwrap_or_default(),
+            base,
+            Some(state),
+        ),
+        (None, Some((value, id, modified))) => (id.clone(), value.clone(), modified.clone(), None),
+        (None, None) => (
+            uuid::Uuid::new_v4().to_string(),
+            CellValue::default(),
+            None,
+            None,
+        ),
+    };
+    let taken: bool = tx
+        .query_row(
+            "SELECT count(*) > 0 FROM outbox WHERE record_id = ?1 AND taken = 1",
+            [format!("results/{result_id}")],
+            |r| r.get(0),
+        )
+        .map_err(GradebookError::store("read"))?;
+    Ok(CellBefore {
+        result_id,
+        current,
+        base,
+        in_conflict: previous_state.as_deref() == Some("conflict"),
+        server,
+        taken,
+        max,
+    })
+}
+
+/// The cell's value after the teacher's change.
+fn changed(current: CellValue, change: CellChange) -> CellValue {
+    match change {
+        CellChange::Input(input) => current.with_input(input),
+        CellChange::Comment(comment) => CellValue {
+            comment: comment
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            ..current
+        },
+        CellChange::Value(v) => v,
+    }
+}
+
+/// Writes the edit and its outbox entry (or drops both when the cell is back to what the
+/// server has), inside the caller's transaction.
+fn save_edit(
+    tx: &Connection,
+    cell: &CellRef<'_>,
+    before: &CellBefore,
+    value: &CellValue,
+    now: &str,
+    now_ms: i64,
+) -> rusqlite::Result<CellState> {
+    let CellRef {
+        class_id,
+        line_item_id,
+        student_id,
+    } = *cell;
+    let CellBefore {
+        result_id,
+        base,
+        in_conflict,
+        server,
+        taken,
+        ..
+    } = before;
+    let in_conflict = *in_conflict;
+    let record_id = format!("results/{result_id}");
+    let nothing_on_server = server.is_none() && base.is_none();
+    let back_to_server = server.as_ref().is_some_and(|(v, _, _)| v == value) && !in_conflict;
+    // A write a sync has taken may be on its way or may have landed: dropping it
+    // here would let the earlier value stand on the server while the grid shows
+    // the cell as synced. The new value is queued instead; if the server already
+    // holds it, the sender finds that and sends nothing.
+    if !taken && ((value.is_empty() && nothing_on_server) || back_to_server) {
+        // Nothing to send: the cell is as the server has it (or as it never was).
+        tx.execute(
+            "DELETE FROM edits WHERE line_item_id = ?1 AND student_id = ?2",
+            params![line_item_id, student_id],
+        )?;
+        tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&record_id])?;
+        return Ok(CellState::Synced);
+    }
+    let (method, body) = if value.is_empty() {
+        ("DELETE", None)
+    } else {
+        let result = result_record(result_id, line_item_id, student_id, value, now);
+        (
+            "PUT",
+            Some(serde_json::to_string(&result).unwrap_or_default()),
+        )
+    };
+    let state = if in_conflict { "conflict" } else { "saved" };
+    tx.execute(
+        "INSERT INTO edits (line_item_id, student_id, class_id, result_id, value, base_modified, state, edited_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(line_item_id, student_id) DO UPDATE SET value = ?5, state = ?7, reason = NULL, edited_at = ?8",
+        params![line_item_id, student_id, class_id, result_id, serde_json::to_string(value).unwrap_or_default(), base, state, now],
+    )?;
+    // REPLACE gives the entry a new revision; its place in the queue stays.
+    tx.execute(
+        "INSERT OR REPLACE INTO outbox (record_id, kind, method, body, base_modified, line_item_id, student_id, queued_at, held, class_id, taken)
+         VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6,
+                 coalesce((SELECT queued_at FROM outbox WHERE record_id = ?1), ?7), ?8, ?9,
+                 coalesce((SELECT taken FROM outbox WHERE record_id = ?1), 0))",
+        params![record_id, method, body, base, line_item_id, student_id, now_ms, in_conflict.then_some("conflict"), class_id],
+    )?;
+    Ok(if in_conflict {
+        CellState::Conflict {
+            server: server
+                .as_ref()
+                .map(|(v, _, _)| v.clone())
+                .unwrap_or_default(),
+        }
+    } else {
+        CellState::Saved
+    })
 }
 
 /// The server's value of a cell as last synced: (value, result id, dateLastModified).
