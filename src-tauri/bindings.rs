@@ -42,6 +42,7 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     Attention::export_all(config)?;
     AttentionItem::export_all(config)?;
     SettleAction::export_all(config)?;
+    crate::update::UpdateStatus::export_all(config)?;
     Ok(())
 }
 

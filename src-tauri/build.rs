@@ -24,6 +24,8 @@ const COMMANDS: &[&str] = &[
     "export_gradebook",
     "gradebook_attention",
     "settle_attention",
+    "update_status",
+    "install_update",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",
     // Only with the `test-hooks` feature, granted at run time (see lib.rs).

@@ -21,6 +21,7 @@ use crate::dto::{
     AppError, BrowserSession, GradeChange, SavedStart, SessionInfo, SignInPresets, SignedOut,
 };
 use crate::state::{AppState, focus_main};
+use crate::update::UpdateStatus;
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -414,6 +415,22 @@ pub async fn sign_out(
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What the check at start found: nothing, a newer release, or why it did not ask.
+#[tauri::command]
+pub async fn update_status(updates: State<'_, crate::update::Updates>) -> Answer<UpdateStatus> {
+    Ok(updates.status().await)
+}
+
+/// The teacher clicked Install: the grades that wait are sent (or kept on disk) first,
+/// then the update is checked against the release key, installed, and Rollbook restarts.
+#[tauri::command]
+pub async fn install_update(
+    app: tauri::AppHandle,
+    updates: State<'_, crate::update::Updates>,
+) -> Answer<UpdateStatus> {
+    Ok(updates.install(&app).await)
 }
 
 /// Takes the embedded demo district's roster gateway down or brings it back (the

@@ -9,6 +9,7 @@ mod commands;
 mod demo;
 mod dto;
 mod state;
+mod update;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -17,6 +18,10 @@ use crate::state::AppState;
 
 pub fn run() {
     init_logging();
+    // `rollbook-desktop --update`: the window's update, from a script (update.rs).
+    if std::env::args().skip(1).any(|a| a == "--update") {
+        std::process::exit(update::run_command());
+    }
 
     let builder = tauri::Builder::default()
         // First, so a second instance (say, started by the OS for a deep link) hands its
@@ -30,7 +35,10 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_opener::init());
+        .plugin(tauri_plugin_opener::init())
+        // The webview may call none of its commands (the capability grants none): the
+        // shell decides when to ask and install (update.rs), after policy.
+        .plugin(tauri_plugin_updater::Builder::new().build());
     #[cfg(feature = "bench-marks")]
     let builder = builder.plugin(rollbook_window_marks::plugin());
     let builder = builder
@@ -43,9 +51,17 @@ pub fn run() {
             // While the webview loads, open the saved session and local store and start
             // the demo district a saved demo session needs, so the UI's first questions
             // find them ready.
+            app.manage(update::Updates::default());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<AppState>().prepare().await;
+                // After the saved session is in line with policy: the same policy decides
+                // whether to ask for an update at all (AutoUpdate) and where (UpdateUrl).
+                let settings = handle.state::<AppState>().account.effective_settings();
+                handle
+                    .state::<update::Updates>()
+                    .check_at_start(&handle, &settings)
+                    .await;
             });
             // Deep links while running, and the one that started the app (cold start).
             let handle = app.handle().clone();
@@ -272,6 +288,8 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::export_gradebook,
         commands::gradebook_attention,
         commands::settle_attention,
+        commands::update_status,
+        commands::install_update,
     ]
 }
 

@@ -1,5 +1,6 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
+import type { UpdateStatus } from "./bindings/UpdateStatus";
 import type { Attention, AttentionItem, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SettleAction, SignedOut, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
@@ -82,5 +83,13 @@ export class TauriBackend implements Backend {
   }
   signOut(discardUnsent = false): Promise<SignedOut> {
     return invoke("sign_out", { discardUnsent });
+  }
+  /** What the check at start found (lib/UpdateNotice.svelte); the window only. */
+  updateStatus(): Promise<UpdateStatus> {
+    return invoke("update_status");
+  }
+  /** Sends the grades that wait (or keeps them on disk), installs, restarts. */
+  installUpdate(): Promise<UpdateStatus> {
+    return invoke("install_update");
   }
 }
