@@ -15,5 +15,18 @@ for crate in rollbook-core rollbook-gradebook rollbook-auth rollbook-oneroster r
     fi
   done
 done
-[ "$failed" -eq 0 ] && echo "check-deps: core, the gradebook, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri"
+# `unsafe` is forbidden workspace-wide; rollbook-owner-only (the Win32 security calls)
+# is the one crate with lints of its own, which allow it in its Windows module.
+for manifest in Cargo.toml crates/*/Cargo.toml tests/*/Cargo.toml benches/*/*/Cargo.toml; do
+  [ "$manifest" = crates/owner-only/Cargo.toml ] && continue
+  if ! grep -qzP '\n\[lints\]\nworkspace = true' "$manifest"; then
+    echo "check-deps: $manifest does not take the workspace's lints (unsafe_code = forbid)" >&2
+    failed=1
+  fi
+done
+if grep -rln 'unsafe' --include=*.rs crates src-tauri tests benches | grep -v '^crates/owner-only/' | xargs -r grep -ln 'allow(unsafe_code)' | grep .; then
+  echo "check-deps: only crates/owner-only may allow unsafe code" >&2
+  failed=1
+fi
+[ "$failed" -eq 0 ] && echo "check-deps: core, the gradebook, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri; only rollbook-owner-only allows unsafe code"
 exit "$failed"

@@ -30,12 +30,16 @@ unset ROLLBOOK_KEYCHAIN_SERVICE
 export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 sandbox_pid="" gateway_pid=""
 cleanup() {
+  local status=$?
   [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
   [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null || true
   "${wine64%/*}/wineserver64" -k 2>/dev/null || true
-  if [ "$failed" -gt 0 ]; then echo "windows: logs kept in $work/logs"; else rm -rf "$work"; fi
+  if [ "$failed" -gt 0 ] || [ "$status" -ne 0 ]; then echo "windows: logs kept in $work/logs"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+# A step outside the checks that fails stops the suite; say where instead of ending
+# quietly after the last check printed.
+trap 'echo "windows: stopped: a command failed at line $LINENO (exit $?)" >&2' ERR
 trap 'exit 1' INT TERM
 mkdir -p "$work/logs"
 log=$work/logs
@@ -156,6 +160,24 @@ expect "the store is under %LOCALAPPDATA%\\rollbook\\Rollbook\\data (not roaming
 not_roaming() { ! ls "$roaming_data_unix"/gradebook-* >/dev/null 2>&1; }
 expect "nothing of the store is in the roaming %APPDATA%" not_roaming
 
+# --- Files only the teacher can read (the DACL read back with GetFileSecurityW) --------
+# No inherited ACE, the user with full control and nobody else but SYSTEM and
+# Administrators: no Everyone, Users or Authenticated Users. Wine 8 keeps a file's
+# security as unix mode bits only (storing descriptors is a wine-staging patch): it
+# applies Rollbook's DACL (SetKernelObjectSecurity) as mode bits and reads back the
+# user, SYSTEM and, when others may read, Everyone; it cannot show the DACL's
+# protection or its Administrators ACE, so the check allows an unprotected one here
+# (wincheck requires protection without `unprotected-ok`). A file Rollbook did not
+# restrict reads back with Everyone (umask 022), so each check fails without the DACL.
+data_win="C:\\users\\$winuser\\AppData\\Local\\rollbook\\Rollbook\\data"
+owner_only() { # NAME WINDOWS-PATH
+  win "acl-$1" wincheck owner-only "$2" unprotected-ok >"$log/acl-$1.txt"
+}
+expect "the store's DACL allows only the teacher, SYSTEM and Administrators, nothing inherited" \
+  owner_only store "$data_win\\${store##*/}"
+expect "... and so does its folder's (%LOCALAPPDATA%\\rollbook\\Rollbook\\data)" owner_only folder "$data_win"
+expect "... and the log file's" owner_only log "$data_win\\logs\\rollbook.log"
+
 # --- The gateway ---------------------------------------------------------------------
 "$wine64" "$bin/rollbook-gateway.exe" --demo-district "$demo" >"$work/gateway.out" 2>"$log/gateway.log" &
 gateway_pid=$!
@@ -192,4 +214,4 @@ gone() { ! creds | grep -q .; }
 expect "logout removes the session's credentials" gone
 
 echo "windows: $passed passed, $failed failed in $(( $(date +%s) - started )) s (Wine $("$wine64" --version 2>/dev/null))"
-[ "$failed" -eq 0 ]
+if [ "$failed" -gt 0 ]; then exit 1; fi

@@ -81,12 +81,7 @@ fn open(path: &Path) -> std::io::Result<File> {
     }
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    rollbook_owner_only::open(&mut options, path)
 }
 
 #[cfg(test)]

@@ -450,7 +450,7 @@ impl Account {
     ) -> Result<(GradeStore, Option<SetAsideStore>), CoreError> {
         let path = store_path(self, owner);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| CoreError::Io {
+            rollbook_owner_only::create_dir(parent).map_err(|source| CoreError::Io {
                 action: "create",
                 path: parent.display().to_string(),
                 source,
@@ -914,11 +914,10 @@ impl Account {
                 format!("{stem} ({n}).csv")
             };
             let path = folder.join(name);
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
+            match rollbook_owner_only::open(
+                std::fs::OpenOptions::new().write(true).create_new(true),
+                &path,
+            ) {
                 Ok(mut file) => {
                     use std::io::Write;
                     file.write_all(csv.as_bytes())

@@ -53,12 +53,7 @@ impl LogFile {
             source,
         };
         std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| io("protect", e))?;
-        }
+        rollbook_owner_only::restrict_dir(dir).map_err(|e| io("protect", e))?;
         let path = dir.join(LOG_FILE_NAME);
         let file = open_append(&path).map_err(|e| io("open", e))?;
         let written = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -88,12 +83,7 @@ fn lock(inner: &Mutex<Current>) -> std::sync::MutexGuard<'_, Current> {
 fn open_append(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    rollbook_owner_only::open(&mut options, path)
 }
 
 fn rotated(path: &Path, n: u32) -> PathBuf {

@@ -128,7 +128,8 @@ pub fn move_roaming_data(from: &Path, to: &Path) -> RoamingMove {
     if entries.is_empty() {
         return report;
     }
-    if let Err(e) = std::fs::create_dir_all(to).and_then(|()| restrict(to, 0o700)) {
+    if let Err(e) = std::fs::create_dir_all(to).and_then(|()| rollbook_owner_only::restrict_dir(to))
+    {
         report
             .failed
             .push((to.display().to_string(), e.to_string()));
@@ -288,19 +289,15 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), CoreError> {
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| io("create the folder for", e))?;
-        restrict(parent, 0o700).map_err(|e| io("protect the folder of", e))?;
+        rollbook_owner_only::restrict_dir(parent).map_err(|e| io("protect the folder of", e))?;
     }
     let temp = path.with_extension("tmp");
     {
         use std::io::Write;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temp).map_err(|e| io("write", e))?;
+        let mut file =
+            rollbook_owner_only::open(&mut options, &temp).map_err(|e| io("write", e))?;
         file.write_all(contents).map_err(|e| io("write", e))?;
         file.sync_all().map_err(|e| io("write", e))?;
     }
@@ -331,18 +328,6 @@ pub(crate) fn remove_if_present(path: &Path) -> Result<(), CoreError> {
             source,
         }),
     }
-}
-
-#[cfg(unix)]
-fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path, _mode: u32) -> std::io::Result<()> {
-    // Per-user profile folders on Windows already carry a per-user ACL.
-    Ok(())
 }
 
 #[cfg(test)]
