@@ -213,3 +213,70 @@ async fn district_wide_grade_lists_answer_a_sourced_id_filter() {
         "{body}"
     );
 }
+
+/// The surface the route table offers: every resource answers a read under its
+/// envelope; anything else is checked for credentials first, then refused with the
+/// OneRoster envelope (404 for a read, 405 for a write); other verbs are not routed.
+#[tokio::test]
+async fn the_route_table_serves_each_resource_and_refuses_the_rest() {
+    let sandbox = start(None).await;
+    let base = sandbox.oneroster_url();
+    let district = sandbox.district();
+    let class = district.classes[0].id.clone();
+    let teacher = district.staff[district.classes[0].teacher].id.clone();
+    let school = district.schools[0].id.clone();
+    let reads = [
+        ("academicSessions", "academicSessions"),
+        ("terms", "academicSessions"),
+        ("orgs", "orgs"),
+        ("schools", "orgs"),
+        (&format!("schools/{school}") as &str, "org"),
+        (&format!("schools/{school}/classes"), "classes"),
+        ("categories", "categories"),
+        ("classes", "classes"),
+        (&format!("classes/{class}"), "class"),
+        (&format!("classes/{class}/students"), "users"),
+        (&format!("classes/{class}/teachers"), "users"),
+        (&format!("classes/{class}/lineItems"), "lineItems"),
+        (&format!("classes/{class}/results"), "results"),
+        (&format!("teachers/{teacher}/classes"), "classes"),
+        (&format!("users/{teacher}"), "user"),
+        ("users", "users"),
+        ("enrollments", "enrollments"),
+        ("lineItems", "lineItems"),
+        ("results", "results"),
+    ];
+    for (path, envelope) in reads {
+        let (status, body) = call(reqwest::Method::GET, format!("{base}/{path}"), None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        assert!(body.get(envelope).is_some(), "GET {path}: {body}");
+    }
+    let minor = |body: &Value| {
+        body["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"].clone()
+    };
+    let anonymous = reqwest::get(format!("{base}/nothing/here")).await.unwrap();
+    assert_eq!(anonymous.status(), 401, "credentials are checked first");
+    let (status, body) = call(reqwest::Method::GET, format!("{base}/nothing/here"), None).await;
+    assert_eq!((status, minor(&body)), (404, json!("unknownobject")));
+    let (status, body) = call(
+        reqwest::Method::GET,
+        format!("{base}/classes?limit=x"),
+        None,
+    )
+    .await;
+    assert_eq!((status, minor(&body)), (400, json!("invalid_filter_field")));
+    for (method, path) in [
+        (reqwest::Method::PUT, format!("classes/{class}")),
+        (reqwest::Method::DELETE, format!("users/{teacher}")),
+        (reqwest::Method::PUT, "nothing/here".to_owned()),
+    ] {
+        let (status, body) = call(method.clone(), format!("{base}/{path}"), Some(json!({}))).await;
+        assert_eq!(
+            (status, minor(&body)),
+            (405, json!("unsupported")),
+            "{method} {path}"
+        );
+    }
+    let (status, _) = call(reqwest::Method::POST, format!("{base}/classes"), None).await;
+    assert_eq!(status, 405, "POST is no verb of this server");
+}
