@@ -2,7 +2,7 @@
 // built UI and the mock backend: every screen, the main error states, keyboard use,
 // axe-core, and the 5,000-row roster. Screenshots go to ui/test-results/.
 //
-// Run: npm --prefix ui run build && npm --prefix ui run e2e
+// Run: npm --prefix ui run e2e (it builds the UI with the mock backend first).
 
 import { readFile, mkdir } from "node:fs/promises";
 import { join, dirname } from "node:path";
