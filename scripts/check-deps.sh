@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The dependency rules of ../shared/DESIGN.md that a build would not catch: the demo
+# The dependency rules of docs/architecture.md that a build would not catch: the demo
 # district (a test and demo server) is wired in only by the faces (the window's shell)
 # and the tests; core, the engine, the OneRoster client, the gateway's product code and
 # the shipped `rollbook` command never link it, and nothing below the shell links Tauri.
@@ -10,7 +10,7 @@ for crate in rollbook-core rollbook-gradebook rollbook-auth rollbook-oneroster r
   tree=$(cargo tree --locked -p "$crate" -e normal --prefix none)
   for forbidden in rollbook-sandbox tauri; do
     if grep -q "^$forbidden v" <<<"$tree"; then
-      echo "check-deps: $crate depends on $forbidden (see ../shared/DESIGN.md, Layout)" >&2
+      echo "check-deps: $crate depends on $forbidden (see docs/architecture.md, Dependency rules)" >&2
       failed=1
     fi
   done
