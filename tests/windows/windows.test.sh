@@ -9,7 +9,7 @@
 # wincheck.c reads back, through the Win32 APIs, what Rollbook left in Credential
 # Manager. Wine's own chatter goes to the run's log files;
 # the output is one line per check.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 started=$(date +%s)
@@ -68,8 +68,11 @@ data_unix=$WINEPREFIX/drive_c/users/$winuser/AppData/Local/rollbook/Rollbook/dat
 mkdir -p "$roaming_data_unix/logs"
 echo "an older release's log" >"$roaming_data_unix/logs/rollbook.1.log"
 
-# The demo district: the Windows build, on Windows' sockets.
-"$wine64" "$bin/rollbook-sandbox.exe" --port 0 --size pair --json --gateway-port 0 \
+# The demo district: the Windows build, on Windows' sockets. Its refresh tokens are
+# padded to 3,000 characters, as a provider with large self-contained tokens issues
+# them: a saved session then exceeds one Credential Manager entry (2,560 bytes), and
+# Rollbook splits it (docs/sign-in.md).
+"$wine64" "$bin/rollbook-sandbox.exe" --port 0 --size pair --json --gateway-port 0 --pad-refresh-tokens 3000 \
   >"$work/sandbox.json" 2>"$log/sandbox.log" &
 sandbox_pid=$!
 for _ in $(seq 300); do [ -s "$work/sandbox.json" ] && break; sleep 0.1; done
@@ -123,24 +126,47 @@ expect "Credential Manager holds the session (read back with CredEnumerateW)" \
   test -n "$(session_entries)"
 fits() { awk -F'\t' '$2 > 2560 { bad = 1 } END { exit bad }' "$work/creds.txt"; }
 expect "every credential fits Windows' 2,560-byte blob" fits
-: >"$work/session.txt"
-while IFS=$'\t' read -r target _; do
-  win blob wincheck blob "$target" >>"$work/session.txt" 2>/dev/null || true
-done < <(session_entries)
+# The session as Rollbook saved it: one entry, or a head entry
+# ("rollbook-chunks:v1:GENERATION:COUNT:SHA256") naming parts "ACCOUNT #GENERATION.N".
+read_session() {
+  local target head generation count account
+  : >"$work/session.txt"
+  target=$(session_entries | cut -f1 | { grep -v ' #' || true; } | head -1)
+  [ -n "$target" ] || return 0
+  head=$(win blob wincheck blob "$target") || return 0
+  if [[ $head == rollbook-chunks:v1:* ]]; then
+    IFS=: read -r _ _ generation count _ <<<"$head"
+    account=${target%.org.rollbook.desktop}
+    for ((i = 0; i < count; i++)); do
+      win blob wincheck blob "$account #$generation.$i.org.rollbook.desktop" >>"$work/session.txt" || return 0
+    done
+    echo "$count" >"$work/session-parts.txt"
+  else
+    printf '%s' "$head" >"$work/session.txt"
+    echo 1 >"$work/session-parts.txt"
+  fi
+}
+read_session
+split_in_parts() { [ "$(cat "$work/session-parts.txt")" -ge 2 ]; }
+expect "the session (over 2,560 bytes) is split into several Credential Manager entries" split_in_parts
 field() { grep -o "\"$1\":\"[^\"]*\"" "$work/session.txt" | head -1 | cut -d'"' -f4 || true; }
 refresh_token=$(field rt) access_token=$(field at)
-expect "the refresh token is read back from Credential Manager" test -n "$refresh_token"
+expect "the refresh token (3,000 characters) is read back whole from Credential Manager" \
+  test "${#refresh_token}" -gt 3000
 not_in_files() { [ -n "$refresh_token" ] && ! grep -rqF "$refresh_token" "$WINEPREFIX/drive_c"; }
 expect "the refresh token is in no file of the prefix's drive" not_in_files
 sub=$(json 'd["sub"]' <"$work/login-tch-00001.json" || true)
 whoami_refresh() {
   rb whoami whoami --refresh --json >"$work/whoami.json" && [ "$(json 'd["sub"]' <"$work/whoami.json")" = "$sub" ] || return 1
   # The renewed access token is back in Credential Manager for the next process.
-  : >"$work/session.txt"
-  while IFS=$'\t' read -r target _; do win blob wincheck blob "$target" >>"$work/session.txt" || true; done < <(session_entries)
-  [ -n "$(field at)" ] && [ "$(field at)" != "$access_token" ]
+  creds >"$work/creds.txt"
+  read_session
+  [ -n "$(field at)" ] && [ "$(field at)" != "$access_token" ] && [ "$(field rt)" != "$refresh_token" ]
 }
-expect "whoami --refresh in a second process renews the session" whoami_refresh
+expect "whoami --refresh in a second process renews the session (the split one, rotated token)" whoami_refresh
+# The head and its parts only: the previous generation's parts were deleted.
+no_old_parts() { [ "$(session_entries | wc -l)" -eq $(($(cat "$work/session-parts.txt") + 1)) ]; }
+expect "... and leaves no part of the previous one behind" no_old_parts
 
 # --- Grades against the demo district -----------------------------------------------
 rb classes classes --json >"$work/classes.json"

@@ -181,6 +181,11 @@ pub struct TokenPolicy {
     pub sourced_id_claim: Option<String>,
     /// Say `email_verified: false`, as a provider that lets people type any address.
     pub unverified_emails: bool,
+    /// Lengthen every refresh token issued by this many characters (`~` and filler, which
+    /// the token endpoint and revocation ignore), as providers with large self-contained
+    /// tokens do: a saved session then outgrows one Windows Credential Manager entry
+    /// (2,560 bytes). 0: plain tokens.
+    pub refresh_token_padding: usize,
 }
 
 impl Default for TokenPolicy {
@@ -192,6 +197,7 @@ impl Default for TokenPolicy {
             code_seconds: 300,
             sourced_id_claim: None,
             unverified_emails: false,
+            refresh_token_padding: 0,
         }
     }
 }

@@ -101,6 +101,10 @@ struct Args {
     /// Also put the teacher's sourcedId in this ID-token and userinfo claim.
     #[arg(long)]
     sourced_id_claim: Option<String>,
+    /// Lengthen refresh tokens by this many characters (a session too large for one
+    /// Windows Credential Manager entry).
+    #[arg(long, value_name = "CHARS", default_value_t = 0)]
+    pad_refresh_tokens: usize,
     /// Keep the grades and line items written to the district in this folder
     /// (`district-writes.json`), so a restart from the same folder serves them again.
     /// Without it they last until the server stops.
@@ -137,6 +141,7 @@ impl Args {
                 refresh_tokens: !self.no_refresh_tokens,
                 rotate_refresh_tokens: !self.no_rotation,
                 sourced_id_claim: self.sourced_id_claim.clone(),
+                refresh_token_padding: self.pad_refresh_tokens,
                 ..TokenPolicy::default()
             },
         }

@@ -552,7 +552,7 @@ fn refresh(state: &State, form: &HashMap<String, String>) -> Response {
         );
     };
     let rotate = state.knobs().tokens.rotate_refresh_tokens;
-    let grant = match state.redeem_refresh_token(presented, rotate) {
+    let grant = match state.redeem_refresh_token(unpadded(presented), rotate) {
         Ok(grant) => grant,
         Err(RefreshRefused::Unknown) => return bad("unknown or revoked refresh token"),
         Err(RefreshRefused::Reused) => {
@@ -627,14 +627,29 @@ fn issue(
                 state.issue_refresh_token(staff, scopes, family)
             }
         };
-        issued.push(refresh_token.clone());
-        body["refresh_token"] = json!(refresh_token);
+        issued.push(unpadded(&refresh_token).to_owned());
+        body["refresh_token"] = json!(padded(refresh_token, policy.refresh_token_padding));
     }
     let mut response = Json(body).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     (response, Some(issued))
+}
+
+/// A refresh token lengthened by `chars` characters (see
+/// [`crate::TokenPolicy::refresh_token_padding`]); a token kept across a refresh is
+/// padded already.
+fn padded(token: String, chars: usize) -> String {
+    if chars == 0 || token.contains('~') {
+        return token;
+    }
+    format!("{token}~{}", "x".repeat(chars.saturating_sub(1)))
+}
+
+/// The token without its padding: what the grant is recorded under.
+fn unpadded(token: &str) -> &str {
+    token.split_once('~').map_or(token, |(token, _)| token)
 }
 
 /// ClassLink-style numeric user id, used as `sub`.
@@ -753,7 +768,7 @@ async fn revoke(
     if let Err(response) = client_of(&headers, &form) {
         return response;
     }
-    if let Some(token) = form.get("token")
+    if let Some(token) = form.get("token").map(|t| unpadded(t))
         && !state.revoke_access_token(token)
         && state.revoke_refresh_family(token)
     {

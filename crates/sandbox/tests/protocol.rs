@@ -606,3 +606,40 @@ async fn an_embedded_district_serves_no_test_controls() {
         .unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+#[tokio::test]
+async fn padded_refresh_tokens_refresh_and_rotate_like_plain_ones() {
+    let knobs = Knobs {
+        tokens: TokenPolicy {
+            refresh_token_padding: 3_000,
+            ..TokenPolicy::default()
+        },
+        ..Knobs::default()
+    };
+    let sandbox = sandbox(Size::Tiny, knobs).await;
+    let signed_in = sign_in(&sandbox, None, &["oneroster", "offline_access"]).await;
+    let first = signed_in.tokens.refresh_token.unwrap().secret().to_owned();
+    assert!(first.len() > 3_000, "{} characters", first.len());
+    let refresh = |rt: String| {
+        let sandbox = &sandbox;
+        async move {
+            token_request(
+                sandbox,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", DEMO_CLIENT_ID),
+                    ("refresh_token", &rt),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = refresh(first.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["refresh_token"].as_str().unwrap().to_owned();
+    assert!(second.len() > 3_000 && second != first);
+    // Rotation still sees the padded first token as the same, spent token.
+    let (status, _) = refresh(first).await;
+    assert_eq!(status, 400);
+    assert_eq!(sandbox.stats()["refresh_reuse"], 1);
+}
