@@ -418,8 +418,7 @@ pub async fn sync<S: WriteServer>(
     options: &SyncOptions,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    let mut unauthorized = None;
-    let mut any_sent = false;
+    let mut run = Run::default();
     {
         let store = lock(store);
         if let Some(pause) = store.pause()? {
@@ -446,68 +445,13 @@ pub async fn sync<S: WriteServer>(
                 continue;
             }
             let (known, failed) = read_classes(server, kind, &batch).await;
-            // A class that could not be read: a refusal (not the teacher's class, or a
-            // server that does not offer it) refuses its writes; anything else stops
-            // the run as a failed write would.
-            let (failed_class, mut failed_outcome) = match failed {
-                Some((class, e)) => (Some(class), Some(classify(e))),
-                None => (None, None),
-            };
-            let mut failed_read: Vec<(OutboxEntry, Outcome)> = Vec::new();
-            let mut sendable = Vec::with_capacity(batch.len());
-            for entry in batch {
-                let class = entry.class_id.as_deref();
-                match class.map(|c| known.get(c)) {
-                    Some(Some(records)) => {
-                        let mut entry = entry;
-                        let mut current = records.get(&entry.id).cloned();
-                        // Not under its own id, but the cell has a result: the SIS made
-                        // one meanwhile. Writing ours beside it would duplicate the cell
-                        // (or delete nothing); the write moves to the SIS's record.
-                        if current.is_none()
-                            && let Some((line_item, student)) = entry.cell.clone()
-                            && let Some((other, record)) = records.iter().find(|(_, r)| {
-                                serde_json::from_str::<GradeResult>(&r.json).is_ok_and(|g| {
-                                    g.line_item.sourced_id == line_item
-                                        && g.student.sourced_id == student
-                                })
-                            })
-                        {
-                            entry = lock(store).adopt(&entry, other)?;
-                            current = Some(record.clone());
-                        }
-                        sendable.push((entry, current));
-                    }
-                    Some(None) if class == failed_class.as_deref() => match &failed_outcome {
-                        Some(Outcome::Refused(reason)) => {
-                            let reason = reason.clone();
-                            failed_read.push((entry, Outcome::Refused(reason)));
-                        }
-                        Some(_) => {
-                            if let Some(outcome) = failed_outcome.take() {
-                                failed_read.push((entry, outcome));
-                            }
-                        }
-                        None => {}
-                    },
-                    // Not read (an earlier class's read failed): next run.
-                    Some(None) => {}
-                    // Every write is queued with its class; one without cannot be
-                    // checked, so it is never sent blind.
-                    None => {
-                        let reason = "Rollbook does not know this record's class".to_owned();
-                        lock(store).mark_refused(&entry, &reason)?;
-                        report.refused.push(outcome_of(&entry, Some(reason)));
-                    }
-                }
-            }
+            let (sendable, failed_read) = sort_batch(store, batch, &known, failed, &mut report)?;
             let mut outcomes = futures_util::stream::iter(sendable)
                 .map(|(entry, current)| async move {
                     let outcome = send_one(server, &entry, current).await;
                     (entry, outcome)
                 })
                 .buffer_unordered(options.concurrency.max(1));
-            let mut stop = false;
             let mut pending_outcomes = failed_read;
             loop {
                 let next = match pending_outcomes.pop() {
@@ -515,83 +459,178 @@ pub async fn sync<S: WriteServer>(
                     None => outcomes.next().await,
                 };
                 let Some((entry, outcome)) = next else { break };
-                let mut store = lock(store);
-                match outcome {
-                    Outcome::Sent(record) => {
-                        store.mark_sent(
-                            &entry,
-                            record.as_ref().and_then(|r| r.modified.as_deref()),
-                            record.as_ref().map(|r| r.json.as_str()),
-                        )?;
-                        any_sent = true;
-                        report.sent.push(outcome_of(&entry, None));
-                    }
-                    Outcome::Refused(reason) => {
-                        store.mark_refused(&entry, &reason)?;
-                        report.refused.push(outcome_of(&entry, Some(reason)));
-                    }
-                    Outcome::Conflict(record) => {
-                        let theirs = record.as_ref().and_then(|r| {
-                            let result: GradeResult = serde_json::from_str(&r.json).ok()?;
-                            Some(CellValue::from_result(&result))
-                        });
-                        let theirs = theirs.unwrap_or_default();
-                        store.mark_conflict(
-                            &entry,
-                            Some((&theirs, record.as_ref().and_then(|r| r.modified.as_deref()))),
-                        )?;
-                        report.conflicts.push(outcome_of(&entry, None));
-                    }
-                    Outcome::Retry {
-                        reason,
-                        after,
-                        offline,
-                        by_server,
-                    } => {
-                        // The whole store waits, not only this write: a server that is
-                        // busy or failing is asked nothing more until the pause ends.
-                        let delay = after.unwrap_or_else(|| {
-                            let failures = store.failures().unwrap_or(0);
-                            let factor = 1u32 << failures.min(16);
-                            options
-                                .base_delay
-                                .saturating_mul(factor)
-                                .min(options.max_delay)
-                        });
-                        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-                        store.retry_later(&entry, delay_ms)?;
-                        store.pause_sending(delay_ms, by_server)?;
-                        report.offline |= offline;
-                        stop = true;
-                        report.retrying.push(outcome_of(&entry, Some(reason)));
-                    }
-                    Outcome::Unauthorized(e) => {
-                        stop = true;
-                        unauthorized = Some(e);
-                    }
-                }
                 // One 429 (or failure) stops the batch in flight: writes not yet
                 // started are not started, and those on their way are dropped (each
                 // is idempotent and is checked again next run).
-                if stop {
-                    break;
+                if record_outcome(
+                    &mut lock(store),
+                    &entry,
+                    outcome,
+                    options,
+                    &mut report,
+                    &mut run,
+                )? {
+                    break 'rounds;
                 }
-            }
-            if stop {
-                break 'rounds;
             }
         }
     }
     let mut store = lock(store);
-    if any_sent && store.failures()? > 0 {
+    if run.any_sent && store.failures()? > 0 {
         store.sending_succeeded()?;
     }
     paused(&mut report, store.pause()?, store.now_ms());
     let (waiting, held) = store.outbox_counts()?;
     report.waiting = waiting;
     report.held = held;
-    match unauthorized {
+    match run.unauthorized {
         Some(e) => Err(SyncError::Unauthorized(e)),
         None => Ok(report),
     }
+}
+
+/// What a run learns beyond its report.
+#[derive(Default)]
+struct Run {
+    any_sent: bool,
+    /// A 401: the caller refreshes the sign-in.
+    unauthorized: Option<RosterError>,
+}
+
+/// Writes to send, each with its record as its class's read found it.
+type Sendable = Vec<(OutboxEntry, Option<ServerRecord>)>;
+/// Writes whose outcome is already known (their class's read failed).
+type Settled = Vec<(OutboxEntry, Outcome)>;
+
+/// Sorts a batch by what the reads of its classes found: writes to send, writes a failed
+/// read settles, and writes left for the next run.
+fn sort_batch(
+    store: &Mutex<GradeStore>,
+    batch: Vec<OutboxEntry>,
+    known: &HashMap<String, HashMap<String, ServerRecord>>,
+    failed: Option<(String, RosterError)>,
+    report: &mut SyncReport,
+) -> Result<(Sendable, Settled), SyncError> {
+    // A class that could not be read: a refusal (not the teacher's class, or a server
+    // that does not offer it) refuses its writes; anything else stops the run as a
+    // failed write would.
+    let (failed_class, mut failed_outcome) = match failed {
+        Some((class, e)) => (Some(class), Some(classify(e))),
+        None => (None, None),
+    };
+    let mut failed_read: Settled = Vec::new();
+    let mut sendable = Vec::with_capacity(batch.len());
+    for entry in batch {
+        let class = entry.class_id.as_deref();
+        match class.map(|c| known.get(c)) {
+            Some(Some(records)) => {
+                let mut entry = entry;
+                let mut current = records.get(&entry.id).cloned();
+                // Not under its own id, but the cell has a result: the SIS made one
+                // meanwhile. Writing ours beside it would duplicate the cell (or delete
+                // nothing); the write moves to the SIS's record.
+                if current.is_none()
+                    && let Some((line_item, student)) = entry.cell.clone()
+                    && let Some((other, record)) = records.iter().find(|(_, r)| {
+                        serde_json::from_str::<GradeResult>(&r.json).is_ok_and(|g| {
+                            g.line_item.sourced_id == line_item && g.student.sourced_id == student
+                        })
+                    })
+                {
+                    entry = lock(store).adopt(&entry, other)?;
+                    current = Some(record.clone());
+                }
+                sendable.push((entry, current));
+            }
+            Some(None) if class == failed_class.as_deref() => match &failed_outcome {
+                Some(Outcome::Refused(reason)) => {
+                    let reason = reason.clone();
+                    failed_read.push((entry, Outcome::Refused(reason)));
+                }
+                Some(_) => {
+                    if let Some(outcome) = failed_outcome.take() {
+                        failed_read.push((entry, outcome));
+                    }
+                }
+                None => {}
+            },
+            // Not read (an earlier class's read failed): next run.
+            Some(None) => {}
+            // Every write is queued with its class; one without cannot be checked, so it
+            // is never sent blind.
+            None => {
+                let reason = "Rollbook does not know this record's class".to_owned();
+                lock(store).mark_refused(&entry, &reason)?;
+                report.refused.push(outcome_of(&entry, Some(reason)));
+            }
+        }
+    }
+    Ok((sendable, failed_read))
+}
+
+/// Records what became of one write, in the store and the report; `true` when the run
+/// must stop (the server is busy or failing, or the sign-in is no longer accepted).
+fn record_outcome(
+    store: &mut GradeStore,
+    entry: &OutboxEntry,
+    outcome: Outcome,
+    options: &SyncOptions,
+    report: &mut SyncReport,
+    run: &mut Run,
+) -> Result<bool, SyncError> {
+    match outcome {
+        Outcome::Sent(record) => {
+            store.mark_sent(
+                entry,
+                record.as_ref().and_then(|r| r.modified.as_deref()),
+                record.as_ref().map(|r| r.json.as_str()),
+            )?;
+            run.any_sent = true;
+            report.sent.push(outcome_of(entry, None));
+        }
+        Outcome::Refused(reason) => {
+            store.mark_refused(entry, &reason)?;
+            report.refused.push(outcome_of(entry, Some(reason)));
+        }
+        Outcome::Conflict(record) => {
+            let theirs = record.as_ref().and_then(|r| {
+                let result: GradeResult = serde_json::from_str(&r.json).ok()?;
+                Some(CellValue::from_result(&result))
+            });
+            let theirs = theirs.unwrap_or_default();
+            store.mark_conflict(
+                entry,
+                Some((&theirs, record.as_ref().and_then(|r| r.modified.as_deref()))),
+            )?;
+            report.conflicts.push(outcome_of(entry, None));
+        }
+        Outcome::Retry {
+            reason,
+            after,
+            offline,
+            by_server,
+        } => {
+            // The whole store waits, not only this write: a server that is busy or
+            // failing is asked nothing more until the pause ends.
+            let delay = after.unwrap_or_else(|| {
+                let failures = store.failures().unwrap_or(0);
+                let factor = 1u32 << failures.min(16);
+                options
+                    .base_delay
+                    .saturating_mul(factor)
+                    .min(options.max_delay)
+            });
+            let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            store.retry_later(entry, delay_ms)?;
+            store.pause_sending(delay_ms, by_server)?;
+            report.offline |= offline;
+            report.retrying.push(outcome_of(entry, Some(reason)));
+            return Ok(true);
+        }
+        Outcome::Unauthorized(e) => {
+            run.unauthorized = Some(e);
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
