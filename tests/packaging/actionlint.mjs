@@ -51,6 +51,8 @@ for (const [what, needle] of [
   ["ADML", "packaging/windows/en-US/rollbook.adml"],
   ["configuration profile", "packaging/macos/org.rollbook.desktop.mobileconfig"],
   ["policy.json example", "packaging/policy.example.json"],
+  ["update manifest", "packaging/update-manifest.mjs"],
+  ["updater signing key", "secrets.TAURI_SIGNING_PRIVATE_KEY_PASSWORD"],
 ]) {
   if (!release.includes(needle)) {
     console.log(`.github/workflows/release.yml: the release must attach the ${what} (${needle}) [release]`);
