@@ -32,7 +32,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum UpdateStatus {
     /// Not asked: policy turned updates off, or this build has no update address.
-    Off { why: String },
+    Off {
+        why: String,
+    },
     Checking,
     UpToDate,
     /// A newer release the teacher may install.
@@ -43,10 +45,15 @@ pub enum UpdateStatus {
     },
     Installing,
     /// Installed; Rollbook restarts (the window) or should be started again (the command).
-    Installed { version: String },
+    Installed {
+        version: String,
+    },
     /// `code` is stable (`update_unreachable`, `update_signature_invalid`,
     /// `update_install_failed`, `update_waits_for_grades`); `message` says what to do.
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 /// The window's update state: the last status and the release it found.
@@ -158,7 +165,9 @@ pub async fn check(
     }
     let failed = |code: &str, e: &dyn std::fmt::Display| UpdateStatus::Failed {
         code: code.into(),
-        message: format!("Rollbook could not look for updates: {e}. It tries again at the next start."),
+        message: format!(
+            "Rollbook could not look for updates: {e}. It tries again at the next start."
+        ),
     };
     let mut builder = app.updater_builder().timeout(CHECK_TIMEOUT);
     if let Some(url) = mirror {
@@ -193,7 +202,9 @@ async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
     }
     match tokio::time::timeout(SEND_TIMEOUT, state.account.sync_grades(true)).await {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::info!(code = %e.code(), "grades could not all be sent before the update"),
+        Ok(Err(e)) => {
+            tracing::info!(code = %e.code(), "grades could not all be sent before the update")
+        }
         Err(_) => tracing::info!("sending grades before the update took too long"),
     }
     let waiting = state.account.unsent_grades().await.unwrap_or(0);
@@ -336,7 +347,10 @@ pub fn run_command() -> i32 {
     }
 }
 
-#[allow(clippy::print_stdout, reason = "the command's answer, for IT's scripts")]
+#[allow(
+    clippy::print_stdout,
+    reason = "the command's answer, for IT's scripts"
+)]
 fn report(line: &str) {
     println!("{line}");
 }

@@ -22,11 +22,22 @@ use crate::{Command, LoginArgs};
 /// product's, as the window does, so nobody can point a lab's `rollbook` at entries
 /// another program keeps (or hide its own from IT's `cmdkey`/`secret-tool` clean-up).
 fn keychain_service() -> String {
-    #[cfg(debug_assertions)]
-    if let Ok(service) = std::env::var("ROLLBOOK_KEYCHAIN_SERVICE") {
-        return service;
+    service_for(
+        HONOURS_KEYCHAIN_SERVICE_ENV,
+        std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").ok(),
+    )
+}
+
+/// Whether this build takes the keychain service from the environment: debug builds
+/// only. Release builds have no debug assertions unless a profile turns them on, which
+/// `release_builds_ignore_the_keychain_service_env` checks the workspace never does.
+const HONOURS_KEYCHAIN_SERVICE_ENV: bool = cfg!(debug_assertions);
+
+fn service_for(honour_env: bool, env: Option<String>) -> String {
+    match env {
+        Some(service) if honour_env => service,
+        _ => KEYCHAIN_SERVICE.to_owned(),
     }
-    KEYCHAIN_SERVICE.to_owned()
 }
 
 pub fn account() -> Result<Account, CoreError> {
@@ -57,7 +68,13 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
             discard_unsent,
             json,
         } => logout(discard_unsent, json).await,
-        Command::Doctor { issuer, json } => doctor(issuer.as_deref(), json).await,
+        Command::Doctor {
+            wipe_local_data: true,
+            discard_unsent,
+            json,
+            ..
+        } => wipe_local_data(discard_unsent, json).await,
+        Command::Doctor { issuer, json, .. } => doctor(issuer.as_deref(), json).await,
         Command::Classes { all_terms, json } => {
             crate::roster::classes(&account()?, all_terms, json).await
         }
@@ -410,6 +427,40 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
     Ok(())
 }
 
+/// `rollbook doctor --wipe-local-data`: the documented clean-up for IT (docs/it-admins.md).
+async fn wipe_local_data(discard_unsent: bool, json_output: bool) -> Result<(), CoreError> {
+    let account = account()?;
+    let if_unsent = if discard_unsent {
+        IfUnsent::Discard
+    } else {
+        IfUnsent::Refuse
+    };
+    let wiped = account.wipe_local_data(if_unsent).await?;
+    if json_output {
+        print_json(&json!({ "ok": wiped.problems.is_empty(), "wiped": wiped }));
+    } else {
+        if wiped.signed_out {
+            print_line("Signed out.");
+        }
+        if wiped.unsent_discarded > 0 {
+            print_line(&format!(
+                "Deleted {} grade(s) and assignment(s) that were not yet sent.",
+                wiped.unsent_discarded
+            ));
+        }
+        for path in &wiped.removed {
+            print_line(&format!("Deleted {}", path.display()));
+        }
+        if wiped.removed.is_empty() {
+            print_line("There was no Rollbook data for this user on this computer.");
+        }
+        for problem in &wiped.problems {
+            note(&format!("warning: {problem}"));
+        }
+    }
+    Ok(())
+}
+
 async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError> {
     let account = account()?;
     let settings = account.effective_settings();
@@ -424,6 +475,11 @@ async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError
             "settings": settings.settings,
             "policy_problems": settings.problems,
             "log_file": rollbook_core::log_dir(account.paths()).join(rollbook_core::LOG_FILE_NAME),
+            // Windows: what the one-time move left in the old roaming folder (null: nothing).
+            "roaming_data_kept": account.roaming_data_kept().map(|(folder, entries)| json!({
+                "folder": folder,
+                "entries": entries,
+            })),
         }));
     } else {
         for check in &checks {
@@ -461,4 +517,45 @@ async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError
         .into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod keychain_gate_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn release_builds_ignore_the_keychain_service_env() {
+        let asked = Some("someone-elses-service".to_owned());
+        assert_eq!(service_for(false, asked.clone()), KEYCHAIN_SERVICE);
+        assert_eq!(service_for(true, asked), "someone-elses-service");
+        assert_eq!(service_for(true, None), KEYCHAIN_SERVICE);
+        // The gate is the build's debug assertions (this test build has them).
+        assert_eq!(HONOURS_KEYCHAIN_SERVICE_ENV, cfg!(debug_assertions));
+        // …and no release profile that ships (`release`, or one inheriting from it) turns
+        // them on: `rollbook` from an installer always uses the product's service.
+        let manifest = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml"),
+        )
+        .unwrap();
+        let profiles = manifest
+            .split("\n[")
+            .filter(|section| section.starts_with("profile."))
+            .filter(|section| {
+                !section.starts_with("profile.dev") && !section.starts_with("profile.test")
+            });
+        for profile in profiles {
+            let settings: String = profile
+                .lines()
+                .skip(1)
+                .map(|l| l.split('#').next().unwrap_or("").replace(' ', ""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                !settings.contains("debug-assertions=true"),
+                "[{} turns debug assertions on: a release `rollbook` would honour ROLLBOOK_KEYCHAIN_SERVICE",
+                profile.lines().next().unwrap_or_default()
+            );
+        }
+    }
 }

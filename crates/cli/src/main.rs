@@ -167,6 +167,14 @@ enum Command {
         issuer: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Instead of checking: sign out and delete this user's Rollbook data on this
+        /// computer (data folder, gradebook stores, set-aside stores, sign-in options,
+        /// the web view's folders). Close the window first.
+        #[arg(long, conflicts_with = "issuer")]
+        wipe_local_data: bool,
+        /// With --wipe-local-data: delete grades not yet sent too.
+        #[arg(long, requires = "wipe_local_data")]
+        discard_unsent: bool,
     },
 }
 

@@ -7,7 +7,7 @@ use rollbook_auth::{IssuerUrl, ProviderMetadata, call_store, clock_skew};
 
 use crate::policy::{self, ResolvedSettings};
 use crate::record::SessionRecord;
-use crate::{Account, BuildDefaults, Preferences};
+use crate::{Account, BuildDefaults, CoreError, Preferences};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -196,6 +196,20 @@ impl Account {
             checks.push(self.roster_check(record).await);
         }
         checks.extend(self.set_aside_checks());
+        if let Some((folder, names)) = self.roaming_data_kept() {
+            checks.push(Check::problem(
+                "data",
+                CheckStatus::Warn,
+                "roaming_data_kept",
+                format!(
+                    "the old roaming data folder {} still holds {} entr{} ({}) that were not moved to the local data folder, because it has entries of those names or they were in use; compare, then delete one (docs/it-admins.md)",
+                    folder.display(),
+                    names.len(),
+                    if names.len() == 1 { "y" } else { "ies" },
+                    names.join(", ")
+                ),
+            ));
+        }
         checks
     }
 
@@ -256,5 +270,179 @@ impl Account {
             ),
             Err(e) => Check::problem("roster", CheckStatus::Fail, e.code(), e.to_string()),
         }
+    }
+}
+
+/// The Tauri identifier the window's web view names its folders after.
+const WEBVIEW_IDENTIFIER: &str = "org.rollbook.desktop";
+
+/// What `rollbook doctor --wipe-local-data` removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LocalDataWiped {
+    /// The folders and files deleted (those that were there).
+    pub removed: Vec<std::path::PathBuf>,
+    /// Grades and assignments deleted unsent (`--discard-unsent`), in the store and in
+    /// set-aside stores.
+    pub unsent_discarded: u32,
+    /// A session was signed out (revoked at the provider when it answered).
+    pub signed_out: bool,
+    /// What could not be done, in words (a keychain that refused, a folder in use).
+    pub problems: Vec<String>,
+}
+
+/// The folders of the window's web view (cache, cookies, local storage) for this user:
+/// Rollbook's own data never goes there, but a wipe for the next user removes them too.
+fn webview_dirs() -> Vec<std::path::PathBuf> {
+    let Some(base) = directories::BaseDirs::new() else {
+        return Vec::new();
+    };
+    let mut dirs = vec![
+        // Windows: %LOCALAPPDATA%\org.rollbook.desktop (EBWebView inside); Linux:
+        // ~/.local/share/org.rollbook.desktop; macOS: ~/Library/Application Support/….
+        base.data_local_dir().join(WEBVIEW_IDENTIFIER),
+        base.cache_dir().join(WEBVIEW_IDENTIFIER),
+    ];
+    if cfg!(target_os = "macos") {
+        dirs.push(
+            base.home_dir()
+                .join("Library/WebKit")
+                .join(WEBVIEW_IDENTIFIER),
+        );
+    }
+    dirs.dedup();
+    dirs
+}
+
+/// The old roaming data folder of earlier Windows releases, when this platform has one
+/// apart from the local data folder.
+fn roaming_data_dir() -> Option<std::path::PathBuf> {
+    let dirs = directories::ProjectDirs::from("org", "rollbook", "Rollbook")?;
+    (dirs.data_dir() != dirs.data_local_dir()).then(|| dirs.data_dir().to_path_buf())
+}
+
+/// What the start-up move left in the old roaming data folder (entry names only; file
+/// names carry a digest, never a teacher's name): kept because the local folder has an
+/// entry of that name (`roaming_data_kept`), or not movable yet.
+pub fn roaming_leftovers(roaming: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(roaming) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+impl Account {
+    /// The old roaming data folder and what is still in it (`roaming_data_kept` in
+    /// `rollbook doctor --json`); `None` where there is none or it is empty.
+    pub fn roaming_data_kept(&self) -> Option<(std::path::PathBuf, Vec<String>)> {
+        let roaming = roaming_data_dir()?;
+        let left = roaming_leftovers(&roaming);
+        (!left.is_empty()).then_some((roaming, left))
+    }
+
+    /// Removes this user's Rollbook data from this computer (the MSI-era clean-up, and a
+    /// laptop handed to someone else): signs out (revoking at the provider, deleting the
+    /// keychain entries), then deletes what the data folder holds (session record,
+    /// gradebook store, set-aside stores, grading rules; not the log), the sign-in options, the old roaming data
+    /// folder and the web view's folders. Refuses (`unsent_grades`, with the
+    /// count) while grades wait to be sent, in the store or in set-aside stores, unless
+    /// `if_unsent` is `Discard`. Close Rollbook's window first.
+    pub async fn wipe_local_data(
+        &self,
+        if_unsent: crate::IfUnsent,
+    ) -> Result<LocalDataWiped, CoreError> {
+        let mut waiting = match self.unsent_for_sign_out().await {
+            Ok(unsent) => unsent,
+            Err(e) if if_unsent == crate::IfUnsent::Refuse => return Err(e),
+            Err(_) => rollbook_gradebook::Unsent::default(),
+        };
+        let aside: u32 = crate::set_aside::list(self.paths())
+            .iter()
+            .map(|s| s.unsent.unwrap_or(0))
+            .sum();
+        waiting.grades = waiting.grades.saturating_add(aside);
+        if waiting.total() > 0 && if_unsent == crate::IfUnsent::Refuse {
+            return Err(CoreError::UnsentGrades(waiting));
+        }
+        let mut wiped = LocalDataWiped {
+            unsent_discarded: waiting.total(),
+            ..LocalDataWiped::default()
+        };
+        if SessionRecord::load(self.paths()).ok().flatten().is_some() {
+            match self.sign_out(crate::IfUnsent::Discard).await {
+                Ok(report) => {
+                    wiped.signed_out = true;
+                    if let Some(problem) = report.revocation_problem {
+                        wiped.problems.push(format!(
+                            "the provider did not confirm revoking the session ({problem})"
+                        ));
+                    }
+                }
+                Err(e) => wiped.problems.push(format!(
+                    "signing out did not finish ({}: {e}); delete the keychain entries under the service {} by hand",
+                    e.code(),
+                    rollbook_auth::KEYCHAIN_SERVICE
+                )),
+            }
+        }
+        // Everything in the data folder but the log folder: the log records this wipe and
+        // holds no names or tokens (IT may delete it too; it is listed in the guide).
+        let logs = crate::log_dir(self.paths());
+        let mut targets: Vec<std::path::PathBuf> = std::fs::read_dir(&self.paths().data_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| *p != logs)
+                    .collect()
+            })
+            .unwrap_or_default();
+        targets.sort();
+        targets.push(self.paths().preferences());
+        targets.extend(roaming_data_dir());
+        targets.extend(webview_dirs());
+        for target in targets {
+            let removed = if target.is_dir() {
+                std::fs::remove_dir_all(&target)
+            } else if target.exists() {
+                std::fs::remove_file(&target)
+            } else {
+                continue;
+            };
+            match removed {
+                Ok(()) => wiped.removed.push(target),
+                Err(e) => wiped
+                    .problems
+                    .push(format!("{} could not be deleted ({e})", target.display())),
+            }
+        }
+        tracing::info!(
+            removed = wiped.removed.len(),
+            unsent_discarded = wiped.unsent_discarded,
+            "this user's Rollbook data was wiped"
+        );
+        Ok(wiped)
+    }
+}
+
+#[cfg(test)]
+mod wipe_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn what_the_move_left_in_the_roaming_folder_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(roaming_leftovers(&dir.path().join("absent")).is_empty());
+        std::fs::write(dir.path().join("gradebook-abc.db"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        assert_eq!(
+            roaming_leftovers(dir.path()),
+            vec!["gradebook-abc.db".to_owned(), "logs".to_owned()]
+        );
     }
 }
