@@ -17,6 +17,7 @@
 //!   cargo bench -p rollbook-gateway --bench gateway            # all three
 //!   cargo bench -p rollbook-gateway --bench gateway -- --quick # small and short
 //!   … -- --latency   or   … -- --rush                          # one part only
+//!   ROLLBOOK_BENCH_RUSH_LIMITS="max_in_flight = 100000" … -- --rush  # other limits
 
 #![allow(
     clippy::unwrap_used,
@@ -156,8 +157,11 @@ struct GatewayProcess {
     base: String,
 }
 
-/// The shipped binary, configured from a file like a district's IT would.
-async fn gateway(issuer: &str, upstream_concurrency: usize) -> GatewayProcess {
+/// The shipped binary, configured from a file like a district's IT would: the default
+/// limits but for `limits` (TOML lines of the `[limits]` table), behind this process as
+/// the district's load balancer (`trusted_proxies`: its `X-Forwarded-For` names each
+/// teacher's machine).
+async fn gateway(issuer: &str, limits: &str) -> GatewayProcess {
     let dir = std::env::temp_dir().join(format!("rollbook-gateway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("gateway.toml");
@@ -165,6 +169,7 @@ async fn gateway(issuer: &str, upstream_concurrency: usize) -> GatewayProcess {
         &file,
         format!(
             r#"listen = "127.0.0.1:0"
+trusted_proxies = ["127.0.0.1"]
 [identity]
 profile = "classlink"
 classlink_api_url = "{issuer}/"
@@ -174,8 +179,7 @@ api_url = "{issuer}/"
 developer_api_key = {{ env = "ROLLBOOK_BENCH_DEVELOPER_KEY" }}
 
 [limits]
-upstream_concurrency = {upstream_concurrency}
-requests_per_minute_per_teacher = 100000
+{limits}
 "#
         ),
     )
@@ -218,6 +222,107 @@ async fn get(http: &reqwest::Client, url: &str, bearer: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
+/// What the rush's clients saw besides answers, and how many requests were in flight.
+#[derive(Default)]
+struct RushStats {
+    retried_busy: std::sync::atomic::AtomicU64,
+    retried_limited: std::sync::atomic::AtomicU64,
+    connection_failures: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicU64,
+    peak_in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// A GET as the app's OneRoster client makes it (crates/oneroster's `RetryPolicy`
+/// defaults): a 429 is tried again after its `Retry-After` (5 times at most), a 5xx
+/// after a backoff with full jitter over 250 ms × 2ⁿ (3 times at most). `from` is the
+/// teacher's address, as the load balancer forwards it.
+async fn app_get(
+    http: &reqwest::Client,
+    url: &str,
+    bearer: &str,
+    from: Option<&str>,
+    stats: &RushStats,
+) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (mut busy, mut limited) = (0u32, 0u32);
+    loop {
+        let mut request = http.get(url).bearer_auth(bearer);
+        if let Some(from) = from {
+            request = request.header("x-forwarded-for", from);
+        }
+        let now = stats.in_flight.fetch_add(1, Relaxed) + 1;
+        stats.peak_in_flight.fetch_max(now, Relaxed);
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                response
+                    .bytes()
+                    .await
+                    .map(|body| (status, retry_after, body))
+            }
+            Err(e) => Err(e),
+        };
+        stats.in_flight.fetch_sub(1, Relaxed);
+        let (status, retry_after, body) = match answer {
+            Ok(answer) => answer,
+            // A connection failure is transient to the app (a GET is tried again).
+            Err(e) if busy < 3 => {
+                busy += 1;
+                stats.connection_failures.fetch_add(1, Relaxed);
+                tracing_free_note(&e);
+                tokio::time::sleep(jitter(Duration::from_millis(250) * (1 << (busy - 1)))).await;
+                continue;
+            }
+            Err(e) => panic!("{url}: {e} after {busy} + {limited} retries"),
+        };
+        let wait = match status.as_u16() {
+            429 if limited < 5 => {
+                limited += 1;
+                stats.retried_limited.fetch_add(1, Relaxed);
+                Some(Duration::from_secs(retry_after.unwrap_or(2)))
+            }
+            500..=599 if busy < 3 => {
+                busy += 1;
+                stats.retried_busy.fetch_add(1, Relaxed);
+                Some(jitter(Duration::from_millis(250) * (1 << (busy - 1))))
+            }
+            _ => None,
+        };
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+            continue;
+        }
+        assert!(
+            status.is_success(),
+            "{url}: {status} after {busy} + {limited} retries: {}",
+            String::from_utf8_lossy(&body)
+        );
+        return serde_json::from_slice(&body).unwrap();
+    }
+}
+
+/// The first few connection failures, on stderr: which server dropped a connection.
+fn tracing_free_note(e: &reqwest::Error) {
+    static SHOWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3 {
+        eprintln!("connection failure (tried again): {e:?}");
+    }
+}
+
+/// Somewhere in 0..=window (full jitter), from the clock's low bits.
+fn jitter(window: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let millis = u64::try_from(window.as_millis()).unwrap_or(1).max(1);
+    Duration::from_millis(nanos.wrapping_mul(2_654_435_761) % (millis + 1))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     #[allow(
         clippy::cast_possible_truncation,
@@ -234,7 +339,12 @@ fn ms(d: Duration) -> f64 {
 
 async fn latency_and_throughput(quick: bool) {
     let district = district("tiny", 0).await;
-    let gw = gateway(&district.issuer, 64).await;
+    // One teacher makes every request here: the per-teacher limit is lifted.
+    let gw = gateway(
+        &district.issuer,
+        "upstream_concurrency = 64\nrequests_per_minute_per_teacher = 100000",
+    )
+    .await;
     let http = client();
     let (teacher, token) = district.teachers[0].clone();
     let classes = get(
@@ -370,11 +480,15 @@ async fn one_teacher(
     base: String,
     teacher: String,
     bearer: String,
+    from: Option<String>,
+    stats: Arc<RushStats>,
 ) -> usize {
-    let classes = get(
+    let classes = app_get(
         &http,
         &format!("{base}{BASE}/teachers/{teacher}/classes?limit=500&offset=0"),
         &bearer,
+        from.as_deref(),
+        &stats,
     )
     .await;
     let ids: Vec<String> = classes["classes"]
@@ -394,8 +508,13 @@ async fn one_teacher(
     // At most APP_CONCURRENCY at once, as the app's OneRoster client does.
     futures_util::stream::iter(urls)
         .map(|url| {
-            let (http, bearer) = (http.clone(), bearer.clone());
-            async move { get(&http, &url, &bearer).await }
+            let (http, bearer, from, stats) = (
+                http.clone(),
+                bearer.clone(),
+                from.clone(),
+                Arc::clone(&stats),
+            );
+            async move { app_get(&http, &url, &bearer, from.as_deref(), &stats).await }
         })
         .buffer_unordered(APP_CONCURRENCY)
         .collect::<Vec<_>>()
@@ -403,24 +522,37 @@ async fn one_teacher(
     1 + ids.len() * 3
 }
 
+/// Every teacher's morning, `in_flight` teachers at once. `behind_balancer`: each
+/// teacher's requests carry their own machine's address in `X-Forwarded-For`, as the
+/// district's load balancer adds it.
 async fn rush(
     base: &str,
     teachers: &[(String, String)],
     bearer_override: Option<&str>,
     in_flight: usize,
-) -> (Duration, usize) {
+    behind_balancer: bool,
+) -> (Duration, usize, Arc<RushStats>) {
     let http = client();
+    let stats = Arc::new(RushStats::default());
     let gate = Arc::new(tokio::sync::Semaphore::new(in_flight));
     let started = Instant::now();
     let tasks: Vec<_> = teachers
         .iter()
-        .map(|(id, token)| {
-            let (http, base, id, gate) =
-                (http.clone(), base.to_owned(), id.clone(), Arc::clone(&gate));
+        .enumerate()
+        .map(|(i, (id, token))| {
+            let (http, base, id, gate, stats) = (
+                http.clone(),
+                base.to_owned(),
+                id.clone(),
+                Arc::clone(&gate),
+                Arc::clone(&stats),
+            );
             let bearer = bearer_override.unwrap_or(token).to_owned();
+            let from = behind_balancer
+                .then(|| format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255));
             tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await.unwrap();
-                one_teacher(http, base, id, bearer).await
+                one_teacher(http, base, id, bearer, from, stats).await
             })
         })
         .collect();
@@ -428,14 +560,14 @@ async fn rush(
     for t in tasks {
         requests += t.await.unwrap();
     }
-    (started.elapsed(), requests)
+    (started.elapsed(), requests, stats)
 }
 
-fn peak_rss_mb(pid: u32) -> f64 {
+fn rss_mb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kb: f64 = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
@@ -443,25 +575,37 @@ fn peak_rss_mb(pid: u32) -> f64 {
 }
 
 async fn morning_rush(quick: bool) {
+    use std::sync::atomic::Ordering::Relaxed;
     let (size, latency) = if quick {
         ("school", 50)
     } else {
         ("district", 50)
     };
     let district = district(size, latency).await;
-    let gw = gateway(&district.issuer, 256).await;
+    // Every limit at its default but the district's own capacity: 256 calls at once is
+    // what 2,600 req/s at 50 ms needs (docs/gateway.md: requests/s × upstream latency).
+    // ROLLBOOK_BENCH_RUSH_LIMITS adds `[limits]` lines, to size one (max_in_flight).
+    let extra = std::env::var("ROLLBOOK_BENCH_RUSH_LIMITS").unwrap_or_default();
+    let gw = gateway(
+        &district.issuer,
+        &format!("upstream_concurrency = 256\n{}", extra.replace(';', "\n")),
+    )
+    .await;
     let in_flight = 500;
     let teachers = &district.teachers;
     // Direct: the same requests straight to the district's server with the application's
     // credentials: the floor the district itself sets.
-    let (direct, requests) = rush(
+    let (direct, requests, _) = rush(
         &district.issuer,
         teachers,
         Some(demo_credentials::PROXY_BEARER),
         in_flight,
+        false,
     )
     .await;
-    let (through, _) = rush(&gw.base, teachers, None, in_flight).await;
+    let gateway_pid = gw.child.id().unwrap_or(0);
+    let idle_rss = rss_mb(gateway_pid, "VmRSS:");
+    let (through, _, stats) = rush(&gw.base, teachers, None, in_flight, true).await;
     let metrics = client()
         .get(format!("{}/metrics", gw.base))
         .send()
@@ -476,16 +620,31 @@ async fn morning_rush(quick: bool) {
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN);
-    let rss = peak_rss_mb(gw.child.id().unwrap_or(0));
+    let rss = rss_mb(gateway_pid, "VmHWM:");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let peak_in_flight = stats
+        .peak_in_flight
+        .load(std::sync::atomic::Ordering::Relaxed);
+    #[allow(clippy::cast_precision_loss)]
+    let per_request_kb = (rss - idle_rss) * 1024.0 / peak_in_flight.max(1) as f64;
     #[allow(clippy::cast_precision_loss)]
     let per_teacher = identity_calls / teachers.len() as f64;
     println!(
         "morning rush ({} teachers of the `{size}` preset, {requests} requests, {latency} ms upstream latency, {in_flight} teachers in flight, {APP_CONCURRENCY} requests each): \
-         direct {:.2} s; through the gateway {:.2} s; ratio {:.2}×; gateway peak RSS {rss:.0} MB; my/info calls per teacher {per_teacher:.2}",
+         direct {:.2} s; through the gateway {:.2} s; ratio {:.2}×; gateway peak RSS {rss:.0} MB (idle {idle_rss:.0} MB; \
+         {peak_in_flight} requests in flight at most, {:.0} KB each above idle); my/info calls per teacher {per_teacher:.2}; \
+         retries the app would make: {} after 503 or a connection failure ({} of those), {} after 429; load average {}",
         teachers.len(),
         direct.as_secs_f64(),
         through.as_secs_f64(),
-        through.as_secs_f64() / direct.as_secs_f64()
+        through.as_secs_f64() / direct.as_secs_f64(),
+        per_request_kb,
+        stats.retried_busy.load(Relaxed) + stats.connection_failures.load(Relaxed),
+        stats.connection_failures.load(Relaxed),
+        stats
+            .retried_limited
+            .load(std::sync::atomic::Ordering::Relaxed),
+        load.trim()
     );
     drop(gw.child);
     drop(district.child);
