@@ -43,6 +43,7 @@ fn export_all(config: &Config) -> Result<(), ts_rs::ExportError> {
     AttentionItem::export_all(config)?;
     SettleAction::export_all(config)?;
     crate::update::UpdateStatus::export_all(config)?;
+    crate::dto::IdleCheck::export_all(config)?;
     Ok(())
 }
 

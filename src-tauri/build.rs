@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "settle_attention",
     "update_status",
     "install_update",
+    "idle_check",
     // Only with the `bench-marks` feature, granted at run time (see lib.rs).
     "bench_mark",
     // Only with the `test-hooks` feature, granted at run time (see lib.rs).

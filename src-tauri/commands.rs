@@ -18,7 +18,8 @@ use rollbook_core::{
 
 use crate::browser::Browser;
 use crate::dto::{
-    AppError, BrowserSession, GradeChange, SavedStart, SessionInfo, SignInPresets, SignedOut,
+    AppError, BrowserSession, GradeChange, IdleCheck, SavedStart, SessionInfo, SignInPresets,
+    SignedOut,
 };
 use crate::state::{AppState, focus_main};
 use crate::update::UpdateStatus;
@@ -415,6 +416,30 @@ pub async fn sign_out(
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The window saw no keyboard or pointer input for `window_idle_seconds` (the idle
+/// limit): signs out only if nobody used the computer either (Windows and macOS tell;
+/// on Linux the window's activity decides alone).
+#[tauri::command]
+pub async fn idle_check(window_idle_seconds: u32, state: State<'_, AppState>) -> Answer<IdleCheck> {
+    use rollbook_core::policy::{IdleVerdict, OsIdle, SystemIdle, idle_verdict};
+    let minutes = state.account.effective_settings().idle_sign_out_minutes();
+    let verdict = idle_verdict(
+        Duration::from_secs(u64::from(minutes) * 60),
+        Duration::from_secs(u64::from(window_idle_seconds)),
+        OsIdle.idle_for(),
+    );
+    Ok(match verdict {
+        IdleVerdict::SignOut => IdleCheck {
+            sign_out: true,
+            check_again_seconds: 0,
+        },
+        IdleVerdict::CheckAgainIn(wait) => IdleCheck {
+            sign_out: false,
+            check_again_seconds: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+        },
+    })
 }
 
 /// What the check at start found: nothing, a newer release, or why it did not ask.

@@ -231,3 +231,15 @@ mod tests {
         }
     }
 }
+
+/// What the window does when it has seen no input for the idle limit: the person may only
+/// be at another program (the system's idle time says; core's `idle_verdict` decides).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct IdleCheck {
+    /// Nobody has used the computer for the whole limit: send what waits, sign out.
+    pub sign_out: bool,
+    /// Otherwise, when to ask again.
+    pub check_again_seconds: u32,
+}

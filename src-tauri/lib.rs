@@ -290,6 +290,7 @@ fn app_commands() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         commands::settle_attention,
         commands::update_status,
         commands::install_update,
+        commands::idle_check,
     ]
 }
 

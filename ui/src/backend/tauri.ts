@@ -1,6 +1,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Backend, Unsubscribe } from "./backend";
 import type { UpdateStatus } from "./bindings/UpdateStatus";
+import type { IdleCheck } from "./bindings/IdleCheck";
 import type { Attention, AttentionItem, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Resolution, SyncReport, Preferences, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SettleAction, SignedOut, Student } from "./types";
 
 /** The real app: thin calls into the Rust shell's commands. */
@@ -91,5 +92,10 @@ export class TauriBackend implements Backend {
   /** Sends the grades that wait (or keeps them on disk), installs, restarts. */
   installUpdate(): Promise<UpdateStatus> {
     return invoke("install_update");
+  }
+  /** The window saw no input for the idle limit: is the person gone, or only at another
+   * program (the system's idle time, where the platform tells)? The window only. */
+  idleCheck(windowIdleSeconds: number): Promise<IdleCheck> {
+    return invoke("idle_check", { windowIdleSeconds });
   }
 }

@@ -15,6 +15,7 @@
 //! never opens a door: a plain-http issuer is refused, an unknown provider list allows
 //! nothing more than the next source does.
 
+mod idle;
 mod linux;
 mod macos;
 mod registry;
@@ -31,6 +32,7 @@ use crate::{
     BuildDefaults, CLASSLINK_ISSUER, CoreError, Preferences, ProviderSettings, RedirectMode,
 };
 
+pub use idle::{IdleVerdict, OsIdle, SystemIdle, idle_verdict};
 pub use linux::{POLICY_FILE, POLICY_FILE_ENV, POLICY_FILE_OWNER_ENV, PolicyFile};
 #[cfg(target_os = "macos")]
 pub use macos::CoreFoundationPreferences;
