@@ -20,14 +20,15 @@ expect() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi
 
 wine64=/usr/lib/wine/wine64
 [ -x "$wine64" ] || { echo "windows: wine64 is missing (scripts/setup.sh installs it)" >&2; exit 2; }
-exe_dir=$(scripts/windows-build.sh | tail -1)
+exe_dir=$(scripts/windows-build.sh --installer | tail -1)
 
 work=$(mktemp -d /tmp/rollbook-windows-XXXXXX)
 # The prefix is a throwaway Windows of its own, so Rollbook keeps its credentials under
 # the product's service name, as on a teacher's computer (the Linux test session's
 # ROLLBOOK_KEYCHAIN_SERVICE would rename them, and debug builds obey it).
 unset ROLLBOOK_KEYCHAIN_SERVICE
-export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# winemenubuilder off: the installer's shortcuts stay in the prefix, not the host's menus.
+export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 sandbox_pid="" gateway_pid=""
 cleanup() {
   local status=$?
@@ -181,7 +182,7 @@ expect "sync writes it back to the demo district" synced
 csv() { rb csv gradebook "$class" --csv >"$work/gradebook.csv" && grep -q '9\.5' "$work/gradebook.csv"; }
 expect "gradebook --csv shows the synced grade" csv
 store=$(ls "$data_unix"/gradebook-*.db 2>/dev/null | head -1 || true)
-encrypted() { [ -n "$store" ] && [ "$(head -c 15 "$store")" != "SQLite format 3" ]; }
+encrypted() { [ -n "$store" ] && [ "$(head -c 15 "$store" | tr -d '\0')" != "SQLite format 3" ]; }
 expect "the store is under %LOCALAPPDATA%\\rollbook\\Rollbook\\data (not roaming) and has no plain SQLite header" encrypted
 not_roaming() { ! ls "$roaming_data_unix"/gradebook-* >/dev/null 2>&1; }
 expect "nothing of the store is in the roaming %APPDATA%" not_roaming
@@ -238,6 +239,70 @@ signed_out() { rb logout logout --discard-unsent >/dev/null; }
 expect "logout signs out" signed_out
 gone() { ! creds | grep -q .; }
 expect "logout removes the session's credentials" gone
+
+# --- The NSIS installer (packaging/windows/rollbook.nsi, built with makensis) ----------
+# What docs/it-admins.md ("Installing", "Wiping a machine") promises: a per-machine
+# install in Program Files, the org.rollbook.desktop scheme under HKLM\Software\Classes,
+# rollbook.exe in the install folder and on the machine PATH; a silent uninstall removes
+# those and leaves the teacher's data; /DELETEAPPDATA runs rollbook doctor
+# --wipe-local-data, which refuses while a grade waits to be sent and otherwise deletes
+# the data (the log folder stays) and the web view's folder.
+# A grade that waits: signed in again, graded, never synced.
+login tch-00001 >/dev/null || true
+rb grade-unsent grade "$class" "$line_item" "$student" 7 >/dev/null || true
+kill "$gateway_pid" "$sandbox_pid" 2>/dev/null || true
+gateway_pid="" sandbox_pid=""
+timeout 60 "${wine64%/*}/wineserver64" -w || true
+setup=$(ls "$exe_dir"/Rollbook_*_x64-setup.exe)
+# The test-only shim where a program run from the PATH finds it; never in the installer.
+cp "$bin/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+install_dir=$WINEPREFIX/drive_c/Program\ Files/Rollbook
+local_unix=$WINEPREFIX/drive_c/users/$winuser/AppData/Local
+webview_unix=$local_unix/org.rollbook.desktop
+install() {
+  mkdir -p "$webview_unix/EBWebView" # as the window's web view leaves it
+  "$wine64" "$setup" /S >>"$log/installer.log" 2>&1 && [ -f "$install_dir/rollbook.exe" ]
+}
+# The uninstaller runs a copy of itself from %TEMP%: wait until every Wine process ends.
+uninstall() {
+  "$wine64" "C:\\Program Files\\Rollbook\\uninstall.exe" /S "$@" >>"$log/installer.log" 2>&1
+  timeout 60 "${wine64%/*}/wineserver64" -w || true
+}
+regq() { "$wine64" reg query "$@" 2>>"$log/reg.log" | tr -d '\r'; }
+scheme() { regq 'HKLM\Software\Classes\org.rollbook.desktop\shell\open\command' /ve; }
+machine_path() { regq 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment' /v Path; }
+store_left() { ls "$data_unix"/gradebook-*.db >/dev/null 2>&1; }
+expect "the installer installs silently (/S) into Program Files" install
+registered() {
+  scheme | grep -qF '"C:\Program Files\Rollbook\rollbook-desktop.exe" "%1"' &&
+    regq 'HKLM\Software\Classes\org.rollbook.desktop' /v 'URL Protocol' | grep -q 'URL Protocol'
+}
+expect "... registers the org.rollbook.desktop: scheme under HKLM\\Software\\Classes" registered
+on_path() { machine_path | grep -qF 'C:\Program Files\Rollbook'; }
+expect "... puts the install folder on the machine PATH" on_path
+from_path() { "$wine64" cmd /c "rollbook --version" 2>>"$log/installed.log" | tr -d '\r' | grep -qx "rollbook [0-9.]*"; }
+expect "... and the installed rollbook.exe runs from the PATH (rollbook --version)" from_path
+uninstall
+removed() {
+  [ ! -e "$install_dir" ] && ! scheme >/dev/null && ! machine_path | grep -qF 'Rollbook' &&
+    ! regq 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Rollbook' >/dev/null
+}
+expect "a silent uninstall removes the folder, the scheme, the PATH entry and its own entry" removed
+data_kept() { store_left && [ -d "$webview_unix" ]; }
+expect "... and keeps the teacher's data and the web view's folder" data_kept
+install >/dev/null || true
+uninstall /DELETEAPPDATA
+refused_kept() { store_left && [ -n "$(creds)" ] && [ ! -e "$install_dir" ]; }
+expect "uninstall /S /DELETEAPPDATA keeps the store and the session while a grade waits to be sent" refused_kept
+rb logout-unsent logout --discard-unsent >/dev/null 2>&1 || true
+install >/dev/null || true
+uninstall /DELETEAPPDATA
+data_gone() {
+  ls -A "$data_unix" >"$work/data-left.txt" 2>/dev/null || true
+  ! grep -vqx logs "$work/data-left.txt" && [ ! -e "$webview_unix" ] && [ -z "$(creds)" ] &&
+    [ ! -e "$install_dir" ]
+}
+expect "... and otherwise deletes the data (all but the log folder) and the web view's folder" data_gone
 
 echo "windows: $passed passed, $failed failed in $(( $(date +%s) - started )) s (Wine $("$wine64" --version 2>/dev/null))"
 if [ "$failed" -gt 0 ]; then exit 1; fi

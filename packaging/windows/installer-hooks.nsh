@@ -1,0 +1,70 @@
+; Rollbook's additions to the NSIS installer, as Tauri's installer hooks
+; (tauri.conf.json: bundle > windows > nsis > installerHooks). The same file is included
+; by packaging/windows/rollbook.nsi, the equivalent installer built on Linux with
+; Debian's makensis and tested under Wine (tests/windows/), so both installers carry the
+; same PATH entry and data clean-up (docs/it-admins.md, "Installing").
+;
+; - The install folder (where rollbook.exe, the command, is) goes on the machine PATH,
+;   and comes off it at uninstall. A PATH longer than NSIS strings hold
+;   (${NSIS_MAX_STRLEN}) is left alone, with a message: writing back a truncated PATH
+;   would break every other program.
+; - "Delete the application data" (the uninstaller's checkbox, or /DELETEAPPDATA on
+;   the command line, e.g. with /S) also runs `rollbook doctor --wipe-local-data` as the
+;   user running the uninstaller, before rollbook.exe goes: it signs out (keychain
+;   entries too) and deletes Rollbook's data (the encrypted store, the session record,
+;   the sign-in options, an older release's roaming folder; the log folder stays), and
+;   refuses while grades wait to be sent, so an uninstall never loses them: the data is
+;   then kept and the uninstaller says so. Tauri's uninstaller itself removes only the
+;   web view's folders (%LOCALAPPDATA%\org.rollbook.desktop). Never during an update.
+
+!include LogicLib.nsh
+!include WordFunc.nsh
+!include FileFunc.nsh
+!include WinMessages.nsh
+
+!define ROLLBOOK_ENVIRONMENT_KEY "SYSTEM\CurrentControlSet\Control\Session Manager\Environment"
+
+!macro ROLLBOOK_PATH OP
+  ReadRegStr $R0 HKLM "${ROLLBOOK_ENVIRONMENT_KEY}" "Path"
+  StrLen $R1 $R0
+  IntOp $R2 ${NSIS_MAX_STRLEN} - 1
+  ${If} $R1 >= $R2
+    DetailPrint "The PATH is too long to change safely; add or remove $INSTDIR by hand."
+  ${Else}
+    ; Case-insensitive, whole entries only: "+" adds when absent, "-" removes.
+    ${WordAdd} "$R0" ";" "${OP}$INSTDIR" $R1
+    ${If} $R1 != $R0
+      WriteRegExpandStr HKLM "${ROLLBOOK_ENVIRONMENT_KEY}" "Path" "$R1"
+      ; Programs started from now on (a new terminal) see the change.
+      SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
+    ${EndIf}
+  ${EndIf}
+!macroend
+
+!macro NSIS_HOOK_PREINSTALL
+!macroend
+
+!macro NSIS_HOOK_POSTINSTALL
+  !insertmacro ROLLBOOK_PATH "+"
+!macroend
+
+!macro NSIS_HOOK_PREUNINSTALL
+  ; A silent uninstall has no checkbox: the switch ticks it.
+  ClearErrors
+  ${GetOptions} $CMDLINE "/DELETEAPPDATA" $R0
+  ${IfNot} ${Errors}
+    StrCpy $DeleteAppDataCheckboxState 1
+  ${EndIf}
+  ${If} $DeleteAppDataCheckboxState = 1
+  ${AndIf} $UpdateMode <> 1
+    nsExec::ExecToLog '"$INSTDIR\rollbook.exe" doctor --wipe-local-data'
+    Pop $R0
+    ${If} $R0 != 0
+      MessageBox MB_ICONEXCLAMATION "Rollbook's data was kept (rollbook doctor --wipe-local-data: exit $R0). If grades wait to be sent, send them (rollbook sync) or delete them with rollbook doctor --wipe-local-data --discard-unsent." /SD IDOK
+    ${EndIf}
+  ${EndIf}
+!macroend
+
+!macro NSIS_HOOK_POSTUNINSTALL
+  !insertmacro ROLLBOOK_PATH "-"
+!macroend
