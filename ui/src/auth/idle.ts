@@ -2,7 +2,7 @@
 // activity, and `onIdle` runs once after `seconds` without any.
 
 /** The events that count as the teacher being there. */
-export const ACTIVITY = ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"] as const;
+const ACTIVITY = ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"] as const;
 
 /** Starts watching `target` (the window); returns the function that stops it. `seconds`
  * of 0 or less: never idle. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, editedChange, fillDownTargets, pasteFailureWords, printSign, problemCounts, unsentHere, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteCut, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
+import { AVERAGE_COL, EMPTY, History, arrowInEditor, averageText, historyTargets, cellLabel, cellText, cellTip, editText, editedChange, fillDownTargets, pasteFailureWords, printSign, problemCounts, gradeCells, markForKey, move, parseCellText, parseTsv, pastedChange, pasteCut, pasteTargets, rangeOf, stateSign, tabInEditor, typedChange, window1d } from "./grid";
 import type { ColumnView, StudentAverage } from "../backend/types";
 
 describe("keyboard movement", () => {
@@ -237,13 +237,6 @@ describe("teacher's review (issue 22)", () => {
   it("counts refused grades no cell shows apart, for the To-settle list", () => {
     const cells = [cell("s1", "li1", "refused"), cell("gone", "li1", "refused"), cell("s1", "deleted", "refused"), cell("s1", "li1", "saved")];
     expect(problemCounts(cells, new Set(["s1"]), new Set(["li1"]))).toEqual({ shown: 1, left: 1, gone: 1 });
-  });
-
-  it("counts what sign-out counts in this class: grades not sent in any state, and new assignments apart", () => {
-    const column = (local: boolean) => ({ sourcedId: "li", title: "Quiz", categoryId: null, categoryTitle: null, maxPoints: 10, assignDate: null, dueDate: null, local });
-    // A new assignment with no grades is one assignment, not one grade.
-    expect(unsentHere([], [column(true)])).toEqual({ grades: 0, assignments: 1 });
-    expect(unsentHere([cell("s1", "li", "saved"), cell("s2", "li", "refused"), cell("s3", "li", "sent")], [column(false)])).toEqual({ grades: 2, assignments: 0 });
   });
 
   it("says every refused cell of a paste, not only the last", () => {

@@ -247,7 +247,7 @@ export function historyTargets(
 
 export const EMPTY: CellValue = { score: null, mark: null, comment: null };
 
-export function sameValue(a: CellValue, b: CellValue): boolean {
+function sameValue(a: CellValue, b: CellValue): boolean {
   return a.score === b.score && a.mark === b.mark && (a.comment ?? null) === (b.comment ?? null);
 }
 
@@ -316,15 +316,6 @@ export function problemCounts(cells: CellView[], studentIds: Set<string>, column
     else out.shown++;
   }
   return out;
-}
-
-/** What this class has that the district does not: grades saved here, refused or in
- * conflict (every edit sign-out would count, shown in a cell or not), and assignments
- * made here and not yet sent. The status line says these; sign-out the same in every
- * class. */
-export function unsentHere(cells: CellView[], columns: ColumnView[]): { grades: number; assignments: number } {
-  const grades = cells.filter((c) => c.state.kind === "saved" || c.state.kind === "refused" || c.state.kind === "conflict").length;
-  return { grades, assignments: columns.filter((c) => c.local).length };
 }
 
 /** One paste's cells the store would not take, said once: each error used to replace

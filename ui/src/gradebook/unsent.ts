@@ -6,7 +6,7 @@ import type { CellState } from "../backend/types";
 import type { UnsentByClass } from "../backend/bindings/UnsentByClass";
 
 /** A cell whose grade the district does not have: waiting, refused or in conflict. */
-export function isUnsent(state: CellState | undefined): boolean {
+function isUnsent(state: CellState | undefined): boolean {
   return state?.kind === "saved" || state?.kind === "refused" || state?.kind === "conflict";
 }
 

@@ -12,7 +12,7 @@ export type View = { kind: "classes" } | { kind: ClassPage; class: ClassSummary 
 export type PageData = Dated<Student[]> | null;
 
 /** Errors that mean the session is gone: the teacher signs in again. */
-export function sessionGone(error: AppError): boolean {
+function sessionGone(error: AppError): boolean {
   return error.code === "sign_in_again" || error.code === "not_signed_in";
 }
 
