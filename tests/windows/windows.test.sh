@@ -28,7 +28,9 @@ work=$(mktemp -d /tmp/rollbook-windows-XXXXXX)
 # ROLLBOOK_KEYCHAIN_SERVICE would rename them, and debug builds obey it).
 unset ROLLBOOK_KEYCHAIN_SERVICE
 # winemenubuilder off: the installer's shortcuts stay in the prefix, not the host's menus.
-export WINEPREFIX=$work/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
+# Wine's own chatter off, but a DLL that does not load or an exception nobody handles
+# is still written to the step's log (a process that dies without a word otherwise).
+export WINEPREFIX=$work/prefix WINEDEBUG=-all,err+module,err+seh WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 sandbox_pid="" gateway_pid=""
 cleanup() {
   local status=$?
@@ -210,19 +212,25 @@ expect "... and the log file's" owner_only log "$data_win\\logs\\rollbook.log"
 gateway_pid=$!
 for _ in $(seq 300); do grep -q '^listening on' "$work/gateway.out" 2>/dev/null && break; sleep 0.1; done
 gateway=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$work/gateway.out" | head -1)
-via_gateway() { # TEACHER: signs in with the roster read through rollbook-gateway.exe
-  rb logout logout --discard-unsent >/dev/null || true
-  rb "gw-login-$1" login --issuer "$demo" --client-id rollbook-desktop --profile classlink \
+gw_login() { # STEP TEACHER
+  rb "$1" login --issuer "$demo" --client-id rollbook-desktop --profile classlink \
     --classlink-api-url "$demo" --oneroster-url "$gateway/ims/oneroster/v1p1" \
     --scope "profile email oneroster" --timeout 60 \
-    --browser-command "rollbook-test-browser --login $1" >/dev/null
-  # Once in CI this second sign-in left no session and printed nothing (not yet
-  # diagnosed; see the closing note of stop 17): it is
-  # tried once more, and the first failure is kept in the log.
-  rb "gw-whoami-$1" whoami --json >/dev/null || rb "gw-login-again-$1" login --issuer "$demo" \
-    --client-id rollbook-desktop --profile classlink --classlink-api-url "$demo" \
-    --oneroster-url "$gateway/ims/oneroster/v1p1" --scope "profile email oneroster" \
-    --timeout 60 --browser-command "rollbook-test-browser --login $1" >/dev/null
+    --browser-command "rollbook-test-browser --login $2" >/dev/null
+}
+via_gateway() { # TEACHER: signs in with the roster read through rollbook-gateway.exe
+  rb logout logout --discard-unsent >/dev/null || true
+  local status=0
+  gw_login "gw-login-$1" "$1" || status=$?
+  # Once in CI this second sign-in left no session and printed nothing at all, not even
+  # its first line (/work/notes/closing.md, "CI"); 22 loops of logout, grade, logout
+  # --discard-unsent and this sign-in did not show it again, so it is not diagnosed. It
+  # is tried once more, said on the suite's output with the first attempt's exit status
+  # (Wine's module and exception errors are in its log), so the next time tells more.
+  if ! rb "gw-whoami-$1" whoami --json >/dev/null; then
+    echo "note: the sign-in of $1 through rollbook-gateway.exe left no session (exit $status, log $log/gw-login-$1.log); tried once more"
+    gw_login "gw-login-again-$1" "$1"
+  fi
 }
 via_gateway tch-00002 || true
 other_class=$(rb gw-classes classes --json | json 'd[0]["sourcedId"]' || true)
