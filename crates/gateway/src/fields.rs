@@ -6,7 +6,7 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// A reference field: a single reference or a list of them.
 const REF: &[&str] = &["sourcedId", "type"];
@@ -130,119 +130,202 @@ fn allowed_for(envelope: &str) -> Option<&'static Allowed> {
     })
 }
 
-/// The records of one envelope, parsed keeping only allowed fields: what is dropped is
-/// skipped in the parser (never allocated), which keeps the filter cheap next to the
+/// Where the kept JSON is written.
+type Out = Vec<u8>;
+
+fn raw_error<E: serde::de::Error>(e: impl fmt::Display) -> E {
+    E::custom(e)
+}
+
+/// The records of one envelope, written to the output as they are read, keeping only
+/// allowed fields: what is dropped is skipped in the parser (never allocated), and what
+/// is kept is copied, not built into a tree, which keeps the filter cheap next to the
 /// HTTP work around it.
-struct Records(&'static Allowed);
+struct Records<'o>(&'static Allowed, &'o mut Out);
 
 /// One record, or a list of them.
-impl<'de> DeserializeSeed<'de> for Records {
-    type Value = Value;
+impl<'de> DeserializeSeed<'de> for Records<'_> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Records {
-    type Value = Value;
+impl<'de> Visitor<'de> for Records<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a record or a list of records")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(Record(self.0))? {
-            items.push(item);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Records(allowed, out) = self;
+        out.push(b'[');
+        let mut first = true;
+        loop {
+            let mark = out.len();
+            if !first {
+                out.push(b',');
+            }
+            if seq.next_element_seed(Record(allowed, out))?.is_none() {
+                out.truncate(mark);
+                break;
+            }
+            first = false;
         }
-        Ok(Value::Array(items))
+        out.push(b']');
+        Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        Record(self.0).visit_map(map)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Record(self.0, self.1).visit_map(map)
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 }
 
-struct Record(&'static Allowed);
+struct Record<'o>(&'static Allowed, &'o mut Out);
 
-impl<'de> DeserializeSeed<'de> for Record {
-    type Value = Value;
+impl<'de> DeserializeSeed<'de> for Record<'_> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Record {
-    type Value = Value;
+/// A kept field's value until the record ends: a repeated key keeps its last value, as
+/// a parse into a map does (what every check and the app see), and is written once.
+enum Kept<'de> {
+    /// A scalar, copied as the district wrote it.
+    Raw(&'de serde_json::value::RawValue),
+    /// Written already (a reference, roles, or an object or list re-serialised).
+    Written(Vec<u8>),
+}
+
+impl<'de> Visitor<'de> for Record<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a record")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        // Keys are matched without allocating; only kept ones become Strings.
-        while let Some(field) = map.next_key_seed(FieldOf(self.0))? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Record(allowed, out) = self;
+        // One slot per allowed field, in the allow-list's order.
+        let mut kept: [Option<Kept<'de>>; MAX_FIELDS] = [const { None }; MAX_FIELDS];
+        while let Some(field) = map.next_key_seed(FieldOf(allowed))? {
             match field {
-                Field::Plain(key) => {
-                    out.insert(key.to_owned(), map.next_value()?);
+                Field::Plain(i) => {
+                    let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                    let text = raw.get();
+                    kept[i] = Some(if text.starts_with(['{', '[']) {
+                        // Compound values are re-serialised, so a repeated key inside
+                        // one means what it means to a map.
+                        let value: Value = serde_json::from_str(text).map_err(raw_error)?;
+                        Kept::Written(serde_json::to_vec(&value).map_err(raw_error)?)
+                    } else {
+                        Kept::Raw(raw)
+                    });
                 }
-                Field::Reference(key) => {
-                    out.insert(key.to_owned(), map.next_value_seed(Refs)?);
+                Field::Reference(i) => {
+                    let mut written = Vec::new();
+                    map.next_value_seed(Records(&REFERENCE, &mut written))?;
+                    kept[i] = Some(Kept::Written(written));
                 }
-                Field::Roles => {
-                    out.insert("roles".to_owned(), map.next_value_seed(Records(&ROLE))?);
+                Field::Roles(i) => {
+                    let mut written = Vec::new();
+                    map.next_value_seed(Records(&ROLE, &mut written))?;
+                    kept[i] = Some(Kept::Written(written));
                 }
                 Field::Dropped => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Value::Object(out))
+        out.push(b'{');
+        let mut first = true;
+        for (name, value) in allowed.names().zip(kept.iter()) {
+            let Some(value) = value else { continue };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            // Allow-list names are plain ASCII letters: nothing to escape.
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            match value {
+                Kept::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+                Kept::Written(bytes) => out.extend_from_slice(bytes),
+            }
+        }
+        out.push(b'}');
+        Ok(())
     }
 
     // Anything but an object where a record belongs is dropped.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Value::Null)
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.1.extend_from_slice(b"null");
+        Ok(())
     }
 }
 
-/// What a record's key is to the filter, named by the allow-list's own `'static` text.
+/// The most fields any allow-list keeps (checked by a test).
+const MAX_FIELDS: usize = 20;
+
+impl Allowed {
+    /// Every kept name, in slot order: plain fields, references, then `roles`.
+    fn names(&self) -> impl Iterator<Item = &'static str> + use<> {
+        let roles: &'static [&'static str] = if self.roles { &["roles"] } else { &[] };
+        self.plain
+            .iter()
+            .chain(self.refs.iter())
+            .chain(roles.iter())
+            .copied()
+    }
+}
+
+/// What a record's key is to the filter: the slot of an allowed field, or dropped.
 enum Field {
-    Plain(&'static str),
-    Reference(&'static str),
-    Roles,
+    Plain(usize),
+    Reference(usize),
+    Roles(usize),
     Dropped,
 }
 
@@ -264,12 +347,13 @@ impl<'de> Visitor<'de> for FieldOf {
     }
 
     fn visit_str<E>(self, key: &str) -> Result<Field, E> {
-        if let Some(k) = self.0.plain.iter().find(|k| **k == key) {
-            Ok(Field::Plain(k))
-        } else if let Some(k) = self.0.refs.iter().find(|k| **k == key) {
-            Ok(Field::Reference(k))
+        let plain = self.0.plain.len();
+        if let Some(i) = self.0.plain.iter().position(|k| *k == key) {
+            Ok(Field::Plain(i))
+        } else if let Some(i) = self.0.refs.iter().position(|k| *k == key) {
+            Ok(Field::Reference(plain + i))
         } else if self.0.roles && key == "roles" {
-            Ok(Field::Roles)
+            Ok(Field::Roles(plain + self.0.refs.len()))
         } else {
             Ok(Field::Dropped)
         }
@@ -290,48 +374,87 @@ const REFERENCE: Allowed = Allowed {
     roles: false,
 };
 
-struct Refs;
+/// Envelope names as the filter knows them (an envelope not here is dropped whole).
+const ENVELOPES: &[&str] = &[
+    "user",
+    "users",
+    "class",
+    "classes",
+    "academicSession",
+    "academicSessions",
+    "term",
+    "terms",
+    "org",
+    "orgs",
+    "school",
+    "schools",
+    "category",
+    "categories",
+    "lineItem",
+    "lineItems",
+    "result",
+    "results",
+];
 
-impl<'de> DeserializeSeed<'de> for Refs {
-    type Value = Value;
+/// An envelope's key: its index in [`ENVELOPES`], or `None` to drop it.
+struct EnvelopeKey;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Records(&REFERENCE).deserialize(d)
+impl<'de> DeserializeSeed<'de> for EnvelopeKey {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
-/// The whole answer: known envelopes kept, each reduced; the rest skipped.
+impl<'de> Visitor<'de> for EnvelopeKey {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an envelope name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(ENVELOPES.iter().position(|e| *e == key))
+    }
+}
+
+/// The whole answer: known envelopes kept, each reduced; the rest skipped. A repeated
+/// envelope keeps its last value, as a map would.
 struct Answer;
 
 impl<'de> DeserializeSeed<'de> for Answer {
-    type Value = Value;
+    type Value = Vec<(usize, Out)>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for Answer {
-    type Value = Value;
+    type Value = Vec<(usize, Out)>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(envelope) = map.next_key::<String>()? {
-            match allowed_for(&envelope) {
-                Some(allowed) => {
-                    let records = map.next_value_seed(Records(allowed))?;
-                    out.insert(envelope, records);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut envelopes: Vec<(usize, Out)> = Vec::with_capacity(1);
+        while let Some(envelope) = map.next_key_seed(EnvelopeKey)? {
+            let allowed = envelope.and_then(|i| allowed_for(ENVELOPES[i]).map(|a| (i, a)));
+            match allowed {
+                Some((i, allowed)) => {
+                    let mut written = Vec::new();
+                    map.next_value_seed(Records(allowed, &mut written))?;
+                    envelopes.retain(|(j, _)| *j != i);
+                    envelopes.push((i, written));
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Value::Object(out))
+        Ok(envelopes)
     }
 }
 
@@ -339,9 +462,22 @@ impl<'de> Visitor<'de> for Answer {
 /// allowed fields. `None` when the body is not a JSON object.
 pub fn filter(body: &[u8]) -> Option<Vec<u8>> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let kept = Answer.deserialize(&mut de).ok()?;
+    let envelopes = Answer.deserialize(&mut de).ok()?;
     de.end().ok()?;
-    serde_json::to_vec(&kept).ok()
+    let mut out =
+        Vec::with_capacity(2 + envelopes.iter().map(|(_, w)| w.len() + 24).sum::<usize>());
+    out.push(b'{');
+    for (n, (i, written)) in envelopes.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(ENVELOPES[*i].as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(written);
+    }
+    out.push(b'}');
+    Some(out)
 }
 
 #[cfg(test)]
@@ -380,5 +516,61 @@ mod tests {
             json!({"result": {"sourcedId": "r", "score": 1.5, "lineItem": {"sourcedId": "l"}, "student": {"sourcedId": "s"}}})
         );
         assert_eq!(filter(b"not json"), None);
+    }
+
+    fn filtered(body: &str) -> Value {
+        serde_json::from_slice(&filter(body.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value_as_a_map_does() {
+        // Every check reads the district's answer as a map (last value wins); what the
+        // teacher gets must mean the same, and carry each key once.
+        let body = r#"{"result": {"sourcedId": "r1", "score": 1, "score": 2,
+            "student": {"sourcedId": "s1"}, "student": {"sourcedId": "s2", "sourcedId": "s3"},
+            "comment": {"a": 1, "a": 2}}, "result": {"sourcedId": "r2"}}"#;
+        assert_eq!(filtered(body), json!({"result": {"sourcedId": "r2"}}));
+        let body = r#"{"results": [{"sourcedId": "r1", "score": 1, "score": 2,
+            "student": {"sourcedId": "s1"}, "student": {"sourcedId": "s2", "sourcedId": "s3"},
+            "comment": {"a": 1, "a": 2}}]}"#;
+        let out = String::from_utf8(filter(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(out.matches("score").count(), 1, "{out}");
+        assert_eq!(out.matches("student").count(), 1, "{out}");
+        assert_eq!(
+            filtered(body),
+            json!({"results": [{"sourcedId": "r1", "score": 2, "student": {"sourcedId": "s3"}, "comment": {"a": 2}}]})
+        );
+    }
+
+    #[test]
+    fn odd_shapes_are_dropped_or_refused_as_before() {
+        assert_eq!(
+            filtered(
+                r#"{"users": [1, "x", null, [2], {"sourcedId": "u"}], "other": {"password": "p"}}"#
+            ),
+            json!({"users": [null, null, null, null, {"sourcedId": "u"}]})
+        );
+        assert_eq!(filtered(r#"{"user": null}"#), json!({"user": null}));
+        assert_eq!(filtered("{}"), json!({}));
+        assert_eq!(filter(br#"{"users": "x"}"#), None);
+        assert_eq!(filter(br#"{"users": []} trailing"#), None);
+        assert_eq!(filter(b"[1]"), None);
+        // Escapes in kept strings survive as the same text.
+        assert_eq!(
+            filtered(r#"{"user": {"sourcedId": "\u0075\"1", "givenName": "Zo\u00eb"}}"#),
+            json!({"user": {"sourcedId": "u\"1", "givenName": "Zoë"}})
+        );
+    }
+
+    #[test]
+    fn every_allow_list_fits_its_slots() {
+        for allowed in [
+            &USER, &CLASS, &SESSION, &ORG, &CATEGORY, &LINE_ITEM, &RESULT, &ROLE, &REFERENCE,
+        ] {
+            assert!(allowed.names().count() <= MAX_FIELDS);
+        }
+        for envelope in ENVELOPES {
+            assert!(allowed_for(envelope).is_some(), "{envelope}");
+        }
     }
 }
