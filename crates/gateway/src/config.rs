@@ -39,6 +39,16 @@ pub enum ConfigError {
     Invalid { key: String, problem: String },
 }
 
+impl ConfigError {
+    /// The key the problem is with, where one is known.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::Shape { key, .. } | Self::Invalid { key, .. } => Some(key),
+            Self::Read { .. } | Self::Syntax(_) => None,
+        }
+    }
+}
+
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),

@@ -29,7 +29,7 @@ pub mod upstream;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -38,6 +38,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
 
 pub use config::{
     Config, ConfigError, Creates, IdentityConfig, Limits, Secret, TenantConfig, UpstreamAuth,
@@ -96,9 +97,36 @@ impl Config {
 pub struct Gateway {
     address: SocketAddr,
     metrics_address: Option<SocketAddr>,
-    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    /// What answers requests now: swapped whole by [`Gateway::reload`].
+    current: Arc<RwLock<Router>>,
+    /// The addresses this instance was started with (a reload cannot move them).
+    listening: (SocketAddr, Option<SocketAddr>),
+    /// Tasks of the current configuration (tenant discovery, limiter sweeps).
+    serving: Mutex<Vec<JoinHandle<()>>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    metrics_task: Option<JoinHandle<()>>,
+}
+
+/// A configuration that cannot replace the running one; the running one stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("`{key}` cannot change without a restart (it is {running}; the file says {wanted})")]
+    NeedsRestart {
+        key: &'static str,
+        running: String,
+        wanted: String,
+    },
+    #[error("`classlink_partner`: the first tenant discovery with the new settings failed: {0}")]
+    Discovery(String),
+    #[error("could not set up HTTPS for upstream calls: {0}")]
+    Http(String),
+}
+
+/// One configuration's whole request path, and the tasks it needs.
+struct Built {
+    router: Router,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -133,79 +161,29 @@ impl Gateway {
             None => None,
         };
         let metrics_address = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-        let limits = config.limits.clone();
-        let http = reqwest::Client::builder()
-            // A redirect would carry the gateway's credentials elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(limits.upstream_timeout_seconds))
-            .pool_max_idle_per_host(256)
-            .user_agent(concat!("rollbook-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| GatewayError::Http(e.to_string()))?;
         let metrics = Arc::new(Metrics::default());
-        let tenants = Arc::new(Tenants::new(
-            http.clone(),
-            limits.clone(),
-            &config.tenants,
-            config.classlink_partner.clone(),
-        ));
-        let mut background = Vec::new();
-        if tenants.partner().is_some() {
-            if let Err(e) = tenants.refresh().await {
-                tracing::warn!(error = %e, "the first tenant discovery failed; retrying in the background");
-            }
-            background.push(tokio::spawn(tenants::keep_refreshing(Arc::clone(&tenants))));
-        }
-        let per_minute =
-            NonZeroU32::new(limits.requests_per_minute_per_teacher).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new((limits.requests_per_minute_per_teacher / 5).max(1))
-            .unwrap_or(NonZeroU32::MIN);
-        let shared = Arc::new(Shared {
-            identities: Identities::new(config.identity.clone(), http, Arc::clone(&metrics)),
-            tenants,
-            scopes: Scopes::new(
-                Duration::from_secs(limits.scope_ttl_seconds.max(1)),
-                Arc::clone(&metrics),
-            ),
-            metrics: Arc::clone(&metrics),
-            limiter: governor::RateLimiter::keyed(
-                governor::Quota::per_minute(per_minute).allow_burst(burst),
-            ),
-            lookups_per_address: NonZeroU32::new(limits.identity_lookups_per_minute_per_address)
-                .map(|per_minute| {
-                    let burst =
-                        NonZeroU32::new((per_minute.get() / 4).max(1)).unwrap_or(NonZeroU32::MIN);
-                    governor::RateLimiter::keyed(
-                        governor::Quota::per_minute(per_minute).allow_burst(burst),
-                    )
-                }),
-        });
-        let sweeper = Arc::clone(&shared);
-        background.push(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(routes::LIMITER_SWEEP).await;
-                sweeper.limiter.retain_recent();
-                if let Some(l) = &sweeper.lookups_per_address {
-                    l.retain_recent();
-                }
-            }
-        }));
-        if let Some(listener) = metrics_listener {
-            background.push(tokio::spawn(ops::serve_metrics(
-                listener,
-                Arc::clone(&metrics),
-            )));
-        }
-        let app = router(
-            Arc::clone(&shared),
-            &limits,
-            Arc::new(config.trusted_proxies.clone()),
-            metrics_address.is_none(),
-        );
+        let built = build(&config, &metrics, metrics_address.is_none(), false)
+            .await
+            .map_err(|e| GatewayError::Http(e.to_string()))?;
+        let metrics_task = metrics_listener
+            .map(|listener| tokio::spawn(ops::serve_metrics(listener, Arc::clone(&metrics))));
+        let current = Arc::new(RwLock::new(built.router));
+        let dispatch = {
+            let current = Arc::clone(&current);
+            tower::service_fn(move |request: axum::extract::Request| {
+                // A poisoned lock still holds a whole router: a panic cannot leave half of one.
+                let router = current
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                router.oneshot(request)
+            })
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            let app = Router::new()
+                .fallback_service(dispatch)
+                .into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
@@ -215,11 +193,55 @@ impl Gateway {
         Ok(Self {
             address,
             metrics_address,
-            shared,
+            metrics,
+            current,
+            listening: (config.listen, config.metrics_listen),
+            serving: Mutex::new(built.background),
             stop: Some(stop),
             task: Some(task),
-            background,
+            metrics_task,
         })
+    }
+
+    /// Serves `config` from the next request on: new secrets, tenants, identity settings,
+    /// limits and trusted proxies. Requests in flight finish with the configuration they
+    /// started with; caches start empty, as after a restart. The listening addresses
+    /// cannot change here; a configuration that moves them, or whose first tenant
+    /// discovery fails, is refused and the running one kept.
+    pub async fn reload(&self, config: Config) -> Result<(), ReloadError> {
+        let (listen, metrics_listen) = self.listening;
+        if config.listen != listen {
+            return Err(ReloadError::NeedsRestart {
+                key: "listen",
+                running: listen.to_string(),
+                wanted: config.listen.to_string(),
+            });
+        }
+        if config.metrics_listen != metrics_listen {
+            let shown =
+                |a: Option<SocketAddr>| a.map_or_else(|| "unset".to_owned(), |a| a.to_string());
+            return Err(ReloadError::NeedsRestart {
+                key: "metrics_listen",
+                running: shown(metrics_listen),
+                wanted: shown(config.metrics_listen),
+            });
+        }
+        let built = build(&config, &self.metrics, self.metrics_address.is_none(), true).await?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = built.router;
+        let old = std::mem::replace(
+            &mut *self
+                .serving
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            built.background,
+        );
+        for task in old {
+            task.abort();
+        }
+        Ok(())
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -239,7 +261,7 @@ impl Gateway {
 
     /// Calls made to the provider's my/info or userinfo so far (benchmarks, tests).
     pub fn identity_calls(&self) -> u64 {
-        self.shared.metrics.identity_calls()
+        self.metrics.identity_calls()
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -258,10 +280,94 @@ impl Drop for Gateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        for task in &self.background {
+        if let Ok(tasks) = self.serving.get_mut() {
+            for task in tasks.iter() {
+                task.abort();
+            }
+        }
+        if let Some(task) = &self.metrics_task {
             task.abort();
         }
     }
+}
+
+/// Everything one configuration serves with. `strict`: a failed first tenant discovery
+/// is an error (a reload keeps the running configuration) rather than retried in the
+/// background (a start, which has nothing else to serve).
+async fn build(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    with_metrics: bool,
+    strict: bool,
+) -> Result<Built, ReloadError> {
+    let limits = config.limits.clone();
+    let http = reqwest::Client::builder()
+        // A redirect would carry the gateway's credentials elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(limits.upstream_timeout_seconds))
+        .pool_max_idle_per_host(256)
+        .user_agent(concat!("rollbook-gateway/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ReloadError::Http(e.to_string()))?;
+    let tenants = Arc::new(Tenants::new(
+        http.clone(),
+        limits.clone(),
+        &config.tenants,
+        config.classlink_partner.clone(),
+    ));
+    let mut background = Vec::new();
+    if tenants.partner().is_some() {
+        if let Err(e) = tenants.refresh().await {
+            if strict {
+                return Err(ReloadError::Discovery(e.to_string()));
+            }
+            tracing::warn!(error = %e, "the first tenant discovery failed; retrying in the background");
+        }
+        background.push(tokio::spawn(tenants::keep_refreshing(Arc::clone(&tenants))));
+    }
+    let per_minute =
+        NonZeroU32::new(limits.requests_per_minute_per_teacher).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new((limits.requests_per_minute_per_teacher / 5).max(1))
+        .unwrap_or(NonZeroU32::MIN);
+    let shared = Arc::new(Shared {
+        identities: Identities::new(config.identity.clone(), http, Arc::clone(metrics)),
+        tenants,
+        scopes: Scopes::new(
+            Duration::from_secs(limits.scope_ttl_seconds.max(1)),
+            Arc::clone(metrics),
+        ),
+        metrics: Arc::clone(metrics),
+        limiter: governor::RateLimiter::keyed(
+            governor::Quota::per_minute(per_minute).allow_burst(burst),
+        ),
+        lookups_per_address: NonZeroU32::new(limits.identity_lookups_per_minute_per_address).map(
+            |per_minute| {
+                let burst =
+                    NonZeroU32::new((per_minute.get() / 4).max(1)).unwrap_or(NonZeroU32::MIN);
+                governor::RateLimiter::keyed(
+                    governor::Quota::per_minute(per_minute).allow_burst(burst),
+                )
+            },
+        ),
+    });
+    let sweeper = Arc::clone(&shared);
+    background.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(routes::LIMITER_SWEEP).await;
+            sweeper.limiter.retain_recent();
+            if let Some(l) = &sweeper.lookups_per_address {
+                l.retain_recent();
+            }
+        }
+    }));
+    let router = router(
+        shared,
+        &limits,
+        Arc::new(config.trusted_proxies.clone()),
+        with_metrics,
+    );
+    Ok(Built { router, background })
 }
 
 /// The whole surface, with the cross-cutting limits as layers. `/metrics` is left out

@@ -83,8 +83,9 @@ fn load(args: &Args) -> Result<Config, config::ConfigError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // First: a SIGHUP at any moment after this must not end the process.
-    ignore_sighup();
+    // First: a SIGHUP at any moment after this must not end the process. One that
+    // arrives while starting is acted on once the gateway serves.
+    let hangups = catch_sighup();
     let args = Args::parse();
     let config = match load(&args) {
         Ok(c) => c,
@@ -128,7 +129,23 @@ async fn main() -> ExitCode {
         ),
         None => tracing::info!(address = %gateway.address(), "roster gateway started"),
     }
+    let gateway = std::sync::Arc::new(gateway);
+    let reloads = hangups.map(|hangups| {
+        tokio::spawn(reload_on_sighup(
+            hangups,
+            args,
+            std::sync::Arc::clone(&gateway),
+        ))
+    });
     shutdown_signal().await;
+    if let Some(reloads) = reloads {
+        reloads.abort();
+        let _ = reloads.await;
+    }
+    let Ok(gateway) = std::sync::Arc::try_unwrap(gateway) else {
+        tracing::warn!("shutting down while a reload was under way");
+        return ExitCode::SUCCESS;
+    };
     tracing::info!("shutting down: finishing requests in flight");
     gateway.shutdown().await;
     ExitCode::SUCCESS
@@ -168,25 +185,65 @@ impl std::io::Write for HeldStdout {
     }
 }
 
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangups = ();
+
 /// SIGHUP's default action ends the process at once (exit 129, nothing drained), and
-/// service managers send it to mean "reload". The configuration and secrets are read
-/// at start only, so it is logged and ignored: restart (SIGTERM drains) to reload.
-fn ignore_sighup() {
+/// service managers send it to mean "reload", so it is caught before anything else.
+fn catch_sighup() -> Option<Hangups> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::hangup()) {
-            Ok(mut hangups) => {
-                tokio::spawn(async move {
-                    while hangups.recv().await.is_some() {
-                        tracing::warn!(
-                            "SIGHUP ignored: the gateway reads its configuration and secrets at start; restart it to reload them (SIGTERM finishes requests in flight first)"
-                        );
-                    }
-                });
+            Ok(hangups) => Some(hangups),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP");
+                None
             }
-            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
         }
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Each SIGHUP reads the configuration and its secrets again, as at start (the same
+/// file, environment and flags), and serves with it from the next request on. A
+/// configuration that does not load, or cannot replace the running one, is logged at
+/// warn with the key named, and the running one stays: a bad edit never stops the
+/// gateway.
+async fn reload_on_sighup(mut hangups: Hangups, args: Args, gateway: std::sync::Arc<Gateway>) {
+    #[cfg(unix)]
+    while hangups.recv().await.is_some() {
+        let loaded = load(&args);
+        let outcome = match loaded {
+            Ok(config) => gateway.reload(config).await.map_err(|e| {
+                let key = match &e {
+                    rollbook_gateway::ReloadError::NeedsRestart { key, .. } => (*key).to_owned(),
+                    rollbook_gateway::ReloadError::Discovery(_) => "classlink_partner".to_owned(),
+                    rollbook_gateway::ReloadError::Http(_) => String::new(),
+                };
+                (key, e.to_string())
+            }),
+            Err(e) => Err((e.key().unwrap_or_default().to_owned(), e.to_string())),
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::info!("SIGHUP: configuration and secrets reloaded; new requests use them")
+            }
+            Err((key, error)) => tracing::warn!(
+                key = %key,
+                error = %error,
+                "SIGHUP: the configuration was not reloaded; still serving with the one loaded before"
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (&mut hangups, args, gateway);
     }
 }
 

@@ -1510,33 +1510,107 @@ async fn a_deactivated_teacher_is_out_within_one_scope_ttl() {
 }
 
 /// SIGHUP (a service manager's "reload") used to end the gateway at once with exit 129.
+/// Now it reloads the configuration and secrets from the same file: a rotated secret is
+/// used from the next request; a broken file is logged with its key and the running
+/// configuration kept; the process is never ended by it.
 #[tokio::test]
-async fn sighup_is_logged_and_never_ends_the_binary() {
+async fn sighup_reloads_the_configuration_and_keeps_the_old_one_when_the_new_is_broken() {
     let a = district(TENANT_A, Size::Tiny).await;
     let d = a.district();
     let owner = token(&a, &d.staff[0].id);
-    let mut gateway = spawn_gateway(&["--demo-district", a.issuer()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("proxy-bearer");
+    let file = dir.path().join("gateway.toml");
+    let good = format!(
+        "[identity]\nprofile = \"classlink\"\nclasslink_api_url = \"{}/\"\n\n[[tenants]]\nid = \"{TENANT_A}\"\noneroster_url = \"{}\"\nauth = {{ kind = \"bearer\", token = {{ file = \"{}\" }} }}\n",
+        a.issuer(),
+        a.oneroster_url(),
+        secret.display()
+    );
+    std::fs::write(&file, &good).unwrap();
+    std::fs::write(&secret, demo_credentials::PROXY_BEARER).unwrap();
+    let mut gateway = spawn_gateway(&["--config", file.to_str().unwrap()]).await;
     let base = format!("http://{}", gateway.address);
     let path = format!("{BASE}/teachers/{}/classes", d.staff[0].id);
     let pid = gateway.child.id().unwrap().to_string();
-    for _ in 0..2 {
+    let status = |_: ()| {
+        let (base, path, owner) = (base.clone(), path.clone(), owner.clone());
+        async move { call(&base, "GET", &path, Some(&owner), None).await.status }
+    };
+    let hang_up = || {
         let sent = std::process::Command::new("kill")
             .args(["-HUP", &pid])
             .status()
             .unwrap();
         assert!(sent.success());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(
-            gateway.child.try_wait().unwrap().is_none(),
-            "SIGHUP ended the gateway"
-        );
-        assert_eq!(
-            call(&base, "GET", &path, Some(&owner), None).await.status,
-            200
-        );
-    }
-    let log = gateway.log.lock().await.join("\n");
-    assert!(log.contains("SIGHUP ignored"), "{log}");
+    };
+    // Waits until the gateway's log has `needle` `count` times.
+    let logged = |needle: &'static str, count: usize| {
+        let log = Arc::clone(&gateway.log);
+        async move {
+            for _ in 0..100 {
+                if log
+                    .lock()
+                    .await
+                    .iter()
+                    .filter(|l| l.contains(needle))
+                    .count()
+                    >= count
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("no {count} × {needle} in {:?}", log.lock().await);
+        }
+    };
+    assert_eq!(status(()).await, 200);
+
+    // The district's secret rotated to one it does not take: the reload uses it.
+    std::fs::write(&secret, "not-the-district-bearer").unwrap();
+    hang_up();
+    logged("configuration and secrets reloaded", 1).await;
+    assert_eq!(status(()).await, 502, "the new secret was not used");
+
+    // A broken file: logged with its key, the running configuration (and process) kept.
+    std::fs::write(
+        &file,
+        good.replace("[[tenants]]", "[limits]\nmax_in_flite = 10\n\n[[tenants]]"),
+    )
+    .unwrap();
+    hang_up();
+    logged("was not reloaded", 1).await;
+    assert!(
+        gateway.child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the gateway"
+    );
+    assert_eq!(
+        status(()).await,
+        502,
+        "a broken file changed what is served"
+    );
+    let warned = gateway
+        .log
+        .lock()
+        .await
+        .iter()
+        .find(|l| l.contains("was not reloaded"))
+        .cloned()
+        .unwrap();
+    assert!(
+        warned.contains("\"level\":\"WARN\"")
+            && warned.contains("\"key\":\"limits")
+            && warned.contains("max_in_flite"),
+        "{warned}"
+    );
+
+    // Both fixed: served again, by the same process.
+    std::fs::write(&file, &good).unwrap();
+    std::fs::write(&secret, demo_credentials::PROXY_BEARER).unwrap();
+    hang_up();
+    logged("configuration and secrets reloaded", 2).await;
+    assert_eq!(status(()).await, 200);
+    assert!(gateway.child.try_wait().unwrap().is_none());
 }
 
 /// A district behind TLS with a certificate the gateway does not trust: `/readyz` names
