@@ -18,6 +18,7 @@
 //!   cargo bench -p rollbook-gateway --bench gateway -- --quick # small and short
 //!   … -- --latency   or   … -- --rush                          # one part only
 //!   ROLLBOOK_BENCH_RUSH_LIMITS="max_in_flight = 100000" … -- --rush  # other limits
+//!   ROLLBOOK_BENCH_GATEWAY_PRELOAD=libmimalloc.so.2 …             # another allocator
 
 #![allow(
     clippy::unwrap_used,
@@ -191,6 +192,12 @@ developer_api_key = {{ env = "ROLLBOOK_BENCH_DEVELOPER_KEY" }}
             demo_credentials::DEVELOPER_API_KEY,
         )
         .env("ROLLBOOK_GATEWAY_LOG", "warn")
+        // An allocator to try on the gateway alone (e.g. Debian's libmimalloc.so.2).
+        .envs(
+            std::env::var("ROLLBOOK_BENCH_GATEWAY_PRELOAD")
+                .ok()
+                .map(|lib| ("LD_PRELOAD", lib)),
+        )
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
