@@ -52,6 +52,37 @@ describe("idle sign-out timing", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("asks with the window's idle seconds and asks again when told to", async () => {
+    const target = new EventTarget();
+    const answers = [120, 0];
+    const idle = vi.fn(async () => answers.shift());
+    watchIdle(target, 60, idle);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(idle).toHaveBeenLastCalledWith(60);
+    await vi.advanceTimersByTimeAsync(119_999);
+    expect(idle).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(idle).toHaveBeenCalledTimes(2);
+    expect(idle).toHaveBeenLastCalledWith(180);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(idle).toHaveBeenCalledTimes(2);
+  });
+
+  it("activity while the answer is awaited starts a full wait the late answer does not shorten", async () => {
+    const target = new EventTarget();
+    let answer: (n: number) => void = () => {};
+    const idle = vi.fn(() => new Promise<number>((r) => (answer = r)));
+    watchIdle(target, 60, idle);
+    await vi.advanceTimersByTimeAsync(60_000);
+    target.dispatchEvent(new Event("keydown"));
+    answer(5);
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(idle).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(idle).toHaveBeenCalledTimes(2);
+    expect(idle).toHaveBeenLastCalledWith(60);
+  });
+
   it("a limit of 0 never signs out", () => {
     const idle = vi.fn();
     watchIdle(new EventTarget(), 0, idle);

@@ -182,10 +182,16 @@ export class Session {
     }
   }
 
-  /** The teacher is gone: send what waits, then sign out whatever remains. */
-  async idle() {
+  /** The window saw no input for the idle limit. Unless the computer says the person is
+   * only at another program (then: seconds until asking again), the teacher is gone: send
+   * what waits, then sign out whatever remains. When the check itself fails, the school's
+   * limit wins and the teacher is signed out (a shared computer must not stay open). */
+  async idle(windowIdleSeconds = this.idleSeconds): Promise<number> {
+    const check = await this.backend.idleCheck(windowIdleSeconds).catch(() => null);
+    if (check && !check.signOut) return Math.max(1, check.checkAgainSeconds);
     await this.backend.syncGrades(true).catch(() => {});
     void this.signOut(idleReason(this.idleSeconds), true);
+    return 0;
   }
 
   /** The dialog's "Send them, then sign out". */

@@ -23,6 +23,7 @@ function backend(over: Partial<Backend> = {}, state = { unsent: 0 }) {
     }),
     classes: vi.fn(async () => ({ value: [], readAt: "2026-01-01T00:00:00Z", offlineReason: null })),
     rememberView: vi.fn(async () => {}),
+    idleCheck: vi.fn(async () => ({ signOut: true, checkAgainSeconds: 0 })),
     ...over,
   } as unknown as Backend;
   return { b, calls, state };
@@ -105,6 +106,25 @@ describe("sign-out", () => {
     expect(calls).toEqual(["sync", "signOut:discard"]);
     expect(s.unsentWarning).toBeNull();
     expect(s.notice).toMatch(/^You were signed out after 5 minutes without activity\./);
+  });
+
+  it("idle while the person works in another program: nothing sent, still signed in, ask again then", async () => {
+    const { b, calls } = backend({ idleCheck: vi.fn(async () => ({ signOut: false, checkAgainSeconds: 240 })) }, { unsent: 1 });
+    const s = signedIn(b);
+    s.idleSeconds = 300;
+    expect(await s.idle(300)).toBe(240);
+    expect(b.idleCheck).toHaveBeenCalledWith(300);
+    expect(calls).toEqual([]);
+    expect(s.phase).toBe("signed-in");
+  });
+
+  it("idle when the system's idle time cannot be asked: the school's limit wins", async () => {
+    const { b, calls } = backend({ idleCheck: vi.fn(async () => Promise.reject(new Error("gone"))) });
+    const s = signedIn(b);
+    s.idleSeconds = 300;
+    expect(await s.idle(300)).toBe(0);
+    await vi.waitFor(() => expect(s.phase).toBe("signed-out"));
+    expect(calls).toEqual(["sync", "signOut:discard"]);
   });
 
   it("the dialog's count is the store's, both parts added, and is forgotten at sign-out", async () => {

@@ -22,6 +22,7 @@ import type {
   SignedOut,
   Student,
 } from "./types";
+import type { IdleCheck } from "./bindings/IdleCheck";
 
 export type Unsubscribe = () => void;
 
@@ -75,6 +76,10 @@ export interface Backend {
   exportGradebook(classId: string): Promise<string>;
   /** Remembers the class page shown (null: the class list), reopened on the next start. */
   rememberView(view: LastView | null): Promise<void>;
+  /** The window saw no input for `windowIdleSeconds` (the idle limit): is the person gone
+   * (sign out), or only at another program, by the system's idle time (ask again later)?
+   * Where the platform does not tell, the window's idle time decides alone. */
+  idleCheck(windowIdleSeconds: number): Promise<IdleCheck>;
   /** Signs out; on a shared computer it says what became of the browser's provider
    * session. Rejects with `sign_out_unfinished` when the keychain kept the saved sign-in,
    * and with `unsent_grades` while grades wait to be sent (unless `discardUnsent`). */

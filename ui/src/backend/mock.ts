@@ -1,5 +1,6 @@
 import type { Backend, Unsubscribe } from "./backend";
 import type { AppError, CellState, CellView, ClassSummary, Dated, GradeChange, GradebookPage, GradingRules, LastView, NewLineItem, Preferences, Resolution, SavedStart, SessionInfo, SignInPresets, SignInProgress, SignInRequest, SignedOut, Student, SyncReport } from "./types";
+import type { IdleCheck } from "./bindings/IdleCheck";
 import { MockGradebooks, type GradebookScenario } from "./mockGradebook";
 import type { Attention, AttentionItem, Settle } from "../gradebook/attention";
 import { unsentThings } from "../lib/words";
@@ -344,6 +345,12 @@ export class MockBackend implements Backend {
   async rememberView(view: LastView | null): Promise<void> {
     this.calls.push(`rememberView:${view ? `${view.classId}:${view.page}` : "classes"}`);
     this.scenario.lastView = view;
+  }
+
+  /** A browser has no system idle time: the window's idle time decides, as on Linux. */
+  async idleCheck(windowIdleSeconds: number): Promise<IdleCheck> {
+    this.calls.push(`idleCheck:${windowIdleSeconds}`);
+    return { signOut: true, checkAgainSeconds: 0 };
   }
 
   async signOut(discardUnsent = false): Promise<SignedOut> {
