@@ -55,7 +55,6 @@ impl Check {
 const MAX_SKEW_SECS: i64 = 60;
 
 impl Account {
-    /// Runs every check. `issuer` overrides the signed-in session's provider.
     /// Every setting in force on this computer and where it came from: managed policy
     /// (machine, then user), the teacher's settings, this build's defaults.
     pub fn effective_settings(&self) -> ResolvedSettings {
@@ -66,9 +65,50 @@ impl Account {
         )
     }
 
-    /// The checks, starting with `settings` (from [`Self::effective_settings`], which the
-    /// caller also prints, so policy is read once).
+    /// Runs every check, starting with `settings` (from [`Self::effective_settings`],
+    /// which the caller also prints, so policy is read once). `issuer` overrides the
+    /// signed-in session's provider.
     pub async fn doctor(&self, issuer: Option<&str>, settings: &ResolvedSettings) -> Vec<Check> {
+        let mut checks = self.settings_checks(settings);
+        let record = self.record_check(&mut checks);
+        let issuer_text = issuer
+            .map(str::to_owned)
+            .or_else(|| record.as_ref().map(|r| r.settings.issuer.clone()));
+        checks.extend(self.provider_checks(issuer_text).await);
+        // Why a sign-in page might not open (the window offers the link after a few seconds).
+        checks.push(match crate::browser::browser_problem() {
+            None => Check::ok("browser", "sign-in pages can open in a browser"),
+            Some((code, detail)) => Check::problem("browser", CheckStatus::Warn, code, detail),
+        });
+        checks.push(match call_store(self.store(), |s| s.probe()).await {
+            Ok(()) => Check::ok("keychain", "the system keychain stores and returns secrets"),
+            Err(e) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
+        });
+        if issuer.is_none()
+            && let Some(record) = &record
+        {
+            checks.push(self.roster_check(record).await);
+        }
+        checks.extend(self.set_aside_checks());
+        if let Some((folder, names)) = self.roaming_data_kept() {
+            checks.push(Check::problem(
+                "data",
+                CheckStatus::Warn,
+                "roaming_data_kept",
+                format!(
+                    "the old roaming data folder {} still holds {} entr{} ({}) that were not moved to the local data folder, because it has entries of those names or they were in use; compare, then delete one (docs/it-admins.md)",
+                    folder.display(),
+                    names.len(),
+                    if names.len() == 1 { "y" } else { "ies" },
+                    names.join(", ")
+                ),
+            ));
+        }
+        checks
+    }
+
+    /// What the settings in force say: policy read (and what it ignored), the log, updates.
+    fn settings_checks(&self, settings: &ResolvedSettings) -> Vec<Check> {
         let mut checks = Vec::new();
         if settings.problems.is_empty() {
             let locked = settings
@@ -119,7 +159,12 @@ impl Account {
                 }
             },
         ));
-        let record = match SessionRecord::load(self.paths()) {
+        checks
+    }
+
+    /// The saved session's record, checked as it is read.
+    fn record_check(&self, checks: &mut Vec<Check>) -> Option<SessionRecord> {
+        match SessionRecord::load(self.paths()) {
             Ok(record) => {
                 checks.push(Check::ok(
                     "config",
@@ -142,11 +187,14 @@ impl Account {
                 ));
                 None
             }
-        };
-        let issuer_text = issuer
-            .map(str::to_owned)
-            .or_else(|| record.as_ref().map(|r| r.settings.issuer.clone()));
-        match issuer_text.map(IssuerUrl::new) {
+        }
+    }
+
+    /// Whether the provider at `issuer` answers, and whether this computer's clock agrees
+    /// with it.
+    async fn provider_checks(&self, issuer: Option<String>) -> Vec<Check> {
+        let mut checks = Vec::new();
+        match issuer.map(IssuerUrl::new) {
             None => checks.push(Check::problem(
                 "discovery",
                 CheckStatus::Warn,
@@ -180,35 +228,6 @@ impl Account {
                     Err(e) => checks.push(Check::problem("clock", CheckStatus::Warn, e.code(), format!("could not compare clocks: {e}"))),
                 }
             }
-        }
-        // Why a sign-in page might not open (the window offers the link after a few seconds).
-        checks.push(match crate::browser::browser_problem() {
-            None => Check::ok("browser", "sign-in pages can open in a browser"),
-            Some((code, detail)) => Check::problem("browser", CheckStatus::Warn, code, detail),
-        });
-        checks.push(match call_store(self.store(), |s| s.probe()).await {
-            Ok(()) => Check::ok("keychain", "the system keychain stores and returns secrets"),
-            Err(e) => Check::problem("keychain", CheckStatus::Fail, e.code(), e.to_string()),
-        });
-        if issuer.is_none()
-            && let Some(record) = &record
-        {
-            checks.push(self.roster_check(record).await);
-        }
-        checks.extend(self.set_aside_checks());
-        if let Some((folder, names)) = self.roaming_data_kept() {
-            checks.push(Check::problem(
-                "data",
-                CheckStatus::Warn,
-                "roaming_data_kept",
-                format!(
-                    "the old roaming data folder {} still holds {} entr{} ({}) that were not moved to the local data folder, because it has entries of those names or they were in use; compare, then delete one (docs/it-admins.md)",
-                    folder.display(),
-                    names.len(),
-                    if names.len() == 1 { "y" } else { "ies" },
-                    names.join(", ")
-                ),
-            ));
         }
         checks
     }
