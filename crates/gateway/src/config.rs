@@ -220,7 +220,8 @@ pub struct Limits {
     pub scope_ttl_seconds: u64,
     /// Sign-in checks (calls to my/info or userinfo for a token not already known) one
     /// client address may cause per minute; 0 turns the limit off. Behind a load
-    /// balancer every client has its address, so size this for all sign-ins at once.
+    /// balancer, list it in `trusted_proxies` so each client is counted by its own
+    /// address rather than all by the balancer's.
     pub identity_lookups_per_minute_per_address: u32,
 }
 
