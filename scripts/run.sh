@@ -24,7 +24,7 @@ if [ $# -eq 0 ]; then
   echo "run: no display here, so this is the command-line walk-through (scripts/run.sh cli)."
 fi
 [ "${1:-}" = "cli" ] && shift
-cargo build -q --locked -p rollbook-cli -p rollbook-sandbox -p rollbook-fake-op
+cargo build -q --locked -p rollbook-cli -p rollbook-demo -p rollbook-fake-op
 rollbook=target/debug/rollbook
 demo_url=${ROLLBOOK_DEMO_URL:-http://127.0.0.1:47600}
 export ROLLBOOK_DEMO_URL=$demo_url

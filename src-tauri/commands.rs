@@ -56,11 +56,6 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
     let started = std::time::Instant::now();
     state.apply_policy().await;
     state.account.finish_pending_sign_out().await?;
-    state.resume_demo_if_needed().await?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis(),
-        "demo district checked"
-    );
     let restored = state.account.whoami(false).await;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis(),
@@ -249,16 +244,12 @@ pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart
 /// saved on this computer with the reason.
 #[tauri::command]
 pub async fn classes(state: State<'_, AppState>) -> Answer<Dated<Vec<ClassSummary>>> {
-    // The UI asks for classes alongside the session at start-up, maybe before the
-    // demo district a saved demo session needs is up.
-    state.resume_demo_if_needed().await?;
     Ok(state.account.classes_page(TermFilter::Current).await?)
 }
 
 /// A class's roster by name (kept for the next start); offline, the saved copy.
 #[tauri::command]
 pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Dated<Vec<Student>>> {
-    state.resume_demo_if_needed().await?;
     let mut page = state.account.roster_page(&class_id).await?;
     sort_students(&mut page.value, RosterSort::Name, false);
     Ok(page)
@@ -268,7 +259,6 @@ pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Date
 /// teacher's edits on top; offline, the saved copy with the reason.
 #[tauri::command]
 pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<GradebookPage> {
-    state.resume_demo_if_needed().await?;
     Ok(state.account.gradebook_page(&class_id).await?)
 }
 
@@ -337,7 +327,6 @@ pub async fn set_grading_rules(
 /// window's automatic syncs leave it out, so a back-off is honoured.
 #[tauri::command]
 pub async fn sync_grades(now: Option<bool>, state: State<'_, AppState>) -> Answer<SyncReport> {
-    state.resume_demo_if_needed().await?;
     Ok(state.account.sync_grades(now == Some(true)).await?)
 }
 
@@ -394,8 +383,6 @@ pub async fn sign_out(
     } else {
         IfUnsent::Refuse
     };
-    let was_demo = state.account.saved_issuer()?.as_deref() == Some(crate::demo::EMBEDDED_ISSUER)
-        || state.demo.lock().await.is_some();
     let outcome = match state.account.sign_out(if_unsent).await {
         // Nothing happened and the teacher is still signed in: the demo district stays.
         Err(e @ (CoreError::UnsentGrades(_) | CoreError::UnsentUnknown { .. })) => {
@@ -403,9 +390,8 @@ pub async fn sign_out(
         }
         other => other,
     };
-    if was_demo {
-        state.stop_demo().await;
-    }
+    // Whatever the teacher signed out of, the demo district is no longer needed.
+    state.stop_demo().await;
     match outcome {
         Ok(report) => Ok(state.end_browser_session(&report)),
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(SignedOut {
@@ -463,11 +449,7 @@ pub async fn install_update(
 #[cfg(feature = "test-hooks")]
 #[tauri::command]
 pub async fn test_demo_roster(online: bool, state: State<'_, AppState>) -> Answer<()> {
-    let mut demo = state.demo.lock().await;
-    match demo.as_mut() {
-        Some(running) => Ok(running.set_roster_online(online).await?),
-        None => Err(CoreError::DemoFailed("the demo district is not running".into()).into()),
-    }
+    Ok(state.demo.set_roster_online(online).await?)
 }
 
 #[cfg(test)]

@@ -1,79 +1,112 @@
-//! The embedded demo district behind "Try the demo district": the sandbox (a
-//! ClassLink-shaped provider and OneRoster server) and a roster gateway in front of it,
-//! both in-process on fixed loopback ports, so the demo takes a real district's road
-//! (app → gateway → OneRoster) and a saved demo session finds both after a restart.
+//! The embedded demo district behind "Try the demo district": crates/demo's district and
+//! roster gateway, in-process on fixed loopback ports, so a saved demo session finds
+//! both after a restart. Core starts it before it uses a session that signs in here
+//! ([`rollbook_core::LocalDistrict`]); the shell starts it for a demo sign-in and stops
+//! it when the teacher leaves the demo.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
 use rand::RngCore;
-use rollbook_core::{AppPaths, CoreError, ProviderSettings, write_private};
-use rollbook_gateway::{Config, Gateway};
-use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig};
+use rollbook_core::{AppPaths, CoreError, LocalDistrict, ProviderSettings, write_private};
+use rollbook_demo::DemoDistrict;
+use rollbook_sandbox::{Knobs, SandboxConfig};
 
-/// The demo district's port (the standalone sandbox uses 47600).
+/// The demo district's port (the standalone `rollbook-sandbox` uses 47600).
 pub const EMBEDDED_PORT: u16 = 47601;
 pub const EMBEDDED_ISSUER: &str = "http://127.0.0.1:47601";
 /// The roster gateway in front of it.
 pub const EMBEDDED_GATEWAY_PORT: u16 = 47602;
 
-/// A running in-process demo district and its roster gateway.
+/// The window's demo district, running or not.
 #[derive(Debug)]
 pub struct EmbeddedDemo {
-    sandbox: Sandbox,
-    /// `None` while a test has taken the roster source down (`test-hooks` builds only).
-    gateway: Option<Gateway>,
+    paths: AppPaths,
+    running: tokio::sync::Mutex<Option<DemoDistrict>>,
 }
 
 impl EmbeddedDemo {
-    /// Starts both. The district's token key is kept in the per-user data folder
-    /// (`demo-district.key`, mode 0600) so demo tokens stay valid across restarts; it
-    /// signs tokens for the made-up district only and unlocks no real data. No
-    /// test-control routes are mounted.
-    pub async fn start(paths: &AppPaths) -> Result<Self, CoreError> {
-        let failed = |e: String| CoreError::DemoFailed(e);
-        let sandbox = Sandbox::start(SandboxConfig {
-            port: EMBEDDED_PORT,
-            token_key: Some(token_key(paths)?),
-            test_controls: false,
-            knobs: demo_knobs(),
-            // What the teacher wrote to the demo district survives a restart of the
-            // app, as it would in a real district.
-            writes_file: Some(paths.data_dir.join("demo-district-writes.json")),
-            ..SandboxConfig::default()
-        })
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-        let gateway = start_gateway(&sandbox).await?;
-        Ok(Self {
-            sandbox,
-            gateway: Some(gateway),
-        })
+    pub fn new(paths: AppPaths) -> Self {
+        Self {
+            paths,
+            running: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Starts the district and its gateway unless they run; settings that sign in to it
+    /// and read rosters through the gateway.
+    pub async fn settings(&self) -> Result<ProviderSettings, CoreError> {
+        let mut running = self.running.lock().await;
+        let demo = match running.take() {
+            Some(demo) => demo,
+            None => start(&self.paths).await?,
+        };
+        // Started with a gateway, so it has one; settings without it would read nothing.
+        let settings = demo
+            .gateway_url()
+            .map(|gateway_url| ProviderSettings::demo(demo.issuer(), &gateway_url));
+        *running = Some(demo);
+        settings.ok_or_else(|| CoreError::DemoFailed("the demo district has no gateway".into()))
+    }
+
+    /// Stops the gateway, then the district, if they run; whether they did.
+    pub async fn stop(&self) -> bool {
+        let running = self.running.lock().await.take();
+        match running {
+            Some(demo) => {
+                demo.stop().await;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stops the roster gateway (the district's rosters and grades are unreachable) or
     /// starts it again on its port: the window's offline test.
     #[cfg(feature = "test-hooks")]
-    pub async fn set_roster_online(&mut self, online: bool) -> Result<(), CoreError> {
-        match (online, self.gateway.take()) {
-            (true, None) => self.gateway = Some(start_gateway(&self.sandbox).await?),
-            (false, Some(gateway)) => gateway.shutdown().await,
-            (_, running) => self.gateway = running,
+    pub async fn set_roster_online(&self, online: bool) -> Result<(), CoreError> {
+        match self.running.lock().await.as_mut() {
+            Some(demo) => demo
+                .set_roster_online(online)
+                .await
+                .map_err(|e| CoreError::DemoFailed(e.to_string())),
+            None => Err(CoreError::DemoFailed(
+                "the demo district is not running".into(),
+            )),
         }
-        Ok(())
+    }
+}
+
+impl LocalDistrict for EmbeddedDemo {
+    fn issuer(&self) -> &str {
+        EMBEDDED_ISSUER
     }
 
-    /// Settings that sign in to this demo district and read rosters through its gateway.
-    pub fn settings(&self) -> ProviderSettings {
-        ProviderSettings::demo(self.sandbox.issuer(), &gateway_url())
+    fn start(&self) -> rollbook_core::Starting<'_> {
+        Box::pin(async { self.settings().await.map(|_| ()) })
     }
+}
 
-    /// Stops the gateway, then the district.
-    pub async fn stop(self) {
-        if let Some(gateway) = self.gateway {
-            gateway.shutdown().await;
-        }
-        self.sandbox.shutdown().await;
-    }
+/// Starts both. The district's token key is kept in the per-user data folder
+/// (`demo-district.key`, mode 0600) so demo tokens stay valid across restarts; it signs
+/// tokens for the made-up district only and unlocks no real data. No test-control
+/// routes are mounted.
+async fn start(paths: &AppPaths) -> Result<DemoDistrict, CoreError> {
+    let district = SandboxConfig {
+        port: EMBEDDED_PORT,
+        token_key: Some(token_key(paths)?),
+        test_controls: false,
+        knobs: demo_knobs(),
+        // What the teacher wrote to the demo district survives a restart of the app, as
+        // it would in a real district.
+        writes_file: Some(paths.data_dir.join("demo-district-writes.json")),
+        ..SandboxConfig::default()
+    };
+    let gateway = SocketAddr::from((Ipv4Addr::LOCALHOST, EMBEDDED_GATEWAY_PORT));
+    let demo = DemoDistrict::start(district, Some(gateway))
+        .await
+        .map_err(|e| CoreError::DemoFailed(e.to_string()))?;
+    tracing::info!("the demo district started");
+    Ok(demo)
 }
 
 /// The demo district as it is, except in test builds, where
@@ -90,25 +123,6 @@ fn demo_knobs() -> Knobs {
         knobs.faults.latency_ms = ms;
     }
     knobs
-}
-
-fn gateway_address() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, EMBEDDED_GATEWAY_PORT))
-}
-
-fn gateway_url() -> String {
-    format!("http://{}/ims/oneroster/v1p1", gateway_address())
-}
-
-async fn start_gateway(sandbox: &Sandbox) -> Result<Gateway, CoreError> {
-    let failed = |e: String| CoreError::DemoFailed(e);
-    let config = Config::for_demo_district(sandbox.issuer(), gateway_address())
-        .map_err(|e| failed(e.to_string()))?;
-    let gateway = Gateway::start(config)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    debug_assert_eq!(gateway.oneroster_url(), gateway_url());
-    Ok(gateway)
 }
 
 fn token_key(paths: &AppPaths) -> Result<[u8; 32], CoreError> {

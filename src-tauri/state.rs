@@ -16,12 +16,13 @@ use rollbook_core::{
 use crate::browser::Browser;
 use crate::dto::{BrowserSession, SignedOut};
 
-use crate::demo::{EMBEDDED_ISSUER, EmbeddedDemo};
+use crate::demo::EmbeddedDemo;
 
 pub struct AppState {
     pub app: AppHandle,
     pub account: Account,
-    pub demo: tokio::sync::Mutex<Option<EmbeddedDemo>>,
+    /// Core starts it before it uses a demo session (after a restart, too).
+    pub demo: Arc<EmbeddedDemo>,
     pub sign_ins: SignInDesk,
     /// What the policy in force did to the saved session at this start, for the
     /// sign-in page to tell the teacher (once checked, `Some` even when nothing).
@@ -34,7 +35,9 @@ pub struct AppState {
 impl AppState {
     pub fn new(app: AppHandle) -> Result<Self, CoreError> {
         let store = KeychainStore::new().with_service(keychain_service());
-        let account = Account::new(AppPaths::from_os()?, Arc::new(store))?;
+        let paths = AppPaths::from_os()?;
+        let demo = Arc::new(EmbeddedDemo::new(paths.clone()));
+        let account = Account::new(paths, Arc::new(store))?.with_local_district(demo.clone());
         // `LocalStoreAllowed = false`: grades are kept in memory only.
         let policy = if account.effective_settings().flag(Key::LocalStoreAllowed) == Some(false) {
             LocalStorePolicy::MemoryOnly
@@ -44,7 +47,7 @@ impl AppState {
         Ok(Self {
             app,
             account: account.with_local_store_policy(policy),
-            demo: tokio::sync::Mutex::new(None),
+            demo,
             sign_ins: SignInDesk::new(),
             policy_checked: tokio::sync::Mutex::new(None),
             ended: std::sync::atomic::AtomicBool::new(false),
@@ -63,10 +66,6 @@ impl AppState {
         let mut checked = self.policy_checked.lock().await;
         if let Some(notice) = checked.as_ref() {
             return notice.clone();
-        }
-        // A saved demo session needs its district running to send its grades first.
-        if let Err(e) = self.resume_demo_if_needed().await {
-            tracing::debug!(code = %e.code(), "the demo district did not start before policy was applied");
         }
         let unended = self.finish_unended_shared_session();
         let notice = match self.account.apply_policy().await {
@@ -193,22 +192,13 @@ impl AppState {
 
     /// Starts the embedded demo district if it is not running; its settings.
     pub async fn demo_settings(&self) -> Result<rollbook_core::ProviderSettings, CoreError> {
-        let mut demo = self.demo.lock().await;
-        let district = match demo.take() {
-            Some(running) => running,
-            None => EmbeddedDemo::start(self.account.paths()).await?,
-        };
-        let settings = district.settings();
-        *demo = Some(district);
-        Ok(settings)
+        self.demo.settings().await
     }
 
     /// Stops the embedded demo district and its gateway, if they run: when the teacher
     /// signs out of the demo or signs in somewhere else.
     pub async fn stop_demo(&self) {
-        let running = self.demo.lock().await.take();
-        if let Some(demo) = running {
-            demo.stop().await;
+        if self.demo.stop().await {
             tracing::info!("the demo district stopped");
         }
     }
@@ -222,21 +212,16 @@ impl AppState {
         // 40–70 ms here; done now, the window's first question (`saved_start`) finds
         // them open and is answered at once.
         self.apply_policy().await;
-        let (demo, saved) = tokio::join!(self.resume_demo_if_needed(), self.account.saved_start());
+        let (demo, saved) = tokio::join!(
+            self.account.start_saved_district(),
+            self.account.saved_start()
+        );
         if let Err(e) = demo {
             tracing::warn!(code = %e.code(), "the demo district did not start");
         }
         if let Err(e) = saved {
             tracing::debug!(code = %e.code(), "nothing saved could be opened ahead of the window");
         }
-    }
-
-    /// After a restart, a saved demo session needs its district running again.
-    pub async fn resume_demo_if_needed(&self) -> Result<(), CoreError> {
-        if self.account.saved_issuer()?.as_deref() == Some(EMBEDDED_ISSUER) {
-            self.demo_settings().await?;
-        }
-        Ok(())
     }
 }
 

@@ -197,9 +197,6 @@ async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
     if !signed_in {
         return Ok(());
     }
-    if let Err(e) = state.resume_demo_if_needed().await {
-        tracing::debug!(code = %e.code(), "the demo district did not start before the update");
-    }
     match tokio::time::timeout(SEND_TIMEOUT, state.account.sync_grades(true)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {

@@ -157,7 +157,7 @@ async fn offline_grades_wait_on_this_computer_and_sync_when_the_district_is_back
     let mut sandbox = district(Knobs::default()).await;
     let home = Home::new();
     let (class, cells) = first_class(&home, &sandbox, 1).await;
-    sandbox.stop_gateway().await;
+    sandbox.set_roster_online(false).await.unwrap();
 
     grade(&home, &class, &cells[0], "6").await;
     grade(&home, &class, &cells[1], "X").await;
@@ -181,7 +181,7 @@ async fn offline_grades_wait_on_this_computer_and_sync_when_the_district_is_back
         (Some(true), Some(2))
     );
 
-    sandbox.start_gateway().await;
+    sandbox.set_roster_online(true).await.unwrap();
     let report = sync(&home).await;
     assert_eq!(report["sent"].as_array().map(Vec::len), Some(2), "{report}");
     let (value, state) = cell(&home, &class, &cells[0]).await;

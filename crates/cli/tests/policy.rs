@@ -163,7 +163,7 @@ async fn grades_that_cannot_be_sent_first_are_kept_and_the_teacher_told() {
     let mut sandbox = district(Knobs::default()).await;
     let home = Home::new();
     let (class, cell, store) = signed_in_with_a_waiting_grade(&home, &sandbox, 2).await;
-    sandbox.stop_gateway().await;
+    sandbox.set_roster_online(false).await.unwrap();
 
     let policy = write_policy(&home, r#"{"DemoDistrictAllowed": false}"#);
     let run = run_with_policy(&home, &policy, &["classes"]).await;
@@ -179,7 +179,7 @@ async fn grades_that_cannot_be_sent_first_are_kept_and_the_teacher_told() {
         Some("not_signed_in")
     );
 
-    sandbox.start_gateway().await;
+    sandbox.set_roster_online(true).await.unwrap();
     let teacher_id = sandbox.district().staff[2].id.clone();
     login_demo(&home, &sandbox, &teacher_id).await;
     let run = home.run(&["sync", "--json"]).await;

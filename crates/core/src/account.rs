@@ -168,6 +168,8 @@ pub struct Account {
     /// The teacher's local gradebook store, opened on first use (`crate::gradebook`).
     pub(crate) local: tokio::sync::Mutex<Option<crate::gradebook::OpenStore>>,
     pub(crate) local_store_policy: crate::gradebook::LocalStorePolicy,
+    /// The district this process runs (the window's demo district), if any.
+    local_district: Option<Arc<dyn crate::LocalDistrict>>,
 }
 
 tokio::task_local! {
@@ -221,7 +223,32 @@ impl Account {
             live: tokio::sync::Mutex::new(None),
             local: tokio::sync::Mutex::new(None),
             local_store_policy: crate::gradebook::LocalStorePolicy::default(),
+            local_district: None,
         })
+    }
+
+    /// Runs `district` whenever the session in use signs in there: every use of the
+    /// session starts it first if it is not running (after a restart, after a failed
+    /// start).
+    pub fn with_local_district(mut self, district: Arc<dyn crate::LocalDistrict>) -> Self {
+        self.local_district = Some(district);
+        self
+    }
+
+    /// Starts the district this process runs if the saved session signs in there (no
+    /// keychain read, no network): a window calls it at start to have it up early.
+    pub async fn start_saved_district(&self) -> Result<(), CoreError> {
+        match self.saved_issuer()? {
+            Some(issuer) => self.start_local_district(&issuer).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn start_local_district(&self, issuer: &str) -> Result<(), CoreError> {
+        match &self.local_district {
+            Some(district) if district.issuer() == issuer => district.start().await,
+            _ => Ok(()),
+        }
     }
 
     /// Keeps the local gradebook in memory only (`LocalStoreAllowed = false`).
@@ -450,7 +477,10 @@ impl Account {
         &self,
         slot: &'a mut Option<LiveSession>,
     ) -> Result<&'a mut LiveSession, CoreError> {
-        if slot.is_none() {
+        if let Some(live) = slot.as_ref() {
+            self.start_local_district(&live.record.settings.issuer)
+                .await?;
+        } else {
             if let Err(e) = self.finish_pending_sign_out().await {
                 tracing::warn!(code = %e.code(), "an earlier sign-out is still unfinished");
             }
@@ -461,6 +491,8 @@ impl Account {
                 self.effective_settings()
                     .session_permitted(&record.settings)?;
             }
+            // The district this process runs for the session: its provider is asked next.
+            self.start_local_district(&record.settings.issuer).await?;
             self.refresh_stale_metadata(&mut record).await;
             let session = Arc::new(self.restore(record.clone()).await?);
             *slot = Some(LiveSession { session, record });

@@ -11,6 +11,7 @@ mod doctor;
 mod error;
 mod gradebook;
 mod grading_rules;
+mod local_district;
 mod log_file;
 mod paths;
 pub mod policy;
@@ -37,6 +38,7 @@ pub use gradebook::{
     LocalStorePolicy, MemoryReason, OrphanEdit, STORE_KEY_ACCOUNT, SettleAction, StoreLocation,
     store_key_account,
 };
+pub use local_district::{LocalDistrict, Starting};
 pub use log_file::{LOG_FILE_NAME, LogFile, log_dir};
 pub use paths::{AppPaths, write_private};
 pub use preferences::Preferences;
@@ -52,7 +54,8 @@ pub use settings::{
 };
 pub use shared_session::UnendedSharedSession;
 pub use sign_in::{
-    DeepLink, SignInAttempt, SignInDesk, SignInProgress, SignInProvider, SignInRequest, allow_demo,
+    DeepLink, FlagProvider, SignInAttempt, SignInDesk, SignInFlags, SignInProgress, SignInProvider,
+    SignInRequest, allow_demo,
 };
 
 /// The gradebook underneath (cells, averages, the store's views, write-back reports).

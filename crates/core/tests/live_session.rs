@@ -868,3 +868,138 @@ async fn a_shared_session_that_never_ended_is_finished_at_the_next_start() {
     );
     assert!(next.take_unended_shared_session().is_none(), "taken once");
 }
+
+/// A district run in this process, as the window runs its demo district: started on
+/// demand on its one port, with a token key that outlives a restart.
+#[derive(Debug)]
+struct DistrictOnDemand {
+    issuer: String,
+    port: u16,
+    running: tokio::sync::Mutex<Option<Sandbox>>,
+    starts: std::sync::atomic::AtomicUsize,
+}
+
+impl DistrictOnDemand {
+    fn config(port: u16) -> SandboxConfig {
+        SandboxConfig {
+            seed: 11,
+            size: Size::Pair,
+            port,
+            token_key: Some([7; 32]),
+            knobs: Knobs {
+                access: RosterAccess {
+                    accept_teacher_tokens: true,
+                    ..RosterAccess::default()
+                },
+                ..Knobs::default()
+            },
+            ..SandboxConfig::default()
+        }
+    }
+
+    async fn started() -> Arc<Self> {
+        let sandbox = Sandbox::start(Self::config(0)).await.unwrap();
+        Arc::new(Self {
+            issuer: sandbox.issuer().to_owned(),
+            port: sandbox.port(),
+            running: tokio::sync::Mutex::new(Some(sandbox)),
+            starts: std::sync::atomic::AtomicUsize::new(1),
+        })
+    }
+
+    async fn stop(&self) {
+        if let Some(sandbox) = self.running.lock().await.take() {
+            sandbox.shutdown().await;
+        }
+    }
+
+    fn starts(&self) -> usize {
+        self.starts.load(Ordering::SeqCst)
+    }
+}
+
+impl rollbook_core::LocalDistrict for DistrictOnDemand {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+    fn start(&self) -> rollbook_core::Starting<'_> {
+        Box::pin(async {
+            let mut running = self.running.lock().await;
+            if running.is_none() {
+                *running = Some(Sandbox::start(Self::config(self.port)).await.unwrap());
+                self.starts.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The window's demo district after a restart: every use of a saved session that signs
+/// in there starts it first, whether the session is being reopened or already open; a
+/// session elsewhere leaves it alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_district_run_in_this_process_is_started_before_its_session_is_used() {
+    let district = DistrictOnDemand::started().await;
+    let store = Arc::new(MemoryStore::default());
+    let home = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(home.path());
+    {
+        let running = district.running.lock().await;
+        sign_in_at(
+            running.as_ref().unwrap(),
+            paths.clone(),
+            store.clone(),
+            None,
+        )
+        .await;
+    }
+    district.stop().await;
+
+    // Without the district, the saved session cannot reach its provider.
+    let unaided = Account::new(paths.clone(), store.clone()).unwrap();
+    assert!(unaided.whoami(true).await.is_err());
+    assert_eq!(district.starts(), 1);
+
+    let restarted = Account::new(paths.clone(), store.clone())
+        .unwrap()
+        .with_local_district(district.clone());
+    restarted.whoami(true).await.unwrap();
+    assert_eq!(district.starts(), 2, "reopening the session started it");
+    district.stop().await;
+    restarted.classes(TermFilter::Current).await.unwrap();
+    assert_eq!(district.starts(), 3, "using the open session started it");
+
+    // The window at start, before anything reads the keychain.
+    district.stop().await;
+    let next_start = Account::new(paths, store)
+        .unwrap()
+        .with_local_district(district.clone());
+    next_start.start_saved_district().await.unwrap();
+    assert_eq!(district.starts(), 4);
+    next_start.start_saved_district().await.unwrap();
+    assert_eq!(
+        district.starts(),
+        4,
+        "a running district is not started twice"
+    );
+
+    // A session somewhere else does not start it.
+    district.stop().await;
+    let elsewhere = DistrictOnDemand::started().await;
+    let other_home = tempfile::tempdir().unwrap();
+    let other = {
+        let running = elsewhere.running.lock().await;
+        sign_in_at(
+            running.as_ref().unwrap(),
+            AppPaths::under(other_home.path()),
+            Arc::new(MemoryStore::default()),
+            None,
+        )
+        .await
+    }
+    .with_local_district(district.clone());
+    other.whoami(true).await.unwrap();
+    other.start_saved_district().await.unwrap();
+    assert_eq!(district.starts(), 4);
+    elsewhere.stop().await;
+}

@@ -1,4 +1,4 @@
-//! The stable error codes of Rollbook, in one place.
+//! The stable error codes of Rollbook, and the classes of failure, in one place.
 //!
 //! Programs and the UI branch on these, never on messages. Every layer's error type
 //! (`AuthError`, `RosterError`, `CoreError`) maps each of its variants to one code here,
@@ -159,8 +159,35 @@ error_codes! {
     NoAppFolders = "no_app_folders",
     BrowserFailed = "browser_failed",
     DemoFailed = "demo_failed",
+    /// The `rollbook` command could not write its answer (a closed pipe, a full disk).
+    OutputFailed = "output_failed",
+
+    // The tools beside the app (their own binaries).
+    /// The demo district (`rollbook-sandbox`) could not start.
+    SandboxFailed = "sandbox_failed",
+    /// The roster gateway could not start or listen.
+    GatewayFailed = "gateway_failed",
     /// A failure the UI could not classify (a broken IPC answer, a bug).
     Internal = "internal",
+}
+
+/// What kind of failure this is, for whoever must react to it: the CLI's exit code, the
+/// window's next step. Every layer's error type has a `class()`; the engine never says
+/// `RosterFailed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The configuration or the request is wrong; fix it and retry.
+    Config,
+    /// There is no usable session; the teacher must sign in (again).
+    SignInRequired,
+    /// The provider said no, or its answer failed a security check.
+    Rejected,
+    /// The provider could not be reached, timed out or answered garbage.
+    Unavailable,
+    /// The roster server (or ClassLink's API) refused or failed.
+    RosterFailed,
+    /// Anything else (keychain trouble, internal failures).
+    Other,
 }
 
 impl ErrorCode {
@@ -222,6 +249,58 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// The binaries print `error: CODE: message`; every such code is one of the enum's,
+    /// so scripts and the UI meet no code outside the list.
+    #[test]
+    fn codes_the_binaries_print_are_in_the_enum() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("src-tauri")];
+        dirs.extend(
+            std::fs::read_dir(root.join("crates"))
+                .unwrap()
+                .map(|e| e.unwrap().path().join("src")),
+        );
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for path in entries.map(|e| e.unwrap().path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let known: HashSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let mut printed = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (at, _) in text.match_indices("\"error: ") {
+                let rest = &text[at + "\"error: ".len()..];
+                let word: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if word.is_empty() || !rest[word.len()..].starts_with(':') {
+                    continue;
+                }
+                printed += 1;
+                assert!(
+                    known.contains(word.as_str()),
+                    "{}: prints `{word}`, which is not in ErrorCode",
+                    file.display()
+                );
+            }
+        }
+        assert!(
+            printed > 0,
+            "no `error: CODE:` found under {}",
+            root.display()
+        );
     }
 
     #[test]

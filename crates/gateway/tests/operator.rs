@@ -319,7 +319,7 @@ fn the_docs_trial_and_smoke_test_run_as_written() {
             "build",
             "-q",
             "-p",
-            "rollbook-sandbox",
+            "rollbook-demo",
             "--bin",
             "rollbook-sandbox",
         ])

@@ -3,7 +3,9 @@
 //! everything in memory (except the gradebook writes, in a file when given one), and
 //! never logs a token or a student record.
 //!
-//! Embed it with [`Sandbox::start`], or run the `rollbook-sandbox` binary.
+//! Embed it with [`Sandbox::start`]. The `rollbook-sandbox` binary, and the window's
+//! "Try the demo district", start it with a roster gateway in front (crates/demo); this
+//! crate depends on no Rollbook product crate.
 
 // Handlers return early with a ready `Response` as their error; boxing them would only
 // add noise to a test server.

@@ -1,54 +1,21 @@
 //! The demo district as the `rollbook` command meets it: the district's OneRoster API
 //! behind a roster gateway (holding the demo application's credentials), published at
-//! `/.well-known/rollbook-demo` as the standalone `rollbook-sandbox` does.
+//! `/.well-known/rollbook-demo`, as crates/demo starts it for the window and the
+//! standalone `rollbook-sandbox`.
 
-use std::net::SocketAddr;
-
-use rollbook_gateway::{Config, Gateway};
+use rollbook_demo::DemoDistrict;
 use rollbook_sandbox::{Knobs, Sandbox, SandboxConfig, Size};
 
 use super::{Home, Run, test_browser_bin};
 
-pub struct Demo {
-    pub sandbox: Sandbox,
-    gateway: Option<Gateway>,
-    gateway_address: SocketAddr,
-}
-
-impl std::ops::Deref for Demo {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sandbox
-    }
-}
-
-impl Demo {
-    /// Stops the roster gateway: the district is unreachable for the app ("offline").
-    pub async fn stop_gateway(&mut self) {
-        if let Some(gateway) = self.gateway.take() {
-            gateway.shutdown().await;
-        }
-    }
-
-    /// Starts it again on the same address.
-    pub async fn start_gateway(&mut self) {
-        let config =
-            Config::for_demo_district(self.sandbox.issuer(), self.gateway_address).unwrap();
-        self.gateway = Some(Gateway::start(config).await.unwrap());
-    }
-}
+/// The district and its gateway; `set_roster_online(false)` takes the gateway down
+/// (the app is "offline").
+pub type Demo = DemoDistrict;
 
 pub async fn district(knobs: Knobs) -> Demo {
-    let sandbox = start(knobs).await;
-    let config =
-        Config::for_demo_district(sandbox.issuer(), "127.0.0.1:0".parse().unwrap()).unwrap();
-    let gateway = Gateway::start(config).await.unwrap();
-    sandbox.set_roster_gateway(Some(gateway.oneroster_url()));
-    Demo {
-        sandbox,
-        gateway_address: gateway.address(),
-        gateway: Some(gateway),
-    }
+    DemoDistrict::start(config(knobs), Some("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap()
 }
 
 /// A district whose OneRoster API takes the teacher's own token, and no gateway.
@@ -58,14 +25,16 @@ pub async fn direct_district(mut knobs: Knobs) -> Sandbox {
 }
 
 async fn start(knobs: Knobs) -> Sandbox {
-    Sandbox::start(SandboxConfig {
+    Sandbox::start(config(knobs)).await.unwrap()
+}
+
+fn config(knobs: Knobs) -> SandboxConfig {
+    SandboxConfig {
         seed: 5,
         size: Size::School,
         knobs,
         ..SandboxConfig::default()
-    })
-    .await
-    .unwrap()
+    }
 }
 
 /// `rollbook login` as `teacher` with the scripted browser, plus `extra` flags.

@@ -1,15 +1,18 @@
-//! `rollbook-sandbox`: the demo district as a standalone server, for demos, tests and
-//! benchmarks. It listens on 127.0.0.1 only and keeps everything in memory, except
-//! the gradebook writes with `--data-dir` (then a restart serves them again).
+//! `rollbook-sandbox`: the demo district and its roster gateway as a standalone server,
+//! for demos, tests and benchmarks. It listens on 127.0.0.1 only and keeps everything in
+//! memory, except the gradebook writes with `--data-dir` (then a restart serves them
+//! again).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::Parser;
+use rollbook_demo::DemoDistrict;
 use rollbook_sandbox::{
-    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, RosterAccess, Sandbox, SandboxConfig,
-    Size, TokenPolicy,
+    DEFAULT_PORT, DEMO_CLIENT_ID, Faults, Knobs, Quirks, RosterAccess, SandboxConfig, Size,
+    TokenPolicy,
 };
 
 /// The Rollbook demo district: a ClassLink-shaped sign-in and a OneRoster 1.1 server
@@ -159,23 +162,6 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     let started = std::time::Instant::now();
-    // The gateway's address is known before the district answers anything, so its
-    // `/.well-known/rollbook-demo` names the gateway from the first request on.
-    let gateway_listener = if args.no_gateway {
-        None
-    } else {
-        match tokio::net::TcpListener::bind(("127.0.0.1", args.gateway_port)).await {
-            Ok(listener) => Some(listener),
-            Err(e) => {
-                eprintln!(
-                    "error: gateway_failed: could not listen on 127.0.0.1:{}: {e}",
-                    args.gateway_port
-                );
-                return ExitCode::FAILURE;
-            }
-        }
-    };
-    let gateway_address = gateway_listener.as_ref().and_then(|l| l.local_addr().ok());
     let config = SandboxConfig {
         seed: args.seed,
         size: args.size,
@@ -184,44 +170,25 @@ async fn main() -> ExitCode {
         knobs: args.knobs(),
         tenant_id: args.tenant_id,
         test_controls: true,
-        roster_gateway_url: gateway_address
-            .map(|address| format!("http://{address}{}", rollbook_gateway::BASE_PATH)),
         token_key: None,
         public_url: args.public_url.clone(),
         writes_file: args
             .data_dir
             .as_ref()
             .map(|dir| dir.join("district-writes.json")),
+        ..SandboxConfig::default()
     };
-    let sandbox = match Sandbox::start(config).await {
-        Ok(s) => s,
+    let gateway =
+        (!args.no_gateway).then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, args.gateway_port)));
+    let demo = match DemoDistrict::start(config, gateway).await {
+        Ok(demo) => demo,
         Err(e) => {
-            eprintln!("error: sandbox_failed: {e}");
+            eprintln!("error: {}: {e}", e.code().as_str());
             return ExitCode::FAILURE;
         }
     };
-    let gateway = match (gateway_listener, gateway_address) {
-        (Some(listener), Some(listen)) => {
-            let started =
-                match rollbook_gateway::Config::for_demo_district(sandbox.issuer(), listen) {
-                    Ok(config) => rollbook_gateway::Gateway::serve(listener, config)
-                        .await
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-            match started {
-                Ok(gateway) => Some(gateway),
-                Err(e) => {
-                    eprintln!("error: gateway_failed: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        _ => None,
-    };
-    let gateway_url = gateway
-        .as_ref()
-        .map(rollbook_gateway::Gateway::oneroster_url);
+    let sandbox = demo.sandbox();
+    let gateway_url = demo.gateway_url();
     let district = sandbox.district();
     if args.json {
         println!(
@@ -258,9 +225,6 @@ async fn main() -> ExitCode {
         println!("Sign in with: rollbook login --demo   (Ctrl-C stops the sandbox)");
     }
     let _ = tokio::signal::ctrl_c().await;
-    if let Some(gateway) = gateway {
-        gateway.shutdown().await;
-    }
-    sandbox.shutdown().await;
+    demo.stop().await;
     ExitCode::SUCCESS
 }
