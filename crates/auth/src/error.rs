@@ -3,22 +3,7 @@
 
 use crate::id_token::IdTokenError;
 use crate::store::StoreError;
-pub use rollbook_error_code::ErrorCode;
-
-/// What kind of failure this is, for whoever must react to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The configuration or the request is wrong; fix it and retry.
-    Config,
-    /// There is no usable session; the teacher must sign in (again).
-    SignInRequired,
-    /// The provider said no, or its answer failed a security check.
-    Rejected,
-    /// The provider could not be reached, timed out or answered garbage.
-    Unavailable,
-    /// Anything else (keychain trouble, internal failures).
-    Other,
-}
+pub use rollbook_error_code::{ErrorClass, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

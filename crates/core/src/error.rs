@@ -4,38 +4,7 @@
 use rollbook_auth::{AuthError, StoreError};
 use rollbook_oneroster::RosterError;
 
-pub use rollbook_error_code::ErrorCode;
-
-/// What kind of failure this is, for whoever must react to it (the CLI's exit code,
-/// the app's next step).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The configuration or the request is wrong; fix it and retry.
-    Config,
-    /// There is no usable session; the teacher must sign in (again).
-    SignInRequired,
-    /// The provider said no, or its answer failed a security check.
-    Rejected,
-    /// The provider could not be reached, timed out or answered garbage.
-    Unavailable,
-    /// The roster server (or ClassLink's API) refused or failed.
-    RosterFailed,
-    /// Anything else (keychain trouble, internal failures).
-    Other,
-}
-
-impl From<rollbook_auth::ErrorClass> for ErrorClass {
-    fn from(class: rollbook_auth::ErrorClass) -> Self {
-        use rollbook_auth::ErrorClass as A;
-        match class {
-            A::Config => Self::Config,
-            A::SignInRequired => Self::SignInRequired,
-            A::Rejected => Self::Rejected,
-            A::Unavailable => Self::Unavailable,
-            A::Other => Self::Other,
-        }
-    }
-}
+pub use rollbook_error_code::{ErrorClass, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -164,7 +133,7 @@ impl CoreError {
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Auth(e) => e.class().into(),
+            Self::Auth(e) => e.class(),
             Self::Roster(_) | Self::TeacherNotFound(_) => ErrorClass::RosterFailed,
             Self::RosterNotConfigured | Self::NoAppFolders | Self::ForbiddenByPolicy(_) => {
                 ErrorClass::Config

@@ -6,8 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rollbook_oneroster::RosterError;
-use serde_json::json;
+use rollbook_oneroster::{ImsxStatus, RosterError};
 
 /// Why the gateway did not (or could not) serve a request.
 #[derive(Debug)]
@@ -35,18 +34,7 @@ pub const UNKNOWN_TENANT: &str = "Your district has not granted Rollbook roster 
 
 /// The OneRoster 1.1 error envelope.
 pub fn imsx(status: StatusCode, description: &str, minor: &str) -> Response {
-    (
-        status,
-        Json(json!({
-            "imsx_codeMajor": "failure",
-            "imsx_severity": "error",
-            "imsx_description": description,
-            "imsx_codeMinor": { "imsx_codeMinorField": [
-                { "imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": minor }
-            ]},
-        })),
-    )
-        .into_response()
+    (status, Json(ImsxStatus::failure(description, minor))).into_response()
 }
 
 fn with_retry_after(mut response: Response, wait: Duration) -> Response {

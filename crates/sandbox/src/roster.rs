@@ -19,7 +19,8 @@ use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use serde_json::{Value, json};
+use rollbook_imsx::ImsxStatus;
+use serde_json::Value;
 
 use crate::faults;
 use crate::query::CollectionQuery;
@@ -112,18 +113,7 @@ where
 
 /// The OneRoster 1.1 error envelope.
 pub fn imsx_error(status: StatusCode, description: &str, minor: &str) -> Response {
-    (
-        status,
-        Json(json!({
-            "imsx_codeMajor": "failure",
-            "imsx_severity": "error",
-            "imsx_description": description,
-            "imsx_codeMinor": { "imsx_codeMinorField": [
-                { "imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": minor }
-            ]},
-        })),
-    )
-        .into_response()
+    (status, Json(ImsxStatus::failure(description, minor))).into_response()
 }
 
 fn forbidden() -> Response {
