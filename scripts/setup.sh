@@ -17,6 +17,7 @@ packages=(
   haproxy                                                 # the gateway's scale-out test
   tzdata                                                  # the time-zone database ("today" is local)
   gcc-mingw-w64-x86-64                                    # CI's Windows type-check and build (C parts of dependencies)
+  binutils-mingw-w64-x86-64                               # windres (the window's icon and version resource), objdump (the suite reads its imports)
   wine64 nsis                                             # the Windows suite (tests/windows/) and the NSIS installer
   python3-xlib                                            # the window test closes the window as a window manager would
   python3-oauthlib                                        # the gateway's OAuth 1.0a signatures checked by an independent implementation

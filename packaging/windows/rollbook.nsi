@@ -13,9 +13,13 @@
 ; settings promise. It does not carry WebView2 (it cannot be downloaded here).
 ;
 ; Defines (all from scripts/windows-build.sh): PRODUCTNAME, VERSION, IDENTIFIER,
-; MAINBINARYNAME, CLI_EXE (rollbook.exe to ship), OUTFILE, FAST_COMPRESSION; WINDOW_EXE when the window's
-; Windows executable was built (otherwise the installer carries the command only, and
-; says so in its details).
+; MAINBINARYNAME, CLI_EXE (rollbook.exe to ship), OUTFILE, FAST_COMPRESSION; WINDOW_EXE and
+; WEBVIEW2_LOADER when the window's Windows executable was built (otherwise the
+; installer carries the command only, and says so in its details). The window is linked
+; for x86_64-pc-windows-gnu here, and MinGW cannot link Microsoft's static WebView2
+; loader (an MSVC library), so it imports WebView2Loader.dll, which must sit beside it:
+; Tauri's bundler ships it the same way for GNU builds. The release workflow's MSVC
+; build links the loader statically and needs no DLL.
 
 Unicode true
 Target amd64-unicode
@@ -89,6 +93,7 @@ Section "Install"
   File "/oname=rollbook.exe" "${CLI_EXE}"
 !ifdef WINDOW_EXE
   File "/oname=${MAINBINARYNAME}.exe" "${WINDOW_EXE}"
+  File "/oname=WebView2Loader.dll" "${WEBVIEW2_LOADER}"
   CreateShortCut "$SMPROGRAMS\${PRODUCTNAME}.lnk" "$INSTDIR\${MAINBINARYNAME}.exe"
 !else
   DetailPrint "This test build carries the rollbook command only (no window executable)."
@@ -139,6 +144,7 @@ Section "Uninstall"
   !insertmacro NSIS_HOOK_PREUNINSTALL
   Delete "$INSTDIR\rollbook.exe"
   Delete "$INSTDIR\${MAINBINARYNAME}.exe"
+  Delete "$INSTDIR\WebView2Loader.dll"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
   Delete "$SMPROGRAMS\${PRODUCTNAME}.lnk"

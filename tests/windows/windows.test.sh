@@ -20,7 +20,7 @@ expect() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi
 
 wine64=/usr/lib/wine/wine64
 [ -x "$wine64" ] || { echo "windows: wine64 is missing (scripts/setup.sh installs it)" >&2; exit 2; }
-exe_dir=$(scripts/windows-build.sh --installer | tail -1)
+exe_dir=$(scripts/windows-build.sh --window --installer | tail -1)
 
 work=$(mktemp -d /tmp/rollbook-windows-XXXXXX)
 # The prefix is a throwaway Windows of its own, so Rollbook keeps its credentials under
@@ -46,6 +46,27 @@ trap 'echo "windows: stopped: a command failed at line $LINENO (exit $?)" >&2' E
 trap 'exit 1' INT TERM
 mkdir -p "$work/logs"
 log=$work/logs
+
+# --- The window's executable: linked, not run (WebView2 cannot be installed here) ----
+# A PE32+ program for the GUI subsystem (main.rs's windows_subsystem: no console window
+# behind it), and WebView2 reached through WebView2Loader.dll, which the GNU build
+# imports (MinGW cannot link Microsoft's static loader), so it must sit beside it.
+window_exe=$exe_dir/rollbook-desktop.exe loader_dll=$exe_dir/WebView2Loader.dll
+x86_64-w64-mingw32-objdump -p "$window_exe" >"$work/window-pe.txt" 2>"$log/objdump.log" || true
+x86_64-w64-mingw32-objdump -p "$loader_dll" >"$work/loader-pe.txt" 2>>"$log/objdump.log" || true
+pe32plus() { grep -qE '^Magic[[:space:]]+020b[[:space:]]+\(PE32\+\)' "$1"; }
+gui() { grep -qE '^Subsystem[[:space:]]+00000002[[:space:]]+\(Windows GUI\)' "$work/window-pe.txt"; }
+# The functions it takes from WebView2Loader.dll: the block after its "DLL Name" line.
+imports_loader() {
+  awk '/DLL Name:/ { in_loader = ($3 == "WebView2Loader.dll") }
+       in_loader && / CreateCoreWebView2EnvironmentWithOptions$/ { found = 1 }
+       END { exit !found }' "$work/window-pe.txt"
+}
+loader_exports() { pe32plus "$work/loader-pe.txt" && grep -q CreateCoreWebView2EnvironmentWithOptions "$work/loader-pe.txt"; }
+expect "rollbook-desktop.exe is linked for Windows: a PE32+ executable" pe32plus "$work/window-pe.txt"
+expect "... for the GUI subsystem (no console window)" gui
+expect "... importing CreateCoreWebView2EnvironmentWithOptions from WebView2Loader.dll" imports_loader
+expect "... and WebView2Loader.dll (64-bit, exporting it) is beside it" loader_exports
 
 "$wine64" wineboot -i >"$log/wineboot.log" 2>&1
 bin=$WINEPREFIX/drive_c/rollbook
@@ -290,12 +311,25 @@ on_path() { machine_path | grep -qF 'C:\Program Files\Rollbook'; }
 expect "... puts the install folder on the machine PATH" on_path
 from_path() { "$wine64" cmd /c "rollbook --version" 2>>"$log/installed.log" | tr -d '\r' | grep -qx "rollbook [0-9.]*"; }
 expect "... and the installed rollbook.exe runs from the PATH (rollbook --version)" from_path
+start_menu=$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start\ Menu/Programs
+window_installed() {
+  cmp -s "$install_dir/rollbook-desktop.exe" "$window_exe" &&
+    cmp -s "$install_dir/WebView2Loader.dll" "$loader_dll"
+}
+expect "... installs the window (rollbook-desktop.exe) and WebView2Loader.dll beside it" window_installed
+# A shell link names its target in the link file (as UTF-16 or ANSI; both are read).
+shortcut() {
+  [ -f "$start_menu/Rollbook.lnk" ] || return 1
+  { strings -a "$start_menu/Rollbook.lnk"; strings -a -el "$start_menu/Rollbook.lnk"; } >"$work/shortcut.txt"
+  grep -qiF 'C:\Program Files\Rollbook\rollbook-desktop.exe' "$work/shortcut.txt"
+}
+expect "... and its Start-menu shortcut (all users) to it" shortcut
 uninstall
 removed() {
-  [ ! -e "$install_dir" ] && ! scheme >/dev/null && ! machine_path | grep -qF 'Rollbook' &&
+  [ ! -e "$install_dir" ] && [ ! -e "$start_menu/Rollbook.lnk" ] && ! scheme >/dev/null && ! machine_path | grep -qF 'Rollbook' &&
     ! regq 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Rollbook' >/dev/null
 }
-expect "a silent uninstall removes the folder, the scheme, the PATH entry and its own entry" removed
+expect "a silent uninstall removes the folder, the shortcut, the scheme, the PATH entry and its own entry" removed
 data_kept() { store_left && [ -d "$webview_unix" ]; }
 expect "... and keeps the teacher's data and the web view's folder" data_kept
 install >/dev/null || true
