@@ -43,6 +43,14 @@ async fn wiping_refuses_while_grades_wait_then_removes_the_data_the_store_and_th
         .data_dir
         .join("gradebook-0000.db.unreadable-1700000000");
     std::fs::write(&aside, b"not a database").unwrap();
+    // Its count, as set_aside keeps it: nothing waited in it.
+    std::fs::write(
+        paths
+            .data_dir
+            .join("gradebook-0000.db.unreadable-1700000000.unsent"),
+        b"0\n",
+    )
+    .unwrap();
     let root = paths
         .data_dir
         .parent()
@@ -110,4 +118,88 @@ async fn wiping_refuses_while_grades_wait_then_removes_the_data_the_store_and_th
     let run = home.run(&["doctor", "--wipe-local-data"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("no Rollbook data"), "{}", run.stdout);
+}
+
+/// Stores other than the signed-in teacher's are deleted by a wipe too, so what waits in
+/// them counts: a store kept when policy ended a session (its grades to be sent at the
+/// same sign-in), another teacher's, a set-aside one. With no session at all, a store
+/// whose count says grades wait is refused like the session's own, and one with no count
+/// (what it holds cannot be told without its key) refuses as unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn wiping_with_no_session_refuses_while_a_kept_store_holds_grades_or_cannot_tell() {
+    let home = Home::new();
+    let paths = home.app_paths();
+    std::fs::create_dir_all(&paths.data_dir).unwrap();
+    let kept = paths.data_dir.join("gradebook-0123456789abcdef.db");
+    std::fs::write(&kept, b"an encrypted store").unwrap();
+    std::fs::write(
+        paths.data_dir.join("gradebook-0123456789abcdef.db.unsent"),
+        b"2\n",
+    )
+    .unwrap();
+
+    let run = home.run(&["doctor", "--wipe-local-data"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("unsent_grades")),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(run.stderr.contains("2 grades"), "{}", run.stderr);
+    assert!(kept.exists(), "nothing is touched");
+
+    // No count beside it (nor beside a set-aside store): what it holds is unknown.
+    std::fs::remove_file(paths.data_dir.join("gradebook-0123456789abcdef.db.unsent")).unwrap();
+    let run = home.run(&["doctor", "--wipe-local-data"]).await;
+    assert_eq!(
+        (run.code, run.error_code()),
+        (2, Some("unsent_unknown")),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(kept.exists(), "nothing is touched");
+    std::fs::write(
+        paths.data_dir.join("gradebook-0123456789abcdef.db.unsent"),
+        b"0\n",
+    )
+    .unwrap();
+    let aside = paths
+        .data_dir
+        .join("gradebook-fedcba9876543210.db.keyless-1700000000");
+    std::fs::write(&aside, b"an encrypted store").unwrap();
+    let run = home.run(&["doctor", "--wipe-local-data"]).await;
+    assert_eq!(run.error_code(), Some("unsent_unknown"), "{}", run.stderr);
+    assert!(kept.exists() && aside.exists(), "nothing is touched");
+
+    // Links in the data folder (a folder and a file elsewhere): the links go, never
+    // what they point at.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir(elsewhere.path().join("folder")).unwrap();
+    std::fs::write(elsewhere.path().join("folder/keep.txt"), b"not Rollbook's").unwrap();
+    std::fs::write(elsewhere.path().join("keep.txt"), b"not Rollbook's").unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("folder"),
+        paths.data_dir.join("linked-folder"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("keep.txt"),
+        paths.data_dir.join("linked-file"),
+    )
+    .unwrap();
+
+    // Told to: both stores go.
+    let run = home
+        .run(&["doctor", "--wipe-local-data", "--discard-unsent"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!kept.exists() && !aside.exists());
+    assert!(!paths.data_dir.join("linked-folder").exists());
+    assert!(
+        elsewhere.path().join("folder/keep.txt").exists()
+            && elsewhere.path().join("keep.txt").exists(),
+        "nothing outside the data folder is deleted through a link"
+    );
 }

@@ -354,6 +354,82 @@ pub fn roaming_leftovers(roaming: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// What waits in the stores on disk other than the signed-in teacher's own.
+#[derive(Debug, Default)]
+struct KeptStores {
+    /// The sum of their counts (`<store>.unsent`).
+    counted: u32,
+    /// The file names of those with no count: what they hold cannot be told.
+    uncounted: Vec<String>,
+}
+
+impl Account {
+    /// The stores a wipe would delete besides the live session's, and what waits in them:
+    /// set-aside stores, a store a sign-out kept for the same sign-in to send later
+    /// (policy ended the session, `IfUnsent::Keep`), and the store of another teacher
+    /// who used this computer account and has not signed out. Only their counts can be
+    /// read (their keys may be gone), so a store without one fails closed. The live
+    /// session's store is left out only once it is open, its waiting writes counted.
+    async fn unsent_in_other_stores(&self) -> KeptStores {
+        let live_is_counted = matches!(
+            self.local.lock().await.as_ref().map(|open| &open.location),
+            Some(crate::gradebook::StoreLocation::Disk)
+        );
+        let live = SessionRecord::load(self.paths())
+            .ok()
+            .flatten()
+            .and_then(|r| r.store_key().ok())
+            .filter(|_| live_is_counted)
+            .map(|k| {
+                format!(
+                    "gradebook-{}.db",
+                    crate::gradebook::owner_digest(&k.account())
+                )
+            });
+        let mut kept = KeptStores::default();
+        let mut add = |name: String, count: Option<u32>| match count {
+            Some(n) => kept.counted = kept.counted.saturating_add(n),
+            None => kept.uncounted.push(name),
+        };
+        for aside in crate::set_aside::list(self.paths()) {
+            let name = std::path::Path::new(&aside.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(aside.path);
+            add(name, aside.unsent);
+        }
+        let Ok(entries) = std::fs::read_dir(&self.paths().data_dir) else {
+            return kept;
+        };
+        let mut stores: Vec<(String, std::path::PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+            // Databases only: SQLite's companions and the counts end otherwise, and a
+            // set-aside store's name goes on after `.db.`.
+            .filter(|(name, _)| name.starts_with("gradebook") && name.ends_with(".db"))
+            .filter(|(name, _)| live.as_deref() != Some(name.as_str()))
+            .collect();
+        stores.sort();
+        for (name, path) in stores {
+            add(name, crate::set_aside::read_unsent(&path));
+        }
+        kept
+    }
+
+    /// The grades and new assignments waiting to be sent that Rollbook closing would
+    /// lose: those of a store kept in memory (a shared computer, `LocalStoreAllowed = 0`,
+    /// a keychain that gave no key). An update must not restart over them. A store on
+    /// disk keeps what waits across a restart: 0.
+    pub async fn unsent_lost_on_restart(&self) -> Result<u32, CoreError> {
+        let waiting = self.unsent_grades().await?;
+        let in_memory = matches!(
+            self.local.lock().await.as_ref().map(|open| &open.location),
+            Some(crate::gradebook::StoreLocation::Memory { .. })
+        );
+        Ok(if in_memory { waiting } else { 0 })
+    }
+}
+
 impl Account {
     /// The old roaming data folder and what is still in it (`roaming_data_kept` in
     /// `rollbook doctor --json`); `None` where there is none or it is empty.
@@ -366,10 +442,12 @@ impl Account {
     /// Removes this user's Rollbook data from this computer (the MSI-era clean-up, and a
     /// laptop handed to someone else): signs out (revoking at the provider, deleting the
     /// keychain entries), then deletes what the data folder holds (session record,
-    /// gradebook store, set-aside stores, grading rules; not the log), the sign-in options, the old roaming data
-    /// folder and the web view's folders. Refuses (`unsent_grades`, with the
-    /// count) while grades wait to be sent, in the store or in set-aside stores, unless
-    /// `if_unsent` is `Discard`. Close Rollbook's window first.
+    /// gradebook stores, set-aside stores, grading rules; not the log), the sign-in
+    /// options, the old roaming data folder and the web view's folders. Refuses
+    /// (`unsent_grades`, with the count) while grades wait to be sent in any store it
+    /// would delete (the session's, one kept after policy ended a session, another
+    /// teacher's, a set-aside one), and (`unsent_unknown`) while a store's count cannot
+    /// be read, unless `if_unsent` is `Discard`. Close Rollbook's window first.
     pub async fn wipe_local_data(
         &self,
         if_unsent: crate::IfUnsent,
@@ -379,13 +457,22 @@ impl Account {
             Err(e) if if_unsent == crate::IfUnsent::Refuse => return Err(e),
             Err(_) => rollbook_gradebook::Unsent::default(),
         };
-        let aside: u32 = crate::set_aside::list(self.paths())
-            .iter()
-            .map(|s| s.unsent.unwrap_or(0))
-            .sum();
-        waiting.grades = waiting.grades.saturating_add(aside);
-        if waiting.total() > 0 && if_unsent == crate::IfUnsent::Refuse {
-            return Err(CoreError::UnsentGrades(waiting));
+        let kept = self.unsent_in_other_stores().await;
+        waiting.grades = waiting.grades.saturating_add(kept.counted);
+        if if_unsent == crate::IfUnsent::Refuse {
+            if !kept.uncounted.is_empty() {
+                return Err(CoreError::UnsentUnknown {
+                    reason: format!(
+                        "no count of waiting grades was kept for {} in {}",
+                        kept.uncounted.join(", "),
+                        self.paths().data_dir.display()
+                    ),
+                    last_known: String::new(),
+                });
+            }
+            if waiting.total() > 0 {
+                return Err(CoreError::UnsentGrades(waiting));
+            }
         }
         let mut wiped = LocalDataWiped {
             unsent_discarded: waiting.total(),
