@@ -9,8 +9,8 @@ use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore};
 use rollbook_core::{
-    Account, AppPaths, CheckStatus, CoreError, IfUnsent, LocalStorePolicy, Profile,
-    ProviderSettings, RedirectMode, SignInDesk, SignInProgress, SignOutReport,
+    Account, AppPaths, CheckStatus, CoreError, FlagProvider, IfUnsent, LocalStorePolicy,
+    RedirectMode, SignInDesk, SignInFlags, SignInProgress, SignOutReport,
 };
 
 use crate::browser::Browser;
@@ -129,46 +129,33 @@ async fn apply_policy() -> Result<(), CoreError> {
 async fn login(args: LoginArgs) -> Result<(), CoreError> {
     let browser =
         Browser::from_command(args.browser_command.as_deref()).map_err(AuthError::InvalidConfig)?;
-    // The district's policy wins over the flags, as it does over the window's form, and
-    // is checked before anything is contacted.
-    let account = account()?;
-    let resolved = account.effective_settings();
-    if args.demo {
-        // Before the district is contacted.
-        rollbook_core::allow_demo(&resolved)?;
-    }
-    let mut settings = if args.demo {
-        // Rosters go through the roster gateway the demo district runs, as for a real
-        // ClassLink district.
-        let roster = rollbook_core::demo_roster_url(account.http(), &args.demo_url).await?;
-        ProviderSettings::demo(&args.demo_url, &roster)
-    } else {
-        let mut settings = ProviderSettings::new(
-            args.issuer.unwrap_or_default(),
-            args.client_id.unwrap_or_default(),
-        );
-        settings.profile = args.profile.into();
-        settings.oneroster_url = args.oneroster_url;
-        settings.classlink_api_url = Some(args.classlink_api_url);
-        if settings.profile == Profile::ClassLink {
-            settings.scopes.push("oneroster".into());
-        }
-        settings
-    };
-    if let Some(scope) = args.scope {
-        settings.scopes = scope.split_whitespace().map(str::to_owned).collect();
-    }
-    settings.teacher_id_claim = args.teacher_id_claim;
-    settings.redirect = RedirectMode::from(args.redirect);
     if args.client_secret.is_some() && std::env::var_os("ROLLBOOK_CLIENT_SECRET").is_none() {
         note(
             "warning: --client-secret can be read by other users of this computer (ps); set ROLLBOOK_CLIENT_SECRET instead",
         );
     }
-    settings.client_secret = args.client_secret;
-    // The flag can only add shared-machine mode; policy that sets it wins over its absence.
-    settings.shared_machine = args.shared_machine;
-    let settings = resolved.enforce(settings)?;
+    let account = account()?;
+    let provider = if args.demo {
+        FlagProvider::Demo { url: args.demo_url }
+    } else {
+        FlagProvider::Named {
+            issuer: args.issuer.unwrap_or_default(),
+            client_id: args.client_id.unwrap_or_default(),
+            profile: args.profile.into(),
+            oneroster_url: args.oneroster_url,
+            classlink_api_url: args.classlink_api_url,
+        }
+    };
+    let settings = SignInFlags {
+        provider,
+        scope: args.scope,
+        teacher_id_claim: args.teacher_id_claim,
+        redirect: args.redirect.into(),
+        client_secret: args.client_secret,
+        shared_machine: args.shared_machine,
+    }
+    .settings(account.http(), &account.effective_settings())
+    .await?;
 
     let desk = SignInDesk::new();
     let attempt = desk.begin()?;

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::settings::checked_url;
-use crate::{CoreError, Profile, ProviderSettings};
+use crate::{CoreError, ProviderSettings};
 
 const BUILD_DEFAULTS: &str = include_str!("../build-defaults.toml");
 
@@ -68,9 +68,7 @@ impl BuildDefaults {
                     "Rollbook's ClassLink client id is missing".into(),
                 ))
             })?;
-        let mut settings = ProviderSettings::new(CLASSLINK_ISSUER, client_id);
-        settings.profile = Profile::ClassLink;
-        settings.scopes.push("oneroster".into());
+        let mut settings = ProviderSettings::classlink(client_id);
         settings.oneroster_url =
             given(oneroster_url).or_else(|| self.classlink.roster_gateway_url.clone());
         Ok(settings)
@@ -80,6 +78,7 @@ impl BuildDefaults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Profile;
 
     #[test]
     fn the_checked_in_file_parses_and_blanks_mean_ask() {

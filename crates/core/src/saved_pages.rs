@@ -15,7 +15,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::gradebook::with_store;
-use crate::{Account, ClassSummary, CoreError, LastView, Student, TermFilter, WhoAmI, wipe};
+use crate::{
+    Account, ClassSummary, CoreError, LastView, RosterSort, Student, TermFilter, WhoAmI,
+    sort_students, wipe,
+};
 
 /// A page's data with when the server gave it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,11 +66,15 @@ impl Account {
             .await
     }
 
-    /// A class's roster from the roster source, kept for the next start; offline, the
-    /// saved copy with the reason (an error when there is none).
+    /// A class's roster from the roster source in the roster's default order (family
+    /// name, then first name), kept for the next start; offline, the saved copy with the
+    /// reason (an error when there is none).
     pub async fn roster_page(&self, class_id: &str) -> Result<Dated<Vec<Student>>, CoreError> {
-        self.read_and_keep(&roster_page_name(class_id), self.roster(class_id))
-            .await
+        let mut page = self
+            .read_and_keep(&roster_page_name(class_id), self.roster(class_id))
+            .await?;
+        sort_students(&mut page.value, RosterSort::default(), false);
+        Ok(page)
     }
 
     /// What a signed-in start shows at once, from this computer only: no provider or
@@ -86,9 +93,13 @@ impl Account {
         let last_view = self.last_view().await?;
         let classes = self.saved(classes_page_name(TermFilter::Current)).await;
         let roster = match &last_view {
-            Some(view) if view.page == crate::ClassPage::Roster => {
-                self.saved(&roster_page_name(&view.class_id)).await
-            }
+            Some(view) if view.page == crate::ClassPage::Roster => self
+                .saved(&roster_page_name(&view.class_id))
+                .await
+                .map(|mut page: Dated<Vec<Student>>| {
+                    sort_students(&mut page.value, RosterSort::default(), false);
+                    page
+                }),
             _ => None,
         };
         Ok(Some(SavedStart {

@@ -98,6 +98,21 @@ impl ProviderSettings {
         }
     }
 
+    /// ClassLink, as this build or the district registered Rollbook there.
+    pub fn classlink(client_id: impl Into<String>) -> Self {
+        Self::new(crate::CLASSLINK_ISSUER, client_id).with_profile(Profile::ClassLink)
+    }
+
+    /// Sets the provider family. ClassLink means the `oneroster` scope: without it
+    /// ClassLink's `/v2/my/info` does not give the teacher's OneRoster id.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        if profile == Profile::ClassLink && !self.scopes.iter().any(|s| s == "oneroster") {
+            self.scopes.push("oneroster".into());
+        }
+        self
+    }
+
     /// Whether this is the demo district: marked so since sessions remember it, and
     /// before that recognised by its registration on a loopback address (no real
     /// provider may use plain http off loopback).
@@ -117,14 +132,10 @@ impl ProviderSettings {
     pub fn demo(base: &str, oneroster_url: &str) -> Self {
         let base = base.trim_end_matches('/');
         Self {
-            scopes: ["profile", "email", "oneroster"]
-                .map(str::to_owned)
-                .to_vec(),
-            profile: Profile::ClassLink,
             oneroster_url: Some(oneroster_url.to_owned()),
             classlink_api_url: Some(base.to_owned()),
             demo: true,
-            ..Self::new(base, DEMO_CLIENT_ID)
+            ..Self::new(base, DEMO_CLIENT_ID).with_profile(Profile::ClassLink)
         }
     }
 

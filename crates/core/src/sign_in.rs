@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use url::Url;
 
-use rollbook_auth::AuthError;
+use rollbook_auth::{AuthError, NonConfidentialSecret};
 
 use crate::policy::{Key, ResolvedSettings};
-use crate::{CLASSLINK_ISSUER, CoreError, Profile, ProviderSettings};
+use crate::{CoreError, Profile, ProviderSettings, RedirectMode};
 
 /// Where a sign-in has got to, for the window's progress screen and the CLI's notes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,9 +80,7 @@ impl SignInRequest {
                 let client_id = filled(self.client_id.as_deref())
                     .or_else(|| resolved.text(Key::ClientId).map(str::to_owned))
                     .ok_or_else(|| invalid("Rollbook's ClassLink client id is missing"))?;
-                let mut settings = ProviderSettings::new(CLASSLINK_ISSUER, client_id);
-                settings.profile = Profile::ClassLink;
-                settings.scopes.push("oneroster".into());
+                let mut settings = ProviderSettings::classlink(client_id);
                 settings.oneroster_url = filled(self.oneroster_url.as_deref())
                     .or_else(|| resolved.text(Key::RosterUrl).map(str::to_owned));
                 settings
@@ -111,6 +109,76 @@ impl SignInRequest {
         // else policy fixes.
         let mut settings = settings;
         settings.redirect = resolved.redirect();
+        resolved.enforce(settings)
+    }
+}
+
+/// A sign-in as a script names it (the CLI's flags): a provider, or a demo district
+/// running at an address.
+#[derive(Debug, Clone)]
+pub enum FlagProvider {
+    Demo {
+        /// Where the demo district runs (`http://127.0.0.1:47600`).
+        url: String,
+    },
+    Named {
+        issuer: String,
+        client_id: String,
+        profile: Profile,
+        oneroster_url: Option<String>,
+        classlink_api_url: String,
+    },
+}
+
+/// Everything a script says about a sign-in; [`Self::settings`] turns it into the
+/// settings to sign in with.
+#[derive(Debug)]
+pub struct SignInFlags {
+    pub provider: FlagProvider,
+    /// Replaces the scopes (space-separated) when given.
+    pub scope: Option<String>,
+    pub teacher_id_claim: Option<String>,
+    pub redirect: RedirectMode,
+    pub client_secret: Option<NonConfidentialSecret>,
+    /// Can only add shared-machine mode: policy that sets it wins over its absence.
+    pub shared_machine: bool,
+}
+
+impl SignInFlags {
+    /// The settings these flags ask for, held to the settings in force (`resolved`):
+    /// policy wins over the flags, as over the window's form, and a forbidden provider
+    /// (or demo district) is refused before anything is contacted. A demo district's
+    /// rosters come through the roster gateway it publishes, as for a real district.
+    pub async fn settings(
+        self,
+        http: &reqwest::Client,
+        resolved: &ResolvedSettings,
+    ) -> Result<ProviderSettings, CoreError> {
+        let mut settings = match self.provider {
+            FlagProvider::Demo { url } => {
+                allow_demo(resolved)?;
+                let roster = crate::demo_roster_url(http, &url).await?;
+                ProviderSettings::demo(&url, &roster)
+            }
+            FlagProvider::Named {
+                issuer,
+                client_id,
+                profile,
+                oneroster_url,
+                classlink_api_url,
+            } => ProviderSettings {
+                oneroster_url,
+                classlink_api_url: Some(classlink_api_url),
+                ..ProviderSettings::new(issuer, client_id).with_profile(profile)
+            },
+        };
+        if let Some(scope) = self.scope {
+            settings.scopes = scope.split_whitespace().map(str::to_owned).collect();
+        }
+        settings.teacher_id_claim = self.teacher_id_claim;
+        settings.redirect = self.redirect;
+        settings.client_secret = self.client_secret;
+        settings.shared_machine = self.shared_machine;
         resolved.enforce(settings)
     }
 }
@@ -587,5 +655,76 @@ mod tests {
             .settings(&named_provider)
             .unwrap_err();
         assert_eq!(elsewhere.code(), "policy_forbidden");
+    }
+
+    fn flags(provider: FlagProvider) -> SignInFlags {
+        SignInFlags {
+            provider,
+            scope: None,
+            teacher_id_claim: None,
+            redirect: RedirectMode::Scheme,
+            client_secret: None,
+            shared_machine: false,
+        }
+    }
+
+    fn named(issuer: &str, profile: Profile) -> FlagProvider {
+        FlagProvider::Named {
+            issuer: issuer.into(),
+            client_id: "app".into(),
+            profile,
+            oneroster_url: Some("https://sis.example/ims/oneroster/v1p1".into()),
+            classlink_api_url: crate::CLASSLINK_API_URL.into(),
+        }
+    }
+
+    /// The CLI's flags: ClassLink means the `oneroster` scope, `--scope` replaces the
+    /// scopes, shared-machine mode is only added, and policy wins over every flag
+    /// before anything is contacted (the demo district's address is never asked).
+    #[tokio::test]
+    async fn a_scripts_flags_give_settings_held_to_policy() {
+        let http = reqwest::Client::new();
+        let none = resolved(&[]);
+        let classlink = flags(named(crate::CLASSLINK_ISSUER, Profile::ClassLink))
+            .settings(&http, &none)
+            .await
+            .unwrap();
+        assert_eq!(classlink.scopes, ["profile", "email", "oneroster"]);
+        assert_eq!(classlink.redirect, RedirectMode::Scheme);
+        let oidc = flags(named("https://op.example", Profile::Oidc))
+            .settings(&http, &none)
+            .await
+            .unwrap();
+        assert_eq!(oidc.scopes, ["profile", "email"]);
+        let scoped = SignInFlags {
+            scope: Some("a  b".into()),
+            ..flags(named(crate::CLASSLINK_ISSUER, Profile::ClassLink))
+        }
+        .settings(&http, &none)
+        .await
+        .unwrap();
+        assert_eq!(scoped.scopes, ["a", "b"]);
+
+        let shared = resolved(&[("SharedMachine", RawValue::Bool(true))]);
+        let held = flags(named("https://op.example", Profile::Oidc))
+            .settings(&http, &shared)
+            .await
+            .unwrap();
+        assert!(held.shared_machine, "policy adds shared-machine mode");
+        let classlink_only = resolved(&[("AllowedProviders", RawValue::Text("classlink".into()))]);
+        assert!(
+            flags(named("https://op.example", Profile::Oidc))
+                .settings(&http, &classlink_only)
+                .await
+                .is_err()
+        );
+        let no_demo = resolved(&[("DemoDistrictAllowed", RawValue::Bool(false))]);
+        let refused = flags(FlagProvider::Demo {
+            url: "https://demo-district.example".into(),
+        })
+        .settings(&http, &no_demo)
+        .await
+        .unwrap_err();
+        assert_eq!(refused.code(), crate::ErrorCode::PolicyForbidden);
     }
 }
