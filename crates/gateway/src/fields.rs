@@ -6,8 +6,6 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-
 /// A reference field: a single reference or a list of them.
 const REF: &[&str] = &["sourcedId", "type"];
 
@@ -203,7 +201,7 @@ impl<'de> DeserializeSeed<'de> for Record<'_> {
 enum Kept<'de> {
     /// A scalar, copied as the district wrote it.
     Raw(&'de serde_json::value::RawValue),
-    /// Written already (a reference, roles, or an object or list re-serialised).
+    /// Written already (a reference, roles, or a list of scalars re-serialised).
     Written(Vec<u8>),
 }
 
@@ -222,15 +220,7 @@ impl<'de> Visitor<'de> for Record<'_> {
             match field {
                 Field::Plain(i) => {
                     let raw: &'de serde_json::value::RawValue = map.next_value()?;
-                    let text = raw.get();
-                    kept[i] = Some(if text.starts_with(['{', '[']) {
-                        // Compound values are re-serialised, so a repeated key inside
-                        // one means what it means to a map.
-                        let value: Value = serde_json::from_str(text).map_err(raw_error)?;
-                        Kept::Written(serde_json::to_vec(&value).map_err(raw_error)?)
-                    } else {
-                        Kept::Raw(raw)
-                    });
+                    kept[i] = plain_value(raw).map_err(raw_error)?;
                 }
                 Field::Reference(i) => {
                     let mut written = Vec::new();
@@ -304,6 +294,41 @@ impl<'de> Visitor<'de> for Record<'_> {
         self.1.extend_from_slice(b"null");
         Ok(())
     }
+}
+
+/// A plain field's value as it may go on: a scalar, or a list of scalars (`grades`,
+/// `subjects`, `periods`). Anything nested is dropped (`None`): no allowed plain field
+/// holds an object, and one would carry whatever the district put in it (`href`s,
+/// `password`s) past the allow-list, at any depth. A scalar a tree parser refuses (a
+/// lone surrogate, a number out of range) refuses the answer: what the teacher gets
+/// must parse as what every check read.
+fn plain_value(raw: &serde_json::value::RawValue) -> Result<Option<Kept<'_>>, serde_json::Error> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'{') => Ok(None),
+        Some(b'[') => {
+            let Ok(items) = serde_json::from_str::<Vec<Scalar>>(text) else {
+                return Ok(None);
+            };
+            Ok(Some(Kept::Written(serde_json::to_vec(&items)?)))
+        }
+        Some(b'"') if !text.contains('\\') => Ok(Some(Kept::Raw(raw))),
+        Some(_) => {
+            serde_json::from_str::<Scalar>(text)?;
+            Ok(Some(Kept::Raw(raw)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A JSON scalar, checked as a tree parser would check it.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Text(String),
 }
 
 /// The most fields any allow-list keeps (checked by a test).
@@ -483,7 +508,7 @@ pub fn filter(body: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn only_allowed_fields_pass_and_references_lose_their_hrefs() {
@@ -538,7 +563,8 @@ mod tests {
         assert_eq!(out.matches("student").count(), 1, "{out}");
         assert_eq!(
             filtered(body),
-            json!({"results": [{"sourcedId": "r1", "score": 2, "student": {"sourcedId": "s3"}, "comment": {"a": 2}}]})
+            // A comment is text: an object there is dropped whole.
+            json!({"results": [{"sourcedId": "r1", "score": 2, "student": {"sourcedId": "s3"}}]})
         );
     }
 
@@ -560,6 +586,53 @@ mod tests {
             filtered(r#"{"user": {"sourcedId": "\u0075\"1", "givenName": "Zo\u00eb"}}"#),
             json!({"user": {"sourcedId": "u\"1", "givenName": "Zoë"}})
         );
+    }
+
+    #[test]
+    fn nothing_nested_under_an_allowed_field_gets_through() {
+        // `comment` and `location` are allowed; what a district (or a teacher, through a
+        // comment) nests in them is not.
+        let body = r#"{"results": [{"sourcedId": "r1",
+            "comment": {"password": "p", "href": "h"},
+            "location": [{"href": "h"}], "grades": ["09", "10"],
+            "subjects": [["x"]], "periods": [1, null, true, "2"]}]}"#;
+        assert_eq!(
+            filtered(body),
+            json!({"results": [{"sourcedId": "r1"}]}),
+            "{body}"
+        );
+        let body = r#"{"classes": [{"sourcedId": "c1", "location": {"password": "p"},
+            "grades": ["09", "10"], "subjects": [["x"]], "periods": [1, null, true, "2"]}]}"#;
+        assert_eq!(
+            filtered(body),
+            json!({"classes": [{"sourcedId": "c1", "grades": ["09", "10"], "periods": [1, null, true, "2"]}]})
+        );
+        // Key names are matched after unescaping and exactly; other spellings are dropped.
+        let body = r#"{"user": {"sourcedId": "u", "pass\u0077ord": "p", "Password": "p",
+            "hre\u0066": "h", "given\u004eame": "Ann", "GivenName": "x"}}"#;
+        assert_eq!(
+            filtered(body),
+            json!({"user": {"sourcedId": "u", "givenName": "Ann"}})
+        );
+        // Nesting far past any parser's depth, kept or dropped, neither overflows nor passes.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let body = format!(r#"{{"user": {{"sourcedId": "u", "grades": {deep}, "x": {deep}}}}}"#);
+        assert_eq!(filtered(&body), json!({"user": {"sourcedId": "u"}}));
+    }
+
+    #[test]
+    fn a_value_a_tree_parser_refuses_refuses_the_answer() {
+        // Copied as written, these would reach the teacher unparsable by what checked
+        // them (and by the app).
+        for odd in [r#""\ud800""#, r#""a\udc00b""#, "1e400", "-1e999"] {
+            let body = format!(r#"{{"result": {{"sourcedId": "r", "comment": {odd}}}}}"#);
+            assert_eq!(filter(body.as_bytes()), None, "{odd}");
+        }
+        // Escapes that do parse are kept as written.
+        let body = r#"{"result": {"sourcedId": "r", "comment": "\ud83d\ude00 \n", "score": 1e2}}"#;
+        let out = String::from_utf8(filter(body.as_bytes()).unwrap()).unwrap();
+        assert!(out.contains(r#""comment":"\ud83d\ude00 \n""#), "{out}");
+        assert!(out.contains(r#""score":1e2"#), "{out}");
     }
 
     #[test]

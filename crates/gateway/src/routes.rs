@@ -304,11 +304,16 @@ impl Teacher {
             Ok(f) => f,
             Err(e) => return self.upstream_failed(e),
         };
-        let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&fetched.body) else {
-            return json_response(Fetched {
-                total_count: None,
-                ..fetched
-            });
+        // Checked on the bytes the teacher would get (the allow-list's output), so the
+        // check and the answer cannot read the district's JSON two ways; an answer the
+        // check cannot read is refused, never passed on unchecked.
+        let body = crate::fields::filter(&fetched.body)
+            .and_then(|kept| serde_json::from_slice::<Value>(&kept).ok());
+        let Some(Value::Object(mut body)) = body else {
+            return crate::error::Denied::Upstream(Arc::new(RosterError::Malformed(
+                "the answer is not a JSON object".into(),
+            )))
+            .into_response();
         };
         let mut dropped = 0usize;
         for records in body.values_mut() {

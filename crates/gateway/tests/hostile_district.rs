@@ -1,0 +1,185 @@
+//! A district whose answers are odd on purpose: JSON that one parser takes and another
+//! refuses, nested values under allowed fields, a filter glued into its query. What the
+//! teacher gets must be what the gateway checked, and nothing outside their class.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rollbook_gateway::config::{IdentityConfig, Limits, Secret, TenantConfig, UpstreamAuth};
+use rollbook_gateway::{Config, Gateway};
+use serde_json::json;
+use url::Url;
+
+const BASE: &str = "/ims/oneroster/v1p1";
+const SECRET: &str = "hostile-upstream-secret";
+/// In the records of a class the teacher does not teach: must never reach them.
+const ELSEWHERE: &str = "GRADE-OF-ANOTHER-CLASS";
+
+/// The raw text the district puts in the teacher's own grade's `comment` (and, for
+/// list answers, what a teacher could have written there through the gateway).
+type Poison = Arc<Mutex<String>>;
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    address
+}
+
+fn json_text(text: String) -> Response {
+    (StatusCode::OK, [("content-type", "application/json")], text).into_response()
+}
+
+/// One teacher (t1) of one class (c1); a colleague's class c9 beside it. Lists of a
+/// class glue the caller's filter on, so a filtered list answers the whole district.
+async fn district(poison: Poison) -> SocketAddr {
+    async fn handler(
+        State(poison): State<Poison>,
+        headers: HeaderMap,
+        Path(rest): Path<String>,
+        Query(query): Query<BTreeMap<String, String>>,
+    ) -> Response {
+        let authorized = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Bearer {SECRET}"));
+        if !authorized {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        let filtered = query.contains_key("filter");
+        // One page holds everything.
+        let past_end = query
+            .get("offset")
+            .is_some_and(|o| o.parse::<u64>().is_ok_and(|o| o > 0));
+        let comment = poison.lock().unwrap().clone();
+        let mine = format!(
+            r#"{{"sourcedId":"r1","status":"active","lineItem":{{"sourcedId":"li1"}},"student":{{"sourcedId":"s1"}},"score":90,"comment":{comment}}}"#
+        );
+        let theirs = format!(
+            r#"{{"sourcedId":"r9","status":"active","lineItem":{{"sourcedId":"li9"}},"student":{{"sourcedId":"s9"}},"score":12,"comment":"{ELSEWHERE}"}}"#
+        );
+        let text = match rest.as_str() {
+            _ if past_end => {
+                let envelope = rest.rsplit('/').next().unwrap_or_default();
+                let envelope = if envelope == "students" {
+                    "users"
+                } else {
+                    envelope
+                };
+                format!(r#"{{"{envelope}":[]}}"#)
+            }
+            "users/t1" => {
+                json!({"user": {"sourcedId": "t1", "role": "teacher", "status": "active"}})
+                    .to_string()
+            }
+            "teachers/t1/classes" => json!({"classes": [
+                {"sourcedId": "c1", "status": "active", "title": "Mine"}
+            ]})
+            .to_string(),
+            "classes/c1/students" => {
+                json!({"users": [{"sourcedId": "s1", "role": "student"}]}).to_string()
+            }
+            "classes/c1/lineItems" => {
+                json!({"lineItems": [{"sourcedId": "li1", "class": {"sourcedId": "c1"}}]})
+                    .to_string()
+            }
+            "classes/c1/results" if filtered => format!(r#"{{"results":[{mine},{theirs}]}}"#),
+            "classes/c1/results" => format!(r#"{{"results":[{mine}]}}"#),
+            _ => return StatusCode::NOT_FOUND.into_response(),
+        };
+        json_text(text)
+    }
+    serve(
+        Router::new()
+            .route(&format!("{BASE}/{{*rest}}"), get(handler))
+            .with_state(poison),
+    )
+    .await
+}
+
+async fn identity() -> SocketAddr {
+    async fn my_info() -> Response {
+        axum::Json(json!({"TenantId": "2718", "SourcedId": "t1", "Role": "Teacher"}))
+            .into_response()
+    }
+    serve(Router::new().route("/v2/my/info", get(my_info))).await
+}
+
+async fn gateway(poison: Poison) -> Gateway {
+    let (upstream, id) = (district(poison).await, identity().await);
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
+        trusted_proxies: Default::default(),
+        identity: IdentityConfig::ClassLink {
+            api_url: Url::parse(&format!("http://{id}/")).unwrap(),
+            cache_ttl: Duration::from_secs(300),
+        },
+        tenants: vec![TenantConfig {
+            id: "2718".into(),
+            name: "Hostile".into(),
+            oneroster_url: Url::parse(&format!("http://{upstream}{BASE}")).unwrap(),
+            auth: UpstreamAuth::Bearer(Secret::new(SECRET)),
+            creates: rollbook_gateway::Creates::Checked,
+        }],
+        classlink_partner: None,
+        limits: Limits::default(),
+    };
+    Gateway::start(config).await.unwrap()
+}
+
+async fn get_as_teacher(gw: &Gateway, path: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .get(format!("http://{}{BASE}{path}", gw.address()))
+        .bearer_auth("tok-t1")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// JSON a tree parser refuses but a skimming one copies: a lone surrogate, a number out
+/// of range, nesting past serde_json's depth limit. A district may send them; a teacher
+/// can nest a comment through the gateway (its body is valid JSON), and the district
+/// answers it back one level deeper inside its envelope.
+fn odd_values() -> Vec<(&'static str, String)> {
+    vec![
+        ("a lone surrogate", r#""\ud800""#.to_owned()),
+        ("a number out of range", "1e400".to_owned()),
+        (
+            "deep nesting",
+            format!("{}{}", "[".repeat(126), "]".repeat(126)),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_filtered_list_that_does_not_parse_is_not_passed_on_unchecked() {
+    let poison: Poison = Arc::new(Mutex::new(r#""fine""#.to_owned()));
+    let gw = gateway(Arc::clone(&poison)).await;
+    let filtered = "/classes/c1/results?filter=score%3E%2750%27%20OR%20score%3C%2750%27";
+    // The check itself works on a well-formed answer.
+    let (status, body) = get_as_teacher(&gw, filtered).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("r1") && !body.contains(ELSEWHERE), "{body}");
+    for (what, value) in odd_values() {
+        *poison.lock().unwrap() = value;
+        let (status, body) = get_as_teacher(&gw, filtered).await;
+        assert!(
+            !body.contains(ELSEWHERE),
+            "{what}: another class's grade reached the teacher ({status}): {body}"
+        );
+    }
+}
