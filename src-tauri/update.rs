@@ -188,13 +188,14 @@ pub async fn check(
 }
 
 /// Before an update replaces the app: the grades that wait are sent, and what cannot be
-/// sent stays in the encrypted store on disk (the update does not touch it). Where policy
-/// keeps grades in memory only (`LocalStoreAllowed = 0`), a restart would lose them, so
-/// the install waits until they are sent. On a shared computer the session ends now, as
-/// closing the window would end it.
+/// sent stays in the encrypted store on disk (the update does not touch it). Where they
+/// are kept in memory only (a shared computer, `LocalStoreAllowed = 0`, a keychain that
+/// gave no key), the restart would lose them, so the install waits until they are sent;
+/// when Rollbook cannot tell, it waits too. On a shared computer the session then ends,
+/// as closing the window would end it.
 async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
-    let signed_in = matches!(state.account.saved_issuer(), Ok(Some(_)));
-    if !signed_in {
+    // The live session, not the record on disk: a shared session keeps no record.
+    if state.account.session().await.is_err() {
         return Ok(());
     }
     match tokio::time::timeout(SEND_TIMEOUT, state.account.sync_grades(true)).await {
@@ -204,17 +205,27 @@ async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
         }
         Err(_) => tracing::info!("sending grades before the update took too long"),
     }
-    let waiting = state.account.unsent_grades().await.unwrap_or(0);
-    let kept_on_disk = state.account.effective_settings().local_store_allowed();
-    if waiting > 0 && !kept_on_disk {
-        return Err(UpdateStatus::Failed {
-            code: "update_waits_for_grades".into(),
-            message: format!(
-                "{waiting} grade(s) are not yet sent, and this computer may not keep grades once Rollbook closes. Send them (Sync now) when the district can be reached, then install the update."
-            ),
-        });
+    let waits = |detail: String| UpdateStatus::Failed {
+        code: "update_waits_for_grades".into(),
+        message: format!(
+            "{detail}. Send them (Sync now) when the district can be reached, then install the update."
+        ),
+    };
+    match state.account.unsent_lost_on_restart().await {
+        Ok(0) => {}
+        Ok(lost) => {
+            return Err(waits(format!(
+                "{lost} grade(s) are not yet sent, and this computer keeps them only until Rollbook closes"
+            )));
+        }
+        Err(e) => {
+            return Err(waits(format!(
+                "Rollbook cannot tell whether grades kept only until it closes are still waiting ({})",
+                e.code()
+            )));
+        }
     }
-    if waiting > 0 {
+    if let Ok(waiting @ 1..) = state.account.unsent_grades().await {
         tracing::info!(
             waiting,
             "grades not yet sent stay in the store across the update"

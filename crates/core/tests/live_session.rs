@@ -561,6 +561,11 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
         store.entries.lock().unwrap().is_empty() && store.secrets.lock().unwrap().is_empty(),
         "no keychain entry"
     );
+    assert_eq!(
+        account.unsent_lost_on_restart().await.unwrap(),
+        1,
+        "an update's restart would lose the grade: it is in memory only"
+    );
     let mut files: Vec<String> = walk(home.path());
     files.sort();
     assert_eq!(
@@ -587,6 +592,13 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
     let (personal, _home) = signed_in(&sandbox, MemoryStore::default()).await;
     assert!(personal.end_shared_session().await.is_none());
     assert!(personal.whoami(false).await.is_ok(), "kept");
+    grade_first_cell(&personal, 3.5).await;
+    assert_eq!(personal.unsent_grades().await.unwrap(), 1);
+    assert_eq!(
+        personal.unsent_lost_on_restart().await.unwrap(),
+        0,
+        "on disk, a restart keeps it"
+    );
 }
 
 /// The first class's gradebook read, and a grade entered in its first cell.
