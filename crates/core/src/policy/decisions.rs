@@ -186,11 +186,32 @@ impl ResolvedSettings {
                 ),
             };
         }
-        if let Some(problem) = self.problems.iter().find(|p| {
-            p.key
-                .as_deref()
-                .is_some_and(|k| k.eq_ignore_ascii_case(Key::UpdateUrl.name()))
-        }) {
+        // What IT meant cannot be read: an `AutoUpdate` of `"no"` or `2`, or a whole
+        // policy source unreadable or ignored (which may have said 0, or named a mirror).
+        // Asking Rollbook's own address then could reach the internet from a lab IT
+        // keeps off it, or offer a release IT has not approved; nothing is asked.
+        let about = |key: Key| {
+            move |p: &&super::PolicyProblem| {
+                p.key
+                    .as_deref()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(key.name()))
+            }
+        };
+        if let Some(problem) = self.problems.iter().find(about(Key::AutoUpdate)) {
+            return UpdateCheck::Off {
+                why: format!(
+                    "the policy that turns updates on or off cannot be used ({problem}), so Rollbook asks nothing"
+                ),
+            };
+        }
+        if let Some(problem) = self.problems.iter().find(|p| p.key.is_none()) {
+            return UpdateCheck::Off {
+                why: format!(
+                    "a policy source was not read ({problem}), so Rollbook asks nothing until it is fixed"
+                ),
+            };
+        }
+        if let Some(problem) = self.problems.iter().find(about(Key::UpdateUrl)) {
             return UpdateCheck::Off {
                 why: format!(
                     "the update address policy cannot be used ({problem}), so Rollbook asks no other"

@@ -258,6 +258,36 @@ fn updates_are_checked_unless_policy_turns_them_off_and_go_only_where_it_says() 
             .update_check(),
         UpdateCheck::Off { .. }
     ));
+    // IT meant to say something about updates, and it cannot be read: nothing is asked
+    // (a lab that meant 0 must not reach Rollbook's own address).
+    for bad in [
+        r#"{"AutoUpdate": "no"}"#,
+        r#"{"AutoUpdate": 2}"#,
+        r#"{"AutoUpdate": "off", "UpdateUrl": "https://u.example/latest.json"}"#,
+    ] {
+        let resolved = with(bad);
+        assert!(
+            matches!(resolved.update_check(), UpdateCheck::Off { ref why } if why.contains("AutoUpdate")),
+            "{bad}: {:?}",
+            resolved.update_check()
+        );
+    }
+}
+
+#[test]
+fn a_policy_source_not_read_turns_updates_off_until_it_is_fixed() {
+    for problem in [
+        SourceProblem::Unreadable("not JSON".into()),
+        SourceProblem::Untrusted("owned by user 1000".into()),
+    ] {
+        let sources: Vec<Box<dyn PolicySource>> = vec![Box::new(Broken(problem.clone()))];
+        let resolved = resolve(&sources, &Preferences::default(), &BuildDefaults::default());
+        assert!(
+            matches!(resolved.update_check(), UpdateCheck::Off { ref why } if why.contains("/etc/rollbook/policy.json")),
+            "{problem:?}: {:?}",
+            resolved.update_check()
+        );
+    }
 }
 
 #[derive(Debug)]

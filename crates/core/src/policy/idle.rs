@@ -60,9 +60,16 @@ pub enum IdleVerdict {
     CheckAgainIn(Duration),
 }
 
+/// However recent the system says the last input was, the session ends once Rollbook's
+/// window has seen none for this many limits. The system's counter can be kept low by
+/// what is not the teacher (a mouse jiggler, input a program injects, a counter that
+/// stops advancing, a student using the computer's other programs), and it must not
+/// keep a shared computer's session open for ever.
+pub const WINDOW_IDLE_LIMITS: u32 = 4;
+
 /// The one decision: idle is the shorter of the window's and the system's (the system's
-/// counts input to every program, the window's is what the window saw for sure).
-/// `limit` zero never signs out.
+/// counts input to every program, the window's is what the window saw for sure), up to
+/// [`WINDOW_IDLE_LIMITS`] limits of the window's. `limit` zero never signs out.
 pub fn idle_verdict(
     limit: Duration,
     window_idle: Duration,
@@ -71,12 +78,14 @@ pub fn idle_verdict(
     if limit.is_zero() {
         return IdleVerdict::CheckAgainIn(Duration::from_secs(3600));
     }
+    let cap = limit.saturating_mul(WINDOW_IDLE_LIMITS);
     let idle = system_idle.map_or(window_idle, |system| system.min(window_idle));
-    if idle >= limit {
+    if idle >= limit || window_idle >= cap {
         IdleVerdict::SignOut
     } else {
+        let wait = (limit - idle).min(cap - window_idle);
         // At least a second, so a caller never spins.
-        IdleVerdict::CheckAgainIn((limit - idle).max(Duration::from_secs(1)))
+        IdleVerdict::CheckAgainIn(wait.max(Duration::from_secs(1)))
     }
 }
 
@@ -119,6 +128,30 @@ mod tests {
         assert_eq!(
             idle_verdict(limit, limit - Duration::from_millis(1), None),
             IdleVerdict::CheckAgainIn(Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn a_system_counter_that_says_someone_is_there_cannot_keep_the_session_for_ever() {
+        let limit = 15 * MIN;
+        // Input somewhere a minute ago, for an hour now: the window's four limits end it.
+        assert_eq!(
+            idle_verdict(limit, 60 * MIN, Some(MIN)),
+            IdleVerdict::SignOut
+        );
+        assert_eq!(
+            idle_verdict(limit, 60 * MIN, Some(Duration::ZERO)),
+            IdleVerdict::SignOut
+        );
+        // Before that, the next check comes no later than the cap.
+        assert_eq!(
+            idle_verdict(limit, 55 * MIN, Some(Duration::ZERO)),
+            IdleVerdict::CheckAgainIn(5 * MIN)
+        );
+        // The window's own activity still restarts everything.
+        assert_eq!(
+            idle_verdict(limit, 2 * MIN, Some(Duration::ZERO)),
+            IdleVerdict::CheckAgainIn(15 * MIN)
         );
     }
 
