@@ -5,6 +5,7 @@
 //! (`SYNC_BENCH_EDITS`, `SYNC_BENCH_LATENCY_MS`, `SYNC_BENCH_ROUNDS` change the sizes).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use rollbook_gradebook::{ClassId, LineItemId, ResultId, StudentId};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -118,9 +119,9 @@ async fn main() {
                     .cloned()
                     .unwrap_or_else(|| format!("floor-{i}"));
                 rollbook_gradebook::store::result_record(
-                    &id,
-                    li,
-                    st,
+                    &ResultId::from(&id),
+                    &LineItemId::from(li),
+                    &StudentId::from(st),
                     &value,
                     "2026-11-27T09:00:00.000Z",
                 )
@@ -164,9 +165,9 @@ async fn main() {
             };
             store
                 .enter(
-                    class,
-                    li,
-                    st,
+                    &ClassId::from(class),
+                    &LineItemId::from(li),
+                    &StudentId::from(st),
                     CellChange::Value(value),
                     "2026-11-27T09:00:00.000Z",
                 )

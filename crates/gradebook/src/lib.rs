@@ -9,6 +9,7 @@ pub mod entry;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod ids;
 pub mod store;
 pub mod sync;
 
@@ -16,6 +17,7 @@ pub use averages::{GradingRules, StudentAverage};
 pub use entry::{CellInput, CellValue, Mark};
 pub use error::GradebookError;
 pub use fetch::fetch_snapshot;
+pub use ids::{ClassId, LineItemId, ResultId, StudentId};
 pub use store::{
     CellChange, CellState, CellView, ClassSnapshot, Clock, GradeStore, GradebookView, NewLineItem,
     Orphan, OrphanAction, OrphanReason, Pause, Resolution, SavedPage, StoreKey, StudentName,

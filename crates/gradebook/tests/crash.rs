@@ -15,6 +15,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a test runner of its own reports here
 
+use rollbook_gradebook::{ClassId, LineItemId, StudentId};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -87,9 +88,9 @@ fn writer(db: &Path) {
         };
         store
             .enter(
-                common::CLASS,
-                item,
-                student,
+                &ClassId::from(common::CLASS),
+                &LineItemId::from(item),
+                &StudentId::from(student),
                 CellChange::Value(value),
                 "2026-09-02T10:00:00.000Z",
             )
@@ -184,7 +185,7 @@ fn check(
     let store = GradeStore::open(db, key).map_err(|e| format!("does not open: {e}"))?;
     store.check_integrity().map_err(|e| e.to_string())?;
     let view = store
-        .gradebook(common::CLASS)
+        .gradebook(&ClassId::from(common::CLASS))
         .map_err(|e| e.to_string())?
         .ok_or("the class is gone")?;
     let due = store.due(10_000).map_err(|e| e.to_string())?;

@@ -18,6 +18,7 @@ mod world;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use rollbook_gradebook::ClassId;
 use rollbook_gradebook::entry::Mark;
 
 use district::Fault;
@@ -274,7 +275,7 @@ fn a_new_assignment_and_its_grade_reach_the_district_and_the_grade_waits_for_it(
     );
     let pending = w
         .store()
-        .gradebook(district::CLASS)
+        .gradebook(&ClassId::from(district::CLASS))
         .ok()
         .flatten()
         .map(|v| v.pending);

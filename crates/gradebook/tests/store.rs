@@ -8,6 +8,7 @@ use rollbook_gradebook::entry::{CellInput, CellValue, Mark};
 use rollbook_gradebook::store::{
     CellChange, CellState, GradeStore, NewLineItem, Resolution, SCHEMA_VERSION, StoreKey,
 };
+use rollbook_gradebook::{ClassId, LineItemId, StudentId};
 
 const NOW: &str = "2026-09-02T10:00:00.000Z";
 
@@ -24,13 +25,19 @@ fn open(path: &std::path::Path, key: &StoreKey) -> GradeStore {
 fn score(store: &mut GradeStore, item: &str, student: &str, text: &str) -> CellState {
     let input = CellInput::parse(text).unwrap_or_else(|e| panic!("{e}"));
     store
-        .enter(CLASS, item, student, CellChange::Input(input), NOW)
+        .enter(
+            &ClassId::from(CLASS),
+            &LineItemId::from(item),
+            &StudentId::from(student),
+            CellChange::Input(input),
+            NOW,
+        )
         .unwrap_or_else(|e| panic!("enter: {e}"))
         .state
 }
 
 fn cell(store: &GradeStore, item: &str, student: &str) -> Option<(CellValue, CellState)> {
-    let view = store.gradebook(CLASS).ok()??;
+    let view = store.gradebook(&ClassId::from(CLASS)).ok()??;
     view.cells
         .into_iter()
         .find(|c| c.line_item_id == item && c.student_id == student)
@@ -178,14 +185,16 @@ fn every_earlier_schema_is_migrated_with_its_data() {
             ("[1]", "2026-11-29T10:00:00Z")
         );
         // Version 2's table works after the upgrade.
-        let mut rules = store.rules(CLASS).unwrap_or_else(|e| panic!("{e}"));
+        let mut rules = store
+            .rules(&ClassId::from(CLASS))
+            .unwrap_or_else(|e| panic!("{e}"));
         rules.missing_counts_as_zero = false;
         store
-            .set_rules(CLASS, &rules)
+            .set_rules(&ClassId::from(CLASS), &rules)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             !store
-                .rules(CLASS)
+                .rules(&ClassId::from(CLASS))
                 .unwrap_or_else(|e| panic!("{e}"))
                 .missing_counts_as_zero
         );
@@ -291,9 +300,9 @@ fn marks_comments_and_undo_back_to_the_server_value() {
     assert_eq!((value.score, value.mark), (Some(7.0), Some(Mark::Late)));
     store
         .enter(
-            CLASS,
-            "li-1",
-            "s1",
+            &ClassId::from(CLASS),
+            &LineItemId::from("li-1"),
+            &StudentId::from("s1"),
             CellChange::Comment(Some("Handed in Monday".into())),
             NOW,
         )
@@ -305,16 +314,22 @@ fn marks_comments_and_undo_back_to_the_server_value() {
         comment: None,
     };
     let undone = store
-        .enter(CLASS, "li-1", "s1", CellChange::Value(server), NOW)
+        .enter(
+            &ClassId::from(CLASS),
+            &LineItemId::from("li-1"),
+            &StudentId::from("s1"),
+            CellChange::Value(server),
+            NOW,
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(undone.state, CellState::Synced);
     assert_eq!(store.due(10).map(|d| d.len()).ok(), Some(0));
     // A score above the maximum is kept and flagged.
     let over = store
         .enter(
-            CLASS,
-            "li-1",
-            "s3",
+            &ClassId::from(CLASS),
+            &LineItemId::from("li-1"),
+            &StudentId::from("s3"),
             CellChange::Input(CellInput::Score(12.0)),
             NOW,
         )
@@ -322,9 +337,9 @@ fn marks_comments_and_undo_back_to_the_server_value() {
     assert!(over.over_max);
     // Unknown cells are refused with a clear code.
     let missing = store.enter(
-        CLASS,
-        "li-9",
-        "s1",
+        &ClassId::from(CLASS),
+        &LineItemId::from("li-9"),
+        &StudentId::from("s1"),
         CellChange::Input(CellInput::Clear),
         NOW,
     );
@@ -333,9 +348,9 @@ fn marks_comments_and_undo_back_to_the_server_value() {
         Some("gradebook_not_found")
     );
     let stranger = store.enter(
-        CLASS,
-        "li-1",
-        "s9",
+        &ClassId::from(CLASS),
+        &LineItemId::from("li-1"),
+        &StudentId::from("s9"),
         CellChange::Input(CellInput::Clear),
         NOW,
     );
@@ -381,7 +396,11 @@ fn conflicts_wait_for_the_teacher_and_either_choice_settles_them() {
             CellState::Conflict { .. }
         ));
         let state = store
-            .resolve("li-1", "s1", resolution)
+            .resolve(
+                &LineItemId::from("li-1"),
+                &StudentId::from("s1"),
+                resolution,
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         let (value, _) = cell(&store, "li-1", "s1").unwrap_or_else(|| panic!("lost"));
         match resolution {
@@ -419,7 +438,7 @@ fn a_new_assignment_is_queued_before_its_grades() {
         due_date: "2026-09-08".into(),
     };
     let id = store
-        .create_line_item(CLASS, &new)
+        .create_line_item(&ClassId::from(CLASS), &new)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(uuid_like(&id), "{id}");
     score(&mut store, &id, "s1", "20");
@@ -433,7 +452,7 @@ fn a_new_assignment_is_queued_before_its_grades() {
         .save_snapshot(&snapshot())
         .unwrap_or_else(|e| panic!("{e}"));
     let view = store
-        .gradebook(CLASS)
+        .gradebook(&ClassId::from(CLASS))
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("no view"));
@@ -445,7 +464,7 @@ fn a_new_assignment_is_queued_before_its_grades() {
     };
     assert_eq!(
         store
-            .create_line_item(CLASS, &bad)
+            .create_line_item(&ClassId::from(CLASS), &bad)
             .err()
             .map(|e| e.code().as_str()),
         Some("grade_invalid")
@@ -454,7 +473,11 @@ fn a_new_assignment_is_queued_before_its_grades() {
         title: " ".into(),
         ..new
     };
-    assert!(store.create_line_item(CLASS, &untitled).is_err());
+    assert!(
+        store
+            .create_line_item(&ClassId::from(CLASS), &untitled)
+            .is_err()
+    );
 }
 
 fn uuid_like(id: &str) -> bool {
@@ -471,7 +494,7 @@ fn averages_come_with_the_gradebook() {
     score(&mut store, "li-2", "s1", "20");
     score(&mut store, "li-2", "s2", "X");
     let view = store
-        .gradebook(CLASS)
+        .gradebook(&ClassId::from(CLASS))
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("no view"));
@@ -497,7 +520,7 @@ fn class_averages_count_only_the_students_enrolled_now() {
     left.students.retain(|s| s.sourced_id != "s2");
     store.save_snapshot(&left).unwrap_or_else(|e| panic!("{e}"));
     let view = store
-        .gradebook(CLASS)
+        .gradebook(&ClassId::from(CLASS))
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("no view"));
@@ -527,14 +550,20 @@ fn rules_that_cannot_work_are_refused_in_words() {
         },
         ..GradingRules::default()
     };
-    let refused = store.set_rules(CLASS, &rules).err().map(|e| e.to_string());
+    let refused = store
+        .set_rules(&ClassId::from(CLASS), &rules)
+        .err()
+        .map(|e| e.to_string());
     assert_eq!(
         refused.as_deref(),
         Some(
             "Each letter needs a lower minimum than the one above it: B (95%) is not below A (90%)."
         )
     );
-    assert_eq!(store.rules(CLASS).ok(), Some(GradingRules::default()));
+    assert_eq!(
+        store.rules(&ClassId::from(CLASS)).ok(),
+        Some(GradingRules::default())
+    );
 }
 
 /// The window and a CLI command share the store: an open while the other holds the
@@ -572,7 +601,13 @@ fn a_store_closed_for_good_refuses_every_edit_and_lets_its_file_go() {
     // A caller still holding the store (picked up before core replaced it) gets an
     // error, so the window never shows this grade as saved.
     let input = CellInput::parse("7").unwrap_or_else(|e| panic!("{e}"));
-    let refused = store.enter(CLASS, "li-1", "s3", CellChange::Input(input), NOW);
+    let refused = store.enter(
+        &ClassId::from(CLASS),
+        &LineItemId::from("li-1"),
+        &StudentId::from("s3"),
+        CellChange::Input(input),
+        NOW,
+    );
     assert!(
         refused.is_err(),
         "an edit went into a closed store: {refused:?}"
@@ -613,7 +648,13 @@ fn unsent_is_counted_by_class_with_assignments_apart_from_grades() {
     let enter = |store: &mut GradeStore, class: &str, item: &str, student: &str, text: &str| {
         let input = CellInput::parse(text).unwrap_or_else(|e| panic!("{e}"));
         store
-            .enter(class, item, student, CellChange::Input(input), NOW)
+            .enter(
+                &ClassId::from(class),
+                &LineItemId::from(item),
+                &StudentId::from(student),
+                CellChange::Input(input),
+                NOW,
+            )
             .unwrap_or_else(|e| panic!("enter: {e}"));
     };
     let entry_for = |store: &GradeStore, item: &str, student: &str| {
@@ -645,7 +686,7 @@ fn unsent_is_counted_by_class_with_assignments_apart_from_grades() {
         .mark_sent(&sent, Some("2026-09-03T00:00:01.000Z"), None)
         .unwrap_or_else(|e| panic!("{e}"));
     let lab = store
-        .create_line_item(CLASS, &new("Lab"))
+        .create_line_item(&ClassId::from(CLASS), &new("Lab"))
         .unwrap_or_else(|e| panic!("{e}"));
     enter(&mut store, CLASS, &lab, "s2", "6");
     let mut left = snapshot();
@@ -663,7 +704,7 @@ fn unsent_is_counted_by_class_with_assignments_apart_from_grades() {
     enter(&mut store, OTHER, "lb-1", "s1", "5");
     enter(&mut store, OTHER, "lb-1", "s2", "4");
     let quiz = store
-        .create_line_item(OTHER, &new("Quiz"))
+        .create_line_item(&ClassId::from(OTHER), &new("Quiz"))
         .unwrap_or_else(|e| panic!("{e}"));
     let quiz_entry = store
         .due(100)
@@ -685,7 +726,7 @@ fn unsent_is_counted_by_class_with_assignments_apart_from_grades() {
     };
     let view = |class: &str| {
         store
-            .gradebook(class)
+            .gradebook(&ClassId::from(class))
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("no view of {class}"))
@@ -706,7 +747,7 @@ fn unsent_is_counted_by_class_with_assignments_apart_from_grades() {
     );
     // The halves add up to what sign-out counts, whichever class is shown.
     let all = store
-        .unsent_by_class("no-such-class")
+        .unsent_by_class(&ClassId::from("no-such-class"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.this_class, Unsent::default());
     assert_eq!(all.other_classes.total(), 9);

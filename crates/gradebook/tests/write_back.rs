@@ -4,6 +4,7 @@
 //! its words; a failing or absent server is retried, never refused; a write that landed
 //! before a crash is not sent twice.
 
+use rollbook_gradebook::{ClassId, LineItemId, StudentId};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ impl Class {
     fn first_cells(&self, n: usize) -> Vec<(String, String)> {
         let view = self
             .store()
-            .gradebook(&self.id)
+            .gradebook(&ClassId::from(&self.id))
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("view"));
@@ -112,7 +113,13 @@ impl Class {
     fn enter(&self, cell: &(String, String), text: &str) -> CellState {
         let input = CellInput::parse(text).unwrap_or_else(|e| panic!("{e}"));
         self.store()
-            .enter(&self.id, &cell.0, &cell.1, CellChange::Input(input), NOW)
+            .enter(
+                &ClassId::from(&self.id),
+                &LineItemId::from(&cell.0),
+                &StudentId::from(&cell.1),
+                CellChange::Input(input),
+                NOW,
+            )
             .unwrap_or_else(|e| panic!("enter: {e}"))
             .state
     }
@@ -120,7 +127,7 @@ impl Class {
     fn state(&self, cell: &(String, String)) -> CellState {
         let view = self
             .store()
-            .gradebook(&self.id)
+            .gradebook(&ClassId::from(&self.id))
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("view"));
@@ -162,7 +169,7 @@ async fn grades_and_a_new_assignment_reach_the_server() {
     };
     let item = class
         .store()
-        .create_line_item(&class.id, &new)
+        .create_line_item(&ClassId::from(&class.id), &new)
         .unwrap_or_else(|e| panic!("{e}"));
     let new_cell = (item.clone(), cells[0].1.clone());
     class.enter(&new_cell, "4");
@@ -215,7 +222,7 @@ async fn grades_and_a_new_assignment_reach_the_server() {
     assert_eq!(class.state(&cells[1]), CellState::Synced);
     let view = class
         .store()
-        .gradebook(&class.id)
+        .gradebook(&ClassId::from(&class.id))
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("view"));
@@ -266,7 +273,11 @@ async fn a_change_made_in_the_sis_meanwhile_is_a_conflict_not_overwritten() {
 
     class
         .store()
-        .resolve(&cell.0, &cell.1, Resolution::KeepMine)
+        .resolve(
+            &LineItemId::from(&cell.0),
+            &StudentId::from(&cell.1),
+            Resolution::KeepMine,
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let report = class.sync(&client).await;
     assert_eq!(report.sent.len(), 1, "{report:?}");
@@ -298,7 +309,7 @@ async fn a_district_that_refuses_writes_keeps_the_grade_in_rollbook() {
     assert_eq!(shown, reason);
     let view = class
         .store()
-        .gradebook(&class.id)
+        .gradebook(&ClassId::from(&class.id))
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("view"));

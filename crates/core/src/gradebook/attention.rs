@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rollbook_auth::call_store;
 use rollbook_gradebook::store::{GradeStore, OrphanAction, OrphanReason, StoreKey};
-use rollbook_gradebook::{CellValue, GradebookError};
+use rollbook_gradebook::{CellValue, ClassId, GradebookError, LineItemId, StudentId};
 use serde::{Deserialize, Serialize};
 
 use super::local_store::{note_unsent, store_path, with_store};
@@ -121,12 +121,12 @@ impl Account {
     /// What waits for the teacher outside the class's cells (see [`Attention`]).
     pub async fn gradebook_attention(&self, class_id: &str) -> Result<Attention, CoreError> {
         let open = self.local_store().await?;
-        let class = class_id.to_owned();
+        let class = ClassId::from(class_id);
         let (orphans, held, names) = with_store(&open.store, move |s| {
             let orphans: Vec<_> = s
                 .orphans()?
                 .into_iter()
-                .filter(|o| o.class_id == class)
+                .filter(|o| o.class_id == class.as_str())
                 .collect();
             let held = s.held_line_items(&class)?;
             let names: std::collections::HashMap<String, String> = s
@@ -183,7 +183,8 @@ impl Account {
             let orphans = u32::try_from(s.orphans()?.len()).unwrap_or(u32::MAX);
             let mut held_assignments = 0u32;
             for (class, _, _) in s.classes()? {
-                let held = u32::try_from(s.held_line_items(&class)?.len()).unwrap_or(u32::MAX);
+                let held = u32::try_from(s.held_line_items(&ClassId::from(class))?.len())
+                    .unwrap_or(u32::MAX);
                 held_assignments = held_assignments.saturating_add(held);
             }
             Ok(AttentionCounts {
@@ -209,7 +210,11 @@ impl Account {
                 let open = self.local_store().await?;
                 let key = orphan_key(&line_item_id, &student_id);
                 with_store(&open.store, move |s| {
-                    s.settle_orphan(&line_item_id, &student_id, action.into())
+                    s.settle_orphan(
+                        &LineItemId::from(line_item_id),
+                        &StudentId::from(student_id),
+                        action.into(),
+                    )
                 })
                 .await?;
                 open.mark_kept(key, action == SettleAction::Keep);
@@ -220,7 +225,7 @@ impl Account {
                 let open = self.local_store().await?;
                 let key = held_key(&line_item_id);
                 with_store(&open.store, move |s| {
-                    s.settle_held_line_item(&line_item_id, action.into())
+                    s.settle_held_line_item(&LineItemId::from(line_item_id), action.into())
                 })
                 .await?;
                 open.mark_kept(key, action == SettleAction::Keep);

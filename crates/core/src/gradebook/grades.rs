@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rollbook_gradebook::store::{CellChange, CellView, GradebookView, NewLineItem, Resolution};
-use rollbook_gradebook::{GradebookError, GradingRules, SyncError, SyncOptions, SyncReport};
+use rollbook_gradebook::{
+    ClassId, GradebookError, GradingRules, LineItemId, StudentId, SyncError, SyncOptions,
+    SyncReport,
+};
 use serde::Serialize;
 
 use super::local_store::{MemoryReason, StoreLocation, note_unsent, with_store};
@@ -34,7 +37,7 @@ impl Account {
         class_id: &str,
     ) -> Result<Option<GradebookPage>, CoreError> {
         let open = self.local_store().await?;
-        let id = class_id.to_owned();
+        let id = ClassId::from(class_id);
         let view = with_store(&open.store, move |s| s.gradebook(&id)).await?;
         Ok(view.map(|gradebook| GradebookPage {
             gradebook,
@@ -73,7 +76,7 @@ impl Account {
             Err(e) if e.is_offline() => Some(e.to_string()),
             Err(e) => return Err(e),
         };
-        let id = class_id.to_owned();
+        let id = ClassId::from(class_id);
         match with_store(&open.store, move |s| s.gradebook(&id)).await? {
             Some(gradebook) => Ok(GradebookPage {
                 gradebook,
@@ -99,9 +102,9 @@ impl Account {
     ) -> Result<CellView, CoreError> {
         let open = self.local_store().await?;
         let (class, item, student, now) = (
-            class_id.to_owned(),
-            line_item_id.to_owned(),
-            student_id.to_owned(),
+            ClassId::from(class_id),
+            LineItemId::from(line_item_id),
+            StudentId::from(student_id),
             self.now_rfc3339(),
         );
         let cell = with_store(&open.store, move |s| {
@@ -119,7 +122,7 @@ impl Account {
         new: NewLineItem,
     ) -> Result<String, CoreError> {
         let open = self.local_store().await?;
-        let class = class_id.to_owned();
+        let class = ClassId::from(class_id);
         let id = with_store(&open.store, move |s| s.create_line_item(&class, &new)).await?;
         note_unsent(&open).await;
         Ok(id)
@@ -132,7 +135,7 @@ impl Account {
         resolution: Resolution,
     ) -> Result<rollbook_gradebook::CellState, CoreError> {
         let open = self.local_store().await?;
-        let (item, student) = (line_item_id.to_owned(), student_id.to_owned());
+        let (item, student) = (LineItemId::from(line_item_id), StudentId::from(student_id));
         let state =
             with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await?;
         note_unsent(&open).await;
@@ -145,7 +148,7 @@ impl Account {
         rules: GradingRules,
     ) -> Result<(), CoreError> {
         let open = self.local_store().await?;
-        let class = class_id.to_owned();
+        let class = ClassId::from(class_id);
         let kept = rules.clone();
         with_store(&open.store, move |s| s.set_rules(&class, &rules)).await?;
         // Kept outside the store too, so they outlive a sign-out; not where the rule is

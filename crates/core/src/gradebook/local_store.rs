@@ -210,7 +210,7 @@ impl Account {
             move |s| {
                 s.set_owner(&owner)?;
                 for (class, rules) in rules {
-                    if let Err(e) = s.set_rules(&class, &rules) {
+                    if let Err(e) = s.set_rules(&rollbook_gradebook::ClassId::from(class), &rules) {
                         tracing::warn!(code = %e.code(), "kept grading rules of a class were not valid; ignored");
                     }
                 }

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use rollbook_oneroster::models::LineItem;
 
 use super::GradeStore;
-use super::grade_entry::result_record;
+use super::grade_entry::record;
 use super::outbox::rekey;
 use super::view::CellState;
 use crate::entry::CellValue;
 use crate::error::{GradebookError, Result};
+use crate::ids::{ClassId, LineItemId, StudentId};
 
 /// How the teacher settles a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -121,10 +122,11 @@ impl GradeStore {
     /// Settles an orphaned edit (see [`GradeStore::orphans`]).
     pub fn settle_orphan(
         &mut self,
-        line_item_id: &str,
-        student_id: &str,
+        line_item_id: &LineItemId,
+        student_id: &StudentId,
         action: OrphanAction,
     ) -> Result<()> {
+        let (line_item_id, student_id) = (line_item_id.as_str(), student_id.as_str());
         let orphan = self
             .orphans()?
             .into_iter()
@@ -171,7 +173,8 @@ impl GradeStore {
     /// Assignments made in Rollbook whose write the district refused (or found in
     /// conflict): held, with the grades that wait behind them, until the teacher settles
     /// them with [`GradeStore::settle_held_line_item`].
-    pub fn held_line_items(&self, class_id: &str) -> Result<Vec<HeldLineItem>> {
+    pub fn held_line_items(&self, class_id: &ClassId) -> Result<Vec<HeldLineItem>> {
+        let class_id = class_id.as_str();
         let mut statement = self
             .conn
             .prepare(
@@ -205,9 +208,10 @@ impl GradeStore {
     /// was made here, its column and the grades waiting behind it.
     pub fn settle_held_line_item(
         &mut self,
-        line_item_id: &str,
+        line_item_id: &LineItemId,
         action: OrphanAction,
     ) -> Result<()> {
+        let line_item_id = line_item_id.as_str();
         let record = format!("lineItems/{line_item_id}");
         let held: bool = self
             .conn
@@ -254,10 +258,11 @@ impl GradeStore {
     /// Settles a conflict.
     pub fn resolve(
         &mut self,
-        line_item_id: &str,
-        student_id: &str,
+        line_item_id: &LineItemId,
+        student_id: &StudentId,
         resolution: Resolution,
     ) -> Result<CellState> {
+        let (line_item_id, student_id) = (line_item_id.as_str(), student_id.as_str());
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -310,7 +315,7 @@ impl GradeStore {
                     if theirs.is_empty() {
                         tx.execute("DELETE FROM results WHERE sourced_id = ?1", [&result_id])?;
                     } else {
-                        let record = result_record(
+                        let record = record(
                             &result_id,
                             line_item_id,
                             student_id,

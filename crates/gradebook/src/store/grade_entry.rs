@@ -10,6 +10,7 @@ use super::GradeStore;
 use super::view::{CellState, CellView, decode_state};
 use crate::entry::{CellInput, CellValue, Mark};
 use crate::error::{GradebookError, Result};
+use crate::ids::{ClassId, LineItemId, ResultId, StudentId};
 
 /// What a teacher does to a cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,12 +39,17 @@ impl GradeStore {
     /// Changes one cell. When this returns, the edit and its outbox entry are on disk.
     pub fn enter(
         &mut self,
-        class_id: &str,
-        line_item_id: &str,
-        student_id: &str,
+        class_id: &ClassId,
+        line_item_id: &LineItemId,
+        student_id: &StudentId,
         change: CellChange,
         now: &str,
     ) -> Result<CellView> {
+        let (class_id, line_item_id, student_id) = (
+            class_id.as_str(),
+            line_item_id.as_str(),
+            student_id.as_str(),
+        );
         let now_ms = self.now_ms();
         let tx = self
             .conn
@@ -87,7 +93,8 @@ impl GradeStore {
 
     /// Creates an assignment with a client-chosen id; it is written to the server with
     /// the next sync.
-    pub fn create_line_item(&mut self, class_id: &str, new: &NewLineItem) -> Result<String> {
+    pub fn create_line_item(&mut self, class_id: &ClassId, new: &NewLineItem) -> Result<String> {
+        let class_id = class_id.as_str();
         let title = new.title.trim();
         if title.is_empty() {
             return Err(GradebookError::Invalid(
@@ -335,7 +342,7 @@ fn save_edit(
     let (method, body) = if value.is_empty() {
         ("DELETE", None)
     } else {
-        let result = result_record(result_id, line_item_id, student_id, value, now);
+        let result = record(result_id, line_item_id, student_id, value, now);
         (
             "PUT",
             Some(serde_json::to_string(&result).unwrap_or_default()),
@@ -389,6 +396,23 @@ fn server_cell(
 
 /// The OneRoster result a cell is written as (1.1 fields, plus 1.2's flags when set).
 pub fn result_record(
+    id: &ResultId,
+    line_item_id: &LineItemId,
+    student_id: &StudentId,
+    value: &CellValue,
+    now: &str,
+) -> GradeResult {
+    record(
+        id.as_str(),
+        line_item_id.as_str(),
+        student_id.as_str(),
+        value,
+        now,
+    )
+}
+
+/// [`result_record`] from the store's own columns.
+pub(super) fn record(
     id: &str,
     line_item_id: &str,
     student_id: &str,

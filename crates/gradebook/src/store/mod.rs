@@ -26,6 +26,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::averages::GradingRules;
 use crate::error::{GradebookError, Result};
+use crate::ids::ClassId;
 
 pub use conflicts::{HeldLineItem, Orphan, OrphanAction, OrphanReason, Resolution};
 pub use grade_entry::{CellChange, NewLineItem, result_record};
@@ -250,7 +251,11 @@ impl GradeStore {
             })
         }
     }
-    pub fn rules(&self, class_id: &str) -> Result<GradingRules> {
+    pub fn rules(&self, class_id: &ClassId) -> Result<GradingRules> {
+        self.rules_of(class_id.as_str())
+    }
+
+    fn rules_of(&self, class_id: &str) -> Result<GradingRules> {
         let saved: Option<String> = self
             .conn
             .query_row(
@@ -265,7 +270,8 @@ impl GradeStore {
             .unwrap_or_default())
     }
 
-    pub fn set_rules(&mut self, class_id: &str, rules: &GradingRules) -> Result<()> {
+    pub fn set_rules(&mut self, class_id: &ClassId, rules: &GradingRules) -> Result<()> {
+        let class_id = class_id.as_str();
         rules.validate()?;
         self.conn
             .execute(

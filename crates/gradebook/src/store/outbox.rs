@@ -9,6 +9,7 @@ use rollbook_oneroster::models::GradeResult;
 use super::GradeStore;
 use crate::entry::CellValue;
 use crate::error::{GradebookError, Result};
+use crate::ids::ClassId;
 
 /// Writes the district does not have yet (waiting, refused, in conflict, orphaned),
 /// told apart so that a new assignment is never called a grade.
@@ -467,7 +468,8 @@ impl GradeStore {
 
     /// [`GradeStore::unsent_count`] split into grades and new assignments, in
     /// `class_id` and in the other classes (a class this store does not know has none).
-    pub fn unsent_by_class(&self, class_id: &str) -> Result<UnsentByClass> {
+    pub fn unsent_by_class(&self, class_id: &ClassId) -> Result<UnsentByClass> {
+        let class_id = class_id.as_str();
         unsent_by_class(&self.conn, class_id).map_err(GradebookError::store("read"))
     }
 }

@@ -14,6 +14,7 @@ use super::snapshot::StudentName;
 use crate::averages::{GradingRules, ItemInfo, StudentAverage, class_averages};
 use crate::entry::CellValue;
 use crate::error::{GradebookError, Result};
+use crate::ids::ClassId;
 
 /// Where a cell stands between this computer and the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,7 +117,8 @@ pub(super) struct ClassRows {
 
 impl GradeStore {
     /// The class's gradebook with edits on top, or `None` if it was never synced.
-    pub fn gradebook(&self, class_id: &str) -> Result<Option<GradebookView>> {
+    pub fn gradebook(&self, class_id: &ClassId) -> Result<Option<GradebookView>> {
+        let class_id = class_id.as_str();
         let header: Option<(String, Option<String>)> = self
             .conn
             .query_row(
@@ -129,7 +131,7 @@ impl GradeStore {
         let Some((title, synced_at)) = header else {
             return Ok(None);
         };
-        let rules = self.rules(class_id)?;
+        let rules = self.rules_of(class_id)?;
         let read = || -> rusqlite::Result<ClassRows> {
             let students = self.read_students(class_id)?;
             let columns = self.read_columns(class_id)?;

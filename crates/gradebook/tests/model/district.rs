@@ -5,6 +5,7 @@
 //! only be seen from the server's side (2, 3 and 5), and a breach is recorded for the
 //! harness to report with the sequence that led to it.
 
+use rollbook_gradebook::{LineItemId, ResultId, StudentId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -343,7 +344,13 @@ pub fn score_value(score: f64) -> CellValue {
 }
 
 fn result_json(id: &str, r: &Result1) -> ServerRecord {
-    let record = result_record(id, &r.cell.0, &r.cell.1, &r.value, &r.modified);
+    let record = result_record(
+        &ResultId::from(id),
+        &LineItemId::from(&r.cell.0),
+        &StudentId::from(&r.cell.1),
+        &r.value,
+        &r.modified,
+    );
     ServerRecord {
         modified: Some(r.modified.clone()),
         json: serde_json::to_string(&record).unwrap_or_default(),

@@ -3,6 +3,7 @@
 //! action; `check` states the invariants of issue 18 after it; `settle` brings the world
 //! to quiescence and checks invariant 4.
 
+use rollbook_gradebook::{ClassId, LineItemId, ResultId, StudentId};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -157,7 +158,7 @@ impl World {
 
     fn view(&self) -> Result<rollbook_gradebook::GradebookView, String> {
         self.store()
-            .gradebook(CLASS)
+            .gradebook(&ClassId::from(CLASS))
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "the class is gone from the store".to_owned())
     }
@@ -187,7 +188,13 @@ impl World {
             .value_in_view(cell)?
             .map(|(v, _)| v)
             .unwrap_or_default();
-        let saved = self.store().enter(CLASS, &cell.0, &cell.1, change, NOW);
+        let saved = self.store().enter(
+            &ClassId::from(CLASS),
+            &LineItemId::from(&cell.0),
+            &StudentId::from(&cell.1),
+            change,
+            NOW,
+        );
         let Ok(view) = saved else {
             // Refused by the store (e.g. the student just left): nothing was saved.
             return Ok(());
@@ -244,7 +251,15 @@ impl World {
                     .results
                     .iter()
                     .filter(|(_, r)| d.items.get(&r.cell.0).is_some_and(|i| i.class == CLASS))
-                    .map(|(id, r)| result_record(id, &r.cell.0, &r.cell.1, &r.value, &r.modified))
+                    .map(|(id, r)| {
+                        result_record(
+                            &ResultId::from(id),
+                            &LineItemId::from(&r.cell.0),
+                            &StudentId::from(&r.cell.1),
+                            &r.value,
+                            &r.modified,
+                        )
+                    })
                     .collect(),
                 categories: Vec::new(),
                 synced_at: NOW.into(),
@@ -351,7 +366,7 @@ impl World {
                 };
                 let id = self
                     .store()
-                    .create_line_item(CLASS, &new)
+                    .create_line_item(&ClassId::from(CLASS), &new)
                     .map_err(|e| e.to_string())?;
                 self.district.lock().created.insert(id, title);
             }
@@ -396,7 +411,11 @@ impl World {
                         Resolution::TakeTheirs
                     };
                     self.store()
-                        .resolve(&cell.0, &cell.1, resolution)
+                        .resolve(
+                            &LineItemId::from(&cell.0),
+                            &StudentId::from(&cell.1),
+                            resolution,
+                        )
                         .map_err(|e| e.to_string())?;
                     let mut d = self.district.lock();
                     // The teacher saw the district's value in the conflict and chose:
@@ -426,7 +445,11 @@ impl World {
                         _ => OrphanAction::Discard,
                     };
                     self.store()
-                        .settle_orphan(&cell.0, &cell.1, action)
+                        .settle_orphan(
+                            &LineItemId::from(&cell.0),
+                            &StudentId::from(&cell.1),
+                            action,
+                        )
                         .map_err(|e| e.to_string())?;
                     if action == OrphanAction::Discard {
                         self.district.lock().latest.remove(&cell);
