@@ -16,6 +16,10 @@
 ;   refuses while grades wait to be sent, so an uninstall never loses them: the data is
 ;   then kept and the uninstaller says so. Tauri's uninstaller itself removes only the
 ;   web view's folders (%LOCALAPPDATA%\org.rollbook.desktop). Never during an update.
+;   "The user running the uninstaller" is the elevated one (this install is per
+;   machine): an administrator who typed credentials at the UAC prompt for a standard
+;   teacher, or SYSTEM under Intune/ConfigMgr, wipes their own profile, not the
+;   teacher's. docs/it-admins.md says so and how to wipe as the teacher instead.
 
 !include LogicLib.nsh
 !include WordFunc.nsh
