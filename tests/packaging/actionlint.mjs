@@ -59,4 +59,25 @@ for (const [what, needle] of [
     findings += 1;
   }
 }
+
+// The update key the app trusts is the release key, never a test key (their private
+// halves are in this repository, so a build trusting one installs anything anyone signs),
+// and no workflow builds with the test overlay.
+const conf = JSON.parse(readFileSync(join(root, "tauri.conf.json"), "utf8"));
+const keys = join(root, "tests", "packaging", "update-test-key");
+const trusted = conf.plugins?.updater?.pubkey ?? "";
+const testKeys = readdirSync(keys)
+  .filter((n) => n.endsWith(".pub"))
+  .map((n) => readFileSync(join(keys, n), "utf8").trim());
+testKeys.push(JSON.parse(readFileSync(join(keys, "test-build.json"), "utf8")).plugins.updater.pubkey);
+if (!trusted || testKeys.some((k) => k.trim() === trusted.trim())) {
+  console.log("tauri.conf.json: plugins.updater.pubkey must be the release key, not a test-only key [update key]");
+  findings += 1;
+}
+for (const name of readdirSync(folder).filter((n) => /\.ya?ml$/.test(n))) {
+  if (readFileSync(join(folder, name), "utf8").includes("update-test-key")) {
+    console.log(`.github/workflows/${name}: builds with the test-only update key [update key]`);
+    findings += 1;
+  }
+}
 process.exit(findings ? 1 : 0);
