@@ -105,8 +105,13 @@ impl Updates {
         let Some(update) = self.found.lock().await.take() else {
             return self.status().await;
         };
-        self.set(UpdateStatus::Installing).await;
         let state = app.state::<AppState>();
+        // Policy read again: IT may have turned updates off (or moved the mirror) since
+        // the check at start, and the window may have stayed open for days.
+        if let UpdateCheck::Off { why } = state.account.effective_settings().update_check() {
+            return self.set(UpdateStatus::Off { why }).await;
+        }
+        self.set(UpdateStatus::Installing).await;
         if let Err(status) = before_update(&state).await {
             *self.found.lock().await = Some(update);
             return self.set(status).await;
