@@ -106,7 +106,7 @@ impl Updates {
             return self.status().await;
         };
         let state = app.state::<AppState>();
-        // Policy read again: IT may have turned updates off (or moved the mirror) since
+        // Policy read again: IT may have turned updates off since
         // the check at start, and the window may have stayed open for days.
         if let UpdateCheck::Off { why } = state.account.effective_settings().update_check() {
             return self.set(UpdateStatus::Off { why }).await;
