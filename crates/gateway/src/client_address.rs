@@ -66,6 +66,39 @@ impl AddressRange {
         }
     }
 
+    /// Whether the range reaches well past one site's own networks: wider than a /24
+    /// (IPv4) or a /48 (IPv6) and not inside a private, loopback, link-local or
+    /// shared-address block. Trusting it lets any client there name its own address
+    /// (`0.0.0.0/0` lets anyone), and so pick its own sign-in limit bucket.
+    pub fn is_broad(&self) -> bool {
+        const PRIVATE_V4: &[(&str, u8)] = &[
+            ("10.0.0.0", 8),
+            ("172.16.0.0", 12),
+            ("192.168.0.0", 16),
+            ("127.0.0.0", 8),
+            ("100.64.0.0", 10),
+            ("169.254.0.0", 16),
+        ];
+        const PRIVATE_V6: &[(&str, u8)] = &[("fc00::", 7), ("fe80::", 10), ("::1", 128)];
+        let (narrow, private) = if self.network.is_ipv4() {
+            (24, PRIVATE_V4)
+        } else {
+            (48, PRIVATE_V6)
+        };
+        if self.prefix >= narrow {
+            return false;
+        }
+        !private.iter().any(|(network, prefix)| {
+            network.parse::<IpAddr>().is_ok_and(|network| {
+                let block = Self {
+                    network,
+                    prefix: *prefix,
+                };
+                self.prefix >= block.prefix && block.contains(self.network)
+            })
+        })
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         ip.is_ipv4() == self.network.is_ipv4() && self.masked(ip) == self.network
@@ -95,6 +128,16 @@ impl TrustedProxies {
 
     pub fn ranges(&self) -> &[AddressRange] {
         &self.0
+    }
+
+    /// The ranges trusted more widely than a balancer needs (see [`AddressRange::is_broad`]),
+    /// each with why that matters, for the start-up log and `--check-config`.
+    pub fn too_broad(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().filter(|r| r.is_broad()).map(|r| {
+            format!(
+                "trusted_proxies has {r}, which holds addresses outside your own networks: a client connecting from there can write X-Forwarded-For and be counted as any address it names; list only the balancers' addresses"
+            )
+        })
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
@@ -210,6 +253,33 @@ mod tests {
             "::/129",
         ] {
             assert!(AddressRange::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ranges_reaching_past_a_site_are_broad() {
+        for broad in [
+            "0.0.0.0/0",
+            "::/0",
+            "8.0.0.0/8",
+            "203.0.0.0/16",
+            "2001:db8::/32",
+            "0.0.0.0/1",
+        ] {
+            assert!(AddressRange::parse(broad).unwrap().is_broad(), "{broad}");
+        }
+        for narrow in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.1.0/24",
+            "100.64.0.0/10",
+            "203.0.113.0/24",
+            "198.51.100.7",
+            "fd00::/8",
+            "2001:db8:1::/48",
+            "::1",
+        ] {
+            assert!(!AddressRange::parse(narrow).unwrap().is_broad(), "{narrow}");
         }
     }
 

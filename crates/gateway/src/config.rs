@@ -223,6 +223,10 @@ pub struct Limits {
     /// balancer, list it in `trusted_proxies` so each client is counted by its own
     /// address rather than all by the balancer's.
     pub identity_lookups_per_minute_per_address: u32,
+    /// How long a connection may take to send a request's head, and how long an idle
+    /// kept-alive connection stays open. Connections are capped at twice
+    /// `max_in_flight` (as started; a reload does not change it).
+    pub header_read_timeout_seconds: u64,
 }
 
 impl Default for Limits {
@@ -236,6 +240,7 @@ impl Default for Limits {
             max_in_flight: 4_096,
             scope_ttl_seconds: 60,
             identity_lookups_per_minute_per_address: 600,
+            header_read_timeout_seconds: 30,
         }
     }
 }
@@ -512,6 +517,9 @@ impl Config {
                     .join(", ")
             )
         };
+        for warning in self.trusted_proxies.too_broad() {
+            let _ = writeln!(out, "  warning: {warning}");
+        }
         let _ = match &self.identity {
             IdentityConfig::ClassLink { api_url, cache_ttl } => writeln!(
                 out,
@@ -579,7 +587,7 @@ impl Config {
         let l = &self.limits;
         let _ = writeln!(
             out,
-            "limits          {} requests/min per teacher; {} sign-in checks/min per address{}; body {} bytes; upstream timeout {} s; request timeout {} s; {} upstream calls at once per tenant; {} requests in flight; scopes reused {} s",
+            "limits          {} requests/min per teacher; {} sign-in checks/min per address{}; body {} bytes; upstream timeout {} s; request timeout {} s; {} upstream calls at once per tenant; {} requests in flight; request heads within {} s; scopes reused {} s",
             l.requests_per_minute_per_teacher,
             l.identity_lookups_per_minute_per_address,
             if l.identity_lookups_per_minute_per_address == 0 {
@@ -592,6 +600,7 @@ impl Config {
             l.request_timeout_seconds,
             l.upstream_concurrency,
             l.max_in_flight,
+            l.header_read_timeout_seconds,
             l.scope_ttl_seconds
         );
         out
@@ -658,6 +667,10 @@ fn check_limits(limits: &Limits) -> Result<(), ConfigError> {
         (
             "limits.max_in_flight",
             u64::try_from(limits.max_in_flight).unwrap_or(u64::MAX),
+        ),
+        (
+            "limits.header_read_timeout_seconds",
+            limits.header_read_timeout_seconds,
         ),
     ];
     for (key, value) in positive {
@@ -741,6 +754,26 @@ auth = {{ kind = "oauth1", client_id = "abc", client_secret = {{ file = "{}" }} 
         let shown = config.redacted();
         assert!(!shown.contains("very-secret-value"), "{shown}");
         assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_range_reaching_past_the_site_is_warned_about() {
+        let secret = secret_file();
+        let with = |ranges: &str| {
+            let text = good(secret.path()).replace(
+                "listen =",
+                &format!("trusted_proxies = [{ranges}]\nlisten ="),
+            );
+            Config::from_toml(&text).unwrap().redacted()
+        };
+        let shown = with("\"10.0.0.2\", \"0.0.0.0/0\"");
+        assert!(
+            shown.contains("warning: trusted_proxies has 0.0.0.0/0"),
+            "{shown}"
+        );
+        assert!(!shown.contains("10.0.0.2, which"), "{shown}");
+        let shown = with("\"10.0.0.0/8\", \"fd00::/8\"");
+        assert!(!shown.contains("warning"), "{shown}");
     }
 
     #[test]

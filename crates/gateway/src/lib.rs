@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ops;
 pub mod routes;
 pub mod scope;
+mod serve;
 mod strict_json;
 pub mod tenants;
 pub mod upstream;
@@ -180,15 +181,16 @@ impl Gateway {
             })
         };
         let (stop, stopped) = oneshot::channel::<()>();
+        let connections = serve::ConnectionLimits {
+            max_connections: config.limits.max_in_flight.saturating_mul(2),
+            header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_seconds),
+        };
         let task = tokio::spawn(async move {
-            let app = Router::new()
-                .fallback_service(dispatch)
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let app = Router::new().fallback_service(dispatch);
+            serve::serve(listener, app, connections, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         Ok(Self {
             address,
@@ -301,6 +303,9 @@ async fn build(
     strict: bool,
 ) -> Result<Built, ReloadError> {
     let limits = config.limits.clone();
+    for warning in config.trusted_proxies.too_broad() {
+        tracing::warn!("{warning}");
+    }
     let http = reqwest::Client::builder()
         // A redirect would carry the gateway's credentials elsewhere.
         .redirect(reqwest::redirect::Policy::none())

@@ -302,3 +302,91 @@ async fn a_body_too_large_is_refused_in_imsx() {
     let body = r.text().await.unwrap();
     assert!(body.contains("imsx_codeMajor"), "{body}");
 }
+
+/// Whether the gateway closes `stream` within `within`, reading (and discarding) what it
+/// sends: a close, or a 408 it answers before closing.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn a_request_head_sent_a_byte_at_a_time_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let (gw, _) = gateway(Limits {
+        header_read_timeout_seconds: 1,
+        ..Limits::default()
+    })
+    .await;
+    // Slowloris: a head that never ends, one byte every 200 ms.
+    let mut stream = tokio::net::TcpStream::connect(gw.address()).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let trickle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if stream.write_all(b"X").await.is_err() {
+                return;
+            }
+        }
+    };
+    let cut = tokio::time::timeout(Duration::from_secs(5), trickle)
+        .await
+        .is_ok();
+    assert!(cut, "a head trickled for 5 s was still being read");
+    // A connection that never sends anything is closed too.
+    let mut idle = tokio::net::TcpStream::connect(gw.address()).await.unwrap();
+    assert!(closed_within(&mut idle, Duration::from_secs(5)).await);
+    // An ordinary request is unaffected.
+    assert_eq!(get_with(&gw, "good").await.0, 200);
+}
+
+#[tokio::test]
+async fn connections_past_twice_max_in_flight_wait_for_one_to_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (gw, _) = gateway(Limits {
+        max_in_flight: 2,
+        ..Limits::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut s = tokio::net::TcpStream::connect(gw.address()).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(s);
+    }
+    // Let the gateway accept the four.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fifth = tokio::net::TcpStream::connect(gw.address()).await.unwrap();
+    fifth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let early =
+        tokio::time::timeout(Duration::from_millis(500), fifth.read_to_end(&mut answer)).await;
+    assert!(early.is_err(), "a fifth connection was served: {answer:?}");
+    drop(held.pop());
+    tokio::time::timeout(Duration::from_secs(5), fifth.read_to_end(&mut answer))
+        .await
+        .expect("the fifth connection is served once one closes")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{answer:?}"
+    );
+}
