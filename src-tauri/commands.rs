@@ -12,8 +12,8 @@ use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
     Attention, AttentionItem, ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, IfUnsent,
-    LastView, Preferences, RosterSort, SettleAction, SignInProgress, SignInProvider, SignInRequest,
-    Student, TermFilter, sort_students,
+    LastView, Preferences, SettleAction, SignInProgress, SignInProvider, SignInRequest, Student,
+    TermFilter,
 };
 
 use crate::browser::Browser;
@@ -67,7 +67,7 @@ pub async fn session_info(state: State<'_, AppState>) -> Answer<Option<SessionIn
             me.expires_at,
             me.has_refresh_token,
             me.shared_machine,
-            state.account.last_view().await?,
+            state.account.warm_start().last_view().await?,
             state.account.allow_export().is_ok(),
         ))),
         Err(CoreError::Auth(AuthError::NotSignedIn)) => Ok(None),
@@ -213,7 +213,7 @@ pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart
     let started = std::time::Instant::now();
     // Nothing saved is shown before the policy in force has had its say about it.
     state.apply_policy().await;
-    let Some(start) = state.account.saved_start().await? else {
+    let Some(start) = state.account.warm_start().saved_start().await? else {
         return Ok(None);
     };
     tracing::debug!(
@@ -222,10 +222,6 @@ pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart
         roster = start.roster.is_some(),
         "saved start read"
     );
-    let mut roster = start.roster;
-    if let Some(page) = roster.as_mut() {
-        sort_students(&mut page.value, RosterSort::Name, false);
-    }
     Ok(Some(SavedStart {
         session: to_info(
             &start.who.identity,
@@ -236,7 +232,7 @@ pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart
             state.account.allow_export().is_ok(),
         ),
         classes: start.classes,
-        roster,
+        roster: start.roster,
     }))
 }
 
@@ -244,15 +240,17 @@ pub async fn saved_start(state: State<'_, AppState>) -> Answer<Option<SavedStart
 /// saved on this computer with the reason.
 #[tauri::command]
 pub async fn classes(state: State<'_, AppState>) -> Answer<Dated<Vec<ClassSummary>>> {
-    Ok(state.account.classes_page(TermFilter::Current).await?)
+    Ok(state
+        .account
+        .rosters()
+        .classes_page(TermFilter::Current)
+        .await?)
 }
 
 /// A class's roster by name (kept for the next start); offline, the saved copy.
 #[tauri::command]
 pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Dated<Vec<Student>>> {
-    let mut page = state.account.roster_page(&class_id).await?;
-    sort_students(&mut page.value, RosterSort::Name, false);
-    Ok(page)
+    Ok(state.account.rosters().roster_page(&class_id).await?)
 }
 
 /// The class's gradebook read from the district into the local store, with the
@@ -364,7 +362,7 @@ pub async fn export_gradebook(class_id: String, state: State<'_, AppState>) -> A
 /// Remembers the class page the window shows (`null`: the class list) for the next start.
 #[tauri::command]
 pub async fn remember_view(view: Option<LastView>, state: State<'_, AppState>) -> Answer<()> {
-    Ok(state.account.remember_view(view).await?)
+    Ok(state.account.warm_start().remember_view(view).await?)
 }
 
 /// Revokes at the provider and forgets everything on this computer. On a shared

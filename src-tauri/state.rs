@@ -214,7 +214,7 @@ impl AppState {
         self.apply_policy().await;
         let (demo, saved) = tokio::join!(
             self.account.start_saved_district(),
-            self.account.saved_start()
+            self.account.warm_start().saved_start()
         );
         if let Err(e) = demo {
             tracing::warn!(code = %e.code(), "the demo district did not start");

@@ -13,7 +13,7 @@ pub async fn classes(account: &Account, all_terms: bool, json: bool) -> Result<(
     } else {
         TermFilter::Current
     };
-    let classes = account.classes(filter).await?;
+    let classes = account.rosters().classes(filter).await?;
     if json {
         print_json(&classes);
         return Ok(());
@@ -72,7 +72,7 @@ pub async fn roster(
         // A roster as CSV is an export too (ExportAllowed).
         account.allow_export()?;
     }
-    let mut students = account.roster(class).await?;
+    let mut students = account.rosters().students(class).await?;
     sort_students(&mut students, sort, descending);
     if json {
         print_json(&students);

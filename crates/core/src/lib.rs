@@ -26,7 +26,7 @@ mod sign_in;
 mod wipe;
 
 pub use account::{
-    Account, IfUnsent, PolicyAction, PolicyActionKind, SignInReport, SignOutReport, WhoAmI,
+    Account, IfUnsent, PolicyAction, PolicyActionKind, Rosters, SignInReport, SignOutReport, WhoAmI,
 };
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;
@@ -47,7 +47,7 @@ pub use roster::{
     ClassData, ClassSummary, Gradebook, NamedRef, RosterIdentity, RosterSort, Student, TermFilter,
     TermRef, sort_students, sync_school, sync_teacher, today, today_in,
 };
-pub use saved_pages::{Dated, SavedStart};
+pub use saved_pages::{Dated, SavedStart, WarmStart};
 pub use set_aside::{SetAsideReason, SetAsideStore};
 pub use settings::{
     CLASSLINK_API_URL, DEMO_CLIENT_ID, Profile, ProviderSettings, RedirectMode, demo_roster_url,

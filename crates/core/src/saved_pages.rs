@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::gradebook::with_store;
 use crate::{
-    Account, ClassSummary, CoreError, LastView, RosterSort, Student, TermFilter, WhoAmI,
+    Account, ClassSummary, CoreError, LastView, RosterSort, Rosters, Student, TermFilter, WhoAmI,
     sort_students, wipe,
 };
 
@@ -55,45 +55,67 @@ fn roster_page_name(class_id: &str) -> String {
     format!("roster:{class_id}")
 }
 
-impl Account {
+impl Rosters<'_> {
     /// The teacher's classes from the roster source, kept for the next start; offline,
     /// the saved copy with the reason (an error when there is none).
     pub async fn classes_page(
-        &self,
+        self,
         filter: TermFilter,
     ) -> Result<Dated<Vec<ClassSummary>>, CoreError> {
-        self.read_and_keep(classes_page_name(filter), self.classes(filter))
+        self.account
+            .read_and_keep(classes_page_name(filter), self.classes(filter))
             .await
     }
 
     /// A class's roster from the roster source in the roster's default order (family
     /// name, then first name), kept for the next start; offline, the saved copy with the
     /// reason (an error when there is none).
-    pub async fn roster_page(&self, class_id: &str) -> Result<Dated<Vec<Student>>, CoreError> {
+    pub async fn roster_page(self, class_id: &str) -> Result<Dated<Vec<Student>>, CoreError> {
         let mut page = self
-            .read_and_keep(&roster_page_name(class_id), self.roster(class_id))
+            .account
+            .read_and_keep(&roster_page_name(class_id), self.students(class_id))
             .await?;
         sort_students(&mut page.value, RosterSort::default(), false);
         Ok(page)
     }
+}
 
+/// What a signed-in start shows before the network answers: the last class list and
+/// class page, and which page the window showed last. Got from [`Account::warm_start`].
+#[derive(Debug, Clone, Copy)]
+pub struct WarmStart<'a> {
+    account: &'a Account,
+}
+
+impl Account {
+    /// What this session keeps for the next start.
+    pub fn warm_start(&self) -> WarmStart<'_> {
+        WarmStart { account: self }
+    }
+}
+
+impl WarmStart<'_> {
     /// What a signed-in start shows at once, from this computer only: no provider or
     /// roster call is made. `None` when signed out, when an earlier sign-out still has
     /// to finish (the window must say so first), or in a shared-machine session.
-    pub async fn saved_start(&self) -> Result<Option<SavedStart>, CoreError> {
-        if !wipe::pending(self.paths()).is_empty() {
+    pub async fn saved_start(self) -> Result<Option<SavedStart>, CoreError> {
+        if !wipe::pending(self.account.paths()).is_empty() {
             return Ok(None);
         }
-        let Some(who) = self.who_is_saved().await? else {
+        let Some(who) = self.account.who_is_saved().await? else {
             return Ok(None);
         };
         if who.shared_machine {
             return Ok(None);
         }
-        let last_view = self.last_view().await?;
-        let classes = self.saved(classes_page_name(TermFilter::Current)).await;
+        let last_view = self.account.last_view().await?;
+        let classes = self
+            .account
+            .saved(classes_page_name(TermFilter::Current))
+            .await;
         let roster = match &last_view {
             Some(view) if view.page == crate::ClassPage::Roster => self
+                .account
                 .saved(&roster_page_name(&view.class_id))
                 .await
                 .map(|mut page: Dated<Vec<Student>>| {
@@ -110,7 +132,24 @@ impl Account {
         }))
     }
 
-    async fn read_and_keep<T, F>(&self, name: &str, read: F) -> Result<Dated<T>, CoreError>
+    /// The class page the window showed last in this session, if any.
+    pub async fn last_view(self) -> Result<Option<LastView>, CoreError> {
+        self.account.last_view().await
+    }
+
+    /// Remembers the class page the window shows (`None`: the class list), so the next
+    /// start reopens it. Kept in the session record, so it goes with the session.
+    pub async fn remember_view(self, view: Option<LastView>) -> Result<(), CoreError> {
+        self.account.remember_view(view).await
+    }
+}
+
+impl Account {
+    pub(crate) async fn read_and_keep<T, F>(
+        &self,
+        name: &str,
+        read: F,
+    ) -> Result<Dated<T>, CoreError>
     where
         T: Serialize + DeserializeOwned,
         F: Future<Output = Result<T, CoreError>>,

@@ -110,7 +110,7 @@ async fn sign_in(sandbox: &Sandbox, root: &Path, keychain: &Keychain) -> Account
 
 /// The first class, its first line item and first student, read into the store.
 async fn first_cell(account: &Account) -> (String, String, String) {
-    let class = account.classes(TermFilter::All).await.unwrap()[0]
+    let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
         .sourced_id
         .clone();
     let page = account.gradebook_page(&class).await.unwrap();

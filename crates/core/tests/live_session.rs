@@ -170,10 +170,10 @@ async fn concurrent_calls_with_an_expired_token_refresh_once() {
         Some(Arc::clone(&clock)),
     )
     .await;
-    let classes = account.classes(TermFilter::All).await.unwrap();
+    let classes = account.rosters().classes(TermFilter::All).await.unwrap();
     let class_id = classes[0].sourced_id.clone();
     let before = sandbox.stats()["token"];
-    account.classes(TermFilter::All).await.unwrap();
+    account.rosters().classes(TermFilter::All).await.unwrap();
     assert_eq!(
         sandbox.stats()["token"],
         before,
@@ -183,9 +183,9 @@ async fn concurrent_calls_with_an_expired_token_refresh_once() {
 
     let before = sandbox.stats()["token"];
     let (roster, gradebook, again) = tokio::join!(
-        account.roster(&class_id),
-        account.gradebook(&class_id),
-        account.classes(TermFilter::All),
+        account.rosters().students(&class_id),
+        account.rosters().gradebook(&class_id),
+        account.rosters().classes(TermFilter::All),
     );
     roster.unwrap();
     gradebook.unwrap();
@@ -210,11 +210,11 @@ async fn a_session_the_keychain_refused_still_works_in_this_process() {
         !home.path().join("data/session.json").exists(),
         "nothing is recorded for a session that was not saved"
     );
-    let classes = account.classes(TermFilter::All).await.unwrap();
+    let classes = account.rosters().classes(TermFilter::All).await.unwrap();
     assert!(!classes.is_empty());
     account.sign_out(IfUnsent::Refuse).await.unwrap();
     assert!(
-        account.classes(TermFilter::All).await.is_err(),
+        account.rosters().classes(TermFilter::All).await.is_err(),
         "signed out"
     );
 }
@@ -223,21 +223,25 @@ async fn a_session_the_keychain_refused_still_works_in_this_process() {
 async fn the_last_class_page_lives_and_dies_with_the_session() {
     let sandbox = district(3600).await;
     let (account, home) = signed_in(&sandbox, MemoryStore::default()).await;
-    assert_eq!(account.last_view().await.unwrap(), None);
+    assert_eq!(account.warm_start().last_view().await.unwrap(), None);
     let view = LastView {
         class_id: "cls-00002".into(),
         page: ClassPage::Gradebook,
     };
-    account.remember_view(Some(view.clone())).await.unwrap();
+    account
+        .warm_start()
+        .remember_view(Some(view.clone()))
+        .await
+        .unwrap();
     let record = std::fs::read_to_string(home.path().join("data/session.json")).unwrap();
     assert!(record.contains("cls-00002"), "{record}");
     // Finding the teacher's id rewrites the record; the view must survive that.
-    account.classes(TermFilter::All).await.unwrap();
-    assert_eq!(account.last_view().await.unwrap(), Some(view));
+    account.rosters().classes(TermFilter::All).await.unwrap();
+    assert_eq!(account.warm_start().last_view().await.unwrap(), Some(view));
     account.sign_out(IfUnsent::Refuse).await.unwrap();
     assert!(!home.path().join("data/session.json").exists());
     assert!(
-        account.remember_view(None).await.is_err(),
+        account.warm_start().remember_view(None).await.is_err(),
         "nothing to remember it for"
     );
 }
@@ -530,8 +534,16 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
         .await
         .unwrap();
     assert!(!report.persisted && !report.has_refresh_token);
-    assert!(!account.classes(TermFilter::All).await.unwrap().is_empty());
+    assert!(
+        !account
+            .rosters()
+            .classes(TermFilter::All)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     account
+        .warm_start()
         .remember_view(Some(LastView {
             class_id: "cls-00002".into(),
             page: ClassPage::Roster,
@@ -539,7 +551,7 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
         .await
         .unwrap();
     // Grades too stay in memory: no database file, no key in the keychain.
-    let class = account.classes(TermFilter::All).await.unwrap()[0]
+    let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
         .sourced_id
         .clone();
     let page = account.gradebook_page(&class).await.unwrap();
@@ -603,7 +615,7 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
 
 /// The first class's gradebook read, and a grade entered in its first cell.
 async fn grade_first_cell(account: &Account, score: f64) -> (String, String, String) {
-    let class = account.classes(TermFilter::All).await.unwrap()[0]
+    let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
         .sourced_id
         .clone();
     let page = account.gradebook_page(&class).await.unwrap();
@@ -791,16 +803,31 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     let paths = AppPaths::under(home.path());
     let account = sign_in_at(&sandbox, paths.clone(), Arc::clone(&keychain), None).await;
     // A fresh sign-in has nothing saved, and looking creates no store.
-    let start = account.saved_start().await.unwrap().unwrap();
+    let start = account.warm_start().saved_start().await.unwrap().unwrap();
     assert!(start.classes.is_none() && start.roster.is_none() && start.last_view.is_none());
     assert!(!has_a_store(&paths), "looking created a store");
 
-    let classes = account.classes_page(TermFilter::Current).await.unwrap();
+    let classes = account
+        .rosters()
+        .classes_page(TermFilter::Current)
+        .await
+        .unwrap();
     assert!(classes.offline_reason.is_none() && !classes.value.is_empty());
     let class = classes.value[0].sourced_id.clone();
-    let roster = account.roster_page(&class).await.unwrap();
+    let roster = account.rosters().roster_page(&class).await.unwrap();
     assert!(roster.offline_reason.is_none() && !roster.value.is_empty());
+    // In the roster's default order (family name, then first name), which the window
+    // and the warm start show without sorting it again.
+    let by_name = |students: &[rollbook_core::Student]| {
+        students
+            .iter()
+            .map(|s| s.sort_name().to_lowercase())
+            .collect::<Vec<_>>()
+            .is_sorted()
+    };
+    assert!(by_name(&roster.value));
     account
+        .warm_start()
         .remember_view(Some(LastView {
             class_id: class.clone(),
             page: ClassPage::Roster,
@@ -813,7 +840,7 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     let issuer = sandbox.issuer().to_owned();
     sandbox.shutdown().await;
     let restarted = Account::new(paths.clone(), keychain.clone()).unwrap();
-    let start = restarted.saved_start().await.unwrap().unwrap();
+    let start = restarted.warm_start().saved_start().await.unwrap().unwrap();
     assert_eq!(start.who.identity.issuer, issuer);
     assert_eq!(start.classes.map(|c| c.value), Some(classes.value.clone()));
     let saved_roster = start.roster.unwrap();
@@ -822,13 +849,21 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     assert!(saved_roster.offline_reason.is_none());
 
     // Offline: the saved copies, with why they are not fresher.
-    let offline = restarted.classes_page(TermFilter::Current).await.unwrap();
+    let offline = restarted
+        .rosters()
+        .classes_page(TermFilter::Current)
+        .await
+        .unwrap();
     assert_eq!(offline.value, classes.value);
     assert!(offline.offline_reason.is_some());
-    let offline = restarted.roster_page(&class).await.unwrap();
+    let offline = restarted.rosters().roster_page(&class).await.unwrap();
     assert_eq!(offline.value, roster.value);
     // A class never read here is an error, not an empty roster.
-    let never = restarted.roster_page("cls-never-read").await.unwrap_err();
+    let never = restarted
+        .rosters()
+        .roster_page("cls-never-read")
+        .await
+        .unwrap_err();
     assert_eq!(never.code().as_str(), "roster_unreachable");
     // The only copy of a student's name on disk is inside the encrypted database.
     let name = roster.value[0].family_name.as_bytes().to_vec();
@@ -844,7 +879,7 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     let _ = restarted.sign_out(IfUnsent::Refuse).await;
     assert!(!has_a_store(&paths), "the store outlived the sign-out");
     let again = Account::new(paths, keychain).unwrap();
-    assert!(again.saved_start().await.unwrap().is_none());
+    assert!(again.warm_start().saved_start().await.unwrap().is_none());
 }
 
 /// A shared-machine session that never ended (the app crashed or was killed at logoff):
@@ -978,7 +1013,11 @@ async fn a_district_run_in_this_process_is_started_before_its_session_is_used() 
     restarted.whoami(true).await.unwrap();
     assert_eq!(district.starts(), 2, "reopening the session started it");
     district.stop().await;
-    restarted.classes(TermFilter::Current).await.unwrap();
+    restarted
+        .rosters()
+        .classes(TermFilter::Current)
+        .await
+        .unwrap();
     assert_eq!(district.starts(), 3, "using the open session started it");
 
     // The window at start, before anything reads the keychain.

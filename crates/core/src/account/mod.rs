@@ -10,6 +10,7 @@ mod sign_in;
 mod sign_out;
 
 pub use policy_action::{PolicyAction, PolicyActionKind};
+pub use roster_access::Rosters;
 pub use sign_in::SignInReport;
 pub use sign_out::{IfUnsent, SignOutReport};
 
@@ -243,13 +244,13 @@ impl Account {
     }
 
     /// The class page the window showed last in this session, if any.
-    pub async fn last_view(&self) -> Result<Option<LastView>, CoreError> {
+    pub(crate) async fn last_view(&self) -> Result<Option<LastView>, CoreError> {
         Ok(self.live().await?.record.last_view)
     }
 
     /// Remembers the class page the window shows (`None`: the class list), so the next
     /// start reopens it. Kept in the session record, so it goes with the session.
-    pub async fn remember_view(&self, view: Option<LastView>) -> Result<(), CoreError> {
+    pub(crate) async fn remember_view(&self, view: Option<LastView>) -> Result<(), CoreError> {
         let mut live = self.live.lock().await;
         let current = self.open_live(&mut live).await?;
         if current.record.last_view == view {

@@ -12,39 +12,60 @@ use crate::roster::{self, ClassSummary, Gradebook, RosterIdentity, Student, Term
 
 use super::{Account, LiveSession};
 
+/// The district's rosters as the signed-in teacher reads them: classes, students, the
+/// district's gradebook records, and the pages the window shows, kept for the next start
+/// (`crate::saved_pages`). Got from [`Account::rosters`].
+#[derive(Debug, Clone, Copy)]
+pub struct Rosters<'a> {
+    pub(crate) account: &'a Account,
+}
+
 impl Account {
+    /// Reading the district's rosters with this session.
+    pub fn rosters(&self) -> Rosters<'_> {
+        Rosters { account: self }
+    }
+}
+
+impl Rosters<'_> {
     /// The teacher's classes (this term's, or all), with schools, terms and counts.
-    pub async fn classes(&self, filter: TermFilter) -> Result<Vec<ClassSummary>, CoreError> {
-        let today = self.today();
-        self.with_roster(|client, teacher| {
-            let today = today.clone();
-            async move { roster::my_classes(&client, &teacher, filter, &today).await }
-        })
-        .await
+    pub async fn classes(self, filter: TermFilter) -> Result<Vec<ClassSummary>, CoreError> {
+        let today = self.account.today();
+        self.account
+            .with_roster(|client, teacher| {
+                let today = today.clone();
+                async move { roster::my_classes(&client, &teacher, filter, &today).await }
+            })
+            .await
     }
 
     /// All classes of a school, for a principal's sign-in.
-    pub async fn school_classes(&self, school_id: &str) -> Result<Vec<ClassSummary>, CoreError> {
-        self.with_roster(
-            |client, _| async move { roster::school_classes(&client, school_id).await },
-        )
-        .await
+    pub async fn school_classes(self, school_id: &str) -> Result<Vec<ClassSummary>, CoreError> {
+        self.account
+            .with_roster(
+                |client, _| async move { roster::school_classes(&client, school_id).await },
+            )
+            .await
     }
 
     /// A class's students, in the roster server's order.
-    pub async fn roster(&self, class_id: &str) -> Result<Vec<Student>, CoreError> {
-        self.with_roster(|client, _| async move { roster::class_roster(&client, class_id).await })
+    pub async fn students(self, class_id: &str) -> Result<Vec<Student>, CoreError> {
+        self.account
+            .with_roster(|client, _| async move { roster::class_roster(&client, class_id).await })
             .await
     }
 
     /// A class's line items and results.
-    pub async fn gradebook(&self, class_id: &str) -> Result<Gradebook, CoreError> {
-        self.with_roster(
-            |client, _| async move { roster::class_gradebook(&client, class_id).await },
-        )
-        .await
+    pub async fn gradebook(self, class_id: &str) -> Result<Gradebook, CoreError> {
+        self.account
+            .with_roster(
+                |client, _| async move { roster::class_gradebook(&client, class_id).await },
+            )
+            .await
     }
+}
 
+impl Account {
     /// Runs a roster call. When the roster server refuses the access token before its
     /// stated expiry (revoked, the provider's keys rotated, a clock out of step), the
     /// session is refreshed once and the call made again. Without a refresh token
