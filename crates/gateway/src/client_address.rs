@@ -153,15 +153,18 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops: Vec<&str> = headers
+        // Split as bytes: a balancer that appends to the client's own line keeps what
+        // the client wrote, and a byte that is not text there must not hide the hop the
+        // balancer wrote after it (taking the whole line for garbage would account the
+        // client, and name it in the audit line, as the balancer).
+        let hops: Vec<&[u8]> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+            .flat_map(|v| v.as_bytes().split(|b| *b == b','))
             .collect();
         let mut nearest = peer;
         for hop in hops.iter().rev() {
-            let Some(ip) = parse_hop(hop) else {
+            let Some(ip) = std::str::from_utf8(hop).ok().and_then(parse_hop) else {
                 return nearest;
             };
             if !self.trusts(ip) {
@@ -313,9 +316,24 @@ mod tests {
             // Ports and brackets.
             (&lb, "10.0.0.5", &["[2001:db8::1]:443"], "2001:db8::1"),
             (&lb, "10.0.0.5", &["203.0.113.1:5000"], "203.0.113.1"),
+            // Spaces around a hop; a client's `unknown` left of the balancer's hop.
+            (
+                &lb,
+                "10.0.0.5",
+                &[" unknown ,  203.0.113.1 "],
+                "203.0.113.1",
+            ),
             // A v4-mapped peer is the v4 peer.
             (&lb, "::ffff:10.0.0.5", &["203.0.113.1"], "203.0.113.1"),
         ];
+        // A byte that is not text in what the client wrote, on the line the balancer
+        // appended to: the balancer's hop still names the client.
+        let mut odd = HeaderMap::new();
+        odd.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"1.1.1.1\xff, 203.0.113.1").unwrap(),
+        );
+        assert_eq!(lb.client(ip("10.0.0.5"), &odd), ip("203.0.113.1"));
         for (proxies, peer, xff, want) in cases {
             assert_eq!(
                 proxies.client(ip(peer), &headers(xff)),

@@ -96,6 +96,14 @@ async fn district(poison: Poison) -> SocketAddr {
             }
             "classes/c1/results" if filtered => format!(r#"{{"results":[{mine},{theirs}]}}"#),
             "classes/c1/results" => format!(r#"{{"results":[{mine}]}}"#),
+            // A district-wide list a teacher may read, larger than any socket buffer.
+            "academicSessions" => {
+                let title = "t".repeat(1000);
+                let sessions: Vec<String> = (0..16_000)
+                    .map(|i| format!(r#"{{"sourcedId":"as{i}","title":"{title}"}}"#))
+                    .collect();
+                format!(r#"{{"academicSessions":[{}]}}"#, sessions.join(","))
+            }
             _ => return StatusCode::NOT_FOUND.into_response(),
         };
         json_text(text)
@@ -117,6 +125,10 @@ async fn identity() -> SocketAddr {
 }
 
 async fn gateway(poison: Poison) -> Gateway {
+    gateway_with(poison, Limits::default()).await
+}
+
+async fn gateway_with(poison: Poison, limits: Limits) -> Gateway {
     let (upstream, id) = (district(poison).await, identity().await);
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -134,7 +146,7 @@ async fn gateway(poison: Poison) -> Gateway {
             creates: rollbook_gateway::Creates::Checked,
         }],
         classlink_partner: None,
-        limits: Limits::default(),
+        limits,
     };
     Gateway::start(config).await.unwrap()
 }
@@ -182,4 +194,46 @@ async fn a_filtered_list_that_does_not_parse_is_not_passed_on_unchecked() {
             "{what}: another class's grade reached the teacher ({status}): {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answer_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let poison: Poison = Arc::new(Mutex::new(r#""fine""#.to_owned()));
+    let gw = gateway_with(
+        poison,
+        Limits {
+            header_read_timeout_seconds: 1,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(gw.address()).await.unwrap();
+    let request = format!(
+        "GET {BASE}/academicSessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-t1\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // The answer (16 MB) waits on a client that reads nothing for a while.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut sink = vec![0u8; 1 << 16];
+    let mut read = 0usize;
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => read += n,
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the connection stayed open after {read} bytes"
+    );
+    assert!(
+        read < 16_000_000,
+        "the whole answer was kept for a client not reading it"
+    );
 }
