@@ -3,8 +3,13 @@
 //! One keychain entry per session, under service [`KEYCHAIN_SERVICE`] and an account
 //! that names issuer, client and subject. Windows Credential Manager holds at most
 //! 2,560 bytes per entry (1,280 UTF-16 characters), so larger payloads are split into
-//! parts written under a fresh generation before the head entry points at them; a
-//! failed write never leaves a head pointing at half-written parts.
+//! parts written under the slot (`a` or `b`) the head does not use, before the head
+//! entry points at them; a failed write never leaves a head pointing at half-written
+//! parts. Two fixed slots rather than a fresh name per write: the parts a crash left
+//! behind (a refresh token in them) are where the next write and sign-out look, so
+//! nothing stays in the keychain after sign-out. A payload is at most
+//! [`MAX_PAYLOAD_CHARS`] long (a provider's oversized tokens are refused, not spread
+//! over hundreds of entries).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +23,11 @@ use crate::{AccessToken, NonConfidentialSecret, RefreshToken};
 pub const KEYCHAIN_SERVICE: &str = "org.rollbook.desktop";
 
 const CHUNK_HEADER: &str = "rollbook-chunks:v1:";
+/// The largest session payload kept (tokens, nonce, client secret as JSON): 28 entries
+/// of Windows Credential Manager. Real tokens are a few kilobytes; more is a provider
+/// misbehaving, and the session is then kept in memory only (`keychain_too_large`).
+pub const MAX_PAYLOAD_CHARS: usize = 32 * 1024;
+const SLOTS: [&str; 2] = ["a", "b"];
 /// How long a keychain call may take before we assume it waits on a prompt that will
 /// never be answered (a locked keyring on a headless or lab machine).
 const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -34,7 +44,9 @@ pub enum StoreError {
     TimedOut,
     #[error("the system keychain refused the request: {0}")]
     Platform(String),
-    #[error("the session is too large for the system keychain")]
+    #[error(
+        "the session is too large for the system keychain (the provider's tokens exceed {MAX_PAYLOAD_CHARS} characters)"
+    )]
     TooLarge,
     #[error("the saved session in the keychain is damaged; please sign in again")]
     Corrupt,
@@ -166,6 +178,9 @@ where
 pub struct KeychainStore {
     service: String,
     chunk_chars: usize,
+    /// Test-only: how many more writes succeed before one fails (a crash mid-save).
+    #[cfg(test)]
+    writes_left: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Default for KeychainStore {
@@ -181,6 +196,8 @@ impl KeychainStore {
         Self {
             service: KEYCHAIN_SERVICE.to_owned(),
             chunk_chars,
+            #[cfg(test)]
+            writes_left: None,
         }
     }
 
@@ -209,6 +226,16 @@ impl KeychainStore {
     }
 
     fn write(&self, account: &str, value: &str) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if let Some(left) = &self.writes_left {
+            use std::sync::atomic::Ordering;
+            if left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_err()
+            {
+                return Err(StoreError::Platform("test: the write failed".to_owned()));
+            }
+        }
         once_more_if_gone(|| {
             self.entry(account)?
                 .set_password(value)
@@ -217,19 +244,70 @@ impl KeychainStore {
     }
 
     fn delete(&self, account: &str) -> Result<(), StoreError> {
+        self.delete_existing(account).map(|_| ())
+    }
+
+    /// Deletes an entry; true when there was one.
+    fn delete_existing(&self, account: &str) -> Result<bool, StoreError> {
         once_more_if_gone(|| match self.entry(account)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(map_keyring(e)),
         })
     }
 
+    /// The most parts a payload of [`MAX_PAYLOAD_CHARS`] takes.
+    fn max_parts(&self) -> usize {
+        MAX_PAYLOAD_CHARS.div_ceil(self.chunk_chars)
+    }
+
+    /// Deletes the parts a head names, last first: what a failure leaves is then parts
+    /// 0..k, which [`Self::sweep`] finds.
     fn delete_parts(&self, account: &str, head: &str) -> Result<(), StoreError> {
         if let Some(chunked) = ChunkHead::parse(head) {
-            for index in 0..chunked.count {
+            for index in (0..chunked.count.min(self.max_parts())).rev() {
                 self.delete(&chunked.part_account(account, index))?;
             }
         }
         Ok(())
+    }
+
+    /// Deletes a slot's parts from `from` on, up to the first that is not there (a
+    /// slot's parts are numbered from 0 without gaps: written first to last, deleted
+    /// last to first). Removes what a crash mid-save left.
+    fn sweep(&self, account: &str, slot: &str, from: usize) -> Result<(), StoreError> {
+        let head = ChunkHead {
+            generation: slot,
+            count: 0,
+            digest: "",
+        };
+        for index in from..self.max_parts() {
+            if !self.delete_existing(&head.part_account(account, index))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The payload a head entry holds or points at.
+    fn assemble(&self, account: &str, head: &str) -> Result<String, StoreError> {
+        let Some(chunked) = ChunkHead::parse(head) else {
+            return Ok(head.to_owned());
+        };
+        if chunked.count > self.max_parts() {
+            return Err(StoreError::Corrupt);
+        }
+        let mut payload = String::new();
+        for index in 0..chunked.count {
+            let part = self
+                .read(&chunked.part_account(account, index))?
+                .ok_or(StoreError::Corrupt)?;
+            payload.push_str(&part);
+        }
+        if sha256_hex(&payload) != chunked.digest {
+            return Err(StoreError::Corrupt);
+        }
+        Ok(payload)
     }
 }
 
@@ -271,21 +349,15 @@ impl TokenStore for KeychainStore {
         let Some(head) = self.read(&account)? else {
             return Ok(None);
         };
-        let payload = match ChunkHead::parse(&head) {
-            None => head,
-            Some(chunked) => {
-                let mut payload = String::new();
-                for index in 0..chunked.count {
-                    let part = self
-                        .read(&chunked.part_account(&account, index))?
-                        .ok_or(StoreError::Corrupt)?;
-                    payload.push_str(&part);
-                }
-                if sha256_hex(&payload) != chunked.digest {
-                    return Err(StoreError::Corrupt);
-                }
-                payload
-            }
+        let payload = match self.assemble(&account, &head) {
+            Ok(payload) => payload,
+            // A save in between reuses the slot being read: read again once when the
+            // head moved (the digest tells a mixed read).
+            Err(StoreError::Corrupt) => match self.read(&account)? {
+                Some(now) if now != head => self.assemble(&account, &now)?,
+                _ => return Err(StoreError::Corrupt),
+            },
+            Err(e) => return Err(e),
         };
         StoredCredentials::from_payload(&payload).map(Some)
     }
@@ -293,11 +365,25 @@ impl TokenStore for KeychainStore {
     fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
         let account = key.account();
         let payload = credentials.to_payload();
+        let length = payload.chars().count();
+        // Refused before anything is written: the saved session stays as it was.
+        if length > MAX_PAYLOAD_CHARS {
+            return Err(StoreError::TooLarge);
+        }
         let previous = self.read(&account)?;
-        if payload.chars().count() <= self.chunk_chars {
+        let mut used_slot = None;
+        if length <= self.chunk_chars {
             self.write(&account, &payload)?;
         } else {
-            let generation = format!("{:08x}", rand::random::<u32>());
+            // The slot the head in place does not use (an older release's random
+            // generation counts as neither).
+            let in_use = previous.as_deref().and_then(ChunkHead::parse);
+            let generation = if in_use.is_some_and(|head| head.generation == SLOTS[0]) {
+                SLOTS[1]
+            } else {
+                SLOTS[0]
+            };
+            used_slot = Some(generation);
             let chars: Vec<char> = payload.chars().collect();
             let parts: Vec<String> = chars
                 .chunks(self.chunk_chars)
@@ -312,11 +398,19 @@ impl TokenStore for KeychainStore {
             for (index, part) in parts.iter().enumerate() {
                 self.write(&head.part_account(&account, index), part)?;
             }
+            // A crashed save into this slot may have left more parts than this one has.
+            self.sweep(&account, generation, parts.len())?;
             self.write(&account, &head_text)?;
         }
-        // Only now that the new head is in place may the old parts go.
+        // Only now that the new head is in place may the old parts go, with any a
+        // crashed save left in a slot the head does not use.
         if let Some(previous) = previous {
             self.delete_parts(&account, &previous)?;
+        }
+        for slot in SLOTS {
+            if used_slot != Some(slot) {
+                self.sweep(&account, slot, 0)?;
+            }
         }
         Ok(())
     }
@@ -325,6 +419,10 @@ impl TokenStore for KeychainStore {
         let account = key.account();
         if let Some(head) = self.read(&account)? {
             self.delete_parts(&account, &head)?;
+        }
+        // Parts a crashed save left, which no head names.
+        for slot in SLOTS {
+            self.sweep(&account, slot, 0)?;
         }
         self.delete(&account)
     }
@@ -453,6 +551,108 @@ mod tests {
             StoredCredentials::from_payload("{"),
             Err(StoreError::Corrupt)
         ));
+    }
+
+    /// A store under a service of this test's own (the real Secret Service, inside
+    /// scripts/in-test-session.sh), parts of `chunk` characters.
+    fn test_store(name: &str, chunk: usize) -> (KeychainStore, StoreKey) {
+        let base =
+            std::env::var("ROLLBOOK_KEYCHAIN_SERVICE").expect("run in scripts/in-test-session.sh");
+        let store = KeychainStore::new()
+            .with_service(format!("{base}.{name}.{}", std::process::id()))
+            .with_chunk_chars(chunk);
+        let key = StoreKey {
+            issuer: "https://parts.example".into(),
+            client_id: "c".into(),
+            subject: "s".into(),
+        };
+        (store, key)
+    }
+
+    /// Every entry under the store's service, as the keychain lists them.
+    fn entries(store: &KeychainStore) -> usize {
+        let out = std::process::Command::new("secret-tool")
+            .args(["search", "--all", "service", &store.service])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .filter(|l| l.starts_with("attribute.username"))
+            .count()
+    }
+
+    fn session(refresh: &str) -> StoredCredentials {
+        StoredCredentials {
+            refresh_token: Some(RefreshToken::new(refresh)),
+            access_token: AccessToken::new("at"),
+            access_expires_at: None,
+            original_nonce: None,
+            client_secret: None,
+        }
+    }
+
+    #[test]
+    fn parts_a_crashed_save_left_are_gone_after_the_next_save_and_after_sign_out() {
+        let (mut store, key) = test_store("crash", 64);
+        store.save(&key, &session(&"1".repeat(500))).unwrap();
+        // A save that stops after 3 of its parts (the process killed, the keychain
+        // refusing): the session in place is still read whole.
+        store.writes_left = Some(Arc::new(std::sync::atomic::AtomicUsize::new(3)));
+        assert!(store.save(&key, &session(&"2".repeat(900))).is_err());
+        store.writes_left = None;
+        let kept = store.load(&key).unwrap().unwrap();
+        assert_eq!(kept.refresh_token.unwrap().secret(), "1".repeat(500));
+        // The next save (fewer parts than either) leaves only its own.
+        store.save(&key, &session(&"3".repeat(200))).unwrap();
+        let expected = 1 + session(&"3".repeat(200)).to_payload().len().div_ceil(64);
+        assert_eq!(entries(&store), expected, "parts of earlier saves left");
+        assert_eq!(
+            store
+                .load(&key)
+                .unwrap()
+                .unwrap()
+                .refresh_token
+                .unwrap()
+                .secret(),
+            "3".repeat(200)
+        );
+        // A crash again, then sign-out: nothing of any save is left (a refresh token
+        // in an orphaned part would outlive the sign-out).
+        store.writes_left = Some(Arc::new(std::sync::atomic::AtomicUsize::new(2)));
+        assert!(store.save(&key, &session(&"4".repeat(900))).is_err());
+        store.writes_left = None;
+        store.clear(&key).unwrap();
+        assert_eq!(entries(&store), 0, "entries left after sign-out");
+    }
+
+    #[test]
+    fn an_oversized_session_is_refused_before_anything_is_written() {
+        let (store, key) = test_store("oversized", 4096);
+        store.save(&key, &session("kept")).unwrap();
+        // A hostile or broken provider's megabyte token: 256 entries of 4,096
+        // characters, or 870 of Windows' 1,200, were it split.
+        let huge = session(&"x".repeat(1024 * 1024));
+        let refused = store.save(&key, &huge).unwrap_err();
+        assert!(matches!(refused, StoreError::TooLarge), "{refused:?}");
+        assert_eq!(refused.code().as_str(), "keychain_too_large");
+        assert_eq!(entries(&store), 1, "nothing but the session in place");
+        let kept = store.load(&key).unwrap().unwrap();
+        assert_eq!(kept.refresh_token.unwrap().secret(), "kept");
+        // The largest allowed still fits, and a head naming more parts than that reads
+        // as damaged instead of being followed.
+        let largest = "y".repeat(MAX_PAYLOAD_CHARS - session("").to_payload().len());
+        store.save(&key, &session(&largest)).unwrap();
+        assert_eq!(entries(&store), 1 + MAX_PAYLOAD_CHARS.div_ceil(4096));
+        store
+            .write(&key.account(), &format!("{CHUNK_HEADER}a:1000000:00"))
+            .unwrap();
+        assert!(matches!(store.load(&key), Err(StoreError::Corrupt)));
+        store.clear(&key).unwrap();
+        assert_eq!(entries(&store), 0);
     }
 
     #[test]
