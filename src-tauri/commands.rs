@@ -257,7 +257,7 @@ pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Date
 /// teacher's edits on top; offline, the saved copy with the reason.
 #[tauri::command]
 pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<GradebookPage> {
-    Ok(state.account.gradebook_page(&class_id).await?)
+    Ok(state.account.grades().gradebook_page(&class_id).await?)
 }
 
 /// The copy on this computer, at once (a warm start); `null` if never read here.
@@ -266,7 +266,7 @@ pub async fn saved_gradebook(
     class_id: String,
     state: State<'_, AppState>,
 ) -> Answer<Option<GradebookPage>> {
-    Ok(state.account.saved_gradebook(&class_id).await?)
+    Ok(state.account.grades().saved_gradebook(&class_id).await?)
 }
 
 /// Changes one cell. Answers once the change is committed on this computer.
@@ -281,6 +281,7 @@ pub async fn enter_grade(
     let change = change.into_core()?;
     Ok(state
         .account
+        .grades()
         .enter_grade(&class_id, &line_item_id, &student_id, change)
         .await?)
 }
@@ -293,6 +294,7 @@ pub async fn create_assignment(
 ) -> Answer<String> {
     Ok(state
         .account
+        .grades()
         .create_assignment(&class_id, assignment)
         .await?)
 }
@@ -306,6 +308,7 @@ pub async fn resolve_conflict(
 ) -> Answer<CellState> {
     Ok(state
         .account
+        .grades()
         .resolve_conflict(&line_item_id, &student_id, resolution)
         .await?)
 }
@@ -316,7 +319,11 @@ pub async fn set_grading_rules(
     rules: GradingRules,
     state: State<'_, AppState>,
 ) -> Answer<()> {
-    Ok(state.account.set_grading_rules(&class_id, rules).await?)
+    Ok(state
+        .account
+        .grades()
+        .set_grading_rules(&class_id, rules)
+        .await?)
 }
 
 /// Sends the grades waiting on this computer; says what was sent, refused and in
@@ -325,7 +332,11 @@ pub async fn set_grading_rules(
 /// window's automatic syncs leave it out, so a back-off is honoured.
 #[tauri::command]
 pub async fn sync_grades(now: Option<bool>, state: State<'_, AppState>) -> Answer<SyncReport> {
-    Ok(state.account.sync_grades(now == Some(true)).await?)
+    Ok(state
+        .account
+        .grades()
+        .sync_grades(now == Some(true))
+        .await?)
 }
 
 /// What waits for the teacher outside the class's cells: set-aside stores, edits whose
@@ -335,7 +346,11 @@ pub async fn gradebook_attention(
     class_id: String,
     state: State<'_, AppState>,
 ) -> Answer<Attention> {
-    Ok(state.account.gradebook_attention(&class_id).await?)
+    Ok(state
+        .account
+        .grades()
+        .gradebook_attention(&class_id)
+        .await?)
 }
 
 /// Keeps, retries or discards one of them (the window asks twice before a discard).
@@ -345,7 +360,11 @@ pub async fn settle_attention(
     action: SettleAction,
     state: State<'_, AppState>,
 ) -> Answer<()> {
-    Ok(state.account.settle_attention(item, action).await?)
+    Ok(state
+        .account
+        .grades()
+        .settle_attention(item, action)
+        .await?)
 }
 
 /// Writes the gradebook as CSV into the teacher's Downloads folder; answers its path.
@@ -353,6 +372,7 @@ pub async fn settle_attention(
 pub async fn export_gradebook(class_id: String, state: State<'_, AppState>) -> Answer<String> {
     Ok(state
         .account
+        .grades()
         .export_gradebook(&class_id)
         .await?
         .display()

@@ -203,7 +203,7 @@ async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
     if state.account.session().await.is_err() {
         return Ok(());
     }
-    match tokio::time::timeout(SEND_TIMEOUT, state.account.sync_grades(true)).await {
+    match tokio::time::timeout(SEND_TIMEOUT, state.account.grades().sync_grades(true)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             tracing::info!(code = %e.code(), "grades could not all be sent before the update")
@@ -216,7 +216,7 @@ async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
             "{detail}. Send them (Sync now) when the district can be reached, then install the update."
         ),
     };
-    match state.account.unsent_lost_on_restart().await {
+    match state.account.grades().unsent_lost_on_restart().await {
         Ok(0) => {}
         Ok(lost) => {
             return Err(waits(format!(
@@ -230,7 +230,7 @@ async fn before_update(state: &AppState) -> Result<(), UpdateStatus> {
             )));
         }
     }
-    if let Ok(waiting @ 1..) = state.account.unsent_grades().await {
+    if let Ok(waiting @ 1..) = state.account.grades().unsent_grades().await {
         tracing::info!(
             waiting,
             "grades not yet sent stay in the store across the update"

@@ -349,7 +349,7 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
     };
     // Counted first: a sign-out the keychain leaves unfinished has deleted them too.
     let discarding = if discard_unsent {
-        Some(account.unsent_to_discard().await)
+        Some(account.grades().unsent_to_discard().await)
     } else {
         None
     };
@@ -452,7 +452,7 @@ async fn doctor(issuer: Option<&str>, json_output: bool) -> Result<(), CoreError
     let account = account()?;
     let settings = account.effective_settings();
     let checks = account.doctor(issuer, &settings).await;
-    let set_aside = account.set_aside_stores();
+    let set_aside = account.grades().set_aside_stores();
     let failed = checks.iter().any(|c| c.status == CheckStatus::Fail);
     if json_output {
         print_json(&json!({

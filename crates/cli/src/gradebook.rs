@@ -17,7 +17,7 @@ pub async fn gradebook(
     json: bool,
     csv: bool,
 ) -> Result<(), CoreError> {
-    let page = account.gradebook_page(class).await;
+    let page = account.grades().gradebook_page(class).await;
     say_store_set_aside(account).await;
     let page = page?;
     if let Some(reason) = &page.offline_reason {
@@ -30,7 +30,7 @@ pub async fn gradebook(
         ));
     }
     if csv {
-        print_line(account.gradebook_csv(class).await?.trim_end());
+        print_line(account.grades().gradebook_csv(class).await?.trim_end());
         return Ok(());
     }
     if json {
@@ -168,16 +168,18 @@ pub async fn grade(
 ) -> Result<(), CoreError> {
     let input = CellInput::parse(value)?;
     // The class must be on this computer; read it first when it is not.
-    let saved = account.saved_gradebook(class).await;
+    let saved = account.grades().saved_gradebook(class).await;
     say_store_set_aside(account).await;
     if saved?.is_none() {
-        account.gradebook_page(class).await?;
+        account.grades().gradebook_page(class).await?;
     }
     let mut cell = account
+        .grades()
         .enter_grade(class, line_item, student, CellChange::Input(input))
         .await?;
     if let Some(comment) = comment {
         cell = account
+            .grades()
             .enter_grade(
                 class,
                 line_item,
@@ -186,11 +188,11 @@ pub async fn grade(
             )
             .await?;
     }
-    let page = account.saved_gradebook(class).await?;
+    let page = account.grades().saved_gradebook(class).await?;
     // A store that lives in memory is gone when this command ends: send now, though
     // not past a district's Retry-After (the teacher did not ask for a sync).
     let report = match page.as_ref().map(|p| &p.location) {
-        Some(StoreLocation::Memory { .. }) => Some(account.sync_grades(false).await?),
+        Some(StoreLocation::Memory { .. }) => Some(account.grades().sync_grades(false).await?),
         _ => None,
     };
     if json {
@@ -216,7 +218,7 @@ pub async fn grade(
 
 /// The teacher's "Sync now": writes waiting out a back-off go too.
 pub async fn sync(account: &Account, json: bool) -> Result<(), CoreError> {
-    let report = account.sync_grades(true).await;
+    let report = account.grades().sync_grades(true).await;
     say_store_set_aside(account).await;
     let report = report?;
     if json {
@@ -224,7 +226,7 @@ pub async fn sync(account: &Account, json: bool) -> Result<(), CoreError> {
     } else {
         print_sync(&report);
         // What no cell shows: said so the teacher knows why writes still wait.
-        match account.attention_counts().await {
+        match account.grades().attention_counts().await {
             Ok(counts) => print_attention(&counts),
             Err(e) => {
                 tracing::warn!(code = %e.code(), "what waits for the teacher could not be counted")
@@ -320,7 +322,7 @@ pub fn say_discarded(counted: &Result<u32, CoreError>) {
 /// Says on stderr, with its stable code, that this command found the local store
 /// unopenable and set it aside (never deleted), and what it held.
 pub async fn say_store_set_aside(account: &Account) {
-    if let Some(aside) = account.store_set_aside().await {
+    if let Some(aside) = account.grades().store_set_aside().await {
         note(&format!("notice: {}: {}", aside.code, aside.message));
     }
 }

@@ -317,6 +317,7 @@ async fn grading_rules_survive_sign_out() {
         let store = rollbook_core::auth::KeychainStore::new().with_service(keychain_service());
         let window = rollbook_core::Account::new(home.app_paths(), Arc::new(store)).unwrap();
         let mut rules = window
+            .grades()
             .saved_gradebook(&class)
             .await
             .unwrap()
@@ -325,7 +326,11 @@ async fn grading_rules_survive_sign_out() {
             .rules;
         assert!(rules.missing_counts_as_zero);
         rules.missing_counts_as_zero = false;
-        window.set_grading_rules(&class, rules).await.unwrap();
+        window
+            .grades()
+            .set_grading_rules(&class, rules)
+            .await
+            .unwrap();
     }
     let run = home.run(&["logout"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -235,7 +235,7 @@ impl Account {
     /// One warning per gradebook store set aside (never deleted), with when and what it
     /// held, so IT can find the file and the teacher's unsent grades are not forgotten.
     fn set_aside_checks(&self) -> Vec<Check> {
-        let stores = self.set_aside_stores();
+        let stores = self.grades().set_aside_stores();
         if stores.is_empty() {
             return vec![Check::ok("gradebook", "no gradebook has been set aside")];
         }
@@ -414,19 +414,6 @@ impl Account {
             add(name, crate::set_aside::read_unsent(&path));
         }
         kept
-    }
-
-    /// The grades and new assignments waiting to be sent that Rollbook closing would
-    /// lose: those of a store kept in memory (a shared computer, `LocalStoreAllowed = 0`,
-    /// a keychain that gave no key). An update must not restart over them. A store on
-    /// disk keeps what waits across a restart: 0.
-    pub async fn unsent_lost_on_restart(&self) -> Result<u32, CoreError> {
-        let waiting = self.unsent_grades().await?;
-        let in_memory = matches!(
-            self.local.lock().await.as_ref().map(|open| &open.location),
-            Some(crate::gradebook::StoreLocation::Memory { .. })
-        );
-        Ok(if in_memory { waiting } else { 0 })
     }
 }
 

@@ -34,7 +34,7 @@ pub use defaults::{BuildDefaults, CLASSLINK_ISSUER, ClassLinkDefaults};
 pub use doctor::{Check, CheckStatus};
 pub use error::{CoreError, ErrorClass, ErrorCode};
 pub use gradebook::{
-    Attention, AttentionCounts, AttentionItem, GradebookPage, HeldAssignment, HeldReason,
+    Attention, AttentionCounts, AttentionItem, GradebookPage, Grades, HeldAssignment, HeldReason,
     LocalStorePolicy, MemoryReason, OrphanEdit, STORE_KEY_ACCOUNT, SettleAction, StoreLocation,
     store_key_account,
 };

@@ -113,7 +113,7 @@ async fn first_cell(account: &Account) -> (String, String, String) {
     let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
         .sourced_id
         .clone();
-    let page = account.gradebook_page(&class).await.unwrap();
+    let page = account.grades().gradebook_page(&class).await.unwrap();
     (
         class,
         page.gradebook.columns[0].sourced_id.clone(),
@@ -123,6 +123,7 @@ async fn first_cell(account: &Account) -> (String, String, String) {
 
 async fn grade(account: &Account, class: &str, item: &str, student: &str, score: f64) {
     account
+        .grades()
         .enter_grade(
             class,
             item,
@@ -153,9 +154,9 @@ async fn an_edit_for_an_assignment_the_district_deleted_is_listed_kept_and_disca
         .await
         .unwrap();
     assert!(deleted.status().is_success(), "{}", deleted.status());
-    account.gradebook_page(&class).await.unwrap();
+    account.grades().gradebook_page(&class).await.unwrap();
 
-    let attention = account.gradebook_attention(&class).await.unwrap();
+    let attention = account.grades().gradebook_attention(&class).await.unwrap();
     assert_eq!(attention.orphans.len(), 1, "{attention:?}");
     let orphan = &attention.orphans[0];
     assert_eq!(
@@ -181,38 +182,46 @@ async fn an_edit_for_an_assignment_the_district_deleted_is_listed_kept_and_disca
         orphan.student.is_some(),
         "the student is still on the roster"
     );
-    assert_eq!(account.unsent_grades().await.unwrap(), 1);
+    assert_eq!(account.grades().unsent_grades().await.unwrap(), 1);
 
     let it = AttentionItem::Orphan {
         line_item_id: item.clone(),
         student_id: student.clone(),
     };
     account
+        .grades()
         .settle_attention(it.clone(), SettleAction::Keep)
         .await
         .unwrap();
-    let kept = account.gradebook_attention(&class).await.unwrap();
+    let kept = account.grades().gradebook_attention(&class).await.unwrap();
     assert!(kept.orphans[0].kept, "kept, and shown as kept");
-    assert_eq!(account.unsent_grades().await.unwrap(), 1, "kept is unsent");
+    assert_eq!(
+        account.grades().unsent_grades().await.unwrap(),
+        1,
+        "kept is unsent"
+    );
     assert_eq!(
         account.sign_out(IfUnsent::Refuse).await.unwrap_err().code(),
         "unsent_grades"
     );
 
     account
+        .grades()
         .settle_attention(it.clone(), SettleAction::Discard)
         .await
         .unwrap();
     assert!(
         account
+            .grades()
             .gradebook_attention(&class)
             .await
             .unwrap()
             .orphans
             .is_empty()
     );
-    assert_eq!(account.unsent_grades().await.unwrap(), 0);
+    assert_eq!(account.grades().unsent_grades().await.unwrap(), 0);
     let again = account
+        .grades()
         .settle_attention(it, SettleAction::Discard)
         .await
         .unwrap_err();
@@ -231,6 +240,7 @@ async fn a_refused_new_assignment_is_held_and_sent_when_tried_again() {
     let (class, _, student) = first_cell(&account).await;
     sandbox.update_knobs(|k| k.access.refuse_writes = true);
     let poster = account
+        .grades()
         .create_assignment(
             &class,
             NewLineItem {
@@ -244,9 +254,14 @@ async fn a_refused_new_assignment_is_held_and_sent_when_tried_again() {
         .await
         .unwrap();
     grade(&account, &class, &poster, &student, 9.0).await;
-    account.sync_grades(true).await.unwrap();
+    account.grades().sync_grades(true).await.unwrap();
 
-    let held = account.gradebook_attention(&class).await.unwrap().held;
+    let held = account
+        .grades()
+        .gradebook_attention(&class)
+        .await
+        .unwrap()
+        .held;
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(
         (
@@ -260,6 +275,7 @@ async fn a_refused_new_assignment_is_held_and_sent_when_tried_again() {
 
     sandbox.update_knobs(|k| k.access.refuse_writes = false);
     account
+        .grades()
         .settle_attention(
             AttentionItem::Held {
                 line_item_id: poster.clone(),
@@ -270,15 +286,16 @@ async fn a_refused_new_assignment_is_held_and_sent_when_tried_again() {
         .unwrap();
     assert!(
         account
+            .grades()
             .gradebook_attention(&class)
             .await
             .unwrap()
             .held
             .is_empty()
     );
-    let report = account.sync_grades(false).await.unwrap();
+    let report = account.grades().sync_grades(false).await.unwrap();
     assert_eq!((report.waiting, report.held), (0, 0), "{report:?}");
-    assert_eq!(account.unsent_grades().await.unwrap(), 0);
+    assert_eq!(account.grades().unsent_grades().await.unwrap(), 0);
 }
 
 /// The store's key goes missing: the store is set aside and listed. Trying again fails
@@ -303,8 +320,8 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
 
     keychain.remove(&key_name);
     let account = Account::new(paths.clone(), keychain.store()).unwrap();
-    account.saved_gradebook(&class).await.unwrap();
-    let attention = account.gradebook_attention(&class).await.unwrap();
+    account.grades().saved_gradebook(&class).await.unwrap();
+    let attention = account.grades().gradebook_attention(&class).await.unwrap();
     assert_eq!(attention.set_aside.len(), 1, "{attention:?}");
     let aside = attention.set_aside[0].clone();
     assert_eq!(
@@ -315,6 +332,7 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
         path: aside.path.clone(),
     };
     let refused = account
+        .grades()
         .settle_attention(it.clone(), SettleAction::Retry)
         .await
         .unwrap_err();
@@ -329,6 +347,7 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
     };
     assert_eq!(
         account
+            .grades()
             .settle_attention(elsewhere, SettleAction::Discard)
             .await
             .unwrap_err()
@@ -340,11 +359,17 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
     // The keychain is restored: its key opens the store again, grade and all.
     keychain.set(&key_name, &old_key);
     account
+        .grades()
         .settle_attention(it, SettleAction::Retry)
         .await
         .unwrap();
     assert!(!Path::new(&aside.path).exists());
-    let page = account.saved_gradebook(&class).await.unwrap().unwrap();
+    let page = account
+        .grades()
+        .saved_gradebook(&class)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(page.set_aside.is_none());
     let cell = page
         .gradebook
@@ -353,9 +378,10 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
         .find(|c| c.line_item_id == item && c.student_id == student)
         .unwrap();
     assert_eq!(cell.value.score, Some(4.25));
-    assert_eq!(account.unsent_grades().await.unwrap(), 1);
+    assert_eq!(account.grades().unsent_grades().await.unwrap(), 1);
     assert!(
         account
+            .grades()
             .gradebook_attention(&class)
             .await
             .unwrap()
@@ -367,18 +393,26 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
     // Lost again: kept (stays on disk, no longer listed), then discarded.
     keychain.remove(&key_name);
     let account = Account::new(paths.clone(), keychain.store()).unwrap();
-    account.saved_gradebook(&class).await.unwrap();
-    let aside = account.gradebook_attention(&class).await.unwrap().set_aside[0].clone();
+    account.grades().saved_gradebook(&class).await.unwrap();
+    let aside = account
+        .grades()
+        .gradebook_attention(&class)
+        .await
+        .unwrap()
+        .set_aside[0]
+        .clone();
     let it = AttentionItem::SetAside {
         path: aside.path.clone(),
     };
     account
+        .grades()
         .settle_attention(it.clone(), SettleAction::Keep)
         .await
         .unwrap();
     assert!(Path::new(&aside.path).exists());
     assert!(
         account
+            .grades()
             .gradebook_attention(&class)
             .await
             .unwrap()
@@ -387,6 +421,7 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
     );
     assert!(
         account
+            .grades()
             .gradebook_page(&class)
             .await
             .unwrap()
@@ -394,12 +429,17 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
             .is_none(),
         "the page stops showing it"
     );
-    assert_eq!(account.set_aside_stores().len(), 1, "doctor still lists it");
+    assert_eq!(
+        account.grades().set_aside_stores().len(),
+        1,
+        "doctor still lists it"
+    );
     account
+        .grades()
         .settle_attention(it, SettleAction::Discard)
         .await
         .unwrap();
-    assert!(account.set_aside_stores().is_empty());
+    assert!(account.grades().set_aside_stores().is_empty());
     let left: Vec<String> = std::fs::read_dir(&paths.data_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -430,9 +470,18 @@ async fn the_stores_key_is_found_whatever_the_spelling_of_its_folder() {
     let dotted = real.join("..").join("home");
     for root in [link.clone(), dotted] {
         let account = Account::new(AppPaths::under(&root), keychain.store()).unwrap();
-        let page = account.saved_gradebook(&class).await.unwrap().unwrap();
+        let page = account
+            .grades()
+            .saved_gradebook(&class)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(page.set_aside.is_none(), "{root:?}: {:?}", page.set_aside);
-        assert_eq!(account.unsent_grades().await.unwrap(), 1, "{root:?}");
+        assert_eq!(
+            account.grades().unsent_grades().await.unwrap(),
+            1,
+            "{root:?}"
+        );
     }
     assert!(std::fs::read_dir(real.join("data")).unwrap().all(|e| {
         !e.unwrap()
@@ -456,7 +505,12 @@ async fn the_stores_key_is_found_whatever_the_spelling_of_its_folder() {
     keychain.remove(&canonical);
     keychain.set(&spelled, &key);
     let account = Account::new(AppPaths::under(&link), keychain.store()).unwrap();
-    let page = account.saved_gradebook(&class).await.unwrap().unwrap();
+    let page = account
+        .grades()
+        .saved_gradebook(&class)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(page.set_aside.is_none(), "{:?}", page.set_aside);
     assert_eq!(
         keychain.get(&canonical).as_deref(),

@@ -554,13 +554,14 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
     let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
         .sourced_id
         .clone();
-    let page = account.gradebook_page(&class).await.unwrap();
+    let page = account.grades().gradebook_page(&class).await.unwrap();
     assert!(matches!(page.location, StoreLocation::Memory { .. }));
     let (item, student) = (
         page.gradebook.columns[0].sourced_id.clone(),
         page.gradebook.students[0].sourced_id.clone(),
     );
     account
+        .grades()
         .enter_grade(
             &class,
             &item,
@@ -574,7 +575,7 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
         "no keychain entry"
     );
     assert_eq!(
-        account.unsent_lost_on_restart().await.unwrap(),
+        account.grades().unsent_lost_on_restart().await.unwrap(),
         1,
         "an update's restart would lose the grade: it is in memory only"
     );
@@ -605,9 +606,9 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
     assert!(personal.end_shared_session().await.is_none());
     assert!(personal.whoami(false).await.is_ok(), "kept");
     grade_first_cell(&personal, 3.5).await;
-    assert_eq!(personal.unsent_grades().await.unwrap(), 1);
+    assert_eq!(personal.grades().unsent_grades().await.unwrap(), 1);
     assert_eq!(
-        personal.unsent_lost_on_restart().await.unwrap(),
+        personal.grades().unsent_lost_on_restart().await.unwrap(),
         0,
         "on disk, a restart keeps it"
     );
@@ -618,12 +619,13 @@ async fn grade_first_cell(account: &Account, score: f64) -> (String, String, Str
     let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
         .sourced_id
         .clone();
-    let page = account.gradebook_page(&class).await.unwrap();
+    let page = account.grades().gradebook_page(&class).await.unwrap();
     let (item, student) = (
         page.gradebook.columns[0].sourced_id.clone(),
         page.gradebook.students[0].sourced_id.clone(),
     );
     account
+        .grades()
         .enter_grade(
             &class,
             &item,
@@ -666,7 +668,7 @@ async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_a
     let again = Account::new(paths.clone(), Arc::clone(&keychain) as Arc<dyn TokenStore>).unwrap();
     assert_eq!(
         saved_score(
-            again.saved_gradebook(&class).await.unwrap(),
+            again.grades().saved_gradebook(&class).await.unwrap(),
             &item,
             &student
         ),
@@ -681,20 +683,28 @@ async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_a
     let _ = std::fs::remove_file(wal);
     let damaged =
         Account::new(paths.clone(), Arc::clone(&keychain) as Arc<dyn TokenStore>).unwrap();
-    assert!(damaged.saved_gradebook(&class).await.unwrap().is_none());
+    assert!(
+        damaged
+            .grades()
+            .saved_gradebook(&class)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let aside: Vec<String> = walk(home.path())
         .into_iter()
         .filter(|f| f.contains(".db.unreadable-") && !f.ends_with(".unsent"))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
     // The teacher is told, with what it held (the count kept beside it).
-    let notice = damaged.store_set_aside().await.expect("a notice");
+    let notice = damaged.grades().store_set_aside().await.expect("a notice");
     assert_eq!(
         (notice.code.as_str(), notice.unsent),
         ("store_set_aside", Some(1))
     );
-    assert_eq!(damaged.set_aside_stores(), vec![notice]);
+    assert_eq!(damaged.grades().set_aside_stores(), vec![notice]);
     damaged
+        .grades()
         .enter_grade(
             &class,
             &item,
@@ -710,7 +720,12 @@ async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_a
     // teacher's (with a grade not yet sent) stays, encrypted under its own key.
     let other = sign_in_as(&sandbox, paths.clone(), Arc::clone(&keychain), None, 1).await;
     assert!(
-        other.saved_gradebook(&class).await.unwrap().is_none(),
+        other
+            .grades()
+            .saved_gradebook(&class)
+            .await
+            .unwrap()
+            .is_none(),
         "the first teacher's grades are not theirs"
     );
     let theirs = the_store(&paths);
@@ -722,7 +737,7 @@ async fn the_local_gradebook_is_encrypted_per_sign_in_and_a_damaged_one_is_set_a
     assert_eq!(keychain.secrets.lock().unwrap().len(), 1);
     // The first teacher signs in again: the grade is still there, waiting to be sent.
     let back = sign_in_at(&sandbox, paths.clone(), Arc::clone(&keychain), None).await;
-    assert_eq!(back.unsent_grades().await.unwrap(), 1);
+    assert_eq!(back.grades().unsent_grades().await.unwrap(), 1);
     assert_eq!(
         back.sign_out(IfUnsent::Refuse).await.unwrap_err().code(),
         "unsent_grades"

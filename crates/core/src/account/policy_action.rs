@@ -134,7 +134,7 @@ impl Account {
     /// Sends what waits (bounded), then signs out; unsent grades left are kept. The
     /// count kept, and whether it could not be told.
     pub(super) async fn end_session_for_policy(&self) -> Result<(u32, bool), CoreError> {
-        match tokio::time::timeout(SEND_BEFORE_POLICY, self.sync_grades(false)).await {
+        match tokio::time::timeout(SEND_BEFORE_POLICY, self.grades().sync_grades(false)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::warn!(code = %e.code(), "grades could not be sent before policy ended the session");

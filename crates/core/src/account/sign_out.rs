@@ -113,7 +113,9 @@ impl Account {
             // Grades live in memory on a shared computer: send what waits before they go.
             // Bounded, so the sign-out (revocation) still happens when the district is down.
             // Not `now`: a district's Retry-After holds here too.
-            match tokio::time::timeout(Duration::from_secs(4), self.sync_grades(false)).await {
+            match tokio::time::timeout(Duration::from_secs(4), self.grades().sync_grades(false))
+                .await
+            {
                 Ok(Ok(report)) if report.waiting > 0 => {
                     tracing::warn!(
                         waiting = report.waiting,

@@ -8,6 +8,7 @@ use rollbook_gradebook::store::{GradeStore, OrphanAction, OrphanReason, StoreKey
 use rollbook_gradebook::{CellValue, ClassId, GradebookError, LineItemId, StudentId};
 use serde::{Deserialize, Serialize};
 
+use super::Grades;
 use super::local_store::{note_unsent, store_path, with_store};
 use super::store_key::{spelled_key_account, store_key_account};
 use crate::set_aside::{self, SetAsideReason, SetAsideStore};
@@ -15,7 +16,7 @@ use crate::{Account, CoreError};
 
 /// What waits for the teacher outside the grid's cells: stores set aside, edits whose
 /// assignment or student is gone, and new assignments the district refused. Each is
-/// settled with [`Account::settle_attention`].
+/// settled with `account.grades().settle_attention`.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts-bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
@@ -118,123 +119,6 @@ impl From<SettleAction> for OrphanAction {
 }
 
 impl Account {
-    /// What waits for the teacher outside the class's cells (see [`Attention`]).
-    pub async fn gradebook_attention(&self, class_id: &str) -> Result<Attention, CoreError> {
-        let open = self.local_store().await?;
-        let class = ClassId::from(class_id);
-        let (orphans, held, names) = with_store(&open.store, move |s| {
-            let orphans: Vec<_> = s
-                .orphans()?
-                .into_iter()
-                .filter(|o| o.class_id == class.as_str())
-                .collect();
-            let held = s.held_line_items(&class)?;
-            let names: std::collections::HashMap<String, String> = s
-                .gradebook(&class)?
-                .map(|g| {
-                    g.students
-                        .into_iter()
-                        .map(|n| (n.sourced_id, format!("{}, {}", n.family_name, n.given_name)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok((orphans, held, names))
-        })
-        .await?;
-        let orphans = orphans
-            .into_iter()
-            .map(|o| OrphanEdit {
-                kept: open.is_kept(&orphan_key(&o.line_item_id, &o.student_id)),
-                student: names.get(&o.student_id).cloned(),
-                assignment: o.line_item_title,
-                line_item_id: o.line_item_id,
-                student_id: o.student_id,
-                why: o.reason,
-                value: o.value,
-                edited_at: o.edited_at,
-            })
-            .collect();
-        let held = held
-            .into_iter()
-            .map(|h| HeldAssignment {
-                kept: open.is_kept(&held_key(&h.line_item_id)),
-                why: if h.conflict {
-                    HeldReason::Conflict
-                } else {
-                    HeldReason::Refused
-                },
-                line_item_id: h.line_item_id,
-                title: h.title,
-                grades: h.grades,
-            })
-            .collect();
-        Ok(Attention {
-            set_aside: self.own_set_aside_stores().await?,
-            orphans,
-            held,
-        })
-    }
-
-    /// How many orphaned edits and held new assignments wait, over every class (the
-    /// CLI's sync report); set-aside stores are told apart (`store_set_aside`).
-    pub async fn attention_counts(&self) -> Result<AttentionCounts, CoreError> {
-        let open = self.local_store().await?;
-        with_store(&open.store, |s| {
-            let orphans = u32::try_from(s.orphans()?.len()).unwrap_or(u32::MAX);
-            let mut held_assignments = 0u32;
-            for (class, _, _) in s.classes()? {
-                let held = u32::try_from(s.held_line_items(&ClassId::from(class))?.len())
-                    .unwrap_or(u32::MAX);
-                held_assignments = held_assignments.saturating_add(held);
-            }
-            Ok(AttentionCounts {
-                orphans,
-                held_assignments,
-            })
-        })
-        .await
-    }
-
-    /// Keeps, retries or discards one thing waiting for the teacher.
-    pub async fn settle_attention(
-        &self,
-        item: AttentionItem,
-        action: SettleAction,
-    ) -> Result<(), CoreError> {
-        match item {
-            AttentionItem::SetAside { path } => self.settle_set_aside(&path, action).await,
-            AttentionItem::Orphan {
-                line_item_id,
-                student_id,
-            } => {
-                let open = self.local_store().await?;
-                let key = orphan_key(&line_item_id, &student_id);
-                with_store(&open.store, move |s| {
-                    s.settle_orphan(
-                        &LineItemId::from(line_item_id),
-                        &StudentId::from(student_id),
-                        action.into(),
-                    )
-                })
-                .await?;
-                open.mark_kept(key, action == SettleAction::Keep);
-                note_unsent(&open).await;
-                Ok(())
-            }
-            AttentionItem::Held { line_item_id } => {
-                let open = self.local_store().await?;
-                let key = held_key(&line_item_id);
-                with_store(&open.store, move |s| {
-                    s.settle_held_line_item(&LineItemId::from(line_item_id), action.into())
-                })
-                .await?;
-                open.mark_kept(key, action == SettleAction::Keep);
-                note_unsent(&open).await;
-                Ok(())
-            }
-        }
-    }
-
     /// This sign-in's set-aside stores (named after its store) not yet kept.
     pub(super) async fn own_set_aside_stores(&self) -> Result<Vec<SetAsideStore>, CoreError> {
         let owner = self.live_session_info().await?.owner;
@@ -352,6 +236,124 @@ impl Account {
         call_store(self.store(), move |s| s.save_secret(&account, &text)).await?;
         tracing::info!("a set-aside gradebook was opened again with a key from the keychain");
         Ok(())
+    }
+}
+impl Grades<'_> {
+    /// What waits for the teacher outside the class's cells (see [`Attention`]).
+    pub async fn gradebook_attention(self, class_id: &str) -> Result<Attention, CoreError> {
+        let open = self.account.local_store().await?;
+        let class = ClassId::from(class_id);
+        let (orphans, held, names) = with_store(&open.store, move |s| {
+            let orphans: Vec<_> = s
+                .orphans()?
+                .into_iter()
+                .filter(|o| o.class_id == class.as_str())
+                .collect();
+            let held = s.held_line_items(&class)?;
+            let names: std::collections::HashMap<String, String> = s
+                .gradebook(&class)?
+                .map(|g| {
+                    g.students
+                        .into_iter()
+                        .map(|n| (n.sourced_id, format!("{}, {}", n.family_name, n.given_name)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((orphans, held, names))
+        })
+        .await?;
+        let orphans = orphans
+            .into_iter()
+            .map(|o| OrphanEdit {
+                kept: open.is_kept(&orphan_key(&o.line_item_id, &o.student_id)),
+                student: names.get(&o.student_id).cloned(),
+                assignment: o.line_item_title,
+                line_item_id: o.line_item_id,
+                student_id: o.student_id,
+                why: o.reason,
+                value: o.value,
+                edited_at: o.edited_at,
+            })
+            .collect();
+        let held = held
+            .into_iter()
+            .map(|h| HeldAssignment {
+                kept: open.is_kept(&held_key(&h.line_item_id)),
+                why: if h.conflict {
+                    HeldReason::Conflict
+                } else {
+                    HeldReason::Refused
+                },
+                line_item_id: h.line_item_id,
+                title: h.title,
+                grades: h.grades,
+            })
+            .collect();
+        Ok(Attention {
+            set_aside: self.account.own_set_aside_stores().await?,
+            orphans,
+            held,
+        })
+    }
+
+    /// How many orphaned edits and held new assignments wait, over every class (the
+    /// CLI's sync report); set-aside stores are told apart (`store_set_aside`).
+    pub async fn attention_counts(self) -> Result<AttentionCounts, CoreError> {
+        let open = self.account.local_store().await?;
+        with_store(&open.store, |s| {
+            let orphans = u32::try_from(s.orphans()?.len()).unwrap_or(u32::MAX);
+            let mut held_assignments = 0u32;
+            for (class, _, _) in s.classes()? {
+                let held = u32::try_from(s.held_line_items(&ClassId::from(class))?.len())
+                    .unwrap_or(u32::MAX);
+                held_assignments = held_assignments.saturating_add(held);
+            }
+            Ok(AttentionCounts {
+                orphans,
+                held_assignments,
+            })
+        })
+        .await
+    }
+
+    /// Keeps, retries or discards one thing waiting for the teacher.
+    pub async fn settle_attention(
+        self,
+        item: AttentionItem,
+        action: SettleAction,
+    ) -> Result<(), CoreError> {
+        match item {
+            AttentionItem::SetAside { path } => self.account.settle_set_aside(&path, action).await,
+            AttentionItem::Orphan {
+                line_item_id,
+                student_id,
+            } => {
+                let open = self.account.local_store().await?;
+                let key = orphan_key(&line_item_id, &student_id);
+                with_store(&open.store, move |s| {
+                    s.settle_orphan(
+                        &LineItemId::from(line_item_id),
+                        &StudentId::from(student_id),
+                        action.into(),
+                    )
+                })
+                .await?;
+                open.mark_kept(key, action == SettleAction::Keep);
+                note_unsent(&open).await;
+                Ok(())
+            }
+            AttentionItem::Held { line_item_id } => {
+                let open = self.account.local_store().await?;
+                let key = held_key(&line_item_id);
+                with_store(&open.store, move |s| {
+                    s.settle_held_line_item(&LineItemId::from(line_item_id), action.into())
+                })
+                .await?;
+                open.mark_kept(key, action == SettleAction::Keep);
+                note_unsent(&open).await;
+                Ok(())
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use rollbook_gradebook::{
 };
 use serde::Serialize;
 
+use super::Grades;
 use super::local_store::{MemoryReason, StoreLocation, note_unsent, with_store};
 use crate::set_aside::SetAsideStore;
 use crate::{Account, CoreError};
@@ -31,12 +32,17 @@ pub struct GradebookPage {
 }
 
 impl Account {
+    pub(crate) fn now_rfc3339(&self) -> String {
+        let seconds = self.clock().unix_now();
+        jiff::Timestamp::from_second(seconds)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
+            .unwrap_or_default()
+    }
+}
+impl Grades<'_> {
     /// The class's gradebook as last saved on this computer (a warm start, or offline).
-    pub async fn saved_gradebook(
-        &self,
-        class_id: &str,
-    ) -> Result<Option<GradebookPage>, CoreError> {
-        let open = self.local_store().await?;
+    pub async fn saved_gradebook(self, class_id: &str) -> Result<Option<GradebookPage>, CoreError> {
+        let open = self.account.local_store().await?;
         let id = ClassId::from(class_id);
         let view = with_store(&open.store, move |s| s.gradebook(&id)).await?;
         Ok(view.map(|gradebook| GradebookPage {
@@ -50,10 +56,11 @@ impl Account {
     /// Reads the class's gradebook from the roster source into the store and returns it
     /// with the teacher's edits on top. When the source cannot be reached, the saved copy
     /// is returned with the reason (a class never read before is an error then).
-    pub async fn gradebook_page(&self, class_id: &str) -> Result<GradebookPage, CoreError> {
-        let open = self.local_store().await?;
-        let now = self.now_rfc3339();
+    pub async fn gradebook_page(self, class_id: &str) -> Result<GradebookPage, CoreError> {
+        let open = self.account.local_store().await?;
+        let now = self.account.now_rfc3339();
         let fetched = self
+            .account
             .with_roster(|client, _| {
                 let now = now.clone();
                 async move {
@@ -94,18 +101,18 @@ impl Account {
 
     /// Changes one cell; when this returns the change is committed on this computer.
     pub async fn enter_grade(
-        &self,
+        self,
         class_id: &str,
         line_item_id: &str,
         student_id: &str,
         change: CellChange,
     ) -> Result<CellView, CoreError> {
-        let open = self.local_store().await?;
+        let open = self.account.local_store().await?;
         let (class, item, student, now) = (
             ClassId::from(class_id),
             LineItemId::from(line_item_id),
             StudentId::from(student_id),
-            self.now_rfc3339(),
+            self.account.now_rfc3339(),
         );
         let cell = with_store(&open.store, move |s| {
             s.enter(&class, &item, &student, change, &now)
@@ -117,11 +124,11 @@ impl Account {
 
     /// Adds an assignment (a line item with a client-chosen id) to the class.
     pub async fn create_assignment(
-        &self,
+        self,
         class_id: &str,
         new: NewLineItem,
     ) -> Result<String, CoreError> {
-        let open = self.local_store().await?;
+        let open = self.account.local_store().await?;
         let class = ClassId::from(class_id);
         let id = with_store(&open.store, move |s| s.create_line_item(&class, &new)).await?;
         note_unsent(&open).await;
@@ -129,12 +136,12 @@ impl Account {
     }
 
     pub async fn resolve_conflict(
-        &self,
+        self,
         line_item_id: &str,
         student_id: &str,
         resolution: Resolution,
     ) -> Result<rollbook_gradebook::CellState, CoreError> {
-        let open = self.local_store().await?;
+        let open = self.account.local_store().await?;
         let (item, student) = (LineItemId::from(line_item_id), StudentId::from(student_id));
         let state =
             with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await?;
@@ -143,11 +150,11 @@ impl Account {
     }
 
     pub async fn set_grading_rules(
-        &self,
+        self,
         class_id: &str,
         rules: GradingRules,
     ) -> Result<(), CoreError> {
-        let open = self.local_store().await?;
+        let open = self.account.local_store().await?;
         let class = ClassId::from(class_id);
         let kept = rules.clone();
         with_store(&open.store, move |s| s.set_rules(&class, &rules)).await?;
@@ -160,8 +167,8 @@ impl Account {
             }
         );
         if keep_on_disk {
-            let owner = self.live_session_info().await?.owner;
-            crate::grading_rules::save(self.paths(), &owner, class_id, &kept)?;
+            let owner = self.account.live_session_info().await?.owner;
+            crate::grading_rules::save(self.account.paths(), &owner, class_id, &kept)?;
         }
         Ok(())
     }
@@ -169,14 +176,15 @@ impl Account {
     /// Sends every waiting write. With `now`, writes waiting out a backoff go too: only
     /// for the teacher's own "Sync now" (`rollbook sync`, the window's button). Automatic
     /// syncs pass `false`, so a district's `Retry-After` is honoured.
-    pub async fn sync_grades(&self, now: bool) -> Result<SyncReport, CoreError> {
-        let open = self.local_store().await?;
+    pub async fn sync_grades(self, now: bool) -> Result<SyncReport, CoreError> {
+        let open = self.account.local_store().await?;
         if now {
             with_store(&open.store, |s| s.retry_now()).await?;
         }
         let store = Arc::clone(&open.store);
         let options = SyncOptions::default();
         let reached = self
+            .account
             .with_roster(|client, _| {
                 let store = Arc::clone(&store);
                 let options = options.clone();
@@ -207,9 +215,9 @@ impl Account {
     }
 
     /// The class's gradebook as CSV (from this computer's copy, edits included).
-    pub async fn gradebook_csv(&self, class_id: &str) -> Result<String, CoreError> {
+    pub async fn gradebook_csv(self, class_id: &str) -> Result<String, CoreError> {
         // ExportAllowed (H7): every export, the CLI's and the window's, passes here.
-        self.allow_export()?;
+        self.account.allow_export()?;
         let page =
             self.saved_gradebook(class_id)
                 .await?
@@ -228,7 +236,7 @@ impl Account {
     /// Writes the CSV export into the teacher's Downloads folder (their home folder when
     /// there is none) as "<class> gradebook <date>.csv", never over an existing file.
     /// This is the one place grades leave the encrypted store, at the teacher's request.
-    pub async fn export_gradebook(&self, class_id: &str) -> Result<PathBuf, CoreError> {
+    pub async fn export_gradebook(self, class_id: &str) -> Result<PathBuf, CoreError> {
         let csv = self.gradebook_csv(class_id).await?;
         let title = self
             .saved_gradebook(class_id)
@@ -256,7 +264,7 @@ impl Account {
         let stem = format!(
             "{} gradebook {}",
             if safe.is_empty() { "Class" } else { &safe },
-            self.today()
+            self.account.today()
         );
         std::fs::create_dir_all(&folder).map_err(|source| CoreError::Io {
             action: "create",
@@ -296,12 +304,5 @@ impl Account {
             }
         }
         Err(GradebookError::Invalid("too many exports of this class today".into()).into())
-    }
-
-    pub(crate) fn now_rfc3339(&self) -> String {
-        let seconds = self.clock().unix_now();
-        jiff::Timestamp::from_second(seconds)
-            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
-            .unwrap_or_default()
     }
 }

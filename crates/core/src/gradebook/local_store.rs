@@ -11,6 +11,7 @@ use rollbook_gradebook::GradebookError;
 use rollbook_gradebook::store::{GradeStore, StoreKey};
 use serde::Serialize;
 
+use super::Grades;
 use super::store_key::{spelled_key_account, store_key_account};
 use crate::set_aside::{self, SetAsideReason, SetAsideStore};
 use crate::{Account, CoreError};
@@ -223,21 +224,6 @@ impl Account {
         Ok(open)
     }
 
-    /// The store set aside when this process opened the local store, if one was (the
-    /// CLI says so on stderr; the window gets it in [`super::GradebookPage::set_aside`]).
-    pub async fn store_set_aside(&self) -> Option<SetAsideStore> {
-        self.local
-            .lock()
-            .await
-            .as_ref()
-            .and_then(|open| open.set_aside.clone())
-    }
-
-    /// Every store set aside in the data folder (`rollbook doctor`).
-    pub fn set_aside_stores(&self) -> Vec<SetAsideStore> {
-        set_aside::list(self.paths())
-    }
-
     pub(super) async fn open_disk_store(
         &self,
         owner: &str,
@@ -329,7 +315,7 @@ impl Account {
         let (store, _) = self.open_disk_store(&owner).await?;
         let open = OpenStore::new(store, StoreLocation::Disk, Some(path));
         *self.local.lock().await = Some(open.clone());
-        match tokio::time::timeout(budget, self.sync_grades(false)).await {
+        match tokio::time::timeout(budget, self.grades().sync_grades(false)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::warn!(code = %e.code(), "grades could not be sent before the local gradebook is emptied")
@@ -365,6 +351,23 @@ impl Account {
             tracing::warn!(code = %e.code(), "the local gradebook's key could not be deleted from the keychain");
         }
         Ok(())
+    }
+}
+impl Grades<'_> {
+    /// The store set aside when this process opened the local store, if one was (the
+    /// CLI says so on stderr; the window gets it in [`super::GradebookPage::set_aside`]).
+    pub async fn store_set_aside(self) -> Option<SetAsideStore> {
+        self.account
+            .local
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|open| open.set_aside.clone())
+    }
+
+    /// Every store set aside in the data folder (`rollbook doctor`).
+    pub fn set_aside_stores(self) -> Vec<SetAsideStore> {
+        set_aside::list(self.account.paths())
     }
 }
 

@@ -35,7 +35,22 @@ pub use store_key::{STORE_KEY_ACCOUNT, store_key_account};
 
 use rollbook_gradebook::GradebookError;
 
-use crate::CoreError;
+use crate::{Account, CoreError};
+
+/// The teacher's gradebooks in the local store: reading a class's into it, entering
+/// grades and assignments, writing them back, exporting, what waits to be sent, and what
+/// waits for the teacher outside the cells. Got from [`Account::grades`].
+#[derive(Debug, Clone, Copy)]
+pub struct Grades<'a> {
+    account: &'a Account,
+}
+
+impl Account {
+    /// The gradebooks of this session.
+    pub fn grades(&self) -> Grades<'_> {
+        Grades { account: self }
+    }
+}
 
 impl From<GradebookError> for CoreError {
     fn from(e: GradebookError) -> Self {

@@ -6,7 +6,7 @@ import type { SetAsideStore } from "./SetAsideStore";
 /**
  * What waits for the teacher outside the grid's cells: stores set aside, edits whose
  * assignment or student is gone, and new assignments the district refused. Each is
- * settled with [`Account::settle_attention`].
+ * settled with `account.grades().settle_attention`.
  */
 export type Attention = { 
 /**
