@@ -444,11 +444,11 @@ impl<'de> Visitor<'de> for EnvelopeKey {
     }
 }
 
-/// The whole answer: known envelopes kept, each reduced; the rest skipped. A repeated
-/// envelope keeps its last value, as a map would.
-struct Answer;
+/// The whole answer: the envelopes asked for kept, each reduced; the rest skipped. A
+/// repeated envelope keeps its last value, as a map would.
+struct Answer<'a>(&'a [&'a str]);
 
-impl<'de> DeserializeSeed<'de> for Answer {
+impl<'de> DeserializeSeed<'de> for Answer<'_> {
     type Value = Vec<(usize, Out)>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -456,7 +456,7 @@ impl<'de> DeserializeSeed<'de> for Answer {
     }
 }
 
-impl<'de> Visitor<'de> for Answer {
+impl<'de> Visitor<'de> for Answer<'_> {
     type Value = Vec<(usize, Out)>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -466,7 +466,9 @@ impl<'de> Visitor<'de> for Answer {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut envelopes: Vec<(usize, Out)> = Vec::with_capacity(1);
         while let Some(envelope) = map.next_key_seed(EnvelopeKey)? {
-            let allowed = envelope.and_then(|i| allowed_for(ENVELOPES[i]).map(|a| (i, a)));
+            let allowed = envelope
+                .filter(|i| self.0.contains(&ENVELOPES[*i]))
+                .and_then(|i| allowed_for(ENVELOPES[i]).map(|a| (i, a)));
             match allowed {
                 Some((i, allowed)) => {
                     let mut written = Vec::new();
@@ -483,11 +485,12 @@ impl<'de> Visitor<'de> for Answer {
     }
 }
 
-/// The body as the teacher may see it: each known envelope's records reduced to their
-/// allowed fields. `None` when the body is not a JSON object.
-pub fn filter(body: &[u8]) -> Option<Vec<u8>> {
+/// The body as the teacher may see it: the envelopes in `only` (names the filter knows),
+/// their records reduced to their allowed fields. `None` when the body is not a JSON
+/// object.
+pub fn filter(body: &[u8], only: &[&str]) -> Option<Vec<u8>> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let envelopes = Answer.deserialize(&mut de).ok()?;
+    let envelopes = Answer(only).deserialize(&mut de).ok()?;
     de.end().ok()?;
     let mut out =
         Vec::with_capacity(2 + envelopes.iter().map(|(_, w)| w.len() + 24).sum::<usize>());
@@ -510,6 +513,10 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
+    fn filter_all(body: &[u8]) -> Option<Vec<u8>> {
+        filter(body, ENVELOPES)
+    }
+
     #[test]
     fn only_allowed_fields_pass_and_references_lose_their_hrefs() {
         let body = json!({
@@ -523,7 +530,8 @@ mod tests {
             "statusInfoSet": [{"x": 1}]
         });
         let out: Value =
-            serde_json::from_slice(&filter(&serde_json::to_vec(&body).unwrap()).unwrap()).unwrap();
+            serde_json::from_slice(&filter_all(&serde_json::to_vec(&body).unwrap()).unwrap())
+                .unwrap();
         assert_eq!(
             out,
             json!({"users": [{
@@ -534,17 +542,17 @@ mod tests {
         );
         let result = json!({"result": {"sourcedId": "r", "score": 1.5, "lineItem": {"sourcedId": "l", "href": "h"}, "student": {"sourcedId": "s"}, "href": "h"}});
         let out: Value =
-            serde_json::from_slice(&filter(&serde_json::to_vec(&result).unwrap()).unwrap())
+            serde_json::from_slice(&filter_all(&serde_json::to_vec(&result).unwrap()).unwrap())
                 .unwrap();
         assert_eq!(
             out,
             json!({"result": {"sourcedId": "r", "score": 1.5, "lineItem": {"sourcedId": "l"}, "student": {"sourcedId": "s"}}})
         );
-        assert_eq!(filter(b"not json"), None);
+        assert_eq!(filter_all(b"not json"), None);
     }
 
     fn filtered(body: &str) -> Value {
-        serde_json::from_slice(&filter(body.as_bytes()).unwrap()).unwrap()
+        serde_json::from_slice(&filter_all(body.as_bytes()).unwrap()).unwrap()
     }
 
     #[test]
@@ -558,7 +566,7 @@ mod tests {
         let body = r#"{"results": [{"sourcedId": "r1", "score": 1, "score": 2,
             "student": {"sourcedId": "s1"}, "student": {"sourcedId": "s2", "sourcedId": "s3"},
             "comment": {"a": 1, "a": 2}}]}"#;
-        let out = String::from_utf8(filter(body.as_bytes()).unwrap()).unwrap();
+        let out = String::from_utf8(filter_all(body.as_bytes()).unwrap()).unwrap();
         assert_eq!(out.matches("score").count(), 1, "{out}");
         assert_eq!(out.matches("student").count(), 1, "{out}");
         assert_eq!(
@@ -578,9 +586,9 @@ mod tests {
         );
         assert_eq!(filtered(r#"{"user": null}"#), json!({"user": null}));
         assert_eq!(filtered("{}"), json!({}));
-        assert_eq!(filter(br#"{"users": "x"}"#), None);
-        assert_eq!(filter(br#"{"users": []} trailing"#), None);
-        assert_eq!(filter(b"[1]"), None);
+        assert_eq!(filter_all(br#"{"users": "x"}"#), None);
+        assert_eq!(filter_all(br#"{"users": []} trailing"#), None);
+        assert_eq!(filter_all(b"[1]"), None);
         // Escapes in kept strings survive as the same text.
         assert_eq!(
             filtered(r#"{"user": {"sourcedId": "\u0075\"1", "givenName": "Zo\u00eb"}}"#),
@@ -626,11 +634,11 @@ mod tests {
         // them (and by the app).
         for odd in [r#""\ud800""#, r#""a\udc00b""#, "1e400", "-1e999"] {
             let body = format!(r#"{{"result": {{"sourcedId": "r", "comment": {odd}}}}}"#);
-            assert_eq!(filter(body.as_bytes()), None, "{odd}");
+            assert_eq!(filter_all(body.as_bytes()), None, "{odd}");
         }
         // Escapes that do parse are kept as written.
         let body = r#"{"result": {"sourcedId": "r", "comment": "\ud83d\ude00 \n", "score": 1e2}}"#;
-        let out = String::from_utf8(filter(body.as_bytes()).unwrap()).unwrap();
+        let out = String::from_utf8(filter_all(body.as_bytes()).unwrap()).unwrap();
         assert!(out.contains(r#""comment":"\ud83d\ude00 \n""#), "{out}");
         assert!(out.contains(r#""score":1e2"#), "{out}");
     }

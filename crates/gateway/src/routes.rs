@@ -280,7 +280,7 @@ impl Teacher {
             .fetch(Method::GET, segments, &query, None)
             .await
         {
-            Ok(fetched) => json_response(fetched),
+            Ok(fetched) => json_response(fetched, segments),
             Err(e) => self.upstream_failed(e),
         }
     }
@@ -307,7 +307,7 @@ impl Teacher {
         // Checked on the bytes the teacher would get (the allow-list's output), so the
         // check and the answer cannot read the district's JSON two ways; an answer the
         // check cannot read is refused, never passed on unchecked.
-        let body = crate::fields::filter(&fetched.body)
+        let body = crate::fields::filter(&fetched.body, envelopes_of(segments))
             .and_then(|kept| serde_json::from_slice::<Value>(&kept).ok());
         let Some(Value::Object(mut body)) = body else {
             return crate::error::Denied::Upstream(Arc::new(RosterError::Malformed(
@@ -333,11 +333,14 @@ impl Teacher {
             );
         }
         let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-        json_response(Fetched {
-            status: fetched.status,
-            total_count: None,
-            body,
-        })
+        json_response(
+            Fetched {
+                status: fetched.status,
+                total_count: None,
+                body,
+            },
+            segments,
+        )
     }
 
     /// What a filtered list of `part` of `class` may hold, read unfiltered upstream.
@@ -623,7 +626,7 @@ impl Teacher {
                 .is_ok();
             self.upstream.saw_read_by_id(expected.collection, found);
         }
-        json_response(fetched)
+        json_response(fetched, segments)
     }
 
     /// Forwards a DELETE of a record already checked to be in the caller's class.
@@ -634,21 +637,21 @@ impl Teacher {
             .fetch(Method::DELETE, segments, &[], None)
             .await
         {
-            Ok(fetched) => json_response(fetched),
+            Ok(fetched) => json_response(fetched, segments),
             Err(e) => self.upstream_failed(e),
         }
     }
 }
 
-/// A district's answer as the teacher gets it: only the allowed fields of each record.
-/// An answer that is not a JSON object (other than an empty one, as after a DELETE) is
-/// not passed on.
-fn json_response(fetched: Fetched) -> Response {
+/// A district's answer as the teacher gets it: only the envelope the address asked for
+/// (see [`envelopes_of`]) and only the allowed fields of its records. An answer that is
+/// not a JSON object (other than an empty one, as after a DELETE) is not passed on.
+fn json_response(fetched: Fetched, segments: &[&str]) -> Response {
     let status = StatusCode::from_u16(fetched.status).unwrap_or(StatusCode::OK);
     let body = if fetched.body.iter().all(u8::is_ascii_whitespace) {
         Vec::new()
     } else {
-        match crate::fields::filter(&fetched.body) {
+        match crate::fields::filter(&fetched.body, envelopes_of(segments)) {
             Some(body) => body,
             None => {
                 return crate::error::Denied::Upstream(Arc::new(RosterError::Malformed(
@@ -661,6 +664,30 @@ fn json_response(fetched: Fetched) -> Response {
     let mut response = (status, body).into_response();
     set_json_headers(&mut response, fetched.total_count);
     response
+}
+
+/// The envelopes an answer to `segments` may hold: every check reads only the one the
+/// address names, so a district that adds others (`{"lineItem": {…}, "users": […]}`,
+/// related records "included") must not get them past the check to the teacher.
+fn envelopes_of(segments: &[&str]) -> &'static [&'static str] {
+    match segments {
+        [_, _, "classes"] => &["classes"],
+        [_, _, "students" | "teachers"] => &["users"],
+        [_, _, "lineItems"] => &["lineItems"],
+        [_, _, "results"] => &["results"],
+        ["classes", _] => &["class"],
+        ["schools", _] => &["org", "school"],
+        ["users", _] => &["user"],
+        ["categories"] => &["categories"],
+        ["categories", _] => &["category"],
+        ["academicSessions"] => &["academicSessions"],
+        ["academicSessions", _] => &["academicSession"],
+        ["terms"] => &["terms", "academicSessions"],
+        ["terms", _] => &["term", "academicSession"],
+        ["lineItems", _] => &["lineItem"],
+        ["results", _] => &["result"],
+        _ => &[],
+    }
 }
 
 fn set_json_headers(response: &mut Response, total_count: Option<u64>) {
@@ -744,7 +771,7 @@ async fn classes_of_teacher(
                     .remember(&teacher.upstream.tenant, &id, scope)
                     .await;
             }
-            json_response(fetched)
+            json_response(fetched, &segments)
         }
         Err(e) => teacher.upstream_failed(e),
     }

@@ -87,9 +87,13 @@ async fn district(poison: Poison) -> SocketAddr {
                 {"sourcedId": "c1", "status": "active", "title": "Mine"}
             ]})
             .to_string(),
-            "classes/c1/students" => {
-                json!({"users": [{"sourcedId": "s1", "role": "student"}]}).to_string()
-            }
+            // Related records "included" beside the ones asked for.
+            "classes/c1/students" => format!(
+                r#"{{"users":[{{"sourcedId":"s1","role":"student"}}],"results":[{theirs}]}}"#
+            ),
+            "lineItems/li1" => format!(
+                r#"{{"lineItem":{{"sourcedId":"li1","class":{{"sourcedId":"c1"}}}},"results":[{theirs}],"users":[{{"sourcedId":"s9","givenName":"{ELSEWHERE}"}}]}}"#
+            ),
             "classes/c1/lineItems" => {
                 json!({"lineItems": [{"sourcedId": "li1", "class": {"sourcedId": "c1"}}]})
                     .to_string()
@@ -236,4 +240,21 @@ async fn a_client_that_stops_reading_its_answer_is_cut_off() {
         read < 16_000_000,
         "the whole answer was kept for a client not reading it"
     );
+}
+
+#[tokio::test]
+async fn only_the_envelope_the_address_names_reaches_the_teacher() {
+    let gw = gateway(Arc::new(Mutex::new(r#""fine""#.to_owned()))).await;
+    for (path, asked) in [
+        ("/classes/c1/students", r#""users":[{"sourcedId":"s1""#),
+        ("/lineItems/li1", r#""lineItem":{"sourcedId":"li1""#),
+    ] {
+        let (status, body) = get_as_teacher(&gw, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(asked), "{path}: {body}");
+        assert!(
+            !body.contains(ELSEWHERE),
+            "{path}: records the check never read reached the teacher: {body}"
+        );
+    }
 }
