@@ -11,9 +11,8 @@ use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution}
 use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
-    Attention, AttentionItem, ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, IfUnsent,
-    LastView, Preferences, SettleAction, SignInProgress, SignInProvider, SignInRequest, Student,
-    TermFilter,
+    Attention, AttentionItem, ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, LastView,
+    Preferences, SettleAction, SignInProgress, SignInProvider, SignInRequest, Student, TermFilter,
 };
 
 use crate::browser::Browser;
@@ -393,19 +392,16 @@ pub async fn sign_out(
     discard_unsent: Option<bool>,
     state: State<'_, AppState>,
 ) -> Answer<SignedOut> {
-    // Grades not yet sent would go with the store: the teacher decides. Core refuses
+    // Grades not yet sent would go with the store: the teacher decides, and core refuses
     // (`unsent_grades`, or `unsent_unknown` when it cannot count them) unless told to
     // discard them.
-    let if_unsent = if discard_unsent == Some(true) {
-        IfUnsent::Discard
-    } else {
-        IfUnsent::Refuse
-    };
-    let outcome = match state.account.sign_out(if_unsent).await {
+    let signed_out = state
+        .account
+        .sign_out_teacher(discard_unsent == Some(true))
+        .await;
+    let outcome = match signed_out.result {
         // Nothing happened and the teacher is still signed in: the demo district stays.
-        Err(e @ (CoreError::UnsentGrades(_) | CoreError::UnsentUnknown { .. })) => {
-            return Err(e.into());
-        }
+        Err(e) if e.is_unsent_refusal() => return Err(e.into()),
         other => other,
     };
     // Whatever the teacher signed out of, the demo district is no longer needed.

@@ -342,26 +342,11 @@ async fn whoami(refresh: bool, json_output: bool) -> Result<(), CoreError> {
 async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError> {
     let account = account()?;
     // Core refuses while grades wait, or while it cannot tell whether they do.
-    let if_unsent = if discard_unsent {
-        IfUnsent::Discard
-    } else {
-        IfUnsent::Refuse
-    };
-    // Counted first: a sign-out the keychain leaves unfinished has deleted them too.
-    let discarding = if discard_unsent {
-        Some(account.grades().unsent_to_discard().await)
-    } else {
-        None
-    };
-    let signed_out = account.sign_out(if_unsent).await;
+    let signed_out = account.sign_out_teacher(discard_unsent).await;
     crate::gradebook::say_store_set_aside(&account).await;
-    let signed_out = match (signed_out, &discarding) {
-        (Err(e @ CoreError::SignOutUnfinished(_)), Some(counted)) => {
-            crate::gradebook::say_discarded(counted);
-            return Err(e);
-        }
-        (other, _) => other,
-    };
+    if let Some(discarded) = &signed_out.discarded {
+        crate::gradebook::say_discarded(discarded);
+    }
     let SignOutReport {
         revoked,
         revocation_problem,
@@ -370,15 +355,7 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
         unsent_unknown,
         grading_rules_kept,
         ..
-    } = signed_out?;
-    match (unsent_unknown, discarding) {
-        // Its words, with the last count kept beside the store.
-        (true, Some(counted @ Err(_))) => crate::gradebook::say_discarded(&counted),
-        (true, _) => {
-            note("warning: any grades not yet sent were deleted (Rollbook could not count them).")
-        }
-        (false, _) => crate::gradebook::say_discarded(&Ok(unsent_grades)),
-    }
+    } = signed_out.result?;
     if json_output {
         print_json(&json!({
             "revoked": revoked,
@@ -417,12 +394,9 @@ async fn logout(discard_unsent: bool, json_output: bool) -> Result<(), CoreError
 /// `rollbook doctor --wipe-local-data`: the documented clean-up for IT (docs/it-admins.md).
 async fn wipe_local_data(discard_unsent: bool, json_output: bool) -> Result<(), CoreError> {
     let account = account()?;
-    let if_unsent = if discard_unsent {
-        IfUnsent::Discard
-    } else {
-        IfUnsent::Refuse
-    };
-    let wiped = account.wipe_local_data(if_unsent).await?;
+    let wiped = account
+        .wipe_local_data(IfUnsent::teacher_said_discard(discard_unsent))
+        .await?;
     if json_output {
         print_json(&json!({ "ok": wiped.problems.is_empty(), "wiped": wiped }));
     } else {

@@ -115,6 +115,12 @@ impl CoreError {
         }
     }
 
+    /// A sign-out that did nothing because grades wait to be sent (or may): the teacher
+    /// is still signed in and decides.
+    pub fn is_unsent_refusal(&self) -> bool {
+        matches!(self, Self::UnsentGrades(_) | Self::UnsentUnknown { .. })
+    }
+
     /// Whether this means "the roster source or the provider cannot be reached right
     /// now" (unreachable, timed out, failing, rate-limited): what is saved on this
     /// computer still works, and the same call may succeed later. Not "you may not" or

@@ -26,7 +26,8 @@ mod sign_in;
 mod wipe;
 
 pub use account::{
-    Account, IfUnsent, PolicyAction, PolicyActionKind, Rosters, SignInReport, SignOutReport, WhoAmI,
+    Account, IfUnsent, PolicyAction, PolicyActionKind, Rosters, SignInReport, SignOutReport,
+    TeacherSignOut, WhoAmI,
 };
 pub use browser::{BROWSER_ENV, BrowserOpener, CommandBrowser};
 pub use classlink::MyInfo;

@@ -12,7 +12,7 @@ mod sign_out;
 pub use policy_action::{PolicyAction, PolicyActionKind};
 pub use roster_access::Rosters;
 pub use sign_in::SignInReport;
-pub use sign_out::{IfUnsent, SignOutReport};
+pub use sign_out::{IfUnsent, SignOutReport, TeacherSignOut};
 
 use std::sync::Arc;
 

@@ -55,7 +55,54 @@ pub enum IfUnsent {
     Keep,
 }
 
+impl IfUnsent {
+    /// The teacher's answer to "grades not yet sent would be deleted": they go only when
+    /// the teacher said so; otherwise nothing happens while any wait.
+    pub fn teacher_said_discard(discard: bool) -> Self {
+        if discard { Self::Discard } else { Self::Refuse }
+    }
+}
+
+/// A sign-out the teacher asked for (the window's Sign out, `rollbook logout`), with
+/// what it deleted unsent.
+#[derive(Debug)]
+pub struct TeacherSignOut {
+    pub result: Result<SignOutReport, CoreError>,
+    /// What went with the store unsent, to tell the teacher: a count, or why it could
+    /// not be counted (`unsent_unknown`, with the last count kept beside the store when
+    /// there is one). `None` when nothing went, or nothing can be said.
+    pub discarded: Option<Result<u32, CoreError>>,
+}
+
 impl Account {
+    /// Signs out as the teacher asked ([`IfUnsent::teacher_said_discard`]). When they
+    /// said to discard, what waits is counted first: a sign-out the keychain leaves
+    /// unfinished (`sign_out_unfinished`) has deleted it all the same.
+    pub async fn sign_out_teacher(&self, discard_unsent: bool) -> TeacherSignOut {
+        let counted = if discard_unsent {
+            Some(self.grades().unsent_to_discard().await)
+        } else {
+            None
+        };
+        let result = self
+            .sign_out(IfUnsent::teacher_said_discard(discard_unsent))
+            .await;
+        let discarded = match (&result, counted) {
+            (Err(CoreError::SignOutUnfinished(_)), counted) => counted,
+            (Ok(report), counted) if report.unsent_unknown => Some(match counted {
+                // Its words, with the last count kept beside the store.
+                Some(Err(e @ CoreError::UnsentUnknown { .. })) => Err(e),
+                _ => Err(CoreError::UnsentUnknown {
+                    reason: "the gradebook's waiting grades could not be counted".into(),
+                    last_known: String::new(),
+                }),
+            }),
+            (Ok(report), _) => Some(Ok(report.unsent_grades)),
+            (Err(_), _) => None,
+        };
+        TeacherSignOut { result, discarded }
+    }
+
     /// Ends the session on this computer after the provider refused it. A keychain
     /// entry that cannot be deleted now stays listed for the next start.
     pub(super) async fn drop_ended_session(&self) -> Result<(), CoreError> {
