@@ -25,17 +25,18 @@ if [ -n "$sandbox_links" ]; then
   failed=1
 fi
 # `unsafe` is forbidden workspace-wide; rollbook-owner-only (the Win32 security calls)
-# is the one crate with lints of its own, which allow it in its Windows module.
+# and rollbook-system-idle (GetLastInputInfo) are the crates with lints of their own,
+# which allow it in their Windows modules.
 for manifest in Cargo.toml crates/*/Cargo.toml tests/*/Cargo.toml benches/*/*/Cargo.toml; do
-  [ "$manifest" = crates/owner-only/Cargo.toml ] && continue
+  case $manifest in crates/owner-only/Cargo.toml | crates/system-idle/Cargo.toml) continue ;; esac
   if ! grep -qzP '\n\[lints\]\nworkspace = true' "$manifest"; then
     echo "check-deps: $manifest does not take the workspace's lints (unsafe_code = forbid)" >&2
     failed=1
   fi
 done
-if grep -rln 'unsafe' --include=*.rs crates src-tauri tests benches | grep -v '^crates/owner-only/' | xargs -r grep -ln 'allow(unsafe_code)' | grep .; then
-  echo "check-deps: only crates/owner-only may allow unsafe code" >&2
+if grep -rln 'unsafe' --include=*.rs crates src-tauri tests benches | grep -v '^crates/owner-only/\|^crates/system-idle/' | xargs -r grep -ln 'allow(unsafe_code)' | grep .; then
+  echo "check-deps: only crates/owner-only and crates/system-idle may allow unsafe code" >&2
   failed=1
 fi
-[ "$failed" -eq 0 ] && echo "check-deps: core, the gradebook, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri; the demo district links no product crate; only rollbook-owner-only allows unsafe code"
+[ "$failed" -eq 0 ] && echo "check-deps: core, the gradebook, auth, oneroster, gateway, oauth1 and the CLI link neither the demo district nor Tauri; the demo district links no product crate; only rollbook-owner-only and rollbook-system-idle allow unsafe code"
 exit "$failed"

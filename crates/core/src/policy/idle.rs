@@ -23,14 +23,7 @@ pub struct OsIdle;
 impl SystemIdle for OsIdle {
     #[cfg(windows)]
     fn idle_for(&self) -> Option<Duration> {
-        // The reader subtracts tick counts that wrap after 49.7 days of uptime; a panic
-        // there must cost the reading, not the app.
-        let idle = std::panic::catch_unwind(user_idle::UserIdle::get_time)
-            .ok()?
-            .ok()?;
-        Some(Duration::from_millis(
-            u64::try_from(idle.as_milliseconds()).unwrap_or(u64::MAX),
-        ))
+        rollbook_system_idle::idle_for()
     }
 
     /// Seconds since the last input event of any type (`kCGAnyInputEventType`) in this
