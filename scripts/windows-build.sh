@@ -2,8 +2,9 @@
 # Builds Rollbook's Windows executables on Linux for x86_64-pc-windows-gnu (MinGW-w64
 # links them; SQLCipher and its vendored OpenSSL are compiled for Windows): rollbook.exe,
 # rollbook-gateway.exe, the demo district (rollbook-sandbox.exe) and the test browser
-# the Windows suite signs in with. The debug profile: it compiles in about half the time
-# of release, and the suite checks behaviour, not speed.
+# the Windows suite signs in with, and rollbook-owner-only's unit tests. The debug
+# profile: it compiles in about half the time of release, and the suite checks
+# behaviour, not speed.
 # --window also links the window, rollbook-desktop.exe, with WebView2Loader.dll beside
 # it (it cannot run here: no WebView2). It embeds the built UI (ui/dist, `npm --prefix ui
 # run build`) as a shipped build does, and compiles the window's own crate without debug
@@ -38,6 +39,13 @@ print(next(p["name"] for p in json.load(sys.stdin)["packages"]
 cargo build --locked --quiet --target "$target" \
   -p rollbook-cli -p rollbook-gateway -p "$demo" -p rollbook-fake-op --bins
 out="${CARGO_TARGET_DIR:-target}/$target/debug"
+# The unit tests of rollbook-owner-only (the workspace's one unsafe code: file DACLs),
+# which the Windows suite runs under Wine, as rollbook-owner-only-tests.exe.
+tests_exe=$(cargo test --locked --quiet --target "$target" -p rollbook-owner-only --lib --no-run \
+  --message-format=json | python3 -c '
+import json, sys
+print(next(m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")))')
+cp -p "$tests_exe" "$out/rollbook-owner-only-tests.exe"
 main=$(python3 -c "import json; print(json.load(open('tauri.conf.json'))['mainBinaryName'])")
 if [ "$window" = 1 ]; then
   [ -f ui/dist/index.html ] ||

@@ -5,9 +5,9 @@
 ; same PATH entry and data clean-up (docs/it-admins.md, "Installing").
 ;
 ; - The install folder (where rollbook.exe, the command, is) goes on the machine PATH,
-;   and comes off it at uninstall. A PATH longer than NSIS strings hold
-;   (${NSIS_MAX_STRLEN}) is left alone, with a message: writing back a truncated PATH
-;   would break every other program.
+;   and comes off it at uninstall. A PATH that would not fit in NSIS strings
+;   (${NSIS_MAX_STRLEN} characters, with the install folder added) is left alone, with a
+;   line in the details: writing back a cut or emptied PATH breaks every other program.
 ; - "Delete the application data" (the uninstaller's checkbox, or /DELETEAPPDATA on
 ;   the command line, e.g. with /S) also runs `rollbook doctor --wipe-local-data` as the
 ;   user running the uninstaller, before rollbook.exe goes: it signs out (keychain
@@ -29,11 +29,22 @@
 !define ROLLBOOK_ENVIRONMENT_KEY "SYSTEM\CurrentControlSet\Control\Session Manager\Environment"
 
 !macro ROLLBOOK_PATH OP
+  ; ReadRegStr gives "" (and the error flag) for a value longer than NSIS strings hold,
+  ; and cuts one that fills them exactly: "" must never be taken for an empty PATH (it
+  ; was: a 1,500-character PATH became "$INSTDIR" alone), nor a cut one written back.
+  ; The length of what would be written is checked too: WordAdd's result is cut at
+  ; ${NSIS_MAX_STRLEN} like any NSIS string.
+  ClearErrors
   ReadRegStr $R0 HKLM "${ROLLBOOK_ENVIRONMENT_KEY}" "Path"
   StrLen $R1 $R0
-  IntOp $R2 ${NSIS_MAX_STRLEN} - 1
-  ${If} $R1 >= $R2
-    DetailPrint "The PATH is too long to change safely; add or remove $INSTDIR by hand."
+  StrLen $R2 "$INSTDIR"
+  IntOp $R2 $R2 + $R1
+  IntOp $R2 $R2 + 1
+  IntOp $R3 ${NSIS_MAX_STRLEN} - 1
+  ${If} ${Errors}
+  ${OrIf} $R1 = 0
+  ${OrIf} $R2 >= $R3
+    DetailPrint "The machine PATH is too long (or unreadable) to change safely; it is left as it is: add or remove $INSTDIR by hand."
   ${Else}
     ; Case-insensitive, whole entries only: "+" adds when absent, "-" removes.
     ${WordAdd} "$R0" ";" "${OP}$INSTDIR" $R1

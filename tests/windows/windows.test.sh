@@ -71,7 +71,7 @@ expect "... and WebView2Loader.dll (64-bit, exporting it) is beside it" loader_e
 "$wine64" wineboot -i >"$log/wineboot.log" 2>&1
 bin=$WINEPREFIX/drive_c/rollbook
 mkdir -p "$bin"
-for exe in rollbook rollbook-gateway rollbook-sandbox rollbook-test-browser; do
+for exe in rollbook rollbook-gateway rollbook-sandbox rollbook-test-browser rollbook-owner-only-tests; do
   cp "$exe_dir/$exe.exe" "$bin/"
 done
 x86_64-w64-mingw32-gcc -O2 -shared -o "$bin/bcryptprimitives.dll" \
@@ -219,6 +219,12 @@ expect "nothing of the store is in the roaming %APPDATA%" not_roaming
 # protection or its Administrators ACE, so the check allows an unprotected one here
 # (wincheck requires protection without `unprotected-ok`). A file Rollbook did not
 # restrict reads back with Everyone (umask 022), so each check fails without the DACL.
+# rollbook-owner-only's own tests (Windows build): a file or folder it creates has the
+# owner-only DACL from its first instant, before (and without) the DACL set on an open
+# handle, which a handle another account opened in between would outlive; an existing
+# one loses a wider ACL and keeps its content.
+owner_only_tests() { win owner-only-tests rollbook-owner-only-tests >"$log/owner-only-tests.txt" 2>&1 && grep -q '^test result: ok. [1-9]' "$log/owner-only-tests.txt"; }
+expect "files and folders are created with the owner-only DACL in place (rollbook-owner-only's tests)" owner_only_tests
 data_win="C:\\users\\$winuser\\AppData\\Local\\rollbook\\Rollbook\\data"
 owner_only() { # NAME WINDOWS-PATH
   win "acl-$1" wincheck owner-only "$2" unprotected-ok >"$log/acl-$1.txt"
@@ -301,6 +307,29 @@ regq() { "$wine64" reg query "$@" 2>>"$log/reg.log" | tr -d '\r'; }
 scheme() { regq 'HKLM\Software\Classes\org.rollbook.desktop\shell\open\command' /ve; }
 machine_path() { regq 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment' /v Path; }
 store_left() { ls "$data_unix"/gradebook-*.db >/dev/null 2>&1; }
+# A machine PATH the installer's strings cannot hold (NSIS: 1,024 characters) is left
+# exactly as it was, whether it is already longer (ReadRegStr then reads "": the PATH
+# was replaced by the install folder alone) or only adding the folder would overflow
+# (the result was cut). Set to a given length, installed over, put back.
+path_value() { machine_path | sed -n 's/^ *Path *REG_[A-Z_]*SZ *//p'; }
+set_path() { "$wine64" reg add 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment' /v Path /t REG_EXPAND_SZ /d "$1" /f >>"$log/reg.log" 2>&1; }
+path_of_length() { # BASE LENGTH: BASE, then tool folders up to exactly LENGTH characters
+  python3 -c 'import sys
+p, n = sys.argv[1], int(sys.argv[2]); i = 0
+while len(p) < n - 30: p += ";C:\\Tools\\tool%03d\\bin" % i; i += 1
+p += ";C:\\Tools\\" + "x" * (n - len(p) - 10)
+print(p)' "$1" "$2"
+}
+original_path=$(path_value)
+long_path_kept() { # LENGTH
+  local long; long=$(path_of_length "$original_path" "$1")
+  [ "${#long}" = "$1" ] && set_path "$long" && install && [ "$(path_value)" = "$long" ]
+}
+expect "a silent install leaves a machine PATH of 1,500 characters exactly as it was" long_path_kept 1500
+uninstall
+expect "... and one of 1,010 characters, which the install folder would push past 1,024" long_path_kept 1010
+uninstall
+set_path "$original_path"
 expect "the installer installs silently (/S) into Program Files" install
 registered() {
   scheme | grep -qF '"C:\Program Files\Rollbook\rollbook-desktop.exe" "%1"' &&

@@ -17,9 +17,13 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
-/// Opens `path` with `options`; the file is the owner's only. Unix: mode 0600 when this
-/// creates it. Windows: the protected owner-only DACL, set at every open, so a file an
-/// older release created keeps no wider ACL.
+/// Opens `path` with `options`, which must create the file when it is missing (`create`
+/// or `create_new`); the file is the owner's only. Unix: mode 0600 when this creates it.
+/// Windows: a missing file is created with the protected owner-only DACL in place from
+/// its first instant (rights are checked when a handle is opened, so a handle another
+/// account opened in a gap before a later DACL change would keep reading what is
+/// written); an existing one gets that DACL at every open, so a file an older release
+/// created keeps no wider ACL.
 pub fn open(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
     imp::open(options, path)
 }
@@ -37,9 +41,13 @@ pub fn restrict_file(path: &Path) -> io::Result<()> {
 }
 
 /// Creates the folder (and its parents) when missing, then [`restrict_dir`]s it. Only
-/// the folder itself is restricted: its parents are the user's profile or home.
+/// the folder itself is restricted: its parents are the user's profile or home. On
+/// Windows a missing folder is created with its DACL in place.
 pub fn create_dir(path: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(path)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    imp::create_dir(path)?;
     restrict_dir(path)
 }
 
@@ -52,11 +60,18 @@ enum Kind {
 #[cfg(unix)]
 mod imp {
     use super::{File, Kind, OpenOptions, Path, io};
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 
     pub fn open(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
         options.mode(0o600);
         options.open(path)
+    }
+
+    pub fn create_dir(path: &Path) -> io::Result<()> {
+        match std::fs::DirBuilder::new().mode(0o700).create(path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+            other => other,
+        }
     }
 
     pub fn restrict(path: &Path, kind: Kind) -> io::Result<()> {
@@ -76,6 +91,10 @@ mod imp {
         options.open(path)
     }
 
+    pub fn create_dir(path: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+
     pub fn restrict(_path: &Path, _kind: Kind) -> io::Result<()> {
         Ok(())
     }
@@ -91,28 +110,86 @@ mod imp {
     use std::ffi::c_void;
     use std::os::windows::fs::OpenOptionsExt;
     use std::os::windows::io::AsRawHandle;
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_ALREADY_EXISTS, ERROR_FILE_EXISTS, HANDLE, INVALID_HANDLE_VALUE,
+    };
     use windows_sys::Win32::Security::{
         ACCESS_ALLOWED_ACE, ACL, ACL_REVISION, AddAccessAllowedAceEx, CONTAINER_INHERIT_ACE,
         CopySid, CreateWellKnownSid, DACL_SECURITY_INFORMATION, GetLengthSid, GetTokenInformation,
         InitializeAcl, InitializeSecurityDescriptor, OBJECT_INHERIT_ACE, PSID, SE_DACL_PROTECTED,
-        SECURITY_DESCRIPTOR, SECURITY_MAX_SID_SIZE, SetKernelObjectSecurity,
+        SECURITY_ATTRIBUTES, SECURITY_DESCRIPTOR, SECURITY_MAX_SID_SIZE, SetKernelObjectSecurity,
         SetSecurityDescriptorControl, SetSecurityDescriptorDacl, TOKEN_QUERY, TOKEN_USER,
         TokenUser, WELL_KNOWN_SID_TYPE, WinBuiltinAdministratorsSid, WinLocalSystemSid,
     };
     use windows_sys::Win32::Storage::FileSystem::{
-        FILE_ALL_ACCESS, FILE_FLAG_BACKUP_SEMANTICS, FILE_SHARE_DELETE, FILE_SHARE_READ,
+        CREATE_NEW, CreateDirectoryW, CreateFileW, FILE_ALL_ACCESS, FILE_ATTRIBUTE_NORMAL,
+        FILE_FLAG_BACKUP_SEMANTICS, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ,
         FILE_SHARE_WRITE, READ_CONTROL, WRITE_DAC,
     };
     use windows_sys::Win32::System::SystemServices::SECURITY_DESCRIPTOR_REVISION;
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
     pub fn open(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+        // A missing file is created here with its DACL (std cannot pass one), so no other
+        // account can open it between its creation and the DACL; the caller's options
+        // then open that file (or fail, for create_new, on one that was there already).
+        if create_file(path)? {
+            options.create(false).create_new(false);
+        }
         // std opens without WRITE_DAC (and an append handle must keep its own access
-        // mask), so the DACL is set through a second handle, before anything is written.
+        // mask), so the DACL of a file that was there already is set through a second
+        // handle, before anything is written.
         let file = options.open(path)?;
         restrict(path, Kind::File)?;
         Ok(file)
+    }
+
+    /// Creates a missing file with the owner-only DACL: true when this created it.
+    fn create_file(path: &Path) -> io::Result<bool> {
+        let wide = wide(path);
+        with_descriptor(Kind::File, |sd| {
+            let attributes = security_attributes(sd);
+            // SAFETY: `wide` is a NUL-terminated path and `attributes` points at the
+            // descriptor, both alive for the call; the handle is closed below.
+            let handle = unsafe {
+                CreateFileW(
+                    wide.as_ptr(),
+                    FILE_READ_ATTRIBUTES,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    &attributes,
+                    CREATE_NEW,
+                    FILE_ATTRIBUTE_NORMAL,
+                    std::ptr::null_mut(),
+                )
+            };
+            if handle == INVALID_HANDLE_VALUE {
+                let error = io::Error::last_os_error();
+                return match error.raw_os_error() {
+                    Some(code) if code == ERROR_FILE_EXISTS as i32 => Ok(false),
+                    _ => Err(error),
+                };
+            }
+            // SAFETY: a handle CreateFileW returned, closed once.
+            unsafe { CloseHandle(handle) };
+            Ok(true)
+        })
+    }
+
+    /// Creates a missing folder with the owner-only DACL (its parent exists).
+    pub fn create_dir(path: &Path) -> io::Result<()> {
+        let wide = wide(path);
+        with_descriptor(Kind::Dir, |sd| {
+            let attributes = security_attributes(sd);
+            // SAFETY: as in `create_file`; no handle is returned.
+            if unsafe { CreateDirectoryW(wide.as_ptr(), &attributes) } != 0 {
+                return Ok(());
+            }
+            let error = io::Error::last_os_error();
+            match error.raw_os_error() {
+                Some(code) if code == ERROR_ALREADY_EXISTS as i32 && path.is_dir() => Ok(()),
+                _ => Err(error),
+            }
+        })
     }
 
     pub fn restrict(path: &Path, kind: Kind) -> io::Result<()> {
@@ -125,7 +202,38 @@ mod imp {
             // Needed to open a folder at all.
             options.custom_flags(FILE_FLAG_BACKUP_SEMANTICS);
         }
+        #[cfg(test)]
+        if crate::windows_tests::SKIP_RESTRICT.with(std::cell::Cell::get) {
+            return Ok(());
+        }
         let handle = options.open(path)?;
+        with_descriptor(kind, |sd| {
+            // SAFETY: the handle is open (WRITE_DAC) and `sd` a valid descriptor.
+            check(unsafe {
+                SetKernelObjectSecurity(handle.as_raw_handle(), DACL_SECURITY_INFORMATION, sd)
+            })
+        })
+    }
+
+    fn wide(path: &Path) -> Vec<u16> {
+        use std::os::windows::ffi::OsStrExt;
+        path.as_os_str().encode_wide().chain([0]).collect()
+    }
+
+    fn security_attributes(sd: *mut c_void) -> SECURITY_ATTRIBUTES {
+        SECURITY_ATTRIBUTES {
+            nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
+            lpSecurityDescriptor: sd,
+            bInheritHandle: 0,
+        }
+    }
+
+    /// Builds the owner-only security descriptor (the user, SYSTEM and Administrators,
+    /// full control; protected) and hands it to `use_it`, while it is alive.
+    fn with_descriptor<T>(
+        kind: Kind,
+        use_it: impl FnOnce(*mut c_void) -> io::Result<T>,
+    ) -> io::Result<T> {
         let sids = [
             current_user()?,
             well_known(WinLocalSystemSid)?,
@@ -160,7 +268,8 @@ mod imp {
         let mut descriptor = SECURITY_DESCRIPTOR::default();
         let sd = (&raw mut descriptor).cast::<c_void>();
         // SAFETY: sd points at a SECURITY_DESCRIPTOR on this stack frame, which outlives
-        // the calls; the DACL it points at is `acl`, alive until the function returns.
+        // the calls and `use_it`; the DACL it points at is `acl`, alive until the
+        // function returns.
         unsafe {
             check(InitializeSecurityDescriptor(
                 sd,
@@ -173,19 +282,15 @@ mod imp {
                 SE_DACL_PROTECTED,
                 SE_DACL_PROTECTED,
             ))?;
-            check(SetKernelObjectSecurity(
-                handle.as_raw_handle(),
-                DACL_SECURITY_INFORMATION,
-                sd,
-            ))
         }
+        use_it(sd)
     }
 
     /// A SID in a DWORD-aligned buffer of its own.
-    struct Sid(Vec<u32>);
+    pub(crate) struct Sid(Vec<u32>);
 
     impl Sid {
-        fn ptr(&self) -> PSID {
+        pub(crate) fn ptr(&self) -> PSID {
             self.0.as_ptr().cast_mut().cast()
         }
 
@@ -195,7 +300,7 @@ mod imp {
         }
     }
 
-    fn well_known(kind: WELL_KNOWN_SID_TYPE) -> io::Result<Sid> {
+    pub(crate) fn well_known(kind: WELL_KNOWN_SID_TYPE) -> io::Result<Sid> {
         let mut buffer = vec![0u32; (SECURITY_MAX_SID_SIZE as usize).div_ceil(4)];
         let mut size = SECURITY_MAX_SID_SIZE;
         // SAFETY: the buffer holds `size` writable bytes; no domain SID is needed for
@@ -212,7 +317,7 @@ mod imp {
     }
 
     /// The SID of the account this process runs as.
-    fn current_user() -> io::Result<Sid> {
+    pub(crate) fn current_user() -> io::Result<Sid> {
         let mut token: HANDLE = std::ptr::null_mut();
         // SAFETY: GetCurrentProcess is a pseudo-handle; `token` receives a handle that
         // `Token` closes.
@@ -297,5 +402,125 @@ mod tests {
         set_mode(&file, 0o644);
         restrict_file(&file).unwrap();
         assert_eq!(mode(&file), 0o600);
+    }
+}
+
+// Run under Wine by the Windows suite (tests/windows/), which builds them for
+// x86_64-pc-windows-gnu. Wine 8 keeps a file's security as unix mode bits, so a file
+// created without a DACL of its own reads back with an Everyone ACE there, as it would
+// on Windows in a folder IT widened.
+#[cfg(all(test, windows))]
+#[allow(unsafe_code, clippy::unwrap_used)]
+mod windows_tests {
+    use super::*;
+    use std::cell::Cell;
+    use windows_sys::Win32::Security::{
+        ACCESS_ALLOWED_ACE, ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, EqualSid, GetAce,
+        GetFileSecurityW, GetSecurityDescriptorDacl, INHERITED_ACE, WinBuiltinAdministratorsSid,
+        WinLocalSystemSid,
+    };
+    use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
+
+    thread_local! {
+        /// Leaves out the DACL set on an open handle, so a test sees what creation alone
+        /// gave the file.
+        pub static SKIP_RESTRICT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The DACL's entries for anyone but the user, SYSTEM and Administrators, and
+    /// inherited ones; empty when the file is its owner's only.
+    fn others(path: &Path) -> Vec<String> {
+        use std::os::windows::ffi::OsStrExt;
+        let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
+        let mut buffer = vec![0u64; 8192];
+        let mut needed = 0;
+        let mut found = Vec::new();
+        let allowed = [
+            imp::current_user().unwrap(),
+            imp::well_known(WinLocalSystemSid).unwrap(),
+            imp::well_known(WinBuiltinAdministratorsSid).unwrap(),
+        ];
+        // SAFETY: the buffer holds 64 KiB; the ACEs read stay inside the descriptor.
+        unsafe {
+            assert!(
+                GetFileSecurityW(
+                    wide.as_ptr(),
+                    DACL_SECURITY_INFORMATION,
+                    buffer.as_mut_ptr().cast(),
+                    65536,
+                    &mut needed,
+                ) != 0
+            );
+            let (mut present, mut defaulted, mut dacl) = (0, 0, std::ptr::null_mut::<ACL>());
+            assert!(
+                GetSecurityDescriptorDacl(
+                    buffer.as_mut_ptr().cast(),
+                    &mut present,
+                    &mut dacl,
+                    &mut defaulted
+                ) != 0
+            );
+            if present == 0 || dacl.is_null() {
+                return vec!["no DACL: everyone".into()];
+            }
+            for index in 0..u32::from((*dacl).AceCount) {
+                let mut ace = std::ptr::null_mut();
+                assert!(GetAce(dacl, index, &mut ace) != 0);
+                let header = &*ace.cast::<ACE_HEADER>();
+                if u32::from(header.AceFlags) & INHERITED_ACE != 0 {
+                    found.push(format!("inherited ACE {index}"));
+                }
+                if u32::from(header.AceType) != ACCESS_ALLOWED_ACE_TYPE {
+                    continue;
+                }
+                let sid = (&raw mut (*ace.cast::<ACCESS_ALLOWED_ACE>()).SidStart).cast();
+                if !allowed.iter().any(|a| EqualSid(a.ptr(), sid) != 0) {
+                    found.push(format!("ACE {index} for another account"));
+                }
+            }
+        }
+        found
+    }
+
+    fn wide_open_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("widened");
+        std::fs::create_dir(&folder).unwrap();
+        // What a file created there without a DACL of its own gets.
+        std::fs::write(folder.join("plain"), b"").unwrap();
+        assert!(!others(&folder.join("plain")).is_empty());
+        (dir, folder)
+    }
+
+    #[test]
+    fn a_created_file_and_folder_are_the_owners_only_from_their_creation() {
+        let (_dir, folder) = wide_open_folder();
+        SKIP_RESTRICT.with(|skip| skip.set(true));
+        let file = folder.join("export.csv");
+        open(OpenOptions::new().write(true).create_new(true), &file).unwrap();
+        let sub = folder.join("data");
+        create_dir(&sub).unwrap();
+        SKIP_RESTRICT.with(|skip| skip.set(false));
+        assert_eq!(others(&file), Vec::<String>::new());
+        assert_eq!(others(&sub), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_existing_file_or_folder_loses_its_wider_acl_and_keeps_its_content() {
+        let (_dir, folder) = wide_open_folder();
+        let file = folder.join("plain");
+        std::fs::write(&file, b"old\n").unwrap();
+        use std::io::Write;
+        let mut appended = open(OpenOptions::new().append(true).create(true), &file).unwrap();
+        appended.write_all(b"new\n").unwrap();
+        drop(appended);
+        assert_eq!(std::fs::read(&file).unwrap(), b"old\nnew\n");
+        assert_eq!(others(&file), Vec::<String>::new());
+        // create_new keeps its meaning: an existing file is an error, left untouched.
+        let again = open(OpenOptions::new().write(true).create_new(true), &file);
+        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&file).unwrap(), b"old\nnew\n");
+        create_dir(&folder).unwrap();
+        assert_eq!(others(&folder), Vec::<String>::new());
     }
 }
