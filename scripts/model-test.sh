@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cases="${1:-100000}"
-PROPTEST_CASES="$cases" cargo test --release -p rollbook-gradebook --test model \
+PROPTEST_CASES="$cases" cargo test --release --locked -p rollbook-gradebook --test model \
   the_sync_engine_keeps_every_invariant_against_a_model_district -- --nocapture
