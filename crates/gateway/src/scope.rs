@@ -169,10 +169,22 @@ pub fn checked_query(
         if !ok {
             return Err(BAD_QUERY);
         }
-        query.push((key.to_owned(), value.clone()));
+        let value = match key {
+            // A bigger page is asked as the largest one (the app's pager follows a
+            // server's cap): one request must not ask a district for its whole table.
+            "limit" => value
+                .parse::<u64>()
+                .map_or(MAX_LIMIT, |l| l.min(MAX_LIMIT))
+                .to_string(),
+            _ => value.clone(),
+        };
+        query.push((key.to_owned(), value));
     }
     Ok(query)
 }
+
+/// The largest `limit` passed upstream (the app asks 500 a page).
+pub const MAX_LIMIT: u64 = 1000;
 
 /// OneRoster 1.1's filter as the gateway passes it on: `field op 'value'`, once or twice
 /// joined by ` AND ` or ` OR `. The value holds no quote (so no `''` escape either),
@@ -443,6 +455,18 @@ mod tests {
             );
         }
     }
+    #[test]
+    fn a_page_is_at_most_max_limit() {
+        let params = |limit: &str| HashMap::from([("limit".to_owned(), limit.to_owned())]);
+        let limit = |q: Vec<(String, String)>| q[0].1.clone();
+        assert_eq!(limit(checked_query(&params("500"), true).unwrap()), "500");
+        assert_eq!(
+            limit(checked_query(&params("999999999"), true).unwrap()),
+            "1000"
+        );
+        assert!(checked_query(&params("-1"), true).is_err());
+    }
+
     #[test]
     fn filters_pass_only_in_the_plain_grammar() {
         for good in [

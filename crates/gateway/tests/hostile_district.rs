@@ -98,7 +98,35 @@ async fn district(poison: Poison) -> SocketAddr {
                 json!({"lineItems": [{"sourcedId": "li1", "class": {"sourcedId": "c1"}}]})
                     .to_string()
             }
+            // A list of one written as the record itself.
+            "classes/c1/results" if query.get("filter").is_some_and(|f| f.contains("single")) => {
+                format!(r#"{{"results":{theirs}}}"#)
+            }
             "classes/c1/results" if filtered => format!(r#"{{"results":[{mine},{theirs}]}}"#),
+            "lineItems/li-swap" => {
+                json!({"lineItem": {"sourcedId": "li-swap", "class": {"sourcedId": "c1"}}})
+                    .to_string()
+            }
+            // Records whose class cannot be told: a line item naming none, a grade whose
+            // line item is gone (it is a colleague's).
+            "lineItems/li-noclass" => {
+                json!({"lineItem": {"sourcedId": "li-noclass", "title": "x"}}).to_string()
+            }
+            "results/r-orphan" => format!(
+                r#"{{"result":{{"sourcedId":"r-orphan","scoreStatus":"fully graded","lineItem":{{"sourcedId":"li-gone"}},"student":{{"sourcedId":"s9"}},"score":12,"comment":"{ELSEWHERE}"}}}}"#
+            ),
+            // A record outside the schools the gateway may read, refused in words that
+            // name its class.
+            "results/r-refused" => {
+                return (
+                    StatusCode::FORBIDDEN,
+                    [("content-type", "application/json")],
+                    format!(
+                        r#"{{"imsx_codeMajor":"failure","imsx_severity":"error","imsx_description":"r-refused is in {ELSEWHERE}"}}"#
+                    ),
+                )
+                    .into_response();
+            }
             "classes/c1/results" => format!(r#"{{"results":[{mine}]}}"#),
             // A district-wide list a teacher may read, larger than any socket buffer.
             "academicSessions" => {
@@ -112,12 +140,46 @@ async fn district(poison: Poison) -> SocketAddr {
         };
         json_text(text)
     }
+    /// Records what it is sent and, like a lenient binder, takes the record's id from
+    /// the body in any spelling; `li-swap` is written as another record.
+    async fn put(Path(rest): Path<String>, body: String) -> Response {
+        WRITES.lock().unwrap().push((rest.clone(), body.clone()));
+        let sent: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let Some((envelope, record)) = sent.as_object().and_then(|o| o.iter().next()) else {
+            return StatusCode::BAD_REQUEST.into_response();
+        };
+        let mut record = record.clone();
+        let id = record
+            .as_object()
+            .and_then(|r| r.iter().find(|(k, _)| k.eq_ignore_ascii_case("sourcedid")))
+            .map(|(_, v)| v.clone());
+        if let Some(id) = id {
+            record["sourcedId"] = id;
+        }
+        if rest == "lineItems/li-swap" {
+            record["sourcedId"] = json!("li9");
+        }
+        json_text(json!({ envelope: record }).to_string())
+    }
     serve(
         Router::new()
-            .route(&format!("{BASE}/{{*rest}}"), get(handler))
+            .route(&format!("{BASE}/{{*rest}}"), get(handler).put(put))
             .with_state(poison),
     )
     .await
+}
+
+/// What the district was sent to write, by path (each test writes its own paths).
+static WRITES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+fn writes_to(path: &str) -> Vec<String> {
+    WRITES
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p == path)
+        .map(|(_, b)| b.clone())
+        .collect()
 }
 
 async fn identity() -> SocketAddr {
@@ -133,6 +195,14 @@ async fn gateway(poison: Poison) -> Gateway {
 }
 
 async fn gateway_with(poison: Poison, limits: Limits) -> Gateway {
+    gateway_creating(poison, limits, rollbook_gateway::Creates::Checked).await
+}
+
+async fn gateway_creating(
+    poison: Poison,
+    limits: Limits,
+    creates: rollbook_gateway::Creates,
+) -> Gateway {
     let (upstream, id) = (district(poison).await, identity().await);
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -147,7 +217,7 @@ async fn gateway_with(poison: Poison, limits: Limits) -> Gateway {
             name: "Hostile".into(),
             oneroster_url: Url::parse(&format!("http://{upstream}{BASE}")).unwrap(),
             auth: UpstreamAuth::Bearer(Secret::new(SECRET)),
-            creates: rollbook_gateway::Creates::Checked,
+            creates,
         }],
         classlink_partner: None,
         limits,
@@ -159,6 +229,18 @@ async fn get_as_teacher(gw: &Gateway, path: &str) -> (u16, String) {
     let response = reqwest::Client::new()
         .get(format!("http://{}{BASE}{path}", gw.address()))
         .bearer_auth("tok-t1")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn put_as_teacher(gw: &Gateway, path: &str, body: serde_json::Value) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .put(format!("http://{}{BASE}{path}", gw.address()))
+        .bearer_auth("tok-t1")
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -257,4 +339,95 @@ async fn only_the_envelope_the_address_names_reaches_the_teacher() {
             "{path}: records the check never read reached the teacher: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_filtered_list_of_one_written_as_the_record_is_checked_too() {
+    let gw = gateway(Arc::new(Mutex::new(r#""fine""#.to_owned()))).await;
+    let (status, body) =
+        get_as_teacher(&gw, "/classes/c1/results?filter=score%3E%27single%27").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains(ELSEWHERE),
+        "another class's grade reached the teacher: {body}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_goes_upstream_as_it_was_checked() {
+    let gw = gateway(Arc::new(Mutex::new(r#""fine""#.to_owned()))).await;
+    // Another record's id in a spelling the checks do not read, with fields and an
+    // envelope the district should never be sent.
+    let (status, body) = put_as_teacher(
+        &gw,
+        "/lineItems/li1",
+        json!({
+            "lineItem": {
+                "SourcedId": "li9",
+                "class": {"sourcedId": "c1", "href": "x"},
+                "title": "Quiz",
+                "extension": {"class": {"sourcedId": "c9"}}
+            },
+            "results": [{"sourcedId": "r9"}]
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let sent = writes_to("lineItems/li1");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let sent: serde_json::Value = serde_json::from_str(&sent[0]).unwrap();
+    assert_eq!(
+        sent,
+        json!({"lineItem": {"sourcedId": "li1", "class": {"sourcedId": "c1"}, "title": "Quiz"}}),
+        "the district was sent more than the gateway checked"
+    );
+}
+
+#[tokio::test]
+async fn a_district_that_writes_another_record_than_the_addressed_one_is_stopped() {
+    let gw = gateway(Arc::new(Mutex::new(r#""fine""#.to_owned()))).await;
+    let (status, body) = put_as_teacher(
+        &gw,
+        "/lineItems/li-swap",
+        json!({"lineItem": {"class": {"sourcedId": "c1"}, "title": "Quiz"}}),
+    )
+    .await;
+    assert_eq!(status, 502, "{body}");
+}
+
+#[tokio::test]
+async fn a_record_whose_class_cannot_be_told_is_never_written() {
+    let gw = gateway_creating(
+        Arc::new(Mutex::new(r#""fine""#.to_owned())),
+        Limits::default(),
+        rollbook_gateway::Creates::Trusted,
+    )
+    .await;
+    let cases = [
+        (
+            "results/r-orphan",
+            json!({"result": {"lineItem": {"sourcedId": "li1"}, "student": {"sourcedId": "s1"}, "score": 0}}),
+        ),
+        (
+            "lineItems/li-noclass",
+            json!({"lineItem": {"class": {"sourcedId": "c1"}, "title": "Mine now"}}),
+        ),
+    ];
+    for (path, write) in cases {
+        let (status, body) = put_as_teacher(&gw, &format!("/{path}"), write).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(
+            writes_to(path).is_empty(),
+            "{path}: an existing record was written as if new"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_record_the_district_refuses_is_no_such_record_and_its_words_stay_there() {
+    let gw = gateway(Arc::new(Mutex::new(r#""fine""#.to_owned()))).await;
+    let (status, body) = get_as_teacher(&gw, "/results/r-refused").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("no such record"), "{body}");
+    assert!(!body.contains(ELSEWHERE), "{body}");
 }

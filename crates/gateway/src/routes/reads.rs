@@ -69,10 +69,19 @@ impl Teacher {
         };
         let mut dropped = 0usize;
         for records in body.values_mut() {
-            if let Value::Array(records) = records {
-                let before = records.len();
-                records.retain(|r| keep.keeps(r));
-                dropped += before - records.len();
+            match records {
+                Value::Array(records) => {
+                    let before = records.len();
+                    records.retain(|r| keep.keeps(r));
+                    dropped += before - records.len();
+                }
+                // A list of one written as the record itself (as XML-to-JSON bridges
+                // do): checked the same, and answered as an empty list if it goes.
+                record @ Value::Object(_) if !keep.keeps(record) => {
+                    *record = Value::Array(Vec::new());
+                    dropped += 1;
+                }
+                _ => {}
             }
         }
         if dropped > 0 {

@@ -163,6 +163,9 @@ impl Teacher {
     }
 
     /// A record read upstream with the gateway's credentials, `None` when it does not exist.
+    /// Read before the decision, so a refusal is "no such record" to the teacher: a
+    /// district that refuses records outside the schools the gateway may read (403), in
+    /// words that may name their class, must not tell which ids exist elsewhere.
     async fn record<T: rollbook_oneroster::Resource>(
         &self,
         segments: &[&str],
@@ -170,16 +173,36 @@ impl Teacher {
         match self.upstream.roster.get::<T>(segments).await {
             Ok(record) => Ok(Some(record)),
             Err(RosterError::NotFound { .. }) => Ok(None),
+            Err(RosterError::Forbidden { .. }) => {
+                tracing::warn!(
+                    tenant = %self.upstream.tenant,
+                    collection = segments.first().copied().unwrap_or_default(),
+                    "the district's roster server refused the gateway a record (HTTP 403); the teacher was told there is no such record in their classes"
+                );
+                Err(self.not_there())
+            }
             Err(e) => Err(self.upstream_failed(e)),
         }
     }
 
-    /// The class a line item belongs to, upstream.
+    /// The class a line item belongs to, upstream; `None` when it is not there or names
+    /// no class.
     pub(super) async fn class_of_line_item(&self, id: &str) -> Result<Option<String>, Response> {
-        Ok(self
-            .record::<LineItem>(&["lineItems", id])
-            .await?
-            .and_then(|li| li.class.map(|c| c.sourced_id)))
+        Ok(match self.existing_line_item(id).await? {
+            Existing::In(class) => Some(class),
+            Existing::Missing | Existing::ClassUnknown => None,
+        })
+    }
+
+    /// A line item a PUT names, as [`Existing`].
+    pub(super) async fn existing_line_item(&self, id: &str) -> Result<Existing<String>, Response> {
+        Ok(match self.record::<LineItem>(&["lineItems", id]).await? {
+            None => Existing::Missing,
+            Some(li) => match li.class {
+                Some(class) => Existing::In(class.sourced_id),
+                None => Existing::ClassUnknown,
+            },
+        })
     }
 
     /// The caller's classes, for a caller who may have some: anyone but a teacher is
@@ -215,19 +238,48 @@ pub(super) fn checked_id(teacher: &Teacher, id: &str) -> Result<(), Response> {
     }
 }
 
-/// The class and student of a result, upstream (its class through its line item).
+/// What the district holds under an id a PUT names.
+pub(super) enum Existing<T> {
+    /// Not there: the PUT would create it.
+    Missing,
+    /// There, in this class (with the record).
+    In(T),
+    /// There, but its class cannot be told (a line item naming no class, a result whose
+    /// line item is gone): never written, since it may be anyone's, and never taken for
+    /// a create, which would overwrite it.
+    ClassUnknown,
+}
+
+/// The class and student of a result, upstream (its class through its line item);
+/// `None` when it is not there or its class cannot be told.
 pub(super) async fn class_of_result(
     teacher: &Teacher,
     id: &str,
 ) -> Result<Option<(String, GradeResult)>, Response> {
+    Ok(match existing_result(teacher, id).await? {
+        Existing::In(found) => Some(found),
+        Existing::Missing | Existing::ClassUnknown => None,
+    })
+}
+
+/// A result a PUT names, as [`Existing`].
+pub(super) async fn existing_result(
+    teacher: &Teacher,
+    id: &str,
+) -> Result<Existing<(String, GradeResult)>, Response> {
     let Some(result) = teacher.record::<GradeResult>(&["results", id]).await? else {
         // The same district reads as for a result elsewhere (the result, then a line
         // item), answer discarded: one read fewer would time which ids are graded.
         teacher.class_of_line_item(id).await?;
-        return Ok(None);
+        return Ok(Existing::Missing);
     };
-    Ok(teacher
-        .class_of_line_item(&result.line_item.sourced_id)
-        .await?
-        .map(|class| (class, result)))
+    Ok(
+        match teacher
+            .class_of_line_item(&result.line_item.sourced_id)
+            .await?
+        {
+            Some(class) => Existing::In((class, result)),
+            None => Existing::ClassUnknown,
+        },
+    )
 }

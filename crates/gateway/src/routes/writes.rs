@@ -12,11 +12,12 @@ use crate::error::Denied;
 use crate::scope;
 
 use super::answer::json_response;
-use super::teacher::{Teacher, checked_id, class_of_result};
+use super::teacher::{Existing, Teacher, checked_id, class_of_result, existing_result};
 
 impl Teacher {
     /// Sends a checked PUT, then checks what the district says it did: a create must come
-    /// back as one (201) and the stored references must be the body's. Anything else is
+    /// back as one (201), the record written must be the addressed one, and its stored
+    /// references must be the body's. Anything else is
     /// an alert in the audit log, stops creates for the tenant, and is answered 502.
     async fn write_checked(
         &self,
@@ -50,8 +51,15 @@ impl Teacher {
                     != Some(*want)
             })
         });
+        // The record the district says it wrote must be the one the address names.
+        let id_differs = returned.as_ref().is_some_and(|r| {
+            r.get("sourcedId")
+                .is_some_and(|got| got.as_str() != segments.last().copied())
+        });
         let anomaly = if expected.create && fetched.status != 201 {
             Some("a create was answered as a change to an existing record")
+        } else if id_differs {
+            Some("the district wrote a record other than the one addressed")
         } else if refs_differ {
             Some("the district stored other references than the body's")
         } else {
@@ -136,21 +144,34 @@ fn reference_id<'a>(
         })
 }
 
-/// A write's body parsed strictly and re-serialised: what is checked is what is sent.
-/// A key given twice, or in two spellings (`class` and `Class`), is refused, since a
-/// lenient server may bind the one the gateway did not check.
-fn canonical_body(body: &Bytes) -> Result<(Value, Vec<u8>), Denied> {
+/// A write's body as every check reads it and as it goes upstream. Parsed strictly: a
+/// key given twice, or in two spellings (`class` and `Class`), is refused, since a
+/// lenient server may bind the one the gateway did not check. Then reduced to the
+/// record's allowed fields under their exact names (the allow-list of [`crate::fields`]:
+/// references to their `sourcedId`, nothing nested, no other envelope), with `sourcedId`
+/// set to the address's: a district that matches keys case-insensitively, or takes a
+/// record's id from its body, must not find another id (`"SourcedId": "theirs"`) the
+/// checks never read.
+fn canonical_body(body: &Bytes, envelope: &str, id: &str) -> Result<(Value, Vec<u8>), Denied> {
+    let not_json = || Denied::BadRequest("The body is not JSON.".into());
     let parsed = crate::strict_json::parse(body).map_err(|e| match e {
         crate::strict_json::StrictError::RepeatedKey(key) => Denied::BadRequest(format!(
             "The body names `{key}` twice (or in two spellings); send each field once."
         )),
-        crate::strict_json::StrictError::NotJson => {
-            Denied::BadRequest("The body is not JSON.".into())
-        }
+        crate::strict_json::StrictError::NotJson => not_json(),
     })?;
-    let bytes = serde_json::to_vec(&parsed)
-        .map_err(|_| Denied::BadRequest("The body is not JSON.".into()))?;
-    Ok((parsed, bytes))
+    write_body(&parsed, envelope, id)?;
+    let bytes = serde_json::to_vec(&parsed).map_err(|_| not_json())?;
+    let mut kept: Value = crate::fields::filter(&bytes, &[envelope])
+        .and_then(|kept| serde_json::from_slice(&kept).ok())
+        .ok_or_else(not_json)?;
+    let record = kept
+        .get_mut(envelope)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(not_json)?;
+    record.insert("sourcedId".to_owned(), Value::String(id.to_owned()));
+    let bytes = serde_json::to_vec(&kept).map_err(|_| not_json())?;
+    Ok((kept, bytes))
 }
 
 /// What a write is about, for the checks after the district answers.
@@ -174,7 +195,7 @@ pub(super) async fn put_line_item(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (parsed, canonical) = match canonical_body(&body) {
+    let (parsed, canonical) = match canonical_body(&body, "lineItem", &id) {
         Ok(v) => v,
         Err(d) => return teacher.deny(d),
     };
@@ -190,23 +211,28 @@ pub(super) async fn put_line_item(
     if !scope.teaches(&new_class) {
         return teacher.not_there();
     }
-    let existing = match teacher.class_of_line_item(&id).await {
+    let existing = match teacher.existing_line_item(&id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    match existing.as_deref() {
-        Some(class) if !scope.teaches(class) => {
+    match &existing {
+        Existing::In(class) if !scope.teaches(class) => {
+            return teacher
+                .not_yours_put("lineItems", &id, None, &new_class)
+                .await;
+        }
+        Existing::ClassUnknown => {
             return teacher
                 .not_yours_put("lineItems", &id, None, &new_class)
                 .await;
         }
         // Moving a line item would take its grades, of students who may not be in the
         // other class, with it.
-        Some(class) if class != new_class => {
+        Existing::In(class) if *class != new_class => {
             return teacher.deny(Denied::Unsupported(scope::NO_MOVES));
         }
-        Some(_) => {}
-        None => {
+        Existing::In(_) => {}
+        Existing::Missing => {
             if let Err(r) = teacher.may_create("lineItems", &id, None, &new_class).await {
                 return r;
             }
@@ -215,7 +241,7 @@ pub(super) async fn put_line_item(
     let expected = Expected {
         collection: "lineItems",
         refs: &[("class", &new_class)],
-        create: existing.is_none(),
+        create: matches!(existing, Existing::Missing),
     };
     teacher
         .write_checked(Method::PUT, &["lineItems", &id], Some(canonical), &expected)
@@ -248,7 +274,7 @@ pub(super) async fn put_result(teacher: Teacher, Path(id): Path<String>, body: B
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (parsed, canonical) = match canonical_body(&body) {
+    let (parsed, canonical) = match canonical_body(&body, "result", &id) {
         Ok(v) => v,
         Err(d) => return teacher.deny(d),
     };
@@ -284,23 +310,28 @@ pub(super) async fn put_result(teacher: Teacher, Path(id): Path<String>, body: B
         Ok(_) => return teacher.deny(Denied::Forbidden(scope::STUDENT_NOT_IN_CLASS)),
         Err(e) => return teacher.deny(Denied::Upstream(e)),
     }
-    let existing = match class_of_result(&teacher, &id).await {
+    let existing = match existing_result(&teacher, &id).await {
         Ok(e) => e,
         Err(r) => return r,
     };
     match &existing {
-        Some((class, _)) if !scope.teaches(class) => {
+        Existing::In((class, _)) if !scope.teaches(class) => {
             return teacher
                 .not_yours_put("results", &id, Some((&line_item, &student)), &new_class)
                 .await;
         }
-        Some((_, result))
+        Existing::ClassUnknown => {
+            return teacher
+                .not_yours_put("results", &id, Some((&line_item, &student)), &new_class)
+                .await;
+        }
+        Existing::In((_, result))
             if result.line_item.sourced_id != line_item || result.student.sourced_id != student =>
         {
             return teacher.deny(Denied::Unsupported(scope::NO_CELL_MOVES));
         }
-        Some(_) => {}
-        None => {
+        Existing::In(_) => {}
+        Existing::Missing => {
             if let Err(r) = teacher
                 .may_create("results", &id, Some((&line_item, &student)), &new_class)
                 .await
@@ -312,7 +343,7 @@ pub(super) async fn put_result(teacher: Teacher, Path(id): Path<String>, body: B
     let expected = Expected {
         collection: "results",
         refs: &[("lineItem", &line_item), ("student", &student)],
-        create: existing.is_none(),
+        create: matches!(existing, Existing::Missing),
     };
     teacher
         .write_checked(Method::PUT, &["results", &id], Some(canonical), &expected)
