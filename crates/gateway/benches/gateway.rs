@@ -346,10 +346,10 @@ fn ms(d: Duration) -> f64 {
 
 async fn latency_and_throughput(quick: bool) {
     let district = district("tiny", 0).await;
-    // One teacher makes every request here: the per-teacher limit is lifted.
+    // One teacher makes every request here: the per-teacher limits are lifted.
     let gw = gateway(
         &district.issuer,
-        "upstream_concurrency = 64\nrequests_per_minute_per_teacher = 100000",
+        "upstream_concurrency = 64\nrequests_per_minute_per_teacher = 100000\nmax_in_flight_per_teacher = 4096",
     )
     .await;
     let http = client();

@@ -216,6 +216,9 @@ pub struct Limits {
     /// peak (measured: docs/benchmarks.md), so the default, 4,096, keeps an instance
     /// under 250 MB while 500 teachers' apps have 6 requests each in flight.
     pub max_in_flight: usize,
+    /// Requests one teacher may have in flight at once (the app keeps 6); past it, 429.
+    /// One teacher's burst must not hold every upstream slot of their district.
+    pub max_in_flight_per_teacher: usize,
     /// How long a teacher's list of classes (and a class's students) is reused.
     pub scope_ttl_seconds: u64,
     /// Sign-in checks (calls to my/info or userinfo for a token not already known) one
@@ -238,6 +241,7 @@ impl Default for Limits {
             request_timeout_seconds: 60,
             upstream_concurrency: 64,
             max_in_flight: 4_096,
+            max_in_flight_per_teacher: 16,
             scope_ttl_seconds: 60,
             identity_lookups_per_minute_per_address: 600,
             header_read_timeout_seconds: 30,
@@ -587,7 +591,7 @@ impl Config {
         let l = &self.limits;
         let _ = writeln!(
             out,
-            "limits          {} requests/min per teacher; {} sign-in checks/min per address{}; body {} bytes; upstream timeout {} s; request timeout {} s; {} upstream calls at once per tenant; {} requests in flight; request heads within {} s; scopes reused {} s",
+            "limits          {} requests/min per teacher; {} sign-in checks/min per address{}; body {} bytes; upstream timeout {} s; request timeout {} s; {} upstream calls at once per tenant; {} requests in flight ({} per teacher); request heads within {} s; scopes reused {} s",
             l.requests_per_minute_per_teacher,
             l.identity_lookups_per_minute_per_address,
             if l.identity_lookups_per_minute_per_address == 0 {
@@ -600,6 +604,7 @@ impl Config {
             l.request_timeout_seconds,
             l.upstream_concurrency,
             l.max_in_flight,
+            l.max_in_flight_per_teacher,
             l.header_read_timeout_seconds,
             l.scope_ttl_seconds
         );
@@ -667,6 +672,10 @@ fn check_limits(limits: &Limits) -> Result<(), ConfigError> {
         (
             "limits.max_in_flight",
             u64::try_from(limits.max_in_flight).unwrap_or(u64::MAX),
+        ),
+        (
+            "limits.max_in_flight_per_teacher",
+            u64::try_from(limits.max_in_flight_per_teacher).unwrap_or(u64::MAX),
         ),
         (
             "limits.header_read_timeout_seconds",

@@ -25,6 +25,7 @@ pub mod routes;
 pub mod scope;
 mod serve;
 mod strict_json;
+mod teacher_slots;
 pub mod tenants;
 pub mod upstream;
 
@@ -346,6 +347,7 @@ async fn build(
         limiter: governor::RateLimiter::keyed(
             governor::Quota::per_minute(per_minute).allow_burst(burst),
         ),
+        teacher_slots: teacher_slots::TeacherSlots::new(limits.max_in_flight_per_teacher),
         lookups_per_address: NonZeroU32::new(limits.identity_lookups_per_minute_per_address).map(
             |per_minute| {
                 let burst =

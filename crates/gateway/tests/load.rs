@@ -288,6 +288,38 @@ async fn past_max_in_flight_requests_are_shed_with_retry_after_not_queued() {
 }
 
 #[tokio::test]
+async fn one_teacher_has_at_most_max_in_flight_per_teacher_requests_at_once() {
+    let (gw, _) = gateway(Limits {
+        max_in_flight_per_teacher: 2,
+        ..Limits::default()
+    })
+    .await;
+    let gw = Arc::new(gw);
+    let _ = get_with(&gw, "good").await;
+    // Six at once against a district taking half a second: two are served, the rest
+    // refused at once rather than holding the district's upstream slots.
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all((0..6).map(|_| {
+        let gw = Arc::clone(&gw);
+        async move { get_with(&gw, "good").await }
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    let refused: Vec<_> = answers.iter().filter(|a| a.0 == 429).collect();
+    assert!(refused.len() >= 3, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    for (_, headers, _) in &refused {
+        assert!(headers.get("retry-after").is_some());
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The slots come back when the requests end.
+    assert_eq!(get_with(&gw, "good").await.0, 200);
+}
+
+#[tokio::test]
 async fn a_body_too_large_is_refused_in_imsx() {
     let (gw, _) = gateway(Limits::default()).await;
     let r = reqwest::Client::new()

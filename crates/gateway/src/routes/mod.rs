@@ -48,6 +48,8 @@ pub struct Shared {
     pub scopes: Scopes,
     pub metrics: Arc<Metrics>,
     pub limiter: TeacherLimiter,
+    /// Requests each teacher has in flight (`max_in_flight_per_teacher`).
+    pub teacher_slots: Arc<crate::teacher_slots::TeacherSlots>,
     /// Sign-in checks per client address, before the provider is asked (`None`: off).
     pub lookups_per_address: Option<AddressLimiter>,
 }

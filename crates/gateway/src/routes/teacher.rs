@@ -26,6 +26,8 @@ pub struct Teacher {
     pub(super) upstream: Arc<Upstream>,
     pub(super) shared: Arc<Shared>,
     pub(super) audit: Arc<Audit>,
+    /// Held while the request is served.
+    _slot: crate::teacher_slots::Slot,
 }
 
 impl FromRequestParts<Arc<Shared>> for Teacher {
@@ -81,11 +83,17 @@ impl FromRequestParts<Arc<Shared>> for Teacher {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(refuse(Denied::RateLimited(wait)));
         }
+        let Some(slot) = shared.teacher_slots.take(&key) else {
+            return Err(refuse(Denied::RateLimited(std::time::Duration::from_secs(
+                1,
+            ))));
+        };
         Ok(Self {
             caller,
             upstream,
             shared: Arc::clone(shared),
             audit,
+            _slot: slot,
         })
     }
 }
