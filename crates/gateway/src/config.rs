@@ -391,65 +391,17 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?,
         );
-        let identity = match file.identity {
-            FileIdentity::ClassLink {
-                classlink_api_url,
-                cache_ttl_seconds,
-            } => IdentityConfig::ClassLink {
-                api_url: https_url("identity.classlink_api_url", &classlink_api_url)?,
-                cache_ttl: ttl(cache_ttl_seconds)?,
-            },
-            FileIdentity::Oidc {
-                userinfo_url,
-                teacher_id_claim,
-                tenant,
-                role_claim,
-                cache_ttl_seconds,
-            } => IdentityConfig::Oidc {
-                userinfo_url: https_url("identity.userinfo_url", &userinfo_url)?,
-                teacher_id_claim: non_empty("identity.teacher_id_claim", teacher_id_claim)?,
-                tenant: non_empty("identity.tenant", tenant)?,
-                role_claim,
-                cache_ttl: ttl(cache_ttl_seconds)?,
-            },
-        };
-        let mut tenants = Vec::new();
+        let identity = identity(file.identity)?;
+        let mut tenants: Vec<TenantConfig> = Vec::new();
         for (i, t) in file.tenants.into_iter().enumerate() {
-            let key = |k: &str| format!("tenants[{i}].{k}");
-            let auth = match t.auth {
-                FileUpstreamAuth::Bearer { token } => {
-                    UpstreamAuth::Bearer(token.load(&key("auth.token"))?)
-                }
-                FileUpstreamAuth::OAuth1 {
-                    client_id,
-                    client_secret,
-                } => UpstreamAuth::OAuth1 {
-                    client_id: non_empty(&key("auth.client_id"), client_id)?,
-                    client_secret: client_secret.load(&key("auth.client_secret"))?,
-                },
-                FileUpstreamAuth::OAuth2 {
-                    token_url,
-                    client_id,
-                    client_secret,
-                    scopes,
-                } => UpstreamAuth::OAuth2 {
-                    token_url: https_url(&key("auth.token_url"), &token_url)?,
-                    client_id: non_empty(&key("auth.client_id"), client_id)?,
-                    client_secret: client_secret.load(&key("auth.client_secret"))?,
-                    scopes,
-                },
-            };
-            let id = non_empty(&key("id"), t.id)?;
-            if tenants.iter().any(|x: &TenantConfig| x.id == id) {
-                return Err(invalid(key("id"), format!("tenant `{id}` is listed twice")));
+            let t = tenant(i, t)?;
+            if tenants.iter().any(|x| x.id == t.id) {
+                return Err(invalid(
+                    format!("tenants[{i}].id"),
+                    format!("tenant `{}` is listed twice", t.id),
+                ));
             }
-            tenants.push(TenantConfig {
-                name: t.name.unwrap_or_else(|| id.clone()),
-                id,
-                oneroster_url: https_url(&key("oneroster_url"), &t.oneroster_url)?,
-                auth,
-                creates: t.creates,
-            });
+            tenants.push(t);
         }
         let classlink_partner = file
             .classlink_partner
@@ -612,6 +564,66 @@ impl Config {
     }
 }
 
+/// The `[identity]` table, checked.
+fn identity(file: FileIdentity) -> Result<IdentityConfig, ConfigError> {
+    Ok(match file {
+        FileIdentity::ClassLink {
+            classlink_api_url,
+            cache_ttl_seconds,
+        } => IdentityConfig::ClassLink {
+            api_url: https_url("identity.classlink_api_url", &classlink_api_url)?,
+            cache_ttl: ttl(cache_ttl_seconds)?,
+        },
+        FileIdentity::Oidc {
+            userinfo_url,
+            teacher_id_claim,
+            tenant,
+            role_claim,
+            cache_ttl_seconds,
+        } => IdentityConfig::Oidc {
+            userinfo_url: https_url("identity.userinfo_url", &userinfo_url)?,
+            teacher_id_claim: non_empty("identity.teacher_id_claim", teacher_id_claim)?,
+            tenant: non_empty("identity.tenant", tenant)?,
+            role_claim,
+            cache_ttl: ttl(cache_ttl_seconds)?,
+        },
+    })
+}
+
+/// `tenants[i]`, checked (a repeated id is checked by the caller).
+fn tenant(i: usize, t: FileTenant) -> Result<TenantConfig, ConfigError> {
+    let key = |k: &str| format!("tenants[{i}].{k}");
+    let auth = match t.auth {
+        FileUpstreamAuth::Bearer { token } => UpstreamAuth::Bearer(token.load(&key("auth.token"))?),
+        FileUpstreamAuth::OAuth1 {
+            client_id,
+            client_secret,
+        } => UpstreamAuth::OAuth1 {
+            client_id: non_empty(&key("auth.client_id"), client_id)?,
+            client_secret: client_secret.load(&key("auth.client_secret"))?,
+        },
+        FileUpstreamAuth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scopes,
+        } => UpstreamAuth::OAuth2 {
+            token_url: https_url(&key("auth.token_url"), &token_url)?,
+            client_id: non_empty(&key("auth.client_id"), client_id)?,
+            client_secret: client_secret.load(&key("auth.client_secret"))?,
+            scopes,
+        },
+    };
+    let id = non_empty(&key("id"), t.id)?;
+    Ok(TenantConfig {
+        name: t.name.unwrap_or_else(|| id.clone()),
+        id,
+        oneroster_url: https_url(&key("oneroster_url"), &t.oneroster_url)?,
+        auth,
+        creates: t.creates,
+    })
+}
+
 /// The file into its shape, an error naming the key that does not fit (serde's own
 /// message names only the field, not where it sits: `tenants[1].auth`, not `auth`).
 fn parse(text: &str) -> Result<FileConfig, ConfigError> {
@@ -725,123 +737,4 @@ pub fn https_url(key: &str, text: &str) -> Result<Url, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn good(secret_file: &Path) -> String {
-        format!(
-            r#"
-listen = "127.0.0.1:9000"
-[identity]
-profile = "classlink"
-classlink_api_url = "https://nodeapi.classlink.com"
-
-[[tenants]]
-id = "2718"
-oneroster_url = "https://district.example/ims/oneroster/v1p1"
-auth = {{ kind = "oauth1", client_id = "abc", client_secret = {{ file = "{}" }} }}
-"#,
-            secret_file.display()
-        )
-    }
-
-    fn secret_file() -> tempfile::NamedTempFile {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), "very-secret-value\n").unwrap();
-        file
-    }
-
-    #[test]
-    fn a_good_file_loads_and_never_prints_its_secret() {
-        let secret = secret_file();
-        let config = Config::from_toml(&good(secret.path())).unwrap();
-        assert_eq!(config.listen.port(), 9000);
-        let UpstreamAuth::OAuth1 { client_secret, .. } = &config.tenants[0].auth else {
-            panic!("oauth1 expected");
-        };
-        assert_eq!(client_secret.expose(), "very-secret-value");
-        let shown = config.redacted();
-        assert!(!shown.contains("very-secret-value"), "{shown}");
-        assert!(shown.contains("[redacted]"));
-    }
-
-    #[test]
-    fn a_trusted_proxy_range_reaching_past_the_site_is_warned_about() {
-        let secret = secret_file();
-        let with = |ranges: &str| {
-            let text = good(secret.path()).replace(
-                "listen =",
-                &format!("trusted_proxies = [{ranges}]\nlisten ="),
-            );
-            Config::from_toml(&text).unwrap().redacted()
-        };
-        let shown = with("\"10.0.0.2\", \"0.0.0.0/0\"");
-        assert!(
-            shown.contains("warning: trusted_proxies has 0.0.0.0/0"),
-            "{shown}"
-        );
-        assert!(!shown.contains("10.0.0.2, which"), "{shown}");
-        let shown = with("\"10.0.0.0/8\", \"fd00::/8\"");
-        assert!(!shown.contains("warning"), "{shown}");
-    }
-
-    #[test]
-    fn errors_name_the_key() {
-        let secret = secret_file();
-        let good = good(secret.path());
-        let cases = [
-            (
-                good.replace("https://district", "http://district"),
-                "tenants[0].oneroster_url",
-            ),
-            (
-                good.replace("{ file =", "{ env = \"GW_TEST_UNSET_VAR\", file ="),
-                "tenants[0].auth.client_secret",
-            ),
-            (
-                good.replace(&secret.path().display().to_string(), "/nonexistent/secret"),
-                "tenants[0].auth.client_secret",
-            ),
-            (
-                good.replace("\"abc\"", "\"  \""),
-                "tenants[0].auth.client_id",
-            ),
-            (good.replace("9000", "nine"), "listen"),
-            (
-                good.replace(
-                    "listen =",
-                    "trusted_proxies = [\"10.0.0.0/8\", \"lb.example\"]\nlisten =",
-                ),
-                "trusted_proxies[1]",
-            ),
-            (
-                good.replace("[[tenants]]", "[limits]\nmax_body_bytes = 0\n[[tenants]]"),
-                "limits.max_body_bytes",
-            ),
-        ];
-        for (text, key) in cases {
-            let e = Config::from_toml(&text).unwrap_err().to_string();
-            assert!(e.contains(key), "{key}: {e}");
-        }
-        let e = Config::from_toml("[identity]\nprofile = \"classlink\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("tenants"), "{e}");
-        assert!(Config::from_toml("listen = ").is_err());
-    }
-
-    #[test]
-    fn the_shipped_example_is_valid() {
-        let secret = secret_file();
-        let path = secret.path().display().to_string();
-        let example = include_str!("../gateway.example.toml")
-            .replace("/run/secrets/classlink-developer-key", &path)
-            .replace(
-                "env = \"MAPLE_GROVE_ONEROSTER_SECRET\"",
-                &format!("file = \"{path}\""),
-            );
-        let config = Config::from_toml(&example).unwrap();
-        assert_eq!(config.tenants.len(), 1);
-        assert!(config.classlink_partner.is_some());
-    }
-}
+mod tests;
