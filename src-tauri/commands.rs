@@ -11,8 +11,9 @@ use rollbook_core::grades::store::{CellState, CellView, NewLineItem, Resolution}
 use rollbook_core::grades::{GradingRules, SyncReport};
 use rollbook_core::policy::{AllowedProviders, Key};
 use rollbook_core::{
-    Attention, AttentionItem, ClassSummary, CoreError, Dated, ErrorCode, GradebookPage, LastView,
-    Preferences, SettleAction, SignInProgress, SignInProvider, SignInRequest, Student, TermFilter,
+    Attention, AttentionItem, ClassId, ClassSummary, CoreError, Dated, ErrorCode, GradebookPage,
+    LastView, LineItemId, Preferences, SettleAction, SignInProgress, SignInProvider, SignInRequest,
+    Student, StudentId, TermFilter,
 };
 
 use crate::browser::Browser;
@@ -249,14 +250,22 @@ pub async fn classes(state: State<'_, AppState>) -> Answer<Dated<Vec<ClassSummar
 /// A class's roster by name (kept for the next start); offline, the saved copy.
 #[tauri::command]
 pub async fn roster(class_id: String, state: State<'_, AppState>) -> Answer<Dated<Vec<Student>>> {
-    Ok(state.account.rosters().roster_page(&class_id).await?)
+    Ok(state
+        .account
+        .rosters()
+        .roster_page(&ClassId::from(class_id))
+        .await?)
 }
 
 /// The class's gradebook read from the district into the local store, with the
 /// teacher's edits on top; offline, the saved copy with the reason.
 #[tauri::command]
 pub async fn gradebook(class_id: String, state: State<'_, AppState>) -> Answer<GradebookPage> {
-    Ok(state.account.grades().gradebook_page(&class_id).await?)
+    Ok(state
+        .account
+        .grades()
+        .gradebook_page(&ClassId::from(class_id))
+        .await?)
 }
 
 /// The copy on this computer, at once (a warm start); `null` if never read here.
@@ -265,7 +274,11 @@ pub async fn saved_gradebook(
     class_id: String,
     state: State<'_, AppState>,
 ) -> Answer<Option<GradebookPage>> {
-    Ok(state.account.grades().saved_gradebook(&class_id).await?)
+    Ok(state
+        .account
+        .grades()
+        .saved_gradebook(&ClassId::from(class_id))
+        .await?)
 }
 
 /// Changes one cell. Answers once the change is committed on this computer.
@@ -281,7 +294,12 @@ pub async fn enter_grade(
     Ok(state
         .account
         .grades()
-        .enter_grade(&class_id, &line_item_id, &student_id, change)
+        .enter_grade(
+            &ClassId::from(class_id),
+            &LineItemId::from(line_item_id),
+            &StudentId::from(student_id),
+            change,
+        )
         .await?)
 }
 
@@ -294,7 +312,7 @@ pub async fn create_assignment(
     Ok(state
         .account
         .grades()
-        .create_assignment(&class_id, assignment)
+        .create_assignment(&ClassId::from(class_id), assignment)
         .await?)
 }
 
@@ -308,7 +326,11 @@ pub async fn resolve_conflict(
     Ok(state
         .account
         .grades()
-        .resolve_conflict(&line_item_id, &student_id, resolution)
+        .resolve_conflict(
+            &LineItemId::from(line_item_id),
+            &StudentId::from(student_id),
+            resolution,
+        )
         .await?)
 }
 
@@ -321,7 +343,7 @@ pub async fn set_grading_rules(
     Ok(state
         .account
         .grades()
-        .set_grading_rules(&class_id, rules)
+        .set_grading_rules(&ClassId::from(class_id), rules)
         .await?)
 }
 
@@ -348,7 +370,7 @@ pub async fn gradebook_attention(
     Ok(state
         .account
         .grades()
-        .gradebook_attention(&class_id)
+        .gradebook_attention(&ClassId::from(class_id))
         .await?)
 }
 
@@ -372,7 +394,7 @@ pub async fn export_gradebook(class_id: String, state: State<'_, AppState>) -> A
     Ok(state
         .account
         .grades()
-        .export_gradebook(&class_id)
+        .export_gradebook(&ClassId::from(class_id))
         .await?
         .display()
         .to_string())

@@ -9,8 +9,9 @@ use url::Url;
 
 use rollbook_core::auth::{AuthError, Identity, KEYCHAIN_SERVICE, KeychainStore};
 use rollbook_core::{
-    Account, AppPaths, CheckStatus, CoreError, FlagProvider, IfUnsent, LocalStorePolicy,
-    RedirectMode, SignInDesk, SignInFlags, SignInProgress, SignOutReport,
+    Account, AppPaths, CheckStatus, ClassId, CoreError, FlagProvider, IfUnsent, LineItemId,
+    LocalStorePolicy, RedirectMode, SignInDesk, SignInFlags, SignInProgress, SignOutReport,
+    StudentId,
 };
 
 use crate::browser::Browser;
@@ -84,9 +85,19 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
             desc,
             json,
             csv,
-        } => crate::roster::roster(&account()?, &class, sort.into(), desc, json, csv).await,
+        } => {
+            crate::roster::roster(
+                &account()?,
+                &ClassId::from(class),
+                sort.into(),
+                desc,
+                json,
+                csv,
+            )
+            .await
+        }
         Command::Gradebook { class, json, csv } => {
-            crate::gradebook::gradebook(&account()?, &class, json, csv).await
+            crate::gradebook::gradebook(&account()?, &ClassId::from(class), json, csv).await
         }
         Command::Grade {
             class,
@@ -98,9 +109,9 @@ pub async fn run(command: Command) -> Result<(), CoreError> {
         } => {
             crate::gradebook::grade(
                 &account()?,
-                &class,
-                &line_item,
-                &student,
+                &ClassId::from(class),
+                &LineItemId::from(line_item),
+                &StudentId::from(student),
                 &value,
                 comment,
                 json,

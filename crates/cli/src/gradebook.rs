@@ -6,14 +6,17 @@ use std::collections::HashMap;
 use rollbook_core::grades::entry::format_score;
 use rollbook_core::grades::store::{CellChange, CellState, GradebookView};
 use rollbook_core::grades::{CellInput, SyncReport};
-use rollbook_core::{Account, AttentionCounts, CoreError, GradebookPage, StoreLocation};
+use rollbook_core::{
+    Account, AttentionCounts, ClassId, CoreError, GradebookPage, LineItemId, StoreLocation,
+    StudentId,
+};
 
 use crate::output::{note, print_json, print_line};
 use crate::table::render;
 
 pub async fn gradebook(
     account: &Account,
-    class: &str,
+    class: &ClassId,
     json: bool,
     csv: bool,
 ) -> Result<(), CoreError> {
@@ -159,9 +162,9 @@ fn where_grades_are(page: &GradebookPage) {
 
 pub async fn grade(
     account: &Account,
-    class: &str,
-    line_item: &str,
-    student: &str,
+    class: &ClassId,
+    line_item: &LineItemId,
+    student: &StudentId,
     value: &str,
     comment: Option<String>,
     json: bool,

@@ -1,7 +1,7 @@
 //! `rollbook classes` and `rollbook roster`.
 
 use rollbook_core::{
-    Account, ClassSummary, CoreError, RosterSort, Student, TermFilter, sort_students,
+    Account, ClassId, ClassSummary, CoreError, RosterSort, Student, TermFilter, sort_students,
 };
 
 use crate::output::{note, print_json, print_line};
@@ -62,7 +62,7 @@ fn display_name(s: &Student) -> String {
 
 pub async fn roster(
     account: &Account,
-    class: &str,
+    class: &ClassId,
     sort: RosterSort,
     descending: bool,
     json: bool,

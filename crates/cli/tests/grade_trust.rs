@@ -12,6 +12,7 @@ mod support;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rollbook_core::ClassId;
 use rollbook_sandbox::{Knobs, demo_credentials};
 use serde_json::{Value, json};
 use support::demo::{Demo, district, login_demo};
@@ -318,7 +319,7 @@ async fn grading_rules_survive_sign_out() {
         let window = rollbook_core::Account::new(home.app_paths(), Arc::new(store)).unwrap();
         let mut rules = window
             .grades()
-            .saved_gradebook(&class)
+            .saved_gradebook(&ClassId::from(&class))
             .await
             .unwrap()
             .unwrap()
@@ -328,7 +329,7 @@ async fn grading_rules_survive_sign_out() {
         rules.missing_counts_as_zero = false;
         window
             .grades()
-            .set_grading_rules(&class, rules)
+            .set_grading_rules(&ClassId::from(&class), rules)
             .await
             .unwrap();
     }

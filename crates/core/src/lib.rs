@@ -59,6 +59,10 @@ pub use sign_in::{
     SignInRequest, allow_demo,
 };
 
+/// The ids core's functions take (a class's, a line item's, a student's, a result's
+/// `sourcedId`), each its own type so one cannot be passed for another.
+pub use rollbook_gradebook::{ClassId, LineItemId, ResultId, StudentId};
+
 /// The gradebook underneath (cells, averages, the store's views, write-back reports).
 pub use rollbook_gradebook as grades;
 

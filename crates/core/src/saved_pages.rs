@@ -11,6 +11,7 @@
 
 use std::future::Future;
 
+use rollbook_gradebook::ClassId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -70,10 +71,13 @@ impl Rosters<'_> {
     /// A class's roster from the roster source in the roster's default order (family
     /// name, then first name), kept for the next start; offline, the saved copy with the
     /// reason (an error when there is none).
-    pub async fn roster_page(self, class_id: &str) -> Result<Dated<Vec<Student>>, CoreError> {
+    pub async fn roster_page(self, class_id: &ClassId) -> Result<Dated<Vec<Student>>, CoreError> {
         let mut page = self
             .account
-            .read_and_keep(&roster_page_name(class_id), self.students(class_id))
+            .read_and_keep(
+                &roster_page_name(class_id.as_str()),
+                self.students(class_id),
+            )
             .await?;
         sort_students(&mut page.value, RosterSort::default(), false);
         Ok(page)

@@ -14,8 +14,9 @@ use rollbook_core::auth::{KeychainStore, TokenStore};
 use rollbook_core::grades::CellInput;
 use rollbook_core::grades::store::{CellChange, NewLineItem, OrphanReason};
 use rollbook_core::{
-    Account, AppPaths, AttentionItem, CommandBrowser, HeldReason, IfUnsent, ProviderSettings,
-    SetAsideReason, SettleAction, SignInDesk, TermFilter, store_key_account,
+    Account, AppPaths, AttentionItem, ClassId, CommandBrowser, HeldReason, IfUnsent, LineItemId,
+    ProviderSettings, SetAsideReason, SettleAction, SignInDesk, StudentId, TermFilter,
+    store_key_account,
 };
 use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, demo_credentials};
 
@@ -109,19 +110,24 @@ async fn sign_in(sandbox: &Sandbox, root: &Path, keychain: &Keychain) -> Account
 }
 
 /// The first class, its first line item and first student, read into the store.
-async fn first_cell(account: &Account) -> (String, String, String) {
-    let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
-        .sourced_id
-        .clone();
+async fn first_cell(account: &Account) -> (ClassId, LineItemId, StudentId) {
+    let class =
+        ClassId::from(&account.rosters().classes(TermFilter::All).await.unwrap()[0].sourced_id);
     let page = account.grades().gradebook_page(&class).await.unwrap();
     (
         class,
-        page.gradebook.columns[0].sourced_id.clone(),
-        page.gradebook.students[0].sourced_id.clone(),
+        LineItemId::from(&page.gradebook.columns[0].sourced_id),
+        StudentId::from(&page.gradebook.students[0].sourced_id),
     )
 }
 
-async fn grade(account: &Account, class: &str, item: &str, student: &str, score: f64) {
+async fn grade(
+    account: &Account,
+    class: &ClassId,
+    item: &LineItemId,
+    student: &StudentId,
+    score: f64,
+) {
     account
         .grades()
         .enter_grade(
@@ -185,8 +191,8 @@ async fn an_edit_for_an_assignment_the_district_deleted_is_listed_kept_and_disca
     assert_eq!(account.grades().unsent_grades().await.unwrap(), 1);
 
     let it = AttentionItem::Orphan {
-        line_item_id: item.clone(),
-        student_id: student.clone(),
+        line_item_id: item.to_string(),
+        student_id: student.to_string(),
     };
     account
         .grades()
@@ -253,7 +259,7 @@ async fn a_refused_new_assignment_is_held_and_sent_when_tried_again() {
         )
         .await
         .unwrap();
-    grade(&account, &class, &poster, &student, 9.0).await;
+    grade(&account, &class, &LineItemId::from(&poster), &student, 9.0).await;
     account.grades().sync_grades(true).await.unwrap();
 
     let held = account
@@ -375,7 +381,7 @@ async fn a_set_aside_store_is_opened_again_when_its_key_comes_back_kept_or_disca
         .gradebook
         .cells
         .iter()
-        .find(|c| c.line_item_id == item && c.student_id == student)
+        .find(|c| c.line_item_id == item.as_str() && c.student_id == student.as_str())
         .unwrap();
     assert_eq!(cell.value.score, Some(4.25));
     assert_eq!(account.grades().unsent_grades().await.unwrap(), 1);

@@ -17,8 +17,9 @@ use rollbook_core::auth::{ManualClock, StoreError, StoreKey, StoredCredentials, 
 use rollbook_core::grades::CellInput;
 use rollbook_core::grades::store::CellChange;
 use rollbook_core::{
-    Account, AppPaths, ClassPage, CommandBrowser, GradebookPage, IfUnsent, LastView,
-    LocalStorePolicy, ProviderSettings, SignInDesk, SignInProgress, StoreLocation, TermFilter,
+    Account, AppPaths, ClassId, ClassPage, CommandBrowser, GradebookPage, IfUnsent, LastView,
+    LineItemId, LocalStorePolicy, ProviderSettings, SignInDesk, SignInProgress, StoreLocation,
+    StudentId, TermFilter,
 };
 use rollbook_sandbox::{Knobs, RosterAccess, Sandbox, SandboxConfig, Size, TokenPolicy};
 
@@ -171,7 +172,7 @@ async fn concurrent_calls_with_an_expired_token_refresh_once() {
     )
     .await;
     let classes = account.rosters().classes(TermFilter::All).await.unwrap();
-    let class_id = classes[0].sourced_id.clone();
+    let class_id = ClassId::from(&classes[0].sourced_id);
     let before = sandbox.stats()["token"];
     account.rosters().classes(TermFilter::All).await.unwrap();
     assert_eq!(
@@ -551,14 +552,13 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
         .await
         .unwrap();
     // Grades too stay in memory: no database file, no key in the keychain.
-    let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
-        .sourced_id
-        .clone();
+    let class =
+        ClassId::from(&account.rosters().classes(TermFilter::All).await.unwrap()[0].sourced_id);
     let page = account.grades().gradebook_page(&class).await.unwrap();
     assert!(matches!(page.location, StoreLocation::Memory { .. }));
     let (item, student) = (
-        page.gradebook.columns[0].sourced_id.clone(),
-        page.gradebook.students[0].sourced_id.clone(),
+        LineItemId::from(&page.gradebook.columns[0].sourced_id),
+        StudentId::from(&page.gradebook.students[0].sourced_id),
     );
     account
         .grades()
@@ -615,14 +615,13 @@ async fn a_shared_machine_session_leaves_nothing_on_disk_or_in_the_keychain() {
 }
 
 /// The first class's gradebook read, and a grade entered in its first cell.
-async fn grade_first_cell(account: &Account, score: f64) -> (String, String, String) {
-    let class = account.rosters().classes(TermFilter::All).await.unwrap()[0]
-        .sourced_id
-        .clone();
+async fn grade_first_cell(account: &Account, score: f64) -> (ClassId, LineItemId, StudentId) {
+    let class =
+        ClassId::from(&account.rosters().classes(TermFilter::All).await.unwrap()[0].sourced_id);
     let page = account.grades().gradebook_page(&class).await.unwrap();
     let (item, student) = (
-        page.gradebook.columns[0].sourced_id.clone(),
-        page.gradebook.students[0].sourced_id.clone(),
+        LineItemId::from(&page.gradebook.columns[0].sourced_id),
+        StudentId::from(&page.gradebook.students[0].sourced_id),
     );
     account
         .grades()
@@ -637,12 +636,12 @@ async fn grade_first_cell(account: &Account, score: f64) -> (String, String, Str
     (class, item, student)
 }
 
-fn saved_score(page: Option<GradebookPage>, item: &str, student: &str) -> Option<f64> {
+fn saved_score(page: Option<GradebookPage>, item: &LineItemId, student: &StudentId) -> Option<f64> {
     page?
         .gradebook
         .cells
         .into_iter()
-        .find(|c| c.line_item_id == item && c.student_id == student)?
+        .find(|c| c.line_item_id == item.as_str() && c.student_id == student.as_str())?
         .value
         .score
 }
@@ -828,7 +827,7 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
         .await
         .unwrap();
     assert!(classes.offline_reason.is_none() && !classes.value.is_empty());
-    let class = classes.value[0].sourced_id.clone();
+    let class = ClassId::from(&classes.value[0].sourced_id);
     let roster = account.rosters().roster_page(&class).await.unwrap();
     assert!(roster.offline_reason.is_none() && !roster.value.is_empty());
     // In the roster's default order (family name, then first name), which the window
@@ -844,7 +843,7 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     account
         .warm_start()
         .remember_view(Some(LastView {
-            class_id: class.clone(),
+            class_id: class.to_string(),
             page: ClassPage::Roster,
         }))
         .await
@@ -876,7 +875,7 @@ async fn class_lists_and_rosters_are_kept_for_a_warm_start_and_shown_offline() {
     // A class never read here is an error, not an empty roster.
     let never = restarted
         .rosters()
-        .roster_page("cls-never-read")
+        .roster_page(&ClassId::from("cls-never-read"))
         .await
         .unwrap_err();
     assert_eq!(never.code().as_str(), "roster_unreachable");

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use rollbook_auth::AuthError;
+use rollbook_gradebook::ClassId;
 
 use rollbook_oneroster::{Bearer, RosterClient, RosterError};
 
@@ -49,18 +50,20 @@ impl Rosters<'_> {
     }
 
     /// A class's students, in the roster server's order.
-    pub async fn students(self, class_id: &str) -> Result<Vec<Student>, CoreError> {
+    pub async fn students(self, class_id: &ClassId) -> Result<Vec<Student>, CoreError> {
         self.account
-            .with_roster(|client, _| async move { roster::class_roster(&client, class_id).await })
+            .with_roster(|client, _| async move {
+                roster::class_roster(&client, class_id.as_str()).await
+            })
             .await
     }
 
     /// A class's line items and results.
-    pub async fn gradebook(self, class_id: &str) -> Result<Gradebook, CoreError> {
+    pub async fn gradebook(self, class_id: &ClassId) -> Result<Gradebook, CoreError> {
         self.account
-            .with_roster(
-                |client, _| async move { roster::class_gradebook(&client, class_id).await },
-            )
+            .with_roster(|client, _| async move {
+                roster::class_gradebook(&client, class_id.as_str()).await
+            })
             .await
     }
 }

@@ -240,9 +240,9 @@ impl Account {
 }
 impl Grades<'_> {
     /// What waits for the teacher outside the class's cells (see [`Attention`]).
-    pub async fn gradebook_attention(self, class_id: &str) -> Result<Attention, CoreError> {
+    pub async fn gradebook_attention(self, class_id: &ClassId) -> Result<Attention, CoreError> {
         let open = self.account.local_store().await?;
-        let class = ClassId::from(class_id);
+        let class = class_id.clone();
         let (orphans, held, names) = with_store(&open.store, move |s| {
             let orphans: Vec<_> = s
                 .orphans()?

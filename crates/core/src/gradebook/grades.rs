@@ -41,9 +41,12 @@ impl Account {
 }
 impl Grades<'_> {
     /// The class's gradebook as last saved on this computer (a warm start, or offline).
-    pub async fn saved_gradebook(self, class_id: &str) -> Result<Option<GradebookPage>, CoreError> {
+    pub async fn saved_gradebook(
+        self,
+        class_id: &ClassId,
+    ) -> Result<Option<GradebookPage>, CoreError> {
         let open = self.account.local_store().await?;
-        let id = ClassId::from(class_id);
+        let id = class_id.clone();
         let view = with_store(&open.store, move |s| s.gradebook(&id)).await?;
         Ok(view.map(|gradebook| GradebookPage {
             gradebook,
@@ -56,7 +59,7 @@ impl Grades<'_> {
     /// Reads the class's gradebook from the roster source into the store and returns it
     /// with the teacher's edits on top. When the source cannot be reached, the saved copy
     /// is returned with the reason (a class never read before is an error then).
-    pub async fn gradebook_page(self, class_id: &str) -> Result<GradebookPage, CoreError> {
+    pub async fn gradebook_page(self, class_id: &ClassId) -> Result<GradebookPage, CoreError> {
         let open = self.account.local_store().await?;
         let now = self.account.now_rfc3339();
         let fetched = self
@@ -65,8 +68,8 @@ impl Grades<'_> {
                 let now = now.clone();
                 async move {
                     let (class, snapshot) = tokio::join!(
-                        client.class(class_id),
-                        rollbook_gradebook::fetch_snapshot(&client, class_id, "", &now)
+                        client.class(class_id.as_str()),
+                        rollbook_gradebook::fetch_snapshot(&client, class_id.as_str(), "", &now)
                     );
                     let mut snapshot = snapshot?;
                     snapshot.title = class?.title;
@@ -83,7 +86,7 @@ impl Grades<'_> {
             Err(e) if e.is_offline() => Some(e.to_string()),
             Err(e) => return Err(e),
         };
-        let id = ClassId::from(class_id);
+        let id = class_id.clone();
         match with_store(&open.store, move |s| s.gradebook(&id)).await? {
             Some(gradebook) => Ok(GradebookPage {
                 gradebook,
@@ -93,7 +96,7 @@ impl Grades<'_> {
             }),
             None => Err(GradebookError::NotFound {
                 what: "class",
-                id: class_id.to_owned(),
+                id: class_id.as_str().to_owned(),
             }
             .into()),
         }
@@ -102,16 +105,16 @@ impl Grades<'_> {
     /// Changes one cell; when this returns the change is committed on this computer.
     pub async fn enter_grade(
         self,
-        class_id: &str,
-        line_item_id: &str,
-        student_id: &str,
+        class_id: &ClassId,
+        line_item_id: &LineItemId,
+        student_id: &StudentId,
         change: CellChange,
     ) -> Result<CellView, CoreError> {
         let open = self.account.local_store().await?;
         let (class, item, student, now) = (
-            ClassId::from(class_id),
-            LineItemId::from(line_item_id),
-            StudentId::from(student_id),
+            class_id.clone(),
+            line_item_id.clone(),
+            student_id.clone(),
             self.account.now_rfc3339(),
         );
         let cell = with_store(&open.store, move |s| {
@@ -125,11 +128,11 @@ impl Grades<'_> {
     /// Adds an assignment (a line item with a client-chosen id) to the class.
     pub async fn create_assignment(
         self,
-        class_id: &str,
+        class_id: &ClassId,
         new: NewLineItem,
     ) -> Result<String, CoreError> {
         let open = self.account.local_store().await?;
-        let class = ClassId::from(class_id);
+        let class = class_id.clone();
         let id = with_store(&open.store, move |s| s.create_line_item(&class, &new)).await?;
         note_unsent(&open).await;
         Ok(id)
@@ -137,12 +140,12 @@ impl Grades<'_> {
 
     pub async fn resolve_conflict(
         self,
-        line_item_id: &str,
-        student_id: &str,
+        line_item_id: &LineItemId,
+        student_id: &StudentId,
         resolution: Resolution,
     ) -> Result<rollbook_gradebook::CellState, CoreError> {
         let open = self.account.local_store().await?;
-        let (item, student) = (LineItemId::from(line_item_id), StudentId::from(student_id));
+        let (item, student) = (line_item_id.clone(), student_id.clone());
         let state =
             with_store(&open.store, move |s| s.resolve(&item, &student, resolution)).await?;
         note_unsent(&open).await;
@@ -151,11 +154,11 @@ impl Grades<'_> {
 
     pub async fn set_grading_rules(
         self,
-        class_id: &str,
+        class_id: &ClassId,
         rules: GradingRules,
     ) -> Result<(), CoreError> {
         let open = self.account.local_store().await?;
-        let class = ClassId::from(class_id);
+        let class = class_id.clone();
         let kept = rules.clone();
         with_store(&open.store, move |s| s.set_rules(&class, &rules)).await?;
         // Kept outside the store too, so they outlive a sign-out; not where the rule is
@@ -168,7 +171,7 @@ impl Grades<'_> {
         );
         if keep_on_disk {
             let owner = self.account.live_session_info().await?.owner;
-            crate::grading_rules::save(self.account.paths(), &owner, class_id, &kept)?;
+            crate::grading_rules::save(self.account.paths(), &owner, class_id.as_str(), &kept)?;
         }
         Ok(())
     }
@@ -215,7 +218,7 @@ impl Grades<'_> {
     }
 
     /// The class's gradebook as CSV (from this computer's copy, edits included).
-    pub async fn gradebook_csv(self, class_id: &str) -> Result<String, CoreError> {
+    pub async fn gradebook_csv(self, class_id: &ClassId) -> Result<String, CoreError> {
         // ExportAllowed (H7): every export, the CLI's and the window's, passes here.
         self.account.allow_export()?;
         let page =
@@ -223,7 +226,7 @@ impl Grades<'_> {
                 .await?
                 .ok_or_else(|| GradebookError::NotFound {
                     what: "class",
-                    id: class_id.to_owned(),
+                    id: class_id.as_str().to_owned(),
                 })?;
         rollbook_gradebook::export::gradebook_csv(&page.gradebook).map_err(|e| {
             CoreError::Gradebook(GradebookError::Store {
@@ -236,7 +239,7 @@ impl Grades<'_> {
     /// Writes the CSV export into the teacher's Downloads folder (their home folder when
     /// there is none) as "<class> gradebook <date>.csv", never over an existing file.
     /// This is the one place grades leave the encrypted store, at the teacher's request.
-    pub async fn export_gradebook(self, class_id: &str) -> Result<PathBuf, CoreError> {
+    pub async fn export_gradebook(self, class_id: &ClassId) -> Result<PathBuf, CoreError> {
         let csv = self.gradebook_csv(class_id).await?;
         let title = self
             .saved_gradebook(class_id)
