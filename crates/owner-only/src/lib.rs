@@ -122,9 +122,9 @@ mod imp {
         TokenUser, WELL_KNOWN_SID_TYPE, WinBuiltinAdministratorsSid, WinLocalSystemSid,
     };
     use windows_sys::Win32::Storage::FileSystem::{
-        CREATE_NEW, CreateDirectoryW, CreateFileW, FILE_ALL_ACCESS, FILE_ATTRIBUTE_NORMAL,
-        FILE_FLAG_BACKUP_SEMANTICS, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ,
-        FILE_SHARE_WRITE, READ_CONTROL, WRITE_DAC,
+        BY_HANDLE_FILE_INFORMATION, CREATE_NEW, CreateDirectoryW, CreateFileW, FILE_ALL_ACCESS,
+        FILE_ATTRIBUTE_NORMAL, FILE_FLAG_BACKUP_SEMANTICS, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE,
+        FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileInformationByHandle, READ_CONTROL, WRITE_DAC,
     };
     use windows_sys::Win32::System::SystemServices::SECURITY_DESCRIPTOR_REVISION;
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
@@ -133,29 +133,61 @@ mod imp {
         // A missing file is created here with its DACL (std cannot pass one), so no other
         // account can open it between its creation and the DACL; the caller's options
         // then open that file (or fail, for create_new, on one that was there already).
-        if create_file(path)? {
+        // The creating handle stays open, without delete sharing, until the caller's
+        // handle is open: nobody can delete or rename the new file in between and put
+        // one of their own (which they would own, and keep a handle to) in its place.
+        let created = create_file(path)?;
+        if created.is_some() {
             options.create(false).create_new(false);
         }
+        #[cfg(test)]
+        crate::windows_tests::between_create_and_open(path);
         // std opens without WRITE_DAC (and an append handle must keep its own access
         // mask), so the DACL of a file that was there already is set through a second
         // handle, before anything is written.
         let file = options.open(path)?;
+        if let Some(created) = &created
+            && !same_file(created, &file)?
+        {
+            // Where delete sharing is not enforced (Wine), the check that stands.
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the new file was replaced by another before it could be opened",
+            ));
+        }
         restrict(path, Kind::File)?;
+        drop(created);
         Ok(file)
     }
 
-    /// Creates a missing file with the owner-only DACL: true when this created it.
-    fn create_file(path: &Path) -> io::Result<bool> {
+    /// Whether two handles are one file (its volume and file index).
+    fn same_file(a: &impl AsRawHandle, b: &impl AsRawHandle) -> io::Result<bool> {
+        let identity = |h: &dyn AsRawHandle| -> io::Result<(u32, u32, u32)> {
+            let mut info = BY_HANDLE_FILE_INFORMATION::default();
+            // SAFETY: an open handle and a struct the call fills, alive for the call.
+            check(unsafe { GetFileInformationByHandle(h.as_raw_handle(), &mut info) })?;
+            Ok((
+                info.dwVolumeSerialNumber,
+                info.nFileIndexHigh,
+                info.nFileIndexLow,
+            ))
+        };
+        Ok(identity(a)? == identity(b)?)
+    }
+
+    /// Creates a missing file with the owner-only DACL: its handle (no data access,
+    /// shared for reading and writing but not deleting) when this created it.
+    fn create_file(path: &Path) -> io::Result<Option<std::os::windows::io::OwnedHandle>> {
         let wide = wide(path);
         with_descriptor(Kind::File, |sd| {
             let attributes = security_attributes(sd);
             // SAFETY: `wide` is a NUL-terminated path and `attributes` points at the
-            // descriptor, both alive for the call; the handle is closed below.
+            // descriptor, both alive for the call; the handle is owned below.
             let handle = unsafe {
                 CreateFileW(
                     wide.as_ptr(),
                     FILE_READ_ATTRIBUTES,
-                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE,
                     &attributes,
                     CREATE_NEW,
                     FILE_ATTRIBUTE_NORMAL,
@@ -165,13 +197,14 @@ mod imp {
             if handle == INVALID_HANDLE_VALUE {
                 let error = io::Error::last_os_error();
                 return match error.raw_os_error() {
-                    Some(code) if code == ERROR_FILE_EXISTS as i32 => Ok(false),
+                    Some(code) if code == ERROR_FILE_EXISTS as i32 => Ok(None),
                     _ => Err(error),
                 };
             }
-            // SAFETY: a handle CreateFileW returned, closed once.
-            unsafe { CloseHandle(handle) };
-            Ok(true)
+            // SAFETY: a valid handle CreateFileW returned, owned (and closed) once.
+            Ok(Some(unsafe {
+                std::os::windows::io::FromRawHandle::from_raw_handle(handle)
+            }))
         })
     }
 
@@ -425,6 +458,17 @@ mod windows_tests {
         /// Leaves out the DACL set on an open handle, so a test sees what creation alone
         /// gave the file.
         pub static SKIP_RESTRICT: Cell<bool> = const { Cell::new(false) };
+        /// What another account tries between the file's creation and the caller's open.
+        static BETWEEN: std::cell::RefCell<Option<Attempt>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    type Attempt = Box<dyn FnOnce(&Path)>;
+
+    pub fn between_create_and_open(path: &Path) {
+        if let Some(attempt) = BETWEEN.with(|b| b.borrow_mut().take()) {
+            attempt(path);
+        }
     }
 
     /// The DACL's entries for anyone but the user, SYSTEM and Administrators, and
@@ -522,5 +566,33 @@ mod windows_tests {
         assert_eq!(std::fs::read(&file).unwrap(), b"old\nnew\n");
         create_dir(&folder).unwrap();
         assert_eq!(others(&folder), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_new_file_swapped_before_the_caller_opens_it_is_refused() {
+        let (_dir, folder) = wide_open_folder();
+        let file = folder.join("export.csv");
+        let swapped = std::rc::Rc::new(Cell::new(false));
+        let seen = std::rc::Rc::clone(&swapped);
+        BETWEEN.with(|b| {
+            *b.borrow_mut() = Some(Box::new(move |path: &Path| {
+                // Another account moves the new file away and puts its own in its
+                // place. Windows refuses the move (the creating handle does not share
+                // deletion); Wine allows it.
+                if std::fs::rename(path, path.with_extension("moved")).is_ok() {
+                    std::fs::write(path, b"theirs").unwrap();
+                    seen.set(true);
+                }
+            }))
+        });
+        let opened = open(OpenOptions::new().write(true).create_new(true), &file);
+        if swapped.get() {
+            assert!(opened.is_err(), "the other account's file was opened");
+            assert_eq!(std::fs::read(&file).unwrap(), b"theirs");
+        } else {
+            use std::io::Write;
+            opened.unwrap().write_all(b"grades").unwrap();
+            assert_eq!(std::fs::read(&file).unwrap(), b"grades");
+        }
     }
 }
