@@ -23,8 +23,9 @@ use crate::{AccessToken, NonConfidentialSecret, RefreshToken};
 pub const KEYCHAIN_SERVICE: &str = "org.rollbook.desktop";
 
 const CHUNK_HEADER: &str = "rollbook-chunks:v1:";
-/// The largest session payload kept (tokens, nonce, client secret as JSON): 28 entries
-/// of Windows Credential Manager. Real tokens are a few kilobytes; more is a provider
+/// The largest session payload kept (tokens, nonce, client secret as JSON), in UTF-16
+/// code units (Credential Manager's measure; the same as characters for the ASCII that
+/// tokens are): 28 entries of Windows Credential Manager. Real tokens are a few kilobytes; more is a provider
 /// misbehaving, and the session is then kept in memory only (`keychain_too_large`).
 pub const MAX_PAYLOAD_CHARS: usize = 32 * 1024;
 const SLOTS: [&str; 2] = ["a", "b"];
@@ -191,7 +192,8 @@ impl Default for KeychainStore {
 
 impl KeychainStore {
     pub fn new() -> Self {
-        // Windows: 2,560 bytes of UTF-16 per credential; leave room for the header.
+        // Windows: 2,560 bytes of UTF-16 per credential, so 1,280 code units; leave
+        // room. Parts are measured in UTF-16 code units (split_utf16).
         let chunk_chars = if cfg!(windows) { 1_200 } else { 16 * 1024 };
         Self {
             service: KEYCHAIN_SERVICE.to_owned(),
@@ -256,9 +258,10 @@ impl KeychainStore {
         })
     }
 
-    /// The most parts a payload of [`MAX_PAYLOAD_CHARS`] takes.
+    /// The most parts a payload of [`MAX_PAYLOAD_CHARS`] takes (a part may end one
+    /// unit short, where a surrogate pair would not fit).
     fn max_parts(&self) -> usize {
-        MAX_PAYLOAD_CHARS.div_ceil(self.chunk_chars)
+        MAX_PAYLOAD_CHARS.div_ceil(self.chunk_chars - 1)
     }
 
     /// Deletes the parts a head names, last first: what a failure leaves is then parts
@@ -365,7 +368,7 @@ impl TokenStore for KeychainStore {
     fn save(&self, key: &StoreKey, credentials: &StoredCredentials) -> Result<(), StoreError> {
         let account = key.account();
         let payload = credentials.to_payload();
-        let length = payload.chars().count();
+        let length = payload.encode_utf16().count();
         // Refused before anything is written: the saved session stays as it was.
         if length > MAX_PAYLOAD_CHARS {
             return Err(StoreError::TooLarge);
@@ -384,11 +387,7 @@ impl TokenStore for KeychainStore {
                 SLOTS[0]
             };
             used_slot = Some(generation);
-            let chars: Vec<char> = payload.chars().collect();
-            let parts: Vec<String> = chars
-                .chunks(self.chunk_chars)
-                .map(|c| c.iter().collect())
-                .collect();
+            let parts = split_utf16(&payload, self.chunk_chars);
             let head_text = format!(
                 "{CHUNK_HEADER}{generation}:{}:{}",
                 parts.len(),
@@ -482,9 +481,55 @@ fn map_keyring(error: keyring::Error) -> StoreError {
     }
 }
 
+/// `text` in parts of at most `max_units` UTF-16 code units each (Credential Manager
+/// measures a credential's blob in UTF-16 bytes), never splitting a character.
+fn split_utf16(text: &str, max_units: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut units = 0;
+    for c in text.chars() {
+        if units + c.len_utf16() > max_units {
+            parts.push(std::mem::take(&mut part));
+            units = 0;
+        }
+        units += c.len_utf16();
+        part.push(c);
+    }
+    if !part.is_empty() {
+        parts.push(part);
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_measured_in_utf16_units_and_never_split_a_character() {
+        // 1,200 characters outside the Basic Multilingual Plane are 2,400 UTF-16 units
+        // (4,800 bytes: past Credential Manager's 2,560 for one part of 1,200 chars).
+        let text = format!("{}{}", "a".repeat(5), "😀".repeat(1_200));
+        let parts = split_utf16(&text, 1_200);
+        assert!(
+            parts.iter().all(|p| p.encode_utf16().count() <= 1_200),
+            "{:?}",
+            parts
+                .iter()
+                .map(|p| p.encode_utf16().count())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(parts.concat(), text);
+        assert_eq!(parts.len(), 3);
+        // Plain text fills each part.
+        let plain = "x".repeat(2_500);
+        let parts = split_utf16(&plain, 1_200);
+        assert_eq!(
+            parts.iter().map(String::len).collect::<Vec<_>>(),
+            [1_200, 1_200, 100]
+        );
+        assert!(split_utf16("", 10).is_empty());
+    }
 
     #[test]
     fn a_call_the_keychain_service_dropped_is_made_once_more_and_no_other() {
