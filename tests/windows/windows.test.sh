@@ -329,6 +329,13 @@ expect "a silent install leaves a machine PATH of 1,500 characters exactly as it
 uninstall
 expect "... and one of 1,010 characters, which the install folder would push past 1,024" long_path_kept 1010
 uninstall
+# An install folder already on the machine PATH (an administrator put it there) is not
+# the installer's to take off: the install adds nothing, so the uninstall removes nothing.
+preset_path_kept() {
+  local preset="$original_path;C:\\Program Files\\Rollbook"
+  set_path "$preset" && install && uninstall && [ ! -e "$install_dir" ] && [ "$(path_value)" = "$preset" ]
+}
+expect "an install folder already on the machine PATH before the install is still on it after the uninstall" preset_path_kept
 set_path "$original_path"
 expect "the installer installs silently (/S) into Program Files" install
 registered() {
@@ -362,9 +369,21 @@ expect "a silent uninstall removes the folder, the shortcut, the scheme, the PAT
 data_kept() { store_left && [ -d "$webview_unix" ]; }
 expect "... and keeps the teacher's data and the web view's folder" data_kept
 install >/dev/null || true
-uninstall /DELETEAPPDATA
-refused_kept() { store_left && [ -n "$(creds)" ] && [ ! -e "$install_dir" ]; }
-expect "uninstall /S /DELETEAPPDATA keeps the store and the session while a grade waits to be sent" refused_kept
+# Run in place (_?=), so the exit code is the uninstaller's own, not that of the copy
+# of it that goes to %TEMP% and is not waited for. NSIS finds " _?=" only unquoted:
+# the folder (it has a space) goes as two arguments, which Wine joins with a space.
+refused_status=0
+"$wine64" "C:\\Program Files\\Rollbook\\uninstall.exe" /S /DELETEAPPDATA '_?=C:\Program' 'Files\Rollbook' \
+  >>"$log/installer.log" 2>&1 || refused_status=$?
+timeout 60 "${wine64%/*}/wineserver64" -w || true
+# Refused, it removes nothing and fails (exit 2, for Intune and Configuration Manager):
+# the program stays, so the grade can still be sent or discarded and the uninstall run again.
+refused_kept() {
+  [ "$refused_status" = 2 ] && [ -f "$install_dir/rollbook.exe" ] &&
+    regq 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Rollbook' /v UninstallString >/dev/null &&
+    store_left && [ -f "$data_unix/session.json" ] && creds | grep -qv local-store-key
+}
+expect "uninstall /S /DELETEAPPDATA fails (exit 2) and removes nothing, program, store or session, while a grade waits to be sent" refused_kept
 rb logout-unsent logout --discard-unsent >/dev/null 2>&1 || true
 install >/dev/null || true
 uninstall /DELETEAPPDATA
