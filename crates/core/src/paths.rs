@@ -162,6 +162,16 @@ pub fn move_roaming_data(from: &Path, to: &Path) -> RoamingMove {
         });
         match move_entry(&source, &target) {
             Ok(()) => {
+                // A rename keeps the roaming folder's ACL (Windows does not re-inherit):
+                // what moved is made its owner's only here, as if created here.
+                let private = if target.is_dir() {
+                    rollbook_owner_only::restrict_dir(&target)
+                } else {
+                    rollbook_owner_only::restrict_file(&target)
+                };
+                if let Err(e) = private {
+                    tracing::warn!(entry = %name, error = %e.kind(), "a moved entry could not be made owner-only");
+                }
                 report.moved.push(name);
                 if let Some(key_move) = key_move
                     && !key_moves.contains(&key_move)
@@ -405,6 +415,20 @@ mod tests {
         assert_eq!(read(&local.data_dir.join("session.json")), "{}");
         assert_eq!(read(&local.data_dir.join("logs/rollbook.log")), "line\n");
         assert_eq!(std::fs::read_dir(&roaming).unwrap().count(), 0);
+        // What moved is its owner's only, whatever the roaming folder allowed.
+        #[cfg(unix)]
+        for (entry, want) in [
+            ("gradebook-0011223344556677.db", 0o600),
+            ("session.json", 0o600),
+            ("logs", 0o700),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(local.data_dir.join(entry))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, want, "{entry}");
+        }
 
         move_store_keys(&local, &secrets);
         let new_key = crate::gradebook::store_key_account(

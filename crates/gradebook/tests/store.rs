@@ -133,6 +133,32 @@ fn the_file_is_encrypted_and_opens_only_with_its_key() {
     assert_eq!(format!("{key:?}"), "StoreKey(…)");
 }
 
+/// A store an older release left readable by others (or one moved in from elsewhere) is
+/// made its owner's only when opened, with its companions.
+#[cfg(unix)]
+#[test]
+fn an_existing_store_and_its_companions_are_made_private_when_opened() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path, key) = fresh();
+    drop(GradeStore::open(&path, &key).unwrap_or_else(|e| panic!("{e}")));
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    std::fs::write(&wal, b"").unwrap_or_else(|e| panic!("{e}"));
+    for file in [&path, &wal] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Checked while open: SQLite removes the write-ahead log when the last connection
+    // closes.
+    let store = GradeStore::open(&path, &key).unwrap_or_else(|e| panic!("{e}"));
+    for file in [&path, &wal] {
+        let mode = std::fs::metadata(file).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode.ok(), Some(0o600), "{}", file.display());
+    }
+    drop(store);
+}
+
 #[test]
 fn every_earlier_schema_is_migrated_with_its_data() {
     for from in 0..SCHEMA_VERSION {

@@ -292,9 +292,24 @@ fn unix_ms() -> i64 {
 }
 
 /// Creates the database file readable by its owner only, before SQLite opens it (its
-/// `-wal` and `-shm` files take the same permissions).
+/// `-wal` and `-shm` files take the same permissions: the mode on Unix, the folder's
+/// inherited owner-only entries on Windows). A store that exists already, with its
+/// companions, is made owner-only again: one an older release made, or one moved from
+/// elsewhere, keeps the ACL it was created with (Windows does not carry a folder's new
+/// DACL down to files already in it).
 fn create_private_file(path: &Path) -> Result<()> {
     if path.exists() {
+        for file in store_files(path) {
+            match rollbook_owner_only::restrict_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(GradebookError::Store {
+                        action: "made private",
+                        detail: e.kind().to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
         return Ok(());
     }
     let mut options = std::fs::OpenOptions::new();
