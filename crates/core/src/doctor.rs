@@ -482,6 +482,21 @@ impl Account {
                 )),
             }
         }
+        // Entries an earlier sign-out could not delete (a locked keychain) are listed in
+        // pending-wipes.json; the list goes only once they are gone, since it is the one
+        // pointer to a refresh token left in the keychain.
+        let pending_list = self.paths().pending_wipes();
+        let keep_pending_list = match self.finish_pending_sign_out().await {
+            Ok(()) => false,
+            Err(e) => {
+                wiped.problems.push(format!(
+                    "keychain entries an earlier sign-out left could not be deleted ({}: {e}); {} keeps them listed for the next start",
+                    e.code(),
+                    pending_list.display()
+                ));
+                true
+            }
+        };
         // Everything in the data folder but the log folder: the log records this wipe and
         // holds no names or tokens (IT may delete it too; it is listed in the guide).
         let logs = crate::log_dir(self.paths());
@@ -490,7 +505,7 @@ impl Account {
                 entries
                     .filter_map(Result::ok)
                     .map(|e| e.path())
-                    .filter(|p| *p != logs)
+                    .filter(|p| *p != logs && !(keep_pending_list && *p == pending_list))
                     .collect()
             })
             .unwrap_or_default();

@@ -479,6 +479,15 @@ async fn a_sign_out_the_keychain_refuses_is_reported_and_finished_at_the_next_st
             .code(),
         "sign_out_unfinished"
     );
+    // IT's wipe while it is still locked says so, and keeps the list: it is the only
+    // pointer to the refresh token still in the keychain.
+    let wiped = restarted.wipe_local_data(IfUnsent::Discard).await.unwrap();
+    assert!(
+        wiped.problems.iter().any(|p| p.contains("keychain")),
+        "{:?}",
+        wiped.problems
+    );
+    assert!(pending.exists(), "the list of entries to delete was wiped");
 
     store.refuse_clears.store(false, Ordering::SeqCst);
     let restarted = Account::new(paths, store.clone()).unwrap();
