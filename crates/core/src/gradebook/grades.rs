@@ -251,19 +251,7 @@ impl Grades<'_> {
             .download_dir()
             .unwrap_or_else(|| dirs.home_dir())
             .to_path_buf();
-        let safe: String = title
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || " -_".contains(c) {
-                    c
-                } else {
-                    ' '
-                }
-            })
-            .collect::<String>()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let safe = file_name_title(&title);
         let stem = format!(
             "{} gradebook {}",
             if safe.is_empty() { "Class" } else { &safe },
@@ -307,5 +295,49 @@ impl Grades<'_> {
             }
         }
         Err(GradebookError::Invalid("too many exports of this class today".into()).into())
+    }
+}
+
+/// A class's title as the start of a file name: letters, digits, spaces, `-` and `_`
+/// only, and at most [`FILE_TITLE_CHARS`] characters (a district's title has no limit,
+/// and Windows refuses paths past 260 characters and names past 255).
+fn file_name_title(title: &str) -> String {
+    let words = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " -_".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    words
+        .chars()
+        .take(FILE_TITLE_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
+const FILE_TITLE_CHARS: usize = 80;
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::*;
+
+    #[test]
+    fn a_class_title_becomes_a_short_safe_file_name() {
+        assert_eq!(
+            file_name_title("Algebra I: Period 3/4"),
+            "Algebra I Period 3 4"
+        );
+        assert_eq!(file_name_title("..\\..//"), "");
+        let long = file_name_title(&"Very long title ".repeat(40));
+        assert!(long.chars().count() <= FILE_TITLE_CHARS, "{long}");
+        assert!(!long.ends_with(' '));
     }
 }
