@@ -364,7 +364,8 @@ async fn a_write_goes_upstream_as_it_was_checked() {
         json!({
             "lineItem": {
                 "SourcedId": "li9",
-                "class": {"sourcedId": "c1", "href": "x"},
+                "class": {"sourcedId": "c1", "href": "x", "type": "class"},
+                "category": {"sourcedId": "cat1", "type": {"sourcedId": "c9"}},
                 "title": "Quiz",
                 "extension": {"class": {"sourcedId": "c9"}}
             },
@@ -378,7 +379,12 @@ async fn a_write_goes_upstream_as_it_was_checked() {
     let sent: serde_json::Value = serde_json::from_str(&sent[0]).unwrap();
     assert_eq!(
         sent,
-        json!({"lineItem": {"sourcedId": "li1", "class": {"sourcedId": "c1"}, "title": "Quiz"}}),
+        json!({"lineItem": {
+            "sourcedId": "li1",
+            "class": {"sourcedId": "c1", "type": "class"},
+            "category": {"sourcedId": "cat1"},
+            "title": "Quiz"
+        }}),
         "the district was sent more than the gateway checked"
     );
 }

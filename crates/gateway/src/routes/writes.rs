@@ -170,9 +170,44 @@ fn canonical_body(body: &Bytes, envelope: &str, id: &str) -> Result<(Value, Vec<
         .and_then(Value::as_object_mut)
         .ok_or_else(not_json)?;
     record.insert("sourcedId".to_owned(), Value::String(id.to_owned()));
+    // A reference keeps its `type` (OneRoster's GUIDRef requires it; the app sends it),
+    // when it is one of the spec's record types.
+    for (field, reference) in record.iter_mut() {
+        let Some(reference) = reference.as_object_mut() else {
+            continue;
+        };
+        let kind = parsed
+            .get(envelope)
+            .and_then(|r| r.get(field))
+            .and_then(|r| r.get("type"))
+            .and_then(Value::as_str)
+            .filter(|t| REFERENCE_TYPES.contains(t));
+        if let Some(kind) = kind {
+            reference.insert("type".to_owned(), Value::String(kind.to_owned()));
+        }
+    }
     let bytes = serde_json::to_vec(&kept).map_err(|_| not_json())?;
     Ok((kept, bytes))
 }
+
+/// OneRoster 1.1's GUIDRef types.
+const REFERENCE_TYPES: &[&str] = &[
+    "academicSession",
+    "category",
+    "class",
+    "course",
+    "demographics",
+    "enrollment",
+    "gradingPeriod",
+    "lineItem",
+    "org",
+    "resource",
+    "result",
+    "student",
+    "teacher",
+    "term",
+    "user",
+];
 
 /// What a write is about, for the checks after the district answers.
 struct Expected<'a> {
