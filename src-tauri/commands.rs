@@ -447,8 +447,9 @@ pub async fn sign_out(
 pub async fn idle_check(window_idle_seconds: u32, state: State<'_, AppState>) -> Answer<IdleCheck> {
     use rollbook_core::policy::{IdleVerdict, OsIdle, SystemIdle, idle_verdict};
     let minutes = state.account.effective_settings().idle_sign_out_minutes();
+    // The same limit the window was given (sign_in_presets), test hooks included.
     let verdict = idle_verdict(
-        Duration::from_secs(u64::from(minutes) * 60),
+        Duration::from_secs(u64::from(minutes) * u64::from(seconds_per_minute())),
         Duration::from_secs(u64::from(window_idle_seconds)),
         OsIdle.idle_for(),
     );
