@@ -92,12 +92,16 @@ pub async fn sign_in_presets(state: State<'_, AppState>) -> Answer<SignInPresets
         demo_allowed: rollbook_core::allow_demo(&resolved).is_ok(),
         redirect_set_by_school: resolved.is_locked(Key::RedirectMode),
         shared_machine_set_by_school: resolved.is_locked(Key::SharedMachine),
-        idle_sign_out_seconds: resolved
-            .idle_sign_out_minutes()
-            .saturating_mul(seconds_per_minute()),
+        idle_sign_out_seconds: idle_limit_seconds(resolved.idle_sign_out_minutes()),
         policy_problems: resolved.problems.iter().map(ToString::to_string).collect(),
         policy_notice,
     })
+}
+
+/// The idle limit in seconds, one computation for the window's timer
+/// (`sign_in_presets`) and core's decision (`idle_check`), so the two cannot disagree.
+fn idle_limit_seconds(minutes: u32) -> u32 {
+    minutes.saturating_mul(seconds_per_minute())
 }
 
 /// 60; builds with the `test-hooks` feature take `ROLLBOOK_TEST_SECONDS_PER_MINUTE`, so
@@ -447,9 +451,8 @@ pub async fn sign_out(
 pub async fn idle_check(window_idle_seconds: u32, state: State<'_, AppState>) -> Answer<IdleCheck> {
     use rollbook_core::policy::{IdleVerdict, OsIdle, SystemIdle, idle_verdict};
     let minutes = state.account.effective_settings().idle_sign_out_minutes();
-    // The same limit the window was given (sign_in_presets), test hooks included.
     let verdict = idle_verdict(
-        Duration::from_secs(u64::from(minutes) * u64::from(seconds_per_minute())),
+        Duration::from_secs(u64::from(idle_limit_seconds(minutes))),
         Duration::from_secs(u64::from(window_idle_seconds)),
         OsIdle.idle_for(),
     );
