@@ -11,7 +11,7 @@ use crate::config::Creates;
 use crate::error::Denied;
 use crate::scope;
 
-use super::answer::json_response;
+use super::answer::{envelopes_of, json_response};
 use super::teacher::{Existing, Teacher, checked_id, class_of_result, existing_result};
 
 impl Teacher {
@@ -35,11 +35,8 @@ impl Teacher {
             Ok(f) => f,
             Err(e) => return self.upstream_failed(e),
         };
-        let envelope = if expected.collection == "results" {
-            "result"
-        } else {
-            "lineItem"
-        };
+        // The one record envelope a PUT's address names (`lineItem`, `result`).
+        let envelope = envelopes_of(segments).first().copied().unwrap_or_default();
         let returned = serde_json::from_slice::<Value>(&fetched.body)
             .ok()
             .and_then(|v| v.get(envelope).cloned());
